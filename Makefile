@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (Python 3.11+ and make): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := intake dispatch billing survey notification
+PACKAGES := shared $(addprefix services/,$(SERVICES))
+
+.PHONY: run test test-sqlite test-postgres bench lint format lock clean
+
+$(BIN)/.installed: requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/pm run
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m tests.bench
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check shared services tests
+	$(BIN)/mypy
+	$(BIN)/python -m pm_platform.compat
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format shared services tests
+
+# Recompile requirements.lock from requirements.in (needs network access to PyPI).
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet uv
+	.lock-venv/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --generate-hashes
+
+clean:
+	rm -rf $(VENV) var .lock-venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Billing: charges on unit accounts (paid in-unit repairs to begin with)."""

@@ -1,0 +1,1 @@
+"""Dispatch: routes requests to the responsible department as work orders and tracks the work."""

@@ -1,0 +1,1 @@
+"""Intake: the front desk (owner archive and requests)."""

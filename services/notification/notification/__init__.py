@@ -1,0 +1,1 @@
+"""Notification: messages to owners about their requests, work orders and charges."""

@@ -1,0 +1,7 @@
+"""Nothing to seed: notification builds its state from the events it receives."""
+
+from pm_platform.runtime import Runtime
+
+
+async def seed(runtime: Runtime) -> None:
+    return None

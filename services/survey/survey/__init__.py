@@ -1,0 +1,1 @@
+"""Survey: follow-up visits (回访) after completed work orders."""

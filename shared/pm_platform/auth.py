@@ -1,0 +1,134 @@
+"""Bearer JWT auth: who the caller is, their roles, the sites they may act on and their department.
+
+HS256 with ``PM_JWT_SECRET`` in the embedded default; RS256 against an identity provider's JWKS URL
+(``PM_JWT_JWKS_URL``) in production. ``require(...)`` is the one dependency that enforces role and
+site scope.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from pm_platform.problems import Problem
+from pm_platform.settings import Settings
+
+ALL_SITES = "*"
+
+ROLES = (
+    "agent",  # front-desk / hotline agent
+    "supervisor",  # customer-service supervisor
+    "manager",  # service-center manager
+    "head_office",
+    "worker",  # department worker
+    "billing_clerk",
+    "owner",
+    "operator",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    sites: frozenset[str]
+    department: str | None = None
+    party_id: str | None = None
+
+    @property
+    def all_sites(self) -> bool:
+        return ALL_SITES in self.sites
+
+    def can_act_on(self, site: str) -> bool:
+        return self.all_sites or site in self.sites
+
+    def check_site(self, site: str) -> None:
+        if not self.can_act_on(site):
+            raise Problem(403, f"not allowed to act on site {site}", field="site")
+
+    def check_department(self, department: str) -> None:
+        """Department workers only see and act on their own department's work."""
+        if "worker" in self.roles and not (self.roles - {"worker"}) and self.department != department:
+            raise Problem(403, f"not allowed to act for department {department}", field="department")
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & set(roles))
+
+
+def mint_token(settings: Settings, subject: str, roles: list[str], sites: list[str],
+               department: str | None = None, party_id: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
+    """Development tokens (HS256 with the configured secret)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": subject, "roles": roles, "sites": sites, "iat": now, "exp": now + ttl_seconds}
+    if department:
+        claims["department"] = department
+    if party_id:
+        claims["party_id"] = party_id
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True)
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    options: jwt.types.Options = {"require": ["sub", "exp"]}
+    audience = settings.jwt_audience or None
+    try:
+        if settings.jwt_jwks_url:
+            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            claims = jwt.decode(token, key, algorithms=["RS256"], audience=audience, options=options)
+        else:
+            claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
+                                audience=audience, options=options)
+    except jwt.PyJWTError as exc:
+        raise Problem(401, f"invalid bearer token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
+    roles = claims.get("roles", [])
+    sites = claims.get("sites", [])
+    if not isinstance(roles, list) or not isinstance(sites, list):
+        raise Problem(401, "invalid bearer token: roles and sites must be lists",
+                      headers={"WWW-Authenticate": "Bearer"})
+    return Principal(
+        subject=str(claims["sub"]),
+        roles=frozenset(map(str, roles)),
+        sites=frozenset(map(str, sites)),
+        department=claims.get("department"),
+        party_id=claims.get("party_id"),
+    )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    settings: Settings = request.app.state.runtime.settings
+    return decode_token(settings, credentials.credentials)
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """Dependency: the caller holds one of ``roles``; with a ``site`` path or query parameter, the
+    caller may act on that site."""
+
+    def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if roles and not principal.has_any(roles):
+            raise Problem(403, f"requires one of the roles: {', '.join(roles)}")
+        site = request.path_params.get("site") or request.query_params.get("site")
+        if site:
+            principal.check_site(site)
+        return principal
+
+    return dependency

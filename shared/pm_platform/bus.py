@@ -1,0 +1,122 @@
+"""NATS connection and JetStream provisioning from the canonical definitions in ``deploy/nats``.
+
+Services never declare streams or consumers; ``pm provision`` (run by ``make run``, the tests and the
+deployment) creates or updates them, and services bind to the durable consumers by name.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import yaml
+from nats.aio.client import Client
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+
+async def connect(url: str, name: str) -> Client:
+    """Connect and never give up reconnecting (the nats-py default stops after about 2 minutes)."""
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        connect_timeout=5,
+    )
+
+
+@dataclass(frozen=True)
+class StreamDefinition:
+    name: str
+    subjects: list[str]
+    duplicate_window_seconds: float
+    max_age_days: float
+    replicas: int = 1
+
+    def config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.name,
+            subjects=self.subjects,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=self.max_age_days * 86400,
+            duplicate_window=self.duplicate_window_seconds,
+            num_replicas=self.replicas,
+        )
+
+
+@dataclass(frozen=True)
+class ConsumerDefinition:
+    service: str
+    stream: str
+    durable: str
+    filter_subjects: list[str]
+    ack_wait_seconds: float
+    max_deliver: int
+    max_ack_pending: int
+
+    def config(self, **overrides: Any) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            filter_subjects=self.filter_subjects,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=overrides.get("ack_wait_seconds", self.ack_wait_seconds),
+            max_deliver=overrides.get("max_deliver", self.max_deliver),
+            max_ack_pending=self.max_ack_pending,
+        )
+
+
+@dataclass(frozen=True)
+class Topology:
+    streams: list[StreamDefinition]
+    consumers: list[ConsumerDefinition]
+
+    def consumers_of(self, service: str) -> list[ConsumerDefinition]:
+        return [c for c in self.consumers if c.service == service]
+
+    def stream_for(self, subject_prefix: str) -> StreamDefinition:
+        for stream in self.streams:
+            if any(s.split(".")[0] == subject_prefix for s in stream.subjects):
+                return stream
+        raise KeyError(subject_prefix)
+
+
+def load_topology(deploy_dir: Path) -> Topology:
+    document = yaml.safe_load((deploy_dir / "nats" / "jetstream.yaml").read_text(encoding="utf-8"))
+    defaults = document.get("consumer_defaults", {})
+    streams = [StreamDefinition(**entry) for entry in document["streams"]]
+    consumers = [ConsumerDefinition(**{**defaults, **entry}) for entry in document["consumers"]]
+    return Topology(streams=streams, consumers=consumers)
+
+
+async def provision(nc: Client, topology: Topology, **consumer_overrides: Any) -> None:
+    """Create or update every stream and durable consumer; safe to run again."""
+    js = nc.jetstream()
+    for stream in topology.streams:
+        config = stream.config()
+        try:
+            await js.stream_info(stream.name)
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+        log.info("stream %s provisioned", stream.name)
+    for consumer in topology.consumers:
+        await js.add_consumer(consumer.stream, consumer.config(**consumer_overrides))
+        log.info("consumer %s on %s provisioned", consumer.durable, consumer.stream)

@@ -1,0 +1,125 @@
+"""Contracts from ``contracts/``: the catalog and one JSON Schema per event type and major version.
+
+The schemas are the source of truth; producers validate before writing to the outbox and consumers
+validate on receipt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from pm_platform.envelope import Envelope
+
+
+class ContractViolation(ValueError):
+    """A payload breaks its contract: permanent, never retried."""
+
+
+@dataclass(frozen=True)
+class EventContract:
+    type: str  # e.g. intake.request.created.v1
+    subject: str  # pattern, e.g. intake.request.created.v1.{site}
+    producer: str
+    consumers: tuple[str, ...]
+    schema_path: Path
+    examples: tuple[Path, ...]
+    description: str = ""
+
+    @property
+    def event_type(self) -> str:
+        return self.type.rsplit(".", 1)[0]
+
+    @property
+    def version(self) -> int:
+        return int(self.type.rsplit(".v", 1)[1])
+
+    @property
+    def dataschema(self) -> str:
+        return f"urn:pm:contracts:{self.type}"
+
+    @property
+    def has_department(self) -> bool:
+        return "{department}" in self.subject
+
+
+@dataclass
+class Catalog:
+    root: Path
+    envelope_schema: dict[str, Any]
+    events: dict[str, EventContract]
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+
+    def contract(self, event_type: str) -> EventContract:
+        try:
+            return self.events[event_type]
+        except KeyError:
+            raise ContractViolation(f"type: {event_type!r} is not in the contract catalog") from None
+
+    def schema(self, event_type: str) -> dict[str, Any]:
+        return _load_json(self.contract(event_type).schema_path)
+
+    def _validator(self, key: str, schema: dict[str, Any]) -> Draft202012Validator:
+        validator = self._validators.get(key)
+        if validator is None:
+            validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            self._validators[key] = validator
+        return validator
+
+    def validate_data(self, event_type: str, data: Any) -> None:
+        validator = self._validator(event_type, self.schema(event_type))
+        error = best_match(validator.iter_errors(data))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise ContractViolation(f"data/{where}: {error.message}")
+
+    def parse(self, raw: bytes | str | dict[str, Any]) -> Envelope:
+        """Decode and validate a received event (envelope and data); raise ContractViolation."""
+        if isinstance(raw, dict):
+            document = raw
+        else:
+            try:
+                document = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ContractViolation(f"body is not JSON: {exc}") from None
+        envelope_error = best_match(self._validator("$envelope", self.envelope_schema).iter_errors(document))
+        if envelope_error is not None:
+            where = "/".join(str(p) for p in envelope_error.absolute_path) or "(root)"
+            raise ContractViolation(f"{where}: {envelope_error.message}")
+        self.validate_data(document["type"], document["data"])
+        return Envelope.model_validate(document)
+
+    def check(self, envelope: Envelope) -> None:
+        """Validate an event about to be written to the outbox."""
+        self.parse(json.loads(envelope.to_json()))
+
+
+@cache
+def _load_json(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def load_catalog(root: Path) -> Catalog:
+    document = yaml.safe_load((root / "catalog.yaml").read_text(encoding="utf-8"))
+    events = {
+        event_type: EventContract(
+            type=event_type,
+            subject=entry["subject"],
+            producer=entry["producer"],
+            consumers=tuple(entry.get("consumers", [])),
+            schema_path=root / entry["schema"],
+            examples=tuple(root / example for example in entry.get("examples", [])),
+            description=entry.get("description", ""),
+        )
+        for event_type, entry in document["events"].items()
+    }
+    return Catalog(root=root, envelope_schema=_load_json(root / document["envelope"]), events=events)

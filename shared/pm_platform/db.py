@@ -1,0 +1,149 @@
+"""Database plumbing: async engine per service and the platform tables every service carries.
+
+The platform tables are Core tables added to each service's own metadata, so every service owns its
+outbox, inbox, dead letters and timers in its own database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def service_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ServiceBase(DeclarativeBase):
+    """Subclass once per service (``class Base(ServiceBase): metadata = service_metadata()``)."""
+
+    __abstract__ = True
+
+
+@dataclass(frozen=True)
+class PlatformTables:
+    outbox: Table
+    inbox: Table
+    dead_letters: Table
+    timers: Table
+
+
+def define_platform_tables(metadata: MetaData) -> PlatformTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("type", String(128), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("traceparent", String(64)),
+        # pending -> published; attempts and last_error tell an operator why a row is stuck.
+        Column("status", String(16), nullable=False, default="pending"),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True)),
+        Index("ix_outbox_status_id", "status", "id"),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(128), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("event_type", String(128), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+    )
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("consumer", String(128), nullable=False),
+        Column("stream", String(64)),
+        Column("stream_sequence", BigInteger),
+        Column("subject", String(255), nullable=False),
+        Column("event_id", String(64)),
+        Column("event_type", String(128)),
+        Column("payload", Text, nullable=False),
+        Column("headers", Text),
+        # contract (not retried) or transient (retries exhausted)
+        Column("kind", String(16), nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("deliveries", Integer, nullable=False, default=1),
+        # open -> replayed | discarded
+        Column("status", String(16), nullable=False, default="open"),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("resolved_at", DateTime(timezone=True)),
+        Index("ix_dead_letters_status", "status", "id"),
+    )
+    timers = Table(
+        "timers",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("kind", String(64), nullable=False),
+        Column("key", String(128), nullable=False),
+        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column("payload", Text, nullable=False, default="{}"),
+        # pending -> fired | cancelled
+        Column("status", String(16), nullable=False, default="pending"),
+        Column("fired_at", DateTime(timezone=True)),
+        Index("ix_timers_status_due", "status", "due_at"),
+        Index("uq_timers_kind_key", "kind", "key", unique=True),
+    )
+    return PlatformTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters, timers=timers)
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers run beside the single writer; NORMAL is durable across process crashes.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+            # Take the write lock at BEGIN: a deferred transaction that reads and then writes fails with
+            # "database is locked" when another writer committed in between.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin_immediate(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

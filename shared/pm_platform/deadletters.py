@@ -1,0 +1,86 @@
+"""Dead letters: list them, and replay one through its consumer (exactly once, thanks to the inbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from pm_platform.auth import Principal, require
+from pm_platform.consumer import apply_event
+from pm_platform.contracts import ContractViolation
+from pm_platform.envelope import utcnow
+from pm_platform.problems import Conflict, NotFound, Problem
+
+if TYPE_CHECKING:
+    from pm_platform.runtime import Runtime
+
+
+class DeadLetterRead(BaseModel):
+    id: int
+    consumer: str
+    stream: str | None
+    stream_sequence: int | None
+    subject: str
+    event_id: str | None
+    event_type: str | None
+    kind: str
+    reason: str
+    deliveries: int
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None
+    payload: str
+
+
+async def list_dead_letters(runtime: Runtime, status: str | None = "open", limit: int = 100) -> list[DeadLetterRead]:
+    table = runtime.tables.dead_letters
+    query = select(table).order_by(table.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(table.c.status == status)
+    async with runtime.sessionmaker() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [DeadLetterRead.model_validate(dict(row)) for row in rows]
+
+
+async def replay_dead_letter(runtime: Runtime, dead_letter_id: int) -> str:
+    """Run the original message through its consumer again, after a fix; returns the outcome."""
+    table = runtime.tables.dead_letters
+    async with runtime.sessionmaker() as session:
+        row = (await session.execute(select(table).where(table.c.id == dead_letter_id))).mappings().first()
+    if row is None:
+        raise NotFound("dead letter", dead_letter_id)
+    if row["status"] != "open":
+        raise Conflict(f"dead letter {dead_letter_id} is already {row['status']}")
+    try:
+        envelope = runtime.catalog.parse(row["payload"])
+        outcome = await apply_event(runtime, row["consumer"], runtime.subscriptions.handlers, envelope)
+    except ContractViolation as violation:
+        raise Problem(422, f"the message still breaks its contract: {violation}", field="payload") from None
+    except Exception as exc:
+        raise Problem(409, f"replay failed again: {type(exc).__name__}: {exc}") from None
+    async with runtime.sessionmaker() as session:
+        await session.execute(update(table).where(table.c.id == dead_letter_id)
+                              .values(status="replayed", resolved_at=utcnow()))
+        await session.commit()
+    return outcome
+
+
+router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
+Operator = Annotated[Principal, Depends(require("operator", "head_office"))]
+
+
+@router.get("", response_model=list[DeadLetterRead])
+async def get_dead_letters(request: Request, _: Operator,
+                           status: Annotated[str | None, Query(pattern="^(open|replayed|discarded)$")] = "open",
+                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+    return await list_dead_letters(request.app.state.runtime, status, limit)
+
+
+@router.post("/{dead_letter_id}/replay")
+async def post_replay(request: Request, dead_letter_id: int, _: Operator) -> dict[str, Any]:
+    outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id)
+    return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}

@@ -1,0 +1,113 @@
+"""``make run``: nats-server from the bundled binary, provisioning, migrations, seed, five services."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pm_platform.auth import mint_token
+from pm_platform.natsserver import NatsServer
+from pm_platform.settings import load_settings
+
+SERVICES = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "notification": 8105}
+NATS_PORT = 4333  # beside, not on, a system NATS on 4222
+
+
+def prepare(env: dict[str, str], services: dict[str, int] = SERVICES, seed: bool = True) -> None:
+    """Provision JetStream, then migrate (and seed) every service's database, the services in parallel."""
+    subprocess.run([sys.executable, "-m", "pm_platform.cli", "provision"], check=True, env=env)
+    for command in ("migrate", "seed") if seed else ("migrate",):
+        jobs = {service: subprocess.Popen([sys.executable, "-m", service, command], env=env) for service in services}
+        failed = [service for service, job in jobs.items() if job.wait() != 0]
+        if failed:
+            raise RuntimeError(f"{command} failed for: {', '.join(failed)}")
+
+
+def start_services(env: dict[str, str], log_dir: Path, services: dict[str, int] = SERVICES,
+                   host: str = "127.0.0.1") -> dict[str, subprocess.Popen[bytes]]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = {}
+    for service, port in services.items():
+        log = (log_dir / f"{service}.log").open("ab")
+        processes[service] = subprocess.Popen(
+            [sys.executable, "-m", service, "serve", "--host", host, "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    return processes
+
+
+def wait_ready(services: dict[str, int] = SERVICES, timeout: float = 60.0) -> dict[str, bool]:
+    deadline = time.monotonic() + timeout
+    ready = dict.fromkeys(services, False)
+    while time.monotonic() < deadline and not all(ready.values()):
+        for service, port in services.items():
+            if ready[service]:
+                continue
+            with contextlib.suppress(httpx.HTTPError):
+                ready[service] = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        time.sleep(0.3)
+    return ready
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_stack(seed: bool = True) -> None:
+    settings = load_settings("devstack")
+    var = settings.var_dir
+    env = dict(os.environ)
+    env.setdefault("PM_NATS_URL", f"nats://127.0.0.1:{NATS_PORT}")
+    env["PM_VAR_DIR"] = str(var)
+    started = time.monotonic()
+    nats = NatsServer(var / "nats", port=NATS_PORT, log_file=var / "logs" / "nats-server.log")
+    (var / "logs").mkdir(parents=True, exist_ok=True)
+    nats.start()
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        print(f"nats-server (JetStream) on {nats.url}, store {var / 'nats'}")
+        prepare(env, seed=seed)
+        processes = start_services(env, var / "logs")
+        ready = wait_ready()
+        if not all(ready.values()):
+            print(f"not ready: {', '.join(s for s, ok in ready.items() if not ok)}; see {var / 'logs'}")
+            raise SystemExit(1)
+        _print_banner(time.monotonic() - started)
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        print("a service stopped; see", var / "logs")
+    except KeyboardInterrupt:
+        print("\nstopping...")
+    finally:
+        stop_all(processes)
+        nats.stop()
+        print("stopped")
+
+
+def _print_banner(seconds: float) -> None:
+    settings = load_settings("devstack")
+    agent = mint_token(settings, "agent.harbour", ["agent"], ["harbour"])
+    worker = mint_token(settings, "eng.harbour", ["worker"], ["harbour"], department="engineering")
+    operator = mint_token(settings, "ops", ["operator", "head_office"], ["*"])
+    print(f"\nAll five services are ready ({seconds:.1f}s):")
+    for service, port in SERVICES.items():
+        print(f"  {service:<13} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+    print("\nDevelopment tokens (12 h; mint more with `.venv/bin/pm token --help`):")
+    print(f"  front-desk agent, site harbour:     {agent}")
+    print(f"  engineering worker, site harbour:   {worker}")
+    print(f"  operator / head office, all sites:  {operator}")
+    print("\nMessages to owners land in var/notifications/sink.jsonl; spans in var/traces/. Ctrl-C stops everything.")

@@ -1,0 +1,134 @@
+"""The outbox relay: publishes committed outbox rows to JetStream in commit order.
+
+Each row goes out with ``Nats-Msg-Id`` = event id and the trace context of the transaction that wrote
+it; a row is marked published only after its PubAck (a duplicate PubAck counts as success). A row that
+fails is retried with a growing delay; the stream's duplicate window covers republishing a row whose
+PubAck arrived but whose mark was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from nats.js import JetStreamContext
+from opentelemetry import trace
+from sqlalchemy import select, update
+
+from pm_platform.envelope import utcnow
+from pm_platform.telemetry import context_from_traceparent, inject_headers, tracer
+
+if TYPE_CHECKING:
+    from pm_platform.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_SECONDS = 60.0
+
+
+def retry_delay(attempts: int, base: float = 0.2, cap: float = RETRY_MAX_SECONDS) -> float:
+    return float(min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+class OutboxRelay:
+    def __init__(self, runtime: Runtime, js: JetStreamContext) -> None:
+        self.runtime = runtime
+        self.js = js
+        # Test hook: runs after the PubAcks and before the rows are marked (a crash there is survivable).
+        self.after_publish: Callable[[list[str]], Awaitable[None]] | None = None
+        self.published = 0
+
+    async def run(self) -> None:
+        settings = self.runtime.settings
+        while True:
+            try:
+                count = await self.publish_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay batch failed")
+                count = 0
+                await asyncio.sleep(1.0)
+            if count == 0:
+                self.runtime.outbox_written.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.runtime.outbox_written.wait(), settings.relay_idle_seconds)
+
+    async def publish_batch(self) -> int:
+        outbox = self.runtime.tables.outbox
+        settings = self.runtime.settings
+        async with self.runtime.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload,
+                           outbox.c.traceparent, outbox.c.attempts)
+                    .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utcnow())
+                    .order_by(outbox.c.id)
+                    .limit(settings.relay_batch)
+                )
+            ).all()
+        if not rows:
+            return 0
+
+        # Publish the batch in order without waiting for each PubAck, then collect the PubAcks.
+        spans = []
+        futures: list[asyncio.Future[Any]] = []
+        for row in rows:
+            span = tracer.start_span(
+                f"publish {row.subject}",
+                context=context_from_traceparent(row.traceparent),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
+                            "messaging.message.id": row.event_id},
+            )
+            headers = {"Nats-Msg-Id": row.event_id}
+            with trace.use_span(span, end_on_exit=False):
+                inject_headers(headers)
+            spans.append(span)
+            try:
+                future = await self.js.publish_async(row.subject, row.payload.encode(), headers=headers)
+            except Exception as exc:  # disconnected, or too many PubAcks outstanding
+                future = asyncio.get_running_loop().create_future()
+                future.set_exception(exc)
+            futures.append(future)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(f, settings.publish_timeout_seconds) for f in futures), return_exceptions=True
+        )
+        published_ids: list[int] = []
+        failed: list[tuple[int, int, str]] = []
+        for row, span, result in zip(rows, spans, results, strict=True):
+            if isinstance(result, BaseException):
+                span.record_exception(result)
+                span.set_status(trace.StatusCode.ERROR, str(result))
+                failed.append((row.id, row.attempts + 1, f"{type(result).__name__}: {result}"))
+            else:
+                published_ids.append(row.id)
+                span.set_attribute("messaging.nats.duplicate", bool(getattr(result, "duplicate", False)))
+            span.end()
+
+        if self.after_publish is not None:
+            await self.after_publish([r.event_id for r in rows if r.id in set(published_ids)])
+
+        now = utcnow()
+        async with self.runtime.sessionmaker() as session:
+            if published_ids:
+                await session.execute(
+                    update(outbox).where(outbox.c.id.in_(published_ids))
+                    .values(status="published", published_at=now, attempts=outbox.c.attempts + 1)
+                )
+            for row_id, attempts, error in failed:
+                await session.execute(
+                    update(outbox).where(outbox.c.id == row_id).values(
+                        attempts=attempts, last_error=error,
+                        next_attempt_at=now + timedelta(seconds=retry_delay(attempts)),
+                    )
+                )
+            await session.commit()
+        self.published += len(published_ids)
+        if failed:
+            log.warning("outbox relay: %d of %d rows failed to publish, retrying later", len(failed), len(rows))
+        return len(published_ids)

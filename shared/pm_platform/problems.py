@@ -1,0 +1,70 @@
+"""RFC 9457 problem details for every error a service answers."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise from any layer to answer with a problem+json body."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None, field: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.field = field
+        self.headers = headers
+        self.extra = extra
+
+
+class NotFound(Problem):
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(404, f"{what} {key} not found")
+
+
+class Conflict(Problem):
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(409, detail, **extra)
+
+
+def problem_response(status: int, title: str, detail: str, instance: str, *,
+                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, headers=exc.headers,
+                                field=exc.field, **exc.extra)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail),
+                                request.url.path, headers=getattr(exc, "headers", None))
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": ".".join(str(p) for p in error["loc"] if p != "body"), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        return problem_response(422, "Unprocessable Content", f"{first['field']}: {first['message']}",
+                                request.url.path, field=first["field"], errors=errors)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)

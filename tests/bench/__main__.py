@@ -1,0 +1,210 @@
+"""``python -m tests.bench``: raw NATS limits, our platform hop and POST -> work-order latency, one run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pm_platform.natsserver import NatsServer, nats_server_binary
+from pm_platform.settings import REPO_ROOT
+from tests.bench.common import DEFAULT_POSTGRES_URL, Postgres
+from tests.bench.hop import platform_hop
+from tests.bench.latency import post_to_workorder_latency
+from tests.bench.raw import FETCH_BATCH, IN_FLIGHT, raw_publish, raw_relay
+from tests.bench.report import HOW_TO_READ, render, write_json
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=int(_env_number("PM_BENCH_EVENTS", 5000)),
+                        help="events through the platform hop, per backend (PM_BENCH_EVENTS; default 5000)")
+    parser.add_argument("--raw-events", type=int, default=int(_env_number("PM_BENCH_RAW_EVENTS", 20000)),
+                        help="messages for the raw publish and raw relay (PM_BENCH_RAW_EVENTS; default 20000)")
+    parser.add_argument("--rate", type=float, default=_env_number("PM_BENCH_RATE", 20),
+                        help="POST /requests per second in the latency run (PM_BENCH_RATE; default 20)")
+    parser.add_argument("--seconds", type=float, default=_env_number("PM_BENCH_SECONDS", 10),
+                        help="length of the latency run in seconds (PM_BENCH_SECONDS; default 10)")
+    parser.add_argument("--backends", default=os.environ.get("PM_BENCH_BACKENDS", "sqlite,postgres"),
+                        help="comma-separated: sqlite, postgres (default both)")
+    parser.add_argument("--postgres-url", default=os.environ.get("PM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+                        help="admin URL of the PostgreSQL server (PM_TEST_POSTGRES_URL)")
+    parser.add_argument("--no-latency", action="store_true", help="skip the POST -> work-order runs")
+    parser.add_argument("--hop-timeout", type=float, default=180.0, help="give up on a hop after this many seconds")
+    parser.add_argument("--consumer-batch", type=int, default=None,
+                        help="Settings.consumer_batch for the hop (default: the platform default)")
+    parser.add_argument("--relay-batch", type=int, default=None,
+                        help="Settings.relay_batch for the hop (default: the platform default)")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "var" / "bench" / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, stores)")
+    args = parser.parse_args(argv)
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = set(args.backends) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    return args
+
+
+def _nats_version() -> str:
+    try:
+        output = subprocess.run([nats_server_binary(), "--version"], capture_output=True, text=True, timeout=10)
+        return output.stdout.strip() or output.stderr.strip()
+    except Exception as exc:
+        return f"unknown ({exc})"
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()[:1500]
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if args.consumer_batch:
+        settings["consumer_batch"] = args.consumer_batch
+    if args.relay_batch:
+        settings["relay_batch"] = args.relay_batch
+    figures: dict[str, Any] = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "nats_server": _nats_version(),
+                    "platform": platform.platform()},
+        "params": {"events": args.events, "raw_events": args.raw_events, "in_flight": IN_FLIGHT,
+                   "fetch_batch": FETCH_BATCH, "rate": args.rate, "seconds": args.seconds,
+                   "hop_settings": settings},
+        "raw": {},
+        "backends": {},
+    }
+    raw = figures["raw"]
+
+    _say(f"raw limits: {args.raw_events:,} messages on a fresh nats-server ...")
+    with NatsServer(work / "nats-raw") as server:
+        try:
+            raw["publish_msg_per_s"] = await raw_publish(server.url, args.raw_events)
+            _say(f"  JetStream publish, {IN_FLIGHT} in flight: {raw['publish_msg_per_s']:,.0f} msg/s")
+        except Exception as exc:
+            raw["publish_error"] = _error(exc)
+            _say(f"  JetStream publish failed: {raw['publish_error']}")
+        try:
+            raw["relay_ev_per_s"] = await raw_relay(server.url, args.raw_events)
+            _say(f"  raw relay: {raw['relay_ev_per_s']:,.0f} ev/s")
+        except Exception as exc:
+            raw["relay_error"] = _error(exc)
+            _say(f"  raw relay failed: {raw['relay_error']}")
+
+    postgres = Postgres(args.postgres_url)
+    services_present = all(importlib.util.find_spec(name) is not None for name in ("intake", "dispatch"))
+    try:
+        for backend in args.backends:
+            result: dict[str, Any] = {}
+            figures["backends"][backend] = result
+            if backend == "postgres":
+                why = await postgres.reachable()
+                if why is not None:
+                    result["skipped"] = f"PostgreSQL unreachable at {args.postgres_url} ({why}); SQLite only"
+                    _say(result["skipped"])
+                    continue
+            label = "SQLite" if backend == "sqlite" else "PostgreSQL"
+            base = work / backend
+
+            _say(f"{label}: platform hop, {args.events:,} events ...")
+            if backend == "sqlite":
+                hop_url = f"sqlite+aiosqlite:///{base / 'hop' / 'dispatch.db'}"
+            else:
+                name = postgres.name("hop_dispatch")
+                await postgres.create(name)
+                hop_url = postgres.async_url(name)
+            (base / "hop").mkdir(parents=True, exist_ok=True)
+            with NatsServer(base / "nats-hop") as server:
+                try:
+                    hop = await platform_hop(server.url, hop_url, base / "hop", args.events, args.hop_timeout,
+                                             **settings)
+                    relay_rate = raw.get("relay_ev_per_s")
+                    result["hop"] = {"events": hop.events, "done": hop.done, "seconds": hop.seconds,
+                                     "finished": hop.finished, "ev_per_s": hop.rate,
+                                     "ratio_to_raw_relay": hop.rate / relay_rate if relay_rate else None}
+                    _say(f"  {hop.rate:,.0f} ev/s ({hop.done:,} in {hop.seconds:.1f} s"
+                         + ("" if hop.finished else ", TIMED OUT") + ")")
+                except Exception as exc:
+                    result["hop"] = {"error": _error(exc)}
+                    _say(f"  hop failed: {result['hop']['error']}")
+
+            if args.no_latency:
+                result["latency"] = {"error": "skipped (--no-latency)"}
+                continue
+            if not services_present:
+                result["latency"] = {"error": "the intake and dispatch packages are not installed"}
+                _say(f"  latency skipped: {result['latency']['error']}")
+                continue
+            _say(f"{label}: POST -> work order, {args.rate:g} req/s for {args.seconds:g} s (intake + dispatch "
+                 "as processes) ...")
+            if backend == "sqlite":
+                latency_url = f"sqlite+aiosqlite:///{base / 'latency' / '{service}.db'}"
+            else:
+                prefix = postgres.name("lat")
+                for service in ("intake", "dispatch"):
+                    await postgres.create(f"{prefix}_{service}")
+                latency_url = postgres.async_url(prefix + "_{service}")
+            (base / "latency").mkdir(parents=True, exist_ok=True)
+            with NatsServer(base / "nats-latency") as server:
+                try:
+                    latency = await post_to_workorder_latency(server.url, latency_url, base / "latency",
+                                                              args.rate, args.seconds)
+                    result["latency"] = latency.summary()
+                    summary = result["latency"]
+                    _say(f"  POST -> work order p50 {summary['post_to_workorder']['p50_ms'] or 0:.1f} ms, "
+                         f"p99 {summary['post_to_workorder']['p99_ms'] or 0:.1f} ms "
+                         f"({summary['post_to_workorder']['count']}/{summary['created']} received)")
+                except Exception as exc:
+                    result["latency"] = {"error": _error(exc)}
+                    _say(f"  latency failed: {_error(exc)}")
+    finally:
+        try:
+            await postgres.drop_all()
+        except Exception as exc:
+            _say(f"could not drop the bench databases {postgres.created}: {exc}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="pm-bench-"))
+    try:
+        figures = asyncio.run(run(args, work))
+    finally:
+        if args.keep:
+            _say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    figures["seconds"] = round(time.monotonic() - started, 1)
+    print()
+    print(render(figures))
+    print()
+    print(HOW_TO_READ)
+    write_json(figures, args.output)
+    print(f"\n{figures['seconds']:.0f} s in all; figures written to {args.output}")
+    failed = bool(figures["raw"].get("publish_error") or figures["raw"].get("relay_error")) or any(
+        "error" in result.get("hop", {}) for result in figures["backends"].values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

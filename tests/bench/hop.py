@@ -1,0 +1,118 @@
+"""One hop of our platform in process: the provisioned durable consumer dispatch-from-intake feeds a Runtime
+named "dispatch" whose handler writes one row and emits dispatch.workorder.created.v1 through the outbox.
+
+Measured from ``runtime.start()`` until all N work-order events are in the DISPATCH stream and every outbox
+row is marked published."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, func, select
+
+from pm_platform import bus
+from pm_platform.consumer import Subscriptions
+from pm_platform.db import define_platform_tables, service_metadata
+from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.runtime import Runtime
+from pm_platform.settings import REPO_ROOT, Settings
+from pm_platform.uow import UnitOfWork
+from tests.bench.common import INTAKE_CREATED, WORKORDER_CREATED, intake_envelope, publish_all, wait_until
+
+DEPARTMENT = "engineering"
+
+
+@dataclass
+class HopResult:
+    events: int
+    seconds: float
+    done: int
+    finished: bool
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+def bench_metadata() -> tuple[MetaData, Table]:
+    metadata = service_metadata()
+    orders = Table(
+        "bench_work_orders", metadata,
+        Column("id", String(64), primary_key=True),
+        Column("request_id", String(64), nullable=False),
+        Column("site", String(64), nullable=False),
+        Column("department", String(64), nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    return metadata, orders
+
+
+def make_subscriptions(orders: Table) -> Subscriptions:
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(INTAKE_CREATED)
+    async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
+        data: dict[str, Any] = event.data
+        order_id = new_id()
+        now = utcnow()
+        await uow.session.execute(orders.insert().values(
+            id=order_id, request_id=data["request_id"], site=data["site"], department=DEPARTMENT,
+            state="created", created_at=now))
+        uow.emit(
+            WORKORDER_CREATED, subject=order_id, site=data["site"], department=DEPARTMENT, caused_by=event,
+            data={
+                "work_order_id": order_id, "request_id": data["request_id"], "site": data["site"],
+                "department": DEPARTMENT, "category": data["category"], "priority": data["priority"],
+                "unit_id": data.get("unit_id"), "location": data.get("location"),
+                "description": data["description"], "in_unit": data["in_unit"],
+                "appointment": data.get("appointment"), "due_at": None, "created_at": now.isoformat(),
+            },
+        )
+
+    return subscriptions
+
+
+async def platform_hop(nats_url: str, database_url: str, var_dir: Path, count: int,
+                       within: float, **settings: Any) -> HopResult:
+    """Preload ``count`` intake events into INTAKE, then run the dispatch runtime until they are relayed."""
+    nc = await bus.connect(nats_url, "bench-hop")
+    try:
+        await bus.provision(nc, bus.load_topology(REPO_ROOT / "deploy"))
+        envelopes = [intake_envelope() for _ in range(count)]
+        await publish_all(nc, [(e.nats_subject, e.to_json(), e.id) for e in envelopes])
+        js = nc.jetstream()
+
+        metadata, orders = bench_metadata()
+        tables = define_platform_tables(metadata)
+        runtime = Runtime(Settings(service="dispatch", var_dir=var_dir, database_url=database_url,
+                                   nats_url=nats_url, **settings),
+                          metadata, tables, make_subscriptions(orders))
+        async with runtime.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+
+        async def work_orders_stored() -> int:
+            return int((await js.stream_info("DISPATCH")).state.messages)
+
+        async def all_published() -> bool:
+            if await work_orders_stored() < count:
+                return False
+            async with runtime.sessionmaker() as session:
+                published = await session.scalar(
+                    select(func.count()).select_from(tables.outbox).where(tables.outbox.c.status == "published"))
+            return int(published or 0) >= count
+
+        started = time.perf_counter()
+        try:
+            await runtime.start()
+            finished = await wait_until(all_published, within=within, interval=0.05)
+            elapsed = time.perf_counter() - started
+        finally:
+            await runtime.stop()
+        return HopResult(events=count, seconds=elapsed, done=min(count, await work_orders_stored()),
+                         finished=finished)
+    finally:
+        await nc.close()

@@ -1,0 +1,119 @@
+"""The table, the reading guide and the JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+REFERENCE = {"raw_publish": "~11,000 msg/s", "raw_relay": "~5,000 ev/s"}
+
+
+def _rate(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:,.0f} {unit}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _pair(stats: dict[str, Any] | None) -> str:
+    if not stats or not stats.get("count"):
+        return "-"
+    return f"{_ms(stats['p50_ms'])} / {_ms(stats['p99_ms'])} ms"
+
+
+def render(figures: dict[str, Any]) -> str:
+    params = figures["params"]
+    raw = figures["raw"]
+    lines: list[str] = []
+    width = 62
+
+    def row(label: str, *cells: str) -> None:
+        lines.append(f"  {label:<{width}}" + "".join(f"{cell:>20}" for cell in cells))
+
+    lines.append(f"{'Raw limits (plain nats-py, no database)':<{width + 2}}{'this run':>20}{'ENGINEERING.md':>20}")
+    row(f"JetStream publish, {params['in_flight']} PubAcks in flight (N={params['raw_events']:,})",
+        raw.get("publish_error") or _rate(raw.get("publish_msg_per_s"), "msg/s"), REFERENCE["raw_publish"])
+    row(f"relay: fetch({params['fetch_batch']}), pydantic, publish_async+Msg-Id, ack",
+        raw.get("relay_error") or _rate(raw.get("relay_ev_per_s"), "ev/s"), REFERENCE["raw_relay"])
+    lines.append("")
+    names = list(figures["backends"])
+    lines.append(f"{'Our platform':<{width + 2}}" + "".join(f"{BACKENDS[n]:>20}" for n in names))
+    results = [figures["backends"][n] for n in names]
+
+    def cells(pick: Any) -> list[str]:
+        out = []
+        for result in results:
+            if "skipped" in result:
+                out.append("skipped")
+                continue
+            try:
+                out.append(pick(result))
+            except (KeyError, TypeError):
+                out.append("-")
+        return out
+
+    def hop_rate(r: dict[str, Any]) -> str:
+        hop = r["hop"]
+        if "error" in hop:
+            return "failed"
+        text = _rate(hop["ev_per_s"], "ev/s")
+        return text if hop["finished"] else f"{text} (timeout)"
+
+    def ratio(r: dict[str, Any]) -> str:
+        value = r["hop"].get("ratio_to_raw_relay")
+        return "-" if value is None else f"{value:.3f} x"
+
+    def latency(key: str) -> Any:
+        def pick(r: dict[str, Any]) -> str:
+            lat = r["latency"]
+            return "failed" if "error" in lat else _pair(lat.get(key))
+        return pick
+
+    def received(r: dict[str, Any]) -> str:
+        lat = r["latency"]
+        if "error" in lat:
+            return "failed"
+        return (f"{lat['post_to_workorder']['count']}+{lat['post_to_engineering_subscription']['count']}"
+                f" / {lat['created']}")
+
+    row(f"hop: pull, validate, inbox + row + outbox, relay (N={params['events']:,})", *cells(hop_rate))
+    row("hop / raw relay (same run)", *cells(ratio))
+    latency_label = f"{params['rate']:g} req/s for {params['seconds']:g} s"
+    row(f"POST /requests -> 201, p50 / p99 ({latency_label})", *cells(latency("post_to_201")))
+    row("POST -> work-order event (dispatch.workorder.created.v1.>)", *cells(latency("post_to_workorder")))
+    row("POST -> engineering subscription (*.v1.harbour.engineering)",
+        *cells(latency("post_to_engineering_subscription")))
+    row("events received (all + engineering) / requests created", *cells(received))
+    notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
+    for n, r in zip(names, results, strict=True):
+        for part in ("hop", "latency"):
+            error = r.get(part, {}).get("error")
+            if error:
+                notes.append(f"  {BACKENDS[n]} {part} failed: {error}")
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
+HOW_TO_READ = """\
+How to read this. The first two rows are the limits of this machine in this run, with no database: nats-py
+publishing with 500 PubAcks outstanding, and a hand-written relay (fetch 256, validate with pydantic, publish
+with Nats-Msg-Id, await the PubAcks, ack). The hop does the same job the way our services do it: the
+provisioned durable consumer, JSON Schema validation of the incoming and the outgoing event, one database
+transaction per event (inbox check, a state row, inbox record, outbox row), commit, then ack, and the outbox
+relay publishing the rows in commit order and marking them published. "hop / raw relay" is what exactly-once
+effects and never losing an event cost against the bare bus: the hop is bound by that per-event transaction
+(database round trips and SQLAlchemy work in Python), not by NATS, so it follows the database. The hop runs in
+this process with no tracer provider; the latency rows run intake and dispatch as real processes (HTTP, JWT,
+tracing to files, intake's outbox, dispatch's consumer and outbox) at a request rate far below the hop's
+throughput, so they show the delay of the path rather than queueing. The engineering row is the same event
+seen through a department's subscription filter, so it should equal the row above it. Absolute figures on a
+2-core machine move by 10-20 % between runs; compare the ratios within one run."""
+
+
+def write_json(figures: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
