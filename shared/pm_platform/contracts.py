@@ -94,7 +94,23 @@ class Catalog:
             where = "/".join(str(p) for p in envelope_error.absolute_path) or "(root)"
             raise ContractViolation(f"{where}: {envelope_error.message}")
         self.validate_data(document["type"], document["data"])
+        self._check_agreement(document)
         return Envelope.model_validate(document)
+
+    def _check_agreement(self, document: dict[str, Any]) -> None:
+        """The envelope must say what its catalog entry says: a consumer receives what any producer wrote."""
+        contract = self.contract(document["type"])
+        if contract.has_department != bool(document.get("department")):
+            expected = "required" if contract.has_department else "not allowed"
+            raise ContractViolation(f"department: {expected} for {contract.type}")
+        if document["source"] != f"pm/{contract.producer}":
+            raise ContractViolation(f"source: {document['source']!r} does not produce {contract.type} "
+                                    f"(the catalog says pm/{contract.producer})")
+        if document.get("dataschema") != contract.dataschema:
+            raise ContractViolation(f"dataschema: {document.get('dataschema')!r} is not {contract.dataschema!r}")
+        data = document["data"]
+        if isinstance(data, dict) and "site" in data and data["site"] != document["site"]:
+            raise ContractViolation(f"site: the envelope says {document['site']!r}, data/site {data['site']!r}")
 
     def check(self, envelope: Envelope) -> None:
         """Validate an event about to be written to the outbox."""

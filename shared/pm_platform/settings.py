@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     relay_batch: int = 256
     relay_idle_seconds: float = 0.2
     publish_timeout_seconds: float = 5.0
+    timer_poll_seconds: float = 1.0
     # Follows OTEL_EXPORTER_OTLP_ENDPOINT when set; otherwise spans go to var_dir/traces.
     otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 

@@ -1,0 +1,173 @@
+"""Durable timers: time limits and scheduled work that survive restarts.
+
+A service schedules a timer inside a unit of work (so it commits with the state that needs it) and
+registers a handler per timer kind. The timer loop finds due timers in the service's own database and
+fires each in its own unit of work: the handler's effects, its events and the timer's ``fired`` mark
+commit together, and the mark is a guarded update, so a timer fires exactly once even with several
+replicas or a crash mid-way (an uncommitted firing is simply fired again after the restart).
+
+    timers = Timers()
+
+    @timers.on("request.ack_due")
+    async def ack_due(timer: DueTimer, uow: UnitOfWork) -> None: ...
+
+    async with runtime.uow() as uow:
+        await schedule(uow, "request.ack_due", key=request.id, due_at=deadline, payload={"site": ...})
+        await uow.commit()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from sqlalchemy import select, update
+
+from pm_platform.envelope import utcnow
+
+if TYPE_CHECKING:
+    from pm_platform.runtime import Runtime
+    from pm_platform.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("pm_platform.timers")
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    id: int
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+TimerHandler = Callable[[DueTimer, "UnitOfWork"], Awaitable[None]]
+
+
+class Timers:
+    """The timer handlers of one service, by kind."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, TimerHandler] = {}
+
+    def on(self, kind: str) -> Callable[[TimerHandler], TimerHandler]:
+        def register(handler: TimerHandler) -> TimerHandler:
+            if kind in self.handlers:
+                raise ValueError(f"timer kind {kind!r} already has a handler")
+            self.handlers[kind] = handler
+            return handler
+
+        return register
+
+    def include(self, other: Timers) -> Timers:
+        for kind, handler in other.handlers.items():
+            self.on(kind)(handler)
+        return self
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time we store is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def schedule(uow: UnitOfWork, kind: str, *, key: str, due_at: datetime,
+                   payload: dict[str, Any] | None = None) -> None:
+    """Schedule (or move) the timer ``(kind, key)``; a fired or cancelled one is armed again."""
+    timers = uow.runtime.tables.timers
+    values = {"due_at": _aware(due_at), "payload": json.dumps(payload or {}, default=str),
+              "status": "pending", "fired_at": None}
+    moved = await uow.session.execute(
+        update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        await uow.session.execute(timers.insert().values(kind=kind, key=key, **values))
+
+
+async def cancel(uow: UnitOfWork, kind: str, *, key: str) -> bool:
+    """Cancel a pending timer; False when there was none pending."""
+    timers = uow.runtime.tables.timers
+    result = await uow.session.execute(
+        update(timers).where(timers.c.kind == kind, timers.c.key == key, timers.c.status == "pending")
+        .values(status="cancelled")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel_all(uow: UnitOfWork, key: str, kinds: list[str]) -> None:
+    for kind in kinds:
+        await cancel(uow, kind, key=key)
+
+
+async def pending(uow: UnitOfWork, key: str) -> list[DueTimer]:
+    """The pending timers of one key (for example a request's time limits), earliest first."""
+    timers = uow.runtime.tables.timers
+    rows = await uow.session.execute(
+        select(timers).where(timers.c.key == key, timers.c.status == "pending").order_by(timers.c.due_at)
+    )
+    return [_due(row) for row in rows.mappings()]
+
+
+def _due(row: Any) -> DueTimer:
+    return DueTimer(id=row["id"], kind=row["kind"], key=row["key"], due_at=_aware(row["due_at"]),
+                    payload=json.loads(row["payload"] or "{}"))
+
+
+async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None, limit: int = 100) -> int:
+    """Fire the timers due by ``now``; returns how many fired. Called by the loop, and by tests."""
+    table = runtime.tables.timers
+    now = now or utcnow()
+    with suppress_instrumentation():  # the idle poll would otherwise be a span every second
+        async with runtime.sessionmaker() as session:
+            rows = await session.execute(
+                select(table).where(table.c.status == "pending", table.c.due_at <= now,
+                                    table.c.kind.in_(list(timers.handlers)))
+                .order_by(table.c.due_at).limit(limit)
+            )
+            due = [_due(row) for row in rows.mappings()]
+    fired = 0
+    for timer in due:
+        try:
+            if await _fire(runtime, timers, timer, now):
+                fired += 1
+        except Exception:
+            # Stays pending: the next poll tries again (the handler's effects were rolled back).
+            log.exception("timer %s/%s failed", timer.kind, timer.key)
+    return fired
+
+
+async def _fire(runtime: Runtime, timers: Timers, timer: DueTimer, now: datetime) -> bool:
+    table = runtime.tables.timers
+    with tracer.start_as_current_span(f"timer {timer.kind}", attributes={"pm.timer.key": timer.key}):
+        async with runtime.uow() as uow:
+            claimed = await uow.session.execute(
+                update(table).where(table.c.id == timer.id, table.c.status == "pending",
+                                    table.c.due_at == timer.due_at)
+                .values(status="fired", fired_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False  # moved, cancelled or fired by another replica meanwhile
+            await timers.handlers[timer.kind](timer, uow)
+            await uow.commit()
+    return True
+
+
+def timer_job(runtime: Runtime, timers: Timers) -> Callable[[], Awaitable[None]]:
+    """The background job that fires due timers every ``timer_poll_seconds``."""
+
+    async def timer_loop() -> None:
+        while True:
+            try:
+                await fire_due(runtime, timers)
+            except Exception:
+                log.exception("timer poll failed")
+            await asyncio.sleep(runtime.settings.timer_poll_seconds)
+
+    return timer_loop
