@@ -95,14 +95,83 @@ class ConsumerRunner:
                     log.warning("%s: fetch failed (%s), retrying", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                for message in messages:
-                    try:
-                        await self.handle_message(message)
-                    except Exception:
-                        # Not acked: JetStream redelivers after ack_wait and the inbox absorbs the repeat.
-                        log.exception("%s: handling %s failed", self.durable, message.subject)
+                await self.handle_batch(messages)
         finally:
             self.bound = False
+
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        """Apply a fetched batch in one transaction, then ack each message.
+
+        One commit per batch instead of per event is what lets a hop keep up with the bus. Any failure
+        in the batch (a handler error, a failed commit) rolls the whole batch back and each message goes
+        through ``handle_message`` on its own, with its own retry or dead letter.
+        """
+        if len(messages) == 1:
+            await self._handle_alone(messages[0])
+            return
+        parsed: list[tuple[Msg, Envelope, trace.Span]] = []
+        for message in messages:
+            try:
+                envelope = self.runtime.catalog.parse(message.data)
+            except ContractViolation:
+                await self._handle_alone(message)  # dead-lettered there, with its reason
+                continue
+            parsed.append((message, envelope, self._consume_span(message, envelope)))
+        if not parsed:
+            return
+        try:
+            outcomes = await self._apply_batch([(envelope, span) for _, envelope, span in parsed])
+        except Exception as exc:
+            log.info("%s: batch of %d failed (%s: %s); handling one by one",
+                     self.durable, len(parsed), type(exc).__name__, exc)
+            for message, _, span in parsed:
+                span.end()
+                await self._handle_alone(message)
+            return
+        for (message, envelope, span), outcome in zip(parsed, outcomes, strict=True):
+            with trace.use_span(span, end_on_exit=True):
+                span.set_attribute("pm.outcome", outcome)
+                if self.after_commit is not None:
+                    await self.after_commit(envelope, outcome)
+                await message.ack()
+
+    async def _apply_batch(self, batch: list[tuple[Envelope, trace.Span]]) -> list[str]:
+        outcomes: list[str] = []
+        async with UnitOfWork(self.runtime) as uow:
+            seen = await uow.received_among(self.durable, [envelope.id for envelope, _ in batch])
+            for envelope, span in batch:
+                if envelope.id in seen:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                handler = self.handlers.get(envelope.type)
+                if handler is None:
+                    raise ContractViolation(f"type: consumer {self.durable} has no handler for {envelope.type}")
+                with trace.use_span(span, end_on_exit=False):
+                    await handler(envelope, uow)
+                uow.mark_received(self.durable, envelope)
+                seen.add(envelope.id)
+                outcomes.append(Outcome.HANDLED)
+            await uow.commit()
+        return outcomes
+
+    def _consume_span(self, message: Msg, envelope: Envelope) -> trace.Span:
+        span = tracer.start_span(
+            f"consume {message.subject}",
+            context=context_from_headers(message.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": message.subject,
+                        "messaging.consumer.group.name": self.durable,
+                        "messaging.nats.delivery_count": message.metadata.num_delivered,
+                        "messaging.message.id": envelope.id, "pm.correlation_id": envelope.correlationid},
+        )
+        return span
+
+    async def _handle_alone(self, message: Msg) -> None:
+        try:
+            await self.handle_message(message)
+        except Exception:
+            # Not acked: JetStream redelivers after ack_wait and the inbox absorbs the repeat.
+            log.exception("%s: handling %s failed", self.durable, message.subject)
 
     async def handle_message(self, message: Msg) -> None:
         metadata = message.metadata

@@ -12,9 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 
 from pm_platform.envelope import Envelope
 
@@ -50,12 +51,26 @@ class EventContract:
         return "{department}" in self.subject
 
 
+class _Validator:
+    """Draft 2020-12 with formats: jsonschema-rs answers "valid?" in about a microsecond (every event
+    passes here twice); the reference implementation words the error when the answer is no."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        self.reference = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def first_error(self, instance: Any) -> ValidationError | None:
+        if self.fast.is_valid(instance):
+            return None
+        return best_match(self.reference.iter_errors(instance))
+
+
 @dataclass
 class Catalog:
     root: Path
     envelope_schema: dict[str, Any]
     events: dict[str, EventContract]
-    _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+    _validators: dict[str, _Validator] = field(default_factory=dict)
 
     def contract(self, event_type: str) -> EventContract:
         try:
@@ -66,16 +81,15 @@ class Catalog:
     def schema(self, event_type: str) -> dict[str, Any]:
         return _load_json(self.contract(event_type).schema_path)
 
-    def _validator(self, key: str, schema: dict[str, Any]) -> Draft202012Validator:
+    def _validator(self, key: str, schema: dict[str, Any]) -> _Validator:
         validator = self._validators.get(key)
         if validator is None:
-            validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            validator = _Validator(schema)
             self._validators[key] = validator
         return validator
 
     def validate_data(self, event_type: str, data: Any) -> None:
-        validator = self._validator(event_type, self.schema(event_type))
-        error = best_match(validator.iter_errors(data))
+        error = self._validator(event_type, self.schema(event_type)).first_error(data)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
             raise ContractViolation(f"data/{where}: {error.message}")
@@ -89,7 +103,7 @@ class Catalog:
                 document = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ContractViolation(f"body is not JSON: {exc}") from None
-        envelope_error = best_match(self._validator("$envelope", self.envelope_schema).iter_errors(document))
+        envelope_error = self._validator("$envelope", self.envelope_schema).first_error(document)
         if envelope_error is not None:
             where = "/".join(str(p) for p in envelope_error.absolute_path) or "(root)"
             raise ContractViolation(f"{where}: {envelope_error.message}")

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from nats.js import JetStreamContext
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select, update
 
+from pm_platform.db import READ_ONLY
 from pm_platform.envelope import utcnow
 from pm_platform.telemetry import context_from_traceparent, inject_headers, tracer
 
@@ -61,16 +63,19 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         outbox = self.runtime.tables.outbox
         settings = self.runtime.settings
-        async with self.runtime.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload,
-                           outbox.c.traceparent, outbox.c.attempts)
-                    .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utcnow())
-                    .order_by(outbox.c.id)
-                    .limit(settings.relay_batch)
-                )
-            ).all()
+        # The poll is a short read (no write lock on SQLite) and not a span every relay_idle_seconds.
+        with suppress_instrumentation():
+            async with self.runtime.engine.connect() as connection:
+                connection = await connection.execution_options(**READ_ONLY)
+                rows = (
+                    await connection.execute(
+                        select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload,
+                               outbox.c.traceparent, outbox.c.attempts)
+                        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utcnow())
+                        .order_by(outbox.c.id)
+                        .limit(settings.relay_batch)
+                    )
+                ).all()
         if not rows:
             return 0
 

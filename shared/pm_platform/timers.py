@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select, update
 
+from pm_platform.db import READ_ONLY
 from pm_platform.envelope import utcnow
 
 if TYPE_CHECKING:
@@ -125,8 +126,9 @@ async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None
     table = runtime.tables.timers
     now = now or utcnow()
     with suppress_instrumentation():  # the idle poll would otherwise be a span every second
-        async with runtime.sessionmaker() as session:
-            rows = await session.execute(
+        async with runtime.engine.connect() as connection:
+            connection = await connection.execution_options(**READ_ONLY)
+            rows = await connection.execute(
                 select(table).where(table.c.status == "pending", table.c.due_at <= now,
                                     table.c.kind.in_(list(timers.handlers)))
                 .order_by(table.c.due_at).limit(limit)

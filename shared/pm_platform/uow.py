@@ -87,6 +87,14 @@ class UnitOfWork:
         )
         return found.first() is not None
 
+    async def received_among(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of these events this consumer has already applied (one query for a whole batch)."""
+        inbox = self.runtime.tables.inbox
+        found = await self.session.execute(
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(event_ids))
+        )
+        return {row[0] for row in found}
+
     def mark_received(self, consumer: str, envelope: Envelope) -> None:
         self._received.append((consumer, envelope))
 

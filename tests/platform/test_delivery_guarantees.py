@@ -256,3 +256,34 @@ async def test_provisioned_consumers_have_the_configured_server_side_settings(na
 
 async def _true_when(value: bool) -> bool:
     return value
+
+
+async def test_a_failure_inside_a_batch_leaves_the_rest_of_the_batch_applied_once(probes) -> None:
+    """The consumer commits a fetched batch in one transaction; one failing event must neither block nor
+    double the others, and is retried on its own."""
+    producer = await probes("intake", "producer")
+    consumer = await probes("dispatch", "probe")
+    await producer.runtime.start(consumers=False)
+    ids = await producer.emit_requests(40, per_transaction=40)
+    unlucky = ids[17]
+    failed_once: list[str] = []
+
+    async def fail_once(event: Envelope) -> None:
+        if event.data["request_id"] == unlucky and not failed_once:
+            failed_once.append(event.id)
+            raise ConnectionError("the handler's dependency blinked")
+
+    consumer.fail = fail_once
+    await eventually(lambda: _true_when(producer.runtime.relay is not None and producer.runtime.relay.published == 40))
+    # The whole burst is in the stream before the consumer starts, so its first fetch is one batch.
+    await consumer.runtime.start(relay=False)
+
+    async def all_applied() -> bool:
+        return await consumer.effect_counts() == (40, 40)
+
+    await eventually(all_applied, timeout=30)
+    await asyncio.sleep(0.5)  # nothing more arrives: no double effects from the rolled-back batch
+    assert await consumer.effect_counts() == (40, 40)
+    assert failed_once and await consumer.rows(consumer.tables.dead_letters) == []
+    inbox = await consumer.rows(consumer.tables.inbox)
+    assert len(inbox) == 40
