@@ -39,6 +39,8 @@ def start_services(env: dict[str, str], log_dir: Path, services: dict[str, int] 
         processes[service] = subprocess.Popen(
             [sys.executable, "-m", service, "serve", "--host", host, "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C reaches only the runner, which stops the services in order.
+            start_new_session=True,
         )
     return processes
 
@@ -67,7 +69,15 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_stack(seed: bool = True) -> None:
+    # Ctrl-C and a process manager's SIGTERM both stop the stack in order, even where the shell started
+    # us with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings("devstack")
     var = settings.var_dir
     env = dict(os.environ)

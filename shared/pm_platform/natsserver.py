@@ -45,6 +45,7 @@ class NatsServer:
             [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir),
              "-l", str(self.log_file)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # stopped by its owner after the services, not by the terminal's Ctrl-C
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
