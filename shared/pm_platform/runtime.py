@@ -16,6 +16,7 @@ from pm_platform import bus
 from pm_platform.consumer import ConsumerRunner, Subscriptions
 from pm_platform.contracts import Catalog, load_catalog
 from pm_platform.db import PlatformTables, create_engine, sessionmaker
+from pm_platform.housekeeping import housekeeping_job
 from pm_platform.outbox import OutboxRelay
 from pm_platform.settings import Settings
 from pm_platform.uow import UnitOfWork
@@ -57,7 +58,7 @@ class Runtime:
                                         self.subscriptions.handlers)
                 self.consumers.append(runner)
                 self._spawn(runner.run(), definition.durable)
-        for job in self.background:
+        for job in [*self.background, housekeeping_job(self)]:
             self._spawn(job(), job.__name__)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     relay_idle_seconds: float = 0.2
     publish_timeout_seconds: float = 5.0
     timer_poll_seconds: float = 1.0
+    # Housekeeping: inbox retention must exceed the streams' max age (90 days) so replays stay deduplicated.
+    outbox_retention_days: int = 7
+    inbox_retention_days: int = 120
+    timer_retention_days: int = 30
+    housekeeping_interval_seconds: float = 3600.0
     # Follows OTEL_EXPORTER_OTLP_ENDPOINT when set; otherwise spans go to var_dir/traces.
     otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 

@@ -1,0 +1,65 @@
+"""Housekeeping: the platform tables of a service stay small without losing a guarantee.
+
+- Published outbox rows are kept ``outbox_retention_days`` (an operator can still see what went out).
+- Inbox rows are kept ``inbox_retention_days``, which must exceed the streams' max age (90 days in
+  deploy/nats/jetstream.yaml): a redelivery or replay of anything the stream still holds finds its row.
+- Fired and cancelled timers are kept ``timer_retention_days``.
+Pending outbox rows, pending timers and dead letters are never purged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from sqlalchemy import delete
+
+from pm_platform.envelope import utcnow
+
+if TYPE_CHECKING:
+    from pm_platform.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def purge(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+    """Delete what has outlived its retention; returns the rows deleted per table."""
+    settings = runtime.settings
+    tables = runtime.tables
+    now = now or utcnow()
+    statements = {
+        "outbox": delete(tables.outbox).where(
+            tables.outbox.c.status == "published",
+            tables.outbox.c.published_at < now - timedelta(days=settings.outbox_retention_days)),
+        "inbox": delete(tables.inbox).where(
+            tables.inbox.c.received_at < now - timedelta(days=settings.inbox_retention_days)),
+        "timers": delete(tables.timers).where(
+            tables.timers.c.status.in_(["fired", "cancelled"]),
+            tables.timers.c.due_at < now - timedelta(days=settings.timer_retention_days)),
+    }
+    deleted: dict[str, int] = {}
+    async with runtime.sessionmaker() as session:
+        for name, statement in statements.items():
+            result = await session.execute(statement)
+            deleted[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        await session.commit()
+    return deleted
+
+
+def housekeeping_job(runtime: Runtime) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def housekeeping() -> None:
+        while True:
+            try:
+                with suppress_instrumentation():
+                    deleted = await purge(runtime)
+                if any(deleted.values()):
+                    log.info("housekeeping deleted %s", deleted)
+            except Exception:
+                log.exception("housekeeping failed")
+            await asyncio.sleep(runtime.settings.housekeeping_interval_seconds)
+
+    return housekeeping
