@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -161,7 +161,7 @@ async def _fire(runtime: Runtime, timers: Timers, timer: DueTimer, now: datetime
     return True
 
 
-def timer_job(runtime: Runtime, timers: Timers) -> Callable[[], Awaitable[None]]:
+def timer_job(runtime: Runtime, timers: Timers) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background job that fires due timers every ``timer_poll_seconds``."""
 
     async def timer_loop() -> None:
