@@ -7,9 +7,11 @@ with neither, those tests skip and say why.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -73,26 +75,41 @@ async def _drop_database(admin_url: str, name: str) -> None:
 
 
 
+SERVICE_DATABASES = ("intake", "dispatch", "billing", "survey", "notification", "probe", "producer")
+
+
+class PostgresDatabases(dict[str, str]):
+    """``urls[service]`` on PostgreSQL, each database created when a test first asks for it: a test that
+    uses one service pays for one CREATE DATABASE, not seven."""
+
+    def __init__(self, admin_url: str) -> None:
+        super().__init__()
+        self.admin_url = admin_url
+        self.base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        self.suffix = uuid.uuid4().hex[:8]
+        self.created: list[str] = []
+
+    def __missing__(self, service: str) -> str:
+        if service not in SERVICE_DATABASES:
+            raise KeyError(service)
+        name = f"pm_test_{service}_{self.suffix}"
+        # Called from inside the test's event loop, so the creation runs on a loop of its own.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, _create_database(self.admin_url, name)).result()
+        self.created.append(name)
+        self[service] = url = f"{self.base}/{name}"
+        return url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     """``urls[service]``: a fresh database per service on the backend under test (SQLite, PostgreSQL)."""
-    created: list[str] = []
-    urls: dict[str, str] = {}
     if request.param == "sqlite":
-        for service in ("intake", "dispatch", "billing", "survey", "notification", "probe", "producer"):
-            urls[service] = f"sqlite+aiosqlite:///{tmp_path / (service + '.db')}"
-        yield urls
+        yield {service: f"sqlite+aiosqlite:///{tmp_path / (service + '.db')}" for service in SERVICE_DATABASES}
         return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    base = admin_url.rsplit("/", 1)[0]
-    suffix = uuid.uuid4().hex[:8]
-    for service in ("intake", "dispatch", "billing", "survey", "notification", "probe", "producer"):
-        name = f"pm_test_{service}_{suffix}"
-        await _create_database(admin_url, name)
-        created.append(name)
-        urls[service] = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    urls = PostgresDatabases(request.getfixturevalue("postgres_admin_url"))
     try:
         yield urls
     finally:
-        for name in created:
-            await _drop_database(admin_url, name)
+        for name in urls.created:
+            await _drop_database(urls.admin_url, name)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -122,15 +122,49 @@ def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every si
         typer.echo(f"watching {subject} (Ctrl-C to stop)")
         try:
             async for message in subscription.messages:
-                event = json.loads(message.data)
-                data = event["data"]
-                typer.echo(f"{event['time'][:19]}  {event['type']:<34} {data.get('work_order_id', '')}  "
-                           f"{data.get('category', '')} {data.get('unit_id') or data.get('location') or ''}")
+                typer.echo(describe_workorder_event(json.loads(message.data)))
         finally:
             await nc.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def describe_workorder_event(event: dict[str, Any]) -> str:
+    """One readable line per work-order event for ``pm watch``: when, where, which order, what happened."""
+    data: dict[str, Any] = event.get("data") or {}
+    what = event.get("type", "").split(".")[2] if event.get("type", "").count(".") >= 3 else event.get("type", "")
+    order = str(data.get("work_order_id", ""))[:8]
+    head = f"{str(event.get('time', ''))[:19]}  {event.get('site', '')}/{event.get('department', '')}  {order}"
+    place = data.get("unit_id") or data.get("location") or ""
+    if what == "created":
+        rework = " REWORK" if data.get("rework") else ""
+        text = (f"created{rework}: {data.get('category', '')} ({data.get('priority', '')}) {place}, "
+                f"arrive by {str(data.get('due_at') or '')[:16]}")
+    elif what == "status_changed":
+        text = f"{data.get('from_status')} -> {data.get('to_status')}"
+        if data.get("from_department"):
+            text += f" (from {data['from_department']})"
+        if data.get("assignee"):
+            text += f", assignee {data['assignee']}"
+        if data.get("actor"):
+            text += f", by {data['actor']}"
+        if data.get("reason"):
+            text += f": {data['reason']}"
+    elif what == "timelimit":
+        text = f"{str(data.get('stage', '')).upper()} {data.get('limit')} limit due {str(data.get('due_at'))[:16]}"
+        if data.get("assignee"):
+            text += f", assignee {data['assignee']}"
+        if data.get("slip_id"):
+            text += f", nonconformance slip {str(data['slip_id'])[:8]}"
+    elif what == "completed":
+        text = f"completed: {data.get('result', '')}"
+        charge = data.get("charge")
+        if charge:
+            text += f" (charge {charge['amount_cents'] // 100}.{charge['amount_cents'] % 100:02d} {charge['currency']})"
+    else:
+        text = f"{event.get('type', '')} {place}"
+    return f"{head}  {text}"
 
 
 @app.command()

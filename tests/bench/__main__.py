@@ -18,6 +18,7 @@ from typing import Any
 
 from pm_platform.natsserver import NatsServer, nats_server_binary
 from pm_platform.settings import REPO_ROOT
+from tests.bench.broadcast import broadcast_to_site
 from tests.bench.common import DEFAULT_POSTGRES_URL, Postgres
 from tests.bench.hop import platform_hop
 from tests.bench.latency import post_to_workorder_latency
@@ -45,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=os.environ.get("PM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
                         help="admin URL of the PostgreSQL server (PM_TEST_POSTGRES_URL)")
     parser.add_argument("--no-latency", action="store_true", help="skip the POST -> work-order runs")
+    parser.add_argument("--broadcast-units", type=int,
+                        default=int(_env_number("PM_BENCH_BROADCAST_UNITS", 10000)),
+                        help="units of the site the broadcast goes to (PM_BENCH_BROADCAST_UNITS; default 10000; "
+                             "0 skips it)")
     parser.add_argument("--hop-timeout", type=float, default=180.0, help="give up on a hop after this many seconds")
     parser.add_argument("--consumer-batch", type=int, default=None,
                         help="Settings.consumer_batch for the hop (default: the platform default)")
@@ -88,6 +93,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     "platform": platform.platform()},
         "params": {"events": args.events, "raw_events": args.raw_events, "in_flight": IN_FLIGHT,
                    "fetch_batch": FETCH_BATCH, "rate": args.rate, "seconds": args.seconds,
+                   "broadcast_units": args.broadcast_units,
                    "hop_settings": settings},
         "raw": {},
         "backends": {},
@@ -145,6 +151,31 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 except Exception as exc:
                     result["hop"] = {"error": _error(exc)}
                     _say(f"  hop failed: {result['hop']['error']}")
+
+            if args.broadcast_units and importlib.util.find_spec("notification") is not None:
+                _say(f"{label}: broadcast to a site of {args.broadcast_units:,} units ...")
+                if backend == "sqlite":
+                    broadcast_url = f"sqlite+aiosqlite:///{base / 'broadcast' / 'notification.db'}"
+                else:
+                    name = postgres.name("broadcast")
+                    await postgres.create(name)
+                    broadcast_url = postgres.async_url(name)
+                (base / "broadcast").mkdir(parents=True, exist_ok=True)
+                with NatsServer(base / "nats-broadcast") as server:
+                    try:
+                        sent = await broadcast_to_site(server.url, broadcast_url, base / "broadcast",
+                                                       args.broadcast_units, args.hop_timeout * 3)
+                        publish_rate = raw.get("publish_msg_per_s")
+                        result["broadcast"] = {
+                            "units": sent.units, "recipients": sent.recipients, "messages": sent.messages,
+                            "by_status": sent.by_status, "create_seconds": sent.create_seconds,
+                            "seconds": sent.seconds, "finished": sent.finished, "msg_per_s": sent.rate,
+                            "ratio_to_raw_publish": sent.rate / publish_rate if publish_rate else None}
+                        _say(f"  all {sent.messages:,} messages final in {sent.seconds:.1f} s ({sent.rate:,.0f} msg/s"
+                             + ("" if sent.finished else ", TIMED OUT") + ")")
+                    except Exception as exc:
+                        result["broadcast"] = {"error": _error(exc)}
+                        _say(f"  broadcast failed: {result['broadcast']['error']}")
 
             if args.no_latency:
                 result["latency"] = {"error": "skipped (--no-latency)"}

@@ -86,6 +86,20 @@ def render(figures: dict[str, Any]) -> str:
     row(f"hop: pull, validate, inbox + row + outbox, relay (N={params['events']:,})", *cells(hop_rate))
     row("hop / raw relay (same run)", *cells(ratio))
     latency_label = f"{params['rate']:g} req/s for {params['seconds']:g} s"
+    def broadcast(r: dict[str, Any]) -> str:
+        sent = r["broadcast"]
+        if "error" in sent:
+            return "failed"
+        text = f"{sent['seconds']:.1f} s, {_rate(sent['msg_per_s'], 'msg/s')}"
+        return text if sent["finished"] else f"{text} (timeout)"
+
+    def broadcast_ratio(r: dict[str, Any]) -> str:
+        value = r["broadcast"].get("ratio_to_raw_publish")
+        return "-" if value is None else f"{value:.3f} x"
+
+    if any("broadcast" in r for r in results):
+        row(f"broadcast to {params.get('broadcast_units', 0):,} units: all messages final", *cells(broadcast))
+        row("broadcast msg/s / raw JetStream publish (same run)", *cells(broadcast_ratio))
     row(f"POST /requests -> 201, p50 / p99 ({latency_label})", *cells(latency("post_to_201")))
     row("POST -> work-order event (dispatch.workorder.created.v1.>)", *cells(latency("post_to_workorder")))
     row("POST -> engineering subscription (*.v1.harbour.engineering)",
@@ -93,7 +107,7 @@ def render(figures: dict[str, Any]) -> str:
     row("events received (all + engineering) / requests created", *cells(received))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
     for n, r in zip(names, results, strict=True):
-        for part in ("hop", "latency"):
+        for part in ("hop", "broadcast", "latency"):
             error = r.get(part, {}).get("error")
             if error and not error.startswith("skipped"):
                 notes.append(f"  {BACKENDS[n]} {part} failed: {error}")
@@ -114,8 +128,14 @@ the database work (round trips and SQLAlchemy in Python, one writer at a time on
 this process with no tracer provider; the latency rows run intake and dispatch as real processes (HTTP, JWT,
 tracing to files, intake's outbox, dispatch's consumer and outbox) at a request rate far below the hop's
 throughput, so they show the delay of the path rather than queueing. The engineering row is the same event
-seen through a department's subscription filter, so it should equal the row above it. Absolute figures on a
-2-core machine move by 10-20 % between runs; compare the ratios within one run."""
+seen through a department's subscription filter, so it should equal the row above it.
+The broadcast rows run the real notification runtime: one transaction writes the broadcast and one fan-out
+event per owner to the outbox, the relay publishes them to the NOTIFICATION stream, notification's own
+durable consumer records each owner's message (preferences, dedupe, throttle and quiet hours decided per
+owner), and the sender job writes them to the file sink and marks them sent, each announced by an event; it
+is timed until every message is final and compared with the raw JetStream publish rate, the ceiling of any
+fan-out through the bus. Absolute figures on a 2-core machine move by 10-20 % between runs; compare the ratios
+within one run."""
 
 
 def write_json(figures: dict[str, Any], path: Path) -> None:

@@ -8,83 +8,15 @@ survey schedules the follow-up, billing records the charge, and intake's timelin
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pm_platform.auth import mint_token
-from pm_platform.devstack import SERVICES, prepare, start_services, stop_all, wait_ready
-from pm_platform.natsserver import NatsServer, free_port
-from pm_platform.settings import Settings
 from pm_platform.tracefiles import load_all_spans, service_of
+from tests.e2e.conftest import Stack, eventually, items
 
 pytestmark = pytest.mark.timeout(180)
-
-
-class Stack:
-    def __init__(self, var_dir: Path, ports: dict[str, int], settings: Settings) -> None:
-        self.var_dir = var_dir
-        self.ports = ports
-        self.settings = settings
-
-    def url(self, service: str, path: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}{path}"
-
-    def token(self, subject: str, roles: list[str], sites: list[str], department: str | None = None) -> dict[str, str]:
-        return {"Authorization": "Bearer " + mint_token(self.settings, subject, roles, sites, department)}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    env = dict(os.environ)
-    if request.param == "postgres":
-        import asyncio
-        import uuid
-
-        from tests.conftest import _create_database, _drop_database
-
-        admin = request.getfixturevalue("postgres_admin_url")
-        prefix = f"pm_e2e_{uuid.uuid4().hex[:8]}"
-        names = [f"{prefix}_{service}" for service in SERVICES]
-        for name in names:
-            asyncio.run(_create_database(admin, name))
-        env["PM_DATABASE_URL"] = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) \
-            + f"/{prefix}_{{service}}"
-        request.addfinalizer(lambda: [asyncio.run(_drop_database(admin, name)) for name in names])
-    nats = NatsServer(tmp_path / "nats").start()
-    ports = {service: free_port() for service in SERVICES}
-    env.update({"PM_VAR_DIR": str(tmp_path / "var"), "PM_NATS_URL": nats.url, "OTEL_BSP_SCHEDULE_DELAY": "100"})
-    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    processes: dict[str, Any] = {}
-    try:
-        prepare(env, ports)
-        processes = start_services(env, tmp_path / "logs", ports)
-        ready = wait_ready(ports, timeout=60)
-        assert all(ready.values()), f"not ready: {ready}; logs in {tmp_path / 'logs'}"
-        yield Stack(tmp_path / "var", ports, Settings(service="test"))
-    finally:
-        stop_all(processes)
-        nats.stop()
-
-
-def eventually(fetch: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("not reached within the time limit")
-        time.sleep(0.2)
-
-
-def items(body: Any) -> list[dict[str, Any]]:
-    return body["items"] if isinstance(body, dict) else body
 
 
 def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> None:
@@ -147,8 +79,10 @@ def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> N
     # One trace from the agent's POST through intake, dispatch and notification.
     def request_trace() -> list[dict[str, Any]] | None:
         spans = load_all_spans(stack.var_dir)
+        ours = {s["context"]["trace_id"] for s in spans
+                if s.get("attributes", {}).get("pm.correlation_id") == request_id}
         roots = [s for s in spans if service_of(s) == "intake" and s["name"].startswith("POST /requests")
-                 and s.get("parent_id") is None]
+                 and s.get("parent_id") is None and s["context"]["trace_id"] in ours]
         if not roots:
             return None
         trace_id = roots[0]["context"]["trace_id"]

@@ -247,7 +247,7 @@ async def test_provisioned_consumers_have_the_configured_server_side_settings(na
         assert info.config.ack_wait == 30
         assert info.config.max_deliver == 20
         assert info.config.durable_name == "dispatch-from-intake"
-        assert info.config.filter_subjects == ["intake.request.created.v1.>"]
+        assert info.config.filter_subjects == ["intake.request.created.v1.>", "intake.request.reopened.v1.>"]
         stream = await js.stream_info("INTAKE")
         assert stream.config.duplicate_window == 7200
     finally:

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,19 +17,23 @@ from dispatch.database import Base, platform_tables
 from dispatch.department.service import RoutingError
 from dispatch.main import create
 from dispatch.seed import seed
-from dispatch.workorder.handlers import subscriptions
+from dispatch.workorder.handlers import subscriptions, timers
 from dispatch.workorder.models import WorkOrder
 from pm_platform import migrations
 from pm_platform.auth import mint_token
+from pm_platform.cli import describe_workorder_event
 from pm_platform.consumer import apply_event
 from pm_platform.envelope import Envelope
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
+from pm_platform.timers import fire_due
 
 CONSUMER = "dispatch-from-intake"
 CREATED = "intake.request.created.v1"
+REOPENED = "intake.request.reopened.v1"
 REQUEST_TIME = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+APPOINTMENT_END = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 REPORT = {"result": "Replaced the tap cartridge", "parts": ["tap cartridge"], "minutes_spent": 35,
           "charge": {"item": "Tap cartridge replacement", "amount_cents": 8000}}
 
@@ -110,8 +115,11 @@ async def test_a_request_becomes_a_work_order_routed_by_its_category(dispatch, c
     [order] = await work_orders(runtime)
     assert (order.request_id, order.site, order.department, order.category) == ("req-0001", "harbour", department,
                                                                                  category)
-    assert (order.status, order.unit_id, order.in_unit, order.kind) == ("created", "harbour-A-0101", True, "repair")
-    [(subject, emitted)] = await outbox_events(runtime)
+    assert (order.unit_id, order.in_unit, order.kind) == ("harbour-A-0101", True, "repair")
+    # The department's policy may assign it at once (to staff on duty): then a status change follows.
+    assert order.status in ("created", "assigned")
+    (subject, emitted), *assigned = await outbox_events(runtime)
+    assert [e.data["to_status"] for _, e in assigned] == (["assigned"] if order.status == "assigned" else [])
     assert subject == f"dispatch.workorder.created.v1.harbour.{department}"
     assert subject.rsplit(".", 1)[1] == department
     assert emitted.type == "dispatch.workorder.created.v1"
@@ -119,7 +127,20 @@ async def test_a_request_becomes_a_work_order_routed_by_its_category(dispatch, c
     assert emitted.data["work_order_id"] == order.id
     assert emitted.data["department"] == department
     assert emitted.data["appointment"] == {"start": "2026-11-23T10:00:00+00:00", "end": "2026-11-23T12:00:00+00:00"}
-    assert datetime.fromisoformat(emitted.data["due_at"]) == REQUEST_TIME + timedelta(hours=24)
+    # A normal repair with a booked appointment: arrive by the end of the slot; sign for it within 2 hours.
+    assert datetime.fromisoformat(emitted.data["due_at"]) == APPOINTMENT_END
+    assert datetime.fromisoformat(emitted.data["acceptance_due_at"]) == REQUEST_TIME + timedelta(hours=2)
+    assert datetime.fromisoformat(emitted.data["completion_due_at"]) == REQUEST_TIME + timedelta(days=3)
+    assert emitted.data["rework"] is False
+
+
+async def test_a_department_chosen_at_intake_overrides_routing(dispatch) -> None:
+    runtime, _ = dispatch
+    await apply(runtime, request_created(runtime, "evt-1", category="water", department="cleaning"))
+    await apply(runtime, request_created(runtime, "evt-2", request_id="req-2", category="water",
+                                         department="plumbing"))  # not a department here: routing decides
+    assert {o.request_id: o.department for o in await work_orders(runtime)} == {
+        "req-0001": "cleaning", "req-2": "engineering"}
 
 
 async def test_the_same_event_twice_opens_one_work_order(dispatch) -> None:
@@ -144,16 +165,22 @@ async def test_kinds_that_need_no_work_are_received_and_open_nothing(dispatch, k
 
 
 @pytest.mark.parametrize(
-    ("kind", "priority", "due"),
-    [("emergency", "normal", timedelta(minutes=30)), ("repair", "urgent", timedelta(minutes=30)),
-     ("complaint", "high", timedelta(hours=24))],
+    ("kind", "priority", "category", "appointment", "due"),
+    [("emergency", "normal", "water", True, timedelta(minutes=30)),  # emergencies ignore the appointment
+     ("repair", "urgent", "water", True, timedelta(minutes=30)),
+     ("emergency", "urgent", "lift", False, timedelta(minutes=10)),  # people trapped in a lift
+     ("repair", "normal", "lift_trapped", False, timedelta(minutes=10)),
+     ("complaint", "high", "noise", False, timedelta(hours=24)),
+     ("repair", "normal", "water", False, timedelta(hours=24))],
 )
-async def test_the_due_time_follows_kind_and_priority(dispatch, kind, priority, due) -> None:
+async def test_the_arrival_limit_follows_kind_category_and_priority(dispatch, kind, priority, category, appointment,
+                                                                    due) -> None:
     runtime, _ = dispatch
     # Any time zone in, UTC out.
-    await apply(runtime, request_created(runtime, "evt-1", kind=kind, priority=priority,
-                                         created_at="2026-11-23T16:30:00+08:00"))
-    [(_, emitted)] = await outbox_events(runtime)
+    await apply(runtime, request_created(runtime, "evt-1", kind=kind, priority=priority, category=category,
+                                         created_at="2026-11-23T16:30:00+08:00",
+                                         **({} if appointment else {"appointment": None})))
+    (_, emitted), *_ = await outbox_events(runtime)
     assert datetime.fromisoformat(emitted.data["due_at"]) == REQUEST_TIME + due
 
 
@@ -183,7 +210,7 @@ async def test_a_worker_reads_accepts_and_completes_with_a_charge(dispatch) -> N
     detail = await client.get(f"/work-orders/{order['id']}", headers=engineer(runtime))
     assert detail.status_code == 200
     assert detail.json()["department"] == "engineering" and detail.json()["charge"] is None
-    assert datetime.fromisoformat(detail.json()["due_at"]) == REQUEST_TIME + timedelta(hours=24)
+    assert datetime.fromisoformat(detail.json()["due_at"]) == APPOINTMENT_END
 
     accepted = await client.post(f"/work-orders/{order['id']}/accept", headers=engineer(runtime))
     assert accepted.status_code == 200, accepted.text
@@ -200,8 +227,14 @@ async def test_a_worker_reads_accepts_and_completes_with_a_charge(dispatch) -> N
     assert [subject for subject, _ in events] == [
         "dispatch.workorder.created.v1.harbour.engineering",
         "dispatch.workorder.created.v1.harbour.lift",
+        "dispatch.workorder.status_changed.v1.harbour.lift",  # lift: least loaded of the staff on duty
+        "dispatch.workorder.status_changed.v1.harbour.engineering",  # created -> accepted
+        "dispatch.workorder.status_changed.v1.harbour.engineering",  # accepted -> completed
         "dispatch.workorder.completed.v1.harbour.engineering",
     ]
+    assert [(e.data["from_status"], e.data["to_status"]) for _, e in events[3:5]] == [
+        ("created", "accepted"), ("accepted", "completed")]
+    assert events[2][1].data["assignee"] in ("lift.harbour", "lift2.harbour")
     done = events[-1][1]
     assert (done.department, done.correlationid, done.subject) == ("engineering", "req-0001", order["id"])
     assert done.data["charge"] == {"item": "Tap cartridge replacement", "amount_cents": 8000, "currency": "CNY"}
@@ -219,6 +252,7 @@ async def test_completing_straight_from_created_without_a_charge(dispatch) -> No
                                  headers=supervisor)
     assert response.status_code == 200, response.text
     assert response.json()["charge"] is None and response.json()["parts"] == []
+    assert response.json()["worker"] == "staff.1"
     _, done = (await outbox_events(runtime))[-1]
     assert done.data["charge"] is None and done.data["minutes_spent"] is None
 
@@ -249,7 +283,7 @@ async def test_a_charge_on_a_common_area_order_is_refused(dispatch) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["field"] == "charge"
-    assert len(await outbox_events(runtime)) == 1  # only the creation
+    assert len(await outbox_events(runtime)) == 1  # only the creation (engineering takes work from a pool)
     [stored] = await work_orders(runtime)
     assert stored.status == "created" and stored.result is None
 
@@ -327,3 +361,583 @@ async def test_departments_and_their_routing_per_site(dispatch) -> None:
     assert {d["site"] for d in mine} == {"harbour"}
     assert (await client.get("/departments", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
     assert (await client.get("/departments")).status_code == 401
+
+
+# --- the full capability: states, policies, time limits, scope, rework, report ----------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
+ALWAYS = [{"days": EVERY_DAY, "start": "00:00", "end": "12:00"}, {"days": EVERY_DAY, "start": "12:00", "end": "00:00"}]
+
+
+def never() -> list[dict[str, Any]]:
+    """Whole-day shifts on every day but today (site time): off duty now."""
+    today = datetime.now(SHANGHAI).isoweekday()
+    days = [d for d in EVERY_DAY if d != today]
+    return [{"days": days, "start": "00:00", "end": "12:00"}, {"days": days, "start": "12:00", "end": "00:00"}]
+
+
+def supervisor(runtime: Runtime, site: str = "harbour") -> dict[str, str]:
+    return auth(runtime, roles=("supervisor",), sites=(site,), subject="sup.harbour")
+
+
+def worker(runtime: Runtime, subject: str, department: str = "engineering", site: str = "harbour") -> dict[str, str]:
+    return auth(runtime, roles=("worker",), sites=(site,), department=department, subject=subject)
+
+
+def now_iso(minutes_ago: float = 0) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+async def new_order(runtime: Runtime, client: httpx.AsyncClient, request_id: str, **changes: Any) -> dict[str, Any]:
+    """A request recorded just now (unless ``created_at`` says otherwise), without an appointment."""
+    changes = {"created_at": now_iso(), "appointment": None, **changes}
+    return await open_order(runtime, client, f"evt-{request_id}", request_id=request_id, **changes)
+
+
+async def act(client: httpx.AsyncClient, order: dict[str, Any], action: str, headers: dict[str, str],
+              body: dict[str, Any] | None = None) -> httpx.Response:
+    return await client.post(f"/work-orders/{order['id']}/{action}", json=body, headers=headers)
+
+
+async def status_changes(runtime: Runtime, order_id: str) -> list[tuple[str, str]]:
+    return [(e.data["from_status"], e.data["to_status"]) for _, e in await outbox_events(runtime)
+            if e.type == "dispatch.workorder.status_changed.v1" and e.data["work_order_id"] == order_id]
+
+
+async def put_staff(client: httpx.AsyncClient, runtime: Runtime, department: str, staff_id: str,
+                    shifts: list[dict[str, Any]], skills: tuple[str, ...] = (), active: bool = True) -> None:
+    response = await client.put(f"/departments/{department}/staff/{staff_id}", params={"site": "harbour"},
+                                json={"name": staff_id.title(), "skills": list(skills), "shifts": shifts,
+                                      "active": active}, headers=supervisor(runtime))
+    assert response.status_code == 200, response.text
+
+
+async def set_policy(client: httpx.AsyncClient, runtime: Runtime, department: str, policy: str) -> None:
+    response = await client.patch(f"/departments/{department}", params={"site": "harbour"},
+                                  json={"assignment_policy": policy}, headers=supervisor(runtime))
+    assert response.status_code == 200, response.text
+    assert response.json()["assignment_policy"] == policy
+
+
+async def test_a_pool_order_through_every_working_state(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    assert (order["status"], order["assignee"]) == ("created", None)  # engineering works from a pool
+    eng = worker(runtime, "eng-01")
+
+    pool = (await client.get("/work-orders/pool", headers=eng)).json()
+    assert [o["id"] for o in pool["items"]] == [order["id"]]
+    claimed = await act(client, order, "claim", eng)
+    assert claimed.status_code == 200, claimed.text
+    assert (claimed.json()["status"], claimed.json()["assignee"]) == ("accepted", "eng-01")
+    assert (await act(client, order, "claim", worker(runtime, "eng-02"))).status_code == 403  # it is eng-01's now
+    assert (await client.get("/work-orders/pool", headers=eng)).json()["total"] == 0
+    mine = (await client.get("/work-orders/mine", headers=eng)).json()
+    assert [o["id"] for o in mine["items"]] == [order["id"]]
+
+    assert (await act(client, order, "on-the-way", eng)).json()["status"] == "on_the_way"
+    arrived = (await act(client, order, "arrive", eng)).json()
+    assert arrived["status"] == "on_site" and arrived["arrived_at"] is not None
+    paused = await act(client, order, "pause", eng, {"waiting_for": "parts", "reason": "Cartridge on order"})
+    assert (paused.json()["status"], paused.json()["paused_from"], paused.json()["waiting_for"]) == (
+        "paused", "on_site", "parts")
+    resumed = (await act(client, order, "resume", eng)).json()
+    assert (resumed["status"], resumed["paused_from"]) == ("on_site", None)
+    done = await act(client, order, "complete", eng, {"result": "Replaced", "parts": ["cartridge"],
+                                                      "minutes_spent": 20, "charge": {"code": "tap_cartridge"}})
+    assert done.status_code == 200, done.text
+    assert done.json()["charge"] == {"item": "Tap cartridge replacement", "amount_cents": 8000, "currency": "CNY"}
+    assert done.json()["charge_code"] == "tap_cartridge"
+    assert (await client.get("/work-orders/mine", headers=eng)).json()["total"] == 0
+
+    assert await status_changes(runtime, order["id"]) == [
+        ("created", "accepted"), ("accepted", "on_the_way"), ("on_the_way", "on_site"), ("on_site", "paused"),
+        ("paused", "on_site"), ("on_site", "completed")]
+    history = (await client.get(f"/work-orders/{order['id']}/history", headers=eng)).json()
+    assert [h["to_status"] for h in history] == ["accepted", "on_the_way", "on_site", "paused", "on_site",
+                                                 "completed"]
+    assert history[3]["reason"] == "waiting for parts: Cartridge on order" and history[3]["actor"] == "eng-01"
+    events = await outbox_events(runtime)
+    for subject, event in events:
+        assert subject.endswith(".harbour.engineering")
+        assert event.correlationid == "req-1"
+    completed = [e for _, e in events if e.type == "dispatch.workorder.completed.v1"]
+    assert completed[0].data["charge_code"] == "tap_cartridge" and completed[0].data["rework"] is False
+    # No time limit is left armed on a completed order.
+    assert await fire_due(runtime, timers, now=datetime.now(UTC) + timedelta(days=30)) == 0
+
+
+ILLEGAL = [
+    # (steps to reach the state, the illegal action)
+    ([], "on-the-way"), ([], "arrive"), ([], "resume"), ([], "pause"),
+    (["claim"], "claim"), (["claim", "arrive"], "on-the-way"), (["claim", "arrive"], "accept"),
+    (["claim", "pause"], "arrive"), (["claim", "pause"], "complete"), (["claim", "pause"], "pause"),
+    (["complete"], "complete"), (["complete"], "accept"), (["complete"], "return"), (["complete"], "cancel"),
+    (["complete"], "transfer"), (["cancel"], "accept"), (["cancel"], "resume"), (["return"], "accept"),
+    (["return"], "complete"), (["return"], "return"), (["claim"], "reroute"),
+]
+BODIES: dict[str, dict[str, Any]] = {
+    "complete": {"result": "done"}, "return": {"reason": "Not ours"}, "cancel": {"reason": "Duplicate"},
+    "pause": {"waiting_for": "owner", "reason": "Owner away"}, "transfer": {"department": "lift", "reason": "Lift"},
+    "reroute": {"department": "lift", "reason": "Lift"},
+}
+
+
+@pytest.mark.parametrize(("steps", "action"), ILLEGAL, ids=[f"{'+'.join(s) or 'created'}-{a}" for s, a in ILLEGAL])
+async def test_illegal_transitions_answer_409_and_change_nothing(dispatch, steps, action) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    eng, sup = worker(runtime, "eng-01"), supervisor(runtime)
+    for step in steps:
+        response = await act(client, order, step, sup if step == "cancel" else eng, BODIES.get(step))
+        assert response.status_code == 200, response.text
+    before = (await client.get(f"/work-orders/{order['id']}", headers=sup)).json()
+    events = len(await outbox_events(runtime))
+
+    headers = sup if action in ("cancel", "reroute") else eng
+    response = await act(client, order, action, headers, BODIES.get(action))
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["current_status"] == before["status"]
+    assert (await client.get(f"/work-orders/{order['id']}", headers=sup)).json() == before
+    assert len(await outbox_events(runtime)) == events
+
+
+async def test_return_reassign_transfer_reroute_and_cancel(dispatch) -> None:
+    runtime, client = dispatch
+    await put_staff(client, runtime, "engineering", "eng-01", ALWAYS)
+    await put_staff(client, runtime, "engineering", "eng-02", ALWAYS)
+    order = await new_order(runtime, client, "req-1")
+    eng1, eng2, agent, sup = worker(runtime, "eng-01"), worker(runtime, "eng-02"), auth(runtime), supervisor(runtime)
+
+    assigned = await act(client, order, "assign", agent, {"assignee": "eng-01"})
+    assert (assigned.json()["status"], assigned.json()["assignee"]) == ("assigned", "eng-01")
+    assert (await act(client, order, "accept", eng2)).json()["field"] == "assignee"  # someone else's order
+    assert (await act(client, order, "accept", eng1)).status_code == 200
+    returned = (await act(client, order, "return", eng1, {"reason": "Needs a plumber with a permit"})).json()
+    assert (returned["status"], returned["assignee"], returned["returns"]) == ("returned", None, 1)
+    assert returned["last_reason"] == "Needs a plumber with a permit"
+    assert (await act(client, order, "assign", agent, {"assignee": "eng-02"})).json()["assignee"] == "eng-02"
+
+    # eng-02 finds a lift problem: transfer to lift, whose policy assigns it to the least-loaded lift worker.
+    moved = await act(client, order, "transfer", eng2, {"department": "lift", "reason": "Water from the lift pit"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["department"] == "lift" and moved.json()["status"] == "assigned"
+    assert moved.json()["assignee"] in ("lift.harbour", "lift2.harbour")
+    assert (await client.get(f"/work-orders/{order['id']}", headers=eng2)).status_code == 403  # not engineering's now
+    events = [e for _, e in await outbox_events(runtime) if e.type == "dispatch.workorder.status_changed.v1"]
+    transfer = next(e for e in events if e.data["to_status"] == "transferred")
+    assert (transfer.department, transfer.data["from_department"], transfer.data["reason"]) == (
+        "lift", "engineering", "Water from the lift pit")
+
+    # The service center overrides routing back to engineering, urgent; the limits are recomputed.
+    rerouted = await act(client, order, "reroute", agent, {"department": "cleaning", "priority": "urgent",
+                                                           "reason": "Flooded corridor first"})
+    assert rerouted.status_code == 200, rerouted.text
+    body = rerouted.json()
+    assert (body["department"], body["priority"], body["limit_class"]) == ("cleaning", "urgent", "urgent")
+    requested = datetime.fromisoformat(body["requested_at"])
+    assert datetime.fromisoformat(body["due_at"]) == requested + timedelta(minutes=30)
+    same = await act(client, order, "reroute", agent, {"department": "cleaning", "reason": "again"})
+    assert same.status_code == 422 and same.json()["field"] == "department"
+    assert (await act(client, order, "transfer", sup, {"department": "plumbing", "reason": "x"})).json()["field"] == (
+        "department")
+
+    cancelled = await act(client, order, "cancel", agent, {"reason": "The owner fixed it"})
+    assert cancelled.json()["status"] == "cancelled"
+    changes = await status_changes(runtime, order["id"])
+    assert changes[:5] == [("created", "assigned"), ("assigned", "accepted"), ("accepted", "returned"),
+                           ("returned", "assigned"), ("assigned", "transferred")]
+    assert changes[-1][1] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"reason": "x"}, "department"), ({"department": "lift"}, "reason"), ({"department": "li ft", "reason": "x"},
+                                                                          "department"),
+     ({"department": "lift", "reason": ""}, "reason")],
+)
+async def test_a_bad_transfer_answers_422_naming_the_field(dispatch, body, field) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    response = await act(client, order, "transfer", worker(runtime, "eng-01"), body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [("pause", {"waiting_for": "lunch", "reason": "x"}, "waiting_for"), ("assign", {}, "assignee"),
+     ("assign", {"assignee": "nobody"}, "assignee"), ("reroute", {"reason": "x"}, "department"),
+     ("reroute", {"priority": "critical", "reason": "x"}, "priority"), ("cancel", {}, "reason"),
+     ("complete", {"result": "ok", "charge": {"code": "gold_tap"}}, "charge.code"),
+     ("complete", {"result": "ok", "charge": {"item": "Gold tap", "amount_cents": 1}}, "charge.item"),
+     ("complete", {"result": "ok", "charge": {"item": "Tap cartridge replacement", "amount_cents": 1}},
+      "charge.amount_cents"),
+     ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "item": "Tap"}}, "charge"),
+     ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "quantity": 0}}, "charge.quantity")],
+)
+async def test_bad_input_answers_422_naming_the_field(dispatch, action, body, field) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    headers = supervisor(runtime)
+    if action == "pause":
+        assert (await act(client, order, "claim", worker(runtime, "eng-01"))).status_code == 200
+        headers = worker(runtime, "eng-01")
+    response = await act(client, order, action, headers, body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["field"] == field
+    assert len(await outbox_events(runtime)) == (2 if action == "pause" else 1)
+
+
+async def test_a_charge_by_price_list_code_and_quantity(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1", unit_id="harbour-A-0101", in_unit=True)
+    done = await act(client, order, "complete", worker(runtime, "eng-01"),
+                     {"result": "Two hours", "charge": {"code": "labour_hour", "quantity": 2}})
+    assert done.json()["charge"] == {"item": "Labour per hour x 2", "amount_cents": 12000, "currency": "CNY"}
+    price_list = await client.get("/price-list", params={"site": "riverside"}, headers=auth(runtime, sites=("*",)))
+    assert {i["code"]: i["amount_cents"] for i in price_list.json()}["labour_hour"] == 9000  # the site's own rate
+
+
+async def test_round_robin_and_least_loaded_among_staff_on_duty(dispatch) -> None:
+    runtime, client = dispatch
+    # Greening (a contractor, manual in the demo) with staff under our control.
+    await put_staff(client, runtime, "greening", "green.harbour", ALWAYS, active=False)
+    await put_staff(client, runtime, "greening", "g1", ALWAYS)
+    await put_staff(client, runtime, "greening", "g2", ALWAYS)
+    await put_staff(client, runtime, "greening", "g3", never(), skills=("greening",))  # qualified, off duty
+    manual = await new_order(runtime, client, "req-0", category="greening")
+    assert (manual["status"], manual["assignee"]) == ("created", None)
+
+    await set_policy(client, runtime, "greening", "round_robin")
+    assignees = [(await new_order(runtime, client, f"req-{n}", category="greening"))["assignee"] for n in (1, 2, 3)]
+    assert assignees == ["g1", "g2", "g1"]
+    staff = (await client.get("/departments/greening/staff", params={"site": "harbour"},
+                              headers=supervisor(runtime))).json()
+    assert {s["id"]: (s["on_duty"], s["open_orders"]) for s in staff} == {
+        "g1": (True, 2), "g2": (True, 1), "g3": (False, 0), "green.harbour": (False, 0)}
+
+    await set_policy(client, runtime, "greening", "least_loaded")
+    assert (await new_order(runtime, client, "req-4", category="greening"))["assignee"] == "g2"  # 1 < 2
+    assert (await new_order(runtime, client, "req-5", category="greening"))["assignee"] == "g1"  # tie: by id
+    # A qualified worker on duty is preferred over a less loaded one without the skill.
+    await put_staff(client, runtime, "greening", "g3", ALWAYS, skills=("greening",))
+    await put_staff(client, runtime, "greening", "g4", ALWAYS)
+    assert (await new_order(runtime, client, "req-6", category="greening"))["assignee"] == "g3"
+
+    # Nobody on duty: the order waits unassigned for the service center.
+    for member in ("g1", "g2", "g3", "g4"):
+        await put_staff(client, runtime, "greening", member, never())
+    assert (await new_order(runtime, client, "req-7", category="greening"))["status"] == "created"
+
+    departments = (await client.get("/departments", params={"site": "harbour"}, headers=auth(runtime))).json()
+    greening = next(d for d in departments if d["code"] == "greening")
+    assert (greening["assignment_policy"], greening["contractor"], greening["staff"], greening["on_duty"]) == (
+        "least_loaded", True, 4, 0)
+    bad = await client.patch("/departments/greening", params={"site": "harbour"},
+                             json={"assignment_policy": "lottery"}, headers=supervisor(runtime))
+    assert bad.status_code == 422 and bad.json()["field"] == "assignment_policy"
+    bad_shift = await client.put("/departments/greening/staff/g9", params={"site": "harbour"},
+                                 json={"name": "G", "shifts": [{"days": [8], "start": "08:00", "end": "17:00"}]},
+                                 headers=supervisor(runtime))
+    assert bad_shift.status_code == 422 and bad_shift.json()["field"] == "shifts.0.days.0"
+
+
+async def test_time_limits_fire_after_a_restart_warn_breach_and_record_slips(dispatch) -> None:
+    runtime, client = dispatch
+    requested = datetime.now(UTC).replace(microsecond=0)
+    # An emergency: sign for it within 10 minutes, be there within 30, done within 8 hours (warnings at 80 %).
+    order = await new_order(runtime, client, "req-1", kind="emergency", created_at=requested.isoformat())
+    calm = await new_order(runtime, client, "req-2", created_at=requested.isoformat())
+    assert datetime.fromisoformat(order["acceptance_due_at"]) == requested + timedelta(minutes=10)
+    assert datetime.fromisoformat(order["due_at"]) == requested + timedelta(minutes=30)
+
+    # The service restarts: a fresh runtime over the same database fires what fell due meanwhile, once.
+    await runtime.engine.dispose()
+    restarted = Runtime(runtime.settings, Base.metadata, platform_tables, subscriptions)
+    try:
+        assert await fire_due(restarted, timers, now=requested + timedelta(minutes=7)) == 0
+        assert await fire_due(restarted, timers, now=requested + timedelta(minutes=25)) == 3
+        assert await fire_due(restarted, timers, now=requested + timedelta(minutes=25)) == 0
+        limits = [(e.data["limit"], e.data["stage"]) for _, e in await outbox_events(restarted)
+                  if e.type == "dispatch.workorder.timelimit.v1"]
+        assert limits == [("acceptance", "warning"), ("acceptance", "breach"), ("arrival", "warning")]
+        [(subject, breach)] = [(s, e) for s, e in await outbox_events(restarted)
+                               if e.type == "dispatch.workorder.timelimit.v1" and e.data["stage"] == "breach"]
+        assert subject == "dispatch.workorder.timelimit.v1.harbour.engineering"
+        assert breach.correlationid == "req-1" and breach.data["work_order_id"] == order["id"]
+        assert datetime.fromisoformat(breach.data["due_at"]) == requested + timedelta(minutes=10)
+        assert breach.data["slip_id"] and breach.data["status"] == "created"
+    finally:
+        await restarted.engine.dispose()
+
+    app = create(restarted)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        eng = worker(restarted, "eng-01")
+        escalated = (await client.get("/work-orders", params={"escalated": "true"}, headers=supervisor(restarted)))
+        assert [o["id"] for o in escalated.json()["items"]] == [order["id"]]
+        # Signing for it and arriving stop the remaining arrival limit; completion keeps running.
+        assert (await act(client, order, "claim", eng)).status_code == 200
+        assert (await act(client, order, "arrive", eng)).status_code == 200
+        assert await fire_due(restarted, timers, now=requested + timedelta(minutes=31)) == 0
+        slips = (await client.get("/nonconformance-slips", params={"site": "harbour"}, headers=eng)).json()
+        assert [(s["limit"], s["department"], s["work_order_id"]) for s in slips["items"]] == [
+            ("acceptance", "engineering", order["id"])]
+        assert (await client.get("/nonconformance-slips", headers=worker(restarted, "c", "cleaning"))).json()[
+            "total"] == 0
+        # The calm order's limits (2 h to sign for it) fire later: warning, then breach.
+        assert await fire_due(restarted, timers, now=requested + timedelta(minutes=121)) == 2
+        assert (await act(client, calm, "cancel", supervisor(restarted), {"reason": "Duplicate"})).status_code == 200
+        # Completion of the emergency: 8 hours; its warning and breach still fire while it is open.
+        assert await fire_due(restarted, timers, now=requested + timedelta(hours=9)) == 2
+        assert await fire_due(restarted, timers, now=requested + timedelta(days=30)) == 0
+    await restarted.engine.dispose()
+
+
+async def test_a_pause_stops_the_clock(dispatch) -> None:
+    runtime, client = dispatch
+    requested = datetime.now(UTC).replace(microsecond=0)
+    order = await new_order(runtime, client, "req-1", kind="emergency", created_at=requested.isoformat())
+    eng = worker(runtime, "eng-01")
+    assert (await act(client, order, "claim", eng)).status_code == 200
+    paused = await act(client, order, "pause", eng, {"waiting_for": "owner", "reason": "Nobody home"})
+    assert paused.status_code == 200
+    # While paused nothing fires, however late it gets.
+    assert await fire_due(runtime, timers, now=requested + timedelta(hours=2)) == 0
+    # Pretend the pause began an hour ago: resuming moves the deadlines on by that hour.
+    async with runtime.sessionmaker() as session:
+        stored = await session.get(WorkOrder, order["id"])
+        assert stored is not None
+        stored.paused_at = datetime.now(UTC) - timedelta(hours=1)
+        await session.commit()
+    resumed = (await act(client, order, "resume", eng)).json()
+    shifted = datetime.fromisoformat(resumed["due_at"]) - (requested + timedelta(minutes=30))
+    assert timedelta(minutes=59) < shifted < timedelta(minutes=61)
+    # The arrival limit is now 90 minutes after the request; its warning at 80 % of the (moved) clock: 84.
+    assert await fire_due(runtime, timers, now=requested + timedelta(minutes=83)) == 0
+    assert await fire_due(runtime, timers, now=requested + timedelta(minutes=85)) == 1
+    assert await fire_due(runtime, timers, now=requested + timedelta(minutes=91)) == 1
+    warning, breach = [e for _, e in await outbox_events(runtime) if e.type == "dispatch.workorder.timelimit.v1"]
+    assert (warning.data["limit"], warning.data["stage"]) == ("arrival", "warning")
+    assert (breach.data["limit"], breach.data["stage"], breach.data["status"]) == ("arrival", "breach", "accepted")
+
+
+async def test_scope_denials_across_sites_departments_and_roles(dispatch) -> None:
+    runtime, client = dispatch
+    await put_staff(client, runtime, "engineering", "eng-01", ALWAYS)
+    order = await new_order(runtime, client, "req-1")
+    cleaner = worker(runtime, "clean-01", "cleaning")
+    riverside_eng = worker(runtime, "eng-01", site="riverside")
+    riverside_sup = supervisor(runtime, site="riverside")
+    actions = ["claim", "accept", "on-the-way", "arrive", "complete", "return", "transfer", "pause", "resume"]
+    for headers in (cleaner, riverside_eng):
+        for action in actions:
+            response = await act(client, order, action, headers, BODIES.get(action))
+            assert response.status_code == 403, (action, response.text)
+            assert response.headers["content-type"] == PROBLEM_JSON
+        assert (await client.get(f"/work-orders/{order['id']}/history", headers=headers)).status_code == 403
+        assert (await client.get("/work-orders/pool", headers=headers)).json()["total"] == 0
+    for action, body in (("assign", {"assignee": "eng-01"}), ("cancel", {"reason": "x"}),
+                         ("reroute", {"priority": "urgent", "reason": "x"})):
+        assert (await act(client, order, action, worker(runtime, "eng-01"), body)).status_code == 403  # role
+        assert (await act(client, order, action, riverside_sup, body)).status_code == 403  # site
+    assert (await client.get("/work-orders/pool", params={"department": "engineering"},
+                             headers=cleaner)).status_code == 403
+    assert (await client.get("/work-orders/pool", params={"site": "harbour"}, headers=riverside_eng)).status_code == 403
+    assert (await client.get("/reports/departments", headers=worker(runtime, "eng-01"))).status_code == 403
+    assert (await client.get("/reports/departments", params={"site": "harbour"},
+                             headers=riverside_sup)).status_code == 403
+    assert (await client.get("/departments/engineering/staff", params={"site": "harbour"},
+                             headers=cleaner)).status_code == 403
+    assert (await client.put("/departments/engineering/staff/x", params={"site": "harbour"},
+                             json={"name": "X"}, headers=worker(runtime, "eng-01"))).status_code == 403
+    assert (await client.patch("/departments/engineering", params={"site": "harbour"},
+                               json={"assignment_policy": "manual"}, headers=riverside_sup)).status_code == 403
+    assert (await client.put("/price-list/x", params={"site": "harbour"}, json={"name": "X", "amount_cents": 1},
+                             headers=supervisor(runtime))).status_code == 403
+    assert (await client.get("/work-orders/mine", headers=auth(runtime))).status_code == 403  # agents hold no work
+    stored = (await client.get(f"/work-orders/{order['id']}", headers=supervisor(runtime))).json()
+    assert (stored["status"], stored["assignee"]) == ("created", None)
+    assert len(await outbox_events(runtime)) == 1
+
+
+def request_reopened(runtime: Runtime, event_id: str, **changes: Any) -> Envelope:
+    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{REOPENED}.json").read_text()), **changes}
+    return runtime.catalog.parse({
+        "specversion": "1.0", "id": event_id, "source": "pm/intake", "type": REOPENED,
+        "subject": data["request_id"], "time": "2026-11-24T09:00:01+00:00", "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{REOPENED}", "site": data["site"], "correlationid": data["request_id"],
+        "data": data,
+    })
+
+
+async def test_a_reopened_request_becomes_rework_for_the_same_department(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1", priority="normal")
+    sup = supervisor(runtime)
+    # Engineering sent it to the lift team, which completed it.
+    assert (await act(client, order, "transfer", sup, {"department": "lift", "reason": "Lift pit"})).status_code == 200
+    assert (await act(client, order, "complete", sup, {"result": "Sealed the pit"})).status_code == 200
+
+    reopened = request_reopened(runtime, "evt-reopen", request_id="req-1", category="water", priority="normal",
+                                work_order_id=None, department=None, escalated=True, reopened_at=now_iso())
+    assert await apply(runtime, reopened) == "handled"
+    assert await apply(runtime, reopened) == "duplicate"
+    rework = [o for o in await work_orders(runtime) if o.rework]
+    assert len(rework) == 1
+    [redo] = rework
+    assert (redo.request_id, redo.original_work_order_id, redo.department) == ("req-1", order["id"], "lift")
+    assert redo.priority == "high"  # escalated: one step up
+    assert redo.description.startswith("Rework: Follow-up: tap still leaking")
+    created = [e for _, e in await outbox_events(runtime)
+               if e.type == "dispatch.workorder.created.v1" and e.data["work_order_id"] == redo.id]
+    assert created[0].data["rework"] is True and created[0].data["original_work_order_id"] == order["id"]
+    assert created[0].causationid == "evt-reopen" and created[0].correlationid == "req-1"
+    reworked = await client.get("/work-orders", params={"rework": "true"}, headers=sup)
+    assert [o["id"] for o in reworked.json()["items"]] == [redo.id]
+
+    # Not escalated, for a request dispatch never saw: routed by its category at the given priority.
+    other = request_reopened(runtime, "evt-reopen-2", request_id="req-9", category="cleaning", priority="low",
+                             work_order_id=None, department=None, escalated=False, reopened_at=now_iso())
+    assert await apply(runtime, other) == "handled"
+    [fresh] = [o for o in await work_orders(runtime) if o.request_id == "req-9"]
+    assert (fresh.department, fresh.priority, fresh.rework, fresh.original_work_order_id) == (
+        "cleaning", "low", True, None)
+    # A reopened inquiry has no work to redo.
+    inquiry = request_reopened(runtime, "evt-reopen-3", request_id="req-10", kind="inquiry", work_order_id=None)
+    assert await apply(runtime, inquiry) == "handled"
+    assert not [o for o in await work_orders(runtime) if o.request_id == "req-10"]
+
+
+async def test_the_department_report(dispatch) -> None:
+    runtime, client = dispatch
+    sup, eng = supervisor(runtime), worker(runtime, "eng-01")
+    # Five normal orders recorded 30..600 minutes ago, completed now: on time (24 hours to arrive).
+    ages = [30, 60, 90, 120, 600]
+    for n, age in enumerate(ages):
+        order = await new_order(runtime, client, f"req-{n}", created_at=now_iso(age))
+        assert (await act(client, order, "complete", eng, {"result": "Done"})).status_code == 200
+    # An emergency recorded an hour ago: its limits breach (two slips), then it is completed late.
+    late = await new_order(runtime, client, "req-late", kind="emergency", created_at=now_iso(60))
+    assert await fire_due(runtime, timers, now=datetime.now(UTC)) == 2  # acceptance and arrival breaches
+    assert (await act(client, late, "claim", eng)).status_code == 200
+    assert (await act(client, late, "complete", eng, {"result": "Done late"})).status_code == 200
+    # One returned and still open; one cancelled; one moved to cleaning.
+    returned = await new_order(runtime, client, "req-ret")
+    assert (await act(client, returned, "return", eng, {"reason": "Not ours"})).status_code == 200
+    cancelled = await new_order(runtime, client, "req-can")
+    assert (await act(client, cancelled, "cancel", sup, {"reason": "Duplicate"})).status_code == 200
+    moved = await new_order(runtime, client, "req-mov")
+    assert (await act(client, moved, "transfer", eng, {"department": "cleaning", "reason": "Mess"})).status_code == 200
+
+    response = await client.get("/reports/departments", params={"site": "harbour"}, headers=sup)
+    assert response.status_code == 200, response.text
+    reports = {r["department"]: r for r in response.json()}
+    assert set(reports) == {"engineering", "cleaning", "greening", "security", "lift"}
+    report = reports["engineering"]
+    assert (report["opened"], report["completed"], report["cancelled"], report["open"]) == (8, 6, 1, 1)
+    assert report["by_status"] == {"completed": 6, "cancelled": 1, "returned": 1}
+    assert report["arrival"] == {"measured": 6, "on_time": 5, "rate": round(5 / 6, 4)}
+    assert report["completion"] == {"measured": 6, "on_time": 6, "rate": 1.0}
+    minutes = report["completion_minutes"]
+    assert minutes["count"] == 6
+    assert minutes["p50"] == pytest.approx(60, abs=1)  # 30, 60, 60, 90, 120, 600: the 3rd
+    assert minutes["p90"] == pytest.approx(600, abs=1)
+    assert (report["returns"], report["transfers_out"]) == (1, 1)
+    assert report["slips"] == {"total": 2, "acceptance": 1, "arrival": 1, "completion": 0}
+    # An order counts for the department holding it: the transferred one is cleaning's now.
+    assert reports["cleaning"]["opened"] == 1 and reports["cleaning"]["slips"]["total"] == 0
+
+    only = await client.get("/reports/departments", params={"site": "harbour", "department": "engineering"},
+                            headers=auth(runtime, roles=("head_office",), sites=("*",)))
+    assert [r["department"] for r in only.json()] == ["engineering"]
+    everywhere = (await client.get("/reports/departments", headers=auth(runtime, roles=("head_office",),
+                                                                        sites=("*",)))).json()
+    assert {r["site"] for r in everywhere} == {"harbour", "riverside", "lakeside"}
+    bad = await client.get("/reports/departments", params={"site": "harbour", "since": "2026-12-01T00:00:00Z",
+                                                           "until": "2026-11-01T00:00:00Z"}, headers=sup)
+    assert bad.status_code == 422 and bad.json()["field"] == "since"
+    before = await client.get("/reports/departments", params={"site": "harbour", "until": "2020-01-01T00:00:00Z"},
+                              headers=sup)
+    assert {r["opened"] for r in before.json()} == {0}
+
+
+async def test_routing_time_limits_and_settings_are_per_site(dispatch) -> None:
+    runtime, client = dispatch
+    manager = auth(runtime, roles=("manager",), subject="mgr.harbour")
+    routing = (await client.get("/routing", params={"site": "riverside"}, headers=auth(runtime, sites=("*",))))
+    limits = {t["limit_class"]: t for t in routing.json()["time_limits"]}
+    assert limits["normal"]["arrival_minutes"] == 240 and limits["lift_trapped"]["arrival_minutes"] == 10
+    harbour = (await client.get("/routing", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert harbour["rules"]["water"] == "engineering" and harbour["rules"]["*"] == "engineering"
+    assert harbour["timezone"] == "Asia/Shanghai" and harbour["lift_trapped_categories"] == ["lift_trapped"]
+
+    changed = await client.put("/routing/rules/water", params={"site": "harbour"}, json={"department": "cleaning"},
+                               headers=supervisor(runtime))
+    assert changed.status_code == 200 and changed.json()["rules"]["water"] == "cleaning"
+    unknown = await client.put("/routing/rules/water", params={"site": "harbour"}, json={"department": "plumbing"},
+                               headers=supervisor(runtime))
+    assert unknown.status_code == 422 and unknown.json()["field"] == "department"
+    faster = await client.put("/routing/time-limits/normal", params={"site": "harbour"}, headers=manager,
+                              json={"acceptance_minutes": 15, "arrival_minutes": 60, "completion_minutes": 240})
+    assert faster.status_code == 200, faster.text
+    disordered = await client.put("/routing/time-limits/normal", params={"site": "harbour"}, headers=manager,
+                                  json={"acceptance_minutes": 90, "arrival_minutes": 60, "completion_minutes": 240})
+    assert disordered.status_code == 422
+    zone = await client.patch("/routing/settings", params={"site": "harbour"}, json={"timezone": "Mars/Olympus"},
+                              headers=manager)
+    assert zone.status_code == 422 and zone.json()["field"] == "timezone"
+
+    order = await new_order(runtime, client, "req-1")
+    assert order["department"] == "cleaning"
+    requested = datetime.fromisoformat(order["requested_at"])
+    assert datetime.fromisoformat(order["due_at"]) == requested + timedelta(minutes=60)
+    assert datetime.fromisoformat(order["acceptance_due_at"]) == requested + timedelta(minutes=15)
+
+
+def test_pm_watch_prints_status_and_time_limit_events_readably() -> None:
+    def envelope(event_type: str, example: str) -> dict[str, Any]:
+        data = json.loads((REPO_ROOT / "contracts" / "examples" / example).read_text())
+        return {"type": event_type, "time": "2026-11-23T08:05:00+00:00", "site": data["site"],
+                "department": data["department"], "data": data}
+
+    changed = describe_workorder_event(envelope("dispatch.workorder.status_changed.v1",
+                                                "dispatch.workorder.status_changed.v1.json"))
+    assert changed == ("2026-11-23T08:05:00  harbour/engineering  wo-0001  assigned -> accepted, assignee eng-01, "
+                       "by eng-01")
+    moved = describe_workorder_event(envelope("dispatch.workorder.status_changed.v1",
+                                              "dispatch.workorder.status_changed.v1.transfer.json"))
+    assert "harbour/lift" in moved and "accepted -> transferred (from engineering)" in moved
+    assert moved.endswith(": The leak comes from the lift machine room")
+    breach = describe_workorder_event(envelope("dispatch.workorder.timelimit.v1",
+                                               "dispatch.workorder.timelimit.v1.json"))
+    assert "BREACH arrival limit due 2026-11-23T08:30, assignee eng-01, nonconformance slip ncs-0001" in breach
+    created = describe_workorder_event(envelope("dispatch.workorder.created.v1", "dispatch.workorder.created.v1.json"))
+    assert "created: water (normal) harbour-A-0101" in created
+    done = describe_workorder_event(envelope("dispatch.workorder.completed.v1",
+                                             "dispatch.workorder.completed.v1.json"))
+    assert done.endswith("completed: Replaced the tap cartridge (charge 80.00 CNY)")
+
+
+@pytest.mark.parametrize("leave", ["transfer", "return"])
+async def test_leaving_a_pause_other_than_by_resuming_also_moves_the_clock_on(dispatch, leave) -> None:
+    runtime, client = dispatch
+    requested = datetime.now(UTC).replace(microsecond=0)
+    order = await new_order(runtime, client, "req-1", created_at=requested.isoformat())
+    eng = worker(runtime, "eng-01")
+    assert (await act(client, order, "claim", eng)).status_code == 200
+    assert (await act(client, order, "pause", eng, {"waiting_for": "parts", "reason": "Valve"})).status_code == 200
+    async with runtime.sessionmaker() as session:
+        stored = await session.get(WorkOrder, order["id"])
+        assert stored is not None
+        stored.paused_at = datetime.now(UTC) - timedelta(hours=2)
+        await session.commit()
+    left = await act(client, order, leave, eng, BODIES[leave])
+    assert left.status_code == 200, left.text
+    assert left.json()["paused_from"] is None and left.json()["assignee"] != "eng-01"
+    shifted = datetime.fromisoformat(left.json()["due_at"]) - (requested + timedelta(hours=24))
+    assert timedelta(minutes=119) < shifted < timedelta(minutes=121)

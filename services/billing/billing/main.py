@@ -1,19 +1,34 @@
-"""Composition root: the billing runtime and its FastAPI application."""
+"""Composition root: the billing runtime (its subscribers and due-date timers) and its FastAPI application."""
 
 from fastapi import FastAPI
 
-from billing.account.handlers import subscriptions
+from billing.account.handlers import subscriptions as account_subscriptions
+from billing.account.service import timers
 from billing.account.views import router as account_router
+from billing.collection.views import router as collection_router
 from billing.database import Base, platform_tables
+from billing.directory.handlers import subscriptions as directory_subscriptions
+from billing.payment.views import router as payment_router
+from billing.period.views import router as period_router
 from pm_platform.app import create_app
+from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.timers import timer_job
+
+subscriptions = Subscriptions({**account_subscriptions.handlers, **directory_subscriptions.handlers})
+
+__all__ = ["build_runtime", "create", "subscriptions", "timers"]
 
 
 def build_runtime() -> Runtime:
-    return Runtime(load_settings("billing"), Base.metadata, platform_tables, subscriptions)
+    runtime = Runtime(load_settings("billing"), Base.metadata, platform_tables, subscriptions)
+    runtime.background.append(timer_job(runtime, timers))
+    return runtime
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Billing", routers=[account_router],
-                      description="Charges on unit accounts (paid in-unit repairs to begin with).")
+    return create_app(runtime or build_runtime(), title="Billing",
+                      routers=[account_router, period_router, payment_router, collection_router],
+                      description="Unit accounts: repair charges and periodic property-management fees, payments "
+                                  "with receipts, arrears and the collection rate per site.")

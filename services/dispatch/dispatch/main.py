@@ -4,17 +4,24 @@ from fastapi import FastAPI
 
 from dispatch.database import Base, platform_tables
 from dispatch.department.views import router as department_router
-from dispatch.workorder.handlers import subscriptions
+from dispatch.pricelist.views import router as pricelist_router
+from dispatch.report.views import router as report_router
+from dispatch.workorder.handlers import subscriptions, timers
 from dispatch.workorder.views import router as workorder_router
 from pm_platform.app import create_app
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.timers import timer_job
 
 
 def build_runtime() -> Runtime:
-    return Runtime(load_settings("dispatch"), Base.metadata, platform_tables, subscriptions)
+    runtime = Runtime(load_settings("dispatch"), Base.metadata, platform_tables, subscriptions)
+    runtime.background.append(timer_job(runtime, timers))
+    return runtime
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Dispatch", routers=[department_router, workorder_router],
-                      description="Routes requests to the responsible department as work orders and tracks the work.")
+    return create_app(runtime or build_runtime(), title="Dispatch",
+                      routers=[department_router, workorder_router, pricelist_router, report_router],
+                      description="Routes requests to the responsible department as work orders, assigns them "
+                                  "under each department's policy, tracks their time limits and reports on them.")

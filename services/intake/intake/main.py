@@ -2,19 +2,35 @@
 
 from fastapi import FastAPI
 
+from intake.archive.views import router as archive_router
 from intake.database import Base, platform_tables
+from intake.duty.views import router as duty_router
+from intake.incident.views import router as incident_router
+from intake.lookup.handlers import subscriptions as lookup_subscriptions
+from intake.lookup.views import router as lookup_router
 from intake.organization.views import router as organization_router
-from intake.request.handlers import subscriptions
+from intake.report.views import router as report_router
+from intake.request.handlers import subscriptions as request_subscriptions
+from intake.request.handlers import timers
 from intake.request.views import router as request_router
+from intake.request.views import units_router
 from pm_platform.app import create_app
+from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.timers import timer_job
+
+subscriptions = Subscriptions({**request_subscriptions.handlers, **lookup_subscriptions.handlers})
 
 
 def build_runtime() -> Runtime:
-    return Runtime(load_settings("intake"), Base.metadata, platform_tables, subscriptions)
+    runtime = Runtime(load_settings("intake"), Base.metadata, platform_tables, subscriptions)
+    runtime.background.append(timer_job(runtime, timers))
+    return runtime
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Intake", routers=[organization_router, request_router],
+    return create_app(runtime or build_runtime(), title="Intake",
+                      routers=[organization_router, archive_router, request_router, units_router, lookup_router,
+                               incident_router, duty_router, report_router],
                       description="The front desk: the owner archive and every request owners raise.")

@@ -1,22 +1,41 @@
-"""Composition root: the notification runtime (with its sender job) and its FastAPI application."""
+"""Composition root: the notification runtime (sender job, timers) and its FastAPI application."""
 
 from fastapi import FastAPI
 
+from notification.broadcast import handlers as broadcast_handlers
+from notification.broadcast.views import router as broadcast_router
+from notification.config import NotificationSettings, configure, load_notification_settings
+from notification.contact import handlers as contact_handlers
+from notification.contact.views import router as staff_router
 from notification.database import Base, platform_tables
-from notification.message.handlers import subscriptions
-from notification.message.sender import FileSink, Sender, sender_job
+from notification.message import handlers as message_handlers
+from notification.message.channels import Channels, build_channels
+from notification.message.sender import sender_job
 from notification.message.views import router as message_router
+from notification.preference.views import router as preference_router
+from notification.template.views import router as template_router
 from pm_platform.app import create_app
+from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
-from pm_platform.settings import load_settings
+from pm_platform.settings import Settings, load_settings
+from pm_platform.timers import Timers, timer_job
+
+subscriptions = Subscriptions({**contact_handlers.subscriptions.handlers, **message_handlers.subscriptions.handlers,
+                               **broadcast_handlers.subscriptions.handlers})
+timers = Timers().include(broadcast_handlers.timers)
 
 
-def build_runtime(sender: Sender | None = None) -> Runtime:
-    runtime = Runtime(load_settings("notification"), Base.metadata, platform_tables, subscriptions)
-    runtime.background.append(sender_job(runtime, sender or FileSink.for_var_dir(runtime.settings.var_dir)))
+def build_runtime(channels: Channels | None = None, config: NotificationSettings | None = None,
+                  settings: Settings | None = None) -> Runtime:
+    runtime = Runtime(settings or load_settings("notification"), Base.metadata, platform_tables, subscriptions)
+    config = configure(runtime, config or load_notification_settings())
+    runtime.background.append(sender_job(runtime, channels or build_channels(config, runtime.settings.var_dir)))
+    runtime.background.append(timer_job(runtime, timers))
     return runtime
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Notification", routers=[message_router],
-                      description="Messages to owners about their requests, work orders and charges.")
+    return create_app(runtime or build_runtime(), title="Notification",
+                      routers=[message_router, broadcast_router, preference_router, template_router, staff_router],
+                      description="Messages to owners and staff: templates, channels, preferences, quiet hours, "
+                                  "broadcasts.")

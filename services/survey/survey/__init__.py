@@ -1,1 +1,1 @@
-"""Survey: follow-up visits (回访) after completed work orders."""
+"""Survey: follow-up visits (回访), satisfaction surveys and home visits (走访)."""

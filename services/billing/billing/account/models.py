@@ -1,31 +1,59 @@
-"""Unit accounts: the charges recorded on a unit (paid in-unit repairs for now), in integer minor units."""
+"""Unit accounts: the charges on a unit (paid in-unit repairs, periodic property-management fees), each with a
+due date, in integer minor units; and the status last published for each unit."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
-from sqlalchemy import BigInteger, DateTime, Index, String
+from pydantic import AfterValidator, BaseModel
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
+from billing.directory.models import PayerRead, UnitRead
+
+REPAIR = "repair"
+MANAGEMENT_FEE = "management_fee"
+# Aging buckets of overdue amounts, by days past the due date.
+BUCKETS = (("1_30", 1, 30), ("31_60", 31, 60), ("61_90", 61, 90), ("over_90", 91, None))
 
 
 class Charge(Base):
     __tablename__ = "charges"
-    __table_args__ = (Index("ix_charges_site_unit", "site", "unit_id"),)
+    __table_args__ = (
+        Index("ix_charges_site_unit", "site", "unit_id"),
+        # One fee charge per unit and period, however often a period is issued.
+        UniqueConstraint("site", "unit_id", "kind", "period", name="uq_charges_unit_kind_period"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
     item: Mapped[str] = mapped_column(String(120))
     amount_cents: Mapped[int] = mapped_column(BigInteger)  # integer minor units (fen), never float
     currency: Mapped[str] = mapped_column(String(3))
+    period: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM for periodic fees
+    due_date: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str | None] = mapped_column(String(64))
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    # The event that caused it (dispatch.workorder.completed.v1): one charge per event.
-    source_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The event that caused a repair charge (dispatch.workorder.completed.v1): one charge per event.
+    source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AccountStatus(Base):
+    """The status last published for a unit: a change against it is what billing.account.status_changed.v1
+    announces."""
+
+    __tablename__ = "account_status"
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    balance_cents: Mapped[int] = mapped_column(BigInteger)
+    overdue_cents: Mapped[int] = mapped_column(BigInteger)
+    in_arrears: Mapped[bool] = mapped_column(Boolean)
+    oldest_due: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def _utc(value: datetime) -> datetime:
@@ -37,22 +65,59 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ChargeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
     id: str
     site: str
     unit_id: str
+    kind: str
     item: str
     amount_cents: int
     currency: str
+    period: str | None
+    due_date: date
     request_id: str | None
     work_order_id: str | None
     recorded_at: UtcDatetime
+    # What is still unpaid of it: payments settle the oldest due charges first.
+    outstanding_cents: int | None = None
+
+
+class PaymentSummary(BaseModel):
+    id: str
+    receipt_no: str
+    amount_cents: int
+    currency: str
+    method: str
+    reference: str
+    received_at: UtcDatetime
+    voided: bool
+
+
+class AccountSummary(BaseModel):
+    unit_id: str
+    building: str | None
+    number: str | None
+    payer: PayerRead | None
+    balance_cents: int
+    overdue_cents: int
+    in_arrears: bool
+    oldest_due: date | None
 
 
 class AccountRead(BaseModel):
     unit_id: str
     site: str
-    # The sum of the unit's charges; `balances` splits it by currency should a unit ever hold several.
+    as_of: date
+    # Charges less payments; `balances` splits it by currency should a unit ever hold several.
     balance_cents: int
     balances: dict[str, int]
+    charged_cents: int
+    paid_cents: int
+    overdue_cents: int
+    in_arrears: bool
+    oldest_due: date | None
+    days_overdue: int
+    aging: dict[str, int]
+    unit: UnitRead | None
+    payer: PayerRead | None
     charges: list[ChargeRead]
+    payments: list[PaymentSummary]

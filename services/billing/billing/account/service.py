@@ -1,59 +1,300 @@
-"""Account use cases: record the charge of a paid in-unit repair, and read a unit's account and the charges."""
+"""Account use cases: record charges (paid in-unit repairs; fees come from billing periods), work out a unit's
+balance, overdue amount and aging from its charges and payments, publish a unit's status when it changes, and
+read an account.
+
+Payments settle the oldest due charges first (FIFO by due date): that decides what is overdue and which
+period a payment counts towards."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.models import AccountRead, Charge, ChargeRead
+from billing.account.models import (
+    BUCKETS,
+    REPAIR,
+    AccountRead,
+    AccountStatus,
+    AccountSummary,
+    Charge,
+    ChargeRead,
+    PaymentSummary,
+)
+from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
+from billing.directory.service import payers
+from billing.payment.models import Payment
+from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.problems import Problem
+from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
+
+STATUS_CHANGED = "billing.account.status_changed.v1"
+OVERDUE_TIMER = "account.falls_overdue"
+timers = Timers()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+# --- the ledger: charges against payments --------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """One unit's position on ``as_of`` (charges recorded and payments received by the end of that day)."""
+
+    as_of: date
+    charges: list[Charge]
+    payments: list[Payment]  # not voided
+    outstanding: dict[str, int] = field(default_factory=dict)  # charge id -> unpaid part
+    charged_cents: int = 0
+    paid_cents: int = 0
+    overdue_cents: int = 0
+    oldest_due: date | None = None
+    aging: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _, _ in BUCKETS})
+
+    @property
+    def balance_cents(self) -> int:
+        return self.charged_cents - self.paid_cents
+
+    @property
+    def days_overdue(self) -> int:
+        return (self.as_of - self.oldest_due).days if self.oldest_due else 0
+
+
+def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) -> Ledger:
+    """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date."""
+    cutoff = end_of_day(as_of)
+    live_charges = sorted((c for c in charges if _utc(c.recorded_at) <= cutoff),
+                          key=lambda c: (c.due_date, _utc(c.recorded_at), c.id))
+    live_payments = [p for p in payments if p.voided_at is None and _utc(p.received_at) <= cutoff]
+    ledger = Ledger(as_of, live_charges, live_payments)
+    ledger.charged_cents = sum(c.amount_cents for c in live_charges)
+    ledger.paid_cents = sum(p.amount_cents for p in live_payments)
+    available = ledger.paid_cents
+    for charge in live_charges:
+        applied = min(available, charge.amount_cents)
+        available -= applied
+        unpaid = charge.amount_cents - applied
+        ledger.outstanding[charge.id] = unpaid
+        if unpaid and charge.due_date < as_of:
+            ledger.overdue_cents += unpaid
+            if ledger.oldest_due is None or charge.due_date < ledger.oldest_due:
+                ledger.oldest_due = charge.due_date
+            days = (as_of - charge.due_date).days
+            for name, low, high in BUCKETS:
+                if days >= low and (high is None or days <= high):
+                    ledger.aging[name] += unpaid
+    return ledger
+
+
+async def site_ledgers(session: AsyncSession, site: str, as_of: date,
+                       unit_ids: Sequence[str] | None = None) -> dict[str, Ledger]:
+    """The ledger of every unit of a site with charges or payments (or of ``unit_ids``)."""
+    charge_query = select(Charge).where(Charge.site == site)
+    payment_query = select(Payment).where(Payment.site == site)
+    if unit_ids is not None:
+        charge_query = charge_query.where(Charge.unit_id.in_(list(unit_ids)))
+        payment_query = payment_query.where(Payment.unit_id.in_(list(unit_ids)))
+    charges: dict[str, list[Charge]] = {}
+    for charge in (await session.scalars(charge_query)).all():
+        charges.setdefault(charge.unit_id, []).append(charge)
+    payments: dict[str, list[Payment]] = {}
+    for payment in (await session.scalars(payment_query)).all():
+        payments.setdefault(payment.unit_id, []).append(payment)
+    units = sorted(set(charges) | set(payments) | set(unit_ids or []))
+    return {u: settle(as_of, charges.get(u, []), payments.get(u, [])) for u in units}
+
+
+async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: date) -> Ledger:
+    return (await site_ledgers(session, site, as_of, [unit_id]))[unit_id]
+
+
+# --- status: published when it changes ---------------------------------------------------------------
+
+
+async def refresh_status(uow: UnitOfWork, site: str, unit_id: str, *, reason: str, today: date | None = None,
+                         caused_by: Envelope | None = None, correlation_id: str | None = None) -> bool:
+    """Recompute a unit's status and publish billing.account.status_changed.v1 if it differs from the last one
+    published (a unit never published counts as zero and not in arrears). True when it published."""
+    await uow.session.flush()
+    today = today or utcnow().date()
+    # Lock the unit's status row first (PostgreSQL): a concurrent change of the same unit waits for this one to
+    # commit and then computes from it, so the last status published includes both.
+    status = await uow.session.get(AccountStatus, unit_id, with_for_update=True)
+    ledger = await unit_ledger(uow.session, site, unit_id, today)
+    in_arrears = ledger.overdue_cents > 0
+    current = (ledger.balance_cents, ledger.overdue_cents, in_arrears, ledger.oldest_due)
+    previous = ((status.balance_cents, status.overdue_cents, status.in_arrears, status.oldest_due)
+                if status is not None else (0, 0, False, None))
+    if current == previous:
+        return False
+    now = utcnow()
+    if status is None:
+        status = AccountStatus(unit_id=unit_id, site=site)
+        uow.session.add(status)
+    status.balance_cents, status.overdue_cents, status.in_arrears, status.oldest_due = current
+    status.updated_at = now
+    currency = ledger.charges[0].currency if ledger.charges else await site_currency(uow.session, site)
+    uow.emit(
+        STATUS_CHANGED, subject=unit_id, site=site, caused_by=caused_by, correlation_id=correlation_id,
+        data={"unit_id": unit_id, "site": site, "balance_cents": ledger.balance_cents,
+              "overdue_cents": ledger.overdue_cents, "in_arrears": in_arrears,
+              "oldest_due": ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+              "currency": currency, "reason": reason, "updated_at": now.isoformat()},
+    )
+    return True
+
+
+async def site_currency(session: AsyncSession, site: str) -> str:
+    settings = await session.get(SiteBilling, site)
+    return settings.currency if settings else "CNY"
+
+
+async def watch_due_date(uow: UnitOfWork, site: str, unit_id: str, due_date: date) -> None:
+    """A charge turns overdue the day after its due date with nobody acting: a durable timer re-checks the
+    unit's status then (one timer per unit and due date)."""
+    if due_date < utcnow().date():
+        return  # already overdue: the status published now says so
+    due_at = datetime.combine(due_date + timedelta(days=1), time.min, tzinfo=UTC)
+    await schedule(uow, OVERDUE_TIMER, key=f"{unit_id}@{due_date.isoformat()}", due_at=due_at,
+                   payload={"site": site, "unit_id": unit_id})
+
+
+@timers.on(OVERDUE_TIMER)
+async def on_falls_overdue(timer: DueTimer, uow: UnitOfWork) -> None:
+    today = max(utcnow().date(), timer.due_at.date())
+    await refresh_status(uow, timer.payload["site"], timer.payload["unit_id"], reason="overdue", today=today)
+
+
+# --- charges -----------------------------------------------------------------------------------------
+
+
+def charge_data(charge: Charge) -> dict[str, object]:
+    """The billing.charge.recorded.v1 payload of a charge."""
+    return {
+        "charge_id": charge.id, "site": charge.site, "unit_id": charge.unit_id, "item": charge.item,
+        "amount_cents": charge.amount_cents, "currency": charge.currency, "request_id": charge.request_id,
+        "work_order_id": charge.work_order_id, "recorded_at": _utc(charge.recorded_at).isoformat(),
+        "kind": charge.kind, "period": charge.period, "due_date": charge.due_date.isoformat(),
+    }
 
 
 async def record_repair_charge(uow: UnitOfWork, completed: Envelope) -> Charge | None:
     """A completed in-unit work order with a charge puts that charge on the unit's account; nothing else does."""
     data = completed.data
-    charge_data = data.get("charge")
-    if not charge_data or not data.get("in_unit") or not data.get("unit_id"):
+    charge_data_in = data.get("charge")
+    if not charge_data_in or not data.get("in_unit") or not data.get("unit_id"):
         return None
+    settings = await uow.session.get(SiteBilling, data["site"])
+    due_days = settings.repair_due_days if settings else DEFAULT_REPAIR_DUE_DAYS
+    now = utcnow()
     charge = Charge(
-        id=new_id(), site=data["site"], unit_id=data["unit_id"], item=charge_data["item"],
-        amount_cents=int(charge_data["amount_cents"]), currency=charge_data["currency"],
-        request_id=data.get("request_id"), work_order_id=data.get("work_order_id"),
-        source_event_id=completed.id, recorded_at=utcnow(),
+        id=new_id(), site=data["site"], unit_id=data["unit_id"], kind=REPAIR, item=charge_data_in["item"],
+        amount_cents=int(charge_data_in["amount_cents"]), currency=charge_data_in["currency"], period=None,
+        due_date=now.date() + timedelta(days=due_days), request_id=data.get("request_id"),
+        work_order_id=data.get("work_order_id"), source_event_id=completed.id, recorded_at=now,
     )
     uow.session.add(charge)
-    uow.emit(
-        "billing.charge.recorded.v1",
-        subject=charge.id,
-        site=charge.site,
-        caused_by=completed,
-        data={
-            "charge_id": charge.id, "site": charge.site, "unit_id": charge.unit_id, "item": charge.item,
-            "amount_cents": charge.amount_cents, "currency": charge.currency, "request_id": charge.request_id,
-            "work_order_id": charge.work_order_id, "recorded_at": charge.recorded_at.isoformat(),
-        },
-    )
+    uow.emit("billing.charge.recorded.v1", subject=charge.id, site=charge.site, caused_by=completed,
+             data=charge_data(charge))
+    await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
+    await refresh_status(uow, charge.site, charge.unit_id, reason="charge", caused_by=completed)
     return charge
 
 
-async def account(session: AsyncSession, site: str, unit_id: str) -> AccountRead:
-    """A unit's account at a site (the caller's scope on ``site`` is checked by the route); empty is balance 0."""
-    query = select(Charge).where(Charge.site == site, Charge.unit_id == unit_id).order_by(Charge.recorded_at,
-                                                                                          Charge.id)
-    charges = (await session.scalars(query)).all()
+# --- reads -------------------------------------------------------------------------------------------
+
+
+def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
+    return ChargeRead(
+        id=charge.id, site=charge.site, unit_id=charge.unit_id, kind=charge.kind, item=charge.item,
+        amount_cents=charge.amount_cents, currency=charge.currency, period=charge.period, due_date=charge.due_date,
+        request_id=charge.request_id, work_order_id=charge.work_order_id, recorded_at=charge.recorded_at,
+        outstanding_cents=outstanding,
+    )
+
+
+async def account(session: AsyncSession, principal: Principal, site: str, unit_id: str,
+                  as_of: date | None = None) -> AccountRead:
+    """A unit's account at a site (the caller's scope on ``site`` is checked by the route); empty is balance 0.
+    The payer's full phone number only for the roles that chase payment."""
+    as_of = as_of or utcnow().date()
+    await check_owner(session, principal, unit_id)
+    ledger = await unit_ledger(session, site, unit_id, as_of)
+    unit = await session.get(Unit, unit_id)
+    if unit is not None and unit.site != site:
+        unit = None
+    payer = (await payers(session, {unit_id: unit} if unit else {}, [unit_id])).get(unit_id)
     balances: dict[str, int] = {}
-    for charge in charges:
+    for charge in ledger.charges:
         balances[charge.currency] = balances.get(charge.currency, 0) + charge.amount_cents
-    return AccountRead(unit_id=unit_id, site=site, balance_cents=sum(c.amount_cents for c in charges),
-                       balances=balances, charges=[ChargeRead.model_validate(c) for c in charges])
+    for payment in ledger.payments:
+        balances[payment.currency] = balances.get(payment.currency, 0) - payment.amount_cents
+    all_payments = (await session.scalars(
+        select(Payment).where(Payment.site == site, Payment.unit_id == unit_id)
+        .order_by(Payment.received_at, Payment.receipt_seq))).all()
+    return AccountRead(
+        unit_id=unit_id, site=site, as_of=as_of, balance_cents=ledger.balance_cents, balances=balances,
+        charged_cents=ledger.charged_cents, paid_cents=ledger.paid_cents, overdue_cents=ledger.overdue_cents,
+        in_arrears=ledger.overdue_cents > 0, oldest_due=ledger.oldest_due, days_overdue=ledger.days_overdue,
+        aging=ledger.aging, unit=unit_read(unit) if unit else None,
+        payer=payer_read(payer, full_phone=principal.has_any(PHONE_ROLES | {"owner"})) if payer else None,
+        charges=[charge_read(c, ledger.outstanding.get(c.id)) for c in
+                 sorted(ledger.charges, key=lambda c: (_utc(c.recorded_at), c.id))],
+        payments=[PaymentSummary(id=p.id, receipt_no=p.receipt_no, amount_cents=p.amount_cents, currency=p.currency,
+                                 method=p.method, reference=p.reference, received_at=p.received_at,
+                                 voided=p.voided_at is not None) for p in all_payments],
+    )
+
+
+async def check_owner(session: AsyncSession, principal: Principal, unit_id: str) -> None:
+    """An owner (or tenant) with no staff role sees only the account of a unit they are an active party of."""
+    if principal.roles - {"owner"}:
+        return
+    party = await session.get(Party, principal.party_id) if principal.party_id else None
+    if party is None or party.unit_id != unit_id or not party.active:
+        raise Problem(403, f"not a party of unit {unit_id}", field="unit_id")
+
+
+async def list_accounts(session: AsyncSession, principal: Principal, site: str, *, as_of: date | None,
+                        in_arrears: bool | None, limit: int, offset: int) -> tuple[list[AccountSummary], int]:
+    """Every account of a site (its units, and any unit with charges or payments), by unit."""
+    as_of = as_of or utcnow().date()
+    units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.site == site))).all()}
+    ledgers = await site_ledgers(session, site, as_of, sorted(units))
+    rows = sorted(ledgers.items())
+    if in_arrears is not None:
+        rows = [(u, ledger) for u, ledger in rows if (ledger.overdue_cents > 0) == in_arrears]
+    window = rows[offset:offset + limit]
+    paying = await payers(session, units, [u for u, _ in window])
+    full_phone = principal.has_any(PHONE_ROLES)
+    items = [
+        AccountSummary(
+            unit_id=unit_id, building=units[unit_id].building if unit_id in units else None,
+            number=units[unit_id].number if unit_id in units else None,
+            payer=payer_read(paying[unit_id], full_phone=full_phone) if unit_id in paying else None,
+            balance_cents=ledger.balance_cents, overdue_cents=ledger.overdue_cents,
+            in_arrears=ledger.overdue_cents > 0, oldest_due=ledger.oldest_due,
+        )
+        for unit_id, ledger in window
+    ]
+    return items, len(rows)
 
 
 async def list_charges(session: AsyncSession, principal: Principal, *, site: str | None, unit_id: str | None,
-                       limit: int, offset: int) -> tuple[Sequence[Charge], int]:
+                       period: str | None, kind: str | None, limit: int, offset: int) -> tuple[Sequence[Charge], int]:
     query = select(Charge)
     if site:
         principal.check_site(site)
@@ -62,6 +303,10 @@ async def list_charges(session: AsyncSession, principal: Principal, *, site: str
         query = query.where(Charge.site.in_(principal.sites))
     if unit_id:
         query = query.where(Charge.unit_id == unit_id)
+    if period:
+        query = query.where(Charge.period == period)
+    if kind:
+        query = query.where(Charge.kind == kind)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ordered = query.order_by(Charge.recorded_at.desc(), Charge.id).limit(limit).offset(offset)
     return (await session.scalars(ordered)).all(), total

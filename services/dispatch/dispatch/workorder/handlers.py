@@ -1,16 +1,42 @@
-"""Subscribers: a recorded request becomes a work order routed to its department (the inbox makes a repeat a
-no-op; a kind that needs no work order is recorded in the inbox and nothing else)."""
+"""Subscribers and timers.
+
+Events: a recorded request becomes a work order routed to its department; a reopened request becomes a rework
+order for the department that did the work (the inbox makes a repeat a no-op; a kind that needs no work order
+is recorded in the inbox and nothing else).
+
+Timers: each stage's time limit (acceptance, arrival, completion) fires a warning and a breach.
+"""
 
 from __future__ import annotations
 
-from dispatch.workorder.service import open_work_order
+from dispatch.workorder.models import Limit, Stage, timer_kind
+from dispatch.workorder.service import fire_time_limit, open_rework, open_work_order
 from pm_platform.consumer import Subscriptions
 from pm_platform.envelope import Envelope
+from pm_platform.timers import DueTimer, TimerHandler, Timers
 from pm_platform.uow import UnitOfWork
 
 subscriptions = Subscriptions()
+timers = Timers()
 
 
 @subscriptions.on("intake.request.created.v1")
 async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
     await open_work_order(uow, event)
+
+
+@subscriptions.on("intake.request.reopened.v1")
+async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
+    await open_rework(uow, event)
+
+
+def _limit_handler(limit: Limit, stage: Stage) -> TimerHandler:
+    async def handle(timer: DueTimer, uow: UnitOfWork) -> None:
+        await fire_time_limit(uow, timer, limit, stage)
+
+    return handle
+
+
+for _limit in Limit:
+    for _stage in Stage:
+        timers.on(timer_kind(_limit, _stage))(_limit_handler(_limit, _stage))

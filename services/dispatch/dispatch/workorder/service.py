@@ -1,27 +1,60 @@
-"""Work-order use cases: open one for a recorded request, read them, sign for one and report it done."""
+"""Work-order use cases: open one for a recorded request (or rework for a reopened one), move it through its
+states, keep its time limits armed as durable timers, and fire those limits as warnings and breaches.
+
+Every state change is recorded as a transition and emitted as dispatch.workorder.status_changed.v1 in the same
+transaction; an illegal transition raises 409 before anything is written.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.department.service import route
+from dispatch.department.models import Department
+from dispatch.department.service import (
+    check_assignee,
+    choose_assignee,
+    get_department,
+    limits_for,
+    route,
+    site_settings,
+)
+from dispatch.pricelist.service import find_item
 from dispatch.workorder.models import (
+    AWAITING_ACCEPTANCE,
     NO_WORK_ORDER_KINDS,
+    OPEN,
+    STATUS_CHANGED,
+    TERMINAL,
+    TIMELIMIT,
+    Assign,
+    Charge,
+    ChargeInput,
+    Limit,
+    NonconformanceSlip,
+    Pause,
+    Reroute,
+    Stage,
     Status,
+    Transfer,
+    Transition,
     WorkOrder,
     WorkOrderComplete,
     can_transition,
-    due_after,
+    raised,
+    timer_kind,
+    utc,
 )
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.timers import DueTimer, cancel, schedule
 from pm_platform.uow import UnitOfWork
 
 
@@ -33,7 +66,7 @@ def parse_time(value: str) -> datetime:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+    return utc(value).isoformat()
 
 
 def worker_only(principal: Principal) -> bool:
@@ -41,43 +74,218 @@ def worker_only(principal: Principal) -> bool:
     return "worker" in principal.roles and not (principal.roles - {"worker"})
 
 
-async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | None:
-    """Route a recorded request to its department as a work order; kinds that need no work get none."""
-    data: dict[str, Any] = created.data
-    if data["kind"] in NO_WORK_ORDER_KINDS:
-        return None
-    site, category = data["site"], data["category"]
-    department = await route(uow.session, site, category)
-    appointment = data.get("appointment")
+# --- time limits as durable timers --------------------------------------------------------------------
+
+
+def _deadline(order: WorkOrder, limit: Limit) -> datetime | None:
+    value = {Limit.acceptance: order.acceptance_due_at, Limit.arrival: order.due_at,
+             Limit.completion: order.completion_due_at}[limit]
+    return utc(value) if value is not None else None
+
+
+async def _arm(uow: UnitOfWork, order: WorkOrder, limit: Limit, anchor: datetime, share: float) -> None:
+    """Schedule the limit's breach at its deadline and its warning when ``share`` of it has elapsed."""
+    due = _deadline(order, limit)
+    if due is None:
+        return
+    payload = {"due_at": _iso(due), "site": order.site}
+    warning_at = anchor + (due - anchor) * share
+    if warning_at > utcnow() and warning_at < due:
+        await schedule(uow, timer_kind(limit, Stage.warning), key=order.id, due_at=warning_at, payload=payload)
+    else:  # too late to warn: only the breach is left
+        await cancel(uow, timer_kind(limit, Stage.warning), key=order.id)
+    await schedule(uow, timer_kind(limit, Stage.breach), key=order.id, due_at=due, payload=payload)
+
+
+async def _disarm(uow: UnitOfWork, order: WorkOrder, *limits: Limit) -> None:
+    for limit in limits:
+        for stage in Stage:
+            await cancel(uow, timer_kind(limit, stage), key=order.id)
+
+
+async def _warning_share(uow: UnitOfWork, site: str) -> float:
+    return (await site_settings(uow.session, site)).warning_per_mille / 1000
+
+
+# --- recording changes --------------------------------------------------------------------------------
+
+
+def _status_data(order: WorkOrder, from_status: str, actor: str | None, reason: str | None,
+                 from_department: str | None, at: datetime) -> dict[str, Any]:
+    return {
+        "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
+        "department": order.department, "from_status": from_status, "to_status": order.status,
+        "assignee": order.assignee, "reason": reason, "actor": actor, "from_department": from_department,
+        "priority": order.priority, "unit_id": order.unit_id, "rework": order.rework, "changed_at": _iso(at),
+    }
+
+
+def _record(uow: UnitOfWork, order: WorkOrder, from_status: str, *, actor: str | None, reason: str | None = None,
+            from_department: str | None = None, caused_by: Envelope | None = None) -> None:
+    at = order.updated_at
+    uow.session.add(Transition(
+        work_order_id=order.id, site=order.site, department=order.department, from_department=from_department,
+        from_status=from_status, to_status=order.status, assignee=order.assignee, actor=actor, reason=reason, at=at,
+    ))
+    uow.emit(
+        STATUS_CHANGED, subject=order.id, site=order.site, department=order.department,
+        caused_by=caused_by, correlation_id=None if caused_by else order.request_id,
+        data=_status_data(order, from_status, actor, reason, from_department, at),
+    )
+
+
+def _move(order: WorkOrder, target: Status) -> str:
+    """Check and apply one transition; returns the status it left. Nothing is changed on a 409."""
+    current = Status(order.status)
+    if not can_transition(current, target):
+        raise Conflict(f"work order {order.id} is {current}; it cannot become {target}",
+                       current_status=str(current))
+    order.status = target
+    order.updated_at = utcnow()
+    return current
+
+
+async def _auto_assign(uow: UnitOfWork, order: WorkOrder, caused_by: Envelope | None = None) -> None:
+    """Apply the department's assignment policy to an unassigned order (manual and pool leave it waiting)."""
+    department = await get_department(uow.session, order.site, order.department)
+    chosen = await choose_assignee(uow.session, department, order.category, utcnow())
+    if chosen is None:
+        return
+    previous = _move(order, Status.assigned)
+    order.assignee, order.assigned_at = chosen, order.updated_at
+    _record(uow, order, previous, actor=None, reason=f"{department.assignment_policy} assignment",
+            caused_by=caused_by)
+
+
+# --- opening work orders ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    request_id: str
+    site: str
+    department: str
+    kind: str
+    category: str
+    priority: str
+    unit_id: str | None
+    location: str | None
+    description: str
+    in_unit: bool
+    appointment: dict[str, str] | None
+    requested_at: datetime
+    rework: bool = False
+    original_work_order_id: str | None = None
+
+
+async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
+    limits = await limits_for(uow.session, job.site, job.kind, job.category, job.priority)
+    start = parse_time(job.appointment["start"]) if job.appointment else None
+    end = parse_time(job.appointment["end"]) if job.appointment else None
+    # The owner's clock starts when the request was recorded (or reopened), not when dispatch got to it.
+    arrival = job.requested_at + timedelta(minutes=limits.arrival_minutes)
+    if limits.use_appointment and end is not None:
+        arrival = end
     now = utcnow()
     order = WorkOrder(
-        id=new_id(), request_id=data["request_id"], site=site, department=department, kind=data["kind"],
-        category=category, priority=data["priority"], unit_id=data.get("unit_id"), location=data.get("location"),
-        description=data["description"], in_unit=data["in_unit"],
-        appointment_start=parse_time(appointment["start"]) if appointment else None,
-        appointment_end=parse_time(appointment["end"]) if appointment else None,
-        status=Status.created,
-        # The owner's clock starts when the request was recorded, not when dispatch got to it.
-        due_at=parse_time(data["created_at"]) + due_after(data["kind"], data["priority"]),
-        parts=[], created_at=now, updated_at=now,
+        id=new_id(), request_id=job.request_id, site=job.site, department=job.department, kind=job.kind,
+        category=job.category, priority=job.priority, unit_id=job.unit_id, location=job.location,
+        description=job.description, in_unit=job.in_unit, appointment_start=start, appointment_end=end,
+        status=Status.created, assignee=None, rework=job.rework, original_work_order_id=job.original_work_order_id,
+        limit_class=limits.limit_class, requested_at=job.requested_at, clock_started_at=job.requested_at,
+        acceptance_due_at=job.requested_at + timedelta(minutes=limits.acceptance_minutes), due_at=arrival,
+        completion_due_at=max(arrival, job.requested_at + timedelta(minutes=limits.completion_minutes)),
+        parts=[], returns=0, created_at=now, updated_at=now,
     )
     uow.session.add(order)
     uow.emit(
         "dispatch.workorder.created.v1",
         subject=order.id,
-        site=site,
-        department=department,
-        caused_by=created,
+        site=order.site,
+        department=order.department,
+        caused_by=caused_by,
         data={
-            "work_order_id": order.id, "request_id": order.request_id, "site": site, "department": department,
-            "category": category, "priority": order.priority, "unit_id": order.unit_id, "location": order.location,
-            "description": order.description, "in_unit": order.in_unit,
-            "appointment": {"start": _iso(order.appointment_start), "end": _iso(order.appointment_end)}
-            if appointment else None,
-            "due_at": _iso(order.due_at), "created_at": _iso(now),
+            "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
+            "department": order.department, "category": order.category, "priority": order.priority,
+            "unit_id": order.unit_id, "location": order.location, "description": order.description,
+            "in_unit": order.in_unit,
+            "appointment": {"start": _iso(start), "end": _iso(end)} if job.appointment else None,
+            "due_at": _iso(order.due_at), "acceptance_due_at": _iso(order.acceptance_due_at),
+            "completion_due_at": _iso(order.completion_due_at), "rework": order.rework,
+            "original_work_order_id": order.original_work_order_id, "created_at": _iso(now),
         },
     )
+    for limit in Limit:
+        await _arm(uow, order, limit, job.requested_at, limits.warning_share)
+    await _auto_assign(uow, order, caused_by)
     return order
+
+
+async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | None:
+    """Route a recorded request to its department as a work order; kinds that need no work get none."""
+    data: dict[str, Any] = created.data
+    if data["kind"] in NO_WORK_ORDER_KINDS:
+        return None
+    # The agent may have chosen the department at intake (an override); otherwise the site's routing decides.
+    department = data.get("department")
+    if not department or await uow.session.get(Department, (data["site"], department)) is None:
+        department = await route(uow.session, data["site"], data["category"])
+    return await _open(uow, Job(
+        request_id=data["request_id"], site=data["site"], department=department, kind=data["kind"],
+        category=data["category"], priority=data["priority"], unit_id=data.get("unit_id"),
+        location=data.get("location"), description=data["description"], in_unit=data["in_unit"],
+        appointment=data.get("appointment"), requested_at=parse_time(data["created_at"]),
+    ), created)
+
+
+async def _original(session: AsyncSession, site: str, request_id: str, work_order_id: str | None) -> WorkOrder | None:
+    if work_order_id:
+        found = await session.get(WorkOrder, work_order_id)
+        if found is not None and found.site == site and found.request_id == request_id:
+            return found
+    # The request's most recent completed order, else its most recent one.
+    orders = (await session.scalars(
+        select(WorkOrder).where(WorkOrder.site == site, WorkOrder.request_id == request_id)
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id)
+    )).all()
+    completed = [o for o in orders if o.status == Status.completed]
+    candidates = completed or list(orders)
+    return candidates[0] if candidates else None
+
+
+async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
+    """A reopened request becomes a rework order linked to the work that failed, for the same department;
+    an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry)
+    gets none: the service center answers it again."""
+    data: dict[str, Any] = reopened.data
+    site = data["site"]
+    original = await _original(uow.session, site, data["request_id"], data.get("work_order_id"))
+    kind = original.kind if original else data.get("kind", "repair")
+    if original is None and kind in NO_WORK_ORDER_KINDS:
+        return None
+    if original is not None:
+        department = original.department
+    elif data.get("department") and await uow.session.get(Department, (site, data["department"])) is not None:
+        department = data["department"]
+    else:
+        department = await route(uow.session, site, data["category"])
+    priority = data.get("priority") or (original.priority if original else "normal")
+    if data["escalated"]:
+        priority = raised(priority)
+    reason = data["reason"]
+    return await _open(uow, Job(
+        request_id=data["request_id"], site=site, department=department, kind=kind,
+        category=original.category if original else data["category"], priority=priority,
+        unit_id=original.unit_id if original else data.get("unit_id"),
+        location=original.location if original else None,
+        description=f"Rework: {reason}" + (f"\n\nOriginal: {original.description}" if original else ""),
+        in_unit=original.in_unit if original else data.get("unit_id") is not None,
+        appointment=None, requested_at=parse_time(data["reopened_at"]), rework=True,
+        original_work_order_id=original.id if original else None,
+    ), reopened)
+
+
+# --- reading ------------------------------------------------------------------------------------------
 
 
 async def get_work_order(session: AsyncSession, principal: Principal, work_order_id: str, *,
@@ -90,9 +298,19 @@ async def get_work_order(session: AsyncSession, principal: Principal, work_order
     return order
 
 
+def _worker_department(principal: Principal, department: str | None) -> str:
+    if principal.department is None:
+        raise Problem(403, "a worker's token must name the worker's department", field="department")
+    if department:
+        principal.check_department(department)
+    return principal.department
+
+
 async def list_work_orders(session: AsyncSession, principal: Principal, *, site: str | None,
-                           department: str | None, status: str | None, limit: int,
-                           offset: int) -> tuple[Sequence[WorkOrder], int]:
+                           department: str | None, status: str | None, limit: int, offset: int,
+                           assignee: str | None = None, unassigned: bool = False, open_only: bool = False,
+                           rework: bool | None = None, escalated: bool | None = None,
+                           request_id: str | None = None) -> tuple[Sequence[WorkOrder], int]:
     query = select(WorkOrder)
     if site:
         principal.check_site(site)
@@ -100,57 +318,189 @@ async def list_work_orders(session: AsyncSession, principal: Principal, *, site:
     elif not principal.all_sites:
         query = query.where(WorkOrder.site.in_(principal.sites))
     if worker_only(principal):
-        if principal.department is None:
-            raise Problem(403, "a worker's token must name the worker's department", field="department")
-        if department:
-            principal.check_department(department)
-        department = principal.department
+        department = _worker_department(principal, department)
     if department:
         query = query.where(WorkOrder.department == department)
     if status:
         query = query.where(WorkOrder.status == status)
+    if open_only:
+        query = query.where(WorkOrder.status.in_(list(OPEN)))
+    if assignee:
+        query = query.where(WorkOrder.assignee == assignee)
+    if unassigned:
+        query = query.where(WorkOrder.assignee.is_(None))
+    if rework is not None:
+        query = query.where(WorkOrder.rework.is_(rework))
+    if escalated is not None:
+        query = query.where(WorkOrder.escalated_at.is_not(None) if escalated else WorkOrder.escalated_at.is_(None))
+    if request_id:
+        query = query.where(WorkOrder.request_id == request_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ordered = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id).limit(limit).offset(offset)
     return (await session.scalars(ordered)).all(), total
 
 
-def _move(order: WorkOrder, target: Status) -> None:
-    current = Status(order.status)
-    if not can_transition(current, target):
-        raise Conflict(f"work order {order.id} is {current}; it cannot become {target}",
-                       current_status=str(current))
-    order.status = target
-    order.updated_at = utcnow()
+async def my_queue(session: AsyncSession, principal: Principal, site: str | None, limit: int,
+                   offset: int) -> tuple[Sequence[WorkOrder], int]:
+    """The caller's open orders, earliest deadline first."""
+    if worker_only(principal):
+        _worker_department(principal, None)
+    query = select(WorkOrder).where(WorkOrder.assignee == principal.subject, WorkOrder.status.in_(list(OPEN)))
+    if site:
+        principal.check_site(site)
+        query = query.where(WorkOrder.site == site)
+    elif not principal.all_sites:
+        query = query.where(WorkOrder.site.in_(principal.sites))
+    if principal.department:
+        query = query.where(WorkOrder.department == principal.department)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(WorkOrder.due_at, WorkOrder.id).limit(limit).offset(offset)
+    return (await session.scalars(ordered)).all(), total
+
+
+async def pool(session: AsyncSession, principal: Principal, site: str | None, department: str | None, limit: int,
+               offset: int) -> tuple[Sequence[WorkOrder], int]:
+    """The department's orders nobody holds yet (to claim), earliest deadline first."""
+    if worker_only(principal):
+        department = _worker_department(principal, department)
+    elif not department:
+        raise Problem(422, "name the department whose pool to read", field="department")
+    query = select(WorkOrder).where(WorkOrder.department == department, WorkOrder.assignee.is_(None),
+                                    WorkOrder.status.in_([Status.created, Status.transferred]))
+    if site:
+        principal.check_site(site)
+        query = query.where(WorkOrder.site == site)
+    elif not principal.all_sites:
+        query = query.where(WorkOrder.site.in_(principal.sites))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(WorkOrder.due_at, WorkOrder.id).limit(limit).offset(offset)
+    return (await session.scalars(ordered)).all(), total
+
+
+async def history(session: AsyncSession, principal: Principal, work_order_id: str) -> Sequence[Transition]:
+    await get_work_order(session, principal, work_order_id)
+    return (await session.scalars(
+        select(Transition).where(Transition.work_order_id == work_order_id).order_by(Transition.id)
+    )).all()
+
+
+async def list_slips(session: AsyncSession, principal: Principal, *, site: str | None, department: str | None,
+                     limit: int, offset: int) -> tuple[Sequence[NonconformanceSlip], int]:
+    query = select(NonconformanceSlip)
+    if site:
+        principal.check_site(site)
+        query = query.where(NonconformanceSlip.site == site)
+    elif not principal.all_sites:
+        query = query.where(NonconformanceSlip.site.in_(principal.sites))
+    if worker_only(principal):
+        department = _worker_department(principal, department)
+    if department:
+        query = query.where(NonconformanceSlip.department == department)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id)
+    return (await session.scalars(ordered.limit(limit).offset(offset))).all(), total
+
+
+# --- worker commands ----------------------------------------------------------------------------------
+
+
+async def _for_action(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    """The order, locked; a worker may act only on their department's orders that are theirs or nobody's."""
+    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    if worker_only(principal) and order.assignee is not None and order.assignee != principal.subject:
+        raise Problem(403, f"work order {order.id} is assigned to {order.assignee}", field="assignee")
+    trace.get_current_span().set_attribute("pm.correlation_id", order.request_id)
+    return order
+
+
+async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    """A worker takes an order nobody holds from the department's pool and signs for it at once."""
+    order = await _for_action(uow, principal, work_order_id)
+    if order.assignee is not None or order.status not in (Status.created, Status.transferred):
+        raise Conflict(f"work order {order.id} is not in the pool (it is {order.status}"
+                       + (f", held by {order.assignee})" if order.assignee else ")"), current_status=order.status)
+    previous = _move(order, Status.accepted)
+    order.assignee = order.worker = principal.subject
+    order.assigned_at = order.accepted_at = order.updated_at
+    await _disarm(uow, order, Limit.acceptance)
+    _record(uow, order, previous, actor=principal.subject, reason="claimed from the pool")
+    await uow.commit()
+    return order
 
 
 async def accept(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     """The department signs for the order (签领)."""
-    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
-    _move(order, Status.accepted)
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.accepted)
+    if order.assignee is None:
+        order.assignee, order.assigned_at = principal.subject, order.updated_at
     order.worker = principal.subject
     order.accepted_at = order.updated_at
+    await _disarm(uow, order, Limit.acceptance)
+    _record(uow, order, previous, actor=principal.subject)
     await uow.commit()
     return order
+
+
+async def on_the_way(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.on_the_way)
+    order.on_the_way_at = order.updated_at
+    _record(uow, order, previous, actor=principal.subject)
+    await uow.commit()
+    return order
+
+
+async def arrive(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    """The worker is on site (到场): the arrival limit is met."""
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.on_site)
+    order.arrived_at = order.updated_at
+    await _disarm(uow, order, Limit.arrival)
+    _record(uow, order, previous, actor=principal.subject)
+    await uow.commit()
+    return order
+
+
+async def _charge(session: AsyncSession, order: WorkOrder, charge: ChargeInput) -> tuple[Charge, str]:
+    """The charge at the site's published rate (在规定收费标准收费), and the price-list code it came from."""
+    if not order.in_unit:
+        raise Problem(422, "only an in-unit repair may carry a charge; common areas are not billed to a unit",
+                      field="charge")
+    named = charge.code if charge.code is not None else charge.item
+    assert named is not None  # the model requires one of them
+    item = await find_item(session, order.site, named)
+    if item is None:
+        field = "charge.code" if charge.code is not None else "charge.item"
+        raise Problem(422, f"{named!r} is not on the price list of site {order.site}", field=field)
+    amount = item.amount_cents * charge.quantity
+    if charge.amount_cents is not None and charge.amount_cents != amount:
+        raise Problem(422, f"the price list of site {order.site} charges {amount} for {charge.quantity} x "
+                           f"{item.name}, not {charge.amount_cents}", field="charge.amount_cents")
+    if charge.currency is not None and charge.currency != item.currency:
+        raise Problem(422, f"the price list charges {item.name} in {item.currency}", field="charge.currency")
+    name = item.name if charge.quantity == 1 else f"{item.name} x {charge.quantity}"
+    return Charge(item=name[:120], amount_cents=amount, currency=item.currency), item.code
 
 
 async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str,
                    report: WorkOrderComplete) -> WorkOrder:
     """The department reports the work done: result, parts, time and, for a paid in-unit repair, the charge."""
-    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
-    _move(order, Status.completed)
-    if report.charge is not None and not order.in_unit:
-        raise Problem(422, "only an in-unit repair may carry a charge; common areas are not billed to a unit",
-                      field="charge")
-    trace.get_current_span().set_attribute("pm.correlation_id", order.request_id)
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.completed)
+    charge, code = (await _charge(uow.session, order, report.charge)) if report.charge else (None, None)
     order.result = report.result
     order.parts = list(report.parts)
     order.minutes_spent = report.minutes_spent
-    if report.charge is not None:
-        order.charge_item = report.charge.item
-        order.charge_amount_cents = report.charge.amount_cents
-        order.charge_currency = report.charge.currency
+    if charge is not None:
+        order.charge_code, order.charge_item = code, charge.item
+        order.charge_amount_cents, order.charge_currency = charge.amount_cents, charge.currency
     order.worker = principal.subject
+    if order.assignee is None:
+        order.assignee = principal.subject
     order.completed_at = order.updated_at
+    await _disarm(uow, order, *Limit)
+    _record(uow, order, previous, actor=principal.subject)
     uow.emit(
         "dispatch.workorder.completed.v1",
         subject=order.id,
@@ -161,9 +511,211 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str,
             "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
             "department": order.department, "unit_id": order.unit_id, "in_unit": order.in_unit,
             "result": order.result, "parts": order.parts, "minutes_spent": order.minutes_spent,
-            "charge": report.charge.model_dump() if report.charge is not None else None,
-            "worker": order.worker, "completed_at": _iso(order.completed_at),
+            "charge": charge.model_dump() if charge is not None else None, "charge_code": code,
+            "worker": order.worker, "rework": order.rework, "original_work_order_id": order.original_work_order_id,
+            "completed_at": _iso(order.completed_at),
         },
     )
     await uow.commit()
     return order
+
+
+async def return_order(uow: UnitOfWork, principal: Principal, work_order_id: str, reason: str) -> WorkOrder:
+    """Hand the order back to the service center (退单) with a reason; it reassigns, transfers or cancels it.
+    The owner's arrival and completion clocks keep running."""
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.returned)
+    if previous == Status.paused:  # the stopped clocks run again from now
+        await _resume_clocks(uow, order)
+    order.assignee, order.paused_from, order.paused_at, order.waiting_for = None, None, None, None
+    order.last_reason = reason
+    order.returns += 1
+    await _disarm(uow, order, Limit.acceptance)
+    _record(uow, order, previous, actor=principal.subject, reason=reason)
+    await uow.commit()
+    return order
+
+
+async def _into_department(uow: UnitOfWork, principal: Principal, order: WorkOrder, department: str,
+                           reason: str) -> None:
+    """Move an order to another department of its site: it waits there like a new order (the department's
+    acceptance clock starts now, the owner's arrival and completion clocks keep running) and the new
+    department's assignment policy applies."""
+    if department == order.department:
+        raise Problem(422, f"work order {order.id} is already with {department}", field="department")
+    await get_department(uow.session, order.site, department, status=422)
+    previous = _move(order, Status.transferred)
+    if previous == Status.paused:  # the stopped clocks run again from now
+        await _resume_clocks(uow, order)
+    from_department = order.department
+    order.department, order.assignee, order.last_reason = department, None, reason
+    order.paused_from = order.paused_at = order.waiting_for = None
+    limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
+    order.acceptance_due_at = order.updated_at + timedelta(minutes=limits.acceptance_minutes)
+    await _arm(uow, order, Limit.acceptance, order.updated_at, limits.warning_share)
+    _record(uow, order, previous, actor=principal.subject, reason=reason, from_department=from_department)
+    await _auto_assign(uow, order)
+
+
+async def transfer(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Transfer) -> WorkOrder:
+    order = await _for_action(uow, principal, work_order_id)
+    await _into_department(uow, principal, order, body.department, body.reason)
+    await uow.commit()
+    return order
+
+
+async def pause(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Pause) -> WorkOrder:
+    """Waiting for parts or for the owner: the arrival and completion clocks stop until it resumes."""
+    order = await _for_action(uow, principal, work_order_id)
+    previous = _move(order, Status.paused)
+    order.paused_from, order.paused_at, order.waiting_for = previous, order.updated_at, body.waiting_for
+    order.last_reason = body.reason
+    await _disarm(uow, order, Limit.arrival, Limit.completion)
+    _record(uow, order, previous, actor=principal.subject, reason=f"waiting for {body.waiting_for}: {body.reason}")
+    await uow.commit()
+    return order
+
+
+async def _resume_clocks(uow: UnitOfWork, order: WorkOrder) -> None:
+    """Move the stopped deadlines on by the time spent paused and arm them again."""
+    paused_at = utc(order.paused_at) if order.paused_at else None
+    stopped = (order.updated_at - paused_at) if paused_at else timedelta(0)
+    order.clock_started_at = utc(order.clock_started_at) + stopped
+    if order.arrived_at is None:
+        order.due_at = utc(order.due_at) + stopped
+    if order.completion_due_at is not None:
+        order.completion_due_at = utc(order.completion_due_at) + stopped
+    share = await _warning_share(uow, order.site)
+    if order.arrived_at is None:
+        await _arm(uow, order, Limit.arrival, order.clock_started_at, share)
+    await _arm(uow, order, Limit.completion, order.clock_started_at, share)
+
+
+async def resume(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    order = await _for_action(uow, principal, work_order_id)
+    if order.status != Status.paused or order.paused_from is None:
+        raise Conflict(f"work order {order.id} is {order.status}; only a paused order resumes",
+                       current_status=order.status)
+    previous = Status(order.status)
+    order.status, order.updated_at = Status(order.paused_from), utcnow()
+    await _resume_clocks(uow, order)
+    order.paused_from = order.paused_at = order.waiting_for = None
+    _record(uow, order, previous, actor=principal.subject, reason="resumed")
+    await uow.commit()
+    return order
+
+
+# --- service-center commands --------------------------------------------------------------------------
+
+
+async def assign(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Assign) -> WorkOrder:
+    """Name the worker (of the order's department) who does it; a reassignment restarts the acceptance clock."""
+    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    await check_assignee(uow.session, order.site, order.department, body.assignee)
+    if order.assignee == body.assignee and order.status == Status.assigned:
+        raise Conflict(f"work order {order.id} is already assigned to {body.assignee}", current_status=order.status)
+    previous = _move(order, Status.assigned)
+    order.assignee, order.assigned_at = body.assignee, order.updated_at
+    if previous not in (Status.created, Status.transferred):
+        # Handed back or taken from someone: the new worker has the full acceptance limit from now.
+        limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
+        order.acceptance_due_at = order.updated_at + timedelta(minutes=limits.acceptance_minutes)
+        await _arm(uow, order, Limit.acceptance, order.updated_at, limits.warning_share)
+    _record(uow, order, previous, actor=principal.subject)
+    await uow.commit()
+    return order
+
+
+async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Reroute) -> WorkOrder:
+    """The service center overrides routing before the order is signed for: another department and/or another
+    priority (its time limits are recomputed from the request's time)."""
+    if body.department is None and body.priority is None:
+        raise Problem(422, "give a department, a priority or both", field="department")
+    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    if order.status not in (*AWAITING_ACCEPTANCE, Status.returned):
+        raise Conflict(f"work order {order.id} is {order.status}; once signed for, transfer it instead",
+                       current_status=order.status)
+    new_department = body.department is not None and body.department != order.department
+    new_priority = body.priority is not None and body.priority != order.priority
+    if not new_department and not new_priority:
+        raise Problem(422, f"work order {order.id} already has that department and priority",
+                      field="department" if body.department is not None else "priority")
+    if body.priority is not None and new_priority:
+        old = order.priority
+        order.priority = body.priority
+        limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
+        anchor = utc(order.clock_started_at)
+        order.limit_class = limits.limit_class
+        order.acceptance_due_at = anchor + timedelta(minutes=limits.acceptance_minutes)
+        if limits.use_appointment and order.appointment_end is not None:
+            order.due_at = utc(order.appointment_end)
+        else:
+            order.due_at = anchor + timedelta(minutes=limits.arrival_minutes)
+        order.completion_due_at = max(utc(order.due_at), anchor + timedelta(minutes=limits.completion_minutes))
+        for limit in Limit:
+            if limit is not Limit.acceptance or order.status != Status.returned:
+                await _arm(uow, order, limit, anchor, limits.warning_share)
+        if not new_department:
+            # Not a state change, but the limits the owner was promised changed: said as a same-state change.
+            order.updated_at = utcnow()
+            _record(uow, order, order.status, actor=principal.subject,
+                    reason=f"priority {old} -> {order.priority}: {body.reason}")
+    if body.department is not None and new_department:
+        await _into_department(uow, principal, order, body.department, body.reason)
+    await uow.commit()
+    return order
+
+
+async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str, reason: str) -> WorkOrder:
+    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    previous = _move(order, Status.cancelled)
+    order.cancelled_at, order.last_reason = order.updated_at, reason
+    await _disarm(uow, order, *Limit)
+    _record(uow, order, previous, actor=principal.subject, reason=reason)
+    await uow.commit()
+    return order
+
+
+# --- time limits firing -------------------------------------------------------------------------------
+
+
+def _stage_open(order: WorkOrder, limit: Limit) -> bool:
+    status = Status(order.status)
+    if status in TERMINAL or status == Status.paused:
+        return False
+    if limit is Limit.acceptance:
+        return status in AWAITING_ACCEPTANCE
+    if limit is Limit.arrival:
+        return order.arrived_at is None
+    return True
+
+
+async def fire_time_limit(uow: UnitOfWork, timer: DueTimer, limit: Limit, stage: Stage) -> None:
+    """A warning tells the department and the supervisor the limit is close; a breach escalates to the
+    supervisor and records a nonconformance slip against the department holding the order."""
+    order = await uow.session.get(WorkOrder, timer.key, with_for_update=True)
+    if order is None or not _stage_open(order, limit):
+        return
+    due = _deadline(order, limit)
+    if due is None or _iso(due) != timer.payload.get("due_at"):
+        return  # the deadline moved after this timer was set (it was rescheduled with the new one)
+    now = utcnow()
+    slip_id = None
+    if stage is Stage.breach:
+        slip_id = new_id()
+        uow.session.add(NonconformanceSlip(
+            id=slip_id, site=order.site, department=order.department, work_order_id=order.id,
+            request_id=order.request_id, limit=limit, due_at=due, breached_at=due, assignee=order.assignee,
+            status_at_breach=order.status,
+        ))
+        order.escalated_at = order.escalated_at or now
+    uow.emit(
+        TIMELIMIT, subject=order.id, site=order.site, department=order.department, correlation_id=order.request_id,
+        data={
+            "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
+            "department": order.department, "limit": limit, "stage": stage, "due_at": _iso(due),
+            "status": order.status, "assignee": order.assignee, "priority": order.priority,
+            "category": order.category, "unit_id": order.unit_id, "rework": order.rework, "slip_id": slip_id,
+            "fired_at": _iso(now),
+        },
+    )

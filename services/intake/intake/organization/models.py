@@ -1,14 +1,56 @@
-"""The owner archive (业主档案): sites, buildings, units and the parties living or working in them."""
+"""The owner archive (业主档案): sites, buildings, units and the parties living or working in them,
+plus each site's own configuration (request categories and time limits)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
+
+# The default request taxonomy a site starts with; each site edits its own copy.
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "water": "Water", "electrical": "Electrical", "gas": "Gas", "lift": "Lift", "lift_trapped": "Lift: people trapped",
+    "doors_locks": "Doors and locks",
+    "leaks_walls": "Leaks and walls", "drainage": "Drainage", "cleaning": "Cleaning", "greening": "Greening",
+    "noise": "Noise", "parking": "Parking", "security": "Security", "charges": "Charges",
+    "staff_attitude": "Staff attitude", "other": "Other",
+}
+
+
+class UnitUse(StrEnum):
+    residential = "residential"
+    office = "office"
+    retail = "retail"
+    parking = "parking"
+    storage = "storage"
+    other = "other"
+
+
+class PartyRole(StrEnum):
+    owner = "owner"
+    tenant = "tenant"
+    family = "family"
+
+
+class ExtraCare(StrEnum):
+    elderly = "elderly"
+    disabled = "disabled"
+
+
+class Limit(StrEnum):
+    acknowledge = "acknowledge"
+    progress_reply = "progress_reply"
+
+
+# Defaults when a site configures nothing (DOMAIN.md: acknowledge within 2 h, reply within 24 h).
+DEFAULT_LIMIT_MINUTES: dict[Limit, int] = {Limit.acknowledge: 120, Limit.progress_reply: 24 * 60}
+DEFAULT_WARNING_MINUTES: dict[Limit, int] = {Limit.acknowledge: 30, Limit.progress_reply: 120}
 
 
 class Site(Base):
@@ -16,6 +58,13 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))  # residential | office
+    group_code: Mapped[str] = mapped_column(String(64), default="")
+    service_center: Mapped[str] = mapped_column(String(200), default="")
+    # A new request on the same unit and category within this window is flagged as a possible duplicate.
+    duplicate_window_hours: Mapped[int] = mapped_column(Integer, default=72)
+    # incident_threshold requests on one building and category within the window form an incident.
+    incident_window_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    incident_threshold: Mapped[int] = mapped_column(Integer, default=3)
 
 
 class Building(Base):
@@ -37,6 +86,7 @@ class Unit(Base):
     area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     use: Mapped[str] = mapped_column(String(32))
     occupied: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Party(Base):
@@ -50,6 +100,43 @@ class Party(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     extra_care: Mapped[str] = mapped_column(String(64), default="")  # comma-separated: elderly,disabled
+    move_in: Mapped[date | None] = mapped_column(Date)
+    move_out: Mapped[date | None] = mapped_column(Date)
+    tenancy_registration: Mapped[str | None] = mapped_column(String(64))  # the registration reference
+    pays: Mapped[bool] = mapped_column(Boolean, default=False)  # the unit's paying party
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # false after move-out
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Category(Base):
+    """A site's request taxonomy (site-editable); a retired category stays for old requests."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("site", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.code"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TimeLimitRule(Base):
+    """A site's time limit for requests; kind and priority empty mean any (the most specific rule wins)."""
+
+    __tablename__ = "time_limit_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.code"), index=True)
+    limit: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    minutes: Mapped[int] = mapped_column(Integer)
+    warning_minutes: Mapped[int] = mapped_column(Integer)  # how long before the limit the warning fires
+
+
+# --- API models -----------------------------------------------------------------------------------
+
+PHONE_PATTERN = r"^\+?[0-9 -]{5,20}$"
+CODE_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
 class SiteRead(BaseModel):
@@ -57,6 +144,35 @@ class SiteRead(BaseModel):
     code: str
     name: str
     kind: str
+    group_code: str
+    service_center: str
+    duplicate_window_hours: int
+    incident_window_minutes: int
+    incident_threshold: int
+
+
+class SiteSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_center: str | None = Field(default=None, max_length=200)
+    duplicate_window_hours: int | None = Field(default=None, ge=0, le=24 * 90)
+    incident_window_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    incident_threshold: int | None = Field(default=None, ge=2, le=1000)
+
+
+class BuildingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site: str
+    code: str
+    name: str
+    floors: int
+
+
+class BuildingWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    floors: int = Field(ge=1, le=200)
 
 
 class UnitRead(BaseModel):
@@ -71,6 +187,16 @@ class UnitRead(BaseModel):
     occupied: bool
 
 
+class UnitWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE_PATTERN)
+    building: str = Field(pattern=CODE_PATTERN, description="The building's code within the site.")
+    floor: int = Field(ge=-10, le=200)
+    area_m2: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
+    use: UnitUse = UnitUse.residential
+    occupied: bool = False
+
+
 class PartyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
@@ -81,3 +207,68 @@ class PartyRead(BaseModel):
     phone: str | None
     email: str | None
     language: str
+    extra_care: list[str] = []
+    move_in: date | None = None
+    move_out: date | None = None
+    tenancy_registration: str | None = None
+    pays: bool = False
+    active: bool = True
+
+    @field_validator("extra_care", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return [v for v in value.split(",") if v] if isinstance(value, str) else value
+
+
+class PartyWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: PartyRole
+    name: str = Field(min_length=1, max_length=120)
+    phone: str | None = Field(default=None, max_length=32, pattern=PHONE_PATTERN)
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
+    extra_care: list[ExtraCare] = []
+    move_in: date | None = None
+    move_out: date | None = None
+    tenancy_registration: str | None = Field(default=None, max_length=64)
+    pays: bool = False
+
+    @model_validator(mode="after")
+    def _dates(self) -> PartyWrite:
+        if self.move_in and self.move_out and self.move_out < self.move_in:
+            raise ValueError("move_out must not be before move_in")
+        return self
+
+
+class MoveOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    move_out: date
+
+
+class CategoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    active: bool
+
+
+class CategoryWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
+    name: str = Field(min_length=1, max_length=120)
+    active: bool = True
+
+
+class TimeLimitRuleWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    limit: Limit
+    kind: str | None = Field(default=None, pattern=r"^(repair|complaint|inquiry|suggestion|praise|emergency)$")
+    priority: str | None = Field(default=None, pattern=r"^(low|normal|high|urgent)$")
+    minutes: int = Field(ge=1, le=60 * 24 * 30)
+    warning_minutes: int = Field(ge=0, le=60 * 24 * 30)
+
+    @model_validator(mode="after")
+    def _warning_before(self) -> TimeLimitRuleWrite:
+        if self.warning_minutes >= self.minutes:
+            raise ValueError("warning_minutes must be less than minutes")
+        return self

@@ -1,11 +1,54 @@
+"""Owner-archive use cases. Intake owns these records: every change of a unit or a party is published
+(intake.unit.upserted.v1, intake.party.upserted.v1) so billing, notification and survey keep slim copies."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.organization.models import Party, Site, Unit
+from intake.events import PARTY_UPSERTED, UNIT_UPSERTED
+from intake.organization.models import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_LIMIT_MINUTES,
+    DEFAULT_WARNING_MINUTES,
+    Building,
+    BuildingWrite,
+    Category,
+    CategoryWrite,
+    Limit,
+    Party,
+    PartyWrite,
+    Site,
+    SiteSettingsUpdate,
+    TimeLimitRule,
+    TimeLimitRuleWrite,
+    Unit,
+    UnitWrite,
+)
+from pm_platform.auth import Principal
+from pm_platform.envelope import new_id, utcnow
+from pm_platform.problems import NotFound, Problem
+from pm_platform.uow import UnitOfWork
+
+# Roles that see owners' full phone numbers and arrears; everyone else (department workers) sees them masked.
+SEES_CONTACTS = frozenset({"agent", "supervisor", "manager", "head_office", "billing_clerk", "operator"})
+
+
+def sees_contacts(principal: Principal) -> bool:
+    return principal.has_any(SEES_CONTACTS)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****0001: enough for a worker to recognise the caller, not to keep the number."""
+    if not phone:
+        return phone
+    digits = phone.replace(" ", "").replace("-", "")
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return digits[:3] + "*" * max(len(digits) - 7, 1) + digits[-4:]
 
 
 async def list_sites(session: AsyncSession, codes: set[str] | None) -> Sequence[Site]:
@@ -15,13 +58,261 @@ async def list_sites(session: AsyncSession, codes: set[str] | None) -> Sequence[
     return (await session.scalars(query)).all()
 
 
-async def list_units(session: AsyncSession, site: str) -> Sequence[Unit]:
-    return (await session.scalars(select(Unit).where(Unit.site == site).order_by(Unit.id))).all()
+async def get_site(session: AsyncSession, code: str) -> Site:
+    site = await session.get(Site, code)
+    if site is None:
+        raise NotFound("site", code)
+    return site
+
+
+async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSettingsUpdate) -> Site:
+    site = await get_site(uow.session, site_code)
+    for key, value in change.model_dump(exclude_none=True).items():
+        setattr(site, key, value)
+    await uow.commit()
+    return site
+
+
+# --- buildings and units --------------------------------------------------------------------------
+
+
+async def list_buildings(session: AsyncSession, site: str) -> Sequence[Building]:
+    return (await session.scalars(select(Building).where(Building.site == site).order_by(Building.code))).all()
+
+
+async def upsert_building(uow: UnitOfWork, site: str, command: BuildingWrite) -> Building:
+    await get_site(uow.session, site)
+    building_id = f"{site}-{command.code}"
+    building = await uow.session.get(Building, building_id)
+    if building is None:
+        building = Building(id=building_id, site=site, code=command.code, name=command.name, floors=command.floors)
+        uow.session.add(building)
+    else:
+        building.name, building.floors = command.name, command.floors
+    return building
+
+
+async def list_units(session: AsyncSession, site: str, building: str | None = None) -> Sequence[Unit]:
+    query = select(Unit).where(Unit.site == site)
+    if building:
+        query = query.where(Unit.building_id == f"{site}-{building}")
+    return (await session.scalars(query.order_by(Unit.id))).all()
 
 
 async def get_unit(session: AsyncSession, unit_id: str) -> Unit | None:
     return await session.get(Unit, unit_id)
 
 
-async def parties_of_unit(session: AsyncSession, unit_id: str) -> Sequence[Party]:
-    return (await session.scalars(select(Party).where(Party.unit_id == unit_id).order_by(Party.id))).all()
+async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: str) -> Unit:
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    principal.check_site(unit.site)
+    return unit
+
+
+async def upsert_unit(uow: UnitOfWork, site: str, command: UnitWrite, *, now: datetime | None = None) -> Unit:
+    """Create or change a unit (its id is ``<site>-<code>``) and publish it."""
+    session = uow.session
+    building = await session.get(Building, f"{site}-{command.building}")
+    if building is None or building.site != site:
+        raise Problem(422, f"building {command.building} does not exist at site {site}", field="building")
+    unit_id = f"{site}-{command.code}"
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        unit = Unit(id=unit_id, site=site, code=command.code)
+        session.add(unit)
+    unit.building_id, unit.floor, unit.area_m2 = building.id, command.floor, command.area_m2
+    unit.use, unit.occupied = command.use, command.occupied
+    unit.updated_at = now or utcnow()
+    await session.flush()
+    await publish_unit(uow, unit)
+    return unit
+
+
+async def paying_party_id(session: AsyncSession, unit_id: str) -> str | None:
+    """The party billed for a unit: an active party marked as paying, else the active owner."""
+    parties = (await session.scalars(
+        select(Party).where(Party.unit_id == unit_id, Party.active.is_(True)).order_by(Party.id)
+    )).all()
+    for party in parties:
+        if party.pays:
+            return party.id
+    return next((p.id for p in parties if p.role == "owner"), None)
+
+
+async def publish_unit(uow: UnitOfWork, unit: Unit) -> None:
+    building = await uow.session.get(Building, unit.building_id)
+    updated_at = unit.updated_at or utcnow()
+    uow.emit(UNIT_UPSERTED, subject=unit.id, site=unit.site, correlation_id=unit.id, data={
+        "unit_id": unit.id, "site": unit.site, "building": building.code if building else unit.building_id,
+        "number": unit.code, "floor": unit.floor, "area_m2": f"{unit.area_m2:.2f}", "use": unit.use,
+        "occupied": unit.occupied, "paying_party_id": await paying_party_id(uow.session, unit.id),
+        "updated_at": updated_at.isoformat(),
+    })
+
+
+# --- parties --------------------------------------------------------------------------------------
+
+
+async def parties_of_unit(session: AsyncSession, unit_id: str, *, include_inactive: bool = True) -> Sequence[Party]:
+    query = select(Party).where(Party.unit_id == unit_id)
+    if not include_inactive:
+        query = query.where(Party.active.is_(True))
+    return (await session.scalars(query.order_by(Party.id))).all()
+
+
+async def get_party(session: AsyncSession, principal: Principal, party_id: str) -> Party:
+    party = await session.get(Party, party_id)
+    if party is None:
+        raise NotFound("party", party_id)
+    principal.check_site(party.site)
+    return party
+
+
+def _active(move_out: date | None, today: date) -> bool:
+    return move_out is None or move_out > today
+
+
+async def save_party(uow: UnitOfWork, unit: Unit, command: PartyWrite, *, party_id: str | None = None,
+                     now: datetime | None = None) -> Party:
+    """Create (``party_id`` None or unknown) or replace a party of ``unit`` and publish it, and the unit too
+    when its paying party may have changed."""
+    session = uow.session
+    now = now or utcnow()
+    party = await session.get(Party, party_id) if party_id else None
+    if party is not None and party.unit_id != unit.id:
+        raise Problem(409, f"party {party_id} belongs to unit {party.unit_id}", field="unit_id")
+    before = await paying_party_id(session, unit.id)
+    if party is None:
+        party = Party(id=party_id or f"{unit.id}-{command.role}-{new_id()[:8]}", site=unit.site, unit_id=unit.id)
+        session.add(party)
+    party.role, party.name, party.phone, party.email = command.role, command.name, command.phone, command.email
+    party.language, party.extra_care = command.language, ",".join(sorted(set(command.extra_care)))
+    party.move_in, party.move_out, party.tenancy_registration = command.move_in, command.move_out, \
+        command.tenancy_registration
+    party.pays = command.pays
+    party.active = _active(command.move_out, now.date())
+    party.updated_at = now
+    if party.pays:
+        # One paying party per unit.
+        for other in await parties_of_unit(session, unit.id):
+            if other.id != party.id and other.pays:
+                other.pays, other.updated_at = False, now
+                publish_party(uow, other)
+    await session.flush()
+    publish_party(uow, party)
+    if await paying_party_id(session, unit.id) != before:
+        unit.updated_at = now
+        await publish_unit(uow, unit)
+    return party
+
+
+async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
+    unit = await uow.session.get(Unit, party.unit_id) if party.unit_id else None
+    if unit is None:
+        raise Problem(409, f"party {party.id} has no unit to move out of", field="unit_id")
+    command = PartyWrite.model_validate({
+        "role": party.role, "name": party.name, "phone": party.phone, "email": party.email,
+        "language": party.language, "extra_care": [c for c in party.extra_care.split(",") if c],
+        "move_in": party.move_in, "move_out": day, "tenancy_registration": party.tenancy_registration,
+        "pays": party.pays,
+    })
+    return await save_party(uow, unit, command, party_id=party.id)
+
+
+def publish_party(uow: UnitOfWork, party: Party) -> None:
+    updated_at = party.updated_at or utcnow()
+    uow.emit(PARTY_UPSERTED, subject=party.id, site=party.site, correlation_id=party.id, data={
+        "party_id": party.id, "site": party.site, "unit_id": party.unit_id or "", "role": party.role,
+        "name": party.name, "phone": party.phone, "email": party.email, "language": party.language,
+        "extra_care": [c for c in party.extra_care.split(",") if c], "active": party.active, "pays": party.pays,
+        "move_in": party.move_in.isoformat() if party.move_in else None,
+        "move_out": party.move_out.isoformat() if party.move_out else None,
+        "updated_at": updated_at.isoformat(),
+    })
+
+
+async def parties_by_phone(session: AsyncSession, sites: set[str] | None, phone: str) -> Sequence[Party]:
+    query = select(Party).where(Party.phone == phone)
+    if sites is not None:
+        query = query.where(Party.site.in_(sites))
+    return (await session.scalars(query.order_by(Party.active.desc(), Party.id))).all()
+
+
+# --- site configuration: categories and time limits ---------------------------------------------
+
+
+async def categories(session: AsyncSession, site: str) -> Sequence[Category]:
+    return (await session.scalars(select(Category).where(Category.site == site).order_by(Category.code))).all()
+
+
+async def check_category(session: AsyncSession, site: str, code: str) -> None:
+    """The category is an active one of the site's taxonomy (the default one while the site has none)."""
+    found = await session.scalar(select(Category).where(Category.site == site, Category.code == code))
+    if found is not None and found.active:
+        return
+    if found is None and code in DEFAULT_CATEGORIES and not await categories(session, site):
+        return
+    raise Problem(422, f"category {code} is not in the taxonomy of site {site}", field="category")
+
+
+async def replace_categories(uow: UnitOfWork, site: str, items: list[CategoryWrite]) -> Sequence[Category]:
+    """Set the site's taxonomy; a category left out is retired (kept inactive: old requests still name it)."""
+    await get_site(uow.session, site)
+    codes = [item.code for item in items]
+    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    if duplicates:
+        raise Problem(422, f"category {duplicates[0]} is listed twice", field="code")
+    existing = {c.code: c for c in await categories(uow.session, site)}
+    for item in items:
+        category = existing.pop(item.code, None)
+        if category is None:
+            uow.session.add(Category(site=site, code=item.code, name=item.name, active=item.active))
+        else:
+            category.name, category.active = item.name, item.active
+    for retired in existing.values():
+        retired.active = False
+    await uow.commit()
+    return await categories(uow.session, site)
+
+
+async def seed_categories(session: AsyncSession, site: str, names: dict[str, str] | None = None) -> None:
+    for code, name in (names or DEFAULT_CATEGORIES).items():
+        session.add(Category(site=site, code=code, name=name, active=True))
+
+
+async def time_limit_rules(session: AsyncSession, site: str) -> Sequence[TimeLimitRule]:
+    query = select(TimeLimitRule).where(TimeLimitRule.site == site).order_by(TimeLimitRule.id)
+    return (await session.scalars(query)).all()
+
+
+async def replace_time_limits(uow: UnitOfWork, site: str, rules: list[TimeLimitRuleWrite]) -> Sequence[TimeLimitRule]:
+    """Replace the site's rules; requests already open keep the deadlines they were given."""
+    await get_site(uow.session, site)
+    keys = [(r.limit, r.kind, r.priority) for r in rules]
+    if len(set(keys)) != len(keys):
+        raise Problem(422, "two rules for the same limit, kind and priority", field="rules")
+    for rule in await time_limit_rules(uow.session, site):
+        await uow.session.delete(rule)
+    await uow.session.flush()
+    for given in rules:
+        uow.session.add(TimeLimitRule(site=site, limit=given.limit, kind=given.kind, priority=given.priority,
+                                      minutes=given.minutes, warning_minutes=given.warning_minutes))
+    await uow.commit()
+    return await time_limit_rules(uow.session, site)
+
+
+async def resolve_limit(session: AsyncSession, site: str, limit: Limit, kind: str, priority: str) -> tuple[int, int]:
+    """(minutes, warning_minutes) for a request: the most specific of the site's rules, else the default."""
+    best: TimeLimitRule | None = None
+    best_score = -1
+    for rule in await time_limit_rules(session, site):
+        if rule.limit != limit or rule.kind not in (None, kind) or rule.priority not in (None, priority):
+            continue
+        score = (2 if rule.kind else 0) + (1 if rule.priority else 0)
+        if score > best_score:
+            best, best_score = rule, score
+    if best is None:
+        return DEFAULT_LIMIT_MINUTES[limit], DEFAULT_WARNING_MINUTES[limit]
+    return best.minutes, best.warning_minutes

@@ -1,33 +1,154 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel
 
 from intake.organization import service
-from intake.organization.models import PartyRead, SiteRead, UnitRead
-from pm_platform.app import SessionDep
+from intake.organization.models import (
+    BuildingRead,
+    BuildingWrite,
+    CategoryRead,
+    CategoryWrite,
+    MoveOut,
+    Party,
+    PartyRead,
+    PartyWrite,
+    SiteRead,
+    SiteSettingsUpdate,
+    TimeLimitRuleWrite,
+    UnitRead,
+    UnitWrite,
+)
+from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
-from pm_platform.problems import NotFound
 
 router = APIRouter(tags=["organization"])
 Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
+# Department workers read the archive too (the unit and who lives there), with contacts masked.
+Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
+                                               "worker", "billing_clerk"))]
+FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
+Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+
+
+def party_view(party: Party, principal: Principal) -> PartyRead:
+    view = PartyRead.model_validate(party)
+    if service.sees_contacts(principal):
+        return view
+    return view.model_copy(update={"phone": service.mask_phone(view.phone), "email": None,
+                                   "tenancy_registration": None})
+
+
+class UnitDetail(UnitRead):
+    parties: list[PartyRead]
 
 
 @router.get("/sites", response_model=list[SiteRead])
-async def get_sites(session: SessionDep, principal: Staff) -> object:
+async def get_sites(session: SessionDep, principal: Readers) -> object:
     return await service.list_sites(session, None if principal.all_sites else set(principal.sites))
 
 
+@router.get("/sites/{site}", response_model=SiteRead)
+async def get_site(site: str, session: SessionDep, _: Readers) -> object:
+    return await service.get_site(session, site)
+
+
+@router.patch("/sites/{site}/settings", response_model=SiteRead)
+async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, _: Archivists) -> object:
+    return await service.update_site_settings(uow, site, body)
+
+
+@router.get("/sites/{site}/buildings", response_model=list[BuildingRead])
+async def get_buildings(site: str, session: SessionDep, _: Readers) -> object:
+    return await service.list_buildings(session, site)
+
+
+@router.post("/sites/{site}/buildings", response_model=BuildingRead)
+async def post_building(site: str, body: BuildingWrite, uow: UowDep, _: Archivists) -> object:
+    building = await service.upsert_building(uow, site, body)
+    await uow.commit()
+    return building
+
+
 @router.get("/sites/{site}/units", response_model=list[UnitRead])
-async def get_units(site: str, session: SessionDep, _: Staff) -> object:
-    return await service.list_units(session, site)
+async def get_units(site: str, session: SessionDep, _: Readers, building: str | None = None) -> object:
+    return await service.list_units(session, site, building)
+
+
+@router.post("/sites/{site}/units", response_model=UnitRead)
+async def post_unit(site: str, body: UnitWrite, uow: UowDep, _: Archivists) -> object:
+    unit = await service.upsert_unit(uow, site, body)
+    await uow.commit()
+    return unit
+
+
+@router.get("/units/{unit_id}", response_model=UnitDetail)
+async def get_unit(unit_id: str, session: SessionDep, principal: Readers) -> Any:
+    unit = await service.unit_in_scope(session, principal, unit_id)
+    parties = [party_view(p, principal) for p in await service.parties_of_unit(session, unit_id)]
+    return UnitDetail(**UnitRead.model_validate(unit).model_dump(), parties=parties)
 
 
 @router.get("/units/{unit_id}/parties", response_model=list[PartyRead])
-async def get_unit_parties(unit_id: str, session: SessionDep, principal: Staff) -> object:
-    unit = await service.get_unit(session, unit_id)
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    principal.check_site(unit.site)
-    return await service.parties_of_unit(session, unit_id)
+async def get_unit_parties(unit_id: str, session: SessionDep, principal: Readers) -> object:
+    await service.unit_in_scope(session, principal, unit_id)
+    return [party_view(p, principal) for p in await service.parties_of_unit(session, unit_id)]
+
+
+@router.post("/units/{unit_id}/parties", status_code=201, response_model=PartyRead)
+async def post_party(unit_id: str, body: PartyWrite, uow: UowDep, principal: FrontDesk) -> object:
+    unit = await service.unit_in_scope(uow.session, principal, unit_id)
+    party = await service.save_party(uow, unit, body)
+    await uow.commit()
+    return party
+
+
+@router.get("/parties/{party_id}", response_model=PartyRead)
+async def get_party(party_id: str, session: SessionDep, principal: Readers) -> object:
+    return party_view(await service.get_party(session, principal, party_id), principal)
+
+
+@router.put("/parties/{party_id}", response_model=PartyRead)
+async def put_party(party_id: str, body: PartyWrite, uow: UowDep, principal: FrontDesk) -> object:
+    party = await service.get_party(uow.session, principal, party_id)
+    unit = await service.unit_in_scope(uow.session, principal, party.unit_id or "")
+    party = await service.save_party(uow, unit, body, party_id=party_id)
+    await uow.commit()
+    return party
+
+
+@router.post("/parties/{party_id}/move-out", response_model=PartyRead)
+async def post_move_out(party_id: str, body: MoveOut, uow: UowDep, principal: FrontDesk) -> object:
+    party = await service.get_party(uow.session, principal, party_id)
+    party = await service.move_out(uow, party, body.move_out)
+    await uow.commit()
+    return party
+
+
+@router.get("/sites/{site}/categories", response_model=list[CategoryRead])
+async def get_categories(site: str, session: SessionDep, _: Readers) -> object:
+    return await service.categories(session, site)
+
+
+@router.put("/sites/{site}/categories", response_model=list[CategoryRead])
+async def put_categories(site: str, uow: UowDep, _: Archivists,
+                         body: Annotated[list[CategoryWrite], Body(min_length=1)]) -> object:
+    return await service.replace_categories(uow, site, body)
+
+
+class TimeLimits(BaseModel):
+    rules: list[TimeLimitRuleWrite]
+
+
+@router.get("/sites/{site}/time-limits", response_model=TimeLimits)
+async def get_time_limits(site: str, session: SessionDep, _: Staff) -> Any:
+    rules = await service.time_limit_rules(session, site)
+    return TimeLimits(rules=[TimeLimitRuleWrite.model_validate(r) for r in rules])
+
+
+@router.put("/sites/{site}/time-limits", response_model=TimeLimits)
+async def put_time_limits(site: str, body: TimeLimits, uow: UowDep, _: Archivists) -> Any:
+    rules = await service.replace_time_limits(uow, site, body.rules)
+    return TimeLimits(rules=[TimeLimitRuleWrite.model_validate(r) for r in rules])

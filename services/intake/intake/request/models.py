@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
@@ -40,6 +40,13 @@ class Priority(StrEnum):
     urgent = "urgent"
 
 
+class ComplaintClass(StrEnum):
+    valid = "valid"  # the company failed: to the responsible department's supervisor
+    help_seeking = "help_seeking"  # the communicative kinds: explain or help, and follow up
+    inquiry = "inquiry"
+    venting = "venting"
+
+
 class Status(StrEnum):
     new = "new"
     acknowledged = "acknowledged"
@@ -68,6 +75,11 @@ def can_transition(current: Status, target: Status) -> bool:
     return target in TRANSITIONS[current]
 
 
+OPEN = frozenset({Status.new, Status.acknowledged, Status.in_progress, Status.reopened})
+# No progress reply is owed once the work is done or the request withdrawn.
+REPLY_SETTLED = frozenset({Status.resolved, Status.followed_up, Status.closed, Status.cancelled})
+
+
 class Request(Base):
     __tablename__ = "requests"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -89,6 +101,38 @@ class Request(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    building_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    complaint_class: Mapped[str | None] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(64))  # the responsible department, once known
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    possible_duplicate_of: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ack_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reply_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StatusChange(Base):
+    """The request's status history (the reports count transitions from it)."""
+
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class TimelineEntry(Base):
@@ -137,6 +181,10 @@ class RequestCreate(BaseModel):
     in_unit: bool = False
     reporter: Reporter
     appointment: Window | None = None
+    building: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$",
+                                 description="The building's code, for a common-area request in one building.")
+    photos: list[str] = Field(default=[], max_length=20, description="References to stored photos (URLs or keys).")
+    complaint_class: ComplaintClass | None = None
 
     @field_validator("site")
     @classmethod
@@ -150,6 +198,14 @@ class RequestCreate(BaseModel):
         if self.in_unit and self.unit_id is None:
             raise ValueError("an in-unit request needs unit_id")
         return self
+
+    @field_validator("photos")
+    @classmethod
+    def _photo_refs(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref or len(ref) > 500 or any(c.isspace() for c in ref):
+                raise ValueError("a photo reference is a non-empty string of at most 500 characters, no spaces")
+        return value
 
 
 class RequestRead(BaseModel):
@@ -172,6 +228,24 @@ class RequestRead(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    building_id: str | None = None
+    photos: list[str] = []
+    complaint_class: str | None = None
+    department: str | None = None
+    escalated: bool = False
+    reopen_count: int = 0
+    cancel_reason: str | None = None
+    possible_duplicate_of: str | None = None
+    duplicate_of: str | None = None
+    incident_id: str | None = None
+    ack_due_at: datetime | None = None
+    reply_due_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    replied_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    ack_breached: bool = False
+    reply_breached: bool = False
 
 
 class TimelineRead(BaseModel):
@@ -187,3 +261,27 @@ class RequestDetail(RequestRead):
     timeline: list[TimelineRead]
 
 
+
+
+class StatusCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class ReplyCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=2000)
+    channel: Channel = Channel.phone
+
+
+class ClassifyCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    complaint_class: ComplaintClass
+    department: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class LinkCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    duplicate_of: str = Field(min_length=1, max_length=64)
+    cancel: bool = Field(default=True, description="Cancel this request as a duplicate of the other.")

@@ -1,31 +1,109 @@
-"""Request use cases: record a request, read it, and apply what other services did about it."""
+"""Request use cases: record a request, move it through its state machine, keep its time limits, and
+apply what other services did about it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.organization.models import Site, Unit
-from intake.request.models import Request, RequestCreate, Status, TimelineEntry, can_transition
+from intake.events import REQUEST_CREATED, REQUEST_REOPENED, REQUEST_STATUS_CHANGED, REQUEST_TIMELIMIT
+from intake.incident import service as incidents
+from intake.organization.models import Building, Limit, Party, Site, Unit
+from intake.organization.service import check_category, resolve_limit, sees_contacts
+from intake.request.models import (
+    OPEN,
+    REPLY_SETTLED,
+    TRANSITIONS,
+    Channel,
+    ClassifyCommand,
+    ComplaintClass,
+    Kind,
+    LinkCommand,
+    ReplyCommand,
+    Reporter,
+    Request,
+    RequestCreate,
+    Status,
+    StatusChange,
+    TimelineEntry,
+    can_transition,
+)
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, new_id, utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
+
+STAGES = ("warning", "breach")
+
+
+def timer_kind(limit: Limit, stage: str) -> str:
+    return f"request.{limit}.{stage}"
+
+
+def aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time we store is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# --- recording ------------------------------------------------------------------------------------
+
+
+def is_owner(principal: Principal) -> bool:
+    """An owner or tenant using the app (no staff role): acts only as, and sees only, their own party."""
+    return "owner" in principal.roles and not sees_contacts(principal) and "worker" not in principal.roles
 
 
 async def create_request(uow: UnitOfWork, principal: Principal, command: RequestCreate) -> Request:
     principal.check_site(command.site)
+    if is_owner(principal):
+        command = await _as_owner(uow.session, principal, command)
+    request = await record_request(uow, command, actor=principal.subject)
+    await uow.commit()
+    return request
+
+
+async def _as_owner(session: AsyncSession, principal: Principal, command: RequestCreate) -> RequestCreate:
+    """An owner's own request from the app: the reporter is their archive record, the unit theirs."""
+    party = await session.get(Party, principal.party_id) if principal.party_id else None
+    if party is None or not party.active or party.site != command.site:
+        raise Problem(403, "the token's party is not an active party of this site", field="reporter")
+    if command.unit_id is not None and command.unit_id != party.unit_id:
+        raise Problem(403, f"unit {command.unit_id} is not the caller's unit", field="unit_id")
+    if command.complaint_class is not None:
+        raise Problem(403, "complaints are classified by the service center", field="complaint_class")
+    reporter = Reporter(party_id=party.id, name=party.name, phone=party.phone, language=party.language)
+    return command.model_copy(update={"channel": Channel.app, "reporter": reporter})
+
+
+async def record_request(uow: UnitOfWork, command: RequestCreate, *, actor: str,
+                         caused_by: Envelope | None = None) -> Request:
+    """Record a request (from the front desk, or raised by another service's event) with its time limits,
+    duplicate flag and incident grouping; the caller commits."""
     session = uow.session
-    if await session.get(Site, command.site) is None:
+    site = await session.get(Site, command.site)
+    if site is None:
         raise Problem(422, f"site {command.site} does not exist", field="site")
+    unit: Unit | None = None
     if command.unit_id is not None:
         unit = await session.get(Unit, command.unit_id)
         if unit is None or unit.site != command.site:
             raise Problem(422, f"unit {command.unit_id} does not exist at site {command.site}", field="unit_id")
+    if command.complaint_class is not None and command.kind != Kind.complaint:
+        raise Problem(422, "complaint_class is for complaints only", field="complaint_class")
+    await check_category(session, command.site, command.category)
+    building_id = unit.building_id if unit else None
+    if command.building is not None:
+        building = await session.get(Building, f"{command.site}-{command.building}")
+        if building is None or (unit is not None and building.id != unit.building_id):
+            raise Problem(422, f"building {command.building} does not exist at site {command.site}"
+                          + (" or is not the unit's" if unit else ""), field="building")
+        building_id = building.id
     now = utcnow()
     request = Request(
         id=new_id(), site=command.site, kind=command.kind, channel=command.channel, category=command.category,
@@ -34,28 +112,241 @@ async def create_request(uow: UnitOfWork, principal: Principal, command: Request
         reporter_name=command.reporter.name, reporter_phone=command.reporter.phone,
         appointment_start=command.appointment.start if command.appointment else None,
         appointment_end=command.appointment.end if command.appointment else None,
-        created_by=principal.subject, created_at=now, updated_at=now,
+        created_by=actor, created_at=now, updated_at=now, building_id=building_id, photos=list(command.photos),
+        complaint_class=command.complaint_class, escalated=command.complaint_class == ComplaintClass.valid,
+        reopen_count=0, ack_breached=False, reply_breached=False,
     )
+    request.possible_duplicate_of = await _possible_duplicate(session, site, request)
     session.add(request)
+    await session.flush()
+    await _arm(uow, request, Limit.acknowledge, now)
+    await _arm(uow, request, Limit.progress_reply, now)
+    incident = await incidents.group(uow, site, request)
     # Lets an operator find this request's trace (`pm trace <request id>`).
     trace.get_current_span().set_attribute("pm.correlation_id", request.id)
-    event = uow.emit(
-        "intake.request.created.v1",
-        subject=request.id,
-        site=request.site,
-        correlation_id=request.id,
-        data={
-            "request_id": request.id, "site": request.site, "kind": request.kind, "category": request.category,
-            "priority": request.priority, "description": request.description, "unit_id": request.unit_id,
-            "location": request.location, "in_unit": request.in_unit, "channel": request.channel,
-            "reporter": command.reporter.model_dump(),
-            "appointment": command.appointment.model_dump(mode="json") if command.appointment else None,
-            "created_at": now.isoformat(),
-        },
-    )
-    session.add(_timeline(request.id, request.unit_id, event, f"{request.kind} recorded by {principal.subject}"))
+    data: dict[str, Any] = {
+        "request_id": request.id, "site": request.site, "kind": request.kind, "category": request.category,
+        "priority": request.priority, "description": request.description, "unit_id": request.unit_id,
+        "location": request.location, "in_unit": request.in_unit, "channel": request.channel,
+        "reporter": command.reporter.model_dump(),
+        "appointment": command.appointment.model_dump(mode="json") if command.appointment else None,
+        "created_at": now.isoformat(),
+        # Optional additions (v1 stays compatible).
+        "building": command.building or (building_id.removeprefix(f"{site.code}-") if building_id else None),
+        "photos": request.photos, "complaint_class": request.complaint_class,
+        "possible_duplicate_of": request.possible_duplicate_of, "incident_id": incident.id if incident else None,
+        "ack_due_at": request.ack_due_at.isoformat() if request.ack_due_at else None,
+        "reply_due_at": request.reply_due_at.isoformat() if request.reply_due_at else None,
+    }
+    if caused_by is not None:
+        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data, caused_by=caused_by)
+    else:
+        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data,
+                         correlation_id=request.id)
+    summary = f"{request.kind} recorded by {actor} ({request.channel})"
+    if request.possible_duplicate_of:
+        summary += f"; possible duplicate of {request.possible_duplicate_of}"
+    session.add(timeline_entry(request.id, request.unit_id, event, summary))
+    return request
+
+
+async def _possible_duplicate(session: AsyncSession, site: Site, request: Request) -> str | None:
+    """An earlier request on the same unit and category within the site's window (not cancelled)."""
+    if request.unit_id is None or site.duplicate_window_hours <= 0:
+        return None
+    since = request.created_at - timedelta(hours=site.duplicate_window_hours)
+    query = (select(Request.id).where(Request.unit_id == request.unit_id, Request.category == request.category,
+                                      Request.created_at >= since, Request.status != Status.cancelled,
+                                      Request.id != request.id)
+             .order_by(Request.created_at.desc()).limit(1))
+    return await session.scalar(query)
+
+
+async def _arm(uow: UnitOfWork, request: Request, limit: Limit, start: datetime) -> None:
+    """Schedule the limit's warning and breach timers (durable: they survive restarts)."""
+    minutes, warning = await resolve_limit(uow.session, request.site, limit, request.kind, request.priority)
+    due = start + timedelta(minutes=minutes)
+    if limit is Limit.acknowledge:
+        request.ack_due_at = due
+    else:
+        request.reply_due_at = due
+    payload = {"site": request.site, "limit": str(limit)}
+    if warning > 0:
+        await schedule(uow, timer_kind(limit, "warning"), key=request.id, due_at=due - timedelta(minutes=warning),
+                       payload=payload)
+    else:
+        await cancel(uow, timer_kind(limit, "warning"), key=request.id)
+    await schedule(uow, timer_kind(limit, "breach"), key=request.id, due_at=due, payload=payload)
+
+
+async def _disarm(uow: UnitOfWork, request: Request, limit: Limit) -> None:
+    for stage in STAGES:
+        await cancel(uow, timer_kind(limit, stage), key=request.id)
+
+
+# --- the state machine ----------------------------------------------------------------------------
+
+
+async def transition(uow: UnitOfWork, request: Request, target: Status, *, actor: str | None,
+                     reason: str | None = None, caused_by: Envelope | None = None, department: str | None = None,
+                     followup_id: str | None = None, work_order_id: str | None = None) -> None:
+    """Move a request; an illegal transition raises 409 and changes nothing (the caller does not commit)."""
+    current = Status(request.status)
+    if not can_transition(current, target):
+        allowed = sorted(TRANSITIONS[current])
+        raise Conflict(f"request {request.id} is {current}; it cannot move to {target}"
+                       f" (allowed: {', '.join(allowed) or 'none'})", field="status", allowed=allowed)
+    if target in (Status.cancelled, Status.reopened) and not reason:
+        raise Problem(422, f"a reason is required to move a request to {target}", field="reason")
+    session = uow.session
+    now = utcnow()
+    request.status, request.updated_at = target, now
+    if department:
+        request.department = department
+    if current is Status.new:
+        request.acknowledged_at = request.acknowledged_at or now
+        await _disarm(uow, request, Limit.acknowledge)
+    if target is Status.resolved:
+        request.resolved_at = now
+    elif target is Status.closed:
+        request.closed_at = now
+    elif target is Status.cancelled:
+        request.cancel_reason = reason
+    if target in REPLY_SETTLED:
+        await _disarm(uow, request, Limit.progress_reply)
+    if target is Status.reopened:
+        # A reopened request is a failure: it goes to the supervisor and the owner is owed a new reply.
+        request.reopen_count += 1
+        request.escalated = True
+        request.resolved_at = request.closed_at = request.replied_at = None
+        request.reply_breached = False
+        await _arm(uow, request, Limit.progress_reply, now)
+    session.add(StatusChange(request_id=request.id, site=request.site, from_status=current, to_status=target,
+                             reason=reason, actor=actor, changed_at=now))
+    data = {
+        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
+        "category": request.category, "priority": request.priority, "from_status": str(current),
+        "to_status": str(target), "reason": reason, "actor": actor, "department": request.department,
+        "complaint_class": request.complaint_class, "party_id": request.reporter_party_id,
+        "changed_at": now.isoformat(),
+    }
+    event = _emit(uow, REQUEST_STATUS_CHANGED, request, data, caused_by)
+    summary = f"{current} → {target}" + (f" by {actor}" if actor else "") + (f": {reason}" if reason else "")
+    session.add(timeline_entry(request.id, request.unit_id, event, summary))
+    if target is Status.reopened:
+        reopened = _emit(uow, REQUEST_REOPENED, request, {
+            "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
+            "category": request.category, "priority": request.priority, "reason": reason or "",
+            "followup_id": followup_id, "work_order_id": work_order_id, "department": request.department,
+            "escalated": True, "reopen_count": request.reopen_count, "actor": actor, "reopened_at": now.isoformat(),
+        }, caused_by)
+        session.add(timeline_entry(request.id, request.unit_id, reopened,
+                                   f"reopened and escalated to the supervisor (#{request.reopen_count})"))
+
+
+def _emit(uow: UnitOfWork, event_type: str, request: Request, data: dict[str, Any],
+          caused_by: Envelope | None) -> Envelope:
+    if caused_by is not None:
+        return uow.emit(event_type, subject=request.id, site=request.site, data=data, caused_by=caused_by)
+    return uow.emit(event_type, subject=request.id, site=request.site, data=data, correlation_id=request.id)
+
+
+async def change_status(uow: UnitOfWork, principal: Principal, request_id: str, target: Status,
+                        reason: str | None) -> Request:
+    request = await get_request(uow.session, principal, request_id)
+    await transition(uow, request, target, actor=principal.subject, reason=reason)
     await uow.commit()
     return request
+
+
+async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command: ReplyCommand) -> Request:
+    """The agent replied to the owner with progress: the progress-reply limit is met."""
+    request = await get_request(uow.session, principal, request_id)
+    if request.status in (Status.closed, Status.cancelled):
+        raise Conflict(f"request {request.id} is {request.status}", field="status")
+    now = utcnow()
+    request.replied_at = request.replied_at or now
+    request.updated_at = now
+    await _disarm(uow, request, Limit.progress_reply)
+    uow.session.add(note(request, "intake:reply", f"progress reply by {principal.subject} ({command.channel}): "
+                                                   f"{command.message}", {"channel": command.channel}))
+    await uow.commit()
+    return request
+
+
+async def classify(uow: UnitOfWork, principal: Principal, request_id: str, command: ClassifyCommand) -> Request:
+    request = await get_request(uow.session, principal, request_id)
+    if request.kind != Kind.complaint:
+        raise Problem(422, f"request {request.id} is a {request.kind}, not a complaint", field="complaint_class")
+    if command.complaint_class is ComplaintClass.valid and not command.department:
+        raise Problem(422, "a valid complaint names the responsible department", field="department")
+    request.complaint_class = command.complaint_class
+    if command.department:
+        request.department = command.department
+    if command.complaint_class is ComplaintClass.valid:
+        request.escalated = True  # to the responsible department's supervisor
+    request.updated_at = utcnow()
+    uow.session.add(note(request, "intake:classified", f"classified {command.complaint_class} by {principal.subject}"
+                         + (f" (department {command.department})" if command.department else ""),
+                         command.model_dump(mode="json")))
+    await uow.commit()
+    return request
+
+
+async def link_duplicate(uow: UnitOfWork, principal: Principal, request_id: str, command: LinkCommand) -> Request:
+    request = await get_request(uow.session, principal, request_id)
+    original = await uow.session.get(Request, command.duplicate_of)
+    if original is None or original.site != request.site or original.id == request.id:
+        raise Problem(422, f"request {command.duplicate_of} is not another request of site {request.site}",
+                      field="duplicate_of")
+    request.duplicate_of = original.duplicate_of or original.id  # link to the root, not a chain
+    uow.session.add(note(request, "intake:linked", f"linked as a duplicate of {request.duplicate_of} "
+                                                    f"by {principal.subject}", {"duplicate_of": request.duplicate_of}))
+    if command.cancel:
+        await transition(uow, request, Status.cancelled, actor=principal.subject,
+                         reason=f"duplicate of {request.duplicate_of}")
+    await uow.commit()
+    return request
+
+
+# --- time limits ----------------------------------------------------------------------------------
+
+
+async def time_limit_reached(uow: UnitOfWork, request_id: str, limit: Limit, stage: str) -> None:
+    """A durable timer fired: warn, or record the breach and escalate, unless the limit was met meanwhile."""
+    request = await uow.session.get(Request, request_id)
+    if request is None:
+        return
+    if limit is Limit.acknowledge:
+        if request.status != Status.new:
+            return
+        due = request.ack_due_at
+    else:
+        if request.replied_at is not None or request.status in REPLY_SETTLED:
+            return
+        due = request.reply_due_at
+    if stage == "breach":
+        request.escalated = True
+        if limit is Limit.acknowledge:
+            request.ack_breached = True
+        else:
+            request.reply_breached = True
+    event = _emit(uow, REQUEST_TIMELIMIT, request, {
+        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
+        "category": request.category, "priority": request.priority, "limit": str(limit), "stage": stage,
+        "status": request.status, "due_at": aware(due or utcnow()).isoformat(),
+    }, None)
+    words = "acknowledge" if limit is Limit.acknowledge else "progress reply"
+    summary = (f"{words} limit breached: escalated to the supervisor" if stage == "breach"
+               else f"{words} limit due at {aware(due or utcnow()).isoformat()}")
+    uow.session.add(timeline_entry(request.id, request.unit_id, event, summary))
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def only_own_department(principal: Principal) -> bool:
+    return "worker" in principal.roles and not sees_contacts(principal)
 
 
 async def get_request(session: AsyncSession, principal: Principal, request_id: str) -> Request:
@@ -63,6 +354,10 @@ async def get_request(session: AsyncSession, principal: Principal, request_id: s
     if request is None:
         raise NotFound("request", request_id)
     principal.check_site(request.site)
+    if only_own_department(principal) and request.department != principal.department:
+        raise Problem(403, f"request {request_id} is not for department {principal.department}", field="department")
+    if is_owner(principal) and request.reporter_party_id != principal.party_id:
+        raise Problem(403, f"request {request_id} is not the caller's", field="request_id")
     return request
 
 
@@ -71,34 +366,96 @@ async def timeline(session: AsyncSession, request_id: str) -> Sequence[TimelineE
     return (await session.scalars(query)).all()
 
 
-async def list_requests(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
-                        limit: int, offset: int) -> tuple[Sequence[Request], int]:
-    query = select(Request)
+async def unit_timeline(session: AsyncSession, unit_id: str, limit: int, offset: int) -> Sequence[TimelineEntry]:
+    query = (select(TimelineEntry).where(TimelineEntry.unit_id == unit_id)
+             .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit).offset(offset))
+    return (await session.scalars(query)).all()
+
+
+def overdue_clause(now: datetime) -> Any:
+    """Open and past a limit not yet met (by the clock, or because its breach timer fired)."""
+    return or_(
+        and_(Request.status == Status.new, or_(Request.ack_due_at < now, Request.ack_breached.is_(True))),
+        and_(Request.replied_at.is_(None), Request.status.in_([s.value for s in OPEN]),
+             or_(Request.reply_due_at < now, Request.reply_breached.is_(True))),
+    )
+
+
+def scoped(query: Select[Any], principal: Principal, site: str | None) -> Select[Any]:
     if site:
         principal.check_site(site)
         query = query.where(Request.site == site)
     elif not principal.all_sites:
         query = query.where(Request.site.in_(principal.sites))
+    if only_own_department(principal):
+        query = query.where(Request.department == principal.department)
+    if is_owner(principal):
+        query = query.where(Request.reporter_party_id == principal.party_id)
+    return query
+
+
+async def list_requests(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
+                        limit: int, offset: int, kind: str | None = None, category: str | None = None,
+                        date_from: date | None = None, date_to: date | None = None, overdue: bool | None = None,
+                        unit_id: str | None = None, escalated: bool | None = None,
+                        incident_id: str | None = None) -> tuple[Sequence[Request], int]:
+    query = scoped(select(Request), principal, site)
     if status:
         query = query.where(Request.status == status)
+    if kind:
+        query = query.where(Request.kind == kind)
+    if category:
+        query = query.where(Request.category == category)
+    if unit_id:
+        query = query.where(Request.unit_id == unit_id)
+    if incident_id:
+        query = query.where(Request.incident_id == incident_id)
+    if escalated is not None:
+        query = query.where(Request.escalated.is_(escalated))
+    if date_from:
+        query = query.where(Request.created_at >= datetime.combine(date_from, time.min, tzinfo=UTC))
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        query = query.where(Request.created_at < end)
+    if overdue is not None:
+        clause = overdue_clause(utcnow())
+        query = query.where(clause if overdue else ~clause)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Request.created_at.desc()).limit(limit).offset(offset))).all()
+    rows = (await session.scalars(query.order_by(Request.created_at.desc(), Request.id)
+                                  .limit(limit).offset(offset))).all()
     return rows, total
 
 
-async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target: Status | None = None) -> None:
-    """Add another service's event to the request's timeline and move the request on where it applies."""
+async def reporter_party(session: AsyncSession, request: Request) -> Party | None:
+    return await session.get(Party, request.reporter_party_id) if request.reporter_party_id else None
+
+
+# --- what other services did ----------------------------------------------------------------------
+
+
+async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target: Status | None = None,
+                          *, department: str | None = None) -> Request | None:
+    """Add another service's event to the request's timeline and move the request on where that is legal
+    (an event that arrives late never moves a request backwards)."""
     data: dict[str, Any] = event.data
     request_id = data.get("request_id") or event.correlationid
     request = await uow.session.get(Request, request_id)
-    if request is not None and target is not None and can_transition(Status(request.status), target):
-        request.status = target
-        request.updated_at = utcnow()
     unit_id = request.unit_id if request is not None else data.get("unit_id")
-    uow.session.add(_timeline(request_id, unit_id, event, summary))
+    uow.session.add(timeline_entry(request_id, unit_id, event, summary))
+    if request is not None and department:
+        request.department = department  # the department holding the work now (a transfer moves it)
+    if request is not None and target is not None and can_transition(Status(request.status), target):
+        await transition(uow, request, target, actor=None, caused_by=event, department=department)
+    return request
 
 
-def _timeline(request_id: str, unit_id: str | None, event: Envelope, summary: str) -> TimelineEntry:
+def timeline_entry(request_id: str, unit_id: str | None, event: Envelope, summary: str) -> TimelineEntry:
     return TimelineEntry(request_id=request_id, unit_id=unit_id, event_id=event.id, event_type=event.type,
                          source=event.source.removeprefix("pm/"), summary=summary, data=event.data,
                          occurred_at=event.time)
+
+
+def note(request: Request, kind: str, summary: str, data: dict[str, Any]) -> TimelineEntry:
+    """A timeline entry for something intake did that is not an integration event (a reply, a link)."""
+    return TimelineEntry(request_id=request.id, unit_id=request.unit_id, event_id=new_id(), event_type=kind,
+                         source="intake", summary=summary, data=data, occurred_at=utcnow())

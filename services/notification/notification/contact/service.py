@@ -1,26 +1,112 @@
+"""Contacts: the slim copies of intake's parties and units, request reporters, and the staff roster."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notification.contact.models import Contact
+from notification.contact.models import (
+    Party,
+    RequestContact,
+    StaffMember,
+    StaffRead,
+    StaffRole,
+    StaffWrite,
+    Unit,
+)
+from notification.template.defaults import language_of
+from notification.times import as_utc, parse_time
+from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
+from pm_platform.problems import NotFound
 
-DEFAULT_LANGUAGE = "zh-CN"
 
-
-def remember_contact(session: AsyncSession, request_created: dict[str, Any]) -> Contact:
+async def remember_request(session: AsyncSession, created: dict[str, Any]) -> RequestContact:
     """Keep the reporter of a new request (from ``intake.request.created.v1``)."""
-    reporter = request_created["reporter"]
-    contact = Contact(request_id=request_created["request_id"], site=request_created["site"],
-                      unit_id=request_created.get("unit_id"), name=reporter["name"], phone=reporter.get("phone"),
-                      language=reporter.get("language") or DEFAULT_LANGUAGE, created_at=utcnow())
+    reporter = created["reporter"]
+    contact = RequestContact(
+        request_id=created["request_id"], site=created["site"], unit_id=created.get("unit_id"),
+        party_id=reporter.get("party_id"), name=reporter["name"], phone=reporter.get("phone"),
+        language=language_of(reporter.get("language")), kind=created["kind"], priority=created["priority"],
+        requested_at=parse_time(created["created_at"]), reopen_count=0,
+    )
     session.add(contact)
     return contact
 
 
-async def find_contact(session: AsyncSession, request_id: str | None) -> Contact | None:
+async def find_request(session: AsyncSession, request_id: str | None) -> RequestContact | None:
     if not request_id:
         return None
-    return await session.get(Contact, request_id)
+    return await session.get(RequestContact, request_id)
+
+
+async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> Party:
+    """Apply ``intake.party.upserted.v1``; an older version than the one held is ignored (out of order)."""
+    updated_at = parse_time(data["updated_at"])
+    party = await session.get(Party, data["party_id"])
+    if party is None:
+        party = Party(party_id=data["party_id"])
+        session.add(party)
+    elif as_utc(party.updated_at) > updated_at:
+        return party
+    party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
+    party.phone, party.email, party.language = data.get("phone"), data.get("email"), language_of(data["language"])
+    party.extra_care, party.active, party.updated_at = ",".join(data["extra_care"]), data["active"], updated_at
+    return party
+
+
+async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> Unit:
+    """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); older versions are ignored."""
+    updated_at = parse_time(data["updated_at"])
+    unit = await session.get(Unit, data["unit_id"])
+    if unit is None:
+        unit = Unit(unit_id=data["unit_id"])
+        session.add(unit)
+    elif as_utc(unit.updated_at) > updated_at:
+        return unit
+    unit.site, unit.building, unit.occupied, unit.updated_at = (data["site"], data["building"], data["occupied"],
+                                                                updated_at)
+    return unit
+
+
+async def staff_for(session: AsyncSession, site: str, roles: Sequence[StaffRole],
+                    department: str | None = None) -> list[StaffMember]:
+    """The active staff of ``site`` in ``roles``; duty staff only of ``department``."""
+    rows = (await session.scalars(select(StaffMember).where(
+        StaffMember.site == site, StaffMember.active.is_(True), StaffMember.role.in_([r.value for r in roles]))
+        .order_by(StaffMember.id))).all()
+    return [m for m in rows if m.role != StaffRole.duty or m.department == department]
+
+
+async def list_staff(session: AsyncSession, principal: Principal, site: str) -> Sequence[StaffMember]:
+    principal.check_site(site)
+    return (await session.scalars(select(StaffMember).where(StaffMember.site == site)
+                                  .order_by(StaffMember.role, StaffMember.id))).all()
+
+
+async def put_staff(session: AsyncSession, principal: Principal, staff_id: str, body: StaffWrite) -> StaffRead:
+    principal.check_site(body.site)
+    member = await session.get(StaffMember, staff_id)
+    if member is None:
+        member = StaffMember(id=staff_id)
+        session.add(member)
+    else:
+        principal.check_site(member.site)
+    for field, value in body.model_dump().items():
+        setattr(member, field, value)
+    member.updated_at = utcnow()
+    await session.commit()
+    return StaffRead.model_validate(member)
+
+
+async def get_party(session: AsyncSession, principal: Principal, party_id: str) -> Party:
+    party = await session.get(Party, party_id)
+    if party is None:
+        raise NotFound("party", party_id)
+    principal.check_site(party.site)
+    if "owner" in principal.roles and not (principal.roles - {"owner"}) and principal.party_id != party_id:
+        raise NotFound("party", party_id)  # an owner sees only themselves; do not confirm others exist
+    return party

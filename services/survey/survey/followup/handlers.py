@@ -1,15 +1,33 @@
-"""Subscribers: a completed work order schedules its follow-up (the inbox makes a repeat a no-op)."""
+"""Subscribers: a completed work order or a resolved complaint schedules a follow-up (the inbox makes a
+repeat a no-op); new requests are remembered for their kind, category and reporter. The due timer."""
 
 from __future__ import annotations
 
 from pm_platform.consumer import Subscriptions
 from pm_platform.envelope import Envelope
+from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
-from survey.followup.service import schedule_followup
+from survey.followup import service
 
 subscriptions = Subscriptions()
+timers = Timers()
 
 
 @subscriptions.on("dispatch.workorder.completed.v1")
 async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
-    await schedule_followup(uow, event)
+    await service.schedule_for_work_order(uow, event)
+
+
+@subscriptions.on("intake.request.created.v1")
+async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
+    await service.remember_request(uow.session, event.data)
+
+
+@subscriptions.on("intake.request.status_changed.v1")
+async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
+    await service.request_status_changed(uow, event)
+
+
+@timers.on(service.DUE_TIMER)
+async def on_followup_due(timer: DueTimer, uow: UnitOfWork) -> None:
+    await service.followup_due(timer, uow)

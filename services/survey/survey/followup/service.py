@@ -1,66 +1,313 @@
-"""Follow-up use cases: schedule one when a work order is completed, and read them."""
+"""Follow-up use cases: schedule one when a work order completes or a complaint is resolved (the site's
+policy and the party's fatigue budget decide whether to ask), take the owner's answer (by an agent on the
+phone or by the owner), count unanswered attempts until the owner is unreachable, and read them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_platform import timers
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, new_id, utcnow
-from pm_platform.problems import NotFound
+from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.timers import DueTimer
 from pm_platform.uow import UnitOfWork
-from survey.followup.models import FOLLOWUP_DUE_HOURS, FollowUp, Method, Status
+from survey.common import parse_time, utc
+from survey.config.models import Method, PolicyMode, SiteConfig
+from survey.config.service import get_config, policy_for
+from survey.contacts.service import party_for_unit, record_contact, within_budget
+from survey.followup.models import (
+    Attempt,
+    AttemptCreate,
+    FollowUp,
+    FollowUpAnswer,
+    Outcome,
+    RequestInfo,
+    SkipReason,
+    Source,
+    Status,
+)
+
+DUE_TIMER = "followup.due"
+COMPLAINT = "complaint"
+RESOLVED = "resolved"
 
 
-def parse_time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+# --- the slim copy of intake's requests -------------------------------------------------------------
 
 
-async def schedule_followup(uow: UnitOfWork, completed: Envelope) -> FollowUp:
-    """A completed work order gets a follow-up call ``FOLLOWUP_DUE_HOURS`` after the work was done."""
-    data = completed.data
+async def remember_request(session: AsyncSession, data: dict[str, Any]) -> RequestInfo:
+    info = await session.get(RequestInfo, data["request_id"])
+    if info is None:
+        info = RequestInfo(id=data["request_id"])
+        session.add(info)
+    info.site, info.kind, info.category = data["site"], data["kind"], data["category"]
+    info.unit_id = data.get("unit_id") or info.unit_id
+    reporter = data.get("reporter") or {}
+    info.party_id = data.get("party_id") or reporter.get("party_id") or info.party_id
+    if "to_status" in data:
+        info.status = data["to_status"]
+    await session.flush()
+    return info
+
+
+# --- scheduling -------------------------------------------------------------------------------------
+
+
+def in_sample(request_id: str, percent: int) -> bool:
+    """A stable draw: the same request is always in or out of a given percentage (replays agree)."""
+    return int(hashlib.sha256(request_id.encode()).hexdigest(), 16) % 100 < percent
+
+
+async def _already_rated(session: AsyncSession, request_id: str) -> bool:
+    """The owner answered a follow-up of this request and it did not reopen it."""
+    query = select(func.count()).where(FollowUp.request_id == request_id, FollowUp.status == Status.done,
+                                       FollowUp.reopen.is_(False))
+    return bool(await session.scalar(query))
+
+
+async def _skip_reason(session: AsyncSession, followup: FollowUp, config: SiteConfig, mode: str,
+                       percent: int | None, now: datetime) -> SkipReason | None:
+    if mode == PolicyMode.sample and not in_sample(followup.request_id, percent or 0):
+        return SkipReason.not_sampled
+    if mode == PolicyMode.skip_if_rated and await _already_rated(session, followup.request_id):
+        return SkipReason.already_rated
+    # Every complaint is followed up (DOMAIN.md); the fatigue budget spares owners the routine asks only.
+    if (followup.source != Source.complaint and followup.party_id
+            and not await within_budget(session, followup.party_id, config, now)):
+        return SkipReason.fatigue
+    return None
+
+
+async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source, request_id: str, site: str,
+                            done_at: datetime, work_order_id: str | None = None, unit_id: str | None = None,
+                            department: str | None = None) -> FollowUp:
+    """Schedule the follow-up of a request (one open at a time per request), due ``followup_due_hours``
+    after the work was done, unless the site's policy or the party's fatigue budget skips it."""
+    session = uow.session
+    open_one = await session.scalar(select(FollowUp).where(FollowUp.request_id == request_id,
+                                                           FollowUp.status == Status.scheduled))
+    if open_one is not None:
+        return open_one  # a second work order of the same request: the owner is asked once
+    info = await session.get(RequestInfo, request_id)
+    unit_id = unit_id or (info.unit_id if info else None)
+    party_id = info.party_id if info and info.party_id else None
+    if party_id is None:
+        party = await party_for_unit(session, unit_id)
+        party_id = party.id if party else None
+    category = info.category if info else None
+    config = await get_config(session, site)
+    policy = await policy_for(session, site, category or department)
+    now = utcnow()
+    method = policy.method if party_id else Method.call  # a message needs someone to send it to
     followup = FollowUp(
-        id=new_id(), request_id=data["request_id"], work_order_id=data["work_order_id"], site=data["site"],
-        unit_id=data.get("unit_id"), department=data["department"], method=Method.call, status=Status.scheduled,
-        due_at=parse_time(data["completed_at"]) + timedelta(hours=FOLLOWUP_DUE_HOURS), created_at=utcnow(),
-        source_event_id=completed.id,
+        id=new_id(), request_id=request_id, work_order_id=work_order_id, site=site, unit_id=unit_id,
+        party_id=party_id, department=department, source=source, kind=info.kind if info else None,
+        category=category, method=method, status=Status.scheduled, overdue=False, attempts=0,
+        due_at=done_at + timedelta(hours=config.followup_due_hours), created_at=now, source_event_id=cause.id,
     )
-    uow.session.add(followup)
+    reason = await _skip_reason(session, followup, config, policy.mode, policy.sample_percent, now)
+    session.add(followup)
+    if reason is not None:
+        followup.status, followup.skip_reason = Status.skipped, reason
+        await session.flush()
+        return followup
+    if party_id:
+        record_contact(session, party_id=party_id, site=site, kind="followup", ref_id=followup.id, at=now)
+    await session.flush()
+    await timers.schedule(uow, DUE_TIMER, key=followup.id, due_at=followup.due_at)
+    _emit_scheduled(uow, followup, caused_by=cause)
+    return followup
+
+
+def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope | None = None) -> None:
     uow.emit(
         "survey.followup.scheduled.v1",
         subject=followup.id,
         site=followup.site,
-        caused_by=completed,
+        caused_by=caused_by,
+        correlation_id=followup.request_id,
         data={
             "followup_id": followup.id, "request_id": followup.request_id, "work_order_id": followup.work_order_id,
-            "site": followup.site, "due_at": followup.due_at.isoformat(), "method": followup.method,
+            "site": followup.site, "due_at": utc(followup.due_at).isoformat(), "method": followup.method,
+            "unit_id": followup.unit_id, "party_id": followup.party_id, "source": followup.source,
+            "attempt": followup.attempts + 1,
         },
     )
+
+
+async def schedule_for_work_order(uow: UnitOfWork, completed: Envelope) -> FollowUp:
+    data = completed.data
+    return await schedule_followup(
+        uow, completed, source=Source.work_order, request_id=data["request_id"], site=data["site"],
+        done_at=parse_time(data["completed_at"]), work_order_id=data["work_order_id"],
+        unit_id=data.get("unit_id"), department=data["department"],
+    )
+
+
+async def request_status_changed(uow: UnitOfWork, changed: Envelope) -> FollowUp | None:
+    """Keep the request copy current; a resolved complaint gets its follow-up."""
+    data = changed.data
+    await remember_request(uow.session, data)
+    if data["kind"] != COMPLAINT or data["to_status"] != RESOLVED:
+        return None
+    return await schedule_followup(
+        uow, changed, source=Source.complaint, request_id=data["request_id"], site=data["site"],
+        done_at=parse_time(data["changed_at"]), unit_id=data.get("unit_id"), department=data.get("department"),
+    )
+
+
+# --- the answer, attempts and the due timer -------------------------------------------------------------
+
+
+def _emit_completed(uow: UnitOfWork, followup: FollowUp) -> None:
+    scores = None
+    if followup.score_overall is not None:
+        scores = {"overall": followup.score_overall, "speed": followup.score_speed,
+                  "attitude": followup.score_attitude}
+    assert followup.completed_at is not None and followup.outcome is not None
+    uow.emit(
+        "survey.followup.completed.v1",
+        subject=followup.id,
+        site=followup.site,
+        correlation_id=followup.request_id,
+        data={
+            "followup_id": followup.id, "request_id": followup.request_id, "work_order_id": followup.work_order_id,
+            "site": followup.site, "unit_id": followup.unit_id, "party_id": followup.party_id,
+            "department": followup.department, "kind": followup.kind, "category": followup.category,
+            "outcome": followup.outcome, "solved": followup.solved, "scores": scores, "comment": followup.comment,
+            "reopen": bool(followup.reopen), "attempts": followup.attempts, "method": followup.method,
+            "recorded_by": followup.answered_by, "completed_at": utc(followup.completed_at).isoformat(),
+        },
+    )
+
+
+def outcome_of(answer: FollowUpAnswer, low_score_threshold: int) -> Outcome:
+    if not answer.solved:
+        return Outcome.not_solved
+    scores = answer.scores
+    if scores and min(scores.overall, scores.speed, scores.attitude) <= low_score_threshold:
+        return Outcome.low_score
+    return Outcome.satisfied
+
+
+async def _open_followup(session: AsyncSession, followup_id: str) -> FollowUp:
+    followup = await session.get(FollowUp, followup_id, with_for_update=True)
+    if followup is None:
+        raise NotFound("follow-up", followup_id)
     return followup
+
+
+def _require_open(followup: FollowUp) -> None:
+    if followup.status != Status.scheduled:
+        raise Conflict(f"follow-up {followup.id} is {followup.status}, not scheduled", field="status")
+
+
+async def answer(uow: UnitOfWork, principal: Principal, followup_id: str, body: FollowUpAnswer, *,
+                 by_owner: bool) -> FollowUp:
+    """Record the owner's answer; not solved or a low score reopens the request (intake, dispatch react)."""
+    followup = await _open_followup(uow.session, followup_id)
+    if by_owner:
+        if not principal.party_id or principal.party_id != followup.party_id:
+            raise Problem(403, "owners answer only their own follow-ups", field="followup_id")
+    else:
+        principal.check_site(followup.site)
+    _require_open(followup)
+    config = await get_config(uow.session, followup.site)
+    outcome = outcome_of(body, config.low_score_threshold)
+    followup.outcome, followup.solved, followup.comment = outcome, body.solved, body.comment
+    if body.scores:
+        followup.score_overall, followup.score_speed = body.scores.overall, body.scores.speed
+        followup.score_attitude = body.scores.attitude
+    followup.reopen = outcome in (Outcome.not_solved, Outcome.low_score)
+    followup.status, followup.completed_at = Status.done, utcnow()
+    followup.answered_by = principal.party_id if by_owner else principal.subject
+    await timers.cancel(uow, DUE_TIMER, key=followup.id)
+    _emit_completed(uow, followup)
+    await uow.commit()
+    return followup
+
+
+async def _count_attempt(uow: UnitOfWork, followup: FollowUp, config: SiteConfig, *, actor: str,
+                         note: str | None, now: datetime) -> None:
+    """One more unanswered attempt: unreachable after ``followup_max_attempts``, else due again later."""
+    followup.attempts += 1
+    uow.session.add(Attempt(followup_id=followup.id, attempted_at=now, actor=actor, note=note))
+    if followup.attempts >= config.followup_max_attempts:
+        followup.status, followup.outcome, followup.reopen = Status.unreachable, Outcome.unreachable, False
+        followup.completed_at, followup.answered_by = now, actor
+        await timers.cancel(uow, DUE_TIMER, key=followup.id)
+        _emit_completed(uow, followup)
+        return
+    followup.due_at, followup.overdue = now + timedelta(hours=config.followup_retry_hours), False
+    await timers.schedule(uow, DUE_TIMER, key=followup.id, due_at=followup.due_at)
+    if followup.method == Method.message:
+        _emit_scheduled(uow, followup)  # the message goes out again
+
+
+async def record_attempt(uow: UnitOfWork, principal: Principal, followup_id: str, body: AttemptCreate) -> FollowUp:
+    """An agent called and nobody answered."""
+    followup = await _open_followup(uow.session, followup_id)
+    principal.check_site(followup.site)
+    _require_open(followup)
+    config = await get_config(uow.session, followup.site)
+    await _count_attempt(uow, followup, config, actor=principal.subject, note=body.note, now=utcnow())
+    await uow.commit()
+    return followup
+
+
+async def followup_due(timer: DueTimer, uow: UnitOfWork) -> None:
+    """The due time passed: an unanswered message counts as an attempt (sent again, or unreachable);
+    a call nobody made yet is flagged overdue for the supervisor."""
+    followup = await uow.session.get(FollowUp, timer.key, with_for_update=True)
+    if followup is None or followup.status != Status.scheduled:
+        return
+    if followup.method == Method.message:
+        config = await get_config(uow.session, followup.site)
+        await _count_attempt(uow, followup, config, actor="system", note="no answer by the due time",
+                             now=max(timer.due_at, utcnow()))
+    else:
+        followup.overdue = True
+
+
+# --- reads ----------------------------------------------------------------------------------------------
 
 
 async def get_followup(session: AsyncSession, principal: Principal, followup_id: str) -> FollowUp:
     followup = await session.get(FollowUp, followup_id)
     if followup is None:
         raise NotFound("follow-up", followup_id)
-    principal.check_site(followup.site)
+    if principal.roles == {"owner"}:
+        if not principal.party_id or principal.party_id != followup.party_id:
+            raise Problem(403, "owners see only their own follow-ups", field="followup_id")
+    else:
+        principal.check_site(followup.site)
     return followup
 
 
 async def list_followups(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
-                         limit: int, offset: int) -> tuple[Sequence[FollowUp], int]:
+                         overdue: bool | None, request_id: str | None, limit: int,
+                         offset: int) -> tuple[Sequence[FollowUp], int]:
     query = select(FollowUp)
     if site:
         principal.check_site(site)
         query = query.where(FollowUp.site == site)
     elif not principal.all_sites:
         query = query.where(FollowUp.site.in_(principal.sites))
+    if principal.roles == {"owner"}:
+        query = query.where(FollowUp.party_id == (principal.party_id or ""))
     if status:
         query = query.where(FollowUp.status == status)
+    if overdue is not None:
+        query = query.where(FollowUp.overdue.is_(overdue))
+    if request_id:
+        query = query.where(FollowUp.request_id == request_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ordered = query.order_by(FollowUp.due_at, FollowUp.id).limit(limit).offset(offset)
     return (await session.scalars(ordered)).all(), total

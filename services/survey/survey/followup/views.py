@@ -4,25 +4,47 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pm_platform.app import SessionDep, page
+from pm_platform.app import SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
+from survey.common import CALLERS, STAFF
 from survey.followup import service
-from survey.followup.models import FollowUpRead, Status
+from survey.followup.models import AttemptCreate, FollowUpAnswer, FollowUpRead, Status
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
-Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
+Readers = Annotated[Principal, Depends(require(*STAFF, "owner"))]
+Callers = Annotated[Principal, Depends(require(*CALLERS))]
+Owner = Annotated[Principal, Depends(require("owner"))]
 
 
 @router.get("")
 async def get_followups(
-    session: SessionDep, principal: Staff, site: str | None = None, status: Status | None = None,
+    session: SessionDep, principal: Readers, site: str | None = None, status: Status | None = None,
+    overdue: bool | None = None, request_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_followups(session, principal, site=site, status=status, limit=limit,
-                                               offset=offset)
+    rows, total = await service.list_followups(session, principal, site=site, status=status, overdue=overdue,
+                                               request_id=request_id, limit=limit, offset=offset)
     return page([FollowUpRead.model_validate(r) for r in rows], total, limit, offset)
 
 
 @router.get("/{followup_id}", response_model=FollowUpRead)
-async def get_followup(followup_id: str, session: SessionDep, principal: Staff) -> Any:
+async def get_followup(followup_id: str, session: SessionDep, principal: Readers) -> Any:
     return FollowUpRead.model_validate(await service.get_followup(session, principal, followup_id))
+
+
+@router.post("/{followup_id}/result", response_model=FollowUpRead)
+async def record_result(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: Callers) -> Any:
+    """An agent records the owner's answer taken by phone."""
+    return FollowUpRead.model_validate(await service.answer(uow, principal, followup_id, body, by_owner=False))
+
+
+@router.post("/{followup_id}/attempts", response_model=FollowUpRead)
+async def record_attempt(followup_id: str, body: AttemptCreate, uow: UowDep, principal: Callers) -> Any:
+    """An agent called and nobody answered (the owner is unreachable after the site's maximum)."""
+    return FollowUpRead.model_validate(await service.record_attempt(uow, principal, followup_id, body))
+
+
+@router.post("/{followup_id}/answer", response_model=FollowUpRead)
+async def owner_answer(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: Owner) -> Any:
+    """The owner answers their own follow-up (the message they received)."""
+    return FollowUpRead.model_validate(await service.answer(uow, principal, followup_id, body, by_owner=True))

@@ -1,0 +1,57 @@
+"""Read models of arrears and collection: who owes what and for how long, and how much of each month's bills
+has been collected against the site's targets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from billing.directory.models import PayerRead
+
+
+class ArrearsItem(BaseModel):
+    unit_id: str
+    building: str | None
+    number: str | None
+    payer: PayerRead | None
+    balance_cents: int
+    overdue_cents: int
+    oldest_due: date | None
+    days_overdue: int
+    aging: dict[str, int]
+
+
+class ArrearsRead(BaseModel):
+    site: str
+    as_of: date
+    currency: str
+    units_in_arrears: int
+    overdue_cents: int
+    aging: dict[str, int]
+    items: list[ArrearsItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class PeriodCollection(BaseModel):
+    period: str
+    months_ago: int
+    billed_cents: int
+    collected_cents: int
+    outstanding_cents: int
+    rate_percent: float | None  # None when nothing was billed for the period
+    target_percent: int | None
+    meets_target: bool | None
+
+
+class SiteCollection(BaseModel):
+    site: str
+    currency: str
+    periods: list[PeriodCollection]
+
+
+class CollectionRead(BaseModel):
+    as_of: date
+    sites: list[SiteCollection]

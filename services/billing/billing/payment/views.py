@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from billing.payment import service
+from billing.payment.models import Payment, PaymentCreate, PaymentRead, PaymentsSummary, PaymentVoid
+from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.auth import Principal, require
+from pm_platform.problems import NotFound
+
+router = APIRouter(tags=["payments"])
+Cashiers = Annotated[Principal, Depends(require("billing_clerk"))]
+Voiders = Annotated[Principal, Depends(require("billing_clerk", "manager"))]
+Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "manager", "head_office"))]
+
+
+def read(payment: Payment) -> PaymentRead:
+    return PaymentRead.model_validate(payment, from_attributes=True)
+
+
+@router.post("/payments", response_model=PaymentRead, status_code=201,
+             responses={200: {"description": "A payment with this reference was already recorded"}})
+async def record_payment(body: PaymentCreate, uow: UowDep, principal: Cashiers, response: Response) -> Any:
+    payment, created = await service.record_payment(uow, principal, body)
+    if not created:
+        response.status_code = 200
+    return read(payment)
+
+
+@router.get("/payments")
+async def list_payments(
+    session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
+    unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows, total = await service.list_payments(session, principal, site=site, unit_id=unit_id, limit=limit,
+                                              offset=offset)
+    return page([read(r) for r in rows], total, limit, offset)
+
+
+@router.get("/payments/summary", response_model=PaymentsSummary)
+async def payments_summary(
+    session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
+    month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")],
+) -> Any:
+    return await service.month_summary(session, principal, site, month)
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentRead)
+async def get_payment(payment_id: str, session: SessionDep, principal: Readers) -> Any:
+    payment = await session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("payment", payment_id)
+    principal.check_site(payment.site)
+    return read(payment)
+
+
+@router.post("/payments/{payment_id}/void", response_model=PaymentRead)
+async def void_payment(payment_id: str, body: PaymentVoid, uow: UowDep, principal: Voiders) -> Any:
+    return read(await service.void_payment(uow, principal, payment_id, body))

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from billing.period import service
+from billing.period.models import PeriodIssue, PeriodIssued, PeriodRead, SiteBillingRead, SiteBillingUpdate
+from pm_platform.app import SessionDep, UowDep
+from pm_platform.auth import Principal, require
+
+router = APIRouter(tags=["billing periods"])
+Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "manager", "head_office"))]
+# The published rate is a management decision; clerks apply it.
+Managers = Annotated[Principal, Depends(require("manager", "head_office"))]
+Issuers = Annotated[Principal, Depends(require("billing_clerk", "manager"))]
+
+
+@router.get("/sites/{site}/billing-settings", response_model=SiteBillingRead)
+async def get_site_settings(site: str, session: SessionDep, _: Readers) -> Any:
+    return service.settings_read(await service.site_settings(session, site))
+
+
+@router.put("/sites/{site}/billing-settings", response_model=SiteBillingRead)
+async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: Managers) -> Any:
+    return service.settings_read(await service.put_site_settings(uow, site, body))
+
+
+@router.post("/billing-periods", response_model=PeriodIssued, status_code=201,
+             responses={200: {"description": "The period had been issued: only units without its fee were charged"}})
+async def issue_period(body: PeriodIssue, uow: UowDep, principal: Issuers, response: Response) -> Any:
+    issued = await service.issue_period(uow, principal, body)
+    if not issued.created:
+        response.status_code = 200
+    return issued
+
+
+@router.get("/billing-periods", response_model=list[PeriodRead])
+async def list_periods(site: str, session: SessionDep, _: Readers) -> Any:
+    return await service.list_periods(session, site)

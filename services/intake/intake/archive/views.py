@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from intake.archive import service
+from intake.archive.models import ImportResult, RecordKind
+from pm_platform.app import UowDep
+from pm_platform.auth import Principal, require
+from pm_platform.problems import Problem
+
+router = APIRouter(tags=["archive"])
+Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@router.post("/sites/{site}/import/{kind}", response_model=ImportResult,
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep, _: Archivists) -> object:
+    """Import a CSV file (UTF-8, a header row; the columns of GET .../export/{kind}) all or nothing."""
+    body = await request.body()
+    if len(body) > MAX_BYTES:
+        raise Problem(413, f"the file is larger than {MAX_BYTES} bytes", field="file")
+    return await service.import_csv(uow, site, kind, body)
+
+
+@router.get("/sites/{site}/export/{kind}", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def get_export(site: str, kind: RecordKind, uow: UowDep, _: Archivists) -> Response:
+    text = await service.export_csv(uow, site, kind)
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{site}-{kind}.csv"'})

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from notification.broadcast import service
+from notification.broadcast.models import BroadcastCreate, BroadcastRead
+from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.auth import Principal, require
+
+router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
+Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
+# Telling a whole site is a supervisor's or a manager's call (agents raise incidents through intake).
+Senders = Annotated[Principal, Depends(require("supervisor", "manager", "head_office", "operator"))]
+
+
+@router.post("", status_code=201, response_model=BroadcastRead)
+async def create_broadcast(body: BroadcastCreate, uow: UowDep, principal: Senders, response: Response) -> Any:
+    broadcast, created = await service.create(uow, principal, body)
+    if not created:
+        response.status_code = 200  # the same dedupe key: the first broadcast
+    return BroadcastRead.of(broadcast, await service.progress(uow.session, broadcast))
+
+
+@router.get("")
+async def get_broadcasts(session: SessionDep, principal: Readers, site: str,
+                         limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    rows, total = await service.list_broadcasts(session, principal, site, limit, offset)
+    return page([BroadcastRead.of(b, await service.progress(session, b)) for b in rows], total, limit, offset)
+
+
+@router.get("/{broadcast_id}", response_model=BroadcastRead)
+async def get_broadcast(broadcast_id: str, session: SessionDep, principal: Readers) -> Any:
+    broadcast = await service.get_broadcast(session, principal, broadcast_id)
+    return BroadcastRead.of(broadcast, await service.progress(session, broadcast))
+
+
+@router.post("/{broadcast_id}/cancel", response_model=BroadcastRead)
+async def cancel_broadcast(broadcast_id: str, uow: UowDep, principal: Senders) -> Any:
+    broadcast = await service.cancel_broadcast(uow, principal, broadcast_id)
+    return BroadcastRead.of(broadcast, await service.progress(uow.session, broadcast))

@@ -1,0 +1,21 @@
+"""Subscribers: keep the slim copies of intake's parties and units (idempotent upserts; older versions
+arriving late are ignored)."""
+
+from __future__ import annotations
+
+from notification.contact.service import upsert_party, upsert_unit
+from pm_platform.consumer import Subscriptions
+from pm_platform.envelope import Envelope
+from pm_platform.uow import UnitOfWork
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on("intake.party.upserted.v1")
+async def on_party_upserted(event: Envelope, uow: UnitOfWork) -> None:
+    await upsert_party(uow.session, event.data)
+
+
+@subscriptions.on("intake.unit.upserted.v1")
+async def on_unit_upserted(event: Envelope, uow: UnitOfWork) -> None:
+    await upsert_unit(uow.session, event.data)

@@ -1,0 +1,122 @@
+"""The built-in message texts by (template, language) and the variables each template may use.
+
+Administrators override a text per site or group-wide (``template.models.Template``); a text absent in a
+language falls back to Chinese.
+"""
+
+# Chinese texts use Chinese (full-width) punctuation.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+LANGUAGES = ("zh-CN", "en")
+FALLBACK_LANGUAGE = "zh-CN"
+
+# Every template, the variables it is rendered with (an override may use any of them, and no others).
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "request.acknowledged": ("ref", "kind", "category"),
+    "request.status_changed": ("ref", "status", "reason"),
+    "request.reopened": ("ref", "reason"),
+    "workorder.assigned": ("ref", "department"),
+    "workorder.status_changed": ("ref", "department", "status", "reason"),
+    "workorder.completed": ("ref", "result"),
+    "charge.recorded": ("ref", "item", "amount"),
+    "survey.invitation": ("title", "link", "summary", "closes"),
+    "broadcast.notice": ("title", "message", "site"),
+    "broadcast.call_task": ("name", "phone", "unit", "title", "message"),
+    "staff.request.timelimit": ("ref", "limit", "stage", "due", "category", "unit"),
+    "staff.workorder.timelimit": ("ref", "work_order", "department", "limit", "stage", "due", "unit"),
+    "staff.workorder.new": ("ref", "work_order", "department", "category", "priority", "unit"),
+}
+
+TEMPLATES: dict[tuple[str, str], str] = {
+    ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {ref}",
+    ("request.acknowledged", "en"): "We have received your request {ref}",
+    ("request.status_changed", "zh-CN"): "您的报修 {ref} {status}{reason}",
+    ("request.status_changed", "en"): "Your request {ref} {status}{reason}",
+    ("request.reopened", "zh-CN"): "您的报修 {ref} 已重新处理，我们将尽快安排：{reason}",
+    ("request.reopened", "en"): "Your request {ref} has been reopened and will be handled again: {reason}",
+    ("workorder.assigned", "zh-CN"): "您的报修 {ref} 已派给{department}，工作人员将尽快上门",
+    ("workorder.assigned", "en"): "Your request {ref} has been assigned to {department}; they are on the way",
+    ("workorder.status_changed", "zh-CN"): "您的报修 {ref}：{department}{status}{reason}",
+    ("workorder.status_changed", "en"): "Your request {ref}: {department} {status}{reason}",
+    ("workorder.completed", "zh-CN"): "您的报修 {ref} 已处理完成：{result}",
+    ("workorder.completed", "en"): "Your request {ref} has been completed: {result}",
+    ("charge.recorded", "zh-CN"): "您的账户已记入费用：{item}，金额 {amount} 元（单号 {ref}）",
+    ("charge.recorded", "en"): "A charge of {amount} yuan for {item} was recorded on your account (request {ref})",
+    ("survey.invitation", "zh-CN"): "诚邀您参加{title}：{summary} 请在 {closes} 前填写 {link}",
+    ("survey.invitation", "en"): "You are invited to the {title}: {summary} Please answer by {closes}: {link}",
+    ("broadcast.notice", "zh-CN"): "【{title}】{message}",
+    ("broadcast.notice", "en"): "[{title}] {message}",
+    ("broadcast.call_task", "zh-CN"): "请致电 {name}（{unit}，{phone}）告知：{title}。{message}",
+    ("broadcast.call_task", "en"): "Please phone {name} ({unit}, {phone}) about: {title}. {message}",
+    ("staff.request.timelimit", "zh-CN"): "【{stage}】报修 {ref}（{category}，{unit}）{limit}时限 {due}",
+    ("staff.request.timelimit", "en"): "[{stage}] request {ref} ({category}, {unit}): {limit} due {due}",
+    ("staff.workorder.timelimit", "zh-CN"):
+        "【{stage}】{department}工单 {work_order}（报修 {ref}，{unit}）{limit}时限 {due}",
+    ("staff.workorder.timelimit", "en"):
+        "[{stage}] {department} work order {work_order} (request {ref}, {unit}): {limit} due {due}",
+    ("staff.workorder.new", "zh-CN"): "新工单 {work_order}：{category}，{unit}，优先级 {priority}（报修 {ref}）",
+    ("staff.workorder.new", "en"):
+        "New work order {work_order}: {category}, {unit}, priority {priority} (request {ref})",
+}
+
+# The subject line of an email, per language (templates may override it).
+SUBJECTS: dict[str, str] = {"zh-CN": "物业服务中心通知", "en": "Notice from your service center"}
+
+DEPARTMENTS: dict[str, dict[str, str]] = {
+    "zh-CN": {"engineering": "工程部", "cleaning": "保洁部", "greening": "绿化部", "security": "秩序维护部",
+              "lift": "电梯维保"},
+    "en": {"engineering": "the engineering team", "cleaning": "the cleaning team", "greening": "the greening team",
+           "security": "the security team", "lift": "the lift team"},
+}
+
+REQUEST_STATUSES: dict[str, dict[str, str]] = {
+    "zh-CN": {"acknowledged": "已确认", "in_progress": "正在处理", "resolved": "已解决", "followed_up": "已回访",
+              "closed": "已关闭", "reopened": "已重新处理", "cancelled": "已取消"},
+    "en": {"acknowledged": "has been acknowledged", "in_progress": "is in progress", "resolved": "has been resolved",
+           "followed_up": "has been followed up", "closed": "has been closed", "reopened": "has been reopened",
+           "cancelled": "has been cancelled"},
+}
+
+WORKORDER_STATUSES: dict[str, dict[str, str]] = {
+    "zh-CN": {"accepted": "已接单", "on_the_way": "的工作人员正在赶来", "on_site": "的工作人员已到达",
+              "paused": "暂停处理", "returned": "已退回，我们正在重新安排", "transferred": "已接手",
+              "cancelled": "已取消"},
+    "en": {"accepted": "accepted the job", "on_the_way": "is on the way", "on_site": "has arrived",
+           "paused": "paused the work", "returned": "handed the job back; we are rearranging it",
+           "transferred": "took the job over", "cancelled": "cancelled the job"},
+}
+
+STAGES: dict[str, dict[str, str]] = {
+    "zh-CN": {"warning": "预警", "breach": "超时"},
+    "en": {"warning": "WARNING", "breach": "BREACH"},
+}
+
+LIMITS: dict[str, dict[str, str]] = {
+    "zh-CN": {"acknowledge": "响应", "progress_reply": "回复进展", "acceptance": "接单", "arrival": "到场",
+              "completion": "完成"},
+    "en": {"acknowledge": "acknowledgement", "progress_reply": "progress reply", "acceptance": "acceptance",
+           "arrival": "arrival", "completion": "completion"},
+}
+
+
+def language_of(requested: str | None) -> str:
+    if requested in LANGUAGES:
+        return requested
+    if requested and requested.lower().startswith("en"):
+        return "en"
+    return FALLBACK_LANGUAGE
+
+
+def label(table: dict[str, dict[str, str]], value: str, language: str) -> str:
+    return table.get(language_of(language), {}).get(value, value)
+
+
+def ref(request_id: str) -> str:
+    """What the owner is told to quote: the first 8 characters of the request id."""
+    return request_id[:8]
+
+
+def yuan(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from notification.template import service
+from notification.template.models import TemplateRead, TemplateWrite
+from pm_platform.app import SessionDep
+from pm_platform.auth import Principal, require
+
+router = APIRouter(prefix="/templates", tags=["templates"])
+Admins = Annotated[Principal, Depends(require("operator", "head_office", "manager"))]
+Site = Annotated[str, Query(description="A site code, or * for the group-wide text")]
+
+
+@router.get("")
+async def get_templates(session: SessionDep, principal: Admins, site: Site) -> list[TemplateRead]:
+    return await service.list_templates(session, principal, site)
+
+
+@router.put("/{key}/{language}")
+async def put_template(key: str, language: str, body: TemplateWrite, session: SessionDep, principal: Admins,
+                       site: Site) -> TemplateRead:
+    return await service.put_template(session, principal, site, key, language, body)
+
+
+@router.delete("/{key}/{language}")
+async def delete_template(key: str, language: str, session: SessionDep, principal: Admins,
+                          site: Site) -> TemplateRead:
+    return await service.delete_template(session, principal, site, key, language)

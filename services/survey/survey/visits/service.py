@@ -1,0 +1,123 @@
+"""Home-visit use cases: record a visit (optionally raising a request in intake), list, and the coverage
+report (which managers are behind their weekly visits, which households behind their yearly ones)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pm_platform.auth import Principal
+from pm_platform.envelope import new_id, utcnow
+from pm_platform.problems import NotFound, Problem
+from pm_platform.uow import UnitOfWork
+from survey.common import utc
+from survey.config.service import get_config
+from survey.contacts.models import Party, Unit
+from survey.contacts.service import party_for_unit
+from survey.visits.models import (
+    Coverage,
+    HouseholdCoverage,
+    ManagerCoverage,
+    Visit,
+    VisitCreate,
+)
+
+
+async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate) -> Visit:
+    principal.check_site(body.site)
+    session, now = uow.session, utcnow()
+    unit = await session.get(Unit, body.unit_id)
+    if unit is None or unit.site != body.site:
+        raise Problem(422, f"unit {body.unit_id} is not a known unit of site {body.site}", field="unit_id")
+    if body.visited_at and body.visited_at > now + timedelta(minutes=5):
+        raise Problem(422, "a visit is recorded after it happened", field="visited_at")
+    party_id = body.party_id
+    if party_id:
+        party = await session.get(Party, party_id)
+        if party is None or party.unit_id != unit.id:
+            raise Problem(422, f"party {party_id} does not live in unit {unit.id}", field="party_id")
+    else:
+        found = await party_for_unit(session, unit.id)
+        party_id = found.id if found else None
+    raise_request = body.raise_request.model_dump(mode="json") if body.raise_request else None
+    visit = Visit(id=new_id(), site=body.site, unit_id=unit.id, party_id=party_id, manager=principal.subject,
+                  visited_at=body.visited_at or now, notes=body.notes, raise_request=raise_request,
+                  recorded_at=now)
+    session.add(visit)
+    uow.emit(
+        "survey.visit.recorded.v1",
+        subject=visit.id,
+        site=visit.site,
+        correlation_id=visit.id,
+        data={"visit_id": visit.id, "site": visit.site, "unit_id": visit.unit_id, "party_id": visit.party_id,
+              "manager": visit.manager, "visited_at": utc(visit.visited_at).isoformat(), "notes": visit.notes,
+              "raise_request": raise_request},
+    )
+    await uow.commit()
+    return visit
+
+
+async def get_visit(session: AsyncSession, principal: Principal, visit_id: str) -> Visit:
+    visit = await session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("visit", visit_id)
+    principal.check_site(visit.site)
+    return visit
+
+
+async def list_visits(session: AsyncSession, principal: Principal, *, site: str | None, manager: str | None,
+                      unit_id: str | None, limit: int, offset: int) -> tuple[Sequence[Visit], int]:
+    query = select(Visit)
+    if site:
+        principal.check_site(site)
+        query = query.where(Visit.site == site)
+    elif not principal.all_sites:
+        query = query.where(Visit.site.in_(principal.sites))
+    if manager:
+        query = query.where(Visit.manager == manager)
+    if unit_id:
+        query = query.where(Visit.unit_id == unit_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(Visit.visited_at.desc(), Visit.id).limit(limit).offset(offset)
+    return (await session.scalars(ordered)).all(), total
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def coverage(session: AsyncSession, principal: Principal, site: str, on: date) -> Coverage:
+    """As of ``on``: each manager's visits in that ISO week against the weekly target, and the households
+    whose visits this year are fewer than the yearly target pro rata (2 a year: 1 due by mid-year)."""
+    principal.check_site(site)
+    config = await get_config(session, site)
+    week_start = on - timedelta(days=on.weekday())
+    year_start = date(on.year, 1, 1)
+    days_in_year = (date(on.year + 1, 1, 1) - year_start).days
+    expected = math.floor(config.visits_per_household_year * ((on - year_start).days + 1) / days_in_year)
+    until = _start(on + timedelta(days=1))
+    visits = (await session.scalars(select(Visit).where(
+        Visit.site == site, Visit.visited_at >= _start(year_start), Visit.visited_at < until))).all()
+    weekly = Counter(v.manager for v in visits if utc(v.visited_at) >= _start(week_start))
+    managers = sorted(set(config.managers) | {v.manager for v in visits})
+    manager_rows = [ManagerCoverage(manager=m, visits_this_week=weekly[m], target=config.visits_per_manager_week,
+                                    behind=weekly[m] < config.visits_per_manager_week) for m in managers]
+    # Households: the site's occupied units (a vacant unit has nobody to visit).
+    units = (await session.scalars(select(Unit).where(Unit.site == site, Unit.occupied.is_(True)))).all()
+    per_unit = Counter(v.unit_id for v in visits)
+    last: dict[str, datetime] = {}
+    for v in visits:
+        last[v.unit_id] = max(last.get(v.unit_id, utc(v.visited_at)), utc(v.visited_at))
+    behind = [HouseholdCoverage(unit_id=u.id, building=u.building, visits_this_year=per_unit[u.id],
+                                expected_by_now=expected, last_visited_at=last.get(u.id))
+              for u in units if per_unit[u.id] < expected]
+    behind.sort(key=lambda h: (h.visits_this_year, h.last_visited_at or datetime.min.replace(tzinfo=UTC),
+                               h.unit_id))
+    return Coverage(site=site, on=on, week_start=week_start, year=on.year, managers=manager_rows,
+                    households_total=len(units), households_on_track=len(units) - len(behind),
+                    households_target_per_year=config.visits_per_household_year, households_behind=behind)

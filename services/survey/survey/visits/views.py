@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.auth import Principal, require
+from pm_platform.envelope import utcnow
+from survey.common import PLANNERS, STAFF
+from survey.visits import service
+from survey.visits.models import Coverage, VisitCreate, VisitRead
+
+router = APIRouter(prefix="/visits", tags=["home visits"])
+Visitors = Annotated[Principal, Depends(require("manager", "supervisor"))]
+Staff = Annotated[Principal, Depends(require(*STAFF))]
+Planners = Annotated[Principal, Depends(require(*PLANNERS))]
+
+
+@router.post("", response_model=VisitRead, status_code=201)
+async def record_visit(body: VisitCreate, uow: UowDep, principal: Visitors) -> Any:
+    """The caller records their visit; ``raise_request`` asks intake to record what they found."""
+    return VisitRead.model_validate(await service.record_visit(uow, principal, body))
+
+
+@router.get("")
+async def get_visits(
+    session: SessionDep, principal: Staff, site: str | None = None, manager: str | None = None,
+    unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    rows, total = await service.list_visits(session, principal, site=site, manager=manager, unit_id=unit_id,
+                                            limit=limit, offset=offset)
+    return page([VisitRead.model_validate(r) for r in rows], total, limit, offset)
+
+
+@router.get("/coverage", response_model=Coverage)
+async def get_coverage(session: SessionDep, principal: Planners, site: str, on: date | None = None) -> Any:
+    """Who is behind: managers under their weekly visits, households under their yearly visits (as of ``on``)."""
+    return await service.coverage(session, principal, site, on or utcnow().date())
+
+
+@router.get("/{visit_id}", response_model=VisitRead)
+async def get_visit(visit_id: str, session: SessionDep, principal: Staff) -> Any:
+    return VisitRead.model_validate(await service.get_visit(session, principal, visit_id))
