@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import ColumnElement, SQLColumnExpression, true
 
 from pm_platform.problems import Problem
 from pm_platform.settings import Settings
@@ -52,6 +53,13 @@ class Principal:
     def check_site(self, site: str) -> None:
         if not self.can_act_on(site):
             raise Problem(403, f"not allowed to act on site {site}", field="site")
+
+    def site_filter(self, column: SQLColumnExpression[str], site: str | None = None) -> ColumnElement[bool]:
+        """The WHERE clause that keeps a listing within the caller's sites (to one, when it asks for one)."""
+        if site:
+            self.check_site(site)
+            return column == site
+        return true() if self.all_sites else column.in_(sorted(self.sites))
 
     def check_department(self, department: str) -> None:
         """Department workers only see and act on their own department's work."""

@@ -296,11 +296,7 @@ async def list_accounts(session: AsyncSession, principal: Principal, site: str, 
 async def list_charges(session: AsyncSession, principal: Principal, *, site: str | None, unit_id: str | None,
                        period: str | None, kind: str | None, limit: int, offset: int) -> tuple[Sequence[Charge], int]:
     query = select(Charge)
-    if site:
-        principal.check_site(site)
-        query = query.where(Charge.site == site)
-    elif not principal.all_sites:
-        query = query.where(Charge.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Charge.site, site))
     if unit_id:
         query = query.where(Charge.unit_id == unit_id)
     if period:

@@ -312,11 +312,7 @@ async def list_work_orders(session: AsyncSession, principal: Principal, *, site:
                            rework: bool | None = None, escalated: bool | None = None,
                            request_id: str | None = None) -> tuple[Sequence[WorkOrder], int]:
     query = select(WorkOrder)
-    if site:
-        principal.check_site(site)
-        query = query.where(WorkOrder.site == site)
-    elif not principal.all_sites:
-        query = query.where(WorkOrder.site.in_(principal.sites))
+    query = query.where(principal.site_filter(WorkOrder.site, site))
     if worker_only(principal):
         department = _worker_department(principal, department)
     if department:
@@ -346,11 +342,7 @@ async def my_queue(session: AsyncSession, principal: Principal, site: str | None
     if worker_only(principal):
         _worker_department(principal, None)
     query = select(WorkOrder).where(WorkOrder.assignee == principal.subject, WorkOrder.status.in_(list(OPEN)))
-    if site:
-        principal.check_site(site)
-        query = query.where(WorkOrder.site == site)
-    elif not principal.all_sites:
-        query = query.where(WorkOrder.site.in_(principal.sites))
+    query = query.where(principal.site_filter(WorkOrder.site, site))
     if principal.department:
         query = query.where(WorkOrder.department == principal.department)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -367,11 +359,7 @@ async def pool(session: AsyncSession, principal: Principal, site: str | None, de
         raise Problem(422, "name the department whose pool to read", field="department")
     query = select(WorkOrder).where(WorkOrder.department == department, WorkOrder.assignee.is_(None),
                                     WorkOrder.status.in_([Status.created, Status.transferred]))
-    if site:
-        principal.check_site(site)
-        query = query.where(WorkOrder.site == site)
-    elif not principal.all_sites:
-        query = query.where(WorkOrder.site.in_(principal.sites))
+    query = query.where(principal.site_filter(WorkOrder.site, site))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ordered = query.order_by(WorkOrder.due_at, WorkOrder.id).limit(limit).offset(offset)
     return (await session.scalars(ordered)).all(), total
@@ -387,11 +375,7 @@ async def history(session: AsyncSession, principal: Principal, work_order_id: st
 async def list_slips(session: AsyncSession, principal: Principal, *, site: str | None, department: str | None,
                      limit: int, offset: int) -> tuple[Sequence[NonconformanceSlip], int]:
     query = select(NonconformanceSlip)
-    if site:
-        principal.check_site(site)
-        query = query.where(NonconformanceSlip.site == site)
-    elif not principal.all_sites:
-        query = query.where(NonconformanceSlip.site.in_(principal.sites))
+    query = query.where(principal.site_filter(NonconformanceSlip.site, site))
     if worker_only(principal):
         department = _worker_department(principal, department)
     if department:

@@ -63,11 +63,7 @@ async def get_incident(session: AsyncSession, principal: Principal, incident_id:
 async def list_incidents(session: AsyncSession, principal: Principal, site: str | None,
                          status: str | None) -> Sequence[Incident]:
     query = select(Incident)
-    if site:
-        principal.check_site(site)
-        query = query.where(Incident.site == site)
-    elif not principal.all_sites:
-        query = query.where(Incident.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Incident.site, site))
     if status:
         query = query.where(Incident.status == status)
     return (await session.scalars(query.order_by(Incident.opened_at.desc()).limit(200))).all()

@@ -382,11 +382,7 @@ def overdue_clause(now: datetime) -> Any:
 
 
 def scoped(query: Select[Any], principal: Principal, site: str | None) -> Select[Any]:
-    if site:
-        principal.check_site(site)
-        query = query.where(Request.site == site)
-    elif not principal.all_sites:
-        query = query.where(Request.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Request.site, site))
     if only_own_department(principal):
         query = query.where(Request.department == principal.department)
     if is_owner(principal):

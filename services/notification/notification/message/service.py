@@ -264,11 +264,7 @@ async def list_messages(session: AsyncSession, principal: Principal, *, site: st
                         party_id: str | None, broadcast_id: str | None, status: Status | None,
                         limit: int, offset: int) -> tuple[Sequence[Message], int]:
     query = select(Message)
-    if site:
-        principal.check_site(site)
-        query = query.where(Message.site == site)
-    elif not principal.all_sites:
-        query = query.where(Message.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Message.site, site))
     if _owner_only(principal):
         party_id = principal.party_id or "-"  # an owner reads only their own messages
         query = query.where(Message.audience == "owner")

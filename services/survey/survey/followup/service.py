@@ -295,11 +295,7 @@ async def list_followups(session: AsyncSession, principal: Principal, *, site: s
                          overdue: bool | None, request_id: str | None, limit: int,
                          offset: int) -> tuple[Sequence[FollowUp], int]:
     query = select(FollowUp)
-    if site:
-        principal.check_site(site)
-        query = query.where(FollowUp.site == site)
-    elif not principal.all_sites:
-        query = query.where(FollowUp.site.in_(principal.sites))
+    query = query.where(principal.site_filter(FollowUp.site, site))
     if principal.roles == {"owner"}:
         query = query.where(FollowUp.party_id == (principal.party_id or ""))
     if status:

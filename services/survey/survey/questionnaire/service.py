@@ -91,11 +91,7 @@ async def questions_of(session: AsyncSession, survey_id: str) -> list[Question]:
 async def list_surveys(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
                        limit: int, offset: int) -> tuple[Sequence[Survey], int]:
     query = select(Survey)
-    if site:
-        principal.check_site(site)
-        query = query.where(Survey.site == site)
-    elif not principal.all_sites:
-        query = query.where(Survey.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Survey.site, site))
     if status:
         query = query.where(Survey.status == status)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0

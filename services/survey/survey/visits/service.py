@@ -73,11 +73,7 @@ async def get_visit(session: AsyncSession, principal: Principal, visit_id: str) 
 async def list_visits(session: AsyncSession, principal: Principal, *, site: str | None, manager: str | None,
                       unit_id: str | None, limit: int, offset: int) -> tuple[Sequence[Visit], int]:
     query = select(Visit)
-    if site:
-        principal.check_site(site)
-        query = query.where(Visit.site == site)
-    elif not principal.all_sites:
-        query = query.where(Visit.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Visit.site, site))
     if manager:
         query = query.where(Visit.manager == manager)
     if unit_id:
