@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from billing.account import service as account_service
 from billing.account.models import Charge
 from billing.database import Base, platform_tables
 from billing.directory.models import Party, Unit
 from billing.main import create, subscriptions, timers
+from billing.period import service as period_service
 from billing.seed import seed
 from pm_platform import migrations
 from pm_platform.auth import mint_token
@@ -238,12 +240,23 @@ async def seeded(billing):
     return runtime, client
 
 
+@pytest.fixture
+def issue_day(monkeypatch: pytest.MonkeyPatch):
+    """Pin billing's clock (issuing, and the overdue check) to a day, 09:00 UTC: due dates depend on it."""
+    def pin(day: date) -> None:
+        at = datetime.combine(day, time(9), tzinfo=UTC)
+        for module in (period_service, account_service):
+            monkeypatch.setattr(module, "utcnow", lambda: at)
+    return pin
+
+
 def events_of(events: list[tuple[str, Envelope]], event_type: str) -> list[Envelope]:
     return [envelope for _, envelope in events if envelope.type == event_type]
 
 
-async def test_issuing_a_period_charges_area_times_rate_once_per_unit(seeded) -> None:
+async def test_issuing_a_period_charges_area_times_rate_once_per_unit(seeded, issue_day) -> None:
     runtime, client = seeded
+    issue_day(date(2026, 9, 28))  # ahead of the period: the due day stands (it is later than 28 Sep + 15 days)
     clerk = auth(runtime)
     response = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)
     assert response.status_code == 201, response.text
@@ -293,8 +306,9 @@ async def test_issuing_a_period_charges_area_times_rate_once_per_unit(seeded) ->
     assert agent.status_code == 403
 
 
-async def test_site_billing_settings_are_set_by_managers(seeded) -> None:
+async def test_site_billing_settings_are_set_by_managers(seeded, issue_day) -> None:
     runtime, client = seeded
+    issue_day(date(2026, 2, 1))
     url = "/sites/harbour/billing-settings"
     assert (await client.get(url, headers=auth(runtime))).json()["fee_rate_per_m2"] == "2.8"
     update = {"fee_rate_per_m2": "3.05", "fee_due_day": 31, "target_current_pct": 85}
@@ -303,6 +317,7 @@ async def test_site_billing_settings_are_set_by_managers(seeded) -> None:
     saved = await client.put(url, json=update, headers=manager)
     assert saved.status_code == 200, saved.text
     assert (saved.json()["fee_rate_per_m2"], saved.json()["target_current_pct"]) == ("3.05", 85)
+    assert saved.json()["fee_grace_days"] == 15  # the default
     invalid = await client.put(url, json={**update, "fee_rate_per_m2": "-1"}, headers=manager)
     assert invalid.status_code == 422 and invalid.json()["field"] == "fee_rate_per_m2"
     other = await client.put("/sites/riverside/billing-settings", json=update, headers=manager)
@@ -317,6 +332,45 @@ async def test_site_billing_settings_are_set_by_managers(seeded) -> None:
     assert issued["due_date"] == "2026-02-28"
     fees = (await client.get("/charges", params={"unit_id": UNIT, "period": "2026-02"}, headers=auth(runtime))).json()
     assert [c["amount_cents"] for c in fees["items"]] == [27298]
+
+
+async def test_a_period_issued_after_its_due_day_is_due_a_grace_period_after_the_issue(seeded, issue_day) -> None:
+    runtime, client = seeded
+    clerk, manager = auth(runtime), auth(runtime, roles=("manager",))
+    url = "/sites/harbour/billing-settings"
+    assert (await client.get(url, headers=clerk)).json()["fee_grace_days"] == 15  # seeded from the demo
+    # Issued on 23 Nov for November, due day 15: due 15 days after the issue, not on the 15th already past.
+    issue_day(date(2026, 11, 23))
+    issued = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-11"}, headers=clerk)
+    assert issued.status_code == 201, issued.text
+    due = date(2026, 12, 8)
+    assert issued.json()["due_date"] == due.isoformat()
+    fees = (await client.get("/charges", params={"site": "harbour", "period": "2026-11"}, headers=clerk)).json()
+    assert {c["due_date"] for c in fees["items"]} == {due.isoformat()}
+    statuses = events_of(await outbox_events(runtime), "billing.account.status_changed.v1")
+    assert {(e.data["overdue_cents"], e.data["in_arrears"]) for e in statuses} == {(0, False)}
+    for as_of, overdue in (("2026-11-23", 0), ("2026-12-08", 0), ("2026-12-09", HARBOUR_FEES[UNIT])):
+        account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour", "as_of": as_of},
+                                    headers=clerk)).json()
+        assert (account["overdue_cents"], account["in_arrears"]) == (overdue, overdue > 0), as_of
+
+    # The overdue timer fires the day after the due date, not before.
+    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 23, 59, tzinfo=UTC)) == 0
+    assert await fire_due(runtime, timers, now=datetime(2026, 12, 9, 0, 1, tzinfo=UTC)) == len(HARBOUR_FEES)
+    fell_due = [e for e in events_of(await outbox_events(runtime), "billing.account.status_changed.v1")
+                if e.data["reason"] == "overdue"]
+    assert {e.data["unit_id"]: (e.data["overdue_cents"], e.data["in_arrears"], e.data["oldest_due"])
+            for e in fell_due} == {unit: (cents, True, due.isoformat()) for unit, cents in HARBOUR_FEES.items()}
+
+    # The grace is a site setting: a manager shortens it, and the next late period uses it.
+    saved = await client.put(url, json={"fee_rate_per_m2": "2.80", "fee_grace_days": 5}, headers=manager)
+    assert saved.status_code == 200 and saved.json()["fee_grace_days"] == 5
+    assert (await client.put(url, json={"fee_rate_per_m2": "2.80", "fee_grace_days": -1},
+                             headers=manager)).json()["field"] == "fee_grace_days"
+    issue_day(date(2026, 12, 20))
+    december = (await client.post("/billing-periods", json={"site": "harbour", "period": "2026-12"},
+                                  headers=clerk)).json()
+    assert december["due_date"] == "2026-12-25"
 
 
 # --- payments ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from intake.database import Base, platform_tables
 from intake.main import create, subscriptions
 from intake.organization.models import Party, Unit
 from intake.request.handlers import timers
-from intake.request.models import Request
+from intake.request.models import Request, StatusChange
 from intake.seed import seed
 from pm_platform import migrations
 from pm_platform.auth import mint_token
@@ -672,6 +672,40 @@ async def test_a_failed_follow_up_reopens_escalates_and_asks_for_rework(intake) 
     assert steps == ["reopened", "resolved", "followed_up", "closed"]
 
 
+async def test_a_skipped_follow_up_closes_a_resolved_request_and_only_notes_a_reopened_one(intake) -> None:
+    runtime, client = intake
+    rid = (await post(client, runtime))["id"]
+    for status in ("acknowledged", "in_progress", "resolved"):
+        await move(client, runtime, rid, status)
+    await clear_outbox(runtime)
+    skipped = envelope(runtime, "survey.followup.skipped.v1", {"request_id": rid}, correlation=rid)
+    assert await deliver(runtime, skipped) == "handled"
+    result = await detail(client, runtime, rid)
+    assert result["status"] == "closed" and result["closed_at"] is not None
+    [change] = await events(runtime, "intake.request.status_changed.v1")
+    assert (change["data"]["from_status"], change["data"]["to_status"]) == ("resolved", "closed")
+    assert change["data"]["reason"] == "follow-up skipped: not drawn in the site's follow-up sample"
+    assert change["causationid"] == skipped.id and change["correlationid"] == rid
+    async with runtime.sessionmaker() as session:
+        history = (await session.scalars(select(StatusChange).where(StatusChange.request_id == rid)
+                                         .order_by(StatusChange.id))).all()
+    assert (history[-1].to_status, history[-1].reason) == ("closed", change["data"]["reason"])
+    assert [e["event_type"] for e in result["timeline"]][-2:] == ["survey.followup.skipped.v1",
+                                                                  "intake.request.status_changed.v1"]
+    assert await deliver(runtime, skipped) == "duplicate"  # the inbox: closed once
+
+    # A reopened request (the owner said it is not solved) only records the skip on its timeline.
+    await move(client, runtime, rid, "reopened", reason="leaking again")
+    await clear_outbox(runtime)
+    budget = envelope(runtime, "survey.followup.skipped.v1", {"request_id": rid, "reason": "contact_budget"},
+                      correlation=rid)
+    assert await deliver(runtime, budget) == "handled"
+    result = await detail(client, runtime, rid)
+    assert result["status"] == "reopened"
+    assert result["timeline"][-1]["summary"] == "follow-up skipped: the owner's contact budget is used up"
+    assert await events(runtime) == []
+
+
 async def test_a_home_visit_can_raise_a_request(intake) -> None:
     runtime, client = intake
     visit = envelope(runtime, "survey.visit.recorded.v1", correlation="vis-0001")
@@ -727,6 +761,72 @@ async def test_complaints_are_classified_and_analysed_monthly(intake) -> None:
                              headers=supervisor)).status_code == 422
     assert (await client.get("/reports/complaints", params={"month": month},
                              headers=auth(runtime))).status_code == 403
+
+
+async def test_a_progress_reply_is_announced_for_the_owner_in_the_same_transaction(intake) -> None:
+    runtime, client = intake
+    created = await post(client, runtime)
+    response = await client.post(f"/requests/{created['id']}/replies", headers=auth(runtime),
+                                 json={"message": "Engineer booked for 10:00 tomorrow", "channel": "phone"})
+    assert response.status_code == 200, response.text
+    [replied] = await events(runtime, "intake.request.replied.v1")
+    assert replied["subject"] == created["id"] and replied["correlationid"] == created["id"]
+    data = replied["data"]
+    assert (data["request_id"], data["site"], data["unit_id"], data["party_id"], data["message"],
+            data["replied_by"], data["language"]) == (created["id"], "harbour", "harbour-A-0101",
+                                                      "harbour-A-0101-owner", "Engineer booked for 10:00 tomorrow",
+                                                      "agent.1", "zh-CN")
+    assert datetime.fromisoformat(data["replied_at"]) >= datetime.fromisoformat(created["created_at"])
+    timeline = (await detail(client, runtime, created["id"]))["timeline"]
+    assert [e["event_type"] for e in timeline] == ["intake.request.created.v1", "intake.request.replied.v1"]
+
+    # A closed request takes no reply: 409, and nothing is announced.
+    cancelled = await post(client, runtime, category="electrical")
+    assert (await move(client, runtime, cancelled["id"], "cancelled", "owner fixed it")).status_code == 200
+    response = await client.post(f"/requests/{cancelled['id']}/replies", headers=auth(runtime),
+                                 json={"message": "Too late"})
+    assert response.status_code == 409
+    assert len(await events(runtime, "intake.request.replied.v1")) == 1
+
+
+async def test_a_classification_is_announced_with_the_responsible_department(intake) -> None:
+    runtime, client = intake
+    complaint = {**REPAIR, "kind": "complaint", "in_unit": False, "description": "Water pressure ignored for weeks"}
+    # Nobody knows who handles noise: a valid complaint needs the department named, and nothing is announced.
+    noise = await post(client, runtime, complaint, category="noise")
+    response = await client.post(f"/requests/{noise['id']}/classification", headers=auth(runtime),
+                                 json={"complaint_class": "valid"})
+    assert response.status_code == 422 and response.json()["field"] == "department"
+    assert await events(runtime, "intake.request.classified.v1") == []
+
+    # Dispatch routed an earlier water repair to engineering: intake knows who is responsible for water.
+    repair = await post(client, runtime)
+    await deliver(runtime, envelope(runtime, "dispatch.workorder.created.v1", {"request_id": repair["id"]},
+                                    correlation=repair["id"]))
+    water = await post(client, runtime, complaint)
+    for complaint_class in ("venting", "valid"):
+        response = await client.post(f"/requests/{water['id']}/classification", headers=auth(runtime),
+                                     json={"complaint_class": complaint_class})
+        assert response.status_code == 200, response.text
+    assert response.json()["department"] == "engineering" and response.json()["escalated"] is True
+    venting, valid = await events(runtime, "intake.request.classified.v1")
+    for event, complaint_class in ((venting, "venting"), (valid, "valid")):
+        assert event["subject"] == water["id"] and event["correlationid"] == water["id"]
+        data = event["data"]
+        assert (data["request_id"], data["site"], data["kind"], data["category"], data["complaint_class"],
+                data["department"], data["classified_by"], data["summary"], data["unit_id"]) == (
+            water["id"], "harbour", "complaint", "water", complaint_class, "engineering", "agent.1",
+            "Water pressure ignored for weeks", "harbour-A-0101")
+
+    # An explicit department wins; a complaint classified as it is recorded is announced too.
+    response = await client.post(f"/requests/{noise['id']}/classification", headers=auth(runtime),
+                                 json={"complaint_class": "valid", "department": "security"})
+    assert response.status_code == 200
+    recorded = await post(client, runtime, complaint, category="cleaning", complaint_class="help_seeking")
+    *_, named, at_creation = await events(runtime, "intake.request.classified.v1")
+    assert (named["data"]["request_id"], named["data"]["department"]) == (noise["id"], "security")
+    assert (at_creation["data"]["request_id"], at_creation["data"]["complaint_class"],
+            at_creation["data"]["department"]) == (recorded["id"], "help_seeking", None)
 
 
 async def test_the_daily_report_counts_the_day(intake) -> None:

@@ -256,6 +256,67 @@ async def test_status_changes_reopening_and_surveys_reach_the_owner(notification
         ("surveys", "harbour-A-0101-owner", "en")
 
 
+async def test_an_agents_reply_reaches_the_owner_and_waits_out_quiet_hours(notification, clock) -> None:
+    runtime, _ = notification
+    await seed(runtime)
+    await apply(runtime, party_upserted(runtime, language="en", email=None))
+    await apply(runtime, request_created(runtime, party_id="harbour-A-0101-owner", created_at=DAY))
+    reply = envelope(runtime, "intake.request.replied.v1", "evt-reply", request_id=REQUEST_ID,
+                     message="The engineer is booked for 10:00 tomorrow")
+    assert await apply(runtime, reply) == "handled"
+    assert await apply(runtime, reply) == "duplicate"
+    [sent] = await messages(runtime, template="request.replied")
+    assert (sent.audience, sent.party_id, sent.recipient, sent.category, sent.status, sent.request_id) == \
+        ("owner", "harbour-A-0101-owner", "13800000001", "service", "queued", REQUEST_ID)
+    assert sent.body == "About your request 3f6c1a9e: The engineer is booked for 10:00 tomorrow"
+    assert sent.deferred_until is None
+
+    # A Chinese-speaking owner gets the Chinese text; a reply recorded at 23:00 waits for the morning.
+    await apply(runtime, request_created(runtime, "evt-request-2", DAY, "req-2", party_id="harbour-A-0102-owner"))
+    clock.now = NIGHT
+    await apply(runtime, envelope(runtime, "intake.request.replied.v1", "evt-reply-2", request_id="req-2",
+                                  party_id="harbour-A-0102-owner", message="师傅明早十点上门"))
+    [held] = await messages(runtime, template="request.replied", request_id="req-2")
+    assert held.body == "关于您的报修 req-2：师傅明早十点上门"
+    assert (held.status, held.category, utc(held.deferred_until)) == ("queued", "service", MORNING)
+    # A reply about a request notification has not heard of yet is retried until the contact arrives.
+    with pytest.raises(ContactNotYetKnown):
+        await apply(runtime, envelope(runtime, "intake.request.replied.v1", "evt-reply-3", request_id="req-3"))
+
+
+async def test_a_valid_complaint_reaches_the_department_supervisor_and_a_venting_one_sends_nothing(
+        notification) -> None:
+    runtime, client = notification
+    await seed(runtime)
+    added = await client.put("/staff/sup.harbour.cleaning", headers=auth(runtime, roles=("manager",)),
+                             json={"site": "harbour", "role": "supervisor", "department": "cleaning",
+                                   "name": "Gao Min", "phone": "13800009020", "language": "en"})
+    assert added.status_code == 200, added.text
+    valid = envelope(runtime, "intake.request.classified.v1", "evt-valid")
+    assert await apply(runtime, valid) == "handled"
+    [message] = await messages(runtime)
+    assert (message.audience, message.party_id, message.recipient, message.category, message.template,
+            message.status, message.request_id) == ("staff", "sup.harbour.cleaning", "13800009020", "staff",
+                                                    "staff.complaint.valid", "queued", "req-0002")
+    assert message.body == ("[VALID COMPLAINT] the cleaning team: complaint req-0002 (cleaning, harbour-A-0101) "
+                            "Stairwell of building A not cleaned for a week")
+
+    # Communicative complaints stay at the front desk.
+    for event_id, complaint_class in (("evt-venting", "venting"), ("evt-help", "help_seeking"),
+                                      ("evt-inquiry", "inquiry")):
+        assert await apply(runtime, envelope(runtime, "intake.request.classified.v1", event_id,
+                                             request_id=f"req-{complaint_class}",
+                                             complaint_class=complaint_class)) == "handled"
+    assert len(await messages(runtime)) == 1
+
+    # A department without its own supervisor on the roster: the site's customer-service supervisor.
+    await apply(runtime, envelope(runtime, "intake.request.classified.v1", "evt-engineering", request_id="req-0003",
+                                  category="water", department="engineering", summary="Leak ignored"))
+    [fallback] = await messages(runtime, source_event_id="evt-engineering")
+    assert (fallback.party_id, fallback.recipient) == ("sup.harbour", "13800009001")
+    assert fallback.body == "【有效投诉】工程部：投诉 req-0003（water，harbour-A-0101）Leak ignored"
+
+
 async def test_a_reporter_without_any_address_is_logged_as_suppressed(notification) -> None:
     runtime, client = notification
     await apply(runtime, request_created(runtime, language="en", phone=None, name="Ann Lee", party_id=None))

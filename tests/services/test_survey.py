@@ -384,6 +384,11 @@ async def test_a_sampling_policy_asks_a_stable_share_of_requests(survey) -> None
     assert 0 < len(expected) < 20
     assert {f.skip_reason for f in rows if f.status == "skipped"} == {"not_sampled"}
     assert len(await outbox(runtime, "survey.followup.scheduled.v1")) == len(expected)
+    # Each skip tells intake (same unit of work), so a resolved request does not wait for an answer.
+    skipped = await outbox(runtime, "survey.followup.skipped.v1")
+    assert {e.data["request_id"] for e in skipped} == {f"req-{n}" for n in range(20)} - expected
+    assert {(e.data["reason"], e.data["site"], e.correlationid == e.data["request_id"]) for e in skipped} == {
+        ("sampled_out", "harbour", True)}
 
     listed = await client.get("/sites/harbour/followup-policies", headers=auth(runtime))
     assert [(p["category"], p["sample_percent"]) for p in listed.json()] == [("engineering", 30)]
@@ -394,6 +399,13 @@ async def test_a_sampling_policy_asks_a_stable_share_of_requests(survey) -> None
                                     json={"mode": "sometimes"}), 422, "mode")
     assert_problem(await client.put("/sites/harbour/followup-policies/water", headers=auth(runtime),
                                     json={"mode": "always"}), 403)
+    # A 0% sample is a policy that asks nobody.
+    await client.put("/sites/harbour/followup-policies/engineering", headers=supervisor(runtime),
+                     json={"mode": "sample", "sample_percent": 0})
+    await complete_work(runtime, 99)
+    assert (await only_followup(runtime, "req-99")).skip_reason == "policy_skip"
+    [none_asked] = [e for e in await outbox(runtime, "survey.followup.skipped.v1") if e.data["request_id"] == "req-99"]
+    assert (none_asked.data["reason"], none_asked.data["work_order_id"]) == ("policy_skip", "wo-99-None")
     assert (await client.delete("/sites/harbour/followup-policies/engineering",
                                 headers=supervisor(runtime))).status_code == 204
     assert (await client.get("/sites/harbour/followup-policies", headers=auth(runtime))).json() == []
@@ -411,6 +423,9 @@ async def test_skip_if_rated_does_not_ask_again_about_a_request_the_owner_rated(
     await complete_work(runtime, 2, request_id="req-x")
     second = [f for f in await followups(runtime) if f.id != first.id]
     assert [(f.status, f.skip_reason) for f in second] == [("skipped", "already_rated")]
+    [skipped] = await outbox(runtime, "survey.followup.skipped.v1")
+    assert (skipped.data["request_id"], skipped.data["reason"]) == ("req-x", "already_rated")
+    assert skipped.data["party_id"] == "harbour-A-0101-owner"
     # A request the owner did not rate is followed up.
     await complete_work(runtime, 3, request_id="req-y")
     assert (await only_followup(runtime, "req-y")).status == "scheduled"
@@ -426,6 +441,9 @@ async def test_the_fatigue_budget_spares_an_owner_across_follow_ups_and_surveys(
         await complete_work(runtime, n)
     statuses = [(f.request_id, f.status, f.skip_reason) for f in await followups(runtime)]
     assert statuses == [("req-1", "scheduled", None), ("req-2", "scheduled", None), ("req-3", "skipped", "fatigue")]
+    [skipped] = await outbox(runtime, "survey.followup.skipped.v1")
+    assert (skipped.data["request_id"], skipped.data["reason"], skipped.data["party_id"]) == (
+        "req-3", "contact_budget", tired)
     budget = await client.get(f"/parties/{tired}/contact-budget", headers=auth(runtime))
     assert budget.status_code == 200
     assert (budget.json()["used"], budget.json()["remaining"], budget.json()["max_contacts"]) == (2, 0, 2)

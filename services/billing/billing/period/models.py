@@ -16,6 +16,8 @@ from billing.database import Base
 
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 DEFAULT_REPAIR_DUE_DAYS = 15
+# A fee issued late is due no sooner than this many days after the issue (the configured due day may have passed).
+DEFAULT_FEE_GRACE_DAYS = 15
 
 
 class SiteBilling(Base):
@@ -25,6 +27,8 @@ class SiteBilling(Base):
     # Yuan per m² per month, exact (2.80 = 2 yuan 80 fen).
     fee_rate_per_m2: Mapped[Decimal] = mapped_column(Numeric(10, 4))
     fee_due_day: Mapped[int] = mapped_column(Integer)  # day of the period's month the fee falls due
+    # A fee is due no sooner than this many days after it is issued (the later of the two dates).
+    fee_grace_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_FEE_GRACE_DAYS)
     repair_due_days: Mapped[int] = mapped_column(Integer)  # days after a repair charge is recorded
     # Collection-rate targets in percent: the current month, last month, the month before (and older).
     target_current_pct: Mapped[int] = mapped_column(Integer)
@@ -55,6 +59,7 @@ class SiteBillingUpdate(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     fee_rate_per_m2: Annotated[Decimal, Field(gt=0, le=10000, max_digits=10, decimal_places=4)]
     fee_due_day: Annotated[int, Field(ge=1, le=31)] = 15
+    fee_grace_days: Annotated[int, Field(ge=0, le=365)] = DEFAULT_FEE_GRACE_DAYS
     repair_due_days: Annotated[int, Field(ge=0, le=365)] = DEFAULT_REPAIR_DUE_DAYS
     target_current_pct: Percent = 80
     target_last_pct: Percent = 90
@@ -66,6 +71,7 @@ class SiteBillingRead(BaseModel):
     currency: str
     fee_rate_per_m2: str
     fee_due_day: int
+    fee_grace_days: int
     repair_due_days: int
     target_current_pct: int
     target_last_pct: int

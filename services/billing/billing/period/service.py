@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
@@ -53,6 +53,12 @@ def due_date_of(period: str, due_day: int) -> date:
     return date(year, month, min(due_day, calendar.monthrange(year, month)[1]))
 
 
+def fee_due_date(period: str, due_day: int, issued_on: date, grace_days: int) -> date:
+    """The later of the period's due day and the issue date plus the grace: a fee issued after its due day
+    is not overdue the moment it is billed."""
+    return max(due_date_of(period, due_day), issued_on + timedelta(days=grace_days))
+
+
 def fee_cents(area_m2: Decimal, rate_per_m2: Decimal) -> int:
     """Area x rate in yuan, to whole fen (half up, as a cashier rounds)."""
     return int((area_m2 * rate_per_m2 * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -61,7 +67,8 @@ def fee_cents(area_m2: Decimal, rate_per_m2: Decimal) -> int:
 def settings_read(settings: SiteBilling) -> SiteBillingRead:
     return SiteBillingRead(
         site=settings.site, currency=settings.currency, fee_rate_per_m2=f"{settings.fee_rate_per_m2.normalize():f}",
-        fee_due_day=settings.fee_due_day, repair_due_days=settings.repair_due_days,
+        fee_due_day=settings.fee_due_day, fee_grace_days=settings.fee_grace_days,
+        repair_due_days=settings.repair_due_days,
         target_current_pct=settings.target_current_pct, target_last_pct=settings.target_last_pct,
         target_before_pct=settings.target_before_pct, updated_at=settings.updated_at,
     )
@@ -92,6 +99,7 @@ async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdat
     settings.currency = update.currency
     settings.fee_rate_per_m2 = update.fee_rate_per_m2
     settings.fee_due_day = update.fee_due_day
+    settings.fee_grace_days = update.fee_grace_days
     settings.repair_due_days = update.repair_due_days
     settings.target_current_pct = update.target_current_pct
     settings.target_last_pct = update.target_last_pct
@@ -121,7 +129,8 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
     if period is None:
         period = BillingPeriod(
             id=new_id(), site=request.site, period=request.period, fee_rate_per_m2=settings.fee_rate_per_m2,
-            currency=settings.currency, due_date=due_date_of(request.period, settings.fee_due_day),
+            currency=settings.currency,
+            due_date=fee_due_date(request.period, settings.fee_due_day, today, settings.fee_grace_days),
             units_charged=0, total_cents=0, issued_by=principal.subject, issued_at=utcnow(),
         )
         uow.session.add(period)
@@ -131,6 +140,8 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
     already = set((await uow.session.scalars(select(Charge.unit_id).where(
         Charge.site == request.site, Charge.kind == MANAGEMENT_FEE, Charge.period == request.period))).all())
     paying = await payers(uow.session, {u.id: u for u in units}, [u.id for u in units])
+    # A unit charged on a later issue of the period (sold since, say) gets the same grace from today.
+    due_date = max(period.due_date, today + timedelta(days=settings.fee_grace_days))
     skipped: list[SkippedUnit] = []
     charged: list[Charge] = []
     now = utcnow()
@@ -149,7 +160,7 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
         charge = Charge(
             id=new_id(), site=unit.site, unit_id=unit.id, kind=MANAGEMENT_FEE,
             item=f"Property management fee {request.period}: {unit.area_m2} m² x {rate}"[:120],
-            amount_cents=amount, currency=period.currency, period=request.period, due_date=period.due_date,
+            amount_cents=amount, currency=period.currency, period=request.period, due_date=due_date,
             request_id=None, work_order_id=None, source_event_id=None, recorded_at=now,
         )
         uow.session.add(charge)

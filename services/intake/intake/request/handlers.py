@@ -89,6 +89,27 @@ async def on_followup_completed(event: Envelope, uow: UnitOfWork) -> None:
                          caused_by=event)
 
 
+# How survey's skip reasons read on a request's history.
+SKIP_REASONS = {
+    "policy_skip": "the site's policy asks nobody in this category",
+    "sampled_out": "not drawn in the site's follow-up sample",
+    "already_rated": "the owner already rated this request",
+    "contact_budget": "the owner's contact budget is used up",
+}
+
+
+@subscriptions.on("survey.followup.skipped.v1")
+async def on_followup_skipped(event: Envelope, uow: UnitOfWork) -> None:
+    """No follow-up will come: a resolved request is closed with the reason (it would wait forever); a request
+    in any other status (reopened, already followed up or closed) only records it on its timeline."""
+    data = event.data
+    why = SKIP_REASONS.get(data["reason"], data["reason"])
+    request = await record_progress(uow, event, f"follow-up skipped: {why}")
+    if request is not None and request.status == Status.resolved:
+        await transition(uow, request, Status.closed, actor=None, reason=f"follow-up skipped: {why}",
+                         caused_by=event)
+
+
 @subscriptions.on("survey.visit.recorded.v1")
 async def on_visit_recorded(event: Envelope, uow: UnitOfWork) -> None:
     """A manager's home visit found something to do: record it as a request raised on the visit."""

@@ -11,7 +11,14 @@ from opentelemetry import trace
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.events import REQUEST_CREATED, REQUEST_REOPENED, REQUEST_STATUS_CHANGED, REQUEST_TIMELIMIT
+from intake.events import (
+    REQUEST_CLASSIFIED,
+    REQUEST_CREATED,
+    REQUEST_REOPENED,
+    REQUEST_REPLIED,
+    REQUEST_STATUS_CHANGED,
+    REQUEST_TIMELIMIT,
+)
 from intake.incident import service as incidents
 from intake.organization.models import Building, Limit, Party, Site, Unit
 from intake.organization.service import check_category, resolve_limit, sees_contacts
@@ -147,6 +154,9 @@ async def record_request(uow: UnitOfWork, command: RequestCreate, *, actor: str,
     if request.possible_duplicate_of:
         summary += f"; possible duplicate of {request.possible_duplicate_of}"
     session.add(timeline_entry(request.id, request.unit_id, event, summary))
+    if request.complaint_class is not None:  # classified as it was recorded
+        emit_classified(uow, request, actor=actor, department=await known_department(session, request),
+                        caused_by=caused_by)
     return request
 
 
@@ -268,8 +278,15 @@ async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command:
     request.replied_at = request.replied_at or now
     request.updated_at = now
     await _disarm(uow, request, Limit.progress_reply)
-    uow.session.add(note(request, "intake:reply", f"progress reply by {principal.subject} ({command.channel}): "
-                                                   f"{command.message}", {"channel": command.channel}))
+    party = await reporter_party(uow.session, request)
+    # Notification sends the text to the reporter: the reply reaches the owner, not only the timeline.
+    event = _emit(uow, REQUEST_REPLIED, request, {
+        "request_id": request.id, "site": request.site, "unit_id": request.unit_id,
+        "party_id": request.reporter_party_id, "message": command.message, "replied_by": principal.subject,
+        "replied_at": now.isoformat(), "language": party.language if party else None,
+    }, None)
+    uow.session.add(timeline_entry(request.id, request.unit_id, event,
+                                   f"progress reply by {principal.subject} ({command.channel}): {command.message}"))
     await uow.commit()
     return request
 
@@ -278,19 +295,45 @@ async def classify(uow: UnitOfWork, principal: Principal, request_id: str, comma
     request = await get_request(uow.session, principal, request_id)
     if request.kind != Kind.complaint:
         raise Problem(422, f"request {request.id} is a {request.kind}, not a complaint", field="complaint_class")
-    if command.complaint_class is ComplaintClass.valid and not command.department:
+    department = command.department or await known_department(uow.session, request)
+    if command.complaint_class is ComplaintClass.valid and not department:
         raise Problem(422, "a valid complaint names the responsible department", field="department")
     request.complaint_class = command.complaint_class
-    if command.department:
-        request.department = command.department
+    if command.department or command.complaint_class is ComplaintClass.valid:
+        request.department = department  # a communicative complaint keeps no guessed department
     if command.complaint_class is ComplaintClass.valid:
         request.escalated = True  # to the responsible department's supervisor
     request.updated_at = utcnow()
-    uow.session.add(note(request, "intake:classified", f"classified {command.complaint_class} by {principal.subject}"
-                         + (f" (department {command.department})" if command.department else ""),
-                         command.model_dump(mode="json")))
+    emit_classified(uow, request, actor=principal.subject, department=department)
     await uow.commit()
     return request
+
+
+async def known_department(session: AsyncSession, request: Request) -> str | None:
+    """The department responsible for the request as far as intake knows: the one holding its work order, else
+    the one most recently responsible for this site's category on another request (set by dispatch's
+    work-order events, i.e. its routing, or named at a classification)."""
+    if request.department:
+        return request.department
+    return await session.scalar(
+        select(Request.department).where(Request.site == request.site, Request.category == request.category,
+                                         Request.department.is_not(None), Request.id != request.id)
+        .order_by(Request.updated_at.desc()).limit(1))
+
+
+def emit_classified(uow: UnitOfWork, request: Request, *, actor: str, department: str | None,
+                    caused_by: Envelope | None = None) -> None:
+    """``intake.request.classified.v1`` (notification tells the department's supervisor of a valid one) and
+    its timeline entry."""
+    now = utcnow()
+    event = _emit(uow, REQUEST_CLASSIFIED, request, {
+        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
+        "category": request.category, "complaint_class": request.complaint_class, "department": department,
+        "classified_by": actor, "classified_at": now.isoformat(), "summary": request.description,
+    }, caused_by)
+    uow.session.add(timeline_entry(request.id, request.unit_id, event,
+                                   f"classified {request.complaint_class} by {actor}"
+                                   + (f" (department {department})" if department else "")))
 
 
 async def link_duplicate(uow: UnitOfWork, principal: Principal, request_id: str, command: LinkCommand) -> Request:

@@ -81,6 +81,14 @@ async def staff_for(session: AsyncSession, site: str, roles: Sequence[StaffRole]
     return [m for m in rows if m.role != StaffRole.duty or m.department == department]
 
 
+async def supervisors_of(session: AsyncSession, site: str, department: str | None) -> list[StaffMember]:
+    """Who handles a valid complaint: the department's own supervisors at ``site`` when the roster has any,
+    else the site's customer-service supervisors (no department)."""
+    rows = await staff_for(session, site, [StaffRole.supervisor])
+    own = [m for m in rows if department is not None and m.department == department]
+    return own or [m for m in rows if m.department is None]
+
+
 async def list_staff(session: AsyncSession, principal: Principal, site: str) -> Sequence[StaffMember]:
     principal.check_site(site)
     return (await session.scalars(select(StaffMember).where(StaffMember.site == site)

@@ -1,6 +1,7 @@
-"""Subscribers: tell owners what happened to their requests, work orders, charges and surveys, and tell staff
-about new work orders and time limits. Messages are recorded here (queued or suppressed) in the event's
-transaction and sent by the sender job after commit; the inbox makes a repeated event a no-op."""
+"""Subscribers: tell owners what happened to their requests (and the agents' replies), work orders, charges
+and surveys, and tell staff about new work orders, time limits and valid complaints. Messages are recorded
+here (queued or suppressed) in the event's transaction and sent by the sender job after commit; the inbox
+makes a repeated event a no-op."""
 
 # Chinese texts use Chinese (full-width) punctuation.
 # ruff: noqa: RUF001
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from notification.config import config_of
 from notification.contact.models import Party, RequestContact, StaffRole
-from notification.contact.service import find_request, remember_request, staff_for
+from notification.contact.service import find_request, remember_request, staff_for, supervisors_of
 from notification.message.service import Notice, notify, party_recipient, reporter_recipient, staff_recipient
 from notification.preference.models import Category
 from notification.template.defaults import (
@@ -130,6 +131,41 @@ async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
     notice = _owner_notice(event, contact, "request.reopened", reason=event.data["reason"],
                            dedupe=f"request:{contact.request_id}:reopened:{contact.reopen_count}")
     await _tell_reporter(event, uow, contact, notice)
+
+
+@subscriptions.on("intake.request.replied.v1")
+async def on_request_replied(event: Envelope, uow: UnitOfWork) -> None:
+    """The agent's progress reply, in their words, to the reporter: service-critical (no opt-out), held back by
+    quiet hours like the other routine owner messages."""
+    contact = await _contact_for(event, uow)
+    notice = _owner_notice(event, contact, "request.replied", message=event.data["message"],
+                           dedupe=f"request:{contact.request_id}:replied:{event.id}",
+                           urgent=contact.kind == "emergency" or contact.priority == "urgent")
+    await _tell_reporter(event, uow, contact, notice)
+
+
+# When the department is not known yet, what a valid complaint's message says instead of its name.
+NO_DEPARTMENT = {"zh-CN": "责任部门待定", "en": "department not yet known"}
+
+
+@subscriptions.on("intake.request.classified.v1")
+async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
+    """A valid complaint goes to the responsible department's supervisor; communicative ones are handled at the
+    front desk and send nothing."""
+    data = event.data
+    if data["complaint_class"] != "valid":
+        return
+    department = data.get("department")
+    contact = await find_request(uow.session, data["request_id"])
+    unit = data.get("unit_id") or (contact.unit_id if contact else None) or ""
+    notice = Notice(template="staff.complaint.valid", category=Category.staff, site=event.site,
+                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
+                    values={"ref": ref(data["request_id"]), "category": data["category"], "unit": unit,
+                            "summary": data.get("summary") or ""},
+                    localised={"department": _localised(DEPARTMENTS, department) if department else NO_DEPARTMENT},
+                    dedupe=f"complaint:{data['request_id']}:valid:{department or '-'}")
+    for member in await supervisors_of(uow.session, event.site, department):
+        await notify(uow, notice, staff_recipient(member))
 
 
 @subscriptions.on("dispatch.workorder.created.v1")

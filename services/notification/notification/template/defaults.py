@@ -17,6 +17,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "request.acknowledged": ("ref", "kind", "category"),
     "request.status_changed": ("ref", "status", "reason"),
     "request.reopened": ("ref", "reason"),
+    "request.replied": ("ref", "message"),
     "workorder.assigned": ("ref", "department"),
     "workorder.status_changed": ("ref", "department", "status", "reason"),
     "workorder.completed": ("ref", "result"),
@@ -27,6 +28,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "staff.request.timelimit": ("ref", "limit", "stage", "due", "category", "unit"),
     "staff.workorder.timelimit": ("ref", "work_order", "department", "limit", "stage", "due", "unit"),
     "staff.workorder.new": ("ref", "work_order", "department", "category", "priority", "unit"),
+    "staff.complaint.valid": ("ref", "department", "category", "unit", "summary"),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -36,6 +38,8 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ("request.status_changed", "en"): "Your request {ref} {status}{reason}",
     ("request.reopened", "zh-CN"): "您的报修 {ref} 已重新处理，我们将尽快安排：{reason}",
     ("request.reopened", "en"): "Your request {ref} has been reopened and will be handled again: {reason}",
+    ("request.replied", "zh-CN"): "关于您的报修 {ref}：{message}",
+    ("request.replied", "en"): "About your request {ref}: {message}",
     ("workorder.assigned", "zh-CN"): "您的报修 {ref} 已派给{department}，工作人员将尽快上门",
     ("workorder.assigned", "en"): "Your request {ref} has been assigned to {department}; they are on the way",
     ("workorder.status_changed", "zh-CN"): "您的报修 {ref}：{department}{status}{reason}",
@@ -59,6 +63,8 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ("staff.workorder.new", "zh-CN"): "新工单 {work_order}：{category}，{unit}，优先级 {priority}（报修 {ref}）",
     ("staff.workorder.new", "en"):
         "New work order {work_order}: {category}, {unit}, priority {priority} (request {ref})",
+    ("staff.complaint.valid", "zh-CN"): "【有效投诉】{department}：投诉 {ref}（{category}，{unit}）{summary}",
+    ("staff.complaint.valid", "en"): "[VALID COMPLAINT] {department}: complaint {ref} ({category}, {unit}) {summary}",
 }
 
 # The subject line of an email, per language (templates may override it).

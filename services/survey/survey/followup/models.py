@@ -42,6 +42,7 @@ class Outcome(StrEnum):
 
 
 class SkipReason(StrEnum):
+    policy_skip = "policy_skip"  # a 0% sample
     not_sampled = "not_sampled"
     already_rated = "already_rated"
     fatigue = "fatigue"

@@ -74,6 +74,8 @@ async def _already_rated(session: AsyncSession, request_id: str) -> bool:
 
 async def _skip_reason(session: AsyncSession, followup: FollowUp, config: SiteConfig, mode: str,
                        percent: int | None, now: datetime) -> SkipReason | None:
+    if mode == PolicyMode.sample and not percent:
+        return SkipReason.policy_skip  # a 0% sample: the policy asks nobody in this category
     if mode == PolicyMode.sample and not in_sample(followup.request_id, percent or 0):
         return SkipReason.not_sampled
     if mode == PolicyMode.skip_if_rated and await _already_rated(session, followup.request_id):
@@ -117,6 +119,7 @@ async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source,
     if reason is not None:
         followup.status, followup.skip_reason = Status.skipped, reason
         await session.flush()
+        _emit_skipped(uow, followup, now, caused_by=cause)
         return followup
     if party_id:
         record_contact(session, party_id=party_id, site=site, kind="followup", ref_id=followup.id, at=now)
@@ -124,6 +127,29 @@ async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source,
     await timers.schedule(uow, DUE_TIMER, key=followup.id, due_at=followup.due_at)
     _emit_scheduled(uow, followup, caused_by=cause)
     return followup
+
+
+# How survey's skip reasons read on the wire (survey.followup.skipped.v1).
+SKIPPED_REASONS: dict[str, str] = {
+    SkipReason.policy_skip: "policy_skip", SkipReason.not_sampled: "sampled_out",
+    SkipReason.already_rated: "already_rated", SkipReason.fatigue: "contact_budget",
+}
+
+
+def _emit_skipped(uow: UnitOfWork, followup: FollowUp, now: datetime, *, caused_by: Envelope) -> None:
+    """Nobody will be asked: tell intake, so a resolved request does not wait for an answer forever."""
+    assert followup.skip_reason is not None
+    uow.emit(
+        "survey.followup.skipped.v1",
+        subject=followup.id,
+        site=followup.site,
+        caused_by=caused_by,
+        data={
+            "request_id": followup.request_id, "site": followup.site, "work_order_id": followup.work_order_id,
+            "unit_id": followup.unit_id, "party_id": followup.party_id,
+            "reason": SKIPPED_REASONS[followup.skip_reason], "skipped_at": now.isoformat(),
+        },
+    )
 
 
 def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope | None = None) -> None:
