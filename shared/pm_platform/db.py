@@ -7,6 +7,7 @@ outbox, inbox, dead letters and timers in its own database.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,9 +22,11 @@ from sqlalchemy import (
     Text,
     event,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,6 +38,28 @@ NAMING_CONVENTION = {
 
 # SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant, stored and read as timezone-aware UTC on every backend.
+
+    SQLite keeps no offset: a ``+08:00`` appointment would be stored as its wall time and read back as
+    UTC, eight hours off. So values are converted to UTC before they are stored (naive ones count as
+    UTC) and marked UTC when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def service_metadata() -> MetaData:
@@ -69,9 +94,9 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("status", String(16), nullable=False, default="pending"),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True)),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("next_attempt_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime()),
         Index("ix_outbox_status_id", "status", "id"),
     )
     inbox = Table(
@@ -80,7 +105,7 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("consumer", String(128), primary_key=True),
         Column("event_id", String(64), primary_key=True),
         Column("event_type", String(128), nullable=False),
-        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_at", UtcDateTime(), nullable=False),
     )
     dead_letters = Table(
         "dead_letters",
@@ -100,8 +125,8 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("deliveries", Integer, nullable=False, default=1),
         # open -> replayed | discarded
         Column("status", String(16), nullable=False, default="open"),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("resolved_at", DateTime(timezone=True)),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("resolved_at", UtcDateTime()),
         Index("ix_dead_letters_status", "status", "id"),
     )
     timers = Table(
@@ -110,11 +135,11 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("id", BigId, primary_key=True, autoincrement=True),
         Column("kind", String(64), nullable=False),
         Column("key", String(128), nullable=False),
-        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column("due_at", UtcDateTime(), nullable=False),
         Column("payload", Text, nullable=False, default="{}"),
         # pending -> fired | cancelled
         Column("status", String(16), nullable=False, default="pending"),
-        Column("fired_at", DateTime(timezone=True)),
+        Column("fired_at", UtcDateTime()),
         Index("ix_timers_status_due", "status", "due_at"),
         Index("uq_timers_kind_key", "kind", "key", unique=True),
     )

@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from billing.directory.models import PayerRead, UnitRead
+from pm_platform.db import UtcDateTime
 
 REPAIR = "repair"
 MANAGEMENT_FEE = "management_fee"
@@ -39,7 +40,7 @@ class Charge(Base):
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # The event that caused a repair charge (dispatch.workorder.completed.v1): one charge per event.
     source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class AccountStatus(Base):
@@ -53,7 +54,7 @@ class AccountStatus(Base):
     overdue_cents: Mapped[int] = mapped_column(BigInteger)
     in_arrears: Mapped[bool] = mapped_column(Boolean)
     oldest_due: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def _utc(value: datetime) -> datetime:

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import Boolean, DateTime, Integer, Numeric, String
+from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
+from pm_platform.db import UtcDateTime
 
 # Roles that chase payment and so see a payer's full phone number; everyone else sees it masked.
 PHONE_ROLES = frozenset({"billing_clerk", "supervisor", "manager"})
@@ -28,7 +29,7 @@ class Unit(Base):
     occupied: Mapped[bool] = mapped_column(Boolean)
     paying_party_id: Mapped[str | None] = mapped_column(String(64))
     # The source's updated_at: an event older than this is stale and ignored.
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Party(Base):
@@ -42,7 +43,7 @@ class Party(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     pays: Mapped[bool | None] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PayerRead(BaseModel):

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, DateTime, String, UniqueConstraint
+from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.account.models import UtcDatetime
 from billing.database import Base
+from pm_platform.db import UtcDateTime
 
 Method = Literal["cash", "card", "transfer", "online"]
 
@@ -33,10 +34,10 @@ class Payment(Base):
     receipt_seq: Mapped[int] = mapped_column(BigInteger)
     receipt_no: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(String(500))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     recorded_by: Mapped[str] = mapped_column(String(128))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     voided_by: Mapped[str | None] = mapped_column(String(128))
     void_reason: Mapped[str | None] = mapped_column(String(500))
 

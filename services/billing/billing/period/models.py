@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, Date, DateTime, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.account.models import UtcDatetime
 from billing.database import Base
+from pm_platform.db import UtcDateTime
 
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 DEFAULT_REPAIR_DUE_DAYS = 15
@@ -34,7 +35,7 @@ class SiteBilling(Base):
     target_current_pct: Mapped[int] = mapped_column(Integer)
     target_last_pct: Mapped[int] = mapped_column(Integer)
     target_before_pct: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BillingPeriod(Base):
@@ -49,7 +50,7 @@ class BillingPeriod(Base):
     units_charged: Mapped[int] = mapped_column(Integer)
     total_cents: Mapped[int] = mapped_column(BigInteger)
     issued_by: Mapped[str] = mapped_column(String(128))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 Percent = Annotated[int, Field(ge=0, le=100)]

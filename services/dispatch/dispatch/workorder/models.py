@@ -8,11 +8,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.database import Base
 from dispatch.department.models import TOKEN
+from pm_platform.db import UtcDateTime
 
 # Request kinds that need no work: the front desk answers them itself.
 NO_WORK_ORDER_KINDS = frozenset({"inquiry", "praise", "suggestion"})
@@ -107,8 +108,8 @@ class WorkOrder(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     in_unit: Mapped[bool]
-    appointment_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    appointment_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    appointment_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    appointment_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16))
     assignee: Mapped[str | None] = mapped_column(String(120))
     # A rework order redoes the work of ``original_work_order_id`` after the owner reopened the request.
@@ -117,15 +118,15 @@ class WorkOrder(Base):
     # Time limits: the class that applies, the deadlines (``due_at`` is the arrival deadline, the owner's
     # promise) and when the clock started (the request's time, moved on by pauses).
     limit_class: Mapped[str] = mapped_column(String(16), default="normal")
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    clock_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    acceptance_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    clock_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acceptance_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completion_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Pause: where it resumes to, why, since when.
     paused_from: Mapped[str | None] = mapped_column(String(16))
-    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     waiting_for: Mapped[str | None] = mapped_column(String(16))
     last_reason: Mapped[str | None] = mapped_column(Text)
     # The department's report.
@@ -137,15 +138,15 @@ class WorkOrder(Base):
     charge_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
     charge_currency: Mapped[str | None] = mapped_column(String(3))
     worker: Mapped[str | None] = mapped_column(String(120))  # who signed for it, then who reported it done
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    on_the_way_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    on_the_way_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     returns: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Transition(Base):
@@ -164,7 +165,7 @@ class Transition(Base):
     assignee: Mapped[str | None] = mapped_column(String(120))
     actor: Mapped[str | None] = mapped_column(String(120))  # None: the system (an assignment policy)
     reason: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class NonconformanceSlip(Base):
@@ -178,8 +179,8 @@ class NonconformanceSlip(Base):
     work_order_id: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str] = mapped_column(String(64))
     limit: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    breached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    breached_at: Mapped[datetime] = mapped_column(UtcDateTime())
     assignee: Mapped[str | None] = mapped_column(String(120))
     status_at_breach: Mapped[str] = mapped_column(String(16))
 

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
-from pm_platform.db import BigId
+from pm_platform.db import BigId, UtcDateTime
 
 
 class DutyLogEntry(Base):
@@ -22,7 +22,7 @@ class DutyLogEntry(Base):
     note: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     unit_id: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class Handover(Base):
@@ -31,8 +31,8 @@ class Handover(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     from_agent: Mapped[str] = mapped_column(String(128))
     to_agent: Mapped[str] = mapped_column(String(128))
-    shift_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    shift_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    handed_over_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     notes: Mapped[str] = mapped_column(Text)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

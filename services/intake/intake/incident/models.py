@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
+from pm_platform.db import UtcDateTime
 
 
 class Incident(Base):
@@ -18,10 +19,10 @@ class Incident(Base):
     building_id: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)  # open | closed
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_request_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_request_at: Mapped[datetime] = mapped_column(UtcDateTime())
     request_count: Mapped[int] = mapped_column(Integer)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(128))
 
 
@@ -36,7 +37,7 @@ class Broadcast(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     unit_count: Mapped[int] = mapped_column(Integer)
     requested_by: Mapped[str] = mapped_column(String(128))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class IncidentRead(BaseModel):

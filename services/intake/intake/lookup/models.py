@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Boolean, Date, DateTime, Integer, String
+from sqlalchemy import Boolean, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from intake.organization.models import PartyRead, UnitRead
 from intake.request.models import RequestRead
+from pm_platform.db import UtcDateTime
 
 
 class PaymentStatus(Base):
@@ -24,7 +25,7 @@ class PaymentStatus(Base):
     in_arrears: Mapped[bool] = mapped_column(Boolean)
     oldest_due: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PaymentRead(BaseModel):

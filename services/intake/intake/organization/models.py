@@ -8,10 +8,11 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
+from pm_platform.db import UtcDateTime
 
 # The default request taxonomy a site starts with; each site edits its own copy.
 DEFAULT_CATEGORIES: dict[str, str] = {
@@ -86,7 +87,7 @@ class Unit(Base):
     area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     use: Mapped[str] = mapped_column(String(32))
     occupied: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Party(Base):
@@ -105,7 +106,7 @@ class Party(Base):
     tenancy_registration: Mapped[str | None] = mapped_column(String(64))  # the registration reference
     pays: Mapped[bool] = mapped_column(Boolean, default=False)  # the unit's paying party
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # false after move-out
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Category(Base):

@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
-from pm_platform.db import BigId
+from pm_platform.db import BigId, UtcDateTime
 from pm_platform.subjects import check_token
 
 
@@ -96,11 +96,11 @@ class Request(Base):
     reporter_party_id: Mapped[str | None] = mapped_column(String(64))
     reporter_name: Mapped[str] = mapped_column(String(120))
     reporter_phone: Mapped[str | None] = mapped_column(String(32))
-    appointment_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    appointment_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    appointment_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    appointment_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     building_id: Mapped[str | None] = mapped_column(String(64), index=True)
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     complaint_class: Mapped[str | None] = mapped_column(String(16))
@@ -111,12 +111,12 @@ class Request(Base):
     possible_duplicate_of: Mapped[str | None] = mapped_column(String(64))
     duplicate_of: Mapped[str | None] = mapped_column(String(64))
     incident_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    ack_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reply_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reply_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ack_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_breached: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -132,7 +132,7 @@ class StatusChange(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(128))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class TimelineEntry(Base):
@@ -147,7 +147,7 @@ class TimelineEntry(Base):
     source: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Reporter(BaseModel):

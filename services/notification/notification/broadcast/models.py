@@ -7,11 +7,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from notification.times import as_utc, optional_utc
+from pm_platform.db import UtcDateTime
 
 
 class Kind(StrEnum):
@@ -53,12 +54,12 @@ class Broadcast(Base):
     state: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(128))
     correlation_id: Mapped[str] = mapped_column(String(128))
-    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

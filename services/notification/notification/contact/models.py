@@ -9,11 +9,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import Boolean, DateTime, Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from notification.times import as_utc
+from pm_platform.db import UtcDateTime
 
 
 class Unit(Base):
@@ -25,7 +26,7 @@ class Unit(Base):
     site: Mapped[str] = mapped_column(String(64))
     building: Mapped[str] = mapped_column(String(32))
     occupied: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Party(Base):
@@ -43,7 +44,7 @@ class Party(Base):
     language: Mapped[str] = mapped_column(String(16))
     extra_care: Mapped[str] = mapped_column(String(64), default="")  # comma-separated: elderly, disabled
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RequestContact(Base):
@@ -60,7 +61,7 @@ class RequestContact(Base):
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
     # When the owner raised it: replies within the reply window are not held back by quiet hours.
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Counts reopenings, so that "done" messages are deduplicated per round of work, not forever.
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -83,7 +84,7 @@ class StaffMember(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]

@@ -9,11 +9,12 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from notification.times import as_utc, optional_utc
+from pm_platform.db import UtcDateTime
 
 _MESSAGE_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pm:notification:message")
 
@@ -81,13 +82,13 @@ class Message(Base):
     traceparent: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deferred_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # held by quiet hours
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # pointless after this
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deferred_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # held by quiet hours
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # pointless after this
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]

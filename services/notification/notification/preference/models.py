@@ -7,11 +7,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import JSON, Boolean, DateTime, String
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from notification.times import as_utc
+from pm_platform.db import UtcDateTime
 
 
 class Channel(StrEnum):
@@ -50,7 +51,7 @@ class Preference(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # HH:MM site-local; None: the default
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     updated_by: Mapped[str] = mapped_column(String(128))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PreferenceUpdate(BaseModel):

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from notification.times import optional_utc
+from pm_platform.db import UtcDateTime
 
 GROUP = "*"  # the site value of a group-wide override
 
@@ -23,7 +24,7 @@ class Template(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(128))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TemplateWrite(BaseModel):

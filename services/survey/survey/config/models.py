@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pm_platform.db import UtcDateTime
 from survey.common import UtcDatetime
 from survey.database import Base
 
@@ -51,7 +52,7 @@ class SiteConfig(Base):
     visits_per_household_year: Mapped[int] = mapped_column(Integer)
     # The site's managers (token subjects) who owe home visits; the coverage report lists each.
     managers: Mapped[list[str]] = mapped_column(JSON)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class FollowUpPolicy(Base):
@@ -61,7 +62,7 @@ class FollowUpPolicy(Base):
     mode: Mapped[str] = mapped_column(String(16))
     sample_percent: Mapped[int | None] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(16))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SiteConfigRead(BaseModel):

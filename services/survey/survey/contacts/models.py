@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Boolean, DateTime, Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pm_platform.db import BigId
+from pm_platform.db import BigId, UtcDateTime
 from survey.common import UtcDatetime
 from survey.database import Base
 
@@ -23,7 +23,7 @@ class Unit(Base):
     number: Mapped[str] = mapped_column(String(64))
     floor: Mapped[int | None] = mapped_column(Integer)
     occupied: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Party(Base):
@@ -37,7 +37,7 @@ class Party(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Contact(Base):
@@ -50,7 +50,7 @@ class Contact(Base):
     site: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # followup | survey
     ref_id: Mapped[str] = mapped_column(String(64))
-    contacted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contacted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ContactRead(BaseModel):

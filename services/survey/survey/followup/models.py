@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pm_platform.db import BigId
+from pm_platform.db import BigId, UtcDateTime
 from survey.common import UtcDatetime
 from survey.config.models import DEFAULTS, Method
 from survey.database import Base
@@ -78,7 +78,7 @@ class FollowUp(Base):
     method: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     skip_reason: Mapped[str | None] = mapped_column(String(32))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set when the due time passed with nobody having called (the supervisor's worklist).
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -90,8 +90,8 @@ class FollowUp(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     reopen: Mapped[bool | None] = mapped_column(Boolean)
     answered_by: Mapped[str | None] = mapped_column(String(128))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # The event that caused it (dispatch.workorder.completed.v1 or intake.request.status_changed.v1).
     source_event_id: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -102,7 +102,7 @@ class Attempt(Base):
     __tablename__ = "follow_up_attempts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     followup_id: Mapped[str] = mapped_column(ForeignKey("follow_ups.id"), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pm_platform.db import BigId
+from pm_platform.db import BigId, UtcDateTime
 from survey.common import UtcDatetime
 from survey.database import Base
 
@@ -57,11 +57,11 @@ class Survey(Base):
     sample_method: Mapped[str] = mapped_column(String(16))
     sample_size: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     invited: Mapped[int] = mapped_column(Integer, default=0)
     # Households left out because their party had used up the survey-fatigue budget.
     excluded_by_budget: Mapped[int] = mapped_column(Integer, default=0)
@@ -90,8 +90,8 @@ class Invitation(Base):
     unit_id: Mapped[str] = mapped_column(String(64))
     building: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-    invited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invited_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     channel: Mapped[str | None] = mapped_column(String(16))  # owner | phone
     recorded_by: Mapped[str | None] = mapped_column(String(128))
 

@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, DateTime, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pm_platform.db import UtcDateTime
 from survey.common import UtcDatetime
 from survey.database import Base
 from survey.questionnaire.models import Token
@@ -41,10 +42,10 @@ class Visit(Base):
     unit_id: Mapped[str] = mapped_column(String(64))
     party_id: Mapped[str | None] = mapped_column(String(64))
     manager: Mapped[str] = mapped_column(String(128))
-    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    visited_at: Mapped[datetime] = mapped_column(UtcDateTime())
     notes: Mapped[str] = mapped_column(Text)
     raise_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RaiseRequest(BaseModel):
