@@ -29,6 +29,7 @@ from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
 from pm_platform.timers import fire_due
+from tests.services.support import outbox_events
 
 CONSUMER = "billing-from-dispatch"
 COMPLETED = "dispatch.workorder.completed.v1"
@@ -63,13 +64,6 @@ def auth(runtime: Runtime, roles=("billing_clerk",), sites=("harbour",)) -> dict
 
 async def apply(runtime: Runtime, event: Envelope) -> str:
     return await apply_event(runtime, CONSUMER, subscriptions.handlers, event)
-
-
-async def outbox_events(runtime: Runtime) -> list[tuple[str, Envelope]]:
-    outbox = runtime.tables.outbox
-    async with runtime.sessionmaker() as session:
-        rows = (await session.execute(select(outbox).order_by(outbox.c.id))).mappings().all()
-    return [(row["subject"], runtime.catalog.parse(json.loads(row["payload"]))) for row in rows]
 
 
 async def charges(runtime: Runtime) -> list[Charge]:

@@ -28,6 +28,7 @@ from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
 from pm_platform.timers import fire_due
+from tests.services.support import outbox_events
 
 CONSUMER = "dispatch-from-intake"
 CREATED = "intake.request.created.v1"
@@ -74,14 +75,6 @@ def engineer(runtime: Runtime, site: str = "harbour") -> dict[str, str]:
 
 async def apply(runtime: Runtime, event: Envelope) -> str:
     return await apply_event(runtime, CONSUMER, subscriptions.handlers, event)
-
-
-async def outbox_events(runtime: Runtime) -> list[tuple[str, Envelope]]:
-    """(subject, parsed envelope) of every outbox row, in commit order; each must satisfy its contract."""
-    outbox = runtime.tables.outbox
-    async with runtime.sessionmaker() as session:
-        rows = (await session.execute(select(outbox).order_by(outbox.c.id))).mappings().all()
-    return [(row["subject"], runtime.catalog.parse(json.loads(row["payload"]))) for row in rows]
 
 
 async def work_orders(runtime: Runtime) -> list[WorkOrder]:
