@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def new_id() -> str:
@@ -15,6 +15,25 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime counts as UTC (every time the platform stores is UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def optional_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 time from an event or a file, as UTC."""
+    return as_utc(datetime.fromisoformat(text))
+
+
+# Pydantic fields that hold an instant, always answered in UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(optional_utc)]
 
 
 class Envelope(BaseModel):

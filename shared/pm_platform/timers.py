@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -31,7 +31,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select, update
 
 from pm_platform.db import READ_ONLY
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 
 if TYPE_CHECKING:
     from pm_platform.runtime import Runtime
@@ -74,16 +74,12 @@ class Timers:
         return self
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time we store is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
 
 async def schedule(uow: UnitOfWork, kind: str, *, key: str, due_at: datetime,
                    payload: dict[str, Any] | None = None) -> None:
     """Schedule (or move) the timer ``(kind, key)``; a fired or cancelled one is armed again."""
     timers = uow.runtime.tables.timers
-    values = {"due_at": _aware(due_at), "payload": json.dumps(payload or {}, default=str),
+    values = {"due_at": as_utc(due_at), "payload": json.dumps(payload or {}, default=str),
               "status": "pending", "fired_at": None}
     moved = await uow.session.execute(
         update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values)
@@ -117,7 +113,7 @@ async def pending(uow: UnitOfWork, key: str) -> list[DueTimer]:
 
 
 def _due(row: Any) -> DueTimer:
-    return DueTimer(id=row["id"], kind=row["kind"], key=row["key"], due_at=_aware(row["due_at"]),
+    return DueTimer(id=row["id"], kind=row["kind"], key=row["key"], due_at=as_utc(row["due_at"]),
                     payload=json.loads(row["payload"] or "{}"))
 
 

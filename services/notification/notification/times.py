@@ -5,18 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; every stored timestamp is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def optional_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
-def parse_time(value: str) -> datetime:
-    return as_utc(datetime.fromisoformat(value))
+from pm_platform.envelope import as_utc
 
 
 def quiet_until(now: datetime, start: time, end: time, zone: str) -> datetime | None:

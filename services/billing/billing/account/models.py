@@ -3,16 +3,16 @@ due date, in integer minor units; and the status last published for each unit.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated
+from datetime import date, datetime
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, Boolean, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from billing.directory.models import PayerRead, UnitRead
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import UtcDatetime
 
 REPAIR = "repair"
 MANAGEMENT_FEE = "management_fee"
@@ -57,12 +57,7 @@ class AccountStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; every stored timestamp is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ChargeRead(BaseModel):

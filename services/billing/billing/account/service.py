@@ -29,7 +29,7 @@ from billing.directory.service import payers
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from pm_platform.auth import Principal
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Problem
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
@@ -38,9 +38,6 @@ STATUS_CHANGED = "billing.account.status_changed.v1"
 OVERDUE_TIMER = "account.falls_overdue"
 timers = Timers()
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def end_of_day(day: date) -> datetime:
@@ -76,9 +73,9 @@ class Ledger:
 def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) -> Ledger:
     """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date."""
     cutoff = end_of_day(as_of)
-    live_charges = sorted((c for c in charges if _utc(c.recorded_at) <= cutoff),
-                          key=lambda c: (c.due_date, _utc(c.recorded_at), c.id))
-    live_payments = [p for p in payments if p.voided_at is None and _utc(p.received_at) <= cutoff]
+    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) <= cutoff),
+                          key=lambda c: (c.due_date, as_utc(c.recorded_at), c.id))
+    live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) <= cutoff]
     ledger = Ledger(as_of, live_charges, live_payments)
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)
     ledger.paid_cents = sum(p.amount_cents for p in live_payments)
@@ -186,7 +183,7 @@ def charge_data(charge: Charge) -> dict[str, object]:
     return {
         "charge_id": charge.id, "site": charge.site, "unit_id": charge.unit_id, "item": charge.item,
         "amount_cents": charge.amount_cents, "currency": charge.currency, "request_id": charge.request_id,
-        "work_order_id": charge.work_order_id, "recorded_at": _utc(charge.recorded_at).isoformat(),
+        "work_order_id": charge.work_order_id, "recorded_at": as_utc(charge.recorded_at).isoformat(),
         "kind": charge.kind, "period": charge.period, "due_date": charge.due_date.isoformat(),
     }
 
@@ -252,7 +249,7 @@ async def account(session: AsyncSession, principal: Principal, site: str, unit_i
         aging=ledger.aging, unit=unit_read(unit) if unit else None,
         payer=payer_read(payer, full_phone=principal.has_any(PHONE_ROLES | {"owner"})) if payer else None,
         charges=[charge_read(c, ledger.outstanding.get(c.id)) for c in
-                 sorted(ledger.charges, key=lambda c: (_utc(c.recorded_at), c.id))],
+                 sorted(ledger.charges, key=lambda c: (as_utc(c.recorded_at), c.id))],
         payments=[PaymentSummary(id=p.id, receipt_no=p.receipt_no, amount_cents=p.amount_cents, currency=p.currency,
                                  method=p.method, reference=p.reference, received_at=p.received_at,
                                  voided=p.voided_at is not None) for p in all_payments],

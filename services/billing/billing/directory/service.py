@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,21 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.directory.models import Party, Unit
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _timestamp(text: str) -> datetime:
-    return _utc(datetime.fromisoformat(text))
+from pm_platform.envelope import as_utc, parse_utc
 
 
 async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> bool:
     """Apply an intake.unit.upserted.v1 payload; False when it is not newer than the copy held."""
-    updated_at = _timestamp(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     unit = await session.get(Unit, data["unit_id"])
-    if unit is not None and _utc(unit.updated_at) >= updated_at:
+    if unit is not None and as_utc(unit.updated_at) >= updated_at:
         return False
     if unit is None:
         unit = Unit(id=data["unit_id"])
@@ -45,9 +37,9 @@ async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> bool:
 
 async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> bool:
     """Apply an intake.party.upserted.v1 payload; False when it is not newer than the copy held."""
-    updated_at = _timestamp(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     party = await session.get(Party, data["party_id"])
-    if party is not None and _utc(party.updated_at) >= updated_at:
+    if party is not None and as_utc(party.updated_at) >= updated_at:
         return False
     if party is None:
         party = Party(id=data["party_id"])

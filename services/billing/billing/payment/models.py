@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from billing.account.models import UtcDatetime
 from billing.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import UtcDatetime
 
 Method = Literal["cash", "card", "transfer", "online"]
 

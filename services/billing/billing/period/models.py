@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import BigInteger, Date, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from billing.account.models import UtcDatetime
 from billing.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import UtcDatetime
 
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 DEFAULT_REPAIR_DUE_DAYS = 15

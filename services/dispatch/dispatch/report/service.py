@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.department.models import Department
 from dispatch.report.models import DepartmentReport, Percentiles, Rate, Slips
-from dispatch.workorder.models import TERMINAL, NonconformanceSlip, Status, Transition, WorkOrder, utc
+from dispatch.workorder.models import TERMINAL, NonconformanceSlip, Status, Transition, WorkOrder
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Problem
 
 DEFAULT_PERIOD = timedelta(days=30)
@@ -37,18 +37,18 @@ def _arrival(order: WorkOrder, now: datetime) -> bool | None:
     """On time, late, or not measurable yet. Completing without recording an arrival counts as arriving then."""
     reached = order.arrived_at or order.completed_at
     if reached is not None:
-        return utc(reached) <= utc(order.due_at)
-    if order.status == Status.cancelled or utc(order.due_at) > now:
+        return as_utc(reached) <= as_utc(order.due_at)
+    if order.status == Status.cancelled or as_utc(order.due_at) > now:
         return None
     return False  # still not there, deadline passed
 
 
 def _completion(order: WorkOrder, now: datetime) -> bool | None:
-    due = utc(order.completion_due_at) if order.completion_due_at else None
+    due = as_utc(order.completion_due_at) if order.completion_due_at else None
     if due is None or order.status == Status.cancelled:
         return None
     if order.completed_at is not None:
-        return utc(order.completed_at) <= due
+        return as_utc(order.completed_at) <= due
     return False if due <= now else None
 
 
@@ -56,8 +56,8 @@ async def department_report(session: AsyncSession, principal: Principal, *, site
                             department: str | None, since: datetime | None,
                             until: datetime | None) -> list[DepartmentReport]:
     now = utcnow()
-    until = utc(until) if until else now
-    since = utc(since) if since else until - DEFAULT_PERIOD
+    until = as_utc(until) if until else now
+    since = as_utc(since) if since else until - DEFAULT_PERIOD
     if since >= until:
         raise Problem(422, "since must be before until", field="since")
     if site:
@@ -100,7 +100,7 @@ async def department_report(session: AsyncSession, principal: Principal, *, site
         statuses = Counter(o.status for o in mine)
         arrivals = [a for a in (_arrival(o, now) for o in mine) if a is not None]
         completions = [c for c in (_completion(o, now) for o in mine) if c is not None]
-        minutes = [(utc(o.completed_at) - utc(o.requested_at)).total_seconds() / 60
+        minutes = [(as_utc(o.completed_at) - as_utc(o.requested_at)).total_seconds() / 60
                    for o in mine if o.completed_at is not None]
         counted = slips.get(key, Counter())
         reports.append(DepartmentReport(

@@ -3,17 +3,18 @@ completion, the time limits on each stage and the nonconformance slips a breache
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.database import Base
 from dispatch.department.models import TOKEN
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import OptionalUtcDatetime, UtcDatetime
 
 # Request kinds that need no work: the front desk answers them itself.
 NO_WORK_ORDER_KINDS = frozenset({"inquiry", "praise", "suggestion"})
@@ -185,19 +186,8 @@ class NonconformanceSlip(Base):
     status_at_breach: Mapped[str] = mapped_column(String(16))
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without their zone; every stored timestamp is UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
-OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(_utc)]
 Part = Annotated[str, Field(min_length=1, max_length=120)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 

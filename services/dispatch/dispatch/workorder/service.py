@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
@@ -49,24 +49,18 @@ from dispatch.workorder.models import (
     can_transition,
     raised,
     timer_kind,
-    utc,
 )
 from pm_platform.auth import Principal
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer, cancel, schedule
 from pm_platform.uow import UnitOfWork
 
 
-def parse_time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return utc(value).isoformat()
+    return as_utc(value).isoformat()
 
 
 def worker_only(principal: Principal) -> bool:
@@ -80,7 +74,7 @@ def worker_only(principal: Principal) -> bool:
 def _deadline(order: WorkOrder, limit: Limit) -> datetime | None:
     value = {Limit.acceptance: order.acceptance_due_at, Limit.arrival: order.due_at,
              Limit.completion: order.completion_due_at}[limit]
-    return utc(value) if value is not None else None
+    return as_utc(value) if value is not None else None
 
 
 async def _arm(uow: UnitOfWork, order: WorkOrder, limit: Limit, anchor: datetime, share: float) -> None:
@@ -180,8 +174,8 @@ class Job:
 
 async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
     limits = await limits_for(uow.session, job.site, job.kind, job.category, job.priority)
-    start = parse_time(job.appointment["start"]) if job.appointment else None
-    end = parse_time(job.appointment["end"]) if job.appointment else None
+    start = parse_utc(job.appointment["start"]) if job.appointment else None
+    end = parse_utc(job.appointment["end"]) if job.appointment else None
     # The owner's clock starts when the request was recorded (or reopened), not when dispatch got to it.
     arrival = job.requested_at + timedelta(minutes=limits.arrival_minutes)
     if limits.use_appointment and end is not None:
@@ -234,7 +228,7 @@ async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | Non
         request_id=data["request_id"], site=data["site"], department=department, kind=data["kind"],
         category=data["category"], priority=data["priority"], unit_id=data.get("unit_id"),
         location=data.get("location"), description=data["description"], in_unit=data["in_unit"],
-        appointment=data.get("appointment"), requested_at=parse_time(data["created_at"]),
+        appointment=data.get("appointment"), requested_at=parse_utc(data["created_at"]),
     ), created)
 
 
@@ -280,7 +274,7 @@ async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
         location=original.location if original else None,
         description=f"Rework: {reason}" + (f"\n\nOriginal: {original.description}" if original else ""),
         in_unit=original.in_unit if original else data.get("unit_id") is not None,
-        appointment=None, requested_at=parse_time(data["reopened_at"]), rework=True,
+        appointment=None, requested_at=parse_utc(data["reopened_at"]), rework=True,
         original_work_order_id=original.id if original else None,
     ), reopened)
 
@@ -562,13 +556,13 @@ async def pause(uow: UnitOfWork, principal: Principal, work_order_id: str, body:
 
 async def _resume_clocks(uow: UnitOfWork, order: WorkOrder) -> None:
     """Move the stopped deadlines on by the time spent paused and arm them again."""
-    paused_at = utc(order.paused_at) if order.paused_at else None
+    paused_at = as_utc(order.paused_at) if order.paused_at else None
     stopped = (order.updated_at - paused_at) if paused_at else timedelta(0)
-    order.clock_started_at = utc(order.clock_started_at) + stopped
+    order.clock_started_at = as_utc(order.clock_started_at) + stopped
     if order.arrived_at is None:
-        order.due_at = utc(order.due_at) + stopped
+        order.due_at = as_utc(order.due_at) + stopped
     if order.completion_due_at is not None:
-        order.completion_due_at = utc(order.completion_due_at) + stopped
+        order.completion_due_at = as_utc(order.completion_due_at) + stopped
     share = await _warning_share(uow, order.site)
     if order.arrived_at is None:
         await _arm(uow, order, Limit.arrival, order.clock_started_at, share)
@@ -628,14 +622,14 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
         old = order.priority
         order.priority = body.priority
         limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
-        anchor = utc(order.clock_started_at)
+        anchor = as_utc(order.clock_started_at)
         order.limit_class = limits.limit_class
         order.acceptance_due_at = anchor + timedelta(minutes=limits.acceptance_minutes)
         if limits.use_appointment and order.appointment_end is not None:
-            order.due_at = utc(order.appointment_end)
+            order.due_at = as_utc(order.appointment_end)
         else:
             order.due_at = anchor + timedelta(minutes=limits.arrival_minutes)
-        order.completion_due_at = max(utc(order.due_at), anchor + timedelta(minutes=limits.completion_minutes))
+        order.completion_due_at = max(as_utc(order.due_at), anchor + timedelta(minutes=limits.completion_minutes))
         for limit in Limit:
             if limit is not Limit.acceptance or order.status != Status.returned:
                 await _arm(uow, order, limit, anchor, limits.warning_share)

@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.duty.models import DutyLogEntry, DutyLogWrite, Handover, HandoverWrite
 from intake.organization.models import Site
 from intake.request.models import OPEN, Request, Status
-from intake.request.service import aware
 from pm_platform.auth import Principal
-from pm_platform.envelope import new_id, utcnow
+from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.problems import NotFound, Problem
 from pm_platform.uow import UnitOfWork
 
@@ -59,11 +58,11 @@ def _deadline(request: Request) -> datetime | None:
     """The next thing that falls due on the request: acknowledgement, progress reply or the appointment."""
     due: list[datetime] = []
     if request.status == Status.new and request.ack_due_at:
-        due.append(aware(request.ack_due_at))
+        due.append(as_utc(request.ack_due_at))
     if request.replied_at is None and request.reply_due_at:
-        due.append(aware(request.reply_due_at))
-    if request.appointment_start and aware(request.appointment_start) > utcnow():
-        due.append(aware(request.appointment_start))
+        due.append(as_utc(request.reply_due_at))
+    if request.appointment_start and as_utc(request.appointment_start) > utcnow():
+        due.append(as_utc(request.appointment_start))
     return min(due) if due else None
 
 
@@ -91,7 +90,7 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
     now = utcnow()
     previous = await session.scalar(select(Handover).where(Handover.site == command.site)
                                     .order_by(Handover.handed_over_at.desc()).limit(1))
-    start = command.shift_start or (aware(previous.handed_over_at) if previous else None) or now - DEFAULT_SHIFT
+    start = command.shift_start or (as_utc(previous.handed_over_at) if previous else None) or now - DEFAULT_SHIFT
     items = {item["request_id"]: item for item in await open_items(session, command.site)}
     for index, given in enumerate(command.items):
         item = items.get(given.request_id)
@@ -104,14 +103,14 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
         if given.deadline:
             item["deadline"] = given.deadline.isoformat()
     contacts: list[dict[str, Any]] = [
-        {"at": aware(e.at).isoformat(), "kind": e.kind, "by": e.author, "note": e.note,
+        {"at": as_utc(e.at).isoformat(), "kind": e.kind, "by": e.author, "note": e.note,
          "request_id": e.request_id, "unit_id": e.unit_id}
         for e in await log_entries(session, command.site, start, now + timedelta(seconds=1))
     ]
     recorded = (await session.scalars(
         select(Request).where(Request.site == command.site, Request.created_at >= start)
         .order_by(Request.created_at))).all()
-    contacts += [{"at": aware(r.created_at).isoformat(), "kind": r.channel, "by": r.created_by,
+    contacts += [{"at": as_utc(r.created_at).isoformat(), "kind": r.channel, "by": r.created_by,
                   "note": f"{r.kind}/{r.category}: {r.description[:200]}", "request_id": r.id, "unit_id": r.unit_id}
                  for r in recorded]
     contacts.sort(key=lambda c: c["at"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -14,7 +14,7 @@ from intake.organization.models import Party, PartyRead, Unit, UnitRead
 from intake.organization.service import mask_phone, parties_by_phone, parties_of_unit, sees_contacts
 from intake.request.models import OPEN, Request, RequestRead
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Problem
 from pm_platform.uow import UnitOfWork
 
@@ -22,15 +22,12 @@ RECENT_DAYS = 90
 RECENT_LIMIT = 10
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
 
 async def record_payment_status(uow: UnitOfWork, data: dict[str, Any]) -> None:
     """Upsert the unit's payment status; an event older than the one held is ignored (out of order)."""
     updated_at = datetime.fromisoformat(data["updated_at"])
     row = await uow.session.get(PaymentStatus, data["unit_id"])
-    if row is not None and _aware(row.updated_at) > updated_at:
+    if row is not None and as_utc(row.updated_at) > updated_at:
         return
     if row is None:
         row = PaymentStatus(unit_id=data["unit_id"])

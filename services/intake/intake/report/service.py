@@ -14,9 +14,9 @@ from intake.events import REQUEST_TIMELIMIT
 from intake.organization.models import Site
 from intake.report.models import Attainment, ComplaintAnalysis, DailyReport, HotSpot
 from intake.request.models import OPEN, Kind, Request, Status, StatusChange, TimelineEntry
-from intake.request.service import aware, overdue_clause
+from intake.request.service import overdue_clause
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Problem
 
 HOT_SPOT_MIN = 2
@@ -79,7 +79,7 @@ def _attainment(pairs: Iterable[tuple[datetime | None, datetime | None]], now: d
 
 
 def _opt(value: datetime | None) -> datetime | None:
-    return aware(value) if value is not None else None
+    return as_utc(value) if value is not None else None
 
 
 def _ack(requests: Sequence[Request], now: datetime) -> Attainment:

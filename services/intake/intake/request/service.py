@@ -41,7 +41,7 @@ from intake.request.models import (
     can_transition,
 )
 from pm_platform.auth import Principal
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
@@ -52,10 +52,6 @@ STAGES = ("warning", "breach")
 def timer_kind(limit: Limit, stage: str) -> str:
     return f"request.{limit}.{stage}"
 
-
-def aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time we store is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # --- recording ------------------------------------------------------------------------------------
@@ -377,11 +373,11 @@ async def time_limit_reached(uow: UnitOfWork, request_id: str, limit: Limit, sta
     event = _emit(uow, REQUEST_TIMELIMIT, request, {
         "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
         "category": request.category, "priority": request.priority, "limit": str(limit), "stage": stage,
-        "status": request.status, "due_at": aware(due or utcnow()).isoformat(),
+        "status": request.status, "due_at": as_utc(due or utcnow()).isoformat(),
     }, None)
     words = "acknowledge" if limit is Limit.acknowledge else "progress reply"
     summary = (f"{words} limit breached: escalated to the supervisor" if stage == "breach"
-               else f"{words} limit due at {aware(due or utcnow()).isoformat()}")
+               else f"{words} limit due at {as_utc(due or utcnow()).isoformat()}")
     uow.session.add(timeline_entry(request.id, request.unit_id, event, summary))
 
 

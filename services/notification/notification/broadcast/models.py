@@ -11,8 +11,8 @@ from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
-from notification.times import as_utc, optional_utc
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import as_utc, optional_utc
 
 
 class Kind(StrEnum):

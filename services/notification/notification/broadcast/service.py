@@ -26,10 +26,9 @@ from notification.contact.models import Party, Unit
 from notification.message.models import Message, Status
 from notification.message.service import Notice, Recipient, notify, party_recipient
 from notification.preference.models import Category, Channel
-from notification.times import as_utc
 from pm_platform.auth import Principal
 from pm_platform.contracts import ContractViolation
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork

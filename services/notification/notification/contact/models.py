@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
-from notification.times import as_utc
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import UtcDatetime
 
 
 class Unit(Base):
@@ -87,7 +87,6 @@ class StaffMember(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class StaffWrite(BaseModel):

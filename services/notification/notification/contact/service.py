@@ -18,9 +18,8 @@ from notification.contact.models import (
     Unit,
 )
 from notification.template.defaults import language_of
-from notification.times import as_utc, parse_time
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, parse_utc, utcnow
 from pm_platform.problems import NotFound
 
 
@@ -31,7 +30,7 @@ async def remember_request(session: AsyncSession, created: dict[str, Any]) -> Re
         request_id=created["request_id"], site=created["site"], unit_id=created.get("unit_id"),
         party_id=reporter.get("party_id"), name=reporter["name"], phone=reporter.get("phone"),
         language=language_of(reporter.get("language")), kind=created["kind"], priority=created["priority"],
-        requested_at=parse_time(created["created_at"]), reopen_count=0,
+        requested_at=parse_utc(created["created_at"]), reopen_count=0,
     )
     session.add(contact)
     return contact
@@ -45,7 +44,7 @@ async def find_request(session: AsyncSession, request_id: str | None) -> Request
 
 async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> Party:
     """Apply ``intake.party.upserted.v1``; an older version than the one held is ignored (out of order)."""
-    updated_at = parse_time(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     party = await session.get(Party, data["party_id"])
     if party is None:
         party = Party(party_id=data["party_id"])
@@ -60,7 +59,7 @@ async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> Party:
 
 async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> Unit:
     """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); older versions are ignored."""
-    updated_at = parse_time(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     unit = await session.get(Unit, data["unit_id"])
     if unit is None:
         unit = Unit(unit_id=data["unit_id"])

@@ -28,9 +28,8 @@ from notification.template.defaults import (
     ref,
     yuan,
 )
-from notification.times import parse_time
 from pm_platform.consumer import Subscriptions
-from pm_platform.envelope import Envelope
+from pm_platform.envelope import Envelope, parse_utc
 from pm_platform.uow import UnitOfWork
 
 subscriptions = Subscriptions()
@@ -69,7 +68,7 @@ def _reason(reason: str | None) -> dict[str, str]:
 
 def _local(at: str, uow: UnitOfWork) -> str:
     zone = ZoneInfo(config_of(uow.runtime).site_timezone)
-    return parse_time(at).astimezone(zone).strftime("%m-%d %H:%M")
+    return parse_utc(at).astimezone(zone).strftime("%m-%d %H:%M")
 
 
 def _urgent(data: dict[str, Any]) -> bool:
@@ -201,7 +200,7 @@ async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None
                         "status": _localised(WORKORDER_STATUSES, status),
                         "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None)}
     if status == "on_the_way":
-        notice.expires_at = parse_time(data["changed_at"]) + ON_THE_WAY_VALID
+        notice.expires_at = parse_utc(data["changed_at"]) + ON_THE_WAY_VALID
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -240,7 +239,7 @@ async def on_survey_invitation(event: Envelope, uow: UnitOfWork) -> None:
                     values={"title": data["title"], "link": data["link"], "summary": data.get("summary") or "",
                             "closes": _local(closes, uow) if closes else ""},
                     dedupe=f"survey:{data['invitation_id']}",
-                    expires_at=parse_time(closes) if closes else None)
+                    expires_at=parse_utc(closes) if closes else None)
     await notify(uow, notice, await party_recipient(uow.session, party, config_of(uow.runtime)))
 
 

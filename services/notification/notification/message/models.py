@@ -6,15 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
-from notification.times import as_utc, optional_utc
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import OptionalUtcDatetime, UtcDatetime
 
 _MESSAGE_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pm:notification:message")
 
@@ -91,8 +90,6 @@ class Message(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
-OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(optional_utc)]
 
 
 class MessageRead(BaseModel):

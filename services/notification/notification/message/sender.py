@@ -33,8 +33,8 @@ from notification.message.models import Message, Reason, Status
 from notification.message.service import announce
 from notification.preference.models import Category
 from notification.preference.service import effective_for
-from notification.times import as_utc, quiet_until
-from pm_platform.envelope import utcnow
+from notification.times import quiet_until
+from pm_platform.envelope import as_utc, utcnow
 from pm_platform.runtime import Runtime
 from pm_platform.telemetry import context_from_traceparent
 

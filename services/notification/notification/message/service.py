@@ -26,9 +26,9 @@ from notification.preference.models import OPTIONAL_CATEGORIES, Category, Channe
 from notification.preference.service import default_channels, effective_for
 from notification.template.defaults import language_of
 from notification.template.service import render
-from notification.times import as_utc, quiet_until
+from notification.times import quiet_until
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Conflict, NotFound
 from pm_platform.telemetry import current_traceparent
 from pm_platform.uow import UnitOfWork

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
-from notification.times import as_utc
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import OptionalUtcDatetime
 
 
 class Channel(StrEnum):
@@ -98,7 +98,7 @@ class PreferenceRead(BaseModel):
     quiet_end: str
     timezone: str
     customised: bool
-    updated_at: Annotated[datetime | None, AfterValidator(lambda v: None if v is None else as_utc(v))] = None
+    updated_at: OptionalUtcDatetime = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> PreferenceRead:

@@ -10,8 +10,8 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
-from notification.times import optional_utc
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import optional_utc
 
 GROUP = "*"  # the site value of a group-wide override
 

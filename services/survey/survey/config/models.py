@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import UtcDateTime
-from survey.common import UtcDatetime
+from pm_platform.envelope import UtcDatetime
 from survey.database import Base
 
 # Defaults for a site without its own row (DOMAIN.md numbers; each site may change them).

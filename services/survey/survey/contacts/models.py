@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
-from survey.common import UtcDatetime
+from pm_platform.envelope import UtcDatetime
 from survey.database import Base
 
 

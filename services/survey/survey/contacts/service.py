@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform.auth import Principal
+from pm_platform.envelope import as_utc, parse_utc
 from pm_platform.problems import NotFound
-from survey.common import parse_time, utc
 from survey.config.models import SiteConfig
 from survey.config.service import get_config
 from survey.contacts.models import BudgetRead, Contact, ContactRead, Party, Unit
@@ -22,12 +22,12 @@ ROLE_ORDER = {"owner": 0, "tenant": 1, "family": 2}
 
 
 async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_time(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     unit = await session.get(Unit, data["unit_id"], with_for_update=True)
     if unit is None:
         unit = Unit(id=data["unit_id"])
         session.add(unit)
-    elif utc(unit.updated_at) > updated_at:
+    elif as_utc(unit.updated_at) > updated_at:
         return  # an older update arriving late
     unit.site, unit.building, unit.number = data["site"], str(data["building"]), str(data["number"])
     unit.floor, unit.occupied, unit.updated_at = data.get("floor"), bool(data["occupied"]), updated_at
@@ -35,12 +35,12 @@ async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> None:
 
 
 async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_time(data["updated_at"])
+    updated_at = parse_utc(data["updated_at"])
     party = await session.get(Party, data["party_id"], with_for_update=True)
     if party is None:
         party = Party(id=data["party_id"])
         session.add(party)
-    elif utc(party.updated_at) > updated_at:
+    elif as_utc(party.updated_at) > updated_at:
         return
     party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
     party.phone, party.language = data.get("phone"), data.get("language")

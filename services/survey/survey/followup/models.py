@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
-from survey.common import UtcDatetime
+from pm_platform.envelope import UtcDatetime
 from survey.config.models import DEFAULTS, Method
 from survey.database import Base
 

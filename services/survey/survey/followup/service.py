@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform import timers
 from pm_platform.auth import Principal
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer
 from pm_platform.uow import UnitOfWork
-from survey.common import parse_time, utc
 from survey.config.models import Method, PolicyMode, SiteConfig
 from survey.config.service import get_config, policy_for
 from survey.contacts.service import party_for_unit, record_contact, within_budget
@@ -161,7 +160,7 @@ def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope 
         correlation_id=followup.request_id,
         data={
             "followup_id": followup.id, "request_id": followup.request_id, "work_order_id": followup.work_order_id,
-            "site": followup.site, "due_at": utc(followup.due_at).isoformat(), "method": followup.method,
+            "site": followup.site, "due_at": as_utc(followup.due_at).isoformat(), "method": followup.method,
             "unit_id": followup.unit_id, "party_id": followup.party_id, "source": followup.source,
             "attempt": followup.attempts + 1,
         },
@@ -172,7 +171,7 @@ async def schedule_for_work_order(uow: UnitOfWork, completed: Envelope) -> Follo
     data = completed.data
     return await schedule_followup(
         uow, completed, source=Source.work_order, request_id=data["request_id"], site=data["site"],
-        done_at=parse_time(data["completed_at"]), work_order_id=data["work_order_id"],
+        done_at=parse_utc(data["completed_at"]), work_order_id=data["work_order_id"],
         unit_id=data.get("unit_id"), department=data["department"],
     )
 
@@ -185,7 +184,7 @@ async def request_status_changed(uow: UnitOfWork, changed: Envelope) -> FollowUp
         return None
     return await schedule_followup(
         uow, changed, source=Source.complaint, request_id=data["request_id"], site=data["site"],
-        done_at=parse_time(data["changed_at"]), unit_id=data.get("unit_id"), department=data.get("department"),
+        done_at=parse_utc(data["changed_at"]), unit_id=data.get("unit_id"), department=data.get("department"),
     )
 
 
@@ -209,7 +208,7 @@ def _emit_completed(uow: UnitOfWork, followup: FollowUp) -> None:
             "department": followup.department, "kind": followup.kind, "category": followup.category,
             "outcome": followup.outcome, "solved": followup.solved, "scores": scores, "comment": followup.comment,
             "reopen": bool(followup.reopen), "attempts": followup.attempts, "method": followup.method,
-            "recorded_by": followup.answered_by, "completed_at": utc(followup.completed_at).isoformat(),
+            "recorded_by": followup.answered_by, "completed_at": as_utc(followup.completed_at).isoformat(),
         },
     )
 

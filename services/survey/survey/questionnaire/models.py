@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
-from survey.common import UtcDatetime
+from pm_platform.envelope import UtcDatetime
 from survey.database import Base
 
 # A scale question is 1 (very dissatisfied) .. 5 (very satisfied): 4-5 count as satisfied (满意),

@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform import timers
 from pm_platform.auth import Principal
-from pm_platform.envelope import new_id, utcnow
+from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer
 from pm_platform.uow import UnitOfWork
-from survey.common import utc
 from survey.config.service import get_config
 from survey.contacts.models import Contact, Party, Unit
 from survey.contacts.service import ROLE_ORDER, record_contact
@@ -192,7 +191,7 @@ async def send_survey(uow: UnitOfWork, principal: Principal, survey_id: str) -> 
                 "party_id": party.id, "unit_id": unit.id, "title": survey.title,
                 "link": f"/invitations/{invitation.id}", "summary": _summary(questions),
                 "question_count": len(questions), "language": party.language,
-                "closes_at": utc(survey.closes_at).isoformat() if survey.closes_at else None,
+                "closes_at": as_utc(survey.closes_at).isoformat() if survey.closes_at else None,
                 "requested_at": now.isoformat(),
             },
         )
@@ -308,7 +307,7 @@ async def submit_answers(uow: UnitOfWork, principal: Principal, invitation_id: s
     survey = await session.get(Survey, invitation.survey_id)
     assert survey is not None
     now = utcnow()
-    if survey.status != SurveyStatus.sent or (survey.closes_at and utc(survey.closes_at) <= now):
+    if survey.status != SurveyStatus.sent or (survey.closes_at and as_utc(survey.closes_at) <= now):
         raise Conflict(f"survey {survey.id} is closed for answers", field="survey_id")
     if invitation.status != InvitationStatus.invited:
         raise Conflict(f"invitation {invitation.id} is already answered", field="status")
@@ -410,7 +409,7 @@ async def export_csv(session: AsyncSession, principal: Principal, survey_id: str
                      *[f"Q{q.position} {q.text}" for q in questions]])
     for inv in answered:
         writer.writerow([inv.id, inv.unit_id, inv.building, inv.party_id,
-                         utc(inv.answered_at).isoformat() if inv.answered_at else "", inv.channel or "",
+                         as_utc(inv.answered_at).isoformat() if inv.answered_at else "", inv.channel or "",
                          *[values.get((inv.id, q.id), "") for q in questions]])
     return survey, out.getvalue()
 

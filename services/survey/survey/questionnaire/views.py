@@ -7,7 +7,8 @@ from fastapi.responses import Response
 
 from pm_platform.app import SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
-from survey.common import CALLERS, PLANNERS, STAFF, UtcDatetime
+from pm_platform.envelope import UtcDatetime
+from survey.common import CALLERS, PLANNERS, STAFF
 from survey.questionnaire import service
 from survey.questionnaire.models import (
     AnswersIn,

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import UtcDateTime
-from survey.common import UtcDatetime
+from pm_platform.envelope import UtcDatetime
 from survey.database import Base
 from survey.questionnaire.models import Token
 

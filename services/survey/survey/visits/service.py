@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform.auth import Principal
-from pm_platform.envelope import new_id, utcnow
+from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.problems import NotFound, Problem
 from pm_platform.uow import UnitOfWork
-from survey.common import utc
 from survey.config.service import get_config
 from survey.contacts.models import Party, Unit
 from survey.contacts.service import party_for_unit
@@ -55,7 +54,7 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
         site=visit.site,
         correlation_id=visit.id,
         data={"visit_id": visit.id, "site": visit.site, "unit_id": visit.unit_id, "party_id": visit.party_id,
-              "manager": visit.manager, "visited_at": utc(visit.visited_at).isoformat(), "notes": visit.notes,
+              "manager": visit.manager, "visited_at": as_utc(visit.visited_at).isoformat(), "notes": visit.notes,
               "raise_request": raise_request},
     )
     await uow.commit()
@@ -99,7 +98,7 @@ async def coverage(session: AsyncSession, principal: Principal, site: str, on: d
     until = _start(on + timedelta(days=1))
     visits = (await session.scalars(select(Visit).where(
         Visit.site == site, Visit.visited_at >= _start(year_start), Visit.visited_at < until))).all()
-    weekly = Counter(v.manager for v in visits if utc(v.visited_at) >= _start(week_start))
+    weekly = Counter(v.manager for v in visits if as_utc(v.visited_at) >= _start(week_start))
     managers = sorted(set(config.managers) | {v.manager for v in visits})
     manager_rows = [ManagerCoverage(manager=m, visits_this_week=weekly[m], target=config.visits_per_manager_week,
                                     behind=weekly[m] < config.visits_per_manager_week) for m in managers]
@@ -108,7 +107,7 @@ async def coverage(session: AsyncSession, principal: Principal, site: str, on: d
     per_unit = Counter(v.unit_id for v in visits)
     last: dict[str, datetime] = {}
     for v in visits:
-        last[v.unit_id] = max(last.get(v.unit_id, utc(v.visited_at)), utc(v.visited_at))
+        last[v.unit_id] = max(last.get(v.unit_id, as_utc(v.visited_at)), as_utc(v.visited_at))
     behind = [HouseholdCoverage(unit_id=u.id, building=u.building, visits_this_year=per_unit[u.id],
                                 expected_by_now=expected, last_visited_at=last.get(u.id))
               for u in units if per_unit[u.id] < expected]
