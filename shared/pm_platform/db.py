@@ -6,9 +6,10 @@ outbox, inbox, dead letters and timers in its own database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -21,11 +22,14 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 from pm_platform.envelope import as_utc
@@ -176,3 +180,14 @@ READ_ONLY = {"pm_read_only": True}
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+
+
+async def fetch_page(session: AsyncSession, query: Select[tuple[T]], *order_by: Any, limit: int,
+                        offset: int) -> tuple[Sequence[T], int]:
+    """One page of a listing, in the given order, and the total count it is a page of."""
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = (await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))).all()
+    return rows, total

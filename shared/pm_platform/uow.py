@@ -50,11 +50,13 @@ class UnitOfWork:
         department: str | None = None,
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
+        causation_id: str | None = None,
     ) -> Envelope:
         """Record an integration event, validated against its contract, to be published after commit.
 
         ``caused_by`` carries the correlation id on and sets the causation id; a chain's first event
-        names its correlation id (the owner's request) itself.
+        names its correlation id (the owner's request) itself, and work done later on behalf of an
+        event (a queued message sent by a job) names that event's id as ``causation_id``.
         """
         contract = self.runtime.catalog.contract(event_type)
         check_token("site", site)
@@ -72,7 +74,7 @@ class UnitOfWork:
             site=site,
             department=department,
             correlationid=correlation_id or subject,
-            causationid=caused_by.id if caused_by else None,
+            causationid=caused_by.id if caused_by else causation_id,
             traceparent=current_traceparent(),
             data=data,
         )

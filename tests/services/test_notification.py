@@ -950,8 +950,11 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
         english = next(m for m in rows if m.party_id == "harbour-A-0000-owner")
         assert english.body == "[Water cut] Water off in block A tomorrow 9:00-12:00"
         assert len({m.party_id for m in rows if m.audience == "owner"}) == 29
-        stream = await runtime.nc.jetstream().stream_info("NOTIFICATION") if runtime.nc else None
-        assert stream is not None and stream.state.messages >= 29 + 30  # fan-out events + sent events
+        async def relayed() -> bool:  # fan-out events + sent events (the relay publishes them after commit)
+            stream = await runtime.nc.jetstream().stream_info("NOTIFICATION") if runtime.nc else None
+            return stream is not None and stream.state.messages >= 29 + 30
+
+        await eventually(relayed, timeout=30)
 
         # A scheduled community event to the whole site: nothing until its timer fires.
         # (The timer loop runs in the background on the real clock: due in two real days, it stays put.)

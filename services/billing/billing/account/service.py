@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import (
@@ -29,6 +29,7 @@ from billing.directory.service import payers
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Problem
 from pm_platform.timers import DueTimer, Timers, schedule
@@ -300,6 +301,4 @@ async def list_charges(session: AsyncSession, principal: Principal, *, site: str
         query = query.where(Charge.period == period)
     if kind:
         query = query.where(Charge.kind == kind)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Charge.recorded_at.desc(), Charge.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Charge.recorded_at.desc(), Charge.id, limit=limit, offset=offset)

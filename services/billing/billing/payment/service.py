@@ -22,6 +22,7 @@ from billing.payment.models import (
     ReceiptCounter,
 )
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.uow import UnitOfWork
@@ -140,6 +141,4 @@ async def list_payments(session: AsyncSession, principal: Principal, *, site: st
     query = select(Payment).where(Payment.site == site)
     if unit_id:
         query = query.where(Payment.unit_id == unit_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Payment.receipt_seq.desc()).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Payment.receipt_seq.desc(), limit=limit, offset=offset)

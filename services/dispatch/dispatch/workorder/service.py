@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.department.models import Department
@@ -51,6 +51,7 @@ from dispatch.workorder.models import (
     timer_kind,
 )
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer, cancel, schedule
@@ -325,9 +326,7 @@ async def list_work_orders(session: AsyncSession, principal: Principal, *, site:
         query = query.where(WorkOrder.escalated_at.is_not(None) if escalated else WorkOrder.escalated_at.is_(None))
     if request_id:
         query = query.where(WorkOrder.request_id == request_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, WorkOrder.created_at.desc(), WorkOrder.id, limit=limit, offset=offset)
 
 
 async def my_queue(session: AsyncSession, principal: Principal, site: str | None, limit: int,
@@ -339,9 +338,7 @@ async def my_queue(session: AsyncSession, principal: Principal, site: str | None
     query = query.where(principal.site_filter(WorkOrder.site, site))
     if principal.department:
         query = query.where(WorkOrder.department == principal.department)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(WorkOrder.due_at, WorkOrder.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
 
 
 async def pool(session: AsyncSession, principal: Principal, site: str | None, department: str | None, limit: int,
@@ -354,9 +351,7 @@ async def pool(session: AsyncSession, principal: Principal, site: str | None, de
     query = select(WorkOrder).where(WorkOrder.department == department, WorkOrder.assignee.is_(None),
                                     WorkOrder.status.in_([Status.created, Status.transferred]))
     query = query.where(principal.site_filter(WorkOrder.site, site))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(WorkOrder.due_at, WorkOrder.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
 
 
 async def history(session: AsyncSession, principal: Principal, work_order_id: str) -> Sequence[Transition]:
@@ -374,9 +369,8 @@ async def list_slips(session: AsyncSession, principal: Principal, *, site: str |
         department = _worker_department(principal, department)
     if department:
         query = query.where(NonconformanceSlip.department == department)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id)
-    return (await session.scalars(ordered.limit(limit).offset(offset))).all(), total
+    return await fetch_page(session, query, NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id,
+                            limit=limit, offset=offset)
 
 
 # --- worker commands ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.events import (
@@ -41,6 +41,7 @@ from intake.request.models import (
     can_transition,
 )
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
@@ -455,10 +456,7 @@ async def list_requests(session: AsyncSession, principal: Principal, *, site: st
     if overdue is not None:
         clause = overdue_clause(utcnow())
         query = query.where(clause if overdue else ~clause)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Request.created_at.desc(), Request.id)
-                                  .limit(limit).offset(offset))).all()
-    return rows, total
+    return await fetch_page(session, query, Request.created_at.desc(), Request.id, limit=limit, offset=offset)
 
 
 async def reporter_party(session: AsyncSession, request: Request) -> Party | None:

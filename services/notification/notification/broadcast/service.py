@@ -28,6 +28,7 @@ from notification.message.service import Notice, Recipient, notify, party_recipi
 from notification.preference.models import Category, Channel
 from pm_platform.auth import Principal
 from pm_platform.contracts import ContractViolation
+from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
@@ -218,9 +219,7 @@ async def list_broadcasts(session: AsyncSession, principal: Principal, site: str
                           offset: int) -> tuple[Sequence[Broadcast], int]:
     principal.check_site(site)
     query = select(Broadcast).where(Broadcast.site == site)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Broadcast.created_at.desc(), Broadcast.id).limit(limit).offset(offset))
-    return rows.all(), total
+    return await fetch_page(session, query, Broadcast.created_at.desc(), Broadcast.id, limit=limit, offset=offset)
 
 
 async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:

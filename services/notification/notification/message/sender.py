@@ -34,6 +34,7 @@ from notification.message.service import announce
 from notification.preference.models import Category
 from notification.preference.service import effective_for
 from notification.times import quiet_until
+from pm_platform.db import READ_ONLY
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.runtime import Runtime
 from pm_platform.telemetry import context_from_traceparent
@@ -54,9 +55,11 @@ async def send_pending(runtime: Runtime, channels: Channels, *, now: datetime | 
     """One pass: send the queued messages that are due; return how many reached a final state."""
     config = config_of(runtime)
     now = now or utcnow()
-    # The poll runs every few hundred ms: keep its SQL out of the traces (sending is traced below).
+    # The poll runs every few hundred ms: keep its SQL out of the traces (sending is traced below), and
+    # read without taking SQLite's write lock from the services' writers.
     with suppress_instrumentation():
         async with runtime.sessionmaker() as session:
+            await session.connection(execution_options=READ_ONLY)
             query = (select(Message).where(Message.status == Status.queued, Message.next_attempt_at <= now)
                      .order_by(Message.next_attempt_at, Message.id).limit(batch or config.send_batch))
             queued: Sequence[Message] = (await session.scalars(query)).all()

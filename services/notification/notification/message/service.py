@@ -28,6 +28,7 @@ from notification.template.defaults import language_of
 from notification.template.service import render
 from notification.times import quiet_until
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Conflict, NotFound
 from pm_platform.telemetry import current_traceparent
@@ -217,10 +218,9 @@ def announce(uow: UnitOfWork, message: Message, at: datetime) -> None:
         "category": message.category, "party_id": message.party_id, "broadcast_id": message.broadcast_id,
         "reason": message.reason, "attempts": message.attempts,
     }
-    event = uow.emit("notification.message.sent.v1", subject=message.id, site=message.site,
-                     correlation_id=message.correlation_id, data=data)
-    # The event that caused the message caused this one too (emit takes causation only from an envelope).
-    event.causationid = message.source_event_id
+    # The event that caused the message caused this one too.
+    uow.emit("notification.message.sent.v1", subject=message.id, site=message.site,
+             correlation_id=message.correlation_id, causation_id=message.source_event_id, data=data)
 
 
 async def record_receipt(uow: UnitOfWork, principal: Principal, message_id_: str, status: Status,
@@ -272,6 +272,4 @@ async def list_messages(session: AsyncSession, principal: Principal, *, site: st
                           (Message.broadcast_id, broadcast_id), (Message.status, status)):
         if value:
             query = query.where(column == value)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Message.created_at.desc(), Message.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Message.created_at.desc(), Message.id, limit=limit, offset=offset)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform import timers
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer
@@ -329,6 +330,4 @@ async def list_followups(session: AsyncSession, principal: Principal, *, site: s
         query = query.where(FollowUp.overdue.is_(overdue))
     if request_id:
         query = query.where(FollowUp.request_id == request_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(FollowUp.due_at, FollowUp.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, FollowUp.due_at, FollowUp.id, limit=limit, offset=offset)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform import timers
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer
@@ -93,9 +94,7 @@ async def list_surveys(session: AsyncSession, principal: Principal, *, site: str
     query = query.where(principal.site_filter(Survey.site, site))
     if status:
         query = query.where(Survey.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Survey.created_at.desc(), Survey.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Survey.created_at.desc(), Survey.id, limit=limit, offset=offset)
 
 
 # --- sending ----------------------------------------------------------------------------------------------
@@ -261,9 +260,7 @@ async def list_invitations(session: AsyncSession, principal: Principal, *, surve
         query = query.where(Invitation.survey_id == survey_id)
     if status:
         query = query.where(Invitation.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Invitation.invited_at.desc(), Invitation.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Invitation.invited_at.desc(), Invitation.id, limit=limit, offset=offset)
 
 
 def _check_answers(questions: list[Question], body: AnswersIn) -> list[Answer]:

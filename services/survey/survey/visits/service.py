@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.problems import NotFound, Problem
 from pm_platform.uow import UnitOfWork
@@ -77,9 +78,7 @@ async def list_visits(session: AsyncSession, principal: Principal, *, site: str 
         query = query.where(Visit.manager == manager)
     if unit_id:
         query = query.where(Visit.unit_id == unit_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Visit.visited_at.desc(), Visit.id).limit(limit).offset(offset)
-    return (await session.scalars(ordered)).all(), total
+    return await fetch_page(session, query, Visit.visited_at.desc(), Visit.id, limit=limit, offset=offset)
 
 
 def _start(day: date) -> datetime:
