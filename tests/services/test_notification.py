@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from notification.broadcast import service as broadcast_service
+from notification.broadcast.models import Broadcast
 from notification.config import NotificationSettings
 from notification.contact.models import Party, RequestContact
 from notification.main import build_runtime, create, subscriptions, timers
@@ -902,6 +904,58 @@ async def _many_parties(runtime: Runtime, site: str, buildings: dict[str, int]) 
                                   language="en" if n % 5 == 0 else "zh-CN", extra_care="", active=True,
                                   updated_at=DAY))
         await session.commit()
+
+
+def _message(broadcast_id: str, party_id: str, status: str) -> Message:
+    now = datetime.now(UTC)
+    return Message(id=f"m-{party_id}", site="harbour", audience="owner", party_id=party_id, broadcast_id=broadcast_id,
+                   category="service", channel="sms", recipient="13800000000", template="broadcast.notice",
+                   language="zh-CN", body="停水", status=status, source_event_id=f"e-{party_id}",
+                   correlation_id="c", attempts=0, created_at=now, next_attempt_at=now)
+
+
+# PostgreSQL only: SQLite's read transaction locks out the writer, so there the race cannot happen.
+@pytest.mark.parametrize("database_urls", ["postgres"], indirect=True)
+async def test_broadcast_progress_is_read_from_one_snapshot(database_urls, tmp_path, clock) -> None:
+    """A message committed while progress is being read must not make a broadcast look final, then not."""
+    runtime = await make_runtime(database_urls, tmp_path)
+    try:
+        async with runtime.sessionmaker() as session:
+            broadcast = Broadcast(id="b-snapshot", site="harbour", kind="water_cut", category="water_cut",
+                                  urgency="normal", title={"zh-CN": "停水"}, text={"zh-CN": "停水"}, state="started",
+                                  requested_by="sup", correlation_id="c", recipients=2, created_at=datetime.now(UTC))
+            session.add_all([broadcast, _message("b-snapshot", "p-1", "sent")])
+            await session.commit()
+        engine = runtime.engine.sync_engine
+        late = _message("b-snapshot", "p-2", "queued")
+
+        def commit_a_message_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            # Right after the first read of the messages, the second recipient's (still queued) message commits.
+            if "FROM messages" in statement and not inserted:
+                inserted.append(True)
+                with engine.connect() as writer:
+                    writer.execute(Message.__table__.insert().values(
+                        {c.key: getattr(late, c.key) for c in Message.__table__.columns}))
+                    writer.commit()
+
+        inserted: list[bool] = []
+        sa_event.listen(engine, "after_cursor_execute", commit_a_message_meanwhile)
+        try:
+            async with runtime.sessionmaker() as session:
+                loaded = await session.get(Broadcast, "b-snapshot")
+                assert loaded is not None
+                first = await broadcast_service.progress(session, loaded)
+        finally:
+            sa_event.remove(engine, "after_cursor_execute", commit_a_message_meanwhile)
+        assert inserted, "the concurrent commit did not happen"
+        assert not first.final, first
+        async with runtime.sessionmaker() as session:
+            loaded = await session.get(Broadcast, "b-snapshot")
+            assert loaded is not None
+            second = await broadcast_service.progress(session, loaded)
+        assert (second.reached, second.by_status["queued"], second.final) == (2, 1, False)
+    finally:
+        await runtime.stop()
 
 
 async def _progress(client: httpx.AsyncClient, runtime: Runtime, broadcast_id: str) -> dict[str, Any]:

@@ -223,19 +223,23 @@ async def list_broadcasts(session: AsyncSession, principal: Principal, site: str
 
 
 async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
+    # One statement, so one snapshot: read as two statements on PostgreSQL, the counts could predate
+    # messages that the "reached" count already saw, and a broadcast looked final, then not.
+    of_broadcast = Message.broadcast_id == broadcast.id
+    reached_owners = (select(func.count(distinct(Message.party_id)))
+                      .where(of_broadcast, Message.audience == "owner").scalar_subquery())
     counts = await session.execute(
-        select(Message.status, Message.reason, func.count()).where(Message.broadcast_id == broadcast.id)
+        select(Message.status, Message.reason, func.count(), reached_owners).where(of_broadcast)
         .group_by(Message.status, Message.reason))
     by_status: dict[str, int] = {s.value: 0 for s in Status}
     by_reason: dict[str, int] = {}
-    total = 0
-    for status, reason, count in counts.tuples():
+    total = reached = 0
+    for status, reason, count, owners in counts.tuples():
         by_status[status] = by_status.get(status, 0) + count
         total += count
+        reached = owners or 0
         if status == Status.suppressed and reason:
             by_reason[reason] = by_reason.get(reason, 0) + count
-    reached = await session.scalar(select(func.count(distinct(Message.party_id))).where(
-        Message.broadcast_id == broadcast.id, Message.audience == "owner")) or 0
     final = (broadcast.state == State.started and reached >= broadcast.recipients
              and by_status[Status.queued] == 0)
     return Progress(recipients=broadcast.recipients, reached=reached, messages=total, by_status=by_status,
