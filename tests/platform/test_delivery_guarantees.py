@@ -44,6 +44,16 @@ async def stream_messages(nats_url: str, stream: str) -> int:
         await nc.close()
 
 
+async def settled(nats_url: str, stream: str, durable: str) -> bool:
+    """Nothing left to deliver and nothing awaiting an ack: no further delivery can come."""
+    nc = await bus.connect(nats_url, "test-inspect")
+    try:
+        info = await nc.jetstream().consumer_info(stream, durable)
+        return info.num_pending == 0 and info.num_ack_pending == 0
+    finally:
+        await nc.close()
+
+
 async def test_consumer_crash_after_commit_before_ack_redelivers_and_applies_once(probes, nats_server) -> None:
     producer = await probes("intake", "producer")
     consumer = await probes("dispatch", "probe")
@@ -172,8 +182,8 @@ async def test_contract_violation_is_dead_lettered_at_once_and_the_consumer_goes
     assert dead[0]["deliveries"] == 1
     assert dead[0]["consumer"] == "dispatch-from-intake"
     assert json.loads(dead[0]["payload"]) == broken
-    # Terminated, not redelivered: no second delivery after ack_wait.
-    await asyncio.sleep(2.5)
+    # Terminated, not left to redeliver: nothing pending or awaiting an ack on the durable.
+    await eventually(lambda: settled(nats_server.url, "INTAKE", "dispatch-from-intake"))
     assert len(await consumer.rows(consumer.tables.dead_letters)) == 1
     assert [e for e, _ in consumer.deliveries] == [good["id"]]
 
@@ -258,7 +268,7 @@ async def _true_when(value: bool) -> bool:
     return value
 
 
-async def test_a_failure_inside_a_batch_leaves_the_rest_of_the_batch_applied_once(probes) -> None:
+async def test_a_failure_inside_a_batch_leaves_the_rest_of_the_batch_applied_once(probes, nats_server) -> None:
     """The consumer commits a fetched batch in one transaction; one failing event must neither block nor
     double the others, and is retried on its own."""
     producer = await probes("intake", "producer")
@@ -282,7 +292,8 @@ async def test_a_failure_inside_a_batch_leaves_the_rest_of_the_batch_applied_onc
         return await consumer.effect_counts() == (40, 40)
 
     await eventually(all_applied, timeout=30)
-    await asyncio.sleep(0.5)  # nothing more arrives: no double effects from the rolled-back batch
+    # Every message acked, so nothing more arrives: no double effects from the rolled-back batch.
+    await eventually(lambda: settled(nats_server.url, "INTAKE", "dispatch-from-intake"))
     assert await consumer.effect_counts() == (40, 40)
     assert failed_once and await consumer.rows(consumer.tables.dead_letters) == []
     inbox = await consumer.rows(consumer.tables.inbox)
