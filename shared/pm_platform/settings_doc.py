@@ -143,6 +143,14 @@ def render_env_example(docs: list[SettingDoc]) -> str:
         "# e.g. to the output of `python -c 'import secrets; print(secrets.token_hex(32))'`.",
         "# Every other setting is commented out at its default; see docs/settings.md.",
         "",
+        "# --- docker compose only (docker-compose.yml reads these; the services do not) ---------------",
+        "",
+        "# PostgreSQL's password, written into the services' URLs: letters and digits.",
+        "# PM_POSTGRES_PASSWORD=postgres",
+        "",
+        "# 0: start without the demo data.",
+        "# PM_SEED=1",
+        "",
     ]
     scope = None
     for doc in docs:
