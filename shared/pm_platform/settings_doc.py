@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,8 @@ def render_default(field: FieldInfo) -> str:
     dumped = TypeAdapter(Any).dump_python(value, mode="json")
     if isinstance(dumped, bool):
         return "true" if dumped else "false"
+    if isinstance(dumped, list | dict):
+        return json.dumps(dumped)  # what pydantic-settings parses back from the environment
     return str(dumped)
 
 
