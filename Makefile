@@ -31,10 +31,13 @@ lint: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format shared services tests
 
-# Recompile requirements.lock from requirements.in (needs network access to PyPI).
+# Recompile requirements.lock from requirements.in (needs network access to PyPI), then the production
+# image's requirements-runtime.lock, constrained to the development pins.
 lock:
 	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet uv
 	.lock-venv/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --generate-hashes
+	.lock-venv/bin/uv pip compile requirements-runtime.in -c requirements.lock -o requirements-runtime.lock \
+		--python-version 3.11 --generate-hashes
 
 clean:
 	rm -rf $(VENV) var .lock-venv .pytest_cache .mypy_cache .ruff_cache

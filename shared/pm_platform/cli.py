@@ -1,11 +1,7 @@
-"""``pm``: the operator's and developer's command line.
+"""``pm``: the operator's and developer's command line (``pm --help`` lists the commands).
 
-pm token        mint a development token
-pm provision    create or update the JetStream streams and durable consumers from deploy/nats
-pm dead-letters list / replay
-pm watch        follow a department's work orders live
-pm trace        show one request's spans across every service (from var/traces)
-pm run          the whole stack on embedded defaults (what `make run` calls)
+Exit codes: 0 done, 1 the request failed, 2 bad usage, 3 a service or NATS is unreachable, 4 the service
+refused the token (401 or 403).
 """
 
 from __future__ import annotations
@@ -13,23 +9,64 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
+import nats
 import typer
+from nats.aio.client import Client
+from pydantic import ValidationError
 
 from pm_platform import bus
 from pm_platform.auth import ROLES, mint_token
-from pm_platform.settings import load_settings
+from pm_platform.settings import Settings, load_settings
 from pm_platform.subjects import check_token
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+# The help is one line: typer lists the commands itself (the module docstring listed them a second time).
+app = typer.Typer(help="The operator's and developer's command line for the property-management platform.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 dead_letters = typer.Typer(help="Dead letters of a service: list them, replay one after a fix.",
                            no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(dead_letters, name="dead-letters")
 
 SERVICE_PORTS = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "notification": 8105}
+
+
+class Service(StrEnum):
+    """The choices of ``--service`` (``pm dead-letters list --help`` shows them)."""
+
+    intake = "intake"
+    dispatch = "dispatch"
+    billing = "billing"
+    survey = "survey"
+    notification = "notification"
+
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_REFUSED = 4
+NATS_CONNECT_SECONDS = 5.0
+
+log = logging.getLogger("pm")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings("cli")
+    except ValidationError as exc:
+        reasons = [str(error.get("ctx", {}).get("error", error["msg"])) for error in exc.errors()]
+        fail(f"invalid settings: {'; '.join(reasons)}", EXIT_USAGE)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """One line on stderr and an exit code, not a traceback."""
+    typer.echo(f"pm: {message}", err=True)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -45,16 +82,17 @@ def token(
     unknown = set(role) - set(ROLES)
     if unknown:
         raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}", param_hint="--role")
-    typer.echo(mint_token(load_settings("cli"), subject, role, site, department, party, hours * 3600))
+    typer.echo(mint_token(_settings(), subject, role, site, department, party, hours * 3600))
 
 
 @app.command()
 def provision(nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None) -> None:
     """Create or update every stream and durable consumer (idempotent)."""
-    settings = load_settings("cli")
+    settings = _settings()
+    url = nats_url or settings.nats_url
 
     async def run() -> None:
-        nc = await bus.connect(nats_url or settings.nats_url, "pm-provision")
+        nc = await _connect_nats(url, "pm-provision")
         try:
             topology = bus.load_topology(settings.deploy_dir)
             await bus.provision(nc, topology)
@@ -62,26 +100,80 @@ def provision(nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")
         finally:
             await nc.close()
 
-    asyncio.run(run())
+    with _nats_errors(url):
+        asyncio.run(run())
 
 
-def _service_url(service: str, url: str | None) -> str:
-    if service not in SERVICE_PORTS:
-        raise typer.BadParameter(f"unknown service {service}", param_hint="--service")
-    return url or f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+def _service_url(service: Service, url: str | None) -> str:
+    return url or f"http://127.0.0.1:{SERVICE_PORTS[service.value]}"
+
+
+def _call(method: str, service: Service, base: str | None, path: str, *, timeout: float,
+          **kwargs: Any) -> httpx.Response:
+    """One request to a service; unreachable services and refused tokens end the command with one line."""
+    url = _service_url(service, base)
+    try:
+        response = httpx.request(method, url + path, headers=_operator_headers(), timeout=timeout, **kwargs)
+    except httpx.TimeoutException:
+        fail(f"{service.value} at {url} did not answer within {timeout:g} s", EXIT_UNREACHABLE)
+    except httpx.TransportError as exc:
+        fail(f"cannot reach {service.value} at {url} ({exc or type(exc).__name__}): is it running?",
+             EXIT_UNREACHABLE)
+    if response.status_code in (401, 403):
+        fail(f"{service.value} refused the token ({response.status_code} {_problem_detail(response)}): "
+             "is PM_JWT_SECRET the same as the service's?", EXIT_REFUSED)
+    return response
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    if not isinstance(body, dict):
+        return response.reason_phrase
+    return str(body.get("detail") or body.get("title") or response.reason_phrase)
+
+
+@contextlib.contextmanager
+def _nats_errors(url: str) -> Iterator[None]:
+    """NATS unreachable (or gone) ends the command with one line rather than a traceback."""
+    from nats.errors import Error as NatsError
+
+    try:
+        yield
+    except (TimeoutError, OSError, NatsError) as exc:
+        reason = str(exc) or f"no answer within {NATS_CONNECT_SECONDS:g} s"
+        fail(f"cannot reach NATS at {url} ({reason}): is nats-server running?",
+             EXIT_UNREACHABLE)
+
+
+async def _connect_nats(url: str, name: str) -> Client:
+    """Like bus.connect (reconnect for ever once connected), but give up on a server that never answers:
+    the first connection otherwise retries for ever, printing a traceback per attempt."""
+
+    async def quiet(exc: Exception) -> None:
+        log.debug("nats: %s", exc)
+
+    return await asyncio.wait_for(
+        nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+                     error_cb=quiet),
+        NATS_CONNECT_SECONDS,
+    )
 
 
 def _operator_headers() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(load_settings("cli"), "pm-cli", ["operator"], ["*"])}
+    return {"Authorization": "Bearer " + mint_token(_settings(), "pm-cli", ["operator"], ["*"])}
 
 
 @dead_letters.command("list")
-def dead_letters_list(service: Annotated[str, typer.Option()], status: str = "open",
+def dead_letters_list(service: Annotated[Service, typer.Option(help="the service whose dead letters to list")],
+                      status: str = "open",
                       url: Annotated[str | None, typer.Option(help="the service's base URL")] = None) -> None:
     """List a service's dead letters."""
-    response = httpx.get(f"{_service_url(service, url)}/admin/dead-letters", params={"status": status},
-                         headers=_operator_headers(), timeout=10)
-    response.raise_for_status()
+    response = _call("GET", service, url, "/admin/dead-letters", params={"status": status}, timeout=10)
+    if response.status_code >= 400:
+        fail(f"{service.value} answered {response.status_code}: {_problem_detail(response)}", EXIT_FAILED)
     for row in response.json():
         typer.echo(f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<9} "
                    f"{row['subject']}\n       {row['reason']}")
@@ -90,11 +182,11 @@ def dead_letters_list(service: Annotated[str, typer.Option()], status: str = "op
 
 
 @dead_letters.command("replay")
-def dead_letters_replay(dead_letter_id: int, service: Annotated[str, typer.Option()],
+def dead_letters_replay(dead_letter_id: int,
+                        service: Annotated[Service, typer.Option(help="the service that holds the dead letter")],
                         url: Annotated[str | None, typer.Option(help="the service's base URL")] = None) -> None:
     """Replay one dead letter through its consumer (after the fix is deployed)."""
-    response = httpx.post(f"{_service_url(service, url)}/admin/dead-letters/{dead_letter_id}/replay",
-                          headers=_operator_headers(), timeout=30)
+    response = _call("POST", service, url, f"/admin/dead-letters/{dead_letter_id}/replay", timeout=30)
     typer.echo(json.dumps(response.json(), indent=2, ensure_ascii=False))
     if response.status_code >= 400:
         raise typer.Exit(1)
@@ -110,12 +202,13 @@ def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every si
         if value != "*":
             check_token(name, value)
     subject = f"dispatch.workorder.*.v1.{site}.{department}"
-    settings = load_settings("cli")
+    settings = _settings()
+    url = nats_url or settings.nats_url
 
     async def run() -> None:
         from nats.js.api import DeliverPolicy
 
-        nc = await bus.connect(nats_url or settings.nats_url, "pm-watch")
+        nc = await _connect_nats(url, "pm-watch")
         js = nc.jetstream()
         policy = DeliverPolicy.ALL if history else DeliverPolicy.NEW
         subscription = await js.subscribe(subject, ordered_consumer=True, deliver_policy=policy)
@@ -126,7 +219,7 @@ def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every si
         finally:
             await nc.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), _nats_errors(url):
         asyncio.run(run())
 
 
@@ -173,8 +266,18 @@ def trace(request_id: str,
     """Show every span of the trace(s) that carry a request id, across all services."""
     from pm_platform.tracefiles import print_request_trace
 
-    settings = load_settings("cli")
+    settings = _settings()
     print_request_trace(settings.var_dir if var_dir is None else Path(var_dir), request_id)
+
+
+@app.command("settings")
+def settings_command(
+    check: Annotated[bool, typer.Option(help="only compare; exit 1 when a file is out of date")] = False,
+) -> None:
+    """Regenerate docs/settings.md and .env.example from the settings classes."""
+    from pm_platform.settings_doc import main as settings_doc
+
+    raise typer.Exit(settings_doc(["--check"] if check else []))
 
 
 @app.command()

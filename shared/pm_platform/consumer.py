@@ -16,11 +16,12 @@ import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
+from opentelemetry.context import Context
 from sqlalchemy import insert
 
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
-from pm_platform.telemetry import context_from_headers, tracer
+from pm_platform.telemetry import attached, context_from_headers, tracer
 from pm_platform.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class ConsumerRunner:
         if not parsed:
             return
         try:
-            outcomes = await self._apply_batch([(envelope, span) for _, envelope, span in parsed])
+            outcomes = await self._apply_batch([(envelope, span, context_from_headers(message.headers))
+                                                for message, envelope, span in parsed])
         except Exception as exc:
             log.info("%s: batch of %d failed (%s: %s); handling one by one",
                      self.durable, len(parsed), type(exc).__name__, exc)
@@ -135,18 +137,19 @@ class ConsumerRunner:
                     await self.after_commit(envelope, outcome)
                 await message.ack()
 
-    async def _apply_batch(self, batch: list[tuple[Envelope, trace.Span]]) -> list[str]:
+    async def _apply_batch(self, batch: list[tuple[Envelope, trace.Span, Context]]) -> list[str]:
         outcomes: list[str] = []
         async with UnitOfWork(self.runtime) as uow:
-            seen = await uow.received_among(self.durable, [envelope.id for envelope, _ in batch])
-            for envelope, span in batch:
+            seen = await uow.received_among(self.durable, [envelope.id for envelope, _, _ in batch])
+            for envelope, span, context in batch:
                 if envelope.id in seen:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 handler = self.handlers.get(envelope.type)
                 if handler is None:
                     raise ContractViolation(f"type: consumer {self.durable} has no handler for {envelope.type}")
-                with trace.use_span(span, end_on_exit=False):
+                # The handler runs in the message's context (baggage too), so the events it emits carry it on.
+                with attached(context), trace.use_span(span, end_on_exit=False):
                     await handler(envelope, uow)
                 uow.mark_received(self.durable, envelope)
                 seen.add(envelope.id)
@@ -176,7 +179,7 @@ class ConsumerRunner:
     async def handle_message(self, message: Msg) -> None:
         metadata = message.metadata
         parent = context_from_headers(message.headers)
-        with tracer.start_as_current_span(
+        with attached(parent), tracer.start_as_current_span(
             f"consume {message.subject}",
             context=parent,
             kind=trace.SpanKind.CONSUMER,

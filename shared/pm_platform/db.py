@@ -92,6 +92,10 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("type", String(128), nullable=False),
         Column("payload", Text, nullable=False),
         Column("traceparent", String(64)),
+        # The rest of the W3C trace context of the writing transaction (tracestate: up to 32 vendor
+        # entries; baggage: up to 8 KiB), published with the row.
+        Column("tracestate", Text),
+        Column("baggage", Text),
         # pending -> published; attempts and last_error tell an operator why a row is stuck.
         Column("status", String(16), nullable=False, default="pending"),
         Column("attempts", Integer, nullable=False, default=0),

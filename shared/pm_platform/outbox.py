@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from pm_platform.db import READ_ONLY
 from pm_platform.envelope import utcnow
-from pm_platform.telemetry import context_from_traceparent, inject_headers, tracer
+from pm_platform.telemetry import context_from_trace_fields, inject_headers, tracer
 
 if TYPE_CHECKING:
     from pm_platform.runtime import Runtime
@@ -70,7 +70,7 @@ class OutboxRelay:
                 rows = (
                     await connection.execute(
                         select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload,
-                               outbox.c.traceparent, outbox.c.attempts)
+                               outbox.c.traceparent, outbox.c.tracestate, outbox.c.baggage, outbox.c.attempts)
                         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utcnow())
                         .order_by(outbox.c.id)
                         .limit(settings.relay_batch)
@@ -83,16 +83,17 @@ class OutboxRelay:
         spans = []
         futures: list[asyncio.Future[Any]] = []
         for row in rows:
+            parent = context_from_trace_fields(row.traceparent, row.tracestate, row.baggage)
             span = tracer.start_span(
                 f"publish {row.subject}",
-                context=context_from_traceparent(row.traceparent),
+                context=parent,
                 kind=trace.SpanKind.PRODUCER,
                 attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
                             "messaging.message.id": row.event_id},
             )
             headers = {"Nats-Msg-Id": row.event_id}
-            with trace.use_span(span, end_on_exit=False):
-                inject_headers(headers)
+            # The publish span inside the row's whole context, so tracestate and baggage go out with it.
+            inject_headers(headers, trace.set_span_in_context(span, parent))
             spans.append(span)
             try:
                 future = await self.js.publish_async(row.subject, row.payload.encode(), headers=headers)

@@ -4,43 +4,78 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PM_", extra="ignore")
+    # Each field's docstring is its description in docs/settings.md (python -m pm_platform.settings_doc);
+    # errors do not echo the input, which holds secrets.
+    model_config = SettingsConfigDict(env_prefix="PM_", extra="ignore", use_attribute_docstrings=True,
+                                      hide_input_in_errors=True)
 
     service: str = "unknown"
+    """The service's name; each service process sets it itself (not read from the environment)."""
     var_dir: Path = REPO_ROOT / "var"
+    """Where a service keeps its state: SQLite files, traces, the notification sink."""
     contracts_dir: Path = REPO_ROOT / "contracts"
+    """The event contracts (catalog.yaml and JSON Schemas); the image sets /app/contracts."""
     deploy_dir: Path = REPO_ROOT / "deploy"
+    """Stream and consumer definitions (nats/jetstream.yaml) and demo.yaml; the image sets /app/deploy."""
     # Empty means a SQLite file per service under var_dir; ``{service}`` in the URL is replaced by the
     # service name, so one setting gives each service its own database.
-    database_url: str = ""
+    # Secret: a PostgreSQL URL carries its password.
+    database_url: str = Field(default="", json_schema_extra={"secret": True})
+    """SQLAlchemy async URL; `{service}` becomes the service name. Empty: SQLite under PM_VAR_DIR."""
     nats_url: str = "nats://127.0.0.1:4333"
+    """The NATS server with JetStream."""
     jwt_secret: str = "dev-secret-change-me-0123456789abcdef"
+    """HS256 signing key for bearer tokens (at least 32 bytes); unused when PM_JWT_JWKS_URL is set."""
     jwt_algorithm: str = "HS256"
+    """Algorithm for tokens checked with PM_JWT_SECRET."""
     jwt_jwks_url: str = ""
+    """The identity provider's JWKS URL: tokens are then RS256 against its keys (production)."""
     jwt_audience: str = ""
+    """Required `aud` claim of tokens; empty: not checked."""
     # Consumer behaviour: attempts before a transient failure becomes a dead letter, and the retry delays.
     consumer_max_attempts: int = 8
+    """Deliveries of an event before a transient failure becomes a dead letter."""
     consumer_retry_base_seconds: float = 0.5
+    """First retry delay of a failed event; it doubles per delivery."""
     consumer_retry_max_seconds: float = 30.0
+    """Longest retry delay of a failed event."""
     consumer_batch: int = 128
+    """Events a consumer fetches from JetStream at once."""
     relay_batch: int = 256
+    """Outbox rows the relay publishes per batch."""
     relay_idle_seconds: float = 0.2
+    """How long an idle relay waits before polling the outbox again."""
     publish_timeout_seconds: float = 5.0
+    """How long the relay waits for a PubAck before retrying the row."""
     timer_poll_seconds: float = 1.0
+    """How often due time-limit timers are looked for."""
     # Housekeeping: inbox retention must exceed the streams' max age (90 days) so replays stay deduplicated.
     outbox_retention_days: int = 7
+    """Published outbox rows are deleted after this many days."""
     inbox_retention_days: int = 120
+    """Inbox records (deduplication) are deleted after this many days; keep above the streams' 90."""
     timer_retention_days: int = 30
+    """Fired or cancelled timers are deleted after this many days."""
     housekeeping_interval_seconds: float = 3600.0
+    """How often the retention cleanup runs."""
     # Follows OTEL_EXPORTER_OTLP_ENDPOINT when set; otherwise spans go to var_dir/traces.
     otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    """OTLP/HTTP endpoint for spans (standard OpenTelemetry name); empty: JSON lines under PM_VAR_DIR/traces."""
+
+    @model_validator(mode="after")
+    def _jwt_secret_is_long_enough(self) -> Settings:
+        # .env.example leaves PM_JWT_SECRET empty on purpose: an empty or short HS256 key is guessable, so a
+        # service must not start with one.
+        if not self.jwt_jwks_url and len(self.jwt_secret.encode()) < 32:
+            raise ValueError("PM_JWT_SECRET must be at least 32 bytes (or set PM_JWT_JWKS_URL)")
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -3,9 +3,10 @@ under ``var/traces/<service>.jsonl`` (one span per line, readable by ``pm trace`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 
 from opentelemetry import context as otel_context
@@ -66,9 +67,15 @@ def shutdown_tracing() -> None:
 
 
 def current_traceparent() -> str | None:
+    return current_trace_context().get("traceparent")
+
+
+def current_trace_context() -> dict[str, str]:
+    """The current W3C trace context as headers: ``traceparent`` and, when present, ``tracestate`` and
+    ``baggage`` (what an outbox row keeps so the relay publishes inside the context that wrote it)."""
     carrier: dict[str, str] = {}
     inject(carrier)
-    return carrier.get("traceparent")
+    return carrier
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context | None:
@@ -77,12 +84,29 @@ def context_from_traceparent(traceparent: str | None) -> otel_context.Context | 
     return extract({"traceparent": traceparent})
 
 
-def inject_headers(headers: MutableMapping[str, str]) -> None:
-    inject(headers)
+def context_from_trace_fields(traceparent: str | None, tracestate: str | None = None,
+                              baggage: str | None = None) -> otel_context.Context | None:
+    carrier = {name: value for name, value in
+               (("traceparent", traceparent), ("tracestate", tracestate), ("baggage", baggage)) if value}
+    return extract(carrier) if carrier else None
+
+
+def inject_headers(headers: MutableMapping[str, str], context: otel_context.Context | None = None) -> None:
+    inject(headers, context=context)
 
 
 def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Context:
     return extract(dict(headers or {}))
+
+
+@contextlib.contextmanager
+def attached(context: otel_context.Context) -> Iterator[None]:
+    """Make ``context`` current (its baggage included, which ``trace.use_span`` alone would drop)."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def read_spans(path: Path) -> list[dict[str, object]]:

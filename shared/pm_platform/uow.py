@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.subjects import check_token
-from pm_platform.telemetry import current_traceparent
+from pm_platform.telemetry import current_trace_context
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,8 @@ class UnitOfWork:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.events: list[Envelope] = []
+        # Per event id: tracestate and baggage, which the outbox row keeps beside the envelope's traceparent.
+        self._trace_context: dict[str, dict[str, str]] = {}
         self._received: list[tuple[str, Envelope]] = []
 
     async def __aenter__(self) -> UnitOfWork:
@@ -66,6 +68,7 @@ class UnitOfWork:
             department = None
         if caused_by is not None:
             correlation_id = caused_by.correlationid
+        trace_context = current_trace_context()
         envelope = Envelope(
             source=f"pm/{self.runtime.settings.service}",
             type=event_type,
@@ -75,11 +78,12 @@ class UnitOfWork:
             department=department,
             correlationid=correlation_id or subject,
             causationid=caused_by.id if caused_by else causation_id,
-            traceparent=current_traceparent(),
+            traceparent=trace_context.get("traceparent"),
             data=data,
         )
         self.runtime.catalog.check(envelope)
         self.events.append(envelope)
+        self._trace_context[envelope.id] = trace_context
         return envelope
 
     async def already_received(self, consumer: str, event_id: str) -> bool:
@@ -121,6 +125,8 @@ class UnitOfWork:
                         "type": env.type,
                         "payload": env.to_json().decode(),
                         "traceparent": env.traceparent,
+                        "tracestate": self._trace_context.get(env.id, {}).get("tracestate"),
+                        "baggage": self._trace_context.get(env.id, {}).get("baggage"),
                         "status": "pending",
                         "attempts": 0,
                         "created_at": now,

