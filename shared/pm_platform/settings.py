@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     # service name, so one setting gives each service its own database.
     database_url: str = ""
     nats_url: str = "nats://127.0.0.1:4333"
+    # This process's NATS login (pm_platform.natsauth); empty for a server without authorization.
+    nats_user: str = ""
+    nats_password: str = ""
     jwt_secret: str = "dev-secret-change-me-0123456789abcdef"
     jwt_algorithm: str = "HS256"
     jwt_jwks_url: str = ""
