@@ -399,3 +399,16 @@ def test_passwords_are_kept_across_runs_and_private(tmp_path: Path) -> None:
     assert natsauth.generate_passwords(users, path) == first
     assert len(set(first.values())) == len(users)
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_compose_runs_nats_with_the_generated_users_and_logs_each_service_in() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+    nats_service = compose["nats"]
+    command = nats_service["command"]
+    assert command[command.index("-c") + 1] == "/etc/nats/nats-server.conf"
+    assert "./deploy/nats/nats-server.conf:/etc/nats/nats-server.conf:ro" in nats_service["volumes"]
+    assert nats_service["env_file"] == "var/nats/credentials.env"
+    for user in [*SERVICES, natsauth.PROVISIONER]:
+        environment = compose["nats-provision" if user == natsauth.PROVISIONER else user]["environment"]
+        assert environment["PM_NATS_USER"] == user
+        assert environment["PM_NATS_PASSWORD"] == "${" + natsauth.password_variable(user) + "}"
