@@ -412,3 +412,21 @@ def test_compose_runs_nats_with_the_generated_users_and_logs_each_service_in() -
         environment = compose["nats-provision" if user == natsauth.PROVISIONER else user]["environment"]
         assert environment["PM_NATS_USER"] == user
         assert environment["PM_NATS_PASSWORD"] == "${" + natsauth.password_variable(user) + "}"
+
+
+CONTACT_FIELDS = {"name", "phone", "mobile", "email", "contact", "reporter", "owner", "party", "parties"}
+
+
+def test_events_a_department_may_read_carry_no_contact_fields() -> None:
+    """Every event type on a subject a department user can read: no owner's name, phone or email."""
+    readable = [t for t, entry in CATALOG.items()
+                if entry["subject"] == f"{t}.{{site}}.{{department}}" and t.startswith("dispatch.workorder.")]
+    assert len(readable) == 4
+    for event_type in readable:
+        schema = json.loads((CONTRACTS / CATALOG[event_type]["schema"]).read_text())
+        fields = set(schema["properties"])
+        assert not {f for f in fields if f in CONTACT_FIELDS or "phone" in f or "name" in f or "email" in f}, \
+            (event_type, fields)
+        for example in CATALOG[event_type]["examples"]:
+            data = json.loads((CONTRACTS / example).read_text())
+            assert not {f for f in data if "phone" in f or "name" in f or "email" in f}
