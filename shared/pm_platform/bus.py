@@ -41,15 +41,31 @@ async def connect(url: str, name: str, user: str = "", password: str = "") -> Cl
     credentials: dict[str, Any] = {}
     if user:
         credentials = {"user": user, "password": password, "inbox_prefix": natsauth.inbox_prefix(user)}
-    return await nats.connect(
+    connected = False
+
+    async def on_error(exc: Exception) -> None:
+        # Never giving up also means retrying a refused login forever: stop at the first refusal instead
+        # (nats-py lets an exception from this callback end the initial connect).
+        if not connected and "authorization violation" in str(exc).lower():
+            raise LoginRefused(f"nats-server refused the login of {user or 'an anonymous client'} at {url}")
+        log.error("nats (%s): %s", name, exc)
+
+    nc = await nats.connect(
         url,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         allow_reconnect=True,
         connect_timeout=5,
+        error_cb=on_error,
         **credentials,
     )
+    connected = True
+    return nc
+
+
+class LoginRefused(RuntimeError):
+    """nats-server refused the user and password (or an anonymous client)."""
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,11 @@ def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every si
             nats_user, nats_password = user, passwords[natsauth.password_variable(user)]
 
     async def run() -> None:
-        nc = await bus.connect(nats_url or settings.nats_url, "pm-watch", nats_user or "", nats_password or "")
+        try:
+            nc = await bus.connect(nats_url or settings.nats_url, "pm-watch", nats_user or "", nats_password or "")
+        except bus.LoginRefused as exc:
+            typer.echo(f"{exc} (see --nats-user)", err=True)
+            raise typer.Exit(1) from None
         try:
             subscription = await bus.watch_workorders(nc, site, department, history)
         except TimeoutError:

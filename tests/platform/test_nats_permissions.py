@@ -7,6 +7,7 @@ on the server side too (nothing stored, nothing acked), not only by the client's
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -126,6 +127,14 @@ async def test_a_wrong_password_is_refused(secured: Secured) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
         await nats.connect(secured.server.url, user="intake", password="not-the-password",
                            allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+
+
+async def test_the_platform_client_stops_at_a_refused_login(secured: Secured) -> None:
+    """bus.connect never gives up on an unreachable server, but a refused login is not retried forever
+    (pm provision, pm watch and a service with a wrong password fail with the reason)."""
+    for user, password in (("", ""), ("intake", "not-the-password")):
+        with pytest.raises(bus.LoginRefused):
+            await asyncio.wait_for(bus.connect(secured.server.url, "test", user, password), timeout=10)
 
 
 # --- services ---------------------------------------------------------------------------------------
