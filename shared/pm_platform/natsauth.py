@@ -68,9 +68,9 @@ def workorder_filter(site: str, department: str) -> str:
 
 
 def _ack_subjects(stream: str, durable: str) -> list[str]:
-    # nats-server 2.15 acks on $JS.ACK.<domain>.<account hash>.<stream>.<consumer>...; older servers
-    # (and other deployments' images) on $JS.ACK.<stream>.<consumer>...: allow both shapes, this
-    # consumer only.
+    # Ack replies come in two shapes: $JS.ACK.<stream>.<consumer>... (what the bundled nats-server
+    # 2.15.1 sends here, in the global account without a domain) and the newer
+    # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>...; allow both, for this consumer only.
     return [f"$JS.ACK.{stream}.{durable}.>", f"$JS.ACK.*.*.{stream}.{durable}.>"]
 
 
