@@ -172,7 +172,7 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(secured: 
                                                                        database_urls: dict[str, str],
                                                                        tmp_path: Path) -> None:
     """The real outbox relay (PubAcks on the service's own inbox) and consumer runner (fetch, ack,
-    readiness through consumer info) under the generated permissions."""
+    readiness through consumer info) under the generated permissions, across a server restart."""
     producer = Probe("intake", database_urls["producer"], secured.server.url, tmp_path / "intake",
                      nats_user="intake", nats_password=secured.passwords["PM_NATS_PASSWORD_INTAKE"])
     consumer = Probe("dispatch", database_urls["dispatch"], secured.server.url, tmp_path / "dispatch",
@@ -196,6 +196,16 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(secured: 
             return info.num_ack_pending == 0 and info.ack_floor.stream_seq == 5
 
         await eventually(acked, timeout=10)
+
+        # A restarted server: both clients log in again as themselves and carry on.
+        secured.server.stop()
+        secured.server.start()
+        await producer.emit_requests(5)
+
+        async def handled_after_restart() -> bool:
+            return (await consumer.effect_counts()) == (10, 10)
+
+        await eventually(handled_after_restart, timeout=60)
     finally:
         await producer.runtime.stop()
         await consumer.runtime.stop()
