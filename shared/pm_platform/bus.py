@@ -7,6 +7,7 @@ deployment) creates or updates them, and services bind to the durable consumers 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import nats
 import yaml
 from nats.aio.client import Client
+from nats.aio.subscription import Subscription
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
@@ -25,19 +27,45 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
+from pm_platform import natsauth
+
 log = logging.getLogger(__name__)
 
 
-async def connect(url: str, name: str) -> Client:
-    """Connect and never give up reconnecting (the nats-py default stops after about 2 minutes)."""
-    return await nats.connect(
+async def connect(url: str, name: str, user: str = "", password: str = "") -> Client:
+    """Connect and never give up reconnecting (the nats-py default stops after about 2 minutes).
+
+    With a user, replies come to that user's own inbox prefix, the only one its permissions let it
+    read (pm_platform.natsauth).
+    """
+    credentials: dict[str, Any] = {}
+    if user:
+        credentials = {"user": user, "password": password, "inbox_prefix": natsauth.inbox_prefix(user)}
+    connected = False
+
+    async def on_error(exc: Exception) -> None:
+        # Never giving up also means retrying a refused login forever: stop at the first refusal instead
+        # (nats-py lets an exception from this callback end the initial connect).
+        if not connected and "authorization violation" in str(exc).lower():
+            raise LoginRefused(f"nats-server refused the login of {user or 'an anonymous client'} at {url}")
+        log.error("nats (%s): %s", name, exc)
+
+    nc = await nats.connect(
         url,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         allow_reconnect=True,
         connect_timeout=5,
+        error_cb=on_error,
+        **credentials,
     )
+    connected = True
+    return nc
+
+
+class LoginRefused(RuntimeError):
+    """nats-server refused the user and password (or an anonymous client)."""
 
 
 @dataclass(frozen=True)
@@ -120,3 +148,34 @@ async def provision(nc: Client, topology: Topology, **consumer_overrides: Any) -
     for consumer in topology.consumers:
         await js.add_consumer(consumer.stream, consumer.config(**consumer_overrides))
         log.info("consumer %s on %s provisioned", consumer.durable, consumer.stream)
+
+
+async def watch_workorders(nc: Client, site: str, department: str, history: bool = False,
+                           timeout: float = 5.0) -> Subscription:  # noqa: ASYNC109
+    """A live view of one department's work-order events (``pm watch``), allowed to a department user.
+
+    A push consumer of its own, named, with the filter in the API subject
+    (``$JS.API.CONSUMER.CREATE.DISPATCH.<name>.<filter>``), which is what a department user's
+    permissions allow; nats-py's ordered consumer creates without the filter in the subject (and so is
+    refused). No acks and no flow control (nothing to publish back); the server removes the consumer
+    a minute after the watcher goes away.
+    """
+    subject = natsauth.workorder_filter(site, department)
+    inbox = nc.new_inbox()
+    subscription = await nc.subscribe(inbox)
+    config = ConsumerConfig(
+        name=f"watch-{secrets.token_hex(6)}",
+        filter_subject=subject,
+        deliver_subject=inbox,
+        deliver_policy=DeliverPolicy.ALL if history else DeliverPolicy.NEW,
+        ack_policy=AckPolicy.NONE,
+        inactive_threshold=60.0,
+        mem_storage=True,
+        num_replicas=1,
+    )
+    try:
+        await nc.jetstream().add_consumer(natsauth.WORKORDER_STREAM, config, timeout=timeout)
+    except BaseException:
+        await subscription.unsubscribe()
+        raise
+    return subscription

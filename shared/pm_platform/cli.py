@@ -1,7 +1,7 @@
 """``pm``: the operator's and developer's command line (``pm --help`` lists the commands).
 
 Exit codes: 0 done, 1 the request failed, 2 bad usage, 3 a service or NATS is unreachable, 4 the service
-refused the token (401 or 403).
+or nats-server refused the token or login.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import httpx
-import nats
 import typer
 from nats.aio.client import Client
 from pydantic import ValidationError
 
-from pm_platform import bus
+from pm_platform import bus, natsauth
 from pm_platform.auth import ROLES, mint_token
 from pm_platform.settings import Settings, load_settings
 from pm_platform.subjects import check_token
@@ -85,14 +84,51 @@ def token(
     typer.echo(mint_token(_settings(), subject, role, site, department, party, hours * 3600))
 
 
+@app.command("nats-config")
+def nats_config(
+    out: Annotated[Path | None, typer.Option(help="default: deploy/nats/nats-server.conf")] = None,
+    check: Annotated[bool, typer.Option(help="fail if the file is not what the catalog and topology give")] = False,
+    site: Annotated[list[str] | None, typer.Option(help="sites with department users (default: demo.yaml)")] = None,
+    department: Annotated[list[str] | None, typer.Option(help="departments (default: deploy/demo.yaml)")] = None,
+) -> None:
+    """Render nats-server's users and permissions from contracts/catalog.yaml and deploy/nats/jetstream.yaml."""
+    settings = load_settings("cli")
+    path = out or settings.deploy_dir / "nats" / "nats-server.conf"
+    text = natsauth.render_config(natsauth.build_users(settings.deploy_dir, settings.contracts_dir, site, department))
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            typer.echo(f"{path} is out of date: run `pm nats-config`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{path} is up to date")
+        return
+    path.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+@app.command("nats-credentials")
+def nats_credentials(env_file: Annotated[Path | None, typer.Option(help="default: var/nats/credentials.env")] = None,
+                     ) -> None:
+    """Generate a password per NATS user (existing ones are kept) into an env file, mode 0600."""
+    settings = load_settings("cli")
+    path = env_file or natsauth.credentials_file(settings.var_dir)
+    users = natsauth.build_users(settings.deploy_dir, settings.contracts_dir)
+    natsauth.generate_passwords(users, path)
+    typer.echo(f"{len(users)} NATS passwords in {path}")
+
+
+NatsUser = Annotated[str | None, typer.Option("--nats-user", envvar="PM_NATS_USER", help="NATS login")]
+NatsPassword = Annotated[str | None, typer.Option("--nats-password", envvar="PM_NATS_PASSWORD", help="NATS password")]
+
+
 @app.command()
-def provision(nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None) -> None:
-    """Create or update every stream and durable consumer (idempotent)."""
+def provision(nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
+              nats_user: NatsUser = None, nats_password: NatsPassword = None) -> None:
+    """Create or update every stream and durable consumer (idempotent); as the ``provisioner`` user."""
     settings = _settings()
     url = nats_url or settings.nats_url
 
     async def run() -> None:
-        nc = await _connect_nats(url, "pm-provision")
+        nc = await _connect_nats(url, "pm-provision", nats_user or "", nats_password or "")
         try:
             topology = bus.load_topology(settings.deploy_dir)
             await bus.provision(nc, topology)
@@ -148,18 +184,13 @@ def _nats_errors(url: str) -> Iterator[None]:
              EXIT_UNREACHABLE)
 
 
-async def _connect_nats(url: str, name: str) -> Client:
-    """Like bus.connect (reconnect for ever once connected), but give up on a server that never answers:
-    the first connection otherwise retries for ever, printing a traceback per attempt."""
-
-    async def quiet(exc: Exception) -> None:
-        log.debug("nats: %s", exc)
-
-    return await asyncio.wait_for(
-        nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                     error_cb=quiet),
-        NATS_CONNECT_SECONDS,
-    )
+async def _connect_nats(url: str, name: str, user: str = "", password: str = "") -> Client:
+    """bus.connect (reconnect for ever once connected), but give up on a server that never answers, and
+    end with one line on a refused login: the first connection otherwise retries for ever."""
+    try:
+        return await asyncio.wait_for(bus.connect(url, name, user, password), NATS_CONNECT_SECONDS)
+    except bus.LoginRefused as exc:
+        fail(f"{exc} (see --nats-user)", EXIT_REFUSED)
 
 
 def _operator_headers() -> dict[str, str]:
@@ -196,23 +227,33 @@ def dead_letters_replay(dead_letter_id: int,
 def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every site")],
           department: Annotated[str, typer.Option(help="department, or '*' for every department")],
           nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
-          history: Annotated[bool, typer.Option(help="replay what the stream still holds first")] = False) -> None:
-    """Follow a department's work-order events live (dispatch.workorder.*.v1.<site>.<department>)."""
+          history: Annotated[bool, typer.Option(help="replay what the stream still holds first")] = False,
+          nats_user: NatsUser = None, nats_password: NatsPassword = None) -> None:
+    """Follow a department's work-order events live (dispatch.workorder.*.v1.<site>.<department>).
+
+    Logs in as the department's read-only user (``dept-<site>-<department>``, ``dept-all-<department>``
+    for every site); without --nats-user, with its password from var/nats/credentials.env when there.
+    """
     for name, value in (("site", site), ("department", department)):
         if value != "*":
             check_token(name, value)
-    subject = f"dispatch.workorder.*.v1.{site}.{department}"
+    subject = natsauth.workorder_filter(site, department)
     settings = _settings()
     url = nats_url or settings.nats_url
+    if not nats_user and department != "*":
+        passwords = natsauth.read_passwords(natsauth.credentials_file(settings.var_dir))
+        user = natsauth.department_user(site, department)
+        if natsauth.password_variable(user) in passwords:
+            nats_user, nats_password = user, passwords[natsauth.password_variable(user)]
 
     async def run() -> None:
-        from nats.js.api import DeliverPolicy
-
-        nc = await _connect_nats(url, "pm-watch")
-        js = nc.jetstream()
-        policy = DeliverPolicy.ALL if history else DeliverPolicy.NEW
-        subscription = await js.subscribe(subject, ordered_consumer=True, deliver_policy=policy)
-        typer.echo(f"watching {subject} (Ctrl-C to stop)")
+        nc = await _connect_nats(url, "pm-watch", nats_user or "", nats_password or "")
+        try:
+            subscription = await bus.watch_workorders(nc, site, department, history)
+        except TimeoutError:
+            await nc.close()
+            fail(f"refused: NATS user {nats_user or '(none)'} may not read {subject}", EXIT_REFUSED)
+        typer.echo(f"watching {subject} as {nats_user or 'anonymous'} (Ctrl-C to stop)")
         try:
             async for message in subscription.messages:
                 typer.echo(describe_workorder_event(json.loads(message.data)))

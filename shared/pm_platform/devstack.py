@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from pm_platform import natsauth
 from pm_platform.auth import mint_token
 from pm_platform.natsserver import NatsServer
 from pm_platform.settings import load_settings
@@ -20,25 +21,44 @@ SERVICES = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "
 NATS_PORT = 4333  # beside, not on, a system NATS on 4222
 
 
-def prepare(env: dict[str, str], services: dict[str, int] = SERVICES, seed: bool = True) -> None:
+def secure_nats(var_dir: Path, deploy_dir: Path, contracts_dir: Path) -> tuple[Path, dict[str, str]]:
+    """nats-server's config with every user and permission, and the passwords it refers to (kept in
+    var/nats/credentials.env across runs); rendered afresh so it follows the catalog and topology."""
+    users = natsauth.build_users(deploy_dir, contracts_dir)
+    passwords = natsauth.generate_passwords(users, natsauth.credentials_file(var_dir))
+    config = var_dir / "nats" / "nats-server.conf"
+    config.write_text(natsauth.render_config(users), encoding="utf-8")
+    return config, passwords
+
+
+def login(env: dict[str, str], user: str, passwords: dict[str, str] | None) -> dict[str, str]:
+    """``env`` with ``user``'s NATS login, when the server has authorization (``passwords`` given)."""
+    return env if passwords is None else {**env, **natsauth.client_env(user, passwords)}
+
+
+def prepare(env: dict[str, str], services: dict[str, int] = SERVICES, seed: bool = True,
+            passwords: dict[str, str] | None = None) -> None:
     """Provision JetStream, then migrate (and seed) every service's database, the services in parallel."""
-    subprocess.run([sys.executable, "-m", "pm_platform.cli", "provision"], check=True, env=env)
+    subprocess.run([sys.executable, "-m", "pm_platform.cli", "provision"], check=True,
+                   env=login(env, natsauth.PROVISIONER, passwords))
     for command in ("migrate", "seed") if seed else ("migrate",):
-        jobs = {service: subprocess.Popen([sys.executable, "-m", service, command], env=env) for service in services}
+        jobs = {service: subprocess.Popen([sys.executable, "-m", service, command],
+                                          env=login(env, service, passwords)) for service in services}
         failed = [service for service, job in jobs.items() if job.wait() != 0]
         if failed:
             raise RuntimeError(f"{command} failed for: {', '.join(failed)}")
 
 
 def start_services(env: dict[str, str], log_dir: Path, services: dict[str, int] = SERVICES,
-                   host: str = "127.0.0.1") -> dict[str, subprocess.Popen[bytes]]:
+                   host: str = "127.0.0.1", passwords: dict[str, str] | None = None,
+                   ) -> dict[str, subprocess.Popen[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = {}
     for service, port in services.items():
         log = (log_dir / f"{service}.log").open("ab")
         processes[service] = subprocess.Popen(
             [sys.executable, "-m", service, "serve", "--host", host, "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=login(env, service, passwords), stdout=log, stderr=subprocess.STDOUT,
             # Its own process group: Ctrl-C reaches only the runner, which stops the services in order.
             start_new_session=True,
         )
@@ -84,14 +104,17 @@ def run_stack(seed: bool = True) -> None:
     env.setdefault("PM_NATS_URL", f"nats://127.0.0.1:{NATS_PORT}")
     env["PM_VAR_DIR"] = str(var)
     started = time.monotonic()
-    nats = NatsServer(var / "nats", port=NATS_PORT, log_file=var / "logs" / "nats-server.log")
+    (var / "nats").mkdir(parents=True, exist_ok=True)
+    config, passwords = secure_nats(var, settings.deploy_dir, settings.contracts_dir)
+    nats = NatsServer(var / "nats", port=NATS_PORT, log_file=var / "logs" / "nats-server.log",
+                      config_file=config, env=passwords)
     (var / "logs").mkdir(parents=True, exist_ok=True)
     nats.start()
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        print(f"nats-server (JetStream) on {nats.url}, store {var / 'nats'}")
-        prepare(env, seed=seed)
-        processes = start_services(env, var / "logs")
+        print(f"nats-server (JetStream) on {nats.url}, store {var / 'nats'}, users and permissions {config}")
+        prepare(env, seed=seed, passwords=passwords)
+        processes = start_services(env, var / "logs", passwords=passwords)
         ready = wait_ready()
         if not all(ready.values()):
             print(f"not ready: {', '.join(s for s, ok in ready.items() if not ok)}; see {var / 'logs'}")
@@ -120,4 +143,6 @@ def _print_banner(seconds: float) -> None:
     print(f"  front-desk agent, site harbour:     {agent}")
     print(f"  engineering worker, site harbour:   {worker}")
     print(f"  operator / head office, all sites:  {operator}")
+    print("\nNATS logins (passwords) are in var/nats/credentials.env; a department's live queue:")
+    print("  .venv/bin/pm watch --site harbour --department engineering")
     print("\nMessages to owners land in var/notifications/sink.jsonl; spans in var/traces/. Ctrl-C stops everything.")

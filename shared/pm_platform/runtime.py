@@ -47,7 +47,8 @@ class Runtime:
         return UnitOfWork(self)
 
     async def start(self, *, relay: bool = True, consumers: bool = True) -> None:
-        self.nc = await bus.connect(self.settings.nats_url, name=self.settings.service)
+        self.nc = await bus.connect(self.settings.nats_url, name=self.settings.service,
+                                    user=self.settings.nats_user, password=self.settings.nats_password)
         js = self.nc.jetstream()
         if relay:
             self.relay = OutboxRelay(self, js)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     """SQLAlchemy async URL; `{service}` becomes the service name. Empty: SQLite under PM_VAR_DIR."""
     nats_url: str = "nats://127.0.0.1:4333"
     """The NATS server with JetStream."""
+    # This process's NATS login (pm_platform.natsauth); empty for a server without authorization.
+    nats_user: str = ""
+    """This process's NATS user (`make run` and compose set one per service); empty: no login."""
+    nats_password: str = ""
+    """The NATS user's password (generated into var/nats/credentials.env by `pm nats-credentials`)."""
     jwt_secret: str = "dev-secret-change-me-0123456789abcdef"
     """HS256 signing key for bearer tokens (at least 32 bytes); unused when PM_JWT_JWKS_URL is set."""
     jwt_algorithm: str = "HS256"
