@@ -92,7 +92,8 @@ def test_the_sandbox_refuses_attributes_calls_and_arithmetic_at_run_time_too() -
 
 
 def test_documented_variables_filters_and_conditions_render() -> None:
-    text = "{{ kind|upper }}{% if category %}（{{ category|default('-') }}）{% endif %} {{ ref|truncate(5, True, '', 0) }}"
+    text = ("{{ kind|upper }}{% if category %}（{{ category|default('-') }}）{% endif %} "
+            "{{ ref|truncate(5, True, '', 0) }}")
     assert engine.render(text, ACK, {"ref": "3f6c1a9e", "kind": "repair", "category": "water"},
                          limit=engine.MAX_BODY) == "REPAIR（water） 3f6c1"
     # A documented variable the event did not carry is empty; None is empty; numbers are text.
@@ -136,16 +137,38 @@ def test_every_built_in_text_renders_on_its_events_contract_examples(key: str) -
 # --- the override API: checked when saved -------------------------------------------------------------
 
 
-async def test_an_override_that_cannot_render_is_refused_when_saved_naming_the_problem(notification) -> None:
+# The issue's two overrides and the sandbox's gaps, each end to end: refused, and the owner still hears.
+ISSUE_15 = ["{ref.x}", "{ref:>100000000}", "{{ ref.__class__ }}", "{{ 'x' * 10**9 }}",
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "{{ ref|center(1000000000) }}", "{{ password }}", "{{ ref } }"]
+
+
+@pytest.mark.parametrize("text", ISSUE_15)
+async def test_an_override_that_cannot_render_is_refused_on_save_and_the_owner_still_hears(
+        notification, text: str) -> None:
+    runtime, client = notification
+    manager = auth(runtime, roles=("manager",), sub="mgr.harbour")
+    answer = await client.put(URL, params={"site": "harbour"}, json={"body": text}, headers=manager)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    kind, named = HOSTILE[text]
+    assert (answer.json()["field"], answer.json()["kind"]) == ("body", kind)
+    assert named in answer.json()["detail"]
+    listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
+    assert {t["source"] for t in listing.json()} == {"default"}  # nothing was stored
+    assert await apply(runtime, request_created(runtime)) == "handled"
+    [ack] = await messages(runtime)
+    assert ack.body == ACK_ZH
+
+
+async def test_every_refused_override_names_its_problem_and_field(notification) -> None:
     runtime, client = notification
     manager = auth(runtime, roles=("manager",), sub="mgr.harbour")
     for text, (kind, named) in HOSTILE.items():
         answer = await client.put(URL, params={"site": "harbour"}, json={"body": text}, headers=manager)
         assert answer.status_code == 422, (text, answer.text)
-        problem = answer.json()
-        assert answer.headers["content-type"] == "application/problem+json"
-        assert (problem["field"], problem["kind"]) == ("body", kind), text
-        assert named in problem["detail"], (text, problem["detail"])
+        assert (answer.json()["field"], answer.json()["kind"]) == ("body", kind), text
+        assert named in answer.json()["detail"], (text, answer.json()["detail"])
     subject = await client.put(URL, params={"site": "harbour"}, headers=manager,
                                json={"body": "{{ ref }}", "subject": "{{ ref.__class__ }}"})
     assert subject.status_code == 422 and subject.json()["field"] == "subject"
@@ -156,12 +179,7 @@ async def test_an_override_that_cannot_render_is_refused_when_saved_naming_the_p
     assert too_long.status_code == 422 and too_long.json()["kind"] == "too_long"
     assert "intake.request.replied.v1.json" in too_long.json()["detail"]
     listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
-    assert {t["source"] for t in listing.json()} == {"default"}  # nothing was stored
-
-    # The owner's acknowledgement still goes out, in the built-in text.
-    assert await apply(runtime, request_created(runtime)) == "handled"
-    [ack] = await messages(runtime)
-    assert ack.body == ACK_ZH
+    assert {t["source"] for t in listing.json()} == {"default"}
 
 
 async def test_an_override_in_the_template_language_is_saved_and_used(notification) -> None:
@@ -305,6 +323,9 @@ async def test_the_migration_downgrades_converted_overrides_back_to_the_old_synt
                 "site": "harbour", "key": "workorder.completed", "language": "en", "body": "{{Done}} {result}",
                 "subject": "Request {ref}", "updated_by": "mgr", "updated_at": datetime(2026, 11, 20, tzinfo=UTC)}])
         await asyncio.to_thread(migrations.upgrade, "notification", settings)
+        async with database.connect() as connection:
+            row = (await connection.execute(sa.select(table.c.body, table.c.subject))).one()
+        assert tuple(row) == ("{{ '{' }}Done} {{ result }}", "Request {{ ref }}")
         await asyncio.to_thread(_downgrade, settings, "0001")
         async with database.connect() as connection:
             row = (await connection.execute(sa.select(table.c.body, table.c.subject))).one()
