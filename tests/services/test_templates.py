@@ -172,6 +172,10 @@ async def test_every_refused_override_names_its_problem_and_field(notification) 
     subject = await client.put(URL, params={"site": "harbour"}, headers=manager,
                                json={"body": "{{ ref }}", "subject": "{{ ref.__class__ }}"})
     assert subject.status_code == 422 and subject.json()["field"] == "subject"
+    # 33 old-style {kind} fit the 200 characters of a subject (and render to 198); as {{ kind }} they do not.
+    grown = await client.put(URL, params={"site": "harbour"}, headers=manager,
+                             json={"body": "{{ ref }}", "subject": "{kind}" * 33})
+    assert grown.status_code == 422 and (grown.json()["field"], grown.json()["kind"]) == ("subject", "too_long")
     # Too long with the values of the event's contract example (the agent's reply, 49 characters, 90 times).
     bloated = "{{ " + " ~ ".join(["message"] * 90) + " }}"
     too_long = await client.put("/templates/request.replied/en", params={"site": "harbour"}, headers=manager,

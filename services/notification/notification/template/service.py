@@ -131,9 +131,12 @@ def _values_from(data: dict[str, Any], language: str) -> dict[str, Any]:
 
 def _checked(catalog: Catalog, key: str, language: str, field: str, text: str, limit: int) -> str:
     """``text`` in the template language, when it is one the template may use and it renders on every example
-    of the template's events; a 422 naming the problem otherwise."""
+    of the template's events (within ``limit`` characters, which its source must fit too: the old ``{ref}``
+    grows when converted); a 422 naming the problem otherwise."""
     try:
         source = engine.normalise(text)
+        if len(source) > min(limit, engine.MAX_SOURCE):
+            raise TemplateProblem("too_long", f"the text is longer than {min(limit, engine.MAX_SOURCE)} characters")
         engine.check(source, VARIABLES[key], key=key)
     except TemplateProblem as problem:
         raise Problem(422, f"{field}: {problem.message}", field=field, kind=problem.kind) from None
