@@ -62,8 +62,11 @@ HOSTILE = {
     "{% set a = ref ~ ref %}{{ a }}": ("not_allowed", "{% set %}"),
     "{% include 'x' %}": ("not_allowed", "{% include %}"),
     "{{ [ref] }}": ("not_allowed", "lists"),
-    "{{ password }}": ("unknown_variable", "unknown variables password; request.acknowledged has ref, kind, "
-                                           "category"),
+    "{% if ref is divisibleby 3 %}x{% endif %}": ("not_allowed", "the test divisibleby"),  # ref % 3
+    "{{ ref is nonsense }}": ("not_allowed", "the test nonsense"),
+    "{{ ref|truncate(2, leeway=0) }}": ("render", "cannot render: AssertionError"),
+    "{{ ref|title(1) }}": ("render", "cannot render: TypeError"),
+    "{{ password }}": ("unknown_variable", "unknown variables password; "),
     "{{ range(10) }}": ("not_allowed", "calls"),
     "{{ range }}": ("unknown_variable", "unknown variables range"),
     "{{ ref } }": ("syntax", "syntax error on line 1"),
@@ -78,7 +81,7 @@ HOSTILE = {
 def test_the_template_language_refuses_what_could_break_or_bloat_a_message(text: str) -> None:
     kind, named = HOSTILE[text]
     with pytest.raises(TemplateProblem) as refused:
-        engine.check(engine.normalise(text), ACK, key="request.acknowledged")
+        engine.render(engine.normalise(text), ACK, {"ref": "3f6c1a9e", "kind": "repair"}, limit=engine.MAX_BODY)
     assert refused.value.kind == kind
     assert named in refused.value.message
 
@@ -238,6 +241,19 @@ async def test_a_stored_override_that_cannot_render_falls_back_and_is_flagged_fo
     assert fixed.status_code == 200 and fixed.json()["problem"] is None
     await apply(runtime, request_created(runtime, "evt-3", request_id="req-3-000000"))
     assert (await messages(runtime, request_id="req-3-000000"))[0].body == "收到 req-3-00"
+
+
+@pytest.mark.parametrize("text", ["{{ ref.x }}", "{{ password }}", "{{ ref is nonsense }}", "{{ ref|title(1) }}",
+                                  "{{ ref", "{{ ref * 100000000 }}", "{{ ref|center(100000000) }}"])
+async def test_no_stored_override_loses_a_message(notification, text: str) -> None:
+    runtime, client = notification
+    await _store(runtime, "harbour", "request.acknowledged", "zh-CN", "收到 " + text)
+    assert await apply(runtime, request_created(runtime)) == "handled"
+    [ack] = await messages(runtime)
+    assert ack.body == ACK_ZH
+    listing = await client.get("/templates", params={"site": "harbour"}, headers=auth(runtime, roles=("manager",)))
+    [flagged] = [t for t in listing.json() if (t["key"], t["language"]) == ("request.acknowledged", "zh-CN")]
+    assert flagged["problem"].startswith("at send time: ")
 
 
 async def test_an_override_too_long_for_one_events_values_falls_back_for_that_message_only(notification) -> None:

@@ -33,6 +33,9 @@ MAX_SUBJECT = 200
 
 FILTERS = {"capitalize": do_capitalize, "default": do_default, "d": do_default, "lower": do_lower,
            "title": do_title, "trim": do_trim, "truncate": do_truncate, "upper": do_upper}
+# Tests that only compare (``divisibleby`` is ``value % n``: %-formatting when the value is an owner's text).
+TESTS = ("defined", "undefined", "none", "string", "number", "true", "false", "eq", "equalto", "==", "ne", "!=",
+         "in", "lower", "upper")
 
 # The node types a message text may contain; anything else is refused with a name the manager recognises.
 _ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.If, nodes.CondExpr,
@@ -84,6 +87,7 @@ _ENV = _MessageEnvironment(undefined=StrictUndefined, autoescape=False, keep_tra
                            auto_reload=False, cache_size=0)
 _ENV.globals.clear()  # no range(), lipsum(), dict(), cycler(), namespace()
 _ENV.filters = dict(FILTERS)
+_ENV.tests = {name: _ENV.tests[name] for name in TESTS}
 
 
 def _describe(node: nodes.Node) -> str:
@@ -118,6 +122,8 @@ def check(source: str, variables: Iterable[str], *, key: str = "the template") -
             unknown.add(node.name)
         if isinstance(node, nodes.Filter) and node.name not in FILTERS:
             _refuse(f"the filter {node.name} (allowed: {', '.join(sorted(FILTERS))})", node.lineno)
+        if isinstance(node, nodes.Test) and node.name not in TESTS:
+            _refuse(f"the test {node.name} (allowed: {', '.join(TESTS)})", node.lineno)
     if unknown:
         raise TemplateProblem("unknown_variable", f"unknown variables {', '.join(sorted(unknown))}; "
                                                   f"{key} has {', '.join(variables)}")
@@ -126,7 +132,11 @@ def check(source: str, variables: Iterable[str], *, key: str = "the template") -
 
 @lru_cache(maxsize=512)
 def _compiled(source: str, variables: tuple[str, ...]) -> Any:
-    return _ENV.from_string(check(source, variables))
+    tree = check(source, variables)
+    try:
+        return _ENV.from_string(tree)
+    except TemplateSyntaxError as exc:  # the compiler's own checks (TemplateAssertionError)
+        raise TemplateProblem("syntax", f"syntax error on line {exc.lineno}: {exc.message}") from None
 
 
 def render(source: str, variables: tuple[str, ...], values: Mapping[str, Any], *, limit: int | None) -> str:
@@ -142,12 +152,12 @@ def render(source: str, variables: tuple[str, ...], values: Mapping[str, Any], *
             if limit is not None and size > limit:
                 raise TemplateProblem("too_long", f"the text renders longer than {limit} characters")
             chunks.append(chunk)
+    except TemplateProblem:
+        raise
     except TemplateError as exc:  # SecurityError and UndefinedError are TemplateErrors
         raise TemplateProblem("render", f"cannot render: {exc.message or exc}") from None
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        if isinstance(exc, TemplateProblem):
-            raise
-        raise TemplateProblem("render", f"cannot render: {exc}") from None
+    except Exception as exc:  # a filter's own complaint (wrong arguments, an assertion): the text's fault
+        raise TemplateProblem("render", f"cannot render: {type(exc).__name__}: {exc}") from None
     return "".join(chunks)
 
 
