@@ -66,6 +66,9 @@ HOSTILE = {
     "{{ ref is nonsense }}": ("not_allowed", "the test nonsense"),
     "{{ ref|truncate(2, leeway=0) }}": ("render", "cannot render: AssertionError"),
     "{{ ref|title(1) }}": ("render", "cannot render: TypeError"),
+    "{{ " + "(" * 900 + "ref" + ")" * 900 + " }}": ("syntax", "nested more than 24 levels"),  # parser recursion
+    "{{ " + "not " * 450 + "ref }}": ("syntax", "nested more than 24 levels"),
+    "{{ ref" + "|upper" * 300 + " }}": ("syntax", "nested more than 24 levels"),  # Python's nesting limit
     "{{ password }}": ("unknown_variable", "unknown variables password; "),
     "{{ range(10) }}": ("not_allowed", "calls"),
     "{{ range }}": ("unknown_variable", "unknown variables range"),

@@ -30,6 +30,8 @@ from jinja2.sandbox import SandboxedEnvironment
 MAX_SOURCE = 2000
 MAX_BODY = 4000
 MAX_SUBJECT = 200
+# Parsing, compiling and rendering recurse per level of nesting; real texts nest a few levels.
+MAX_DEPTH = 24
 
 FILTERS = {"capitalize": do_capitalize, "default": do_default, "d": do_default, "lower": do_lower,
            "title": do_title, "trim": do_trim, "truncate": do_truncate, "upper": do_upper}
@@ -105,6 +107,15 @@ def _refuse(message: str, line: int | None) -> NoReturn:
     raise TemplateProblem("not_allowed", f"not allowed: {message} (line {line})")
 
 
+def _depth(tree: nodes.Node) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
 def check(source: str, variables: Iterable[str], *, key: str = "the template") -> nodes.Template:
     """The parsed template, when it uses only what a message text may use."""
     if len(source) > MAX_SOURCE:
@@ -113,6 +124,10 @@ def check(source: str, variables: Iterable[str], *, key: str = "the template") -
         tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem("syntax", f"syntax error on line {exc.lineno}: {exc.message}") from None
+    except RecursionError:
+        raise TemplateProblem("syntax", f"the text is nested more than {MAX_DEPTH} levels deep") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise TemplateProblem("syntax", f"the text is nested more than {MAX_DEPTH} levels deep")
     allowed = set(variables)
     unknown: set[str] = set()
     for node in (tree, *tree.find_all(nodes.Node)):
@@ -137,6 +152,8 @@ def _compiled(source: str, variables: tuple[str, ...]) -> Any:
         return _ENV.from_string(tree)
     except TemplateSyntaxError as exc:  # the compiler's own checks (TemplateAssertionError)
         raise TemplateProblem("syntax", f"syntax error on line {exc.lineno}: {exc.message}") from None
+    except (SyntaxError, RecursionError):  # Python's limits on the generated code
+        raise TemplateProblem("syntax", f"the text is nested more than {MAX_DEPTH} levels deep") from None
 
 
 def render(source: str, variables: tuple[str, ...], values: Mapping[str, Any], *, limit: int | None) -> str:
