@@ -31,40 +31,68 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "staff.complaint.valid": ("ref", "department", "category", "unit", "summary"),
 }
 
+# The events whose handlers render each template: an override is tried on their contract examples when saved.
+EVENTS: dict[str, tuple[str, ...]] = {
+    "request.acknowledged": ("intake.request.created.v1",),
+    "request.status_changed": ("intake.request.status_changed.v1",),
+    "request.reopened": ("intake.request.reopened.v1",),
+    "request.replied": ("intake.request.replied.v1",),
+    "workorder.assigned": ("dispatch.workorder.created.v1",),
+    "workorder.status_changed": ("dispatch.workorder.status_changed.v1",),
+    "workorder.completed": ("dispatch.workorder.completed.v1",),
+    "charge.recorded": ("billing.charge.recorded.v1",),
+    "survey.invitation": ("survey.invitation.requested.v1",),
+    "broadcast.notice": ("intake.incident.broadcast.v1", "notification.broadcast.recipient.v1"),
+    "broadcast.call_task": ("intake.incident.broadcast.v1", "notification.broadcast.recipient.v1"),
+    "staff.request.timelimit": ("intake.request.timelimit.v1",),
+    "staff.workorder.timelimit": ("dispatch.workorder.timelimit.v1",),
+    "staff.workorder.new": ("dispatch.workorder.created.v1",),
+    "staff.complaint.valid": ("intake.request.classified.v1",),
+}
+
 TEMPLATES: dict[tuple[str, str], str] = {
-    ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {ref}",
-    ("request.acknowledged", "en"): "We have received your request {ref}",
-    ("request.status_changed", "zh-CN"): "您的报修 {ref} {status}{reason}",
-    ("request.status_changed", "en"): "Your request {ref} {status}{reason}",
-    ("request.reopened", "zh-CN"): "您的报修 {ref} 已重新处理，我们将尽快安排：{reason}",
-    ("request.reopened", "en"): "Your request {ref} has been reopened and will be handled again: {reason}",
-    ("request.replied", "zh-CN"): "关于您的报修 {ref}：{message}",
-    ("request.replied", "en"): "About your request {ref}: {message}",
-    ("workorder.assigned", "zh-CN"): "您的报修 {ref} 已派给{department}，工作人员将尽快上门",
-    ("workorder.assigned", "en"): "Your request {ref} has been assigned to {department}; they are on the way",
-    ("workorder.status_changed", "zh-CN"): "您的报修 {ref}：{department}{status}{reason}",
-    ("workorder.status_changed", "en"): "Your request {ref}: {department} {status}{reason}",
-    ("workorder.completed", "zh-CN"): "您的报修 {ref} 已处理完成：{result}",
-    ("workorder.completed", "en"): "Your request {ref} has been completed: {result}",
-    ("charge.recorded", "zh-CN"): "您的账户已记入费用：{item}，金额 {amount} 元（单号 {ref}）",
-    ("charge.recorded", "en"): "A charge of {amount} yuan for {item} was recorded on your account (request {ref})",
-    ("survey.invitation", "zh-CN"): "诚邀您参加{title}：{summary} 请在 {closes} 前填写 {link}",
-    ("survey.invitation", "en"): "You are invited to the {title}: {summary} Please answer by {closes}: {link}",
-    ("broadcast.notice", "zh-CN"): "【{title}】{message}",
-    ("broadcast.notice", "en"): "[{title}] {message}",
-    ("broadcast.call_task", "zh-CN"): "请致电 {name}（{unit}，{phone}）告知：{title}。{message}",
-    ("broadcast.call_task", "en"): "Please phone {name} ({unit}, {phone}) about: {title}. {message}",
-    ("staff.request.timelimit", "zh-CN"): "【{stage}】报修 {ref}（{category}，{unit}）{limit}时限 {due}",
-    ("staff.request.timelimit", "en"): "[{stage}] request {ref} ({category}, {unit}): {limit} due {due}",
+    ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {{ ref }}",
+    ("request.acknowledged", "en"): "We have received your request {{ ref }}",
+    ("request.status_changed", "zh-CN"): "您的报修 {{ ref }} {{ status }}{{ reason }}",
+    ("request.status_changed", "en"): "Your request {{ ref }} {{ status }}{{ reason }}",
+    ("request.reopened", "zh-CN"): "您的报修 {{ ref }} 已重新处理，我们将尽快安排：{{ reason }}",
+    ("request.reopened", "en"): "Your request {{ ref }} has been reopened and will be handled again: {{ reason }}",
+    ("request.replied", "zh-CN"): "关于您的报修 {{ ref }}：{{ message }}",
+    ("request.replied", "en"): "About your request {{ ref }}: {{ message }}",
+    ("workorder.assigned", "zh-CN"): "您的报修 {{ ref }} 已派给{{ department }}，工作人员将尽快上门",
+    ("workorder.assigned", "en"): "Your request {{ ref }} has been assigned to {{ department }}; they are on the way",
+    ("workorder.status_changed", "zh-CN"): "您的报修 {{ ref }}：{{ department }}{{ status }}{{ reason }}",
+    ("workorder.status_changed", "en"): "Your request {{ ref }}: {{ department }} {{ status }}{{ reason }}",
+    ("workorder.completed", "zh-CN"): "您的报修 {{ ref }} 已处理完成：{{ result }}",
+    ("workorder.completed", "en"): "Your request {{ ref }} has been completed: {{ result }}",
+    ("charge.recorded", "zh-CN"): "您的账户已记入费用：{{ item }}，金额 {{ amount }} 元（单号 {{ ref }}）",
+    ("charge.recorded", "en"):
+        "A charge of {{ amount }} yuan for {{ item }} was recorded on your account (request {{ ref }})",
+    ("survey.invitation", "zh-CN"): "诚邀您参加{{ title }}：{{ summary }} 请在 {{ closes }} 前填写 {{ link }}",
+    ("survey.invitation", "en"):
+        "You are invited to the {{ title }}: {{ summary }} Please answer by {{ closes }}: {{ link }}",
+    ("broadcast.notice", "zh-CN"): "【{{ title }}】{{ message }}",
+    ("broadcast.notice", "en"): "[{{ title }}] {{ message }}",
+    ("broadcast.call_task", "zh-CN"): "请致电 {{ name }}（{{ unit }}，{{ phone }}）告知：{{ title }}。{{ message }}",
+    ("broadcast.call_task", "en"):
+        "Please phone {{ name }} ({{ unit }}, {{ phone }}) about: {{ title }}. {{ message }}",
+    ("staff.request.timelimit", "zh-CN"):
+        "【{{ stage }}】报修 {{ ref }}（{{ category }}，{{ unit }}）{{ limit }}时限 {{ due }}",
+    ("staff.request.timelimit", "en"):
+        "[{{ stage }}] request {{ ref }} ({{ category }}, {{ unit }}): {{ limit }} due {{ due }}",
     ("staff.workorder.timelimit", "zh-CN"):
-        "【{stage}】{department}工单 {work_order}（报修 {ref}，{unit}）{limit}时限 {due}",
+        "【{{ stage }}】{{ department }}工单 {{ work_order }}（报修 {{ ref }}，{{ unit }}）{{ limit }}时限 {{ due }}",
     ("staff.workorder.timelimit", "en"):
-        "[{stage}] {department} work order {work_order} (request {ref}, {unit}): {limit} due {due}",
-    ("staff.workorder.new", "zh-CN"): "新工单 {work_order}：{category}，{unit}，优先级 {priority}（报修 {ref}）",
+        "[{{ stage }}] {{ department }} work order {{ work_order }} (request {{ ref }}, {{ unit }}): "
+        "{{ limit }} due {{ due }}",
+    ("staff.workorder.new", "zh-CN"):
+        "新工单 {{ work_order }}：{{ category }}，{{ unit }}，优先级 {{ priority }}（报修 {{ ref }}）",
     ("staff.workorder.new", "en"):
-        "New work order {work_order}: {category}, {unit}, priority {priority} (request {ref})",
-    ("staff.complaint.valid", "zh-CN"): "【有效投诉】{department}：投诉 {ref}（{category}，{unit}）{summary}",
-    ("staff.complaint.valid", "en"): "[VALID COMPLAINT] {department}: complaint {ref} ({category}, {unit}) {summary}",
+        "New work order {{ work_order }}: {{ category }}, {{ unit }}, priority {{ priority }} (request {{ ref }})",
+    ("staff.complaint.valid", "zh-CN"):
+        "【有效投诉】{{ department }}：投诉 {{ ref }}（{{ category }}，{{ unit }}）{{ summary }}",
+    ("staff.complaint.valid", "en"):
+        "[VALID COMPLAINT] {{ department }}: complaint {{ ref }} ({{ category }}, {{ unit }}) {{ summary }}",
 }
 
 # The subject line of an email, per language (templates may override it).

@@ -25,9 +25,18 @@ class Template(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Why the stored text cannot render (it was saved before the check, or failed at send time): while set,
+    # the text is skipped and messages use the group's or the built-in text. Saving the text again clears it.
+    problem: Mapped[str | None] = mapped_column(Text)
+    problem_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TemplateWrite(BaseModel):
+    """A text in the template language: ``{{ ref }}`` prints a variable, ``{{ reason|default('-') }}`` and a
+    few more filters, ``{% if reason %}...{% endif %}``; the older ``{ref}`` is accepted and stored as
+    ``{{ ref }}``. It is tried on the contract examples of the events that use the template before it is
+    saved."""
+
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=2000)
     subject: str | None = Field(default=None, max_length=200, description="Email subject line")
@@ -43,3 +52,6 @@ class TemplateRead(BaseModel):
     variables: list[str]
     updated_by: str | None = None
     updated_at: Annotated[datetime | None, AfterValidator(optional_utc)] = None
+    problem: str | None = Field(default=None, description="Why the stored text cannot render; until it is "
+                                                          "saved again, messages use the group's or the built-in text")
+    problem_at: Annotated[datetime | None, AfterValidator(optional_utc)] = None

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from notification.template import service
 from notification.template.models import TemplateRead, TemplateWrite
-from pm_platform.app import SessionDep
+from pm_platform.app import RuntimeDep, SessionDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/templates", tags=["templates"])
@@ -20,9 +20,9 @@ async def get_templates(session: SessionDep, principal: Admins, site: Site) -> l
 
 
 @router.put("/{key}/{language}")
-async def put_template(key: str, language: str, body: TemplateWrite, session: SessionDep, principal: Admins,
-                       site: Site) -> TemplateRead:
-    return await service.put_template(session, principal, site, key, language, body)
+async def put_template(key: str, language: str, body: TemplateWrite, session: SessionDep, runtime: RuntimeDep,
+                       principal: Admins, site: Site) -> TemplateRead:
+    return await service.put_template(session, principal, runtime.catalog, site, key, language, body)
 
 
 @router.delete("/{key}/{language}")
