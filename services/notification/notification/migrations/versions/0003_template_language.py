@@ -1,7 +1,7 @@
 """template overrides in the sandboxed template language
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_template_language
+Revises: 0002_outbox_trace_context
 Create Date: 2026-12-01 04:00:00.000000
 
 Overrides were ``str.format`` texts (``{ref}``); they become sandboxed Jinja (``{{ ref }}``). A stored text
@@ -21,8 +21,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003_template_language'
+down_revision = '0002_outbox_trace_context'
 branch_labels = None
 depends_on = None
 
