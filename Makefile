@@ -27,6 +27,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check shared services tests
 	$(BIN)/mypy
 	$(BIN)/python -m pm_platform.compat
+	$(BIN)/pm settings --check
+	$(BIN)/pm nats-config --check
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format shared services tests
