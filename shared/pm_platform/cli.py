@@ -39,13 +39,19 @@ def token(
     site: Annotated[list[str], typer.Option(help="a site code, or '*' for all sites; repeat for more")] = ["*"],  # noqa: B006
     department: Annotated[str | None, typer.Option(help="for department workers")] = None,
     party: Annotated[str | None, typer.Option(help="for owners: their party id")] = None,
-    hours: int = 12,
+    hours: Annotated[float | None,
+                     typer.Option(help="lifetime (default 12, at most PM_JWT_MAX_LIFETIME_SECONDS)")] = None,
 ) -> None:
-    """Mint a development token (HS256 with PM_JWT_SECRET)."""
+    """Mint a development token (HS256 with PM_JWT_SECRET), bounded in lifetime."""
     unknown = set(role) - set(ROLES)
     if unknown:
         raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}", param_hint="--role")
-    typer.echo(mint_token(load_settings("cli"), subject, role, site, department, party, hours * 3600))
+    settings = load_settings("cli")
+    if hours is not None and not 0 < hours * 3600 <= settings.jwt_max_lifetime_seconds:
+        raise typer.BadParameter(f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
+                                 "(PM_JWT_MAX_LIFETIME_SECONDS)", param_hint="--hours")
+    ttl = None if hours is None else int(hours * 3600)
+    typer.echo(mint_token(settings, subject, role, site, department, party, ttl))
 
 
 @app.command()
