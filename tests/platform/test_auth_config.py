@@ -20,7 +20,7 @@ REAL_SECRET = "a-real-secret-of-more-than-32-bytes-0123456789"
 
 
 async def build(tmp_path: Path, **settings: object) -> FastAPI:
-    runtime = Runtime(Settings(service="billing", var_dir=tmp_path, **settings),  # type: ignore[arg-type]
+    runtime = Runtime(Settings(service="billing", var_dir=tmp_path, **settings),
                       Base.metadata, platform_tables)
     try:
         return create(runtime)
