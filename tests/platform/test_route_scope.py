@@ -468,13 +468,17 @@ async def test_every_route_refuses_intruders_and_shows_them_no_foreign_data(serv
                     holes.append(f"{intruder.name}: {method} {path} {params}: {hole}")
     assert walked
     assert not holes, "\n".join(holes)
-    # The markers are there to be found: riverside's own staff read them on the object routes just walked.
-    seen = []
+    # The objects are real and the markers there to be found: riverside's own staff read every object route
+    # just walked, and see the markers on some.
+    seen, absent = [], []
     for method, route in routes(app):
         if method == "GET" and set(route.param_convertors) & OBJECT_PARAMS and (method, route.path) not in unwalked:
             path = str(route.path).format(**{name: walk.values[name] for name in route.param_convertors})
             response = await client.get(path, params={"site": FOREIGN}, headers=foreign_staff(runtime))
+            if not response.is_success:
+                absent.append(f"{path}: {response.status_code} {response.text[:200]}")
             seen += [path for m in (*OWNER_MARKERS, SECRET) if m in response.text]
+    assert not absent, "\n".join(absent)
     assert seen, "no foreign object shows a marker to its own site's staff: the walk would prove nothing"
 
 
