@@ -50,6 +50,9 @@ def token(
     if hours is not None and not 0 < hours * 3600 <= settings.jwt_max_lifetime_seconds:
         raise typer.BadParameter(f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
                                  "(PM_JWT_MAX_LIFETIME_SECONDS)", param_hint="--hours")
+    if settings.auth_config_error() and not settings.jwt_jwks_url:
+        typer.echo("warning: signed with the development secret; only services in PM_DEV_MODE accept it",
+                   err=True)
     ttl = None if hours is None else int(hours * 3600)
     typer.echo(mint_token(settings, subject, role, site, department, party, ttl))
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         """Why this configuration must not serve requests, or None when it may."""
         if self.jwt_jwks_url or self.dev_mode:
             return None
+        if self.jwt_algorithm not in ("HS256", "HS384", "HS512"):
+            return f"PM_JWT_ALGORITHM {self.jwt_algorithm!r}: a shared secret signs with HS256, HS384 or HS512"
         if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET:
             return ("PM_JWT_SECRET is unset (or the well-known development default): set PM_JWT_SECRET to a "
                     "secret of at least 32 bytes or PM_JWT_JWKS_URL to the identity provider's keys; "

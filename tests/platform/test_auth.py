@@ -229,3 +229,15 @@ def test_pm_token_issues_bounded_tokens(monkeypatch) -> None:
     result = runner.invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour", "--hours", "1.5"])
     claims = jwt.decode(result.output.strip(), SETTINGS.jwt_secret, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == 5400
+
+
+def test_pm_token_warns_when_it_signs_with_the_development_secret(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from pm_platform.cli import app
+
+    monkeypatch.delenv("PM_JWT_SECRET", raising=False)
+    monkeypatch.delenv("PM_DEV_MODE", raising=False)
+    result = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour"])
+    assert result.exit_code == 0
+    assert "only services in PM_DEV_MODE accept it" in result.stderr

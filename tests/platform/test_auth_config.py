@@ -28,12 +28,15 @@ async def build(tmp_path: Path, **settings: object) -> FastAPI:
         await runtime.engine.dispose()
 
 
-@pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "", "short-secret"], ids=["default", "empty", "short"])
-async def test_without_a_real_secret_and_not_in_dev_mode_a_service_refuses_to_start(tmp_path, secret) -> None:
+@pytest.mark.parametrize(("secret", "algorithm", "reason"), [
+    (DEV_JWT_SECRET, "HS256", "PM_JWT_SECRET is unset"), ("", "HS256", "PM_JWT_SECRET is unset"),
+    ("short-secret", "HS256", "PM_JWT_SECRET is shorter than 32 bytes"),
+    (REAL_SECRET, "none", "PM_JWT_ALGORITHM 'none'")], ids=["default", "empty", "short", "algorithm-none"])
+async def test_without_a_real_secret_and_not_in_dev_mode_a_service_refuses_to_start(tmp_path, secret, algorithm,
+                                                                                     reason) -> None:
     with pytest.raises(InsecureConfiguration) as refused:
-        await build(tmp_path, jwt_secret=secret, dev_mode=False)
-    assert "billing refuses to start" in str(refused.value)
-    assert "PM_JWT_SECRET" in str(refused.value)
+        await build(tmp_path, jwt_secret=secret, jwt_algorithm=algorithm, dev_mode=False)
+    assert f"billing refuses to start: {reason}" in str(refused.value)
 
 
 async def test_a_real_secret_a_jwks_url_or_dev_mode_start(tmp_path) -> None:
