@@ -9,6 +9,7 @@ first, so a 403/404 proves the scoping and not an absence. The intruders:
   site answers 403/404; a listing of harbour answers without riverside data.
 - ``other-department``: a greening worker of riverside; riverside's work orders are engineering's.
 - ``other-owner``: the owner of riverside-T1-2002; the riverside objects belong to riverside-T1-1501's owner.
+- ``other-site-owner``: an owner of harbour.
 
 "No foreign data": the response never contains the foreign owner's name, phone or e-mail, nor the text written
 into the foreign objects.
@@ -69,6 +70,7 @@ INTRUDERS = (
     Intruder("other-site", tuple(STAFF_ROLES), (HOME,), department="engineering"),
     Intruder("other-department", ("worker",), (FOREIGN,), department="greening"),
     Intruder("other-owner", ("owner",), (FOREIGN,), party_id=OTHER_PARTY),
+    Intruder("other-site-owner", ("owner",), (HOME,), party_id="harbour-A-0101-owner"),
 )
 
 
@@ -416,13 +418,13 @@ def judge(intruder: Intruder, method: str, route: RouteContext, response: httpx.
     if response.status_code in (403, 404):
         return None
     path_params = set(route.param_convertors) - site_keys
-    if intruder.name == "other-site" and (names_foreign or path_params):
+    if FOREIGN not in intruder.sites and (names_foreign or path_params):
         why = f"a route naming {FOREIGN}"
     elif method in WRITE and path_params & OBJECT_PARAMS:
         why = "a write on another's object"
     elif intruder.name == "other-department" and "work_order_id" in path_params:
         why = "another department's work order"
-    elif intruder.name == "other-owner" and path_params & OBJECT_PARAMS:
+    elif "owner" in intruder.roles and path_params & OBJECT_PARAMS:
         why = "another owner's object"
     elif response.status_code >= 500:
         return f"{response.status_code}: {response.text[:200]}"
