@@ -21,7 +21,7 @@ import typer
 
 from pm_platform import bus
 from pm_platform.auth import ROLES, mint_token
-from pm_platform.settings import load_settings
+from pm_platform.settings import DEV_JWT_SECRET, load_settings
 from pm_platform.subjects import check_token
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -50,7 +50,7 @@ def token(
     if hours is not None and not 0 < hours * 3600 <= settings.jwt_max_lifetime_seconds:
         raise typer.BadParameter(f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
                                  "(PM_JWT_MAX_LIFETIME_SECONDS)", param_hint="--hours")
-    if settings.auth_config_error() and not settings.jwt_jwks_url:
+    if settings.jwt_secret == DEV_JWT_SECRET and not settings.dev_mode:
         typer.echo("warning: signed with the development secret; only services in PM_DEV_MODE accept it",
                    err=True)
     ttl = None if hours is None else int(hours * 3600)
