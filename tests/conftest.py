@@ -21,6 +21,10 @@ from pm_platform.natsserver import NatsServer
 
 POSTGRES_ENV = "PM_TEST_POSTGRES_URL"
 
+# Tests run outside development mode, with a real secret of their own (inherited by the service processes
+# the e2e tests start), so the refusal of the well-known default secret holds for them too.
+os.environ.setdefault("PM_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
+
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:

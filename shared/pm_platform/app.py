@@ -19,6 +19,11 @@ from pm_platform.runtime import Runtime
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
 from pm_platform.uow import UnitOfWork
 
+
+class InsecureConfiguration(RuntimeError):
+    """The service would accept forgeable tokens."""
+
+
 health = APIRouter(tags=["health"])
 
 
@@ -36,6 +41,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], description: str = "") -> FastAPI:
+    problem = runtime.settings.auth_config_error()
+    if problem:
+        raise InsecureConfiguration(f"{runtime.settings.service} refuses to start: {problem}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     setup_tracing(runtime.settings)
 

@@ -71,8 +71,13 @@ class Principal:
 
 
 def mint_token(settings: Settings, subject: str, roles: list[str], sites: list[str],
-               department: str | None = None, party_id: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
-    """Development tokens (HS256 with the configured secret)."""
+               department: str | None = None, party_id: str | None = None, ttl_seconds: int | None = None) -> str:
+    """Development tokens (HS256 with the configured secret), never longer-lived than the services accept."""
+    if ttl_seconds is None:
+        ttl_seconds = min(12 * 3600, settings.jwt_max_lifetime_seconds)
+    if ttl_seconds > settings.jwt_max_lifetime_seconds:
+        raise ValueError(f"a token may live at most {settings.jwt_max_lifetime_seconds} s "
+                         "(PM_JWT_MAX_LIFETIME_SECONDS)")
     now = int(time.time())
     claims: dict[str, Any] = {"sub": subject, "roles": roles, "sites": sites, "iat": now, "exp": now + ttl_seconds}
     if department:
@@ -81,6 +86,8 @@ def mint_token(settings: Settings, subject: str, roles: list[str], sites: list[s
         claims["party_id"] = party_id
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -90,17 +97,20 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 
 
 def decode_token(settings: Settings, token: str) -> Principal:
-    options: jwt.types.Options = {"require": ["sub", "exp"]}
+    required = ["sub", "exp", *(["aud"] if settings.jwt_audience else []), *(["iss"] if settings.jwt_issuer else [])]
+    options: jwt.types.Options = {"require": required}
     audience = settings.jwt_audience or None
+    issuer = settings.jwt_issuer or None
     try:
         if settings.jwt_jwks_url:
             key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
-            claims = jwt.decode(token, key, algorithms=["RS256"], audience=audience, options=options)
+            claims = jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=issuer, options=options)
         else:
             claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
-                                audience=audience, options=options)
+                                audience=audience, issuer=issuer, options=options)
     except jwt.PyJWTError as exc:
         raise Problem(401, f"invalid bearer token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
+    _check_lifetime(settings, claims)
     roles = claims.get("roles", [])
     sites = claims.get("sites", [])
     if not isinstance(roles, list) or not isinstance(sites, list):
@@ -113,6 +123,17 @@ def decode_token(settings: Settings, token: str) -> Principal:
         department=claims.get("department"),
         party_id=claims.get("party_id"),
     )
+
+
+def _check_lifetime(settings: Settings, claims: dict[str, Any]) -> None:
+    """A stolen token must not stay useful for long: ``exp`` at most the maximum after ``iat`` (or after now,
+    for a token without ``iat``)."""
+    now = time.time()
+    issued = claims.get("iat")
+    start = issued if isinstance(issued, int | float) and issued <= now else now
+    if float(claims["exp"]) - start > settings.jwt_max_lifetime_seconds:
+        raise Problem(401, f"invalid bearer token: lifetime above the maximum of {settings.jwt_max_lifetime_seconds} s",
+                      headers={"WWW-Authenticate": "Bearer"})
 
 
 _bearer = HTTPBearer(auto_error=False)

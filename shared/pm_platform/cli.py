@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from pm_platform import bus, natsauth
 from pm_platform.auth import ROLES, mint_token
-from pm_platform.settings import Settings, load_settings
+from pm_platform.settings import DEV_JWT_SECRET, Settings, load_settings
 from pm_platform.subjects import check_token
 
 # The help is one line: typer lists the commands itself (the module docstring listed them a second time).
@@ -75,13 +75,22 @@ def token(
     site: Annotated[list[str], typer.Option(help="a site code, or '*' for all sites; repeat for more")] = ["*"],  # noqa: B006
     department: Annotated[str | None, typer.Option(help="for department workers")] = None,
     party: Annotated[str | None, typer.Option(help="for owners: their party id")] = None,
-    hours: int = 12,
+    hours: Annotated[float | None,
+                     typer.Option(help="lifetime (default 12, at most PM_JWT_MAX_LIFETIME_SECONDS)")] = None,
 ) -> None:
-    """Mint a development token (HS256 with PM_JWT_SECRET)."""
+    """Mint a development token (HS256 with PM_JWT_SECRET), bounded in lifetime."""
     unknown = set(role) - set(ROLES)
     if unknown:
         raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}", param_hint="--role")
-    typer.echo(mint_token(_settings(), subject, role, site, department, party, hours * 3600))
+    settings = _settings()
+    if hours is not None and not 0 < hours * 3600 <= settings.jwt_max_lifetime_seconds:
+        raise typer.BadParameter(f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
+                                 "(PM_JWT_MAX_LIFETIME_SECONDS)", param_hint="--hours")
+    if settings.jwt_secret == DEV_JWT_SECRET and not settings.dev_mode:
+        typer.echo("warning: signed with the development secret; only services in PM_DEV_MODE accept it",
+                   err=True)
+    ttl = None if hours is None else int(hours * 3600)
+    typer.echo(mint_token(settings, subject, role, site, department, party, ttl))
 
 
 @app.command("nats-config")

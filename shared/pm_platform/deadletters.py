@@ -36,27 +36,61 @@ class DeadLetterRead(BaseModel):
     payload: str
 
 
-async def list_dead_letters(runtime: Runtime, status: str | None = "open", limit: int = 100) -> list[DeadLetterRead]:
+def subject_site(subject: str) -> str | None:
+    """The site token of ``<service>.<aggregate>.<event>.v<major>.<site>[.<department>]``, if it has one."""
+    tokens = subject.split(".")
+    return tokens[4] if len(tokens) >= 5 else None
+
+
+def _visible(principal: Principal | None, subject: str) -> bool:
+    """An operator sees the dead letters of their own sites; one without a site only an all-sites operator."""
+    if principal is None or principal.all_sites:
+        return True
+    site = subject_site(subject)
+    return site is not None and principal.can_act_on(site)
+
+
+async def list_dead_letters(runtime: Runtime, status: str | None = "open", limit: int = 100,
+                            principal: Principal | None = None) -> list[DeadLetterRead]:
+    """The newest dead letters; with ``principal``, only those of the sites it may act on."""
     table = runtime.tables.dead_letters
-    query = select(table).order_by(table.c.id.desc()).limit(limit)
-    if status:
-        query = query.where(table.c.status == status)
-    async with runtime.sessionmaker() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return [DeadLetterRead.model_validate(dict(row)) for row in rows]
+    found: list[DeadLetterRead] = []
+    before: int | None = None
+    # The site is a subject token, filtered here rather than in SQL (a LIKE would also match a department
+    # named like a site); dead letters are few, so paging through them is cheap.
+    while len(found) < limit:
+        query = select(table).order_by(table.c.id.desc()).limit(max(limit, 100))
+        if status:
+            query = query.where(table.c.status == status)
+        if before is not None:
+            query = query.where(table.c.id < before)
+        async with runtime.sessionmaker() as session:
+            rows = (await session.execute(query)).mappings().all()
+        if not rows:
+            break
+        found += [DeadLetterRead.model_validate(dict(row)) for row in rows if _visible(principal, row["subject"])]
+        before = rows[-1]["id"]
+    return found[:limit]
 
 
-async def replay_dead_letter(runtime: Runtime, dead_letter_id: int) -> str:
+async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: Principal | None = None) -> str:
     """Run the original message through its consumer again, after a fix; returns the outcome."""
     table = runtime.tables.dead_letters
     async with runtime.sessionmaker() as session:
         row = (await session.execute(select(table).where(table.c.id == dead_letter_id))).mappings().first()
-    if row is None:
+    # Another site's dead letter answers as if it did not exist: its id says nothing about it.
+    if row is None or not _visible(principal, row["subject"]):
         raise NotFound("dead letter", dead_letter_id)
     if row["status"] != "open":
         raise Conflict(f"dead letter {dead_letter_id} is already {row['status']}")
     try:
         envelope = runtime.catalog.parse(row["payload"])
+    except ContractViolation as violation:
+        raise Problem(422, f"the message still breaks its contract: {violation}", field="payload") from None
+    # The payload, not only its subject, must belong to the operator's sites.
+    if principal is not None and not principal.can_act_on(envelope.site):
+        raise NotFound("dead letter", dead_letter_id)
+    try:
         outcome = await apply_event(runtime, row["consumer"], runtime.subscriptions.handlers, envelope)
     except ContractViolation as violation:
         raise Problem(422, f"the message still breaks its contract: {violation}", field="payload") from None
@@ -74,13 +108,13 @@ Operator = Annotated[Principal, Depends(require("operator", "head_office"))]
 
 
 @router.get("", response_model=list[DeadLetterRead])
-async def get_dead_letters(request: Request, _: Operator,
+async def get_dead_letters(request: Request, principal: Operator,
                            status: Annotated[str | None, Query(pattern="^(open|replayed|discarded)$")] = "open",
                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
-    return await list_dead_letters(request.app.state.runtime, status, limit)
+    return await list_dead_letters(request.app.state.runtime, status, limit, principal)
 
 
 @router.post("/{dead_letter_id}/replay")
-async def post_replay(request: Request, dead_letter_id: int, _: Operator) -> dict[str, Any]:
-    outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id)
+async def post_replay(request: Request, dead_letter_id: int, principal: Operator) -> dict[str, Any]:
+    outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id, principal)
     return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}

@@ -98,6 +98,8 @@ def run_stack(seed: bool = True) -> None:
     # us with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    # The development stack: the services may use the well-known default JWT secret (unless one is set).
+    os.environ.setdefault("PM_DEV_MODE", "1")
     settings = load_settings("devstack")
     var = settings.var_dir
     env = dict(os.environ)

@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The well-known development secret: accepted only in development mode (``PM_DEV_MODE``, set by ``make run``).
+DEV_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -36,14 +38,22 @@ class Settings(BaseSettings):
     """This process's NATS user (`make run` and compose set one per service); empty: no login."""
     nats_password: str = ""
     """The NATS user's password (generated into var/nats/credentials.env by `pm nats-credentials`)."""
-    jwt_secret: str = "dev-secret-change-me-0123456789abcdef"
-    """HS256 signing key for bearer tokens (at least 32 bytes); unused when PM_JWT_JWKS_URL is set."""
+    jwt_secret: str = DEV_JWT_SECRET
+    """HS256 signing key for bearer tokens (at least 32 bytes); unused when PM_JWT_JWKS_URL is set. Outside
+    PM_DEV_MODE a service refuses to start with the development default."""
     jwt_algorithm: str = "HS256"
     """Algorithm for tokens checked with PM_JWT_SECRET."""
     jwt_jwks_url: str = ""
     """The identity provider's JWKS URL: tokens are then RS256 against its keys (production)."""
     jwt_audience: str = ""
     """Required `aud` claim of tokens; empty: not checked."""
+    jwt_issuer: str = ""
+    """Required `iss` claim of tokens; empty: not checked."""
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    """Longest accepted token lifetime (`exp - iat`); tokens without `exp` are refused."""
+    dev_mode: bool = False
+    """Development mode (`make run` sets it): the well-known default JWT secret is accepted. Outside it a
+    service refuses to start without a real secret or a JWKS URL."""
     # Consumer behaviour: attempts before a transient failure becomes a dead letter, and the retry delays.
     consumer_max_attempts: int = 8
     """Deliveries of an event before a transient failure becomes a dead letter."""
@@ -87,6 +97,18 @@ class Settings(BaseSettings):
             return self.database_url.replace("{service}", self.service)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{self.var_dir / (self.service + '.db')}"
+
+    def auth_config_error(self) -> str | None:
+        """Why this configuration must not serve requests, or None when it may."""
+        if self.jwt_jwks_url or self.dev_mode:
+            return None
+        if self.jwt_algorithm not in ("HS256", "HS384", "HS512"):
+            return f"PM_JWT_ALGORITHM {self.jwt_algorithm!r}: a shared secret signs with HS256, HS384 or HS512"
+        if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET:
+            return ("PM_JWT_SECRET is unset (or the well-known development default): set PM_JWT_SECRET to a "
+                    "secret of at least 32 bytes or PM_JWT_JWKS_URL to the identity provider's keys; "
+                    "PM_DEV_MODE=1 allows the default for local development only")
+        return None  # a secret under 32 bytes never gets this far: the validator above refuses it
 
 
 def load_settings(service: str, **overrides: object) -> Settings:

@@ -119,6 +119,7 @@ async def post_to_workorder_latency(nats_url: str, database_url: str, work_dir: 
     env = dict(os.environ)
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     env.update({"PM_VAR_DIR": str(work_dir / "var"), "PM_NATS_URL": nats_url, "PM_DATABASE_URL": database_url})
+    env.setdefault("PM_DEV_MODE", "1")  # the benchmark runs on the development defaults, like `make run`
     ports = {service: free_port() for service in SERVICES}
 
     nc = await bus.connect(nats_url, "bench-latency")

@@ -161,3 +161,83 @@ def test_subjects_have_the_documented_shape() -> None:
     assert event_subject("intake.request.created", 1, "harbour") == "intake.request.created.v1.harbour"
     assert (event_subject("dispatch.workorder.created", 1, "harbour", "engineering")
             == "dispatch.workorder.created.v1.harbour.engineering")
+
+
+def _raw(claims: dict, settings: Settings = SETTINGS) -> str:
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def test_a_token_without_expiry_or_living_longer_than_the_maximum_is_refused() -> None:
+    now = int(time.time())
+    base = {"sub": "a", "roles": ["agent"], "sites": ["harbour"]}
+    with pytest.raises(Problem, match="exp"):
+        decode_token(SETTINGS, _raw({**base, "iat": now}))
+    too_long = SETTINGS.jwt_max_lifetime_seconds + 60
+    with pytest.raises(Problem, match="lifetime above the maximum"):
+        decode_token(SETTINGS, _raw({**base, "iat": now, "exp": now + too_long}))
+    # Without iat the lifetime counts from now; a backdated iat does not stretch it either.
+    with pytest.raises(Problem, match="lifetime above the maximum"):
+        decode_token(SETTINGS, _raw({**base, "exp": now + too_long}))
+    with pytest.raises(Problem, match="lifetime above the maximum"):
+        decode_token(SETTINGS, _raw({**base, "iat": now - 3600, "exp": now - 3600 + too_long}))
+    assert decode_token(SETTINGS, _raw({**base, "iat": now, "exp": now + 3600})).subject == "a"
+
+    short = SETTINGS.model_copy(update={"jwt_max_lifetime_seconds": 600})
+    with pytest.raises(Problem, match="lifetime above the maximum"):
+        decode_token(short, mint_token(SETTINGS, "a", ["agent"], ["harbour"], ttl_seconds=3600))
+    assert decode_token(short, mint_token(short, "a", ["agent"], ["harbour"])).subject == "a"
+    with pytest.raises(ValueError, match="at most 600"):
+        mint_token(short, "a", ["agent"], ["harbour"], ttl_seconds=601)
+
+
+def test_issuer_and_audience_are_checked_when_configured() -> None:
+    strict = SETTINGS.model_copy(update={"jwt_issuer": "https://idp.pm.example", "jwt_audience": "pm-services"})
+    good = mint_token(strict, "a", ["agent"], ["harbour"])
+    assert jwt.decode(good, options={"verify_signature": False})["iss"] == "https://idp.pm.example"
+    assert decode_token(strict, good).subject == "a"
+
+    now = int(time.time())
+    base = {"sub": "a", "roles": ["agent"], "sites": ["harbour"], "iat": now, "exp": now + 600}
+    for claims, error in [
+        ({**base, "aud": "pm-services"}, "iss"),
+        ({**base, "aud": "pm-services", "iss": "https://evil.example"}, "(?i)issuer"),
+        ({**base, "iss": "https://idp.pm.example"}, "aud"),
+        ({**base, "iss": "https://idp.pm.example", "aud": "another-app"}, "(?i)audience"),
+    ]:
+        with pytest.raises(Problem, match=error) as rejected:
+            decode_token(strict, _raw(claims))
+        assert rejected.value.status == 401
+    # Unconfigured, a token's issuer is not held against it.
+    assert decode_token(SETTINGS, _raw({**base, "iss": "whoever"})).subject == "a"
+
+
+def test_pm_token_issues_bounded_tokens(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from pm_platform.cli import app
+
+    monkeypatch.setenv("PM_JWT_SECRET", SETTINGS.jwt_secret)
+    monkeypatch.setenv("PM_JWT_MAX_LIFETIME_SECONDS", "7200")
+    runner = CliRunner()
+    result = runner.invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour", "--hours", "3"])
+    assert result.exit_code != 0
+    assert "at most 2 hours" in result.output
+    result = runner.invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour"])
+    assert result.exit_code == 0, result.output
+    claims = jwt.decode(result.output.strip(), SETTINGS.jwt_secret, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 7200
+    result = runner.invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour", "--hours", "1.5"])
+    claims = jwt.decode(result.output.strip(), SETTINGS.jwt_secret, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 5400
+
+
+def test_pm_token_warns_when_it_signs_with_the_development_secret(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from pm_platform.cli import app
+
+    monkeypatch.delenv("PM_JWT_SECRET", raising=False)
+    monkeypatch.delenv("PM_DEV_MODE", raising=False)
+    result = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "agent", "--site", "harbour"])
+    assert result.exit_code == 0
+    assert "only services in PM_DEV_MODE accept it" in result.stderr

@@ -31,7 +31,7 @@ from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
-from pm_platform.problems import Problem
+from pm_platform.problems import NotFound, Problem
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
@@ -230,11 +230,13 @@ async def account(session: AsyncSession, principal: Principal, site: str, unit_i
     The payer's full phone number only for the roles that chase payment."""
     as_of = as_of or utcnow().date()
     await check_owner(session, principal, unit_id)
-    ledger = await unit_ledger(session, site, unit_id, as_of)
     unit = await session.get(Unit, unit_id)
     if unit is not None and unit.site != site:
-        unit = None
-    payer = (await payers(session, {unit_id: unit} if unit else {}, [unit_id])).get(unit_id)
+        # Another site's unit: its payer and ledger are not this caller's to see.
+        raise NotFound("unit", unit_id)
+    ledger = await unit_ledger(session, site, unit_id, as_of)
+    # A unit not (yet) in the slim copy has no payer to show: a party of another site would answer here.
+    payer = (await payers(session, {unit_id: unit}, [unit_id])).get(unit_id) if unit else None
     balances: dict[str, int] = {}
     for charge in ledger.charges:
         balances[charge.currency] = balances.get(charge.currency, 0) + charge.amount_cents
