@@ -15,6 +15,7 @@ from intake.organization.models import (
     Party,
     PartyRead,
     PartyWrite,
+    SiteCreate,
     SiteRead,
     SiteSettingsUpdate,
     TimeLimitRuleWrite,
@@ -31,6 +32,8 @@ Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager",
                                                "worker", "billing_clerk"))]
 FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
 Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+# Onboarding a site is head office's decision alone.
+HeadOffice = Annotated[Principal, Depends(require("head_office"))]
 
 
 def party_view(party: Party, principal: Principal) -> PartyRead:
@@ -48,6 +51,14 @@ class UnitDetail(UnitRead):
 @router.get("/sites", response_model=list[SiteRead])
 async def get_sites(session: SessionDep, principal: Readers) -> object:
     return await service.list_sites(session, None if principal.all_sites else set(principal.sites))
+
+
+@router.post("/sites", status_code=201, response_model=SiteRead)
+async def post_site(body: SiteCreate, uow: UowDep, _: HeadOffice) -> object:
+    """Onboard a site with its buildings and units; the other services learn it from intake.site.upserted.v1."""
+    site = await service.create_site(uow, body)
+    await uow.commit()
+    return site
 
 
 @router.get("/sites/{site}", response_model=SiteRead)
