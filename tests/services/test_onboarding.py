@@ -41,7 +41,7 @@ pytestmark = pytest.mark.timeout(180)
 MAINS: dict[str, ModuleType] = {"intake": intake.main, "dispatch": dispatch.main, "billing": billing.main,
                                 "survey": survey.main, "notification": notification.main}
 
-RIVERSIDE = {
+RIVERSIDE: dict[str, Any] = {
     "code": "riverside", "name": "Riverside Tower", "kind": "office", "group_code": "evergreen",
     "timezone": "Asia/Shanghai",
     "buildings": [{"code": "T1", "name": "Tower 1", "floors": 30}],
@@ -210,11 +210,11 @@ async def test_head_office_onboards_a_new_site_and_a_repair_runs_there(platform:
 
 @pytest.fixture
 async def offline(database_urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Platform]:
-    """Intake and dispatch without NATS (not started): their HTTP API and event handlers only."""
+    """Intake, dispatch and notification without NATS (not started): their HTTP API and event handlers only."""
     runtimes: dict[str, Runtime] = {}
     clients: dict[str, httpx.AsyncClient] = {}
     try:
-        for name in ("intake", "dispatch"):
+        for name in ("intake", "dispatch", "notification"):
             main = MAINS[name]
             settings = Settings(service=name, database_url=database_urls[name], var_dir=tmp_path)
             await asyncio.to_thread(migrations.upgrade, name, settings)
@@ -262,7 +262,7 @@ async def test_onboarding_publishes_the_site_then_its_units(offline: Platform) -
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"units": [{**RIVERSIDE["units"][0], "building": "T9"}]}, "units[0].building"),  # type: ignore[index]
+    ({"units": [{**RIVERSIDE["units"][0], "building": "T9"}]}, "units[0].building"),
     ({"buildings": RIVERSIDE["buildings"] * 2}, "buildings[1].code"),
     ({"timezone": "Mars/Olympus"}, "timezone"),
 ])
@@ -317,3 +317,29 @@ async def test_dispatch_sets_up_a_site_from_the_event_and_then_takes_departments
         "categories": [], "default": False, "staff": 0, "on_duty": 0}
     site = (await dispatch_api.get("/sites/riverside", headers=head_office)).json()
     assert site["departments"] == ["plumbing"]
+
+
+async def test_a_manager_changes_their_own_site_and_notification_keeps_the_newest(offline: Platform) -> None:
+    intake_api, intake_runtime = offline.clients["intake"], offline.runtimes["intake"]
+    head_office = offline.token("ho.1", ["head_office"], ["*"])
+    assert (await intake_api.post("/sites", json=RIVERSIDE, headers=head_office)).status_code == 201
+    other_manager = offline.token("manager.harbour", ["manager"], ["harbour"])
+    response = await intake_api.patch("/sites/riverside/settings", json={"name": "Riverside"}, headers=other_manager)
+    assert response.status_code == 403, response.text
+    manager = offline.token("manager.riverside", ["manager"], ["riverside"])
+    response = await intake_api.patch("/sites/riverside/settings", headers=manager,
+                                      json={"name": "Riverside Tower One", "service_center": "T1 lobby desk"})
+    assert response.status_code == 200, response.text
+    first, second = [e for _, e in await outbox_events(intake_runtime) if e.type == "intake.site.upserted.v1"]
+    assert second.data["name"] == "Riverside Tower One"
+    assert second.data["service_center"] == "T1 lobby desk"
+
+    notification_runtime = offline.runtimes["notification"]
+    handlers = notification_runtime.subscriptions.handlers
+    # The newer version first, the onboarding one late: notification keeps the newer.
+    for event in (second, first):
+        assert await apply_event(notification_runtime, "notification-test", handlers, event) == "handled"
+    response = await offline.clients["notification"].get("/sites/riverside", headers=manager)
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Riverside Tower One"
+    assert (await offline.clients["notification"].get("/sites/riverside", headers=other_manager)).status_code == 403
