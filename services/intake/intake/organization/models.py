@@ -323,7 +323,8 @@ class SiteCreate(BaseModel):
     incident_window_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
     incident_threshold: int = Field(default=3, ge=2, le=1000)
     buildings: list[BuildingWrite] = Field(default_factory=list, max_length=500)
-    units: list[UnitWrite] = Field(default_factory=list, max_length=20000)
+    # Bounded so one transaction stays short; a larger estate follows through POST /sites/{site}/import/units.
+    units: list[UnitWrite] = Field(default_factory=list, max_length=5000)
     # The site's own taxonomy and time-limit rules; empty: the group's defaults.
     categories: dict[str, str] | None = None
     time_limits: list[TimeLimitRuleWrite] | None = None
