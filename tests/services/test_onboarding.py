@@ -326,6 +326,9 @@ async def test_a_manager_changes_their_own_site_and_notification_keeps_the_newes
     other_manager = offline.token("manager.harbour", ["manager"], ["harbour"])
     response = await intake_api.patch("/sites/riverside/settings", json={"name": "Riverside"}, headers=other_manager)
     assert response.status_code == 403, response.text
+    supervisor = offline.token("sup.riverside", ["supervisor"], ["riverside"])
+    response = await intake_api.patch("/sites/riverside/settings", json={"name": "Riverside"}, headers=supervisor)
+    assert response.status_code == 403, response.text
     manager = offline.token("manager.riverside", ["manager"], ["riverside"])
     response = await intake_api.patch("/sites/riverside/settings", headers=manager,
                                       json={"name": "Riverside Tower One", "service_center": "T1 lobby desk"})

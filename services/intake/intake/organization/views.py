@@ -24,6 +24,7 @@ from intake.organization.models import (
 )
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
+from pm_platform.problems import Problem
 
 router = APIRouter(tags=["organization"])
 Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
@@ -67,7 +68,10 @@ async def get_site(site: str, session: SessionDep, _: Readers) -> object:
 
 
 @router.patch("/sites/{site}/settings", response_model=SiteRead)
-async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, _: Archivists) -> object:
+async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, principal: Archivists) -> object:
+    # The site's identity (its name and time zone) is the manager's or head office's; windows are the supervisor's too.
+    if (body.name is not None or body.timezone is not None) and not principal.has_any({"manager", "head_office"}):
+        raise Problem(403, "only a manager or head office renames a site or changes its time zone", field="name")
     return await service.update_site_settings(uow, site, body)
 
 
