@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from billing.directory.models import Party, Unit
-from billing.payment.models import ReceiptCounter
 from billing.period.models import SiteBilling, SiteBillingUpdate
+from billing.period.service import ensure_site
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
 
@@ -24,8 +24,7 @@ async def seed(runtime: Runtime) -> None:
             if await session.get(SiteBilling, code) is None:
                 settings = SiteBillingUpdate.model_validate({**defaults, **values})
                 session.add(SiteBilling(site=code, **settings.model_dump(), updated_at=datetime.now(UTC)))
-            if await session.get(ReceiptCounter, code) is None:
-                session.add(ReceiptCounter(site=code, last_seq=0))
+            await ensure_site(session, code)  # what intake.site.upserted.v1 sets up
         for site in demo["sites"]:
             for unit in site["units"]:
                 unit_id = f"{site['code']}-{unit['code']}"

@@ -10,6 +10,7 @@ from dispatch.department.models import (
     DEFAULT_TIMEZONE,
     AssignmentPolicy,
     Department,
+    DepartmentWrite,
     LimitClass,
     RoutingRule,
     Shift,
@@ -17,14 +18,11 @@ from dispatch.department.models import (
     Staff,
     TimeLimit,
 )
+from dispatch.department.service import add_department
 from dispatch.pricelist.models import PriceItem
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
 from pm_platform.subjects import check_token
-
-
-def department_name(code: str) -> str:
-    return code.replace("_", " ").replace("-", " ").title()
 
 
 def _for_site(config: dict[str, Any], site: str) -> dict[str, Any]:
@@ -48,18 +46,19 @@ async def seed(runtime: Runtime) -> None:
         for site in demo["sites"]:
             code = check_token("site", site["code"])
             config = _for_site(dispatch, code)
+            # What intake.site.upserted.v1 would set up, with the demo's settings (the seed may run first).
             if await session.get(SiteSettings, code) is None:
                 session.add(SiteSettings(site=code, timezone=config.get("timezone", DEFAULT_TIMEZONE),
                                          warning_per_mille=config.get("warning_per_mille", 800),
                                          lift_trapped_categories=list(config.get("lift_trapped_categories", []))))
+                await session.flush()
             policies = config.get("policies", {})
             for department in demo["departments"]:
                 if await session.get(Department, (code, department)) is None:
-                    session.add(Department(
-                        site=code, code=check_token("department", department), name=department_name(department),
+                    # The same command as PUT /departments/{code}.
+                    await add_department(session, code, department, DepartmentWrite(
                         assignment_policy=AssignmentPolicy(policies.get(department, "manual")),
-                        contractor=department in config.get("contractors", []),
-                    ))
+                        contractor=department in config.get("contractors", [])))
             await session.flush()
             for category, department in rules.items():
                 if await session.get(RoutingRule, (code, category)) is None:

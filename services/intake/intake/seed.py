@@ -1,49 +1,55 @@
 """Seed the demo owner archive and each site's intake configuration from deploy/demo.yaml (idempotent).
 
-The archive goes in through the same service layer as any edit, so its upsert events reach billing,
-notification and survey like every later change.
+A demo site is onboarded through the same command as ``POST /sites`` (intake.site.upserted.v1 and the
+units' upsert events reach dispatch, billing, notification and survey like every later change); its owners
+go in through the same command as ``POST /units/{id}/parties``.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from intake.organization.models import Building, Category, PartyRole, PartyWrite, Site, TimeLimitRule, UnitWrite
-from intake.organization.service import save_party, seed_categories, upsert_unit
+from intake.organization.models import Category, PartyRole, PartyWrite, Site, SiteCreate, TimeLimitRule, Unit
+from intake.organization.service import create_site, save_party, seed_categories
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
+
+
+def site_command(demo: dict[str, Any], site: dict[str, Any]) -> SiteCreate:
+    """The demo's description of a site as the onboarding command head office would send."""
+    config: dict[str, Any] = demo.get("intake", {})
+    limits: dict[str, Any] = config.get("time_limits", {})
+    incident: dict[str, Any] = config.get("incident", {})
+    code = site["code"]
+    return SiteCreate.model_validate({
+        "code": code, "name": site["name"], "kind": site["kind"], "group_code": demo.get("group", {}).get("code", ""),
+        "timezone": site.get("timezone", demo.get("dispatch", {}).get("timezone", "Asia/Shanghai")),
+        "duplicate_window_hours": config.get("duplicate_window_hours", 72),
+        "incident_window_minutes": incident.get("window_minutes", 120),
+        "incident_threshold": incident.get("threshold", 3),
+        "buildings": site["buildings"],
+        "units": [{k: v for k, v in unit.items() if k != "owner"} for unit in site["units"]],
+        "categories": config.get("categories"),
+        "time_limits": limits.get("sites", {}).get(code, limits.get("default", [])),
+    })
 
 
 async def seed(runtime: Runtime) -> None:
     demo = load_demo(runtime.settings)
     config: dict[str, Any] = demo.get("intake", {})
     limits: dict[str, Any] = config.get("time_limits", {})
-    incident: dict[str, Any] = config.get("incident", {})
     async with runtime.uow() as uow:
         session = uow.session
         for site in demo["sites"]:
             code = site["code"]
             if await session.get(Site, code) is None:
-                session.add(Site(code=code, name=site["name"], kind=site["kind"],
-                                 group_code=demo.get("group", {}).get("code", ""),
-                                 service_center=f"{site['name']} Service Center",
-                                 duplicate_window_hours=config.get("duplicate_window_hours", 72),
-                                 incident_window_minutes=incident.get("window_minutes", 120),
-                                 incident_threshold=incident.get("threshold", 3)))
-                await session.flush()
-                for building in site["buildings"]:
-                    session.add(Building(id=f"{code}-{building['code']}", site=code, code=building["code"],
-                                         name=building["name"], floors=building["floors"]))
-                await session.flush()
+                await create_site(uow, site_command(demo, site))
                 for unit in site["units"]:
-                    record = await upsert_unit(uow, code, UnitWrite(
-                        code=unit["code"], building=unit["building"], floor=unit["floor"],
-                        area_m2=Decimal(unit["area_m2"]), use=unit["use"], occupied=unit["occupied"]))
                     owner = unit.get("owner")
-                    if owner:
+                    record = await session.get(Unit, f"{code}-{unit['code']}")
+                    if owner and record is not None:
                         await save_party(uow, record, PartyWrite(
                             role=PartyRole.owner, name=owner["name"], phone=owner.get("phone"),
                             email=owner.get("email"), language=owner.get("language", "zh-CN"),
@@ -58,4 +64,3 @@ async def seed(runtime: Runtime) -> None:
                                               priority=rule.get("priority"), minutes=rule["minutes"],
                                               warning_minutes=rule["warning_minutes"]))
         await uow.commit()
-

@@ -13,6 +13,8 @@ from notification.message.channels import Channels, build_channels
 from notification.message.sender import sender_job
 from notification.message.views import router as message_router
 from notification.preference.views import router as preference_router
+from notification.site import handlers as site_handlers
+from notification.site.views import router as site_router
 from notification.template.views import router as template_router
 from pm_platform.app import create_app
 from pm_platform.consumer import Subscriptions
@@ -21,7 +23,7 @@ from pm_platform.settings import Settings, load_settings
 from pm_platform.timers import Timers, timer_job
 
 subscriptions = Subscriptions({**contact_handlers.subscriptions.handlers, **message_handlers.subscriptions.handlers,
-                               **broadcast_handlers.subscriptions.handlers})
+                               **broadcast_handlers.subscriptions.handlers, **site_handlers.subscriptions.handlers})
 timers = Timers().include(broadcast_handlers.timers)
 
 
@@ -36,6 +38,7 @@ def build_runtime(channels: Channels | None = None, config: NotificationSettings
 
 def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(runtime or build_runtime(), title="Notification",
-                      routers=[message_router, broadcast_router, preference_router, template_router, staff_router],
+                      routers=[message_router, broadcast_router, preference_router, template_router, staff_router,
+                               site_router],
                       description="Messages to owners and staff: templates, channels, preferences, quiet hours, "
                                   "broadcasts.")

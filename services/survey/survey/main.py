@@ -7,6 +7,7 @@ from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
 from pm_platform.timers import Timers, timer_job
+from survey.config.handlers import subscriptions as config_subscriptions
 from survey.config.views import router as config_router
 from survey.contacts.handlers import subscriptions as contacts_subscriptions
 from survey.contacts.views import router as contacts_router
@@ -19,7 +20,7 @@ from survey.questionnaire.views import router as questionnaire_router
 from survey.visits.views import router as visits_router
 
 subscriptions = Subscriptions()
-for part in (followup_subscriptions, contacts_subscriptions):
+for part in (followup_subscriptions, contacts_subscriptions, config_subscriptions):
     subscriptions.handlers.update(part.handlers)
 timers = Timers().include(followup_timers).include(questionnaire_timers)
 

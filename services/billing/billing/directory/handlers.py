@@ -1,8 +1,10 @@
-"""Subscribers: the owner archive's unit and party changes refresh billing's slim copy (stale ones are ignored)."""
+"""Subscribers: the owner archive's unit and party changes refresh billing's slim copy (stale ones are ignored);
+a site onboarded in intake gets its receipt counter."""
 
 from __future__ import annotations
 
 from billing.directory.service import upsert_party, upsert_unit
+from billing.period.service import ensure_site
 from pm_platform.consumer import Subscriptions
 from pm_platform.envelope import Envelope
 from pm_platform.uow import UnitOfWork
@@ -18,3 +20,8 @@ async def on_unit_upserted(event: Envelope, uow: UnitOfWork) -> None:
 @subscriptions.on("intake.party.upserted.v1")
 async def on_party_upserted(event: Envelope, uow: UnitOfWork) -> None:
     await upsert_party(uow.session, event.data)
+
+
+@subscriptions.on("intake.site.upserted.v1")
+async def on_site_upserted(event: Envelope, uow: UnitOfWork) -> None:
+    await ensure_site(uow.session, event.data["site"])

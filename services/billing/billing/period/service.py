@@ -90,6 +90,14 @@ async def site_settings(session: AsyncSession, site: str) -> SiteBilling:
     return settings
 
 
+async def ensure_site(session: AsyncSession, site: str) -> None:
+    """A site onboarded in intake: its receipt numbering starts, so its first payments only queue on the counter.
+    Its published rate comes from PUT /sites/{site}/billing-settings (repair charges need none)."""
+    if await session.get(ReceiptCounter, site) is None:
+        session.add(ReceiptCounter(site=site, last_seq=0))
+        await session.flush()
+
+
 async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdate) -> SiteBilling:
     """Set a site's published rate, due days and targets; periods already issued keep the rate they used."""
     settings = await uow.session.get(SiteBilling, site)

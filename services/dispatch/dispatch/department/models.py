@@ -190,6 +190,15 @@ class DepartmentUpdate(BaseModel):
     contractor: bool | None = None
 
 
+class DepartmentWrite(BaseModel):
+    """A department set up at a site (its code, in the path, is a subject token: engineering, lift, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="Default: from the code.")
+    assignment_policy: AssignmentPolicy = AssignmentPolicy.manual
+    contractor: bool = False
+
+
 class DepartmentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     site: str

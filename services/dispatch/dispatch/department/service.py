@@ -18,6 +18,7 @@ from dispatch.department.models import (
     Department,
     DepartmentRead,
     DepartmentUpdate,
+    DepartmentWrite,
     LimitClass,
     RoutingRead,
     RoutingRule,
@@ -32,10 +33,12 @@ from dispatch.department.models import (
     TimeLimitUpdate,
     on_duty,
 )
+from dispatch.site.service import known_site
 from dispatch.workorder.models import OPEN, Status, WorkOrder
 from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
 from pm_platform.problems import NotFound, Problem
+from pm_platform.subjects import InvalidToken, check_token
 
 # Orders a worker holds: what "least loaded" counts.
 HELD = frozenset(OPEN - {Status.created, Status.transferred, Status.returned})
@@ -206,6 +209,37 @@ async def list_departments(session: AsyncSession, principal: Principal, site: st
             staff=counts[key][0], on_duty=counts[key][1],
         ))
     return result
+
+
+def department_name(code: str) -> str:
+    return code.replace("_", " ").replace("-", " ").title()
+
+
+async def add_department(session: AsyncSession, site: str, code: str, body: DepartmentWrite) -> Department:
+    """Create or change a department of a site dispatch knows (its code becomes a subject token)."""
+    try:
+        check_token("department", code)
+    except InvalidToken as exc:
+        raise Problem(422, str(exc), field="code") from None
+    await known_site(session, site)
+    department = await session.get(Department, (site, code))
+    if department is None:
+        department = Department(site=site, code=code)
+        session.add(department)
+    department.name = body.name or department_name(code)
+    department.assignment_policy = body.assignment_policy
+    department.contractor = body.contractor
+    await session.flush()
+    return department
+
+
+async def put_department(session: AsyncSession, principal: Principal, site: str, code: str,
+                         body: DepartmentWrite) -> DepartmentRead:
+    principal.check_site(site)
+    await add_department(session, site, code, body)
+    await session.commit()
+    [read] = [d for d in await list_departments(session, principal, site) if d.code == code]
+    return read
 
 
 async def update_department(session: AsyncSession, principal: Principal, site: str, code: str,

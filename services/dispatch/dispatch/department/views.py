@@ -8,6 +8,7 @@ from dispatch.department import service
 from dispatch.department.models import (
     DepartmentRead,
     DepartmentUpdate,
+    DepartmentWrite,
     LimitClass,
     RoutingRead,
     RoutingRuleUpdate,
@@ -26,11 +27,20 @@ Staff = Annotated[
 # Who runs the site's departments day to day (policies, staff, routing rules) and who sets its time limits.
 Supervisors = Annotated[Principal, Depends(require("supervisor", "manager"))]
 Managers = Annotated[Principal, Depends(require("manager", "head_office"))]
+# Setting up a site's departments, staff and routing: head office when it onboards the site, then the site.
+Setup = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
 
 
 @router.get("/departments", response_model=list[DepartmentRead])
 async def get_departments(session: SessionDep, principal: Staff, site: str | None = None) -> object:
     return await service.list_departments(session, principal, site)
+
+
+@router.put("/departments/{code}", response_model=DepartmentRead)
+async def put_department(code: str, site: str, body: DepartmentWrite, session: SessionDep,
+                         principal: Managers) -> Any:
+    """Set up a department at a site dispatch knows (404 until intake.site.upserted.v1 has arrived)."""
+    return await service.put_department(session, principal, site, code, body)
 
 
 @router.patch("/departments/{code}", response_model=DepartmentRead)
@@ -46,7 +56,7 @@ async def get_staff(code: str, site: str, session: SessionDep, principal: Staff)
 
 @router.put("/departments/{code}/staff/{staff_id}", response_model=StaffRead)
 async def put_staff(code: str, staff_id: str, site: str, body: StaffUpsert, session: SessionDep,
-                    principal: Supervisors) -> Any:
+                    principal: Setup) -> Any:
     return await service.upsert_staff(session, principal, site, code, staff_id, body)
 
 
@@ -57,7 +67,7 @@ async def get_routing(site: str, session: SessionDep, principal: Staff) -> Any:
 
 @router.put("/routing/rules/{category}", response_model=RoutingRead)
 async def put_routing_rule(category: str, site: str, body: RoutingRuleUpdate, session: SessionDep,
-                           principal: Supervisors) -> Any:
+                           principal: Setup) -> Any:
     """Route ``category`` to a department (``*``: the site's default department)."""
     return await service.put_routing_rule(session, principal, site, category, body.department)
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.subjects import InvalidToken, check_token
 
 # The default request taxonomy a site starts with; each site edits its own copy.
 DEFAULT_CATEGORIES: dict[str, str] = {
@@ -22,6 +25,15 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "noise": "Noise", "parking": "Parking", "security": "Security", "charges": "Charges",
     "staff_attitude": "Staff attitude", "other": "Other",
 }
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class SiteKind(StrEnum):
+    residential = "residential"  # 小区
+    office = "office"  # 大厦
+    mixed = "mixed"
 
 
 class UnitUse(StrEnum):
@@ -66,6 +78,9 @@ class Site(Base):
     # incident_threshold requests on one building and category within the window form an incident.
     incident_window_minutes: Mapped[int] = mapped_column(Integer, default=120)
     incident_threshold: Mapped[int] = mapped_column(Integer, default=3)
+    # The site's IANA zone: dispatch's shifts and notification's quiet hours are in it.
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Building(Base):
@@ -150,10 +165,29 @@ class SiteRead(BaseModel):
     duplicate_window_hours: int
     incident_window_minutes: int
     incident_threshold: int
+    timezone: str
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def check_site_code(value: str) -> str:
+    """A site code becomes a subject token of every event about the site."""
+    try:
+        return check_token("site", value)
+    except InvalidToken as exc:
+        raise ValueError(str(exc)) from None
 
 
 class SiteSettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: Annotated[str, AfterValidator(check_timezone)] | None = None
     service_center: str | None = Field(default=None, max_length=200)
     duplicate_window_hours: int | None = Field(default=None, ge=0, le=24 * 90)
     incident_window_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
@@ -273,3 +307,31 @@ class TimeLimitRuleWrite(BaseModel):
         if self.warning_minutes >= self.minutes:
             raise ValueError("warning_minutes must be less than minutes")
         return self
+
+
+class SiteCreate(BaseModel):
+    """Head office onboards a site: the site, its buildings and (in bulk) its units in one command."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, AfterValidator(check_site_code)]
+    name: str = Field(min_length=1, max_length=200)
+    kind: SiteKind = SiteKind.residential
+    group_code: str = Field(default="", max_length=64)
+    service_center: str | None = Field(default=None, max_length=200, description="Default: '<name> Service Center'.")
+    timezone: Annotated[str, AfterValidator(check_timezone)] = DEFAULT_TIMEZONE
+    duplicate_window_hours: int = Field(default=72, ge=0, le=24 * 90)
+    incident_window_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    incident_threshold: int = Field(default=3, ge=2, le=1000)
+    buildings: list[BuildingWrite] = Field(default_factory=list, max_length=500)
+    # Bounded so one transaction stays short; a larger estate follows through POST /sites/{site}/import/units.
+    units: list[UnitWrite] = Field(default_factory=list, max_length=5000)
+    # The site's own taxonomy and time-limit rules; empty: the group's defaults.
+    categories: dict[str, str] | None = None
+    time_limits: list[TimeLimitRuleWrite] | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for code, name in (value or {}).items():
+            CategoryWrite(code=code, name=name)
+        return value

@@ -1,5 +1,6 @@
-"""Owner-archive use cases. Intake owns these records: every change of a unit or a party is published
-(intake.unit.upserted.v1, intake.party.upserted.v1) so billing, notification and survey keep slim copies."""
+"""Owner-archive use cases. Intake owns these records: every change of a site, a unit or a party is published
+(intake.site.upserted.v1, intake.unit.upserted.v1, intake.party.upserted.v1) so dispatch, billing, notification
+and survey set up the site and keep slim copies."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.events import PARTY_UPSERTED, UNIT_UPSERTED
+from intake.events import PARTY_UPSERTED, SITE_UPSERTED, UNIT_UPSERTED
 from intake.organization.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_LIMIT_MINUTES,
@@ -22,6 +23,7 @@ from intake.organization.models import (
     Party,
     PartyWrite,
     Site,
+    SiteCreate,
     SiteSettingsUpdate,
     TimeLimitRule,
     TimeLimitRuleWrite,
@@ -69,7 +71,62 @@ async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSett
     site = await get_site(uow.session, site_code)
     for key, value in change.model_dump(exclude_none=True).items():
         setattr(site, key, value)
+    site.updated_at = utcnow()
+    publish_site(uow, site)
     await uow.commit()
+    return site
+
+
+def publish_site(uow: UnitOfWork, site: Site) -> None:
+    updated_at = site.updated_at or utcnow()
+    uow.emit(SITE_UPSERTED, subject=site.code, site=site.code, correlation_id=site.code, data={
+        "site": site.code, "name": site.name, "kind": site.kind, "group_code": site.group_code,
+        "service_center": site.service_center, "timezone": site.timezone, "updated_at": updated_at.isoformat(),
+    })
+
+
+async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | None = None) -> Site:
+    """Onboard a site with its buildings, units, taxonomy and time limits, and publish it all (the caller
+    commits). The other services set up their per-site rows from intake.site.upserted.v1."""
+    session = uow.session
+    now = now or utcnow()
+    if await session.get(Site, command.code) is not None:
+        raise Problem(409, f"site {command.code} exists", field="code")
+    buildings = [b.code for b in command.buildings]
+    for index, code in enumerate(buildings):
+        if buildings.index(code) != index:
+            raise Problem(422, f"building {code} is listed twice", field=f"buildings[{index}].code")
+    units: set[str] = set()
+    for index, unit in enumerate(command.units):
+        if unit.building not in buildings:
+            raise Problem(422, f"building {unit.building} is not among the site's buildings",
+                          field=f"units[{index}].building")
+        if unit.code in units:
+            raise Problem(422, f"unit {unit.code} is listed twice", field=f"units[{index}].code")
+        units.add(unit.code)
+    if command.time_limits:
+        keys = [(r.limit, r.kind, r.priority) for r in command.time_limits]
+        if len(set(keys)) != len(keys):
+            raise Problem(422, "two rules for the same limit, kind and priority", field="time_limits")
+    site = Site(code=command.code, name=command.name, kind=command.kind, group_code=command.group_code,
+                service_center=command.service_center or f"{command.name} Service Center",
+                timezone=command.timezone, duplicate_window_hours=command.duplicate_window_hours,
+                incident_window_minutes=command.incident_window_minutes,
+                incident_threshold=command.incident_threshold, updated_at=now)
+    session.add(site)
+    await session.flush()
+    # The site first: a consumer sets the site up before it reads the site's units.
+    publish_site(uow, site)
+    for building in command.buildings:
+        await upsert_building(uow, site.code, building)
+    await session.flush()
+    for unit in command.units:
+        await upsert_unit(uow, site.code, unit, now=now)
+    await seed_categories(session, site.code, command.categories)
+    for rule in command.time_limits or []:
+        session.add(TimeLimitRule(site=site.code, limit=rule.limit, kind=rule.kind, priority=rule.priority,
+                                  minutes=rule.minutes, warning_minutes=rule.warning_minutes))
+    await session.flush()
     return site
 
 

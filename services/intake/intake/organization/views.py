@@ -15,6 +15,7 @@ from intake.organization.models import (
     Party,
     PartyRead,
     PartyWrite,
+    SiteCreate,
     SiteRead,
     SiteSettingsUpdate,
     TimeLimitRuleWrite,
@@ -23,6 +24,7 @@ from intake.organization.models import (
 )
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
+from pm_platform.problems import Problem
 
 router = APIRouter(tags=["organization"])
 Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
@@ -31,6 +33,8 @@ Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager",
                                                "worker", "billing_clerk"))]
 FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
 Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+# Onboarding a site is head office's decision alone.
+HeadOffice = Annotated[Principal, Depends(require("head_office"))]
 
 
 def party_view(party: Party, principal: Principal) -> PartyRead:
@@ -50,13 +54,24 @@ async def get_sites(session: SessionDep, principal: Readers) -> object:
     return await service.list_sites(session, None if principal.all_sites else set(principal.sites))
 
 
+@router.post("/sites", status_code=201, response_model=SiteRead)
+async def post_site(body: SiteCreate, uow: UowDep, _: HeadOffice) -> object:
+    """Onboard a site with its buildings and units; the other services learn it from intake.site.upserted.v1."""
+    site = await service.create_site(uow, body)
+    await uow.commit()
+    return site
+
+
 @router.get("/sites/{site}", response_model=SiteRead)
 async def get_site(site: str, session: SessionDep, _: Readers) -> object:
     return await service.get_site(session, site)
 
 
 @router.patch("/sites/{site}/settings", response_model=SiteRead)
-async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, _: Archivists) -> object:
+async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, principal: Archivists) -> object:
+    # The site's identity (its name and time zone) is the manager's or head office's; windows are the supervisor's too.
+    if (body.name is not None or body.timezone is not None) and not principal.has_any({"manager", "head_office"}):
+        raise Problem(403, "only a manager or head office renames a site or changes its time zone", field="name")
     return await service.update_site_settings(uow, site, body)
 
 

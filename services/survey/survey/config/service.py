@@ -57,6 +57,12 @@ async def put_config(session: AsyncSession, site: str, values: dict[str, Any]) -
     await session.flush()
 
 
+async def ensure_site(session: AsyncSession, site: str) -> None:
+    """A site onboarded in intake: its settings row with the defaults; settings made since are kept."""
+    if await session.get(SiteConfig, site) is None:
+        await put_config(session, site, {})
+
+
 async def list_policies(session: AsyncSession, site: str) -> Sequence[FollowUpPolicy]:
     query = select(FollowUpPolicy).where(FollowUpPolicy.site == site).order_by(FollowUpPolicy.category)
     return (await session.scalars(query)).all()

@@ -1,0 +1,15 @@
+"""Subscriber: the sites intake onboards or changes."""
+
+from __future__ import annotations
+
+from notification.site.service import upsert_site
+from pm_platform.consumer import Subscriptions
+from pm_platform.envelope import Envelope
+from pm_platform.uow import UnitOfWork
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on("intake.site.upserted.v1")
+async def on_site_upserted(event: Envelope, uow: UnitOfWork) -> None:
+    await upsert_site(uow.session, event.data)
