@@ -134,6 +134,8 @@ class Catalog:
             return self._parse_document(document)
         except RecursionError:
             raise ContractViolation("(root): nested too deeply to validate") from None
+        except UnicodeError as exc:  # a lone surrogate (\\ud800) decodes from JSON but is not Unicode text
+            raise ContractViolation(f"(root): a string is not Unicode text: {_clip(str(exc))}") from None
         except pydantic.ValidationError as exc:  # what the schema lets through and the model does not
             error = exc.errors()[0]
             where = "/".join(str(p) for p in error["loc"]) or "(root)"
