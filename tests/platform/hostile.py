@@ -109,12 +109,14 @@ def hostile_bodies(catalog: Catalog, event_types: list[str]) -> st.SearchStrateg
     )
 
 
+# Names as NATS allows them (nats-py refuses others before sending); values anything encodable (it turns
+# CR and LF into spaces, so a value cannot end its line).
 header_text = st.one_of(
-    st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1, max_size=20),
-    st.sampled_from(["traceparent", "tracestate", "Nats-Msg-Id", "baggage", "Content-Type", "X-Ünïcode"]),
+    st.from_regex(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}", fullmatch=True),
+    st.sampled_from(["traceparent", "tracestate", "Nats-Msg-Id", "baggage", "Content-Type"]),
 )
 header_values = st.one_of(
-    st.text(st.characters(exclude_characters="\r\n", exclude_categories=["Cs"]), max_size=60),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
     st.sampled_from(["00-" + "0" * 32 + "-" + "0" * 16 + "-00", "ff-zz-zz-zz", "00-abc", "garbage", "x" * 4000,
                      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "ünïcödé", ",,,=,=", "k=" + "v" * 600]),
 )
