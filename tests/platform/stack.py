@@ -69,8 +69,12 @@ class Stack:
             await runtime.start()
 
     async def _stop(self) -> None:
-        for runtime in self.runtimes.values():
-            await runtime.stop()
+        results = await asyncio.gather(*(asyncio.wait_for(r.stop(), 30) for r in self.runtimes.values()),
+                                       return_exceptions=True)
+        failed = {service: f"{result!r}; still running: {_stuck(runtime)}"
+                  for (service, runtime), result in zip(self.runtimes.items(), results, strict=True)
+                  if isinstance(result, BaseException)}
+        assert not failed, f"runtimes did not stop: {failed}"
 
     def runtime_of(self, durable: str) -> Runtime:
         [definition] = [c for c in self.topology.consumers if c.durable == durable]
@@ -92,3 +96,13 @@ def _build_runtime(service: str, settings: Settings) -> Runtime:
     database = importlib.import_module(f"{service}.database")
     main = importlib.import_module(f"{service}.main")
     return Runtime(settings, database.Base.metadata, database.platform_tables, main.subscriptions)
+
+
+def _stuck(runtime: Runtime) -> list[str]:
+    stuck = []
+    for task in runtime._tasks:
+        if not task.done():
+            frames = task.get_stack()
+            where = f"{frames[-1].f_code.co_filename}:{frames[-1].f_lineno}" if frames else "?"
+            stuck.append(f"{task.get_name()} at {where}")
+    return stuck
