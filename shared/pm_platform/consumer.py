@@ -97,6 +97,10 @@ class ConsumerRunner:
                     log.warning("%s: fetch failed (%s), retrying", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
+                except Exception:
+                    log.exception("%s: fetch failed unexpectedly, retrying", self.durable)
+                    await asyncio.sleep(0.5)
+                    continue
                 try:
                     await self.handle_batch(messages)
                 except Exception:
@@ -289,7 +293,7 @@ class ConsumerRunner:
                 "event_id": _storable(envelope.id if envelope else _text(document.get("id")), 64),
                 "event_type": _storable(envelope.type if envelope else _text(document.get("type")), 128),
                 "payload": payload,
-                "headers": _storable(json.dumps(dict(message.headers or {})), MAX_STORED_HEADERS),
+                "headers": _storable_headers(message.headers),
                 "reason": _storable(reason, MAX_STORED_REASON),
             })
         except Exception as exc:
@@ -328,7 +332,7 @@ def _text(value: object) -> str | None:
 
 
 MAX_STORED_REASON = 4000
-MAX_STORED_HEADERS = 16000
+MAX_STORED_HEADER = 1000
 
 
 def is_poison(exc: BaseException) -> bool:
@@ -367,6 +371,11 @@ def _storable(text: str | None, limit: int) -> str | None:
         return None
     clean = text.encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def _storable_headers(headers: dict[str, str] | None) -> str:
+    """The headers as JSON (escaped, so storable), each name and value cut to a readable length."""
+    return json.dumps({name[:200]: value[:MAX_STORED_HEADER] for name, value in (headers or {}).items()})
 
 
 def _storable_payload(data: bytes) -> tuple[str, bool]:

@@ -39,12 +39,12 @@ async def probes(nats_server: NatsServer, database_urls: dict[str, str], tmp_pat
         await probe.runtime.stop()
 
 
-async def publish(nats_url: str, *bodies: bytes) -> list[int]:
+async def publish(nats_url: str, *bodies: bytes, headers: dict[str, str] | None = None) -> list[int]:
     """Publish raw bodies on the created subject; their stream sequences."""
     nc = await bus.connect(nats_url, "test-publisher")
     try:
         js = nc.jetstream()
-        return [(await js.publish(SUBJECT, body)).seq for body in bodies]
+        return [(await js.publish(SUBJECT, body, headers=headers)).seq for body in bodies]
     finally:
         await nc.close()
 
@@ -112,13 +112,14 @@ async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(p
     assert {row["event_id"] for row in await consumer.rows(consumer.effects)} >= {good["id"]}
 
 
-async def test_a_body_with_a_raw_nul_and_invalid_utf8_is_recorded_sanitized(probes: MakeProbe,
+async def test_a_body_with_a_raw_nul_invalid_utf8_and_hostile_headers_is_recorded_sanitized(probes: MakeProbe,
                                                                           nats_server: NatsServer) -> None:
     consumer = await probes("dispatch", "probe")
     await consumer.runtime.start(relay=False)
     good = bad_envelope()
     hostile = b'{"id": "x\x00y", "type": "\xff\xfe"}'
-    [sequence, _] = await publish(nats_server.url, hostile, json.dumps(good).encode())
+    headers = {"traceparent": "00-not-a-trace", "tracestate": "ü=" + "v" * 5000}
+    [sequence, _] = await publish(nats_server.url, hostile, json.dumps(good).encode(), headers=headers)
 
     async def settled() -> bool:
         return (await consumer.effect_counts())[1] == 1 and await pending(nats_server.url) == (0, 0)
@@ -128,6 +129,9 @@ async def test_a_body_with_a_raw_nul_and_invalid_utf8_is_recorded_sanitized(prob
     assert (letter["kind"], letter["stream"], letter["stream_sequence"]) == ("contract", "INTAKE", sequence)
     assert letter["payload"] == '{"id": "x\\x00y", "type": "\\xff\\xfe"}'
     assert f"the original is stream INTAKE sequence {sequence}" in letter["reason"]
+    stored_headers = json.loads(letter["headers"])
+    assert stored_headers["traceparent"] == "00-not-a-trace"
+    assert stored_headers["tracestate"] == headers["tracestate"][:1000]
 
 
 async def test_a_dead_letter_that_cannot_be_stored_in_full_is_stored_minimal(probes: MakeProbe,
