@@ -16,8 +16,8 @@ from tests.platform.hostile import DEEP_ARRAY, LEAP_SECOND, encode, hostile_bodi
 
 CATALOG = load_catalog(REPO_ROOT / "contracts")
 EVENT_TYPES = sorted(CATALOG.events)
-FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.data_too_large])
+FAST = settings(max_examples=300, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def parse_or_violation(raw: bytes) -> Envelope | None:
