@@ -22,7 +22,7 @@ from pm_platform import bus
 from pm_platform.auth import mint_token
 from pm_platform.contracts import load_catalog
 from pm_platform.settings import REPO_ROOT
-from tests.conftest import POSTGRES_ENV, _create_database, _drop_database
+from tests.conftest import _create_database, _drop_database
 from tests.platform.harness import eventually
 from tests.platform.hostile import DEEP_ARRAY, LEAP_SECOND, encode, hostile_bodies, hostile_headers, valid_envelope
 from tests.platform.stack import SERVICES, Stack
@@ -47,9 +47,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     names: list[str] = []
     admin = ""
     if request.param == "postgres":
-        if not os.environ.get(POSTGRES_ENV):
-            request.getfixturevalue("postgres_admin_url")  # skips, saying why, where no PostgreSQL runs
-        admin = request.getfixturevalue("postgres_admin_url")
+        admin = request.getfixturevalue("postgres_admin_url")  # skips, saying why, where no PostgreSQL runs
         prefix = f"pm_hostile_{uuid.uuid4().hex[:8]}"
         for service in SERVICES:
             names.append(f"{prefix}_{service}")
