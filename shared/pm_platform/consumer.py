@@ -1,7 +1,8 @@
 """Durable pull consumers with an inbox: validate, handle in one transaction with the inbox record,
-commit, then ack. Duplicates are acked without effect; contract violations are dead-lettered and
-terminated at once; transient failures are retried with a growing delay and dead-lettered when the
-attempts run out."""
+commit, then ack. Duplicates are acked without effect; contract violations (and handler failures that
+only the message's content can cause) are dead-lettered and terminated at once; transient failures are
+retried with a growing delay and dead-lettered when the attempts run out. No message, whatever it holds,
+stops the loop."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from sqlalchemy import insert
+from sqlalchemy.exc import DataError, DBAPIError
 
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
@@ -96,7 +98,16 @@ class ConsumerRunner:
                     log.warning("%s: fetch failed (%s), retrying", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                await self.handle_batch(messages)
+                except Exception:
+                    log.exception("%s: fetch failed unexpectedly, retrying", self.durable)
+                    await asyncio.sleep(0.5)
+                    continue
+                try:
+                    await self.handle_batch(messages)
+                except Exception:
+                    # Whatever one batch does (an ack lost with the connection, say), the loop goes on: an
+                    # unacked message comes back after ack_wait and the inbox absorbs the repeat.
+                    log.exception("%s: a batch of %d failed; going on", self.durable, len(messages))
         finally:
             self.bound = False
 
@@ -114,10 +125,11 @@ class ConsumerRunner:
         for message in messages:
             try:
                 envelope = self.runtime.catalog.parse(message.data)
-            except ContractViolation:
+                span = self._consume_span(message, envelope)
+            except Exception:
                 await self._handle_alone(message)  # dead-lettered there, with its reason
                 continue
-            parsed.append((message, envelope, self._consume_span(message, envelope)))
+            parsed.append((message, envelope, span))
         if not parsed:
             return
         try:
@@ -189,10 +201,10 @@ class ConsumerRunner:
         ) as span:
             try:
                 envelope = self.runtime.catalog.parse(message.data)
-            except ContractViolation as violation:
-                span.set_status(trace.StatusCode.ERROR, str(violation))
-                await self.dead_letter(message, kind="contract", reason=str(violation))
-                await message.term()
+            except Exception as exc:  # parse raises ContractViolation only; anything else is the body's fault too
+                reason = str(exc) if isinstance(exc, ContractViolation) else f"{type(exc).__name__}: {exc}"
+                span.set_status(trace.StatusCode.ERROR, _clip(reason))
+                await self._dead_letter_and_term(message, kind="contract", reason=reason)
                 return
             span.set_attribute("messaging.message.id", envelope.id)
             span.set_attribute("pm.correlation_id", envelope.correlationid)
@@ -200,12 +212,16 @@ class ConsumerRunner:
                 outcome = await self.process(envelope)
             except ContractViolation as violation:
                 # A handler found the payload unusable (for example an event it cannot apply).
-                await self.dead_letter(message, kind="contract", reason=str(violation), envelope=envelope)
-                await message.term()
+                await self._dead_letter_and_term(message, kind="contract", reason=str(violation), envelope=envelope)
                 return
             except Exception as exc:
                 span.record_exception(exc)
-                span.set_status(trace.StatusCode.ERROR, str(exc))
+                span.set_status(trace.StatusCode.ERROR, _clip(str(exc)))
+                if is_poison(exc):
+                    # The same content fails the same way on every delivery: retrying only delays the dead letter.
+                    await self._dead_letter_and_term(message, kind="contract", reason=_describe(exc),
+                                                     envelope=envelope)
+                    return
                 await self.retry_or_dead_letter(message, envelope, exc)
                 return
             span.set_attribute("pm.outcome", outcome)
@@ -216,49 +232,88 @@ class ConsumerRunner:
     async def process(self, envelope: Envelope) -> str:
         return await apply_event(self.runtime, self.durable, self.handlers, envelope)
 
+    def _retry_delay(self, deliveries: int) -> float:
+        settings = self.runtime.settings
+        return float(min(settings.consumer_retry_max_seconds,
+                         settings.consumer_retry_base_seconds * (2 ** (min(deliveries, 32) - 1))))
+
     async def retry_or_dead_letter(self, message: Msg, envelope: Envelope, exc: Exception) -> None:
         settings = self.runtime.settings
         deliveries = message.metadata.num_delivered
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = _describe(exc)
         if deliveries >= settings.consumer_max_attempts:
-            await self.dead_letter(message, kind="transient", reason=reason, envelope=envelope)
-            await message.term()
+            await self._dead_letter_and_term(message, kind="transient", reason=reason, envelope=envelope)
             return
-        delay = min(settings.consumer_retry_max_seconds,
-                    settings.consumer_retry_base_seconds * (2 ** (deliveries - 1)))
+        delay = self._retry_delay(deliveries)
         log.warning("%s: %s failed (delivery %d), retrying in %.1fs: %s",
-                    self.durable, envelope.type, deliveries, delay, reason)
+                    self.durable, envelope.type, deliveries, delay, _clip(reason))
         await message.nak(delay=delay)
 
+    async def _dead_letter_and_term(self, message: Msg, *, kind: str, reason: str,
+                                    envelope: Envelope | None = None) -> None:
+        try:
+            await self.dead_letter(message, kind=kind, reason=reason, envelope=envelope)
+        except Exception as exc:
+            # Not even a minimal record could be written (the database is down): keep the message and try
+            # again later. The server's max_deliver bounds this; its advisory lands in the ADVISORIES stream.
+            delay = self._retry_delay(message.metadata.num_delivered)
+            log.error("%s: could not record the dead letter for %s (%s), retrying in %.1fs",
+                      self.durable, message.subject, _clip(_describe(exc)), delay)
+            await message.nak(delay=delay)
+            return
+        await message.term()
+
     async def dead_letter(self, message: Msg, *, kind: str, reason: str, envelope: Envelope | None = None) -> None:
+        """Record a dead letter. What is stored is sanitized (no NUL, no lone surrogate, lengths that fit the
+        columns); the original stays in the stream under ``stream_sequence``. Should the full record still
+        fail, a minimal one is written; should that fail too, the error is raised."""
         metadata = message.metadata
-        document: dict[str, Any] = {}
+        document: Any = {}
         if envelope is None:
             try:
                 document = json.loads(message.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 document = {}
-        dead_letters = self.runtime.tables.dead_letters
+        if not isinstance(document, dict):
+            document = {}
+        payload, payload_changed = _storable_payload(message.data)
+        if payload_changed:
+            reason = f"{reason} (payload sanitized; the original is stream {metadata.stream} sequence " \
+                     f"{metadata.sequence.stream})"
+        row: dict[str, Any] = {
+            "consumer": self.durable,
+            "stream": metadata.stream,
+            "stream_sequence": metadata.sequence.stream,
+            "subject": _storable(message.subject, 255),
+            "kind": kind,
+            "deliveries": metadata.num_delivered,
+            "status": "open",
+            "created_at": utcnow(),
+        }
+        try:
+            await self._insert_dead_letter({
+                **row,
+                "event_id": _storable(envelope.id if envelope else _text(document.get("id")), 64),
+                "event_type": _storable(envelope.type if envelope else _text(document.get("type")), 128),
+                "payload": payload,
+                "headers": _storable_headers(message.headers),
+                "reason": _storable(reason, MAX_STORED_REASON),
+            })
+        except Exception as exc:
+            log.warning("%s: the full dead letter for %s failed (%s); recording a minimal one",
+                        self.durable, message.subject, _clip(_describe(exc)))
+            await self._insert_dead_letter({
+                **row,
+                "payload": "",
+                "reason": _storable(f"{reason} [only a minimal record: {_describe(exc)}; the message is stream "
+                                    f"{metadata.stream} sequence {metadata.sequence.stream}]", MAX_STORED_REASON),
+            })
+        log.error("%s: dead letter (%s) for %s: %s", self.durable, kind, _clip(message.subject), _clip(reason))
+
+    async def _insert_dead_letter(self, values: dict[str, Any]) -> None:
         async with self.runtime.sessionmaker() as session:
-            await session.execute(
-                insert(dead_letters).values(
-                    consumer=self.durable,
-                    stream=metadata.stream,
-                    stream_sequence=metadata.sequence.stream,
-                    subject=message.subject,
-                    event_id=envelope.id if envelope else _text(document.get("id")),
-                    event_type=envelope.type if envelope else _text(document.get("type")),
-                    payload=message.data.decode("utf-8", errors="replace"),
-                    headers=json.dumps(dict(message.headers or {})),
-                    kind=kind,
-                    reason=reason,
-                    deliveries=metadata.num_delivered,
-                    status="open",
-                    created_at=utcnow(),
-                )
-            )
+            await session.execute(insert(self.runtime.tables.dead_letters).values(**values))
             await session.commit()
-        log.error("%s: dead letter (%s) for %s: %s", self.durable, kind, message.subject, reason)
 
 
 async def apply_event(runtime: Runtime, consumer: str, handlers: dict[str, Handler], envelope: Envelope) -> str:
@@ -277,3 +332,62 @@ async def apply_event(runtime: Runtime, consumer: str, handlers: dict[str, Handl
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+MAX_STORED_REASON = 4000
+MAX_STORED_HEADER = 1000
+
+
+def is_poison(exc: BaseException) -> bool:
+    """Did a handler fail on what the message holds, so that every delivery fails the same way? Values the
+    database refuses (a NUL in text on PostgreSQL, a string too long, a number out of range: SQLSTATE class
+    22), text that cannot be encoded (a lone surrogate), numbers and dates out of range, nesting too deep.
+    Anything else (a database that is down, a bug fixed by the next deploy) is retried."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or len(seen) > 16:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (RecursionError, OverflowError, UnicodeError, DataError)):
+            return True
+        if str(getattr(current, "sqlstate", None) or "").startswith("22"):
+            return True
+        orig = current.orig if isinstance(current, DBAPIError) else None
+        pending.extend([orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__])
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _storable(text: str | None, limit: int) -> str | None:
+    """Text every backend stores: PostgreSQL refuses NUL, no UTF-8 encoder takes a lone surrogate, and a
+    value longer than its column fails the insert on PostgreSQL."""
+    if text is None:
+        return None
+    clean = text.encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def _storable_headers(headers: dict[str, str] | None) -> str:
+    """The headers as JSON (escaped, so storable), each name and value cut to a readable length."""
+    return json.dumps({name[:200]: value[:MAX_STORED_HEADER] for name, value in (headers or {}).items()})
+
+
+def _storable_payload(data: bytes) -> tuple[str, bool]:
+    """The body as text, and whether it had to be changed to be stored (then the stream keeps the original)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="backslashreplace")
+        return text.replace("\x00", "\\x00"), True
+    if "\x00" in text:
+        return text.replace("\x00", "\\x00"), True
+    return text, False

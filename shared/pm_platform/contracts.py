@@ -7,17 +7,20 @@ validate on receipt.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+import pydantic
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
-from pm_platform.envelope import Envelope
+from pm_platform.envelope import Envelope, parse_utc
 
 
 class ContractViolation(ValueError):
@@ -51,13 +54,36 @@ class EventContract:
         return "{department}" in self.subject
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def is_instant(value: object) -> bool:
+    """``format: date-time``: an RFC 3339 time the platform can hold. RFC 3339 also allows a leap second
+    (``23:59:60``) and instants that leave years 1-9999 once moved to UTC (``0001-01-01T00:00:00+01:00``);
+    Python's datetime holds neither, so such a time would only fail later, inside a handler."""
+    if not isinstance(value, str):
+        return True  # a format constrains strings only
+    if _RFC3339.fullmatch(value) is None:
+        return False
+    try:
+        parse_utc(value.upper())
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+_FORMATS = FormatChecker(formats=Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMATS.checks("date-time")(is_instant)
+
+
 class _Validator:
     """Draft 2020-12 with formats: jsonschema-rs answers "valid?" in about a microsecond (every event
     passes here twice); the reference implementation words the error when the answer is no."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-        self.reference = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True,
+                                                       formats={"date-time": is_instant})
+        self.reference = Draft202012Validator(schema, format_checker=_FORMATS)
 
     def first_error(self, instance: Any) -> ValidationError | None:
         if self.fast.is_valid(instance):
@@ -92,21 +118,34 @@ class Catalog:
         error = self._validator(event_type, self.schema(event_type)).first_error(data)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise ContractViolation(f"data/{where}: {error.message}")
+            raise ContractViolation(f"data/{where}: {_clip(error.message)}")
 
     def parse(self, raw: bytes | str | dict[str, Any]) -> Envelope:
-        """Decode and validate a received event (envelope and data); raise ContractViolation."""
+        """Decode and validate a received event (envelope and data); raise ContractViolation and nothing
+        else, whatever the body holds: a consumer dead-letters a violation and goes on."""
         if isinstance(raw, dict):
             document = raw
         else:
             try:
-                document = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ContractViolation(f"body is not JSON: {exc}") from None
+                document = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
+                raise ContractViolation(f"body is not JSON: {type(exc).__name__}: {_clip(str(exc))}") from None
+        try:
+            return self._parse_document(document)
+        except RecursionError:
+            raise ContractViolation("(root): nested too deeply to validate") from None
+        except UnicodeError as exc:  # a lone surrogate (\\ud800) decodes from JSON but is not Unicode text
+            raise ContractViolation(f"(root): a string is not Unicode text: {_clip(str(exc))}") from None
+        except pydantic.ValidationError as exc:  # what the schema lets through and the model does not
+            error = exc.errors()[0]
+            where = "/".join(str(p) for p in error["loc"]) or "(root)"
+            raise ContractViolation(f"{where}: {_clip(error['msg'])}") from None
+
+    def _parse_document(self, document: Any) -> Envelope:
         envelope_error = self._validator("$envelope", self.envelope_schema).first_error(document)
         if envelope_error is not None:
             where = "/".join(str(p) for p in envelope_error.absolute_path) or "(root)"
-            raise ContractViolation(f"{where}: {envelope_error.message}")
+            raise ContractViolation(f"{where}: {_clip(envelope_error.message)}")
         self.validate_data(document["type"], document["data"])
         self._check_agreement(document)
         return Envelope.model_validate(document)
@@ -129,6 +168,21 @@ class Catalog:
     def check(self, envelope: Envelope) -> None:
         """Validate an event about to be written to the outbox."""
         self.parse(json.loads(envelope.to_json()))
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{_clip(text, 40)} is out of range for a number")
+    return number
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @cache
