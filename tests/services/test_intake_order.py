@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from pm_platform.envelope import Envelope
+from tests.services import test_intake as base
 from tests.services.test_intake import auth, deliver, detail, envelope, events, post
-from tests.services.test_intake import intake as intake_fixture  # noqa: F401  (registers the intake fixture)
+
+intake = base.intake  # the fixture, shared with the service's main tests
 
 
 def interleavings(first: list[Any], second: list[Any]) -> list[list[Any]]:

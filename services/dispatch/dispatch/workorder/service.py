@@ -391,6 +391,12 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
     if order.assignee is not None or order.status not in (Status.created, Status.transferred):
         raise Conflict(f"work order {order.id} is not in the pool (it is {order.status}"
                        + (f", held by {order.assignee})" if order.assignee else ")"), current_status=order.status)
+    # A token naming the department is not enough: the claimer becomes the assignee, so must be on its staff here.
+    try:
+        await check_assignee(uow.session, order.site, order.department, principal.subject)
+    except Problem as exc:
+        raise Problem(403, f"{principal.subject} is not on the staff of {order.department} at site {order.site}",
+                      field="assignee") from exc
     previous = _move(order, Status.accepted)
     order.assignee = order.worker = principal.subject
     order.assigned_at = order.accepted_at = order.updated_at
@@ -646,6 +652,25 @@ async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     _record(uow, order, previous, actor=principal.subject, reason=reason)
     await uow.commit()
     return order
+
+
+async def cancel_for_request(uow: UnitOfWork, changed: Envelope) -> list[WorkOrder]:
+    """The request was cancelled at the front desk (withdrawn, or a duplicate): its open work orders leave the
+    pool and their clocks stop; the status change names the assignee, so whoever held it is told."""
+    data: dict[str, Any] = changed.data
+    if data["to_status"] != "cancelled":
+        return []
+    orders = (await uow.session.scalars(
+        select(WorkOrder).where(WorkOrder.site == data["site"], WorkOrder.request_id == data["request_id"],
+                                WorkOrder.status.in_([str(s) for s in OPEN]))
+        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    reason = "request cancelled" + (f": {data['reason']}" if data.get("reason") else "")
+    for order in orders:
+        previous = _move(order, Status.cancelled)
+        order.cancelled_at, order.last_reason = order.updated_at, reason
+        await _disarm(uow, order, *Limit)
+        _record(uow, order, previous, actor=data.get("actor"), reason=reason, caused_by=changed)
+    return list(orders)
 
 
 # --- time limits firing -------------------------------------------------------------------------------

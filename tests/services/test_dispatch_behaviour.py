@@ -1,0 +1,92 @@
+"""Dispatch hears of a cancelled request and only the department's own staff claim from its pool (SQLite and
+PostgreSQL, no NATS)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dispatch.workorder.handlers import timers
+from pm_platform.envelope import Envelope
+from pm_platform.settings import REPO_ROOT
+from pm_platform.timers import fire_due
+from tests.services import test_dispatch as base
+from tests.services.support import outbox_events
+from tests.services.test_dispatch import act, apply, new_order, status_changes, supervisor, worker
+
+STATUS_CHANGED = "intake.request.status_changed.v1"
+
+dispatch = base.dispatch  # the fixture, shared with the service's main tests
+
+
+def request_status_changed(runtime, request_id: str, to_status: str, **changes: Any) -> Envelope:
+    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{STATUS_CHANGED}.json").read_text()),
+            "request_id": request_id, "from_status": "acknowledged", "to_status": to_status, **changes}
+    return runtime.catalog.parse({
+        "specversion": "1.0", "id": f"evt-{request_id}-{to_status}", "source": "pm/intake", "type": STATUS_CHANGED,
+        "subject": request_id, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{STATUS_CHANGED}", "site": data["site"], "correlationid": request_id,
+        "data": data,
+    })
+
+
+async def test_a_cancelled_request_cancels_its_open_work_order_and_stops_its_clocks(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1", kind="emergency")
+    claimed = await act(client, order, "claim", worker(runtime, "eng.harbour"))
+    assert claimed.status_code == 200, claimed.text
+    other = await new_order(runtime, client, "req-2")
+    # Only a cancellation matters; other request moves leave the order alone.
+    assert await apply(runtime, request_status_changed(runtime, "req-1", "in_progress")) == "handled"
+    cancelled = request_status_changed(runtime, "req-1", "cancelled", reason="duplicate of req-0",
+                                       actor="agent.harbour")
+    assert await apply(runtime, cancelled) == "handled"
+    assert await apply(runtime, cancelled) == "duplicate"
+
+    listing = (await client.get("/work-orders", headers=supervisor(runtime))).json()
+    by_request = {o["request_id"]: o for o in listing["items"]}
+    assert by_request["req-1"]["status"] == "cancelled" and by_request["req-2"]["status"] == other["status"]
+    assert await status_changes(runtime, order["id"]) == [("created", "accepted"), ("accepted", "cancelled")]
+    [(subject, event)] = [(s, e) for s, e in await outbox_events(runtime)
+                          if e.type == "dispatch.workorder.status_changed.v1" and e.data["to_status"] == "cancelled"]
+    # The worker who held it is named (notification and the department's subscription tell them).
+    assert subject == "dispatch.workorder.status_changed.v1.harbour.engineering"
+    assert (event.data["assignee"], event.data["reason"], event.data["actor"]) == (
+        "eng.harbour", "request cancelled: duplicate of req-0", "agent.harbour")
+    assert event.causationid == cancelled.id and event.correlationid == "req-1"
+    # Out of the pool and out of the worker's queue; none of its time limits fires any more.
+    assert (await client.get("/work-orders/mine", headers=worker(runtime, "eng.harbour"))).json()["total"] == 0
+    assert await fire_due(runtime, timers, now=datetime.now(UTC) + timedelta(days=30)) > 0  # req-2's
+    timelimits = {e.data["work_order_id"] for _, e in await outbox_events(runtime)
+                  if e.type == "dispatch.workorder.timelimit.v1"}
+    assert timelimits == {other["id"]}
+
+
+async def test_a_cancellation_after_completion_changes_nothing(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    done = await act(client, order, "complete", worker(runtime, "eng.harbour"), {"result": "Fixed"})
+    assert done.status_code == 200, done.text
+    before = await outbox_events(runtime)
+    assert await apply(runtime, request_status_changed(runtime, "req-1", "cancelled", reason="owner withdrew")) \
+        == "handled"
+    assert len(await outbox_events(runtime)) == len(before)
+
+
+async def test_only_the_departments_own_staff_claim_from_its_pool(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    assert order["status"] == "created"  # engineering works from a pool
+    # A token for engineering, but nobody on engineering's staff at this site.
+    stranger = await act(client, order, "claim", worker(runtime, "someone.else"))
+    assert stranger.status_code == 403 and stranger.json()["field"] == "assignee"
+    # On the staff, of another department (a cleaner holding an engineering token is still not engineering's).
+    cleaner = await act(client, order, "claim", worker(runtime, "clean.harbour"))
+    assert cleaner.status_code == 403
+    # On engineering's staff at another site.
+    elsewhere = await act(client, order, "claim", worker(runtime, "eng.riverside"))
+    assert elsewhere.status_code == 403
+    assert await status_changes(runtime, order["id"]) == []
+    claimed = await act(client, order, "claim", worker(runtime, "eng.harbour"))
+    assert claimed.status_code == 200 and claimed.json()["assignee"] == "eng.harbour"
