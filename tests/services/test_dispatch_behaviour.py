@@ -13,7 +13,16 @@ from pm_platform.settings import REPO_ROOT
 from pm_platform.timers import fire_due
 from tests.services import test_dispatch as base
 from tests.services.support import outbox_events
-from tests.services.test_dispatch import act, apply, new_order, status_changes, supervisor, worker
+from tests.services.test_dispatch import (
+    act,
+    apply,
+    new_order,
+    request_created,
+    status_changes,
+    supervisor,
+    work_orders,
+    worker,
+)
 
 STATUS_CHANGED = "intake.request.status_changed.v1"
 
@@ -90,3 +99,70 @@ async def test_only_the_departments_own_staff_claim_from_its_pool(dispatch) -> N
     assert await status_changes(runtime, order["id"]) == []
     claimed = await act(client, order, "claim", worker(runtime, "eng.harbour"))
     assert claimed.status_code == 200 and claimed.json()["assignee"] == "eng.harbour"
+
+
+CLASSIFIED = "intake.request.classified.v1"
+
+
+def classified(runtime, request_id: str, complaint_class: str, department: str | None, n: int = 0,
+               **changes: Any) -> Envelope:
+    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{CLASSIFIED}.json").read_text()),
+            "request_id": request_id, "category": "water", "complaint_class": complaint_class,
+            "department": department, "priority": "high", "in_unit": False, "location": None,
+            "appointment": None, "created_at": "2026-11-23T08:30:00+00:00", **changes}
+    return runtime.catalog.parse({
+        "specversion": "1.0", "id": f"evt-{request_id}-classified-{n}", "source": "pm/intake", "type": CLASSIFIED,
+        "subject": request_id, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{CLASSIFIED}", "site": data["site"], "correlationid": request_id,
+        "data": data,
+    })
+
+
+async def test_a_complaint_is_worked_by_the_department_its_classification_names(dispatch) -> None:
+    runtime, _ = dispatch
+    # A water complaint: routing would send water to engineering, but it waits for its classification.
+    assert await apply(runtime, request_created(runtime, "evt-c", request_id="req-c", kind="complaint",
+                                                category="water", priority="high", in_unit=False)) == "handled"
+    assert await work_orders(runtime) == []
+    assert await apply(runtime, classified(runtime, "req-c", "venting", None, 0)) == "handled"
+    assert await work_orders(runtime) == []  # communicative: the service center follows it up
+
+    # Valid, and security is responsible (say, a guard let the water be shut off): security gets the order.
+    valid = classified(runtime, "req-c", "valid", "security", 1)
+    assert await apply(runtime, valid) == "handled"
+    [order] = await work_orders(runtime)
+    assert (order.department, order.kind, order.priority, order.status in ("created", "assigned")) == (
+        "security", "complaint", "high", True)
+    [(subject, created)] = [(s, e) for s, e in await outbox_events(runtime)
+                            if e.type == "dispatch.workorder.created.v1"]
+    assert subject == "dispatch.workorder.created.v1.harbour.security"
+    assert created.data["department"] == "security" and created.causationid == valid.id
+    # The owner's clock started when the complaint was recorded, not when it was classified.
+    assert datetime.fromisoformat(created.data["acceptance_due_at"]) == datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+    # Classified again for cleaning: the same order moves there (the owner hears it from the transfer).
+    assert await apply(runtime, classified(runtime, "req-c", "valid", "cleaning", 2)) == "handled"
+    [order] = await work_orders(runtime)
+    assert order.department == "cleaning"
+    moves = [e.data for _, e in await outbox_events(runtime)
+             if e.type == "dispatch.workorder.status_changed.v1" and e.data["to_status"] == "transferred"]
+    assert [(m["from_department"], m["department"], m["reason"]) for m in moves] == [
+        ("security", "cleaning", "valid complaint: cleaning is responsible")]
+    # The same department again changes nothing; communicative after all cancels the work.
+    before = len(await outbox_events(runtime))
+    assert await apply(runtime, classified(runtime, "req-c", "valid", "cleaning", 3)) == "handled"
+    assert len(await outbox_events(runtime)) == before
+    assert await apply(runtime, classified(runtime, "req-c", "help_seeking", None, 4)) == "handled"
+    [order] = await work_orders(runtime)
+    assert order.status == "cancelled"
+
+
+async def test_a_complaint_recorded_as_communicative_opens_no_work_order(dispatch) -> None:
+    runtime, _ = dispatch
+    for n, complaint_class in enumerate(("inquiry", "venting", "help_seeking")):
+        request_id = f"req-{complaint_class}"
+        await apply(runtime, request_created(runtime, f"evt-{n}", request_id=request_id, kind="complaint",
+                                             complaint_class=complaint_class, in_unit=False))
+        await apply(runtime, classified(runtime, request_id, complaint_class, None))
+    assert await work_orders(runtime) == []
+    assert await outbox_events(runtime) == []

@@ -19,13 +19,16 @@ from pm_platform.runtime import Runtime
 from tests.services import test_notification as base
 from tests.services.test_notification import (
     DAY,
+    REQUEST_ID,
     _many_parties,
     _progress,
     apply,
     auth,
+    envelope,
     make_runtime,
     messages,
     outbox_events,
+    request_created,
     sink,
     utc,
 )
@@ -101,4 +104,23 @@ async def test_a_water_cut_waits_out_the_throttle_and_the_broadcast_then_complet
         assert await stored_state(runtime, event_id) == "completed"
     finally:
         await client.aclose()
+        await runtime.engine.dispose()
+
+
+async def test_the_owner_is_told_which_department_has_the_work_after_it_moves(database_urls, tmp_path,
+                                                                             clock) -> None:
+    runtime = await make_runtime(database_urls, tmp_path)
+    try:
+        await apply(runtime, request_created(runtime, language="en"))
+        await apply(runtime, envelope(runtime, "dispatch.workorder.created.v1", "evt-wo", request_id=REQUEST_ID))
+        # A complaint classified for security: dispatch moves the order there, and the owner hears so.
+        moved = {"request_id": REQUEST_ID, "department": "security", "from_department": "engineering",
+                 "from_status": "created", "to_status": "transferred", "assignee": None,
+                 "reason": "valid complaint: security is responsible"}
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-moved", **moved))
+        first, second = await messages(runtime, template="workorder.assigned")
+        assert "engineering" in first.body
+        assert second.body.endswith("assigned to the security team; they are on the way"), second.body
+        assert second.status == "queued" and second.source_event_id == "evt-moved"
+    finally:
         await runtime.engine.dispose()

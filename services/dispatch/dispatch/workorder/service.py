@@ -57,6 +57,9 @@ from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer, cancel, schedule
 from pm_platform.uow import UnitOfWork
 
+COMPLAINT = "complaint"
+VALID = "valid"
+
 
 def _iso(value: datetime | None) -> str | None:
     if value is None:
@@ -221,6 +224,8 @@ async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | Non
     data: dict[str, Any] = created.data
     if data["kind"] in NO_WORK_ORDER_KINDS:
         return None
+    if data["kind"] == COMPLAINT:
+        return None  # its classification decides: a valid one opens work for the department it names
     # The agent may have chosen the department at intake (an override); otherwise the site's routing decides.
     department = data.get("department")
     if not department or await uow.session.get(Department, (data["site"], department)) is None:
@@ -514,8 +519,8 @@ async def return_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     return order
 
 
-async def _into_department(uow: UnitOfWork, principal: Principal, order: WorkOrder, department: str,
-                           reason: str) -> None:
+async def _into_department(uow: UnitOfWork, actor: str | None, order: WorkOrder, department: str,
+                           reason: str, caused_by: Envelope | None = None) -> None:
     """Move an order to another department of its site: it waits there like a new order (the department's
     acceptance clock starts now, the owner's arrival and completion clocks keep running) and the new
     department's assignment policy applies."""
@@ -531,13 +536,13 @@ async def _into_department(uow: UnitOfWork, principal: Principal, order: WorkOrd
     limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
     order.acceptance_due_at = order.updated_at + timedelta(minutes=limits.acceptance_minutes)
     await _arm(uow, order, Limit.acceptance, order.updated_at, limits.warning_share)
-    _record(uow, order, previous, actor=principal.subject, reason=reason, from_department=from_department)
-    await _auto_assign(uow, order)
+    _record(uow, order, previous, actor=actor, reason=reason, from_department=from_department, caused_by=caused_by)
+    await _auto_assign(uow, order, caused_by)
 
 
 async def transfer(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Transfer) -> WorkOrder:
     order = await _for_action(uow, principal, work_order_id)
-    await _into_department(uow, principal, order, body.department, body.reason)
+    await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
     return order
 
@@ -639,7 +644,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
             _record(uow, order, order.status, actor=principal.subject,
                     reason=f"priority {old} -> {order.priority}: {body.reason}")
     if body.department is not None and new_department:
-        await _into_department(uow, principal, order, body.department, body.reason)
+        await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
     return order
 
@@ -671,6 +676,44 @@ async def cancel_for_request(uow: UnitOfWork, changed: Envelope) -> list[WorkOrd
         await _disarm(uow, order, *Limit)
         _record(uow, order, previous, actor=data.get("actor"), reason=reason, caused_by=changed)
     return list(orders)
+
+
+async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrder | None:
+    """A complaint's classification decides its work. Valid: the department it names does the work (its open
+    order is transferred there, or one is opened there). Communicative (help-seeking, inquiry, venting): no
+    work order; the service center follows it up, so an open one is cancelled."""
+    data: dict[str, Any] = classified.data
+    site, request_id = data["site"], data["request_id"]
+    orders = (await uow.session.scalars(
+        select(WorkOrder).where(WorkOrder.site == site, WorkOrder.request_id == request_id)
+        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    open_orders = [o for o in orders if Status(o.status) in OPEN]
+    actor = data.get("classified_by")
+    if data["complaint_class"] != VALID:
+        reason = f"communicative complaint ({data['complaint_class']}): the service center follows it up"
+        for order in open_orders:
+            previous = _move(order, Status.cancelled)
+            order.cancelled_at, order.last_reason = order.updated_at, reason
+            await _disarm(uow, order, *Limit)
+            _record(uow, order, previous, actor=actor, reason=reason, caused_by=classified)
+        return None
+    department = data.get("department")
+    if not department or await uow.session.get(Department, (site, department)) is None:
+        department = await route(uow.session, site, data["category"])
+    reason = f"valid complaint: {department} is responsible"
+    for order in open_orders:
+        if order.department != department:
+            await _into_department(uow, actor, order, department, reason, caused_by=classified)
+    if open_orders or any(o.status == Status.completed for o in orders):
+        return open_orders[0] if open_orders else None
+    created_at = data.get("created_at") or data["classified_at"]
+    return await _open(uow, Job(
+        request_id=request_id, site=site, department=department, kind=data["kind"], category=data["category"],
+        priority=data.get("priority") or "normal", unit_id=data.get("unit_id"), location=data.get("location"),
+        description=data.get("summary") or f"Valid complaint ({data['category']})",
+        in_unit=bool(data.get("in_unit")), appointment=data.get("appointment"),
+        requested_at=parse_utc(created_at),
+    ), classified)
 
 
 # --- time limits firing -------------------------------------------------------------------------------

@@ -327,6 +327,12 @@ def emit_classified(uow: UnitOfWork, request: Request, *, actor: str, department
         "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
         "category": request.category, "complaint_class": request.complaint_class, "department": department,
         "classified_by": actor, "classified_at": now.isoformat(), "summary": request.description,
+        # What dispatch needs to open a valid complaint's work order from its classification.
+        "priority": request.priority, "location": request.location, "in_unit": request.in_unit,
+        "appointment": ({"start": as_utc(request.appointment_start).isoformat(),
+                         "end": as_utc(request.appointment_end).isoformat()}
+                        if request.appointment_start and request.appointment_end else None),
+        "created_at": as_utc(request.created_at).isoformat(),
     }, caused_by)
     uow.session.add(timeline_entry(request.id, request.unit_id, event,
                                    f"classified {request.complaint_class} by {actor}"

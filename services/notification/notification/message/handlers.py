@@ -191,6 +191,9 @@ async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
 async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None:
     data = event.data
     status = data["to_status"]
+    if status == "transferred":
+        await _tell_new_department(event, uow)
+        return
     if status not in OWNER_WORKORDER_STATUSES:
         return
     contact = await _contact_for(event, uow)
@@ -201,6 +204,17 @@ async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None
                         "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None)}
     if status == "on_the_way":
         notice.expires_at = parse_utc(data["changed_at"]) + ON_THE_WAY_VALID
+    await _tell_reporter(event, uow, contact, notice)
+
+
+async def _tell_new_department(event: Envelope, uow: UnitOfWork) -> None:
+    """The work moved to another department (a transfer, or a complaint classified for another one): the owner
+    is told who has it now, as when it was first assigned."""
+    data = event.data
+    contact = await _contact_for(event, uow)
+    notice = _owner_notice(event, contact, "workorder.assigned", urgent=_urgent(data),
+                           dedupe=f"workorder:{data['work_order_id']}:assigned:{data['department']}")
+    notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
     await _tell_reporter(event, uow, contact, notice)
 
 
