@@ -15,6 +15,7 @@ from notification.main import create
 from notification.message import service as message_service
 from notification.message.sender import send_pending
 from notification.preference.models import Category
+from notification.seed import seed
 from pm_platform.runtime import Runtime
 from tests.services import test_notification as base
 from tests.services.test_notification import (
@@ -122,5 +123,26 @@ async def test_the_owner_is_told_which_department_has_the_work_after_it_moves(da
         assert "engineering" in first.body
         assert second.body.endswith("assigned to the security team; they are on the way"), second.body
         assert second.status == "queued" and second.source_event_id == "evt-moved"
+    finally:
+        await runtime.engine.dispose()
+
+
+async def test_the_worker_holding_a_cancelled_order_is_told_not_to_go(database_urls, tmp_path, clock) -> None:
+    runtime = await make_runtime(database_urls, tmp_path)
+    try:
+        await seed(runtime)  # the roster: engineering's phone on duty at harbour
+        await apply(runtime, request_created(runtime))
+        cancelled = {"request_id": REQUEST_ID, "department": "engineering", "from_status": "accepted",
+                     "to_status": "cancelled", "assignee": "eng.harbour", "actor": "agent.harbour",
+                     "reason": "request cancelled: duplicate of 1a2b"}
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-cancel", **cancelled))
+        [told] = await messages(runtime, template="staff.workorder.cancelled")
+        # The worker is not on notification's roster: the department's phone on duty gets it, at once.
+        assert (told.audience, told.party_id, told.status) == ("staff", "duty.harbour.engineering", "queued")
+        assert "已取消" in told.body and "request cancelled: duplicate of 1a2b" in told.body
+        # Nobody held it: nobody to tell.
+        unheld = {**cancelled, "assignee": None, "work_order_id": "wo-0002"}
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-cancel-2", **unheld))
+        assert len(await messages(runtime, template="staff.workorder.cancelled")) == 1
     finally:
         await runtime.engine.dispose()

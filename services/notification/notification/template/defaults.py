@@ -29,6 +29,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "staff.workorder.timelimit": ("ref", "work_order", "department", "limit", "stage", "due", "unit"),
     "staff.workorder.new": ("ref", "work_order", "department", "category", "priority", "unit"),
     "staff.complaint.valid": ("ref", "department", "category", "unit", "summary"),
+    "staff.workorder.cancelled": ("ref", "work_order", "department", "unit", "reason"),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -65,6 +66,9 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "New work order {work_order}: {category}, {unit}, priority {priority} (request {ref})",
     ("staff.complaint.valid", "zh-CN"): "【有效投诉】{department}：投诉 {ref}（{category}，{unit}）{summary}",
     ("staff.complaint.valid", "en"): "[VALID COMPLAINT] {department}: complaint {ref} ({category}, {unit}) {summary}",
+    ("staff.workorder.cancelled", "zh-CN"): "工单 {work_order} 已取消（报修 {ref}，{unit}），无需上门：{reason}",
+    ("staff.workorder.cancelled", "en"):
+        "Work order {work_order} is cancelled (request {ref}, {unit}); do not go: {reason}",
 }
 
 # The subject line of an email, per language (templates may override it).
