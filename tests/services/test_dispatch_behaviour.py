@@ -164,5 +164,15 @@ async def test_a_complaint_recorded_as_communicative_opens_no_work_order(dispatc
         await apply(runtime, request_created(runtime, f"evt-{n}", request_id=request_id, kind="complaint",
                                              complaint_class=complaint_class, in_unit=False))
         await apply(runtime, classified(runtime, request_id, complaint_class, None))
+    # The owner was not satisfied at the follow-up: intake reopens it, still no work order (the service center
+    # answers it again, or classifies it valid).
+    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / "intake.request.reopened.v1.json").read_text()),
+            "request_id": "req-venting", "kind": "complaint", "work_order_id": None, "followup_id": "fu-1"}
+    reopened = runtime.catalog.parse({
+        "specversion": "1.0", "id": "evt-reopened", "source": "pm/intake", "type": "intake.request.reopened.v1",
+        "subject": "req-venting", "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "dataschema": "urn:pm:contracts:intake.request.reopened.v1", "site": "harbour",
+        "correlationid": "req-venting", "data": data})
+    assert await apply(runtime, reopened) == "handled"
     assert await work_orders(runtime) == []
     assert await outbox_events(runtime) == []

@@ -255,14 +255,14 @@ async def _original(session: AsyncSession, site: str, request_id: str, work_orde
 
 async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
     """A reopened request becomes a rework order linked to the work that failed, for the same department;
-    an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry)
-    gets none: the service center answers it again."""
+    an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry,
+    a communicative complaint) gets none: the service center answers it again."""
     data: dict[str, Any] = reopened.data
     site = data["site"]
     original = await _original(uow.session, site, data["request_id"], data.get("work_order_id"))
     kind = original.kind if original else data.get("kind", "repair")
-    if original is None and kind in NO_WORK_ORDER_KINDS:
-        return None
+    if original is None and (kind in NO_WORK_ORDER_KINDS or kind == COMPLAINT):
+        return None  # (a complaint without work was communicative: its classification opens any work)
     if original is not None:
         department = original.department
     elif data.get("department") and await uow.session.get(Department, (site, data["department"])) is not None:
