@@ -115,3 +115,30 @@ async def test_a_follow_up_waiting_for_its_completion_is_applied_once(intake) ->
     # A worker of the department still sees the request they worked on (the department came with the events).
     seen = await client.get(f"/requests/{rid}", headers=auth(runtime, roles=("worker",), department="engineering"))
     assert seen.status_code == 200
+
+
+async def test_two_rounds_end_closed_in_every_order_the_streams_allow(intake) -> None:
+    """Round one fails its follow-up, round two satisfies the owner. Each stream keeps its own order, and the
+    rework (wo-2) and its follow-up exist only once intake has reopened the request, i.e. after it has seen
+    both round one's completion and its failed follow-up; every other order is possible."""
+    runtime, client = intake
+    dispatch = ["created-1", "completed-1", "created-2", "completed-2"]
+    survey = ["followup-1", "followup-2"]
+
+    def possible(order: list[str]) -> bool:
+        reopened_at = max(order.index("completed-1"), order.index("followup-1"))
+        return order.index("created-2") > reopened_at and order.index("followup-2") > reopened_at
+
+    orders = [order for order in interleavings(dispatch, survey) if possible(order)]
+    assert len(orders) == 9
+    for order in orders:
+        rid = (await post(client, runtime))["id"]
+        created_1, completed_1 = dispatch_round(runtime, rid, "wo-1")
+        created_2, completed_2 = dispatch_round(runtime, rid, "wo-2")
+        by_name = {"created-1": created_1, "completed-1": completed_1, "created-2": created_2,
+                   "completed-2": completed_2, "followup-1": followed_up(runtime, rid, "wo-1", satisfied=False),
+                   "followup-2": followed_up(runtime, rid, "wo-2", satisfied=True)}
+        for name in order:
+            assert await deliver(runtime, by_name[name]) == "handled"
+        result = await detail(client, runtime, rid)
+        assert (result["status"], result["reopen_count"]) == ("closed", 1), order
