@@ -4,6 +4,7 @@ it. Every interleaving is fed to the real handlers against the real database (SQ
 
 from __future__ import annotations
 
+import asyncio
 from itertools import combinations
 from typing import Any
 
@@ -142,3 +143,29 @@ async def test_two_rounds_end_closed_in_every_order_the_streams_allow(intake) ->
             assert await deliver(runtime, by_name[name]) == "handled"
         result = await detail(client, runtime, rid)
         assert (result["status"], result["reopen_count"]) == ("closed", 1), order
+
+
+async def deliver_until_done(runtime, event: Envelope) -> str:
+    """Deliver as the consumer would: a transient failure (a lock conflict, a busy SQLite file) is retried."""
+    for _ in range(50):
+        try:
+            return await deliver(runtime, event)
+        except Exception:  # the consumer retries whatever a handler raises (here: at once)
+            continue
+    raise AssertionError(f"{event.type} never went through")
+
+
+async def test_a_completion_and_its_skip_handled_at_the_same_time_still_close_the_request(intake) -> None:
+    """The two durables run concurrently: the completion and the skip may be handled in overlapping
+    transactions, each not yet seeing what the other wrote."""
+    runtime, client = intake
+    rids = []
+    for _ in range(12):
+        rid = (await post(client, runtime))["id"]
+        created, completed = dispatch_round(runtime, rid, "wo-1")
+        await deliver(runtime, created)
+        await asyncio.gather(deliver_until_done(runtime, completed),
+                             deliver_until_done(runtime, skipped(runtime, rid, "wo-1")))
+        rids.append(rid)
+    statuses = [(await detail(client, runtime, rid))["status"] for rid in rids]
+    assert statuses == ["closed"] * len(rids)

@@ -478,7 +478,9 @@ async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target
     (an event that arrives late never moves a request backwards)."""
     data: dict[str, Any] = event.data
     request_id = data.get("request_id") or event.correlationid
-    request = await uow.session.get(Request, request_id)
+    # Locked: intake's durables (dispatch, survey, ...) run concurrently, and a handler decides from the status
+    # and the facts the other stream's handler may be writing (a completion and its follow-up's skip).
+    request = await uow.session.get(Request, request_id, with_for_update=True)
     unit_id = request.unit_id if request is not None else data.get("unit_id")
     uow.session.add(timeline_entry(request_id, unit_id, event, summary))
     if request is not None and department:
