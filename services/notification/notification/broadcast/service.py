@@ -250,6 +250,8 @@ async def complete_if_final(session: AsyncSession, broadcast_ids: set[str]) -> N
     """A started broadcast whose every recipient's messages are final is completed (called where messages of
     a broadcast become final: the sender, and a recipient's messages all suppressed at once)."""
     for broadcast_id in sorted(broadcast_ids):
-        broadcast = await session.get(Broadcast, broadcast_id)
+        # Locked, so the sender and a recipient's handler finishing the last messages at once do not each
+        # miss the other's (the second waits, then counts both).
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
         if broadcast is not None and broadcast.state == State.started and (await progress(session, broadcast)).final:
             broadcast.state = State.completed.value
