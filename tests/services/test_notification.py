@@ -500,9 +500,13 @@ async def test_a_party_is_throttled_but_emergencies_are_not(database_urls, tmp_p
         for n in range(3):
             await apply(runtime, envelope(runtime, "billing.charge.recorded.v1", f"evt-charge-{n}",
                                           request_id=REQUEST_ID, charge_id=f"ch-{n}"))
-        statuses = sorted((m.template, m.status, m.reason or "") for m in await messages(runtime))
-        assert statuses == [("charge.recorded", "queued", ""), ("charge.recorded", "suppressed", "throttled"),
-                            ("charge.recorded", "suppressed", "throttled"), ("request.acknowledged", "queued", "")]
+        statuses = sorted(((m.template, m.status, m.reason or "", utc(m.deferred_until))
+                           for m in await messages(runtime)), key=str)
+        # A charge cannot be opted out of: over the throttle it waits out the window instead of being dropped.
+        window_end = DAY + timedelta(minutes=60)
+        assert statuses == [("charge.recorded", "queued", "", None), ("charge.recorded", "queued", "", window_end),
+                            ("charge.recorded", "queued", "", window_end),
+                            ("request.acknowledged", "queued", "", None)]
         urgent = envelope(runtime, "dispatch.workorder.created.v1", "evt-urgent", request_id=REQUEST_ID,
                           priority="urgent")
         await apply(runtime, urgent)

@@ -1,9 +1,9 @@
 """Arrears per site (units with overdue amounts, aged) and the collection rate of each month's bills.
 
-Collection rate of a month = the part of the charges billed for that month (its periodic fees) that payments
-have settled by ``as_of`` / what was billed. Payments settle the oldest due charges first, so paying last
-month's arrears counts towards last month. Targets depend on how old the month is: the current month, last
-month, the month before (and older)."""
+Collection rate of a month = the part of the charges billed for that month (its periodic fees, and the repair
+charges recorded in it) that payments have settled by ``as_of`` / what was billed. Payments settle the oldest
+due charges first, so paying last month's arrears counts towards last month. Targets depend on how old the
+month is: the current month, last month, the month before (and older)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.models import BUCKETS
+from billing.account.models import BUCKETS, Charge
 from billing.account.service import Ledger, site_currency, site_ledgers
 from billing.collection.models import ArrearsItem, ArrearsRead, CollectionRead, PeriodCollection, SiteCollection
 from billing.directory.models import PHONE_ROLES, Unit, payer_read
@@ -21,7 +21,7 @@ from billing.directory.service import payers
 from billing.period.models import SiteBilling
 from billing.period.service import month_of, period_of, shift_period
 from pm_platform.auth import Principal
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import as_utc, utcnow
 
 
 async def arrears(session: AsyncSession, principal: Principal, site: str, *, as_of: date | None, min_days: int,
@@ -66,12 +66,17 @@ def target_for(settings: SiteBilling | None, months_ago: int) -> int | None:
         else settings.target_before_pct
 
 
+def billed_in(charge: Charge) -> str:
+    """The month a charge was billed for: a fee's period; a repair charge (no period), the month it was recorded."""
+    return charge.period or period_of(as_utc(charge.recorded_at).date())
+
+
 def period_collection(ledgers: Sequence[Ledger], period: str, as_of: date,
                       settings: SiteBilling | None) -> PeriodCollection:
     billed = collected = 0
     for ledger in ledgers:
         for charge in ledger.charges:
-            if charge.period == period:
+            if billed_in(charge) == period:
                 billed += charge.amount_cents
                 collected += charge.amount_cents - ledger.outstanding[charge.id]
     months_ago = months_between(period, period_of(as_of))

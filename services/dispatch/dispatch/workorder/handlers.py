@@ -1,8 +1,10 @@
 """Subscribers and timers.
 
-Events: a recorded request becomes a work order routed to its department; a reopened request becomes a rework
-order for the department that did the work (the inbox makes a repeat a no-op; a kind that needs no work order
-is recorded in the inbox and nothing else).
+Events: a recorded request becomes a work order routed to its department (a complaint waits for its
+classification: a valid one is worked by the department it names, a communicative one by nobody); a reopened
+request becomes a rework order for the department that did the work; a cancelled request cancels its open work
+orders (the inbox makes a repeat a no-op; a kind that needs no work order is recorded in the inbox and nothing
+else).
 
 Timers: each stage's time limit (acceptance, arrival, completion) fires a warning and a breach.
 """
@@ -10,7 +12,13 @@ Timers: each stage's time limit (acceptance, arrival, completion) fires a warnin
 from __future__ import annotations
 
 from dispatch.workorder.models import Limit, Stage, timer_kind
-from dispatch.workorder.service import fire_time_limit, open_rework, open_work_order
+from dispatch.workorder.service import (
+    apply_classification,
+    cancel_for_request,
+    fire_time_limit,
+    open_rework,
+    open_work_order,
+)
 from pm_platform.consumer import Subscriptions
 from pm_platform.envelope import Envelope
 from pm_platform.timers import DueTimer, TimerHandler, Timers
@@ -28,6 +36,16 @@ async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
 @subscriptions.on("intake.request.reopened.v1")
 async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
     await open_rework(uow, event)
+
+
+@subscriptions.on("intake.request.status_changed.v1")
+async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
+    await cancel_for_request(uow, event)
+
+
+@subscriptions.on("intake.request.classified.v1")
+async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
+    await apply_classification(uow, event)
 
 
 def _limit_handler(limit: Limit, stage: Stage) -> TimerHandler:

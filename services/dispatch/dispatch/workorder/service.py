@@ -57,6 +57,9 @@ from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import DueTimer, cancel, schedule
 from pm_platform.uow import UnitOfWork
 
+COMPLAINT = "complaint"
+VALID = "valid"
+
 
 def _iso(value: datetime | None) -> str | None:
     if value is None:
@@ -221,6 +224,8 @@ async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | Non
     data: dict[str, Any] = created.data
     if data["kind"] in NO_WORK_ORDER_KINDS:
         return None
+    if data["kind"] == COMPLAINT:
+        return None  # its classification decides: a valid one opens work for the department it names
     # The agent may have chosen the department at intake (an override); otherwise the site's routing decides.
     department = data.get("department")
     if not department or await uow.session.get(Department, (data["site"], department)) is None:
@@ -250,14 +255,14 @@ async def _original(session: AsyncSession, site: str, request_id: str, work_orde
 
 async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
     """A reopened request becomes a rework order linked to the work that failed, for the same department;
-    an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry)
-    gets none: the service center answers it again."""
+    an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry,
+    a communicative complaint) gets none: the service center answers it again."""
     data: dict[str, Any] = reopened.data
     site = data["site"]
     original = await _original(uow.session, site, data["request_id"], data.get("work_order_id"))
     kind = original.kind if original else data.get("kind", "repair")
-    if original is None and kind in NO_WORK_ORDER_KINDS:
-        return None
+    if original is None and (kind in NO_WORK_ORDER_KINDS or kind == COMPLAINT):
+        return None  # (a complaint without work was communicative: its classification opens any work)
     if original is not None:
         department = original.department
     elif data.get("department") and await uow.session.get(Department, (site, data["department"])) is not None:
@@ -391,6 +396,12 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
     if order.assignee is not None or order.status not in (Status.created, Status.transferred):
         raise Conflict(f"work order {order.id} is not in the pool (it is {order.status}"
                        + (f", held by {order.assignee})" if order.assignee else ")"), current_status=order.status)
+    # A token naming the department is not enough: the claimer becomes the assignee, so must be on its staff here.
+    try:
+        await check_assignee(uow.session, order.site, order.department, principal.subject)
+    except Problem as exc:
+        raise Problem(403, f"{principal.subject} is not on the staff of {order.department} at site {order.site}",
+                      field="assignee") from exc
     previous = _move(order, Status.accepted)
     order.assignee = order.worker = principal.subject
     order.assigned_at = order.accepted_at = order.updated_at
@@ -508,8 +519,8 @@ async def return_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     return order
 
 
-async def _into_department(uow: UnitOfWork, principal: Principal, order: WorkOrder, department: str,
-                           reason: str) -> None:
+async def _into_department(uow: UnitOfWork, actor: str | None, order: WorkOrder, department: str,
+                           reason: str, caused_by: Envelope | None = None) -> None:
     """Move an order to another department of its site: it waits there like a new order (the department's
     acceptance clock starts now, the owner's arrival and completion clocks keep running) and the new
     department's assignment policy applies."""
@@ -525,13 +536,13 @@ async def _into_department(uow: UnitOfWork, principal: Principal, order: WorkOrd
     limits = await limits_for(uow.session, order.site, order.kind, order.category, order.priority)
     order.acceptance_due_at = order.updated_at + timedelta(minutes=limits.acceptance_minutes)
     await _arm(uow, order, Limit.acceptance, order.updated_at, limits.warning_share)
-    _record(uow, order, previous, actor=principal.subject, reason=reason, from_department=from_department)
-    await _auto_assign(uow, order)
+    _record(uow, order, previous, actor=actor, reason=reason, from_department=from_department, caused_by=caused_by)
+    await _auto_assign(uow, order, caused_by)
 
 
 async def transfer(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Transfer) -> WorkOrder:
     order = await _for_action(uow, principal, work_order_id)
-    await _into_department(uow, principal, order, body.department, body.reason)
+    await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
     return order
 
@@ -633,7 +644,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
             _record(uow, order, order.status, actor=principal.subject,
                     reason=f"priority {old} -> {order.priority}: {body.reason}")
     if body.department is not None and new_department:
-        await _into_department(uow, principal, order, body.department, body.reason)
+        await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
     return order
 
@@ -646,6 +657,63 @@ async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     _record(uow, order, previous, actor=principal.subject, reason=reason)
     await uow.commit()
     return order
+
+
+async def cancel_for_request(uow: UnitOfWork, changed: Envelope) -> list[WorkOrder]:
+    """The request was cancelled at the front desk (withdrawn, or a duplicate): its open work orders leave the
+    pool and their clocks stop; the status change names the assignee, so whoever held it is told."""
+    data: dict[str, Any] = changed.data
+    if data["to_status"] != "cancelled":
+        return []
+    orders = (await uow.session.scalars(
+        select(WorkOrder).where(WorkOrder.site == data["site"], WorkOrder.request_id == data["request_id"],
+                                WorkOrder.status.in_([str(s) for s in OPEN]))
+        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    reason = "request cancelled" + (f": {data['reason']}" if data.get("reason") else "")
+    for order in orders:
+        previous = _move(order, Status.cancelled)
+        order.cancelled_at, order.last_reason = order.updated_at, reason
+        await _disarm(uow, order, *Limit)
+        _record(uow, order, previous, actor=data.get("actor"), reason=reason, caused_by=changed)
+    return list(orders)
+
+
+async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrder | None:
+    """A complaint's classification decides its work. Valid: the department it names does the work (its open
+    order is transferred there, or one is opened there). Communicative (help-seeking, inquiry, venting): no
+    work order; the service center follows it up, so an open one is cancelled."""
+    data: dict[str, Any] = classified.data
+    site, request_id = data["site"], data["request_id"]
+    orders = (await uow.session.scalars(
+        select(WorkOrder).where(WorkOrder.site == site, WorkOrder.request_id == request_id)
+        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    open_orders = [o for o in orders if Status(o.status) in OPEN]
+    actor = data.get("classified_by")
+    if data["complaint_class"] != VALID:
+        reason = f"communicative complaint ({data['complaint_class']}): the service center follows it up"
+        for order in open_orders:
+            previous = _move(order, Status.cancelled)
+            order.cancelled_at, order.last_reason = order.updated_at, reason
+            await _disarm(uow, order, *Limit)
+            _record(uow, order, previous, actor=actor, reason=reason, caused_by=classified)
+        return None
+    department = data.get("department")
+    if not department or await uow.session.get(Department, (site, department)) is None:
+        department = await route(uow.session, site, data["category"])
+    reason = f"valid complaint: {department} is responsible"
+    for order in open_orders:
+        if order.department != department:
+            await _into_department(uow, actor, order, department, reason, caused_by=classified)
+    if open_orders or any(o.status == Status.completed for o in orders):
+        return open_orders[0] if open_orders else None
+    created_at = data.get("created_at") or data["classified_at"]
+    return await _open(uow, Job(
+        request_id=request_id, site=site, department=department, kind=data["kind"], category=data["category"],
+        priority=data.get("priority") or "normal", unit_id=data.get("unit_id"), location=data.get("location"),
+        description=data.get("summary") or f"Valid complaint ({data['category']})",
+        in_unit=bool(data.get("in_unit")), appointment=data.get("appointment"),
+        requested_at=parse_utc(created_at),
+    ), classified)
 
 
 # --- time limits firing -------------------------------------------------------------------------------

@@ -165,7 +165,16 @@ async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: st
     if unit is None:
         raise NotFound("unit", unit_id)
     principal.check_site(unit.site)
+    if owner_only(principal):
+        # An owner or tenant reads the unit they are an active party of, and no other.
+        party = await session.get(Party, principal.party_id) if principal.party_id else None
+        if party is None or not party.active or party.unit_id != unit.id:
+            raise Problem(403, f"unit {unit_id} is not the caller's", field="unit_id")
     return unit
+
+
+def owner_only(principal: Principal) -> bool:
+    return "owner" in principal.roles and not (set(principal.roles) - {"owner"})
 
 
 async def upsert_unit(uow: UnitOfWork, site: str, command: UnitWrite, *, now: datetime | None = None) -> Unit:

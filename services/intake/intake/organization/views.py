@@ -31,6 +31,9 @@ Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "
 # Department workers read the archive too (the unit and who lives there), with contacts masked.
 Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
                                                "worker", "billing_clerk"))]
+# An owner's token (with its party id) reads the owner's own unit; unit_in_scope checks it is theirs.
+UnitReaders = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
+                                                   "worker", "billing_clerk", "owner"))]
 FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
 Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
 # Onboarding a site is head office's decision alone.
@@ -100,7 +103,7 @@ async def post_unit(site: str, body: UnitWrite, uow: UowDep, _: Archivists) -> o
 
 
 @router.get("/units/{unit_id}", response_model=UnitDetail)
-async def get_unit(unit_id: str, session: SessionDep, principal: Readers) -> Any:
+async def get_unit(unit_id: str, session: SessionDep, principal: UnitReaders) -> Any:
     unit = await service.unit_in_scope(session, principal, unit_id)
     parties = [party_view(p, principal) for p in await service.parties_of_unit(session, unit_id)]
     return UnitDetail(**UnitRead.model_validate(unit).model_dump(), parties=parties)

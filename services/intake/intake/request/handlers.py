@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from intake.organization.models import Category, Limit, Party
-from intake.request.models import Channel, Reporter, RequestCreate, Status, can_transition
+from intake.request.models import OPEN, Channel, Reporter, Request, RequestCreate, Status, WorkFact, can_transition
 from intake.request.service import (
     STAGES,
     record_progress,
@@ -18,7 +18,7 @@ from intake.request.service import (
 )
 from pm_platform.consumer import Subscriptions
 from pm_platform.contracts import ContractViolation
-from pm_platform.envelope import Envelope
+from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import Problem
 from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
@@ -38,8 +38,42 @@ async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
 
 @subscriptions.on("dispatch.workorder.completed.v1")
 async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
-    await record_progress(uow, event, f"work order completed: {event.data['result']}", Status.resolved,
-                          department=event.data["department"])
+    request = await record_progress(uow, event, f"work order completed: {event.data['result']}", Status.resolved,
+                                    department=event.data["department"])
+    if request is None:
+        return
+    uow.session.add(WorkFact(request_id=request.id, work_order_id=event.data["work_order_id"],
+                             kind="work_order_completed", event=event.model_dump(mode="json"), applied=True,
+                             recorded_at=utcnow()))
+    # Survey's answer about this work order may have arrived first (another stream): apply it now.
+    waiting = (await uow.session.scalars(
+        select(WorkFact).where(WorkFact.request_id == request.id, WorkFact.applied.is_(False),
+                               WorkFact.work_order_id == event.data["work_order_id"])
+        .order_by(WorkFact.id))).all()
+    for fact in waiting:
+        fact.applied = True
+        followup = Envelope.model_validate(fact.event)
+        if fact.kind == "followup_skipped":
+            await _apply_skip(uow, request, followup)
+        else:
+            await _apply_followup(uow, request, followup)
+
+
+async def _waits_for_completion(uow: UnitOfWork, request: Request, event: Envelope, kind: str) -> bool:
+    """Whether a follow-up outcome must wait for its work order's completion, which dispatch's stream has not
+    delivered yet (the request is still open and intake has not seen that work order complete); if so it is
+    kept as a fact and applied when the completion arrives."""
+    work_order_id = event.data.get("work_order_id")
+    if not work_order_id or Status(request.status) not in OPEN:
+        return False
+    completed = await uow.session.scalar(
+        select(WorkFact.id).where(WorkFact.request_id == request.id, WorkFact.work_order_id == work_order_id,
+                                  WorkFact.kind == "work_order_completed").limit(1))
+    if completed is not None:
+        return False
+    uow.session.add(WorkFact(request_id=request.id, work_order_id=work_order_id, kind=kind,
+                             event=event.model_dump(mode="json"), applied=False, recorded_at=utcnow()))
+    return True
 
 
 @subscriptions.on("dispatch.workorder.status_changed.v1")
@@ -68,13 +102,18 @@ async def on_followup_scheduled(event: Envelope, uow: UnitOfWork) -> None:
 
 @subscriptions.on("survey.followup.completed.v1")
 async def on_followup_completed(event: Envelope, uow: UnitOfWork) -> None:
-    """A failed follow-up reopens and escalates the request (dispatch then creates rework); otherwise the
-    request is followed up, and closed when the owner is satisfied."""
     data = event.data
     summary = f"follow-up {data['outcome']}" + (f": {data['comment']}" if data.get("comment") else "")
     request = await record_progress(uow, event, summary)
-    if request is None:
+    if request is None or await _waits_for_completion(uow, request, event, "followup_completed"):
         return
+    await _apply_followup(uow, request, event)
+
+
+async def _apply_followup(uow: UnitOfWork, request: Request, event: Envelope) -> None:
+    """A failed follow-up reopens and escalates the request (dispatch then creates rework); otherwise the
+    request is followed up, and closed when the owner is satisfied."""
+    data = event.data
     if data["reopen"]:
         if can_transition(Status(request.status), Status.reopened):
             reason = f"follow-up {data['outcome']}" + (f": {data['comment']}" if data.get("comment") else "")
@@ -100,12 +139,18 @@ SKIP_REASONS = {
 
 @subscriptions.on("survey.followup.skipped.v1")
 async def on_followup_skipped(event: Envelope, uow: UnitOfWork) -> None:
+    why = SKIP_REASONS.get(event.data["reason"], event.data["reason"])
+    request = await record_progress(uow, event, f"follow-up skipped: {why}")
+    if request is None or await _waits_for_completion(uow, request, event, "followup_skipped"):
+        return
+    await _apply_skip(uow, request, event)
+
+
+async def _apply_skip(uow: UnitOfWork, request: Request, event: Envelope) -> None:
     """No follow-up will come: a resolved request is closed with the reason (it would wait forever); a request
     in any other status (reopened, already followed up or closed) only records it on its timeline."""
-    data = event.data
-    why = SKIP_REASONS.get(data["reason"], data["reason"])
-    request = await record_progress(uow, event, f"follow-up skipped: {why}")
-    if request is not None and request.status == Status.resolved:
+    why = SKIP_REASONS.get(event.data["reason"], event.data["reason"])
+    if request.status == Status.resolved:
         await transition(uow, request, Status.closed, actor=None, reason=f"follow-up skipped: {why}",
                          caused_by=event)
 

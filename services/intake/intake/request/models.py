@@ -150,6 +150,22 @@ class TimelineEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class WorkFact(Base):
+    """A fact about a request's work that its status depends on, from dispatch (a work order completed) or survey
+    (that work order's follow-up skipped or completed). The two arrive on different streams in either order: a
+    follow-up that arrives before its work order's completion waits here (``applied`` false) and is applied when
+    the completion arrives, so the request ends in the same status whatever the order."""
+
+    __tablename__ = "work_facts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    work_order_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # work_order_completed, followup_completed, followup_skipped
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)  # the whole envelope, to apply it as it came
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Reporter(BaseModel):
     party_id: str | None = None
     name: str = Field(min_length=1, max_length=120)

@@ -327,6 +327,12 @@ def emit_classified(uow: UnitOfWork, request: Request, *, actor: str, department
         "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
         "category": request.category, "complaint_class": request.complaint_class, "department": department,
         "classified_by": actor, "classified_at": now.isoformat(), "summary": request.description,
+        # What dispatch needs to open a valid complaint's work order from its classification.
+        "priority": request.priority, "location": request.location, "in_unit": request.in_unit,
+        "appointment": ({"start": as_utc(request.appointment_start).isoformat(),
+                         "end": as_utc(request.appointment_end).isoformat()}
+                        if request.appointment_start and request.appointment_end else None),
+        "created_at": as_utc(request.created_at).isoformat(),
     }, caused_by)
     uow.session.add(timeline_entry(request.id, request.unit_id, event,
                                    f"classified {request.complaint_class} by {actor}"
@@ -472,7 +478,9 @@ async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target
     (an event that arrives late never moves a request backwards)."""
     data: dict[str, Any] = event.data
     request_id = data.get("request_id") or event.correlationid
-    request = await uow.session.get(Request, request_id)
+    # Locked: intake's durables (dispatch, survey, ...) run concurrently, and a handler decides from the status
+    # and the facts the other stream's handler may be writing (a completion and its follow-up's skip).
+    request = await uow.session.get(Request, request_id, with_for_update=True)
     unit_id = request.unit_id if request is not None else data.get("unit_id")
     uow.session.add(timeline_entry(request_id, unit_id, event, summary))
     if request is not None and department:

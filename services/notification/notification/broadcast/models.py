@@ -34,6 +34,7 @@ class Urgency(StrEnum):
 class State(StrEnum):
     scheduled = "scheduled"  # waiting for its timer
     started = "started"  # fanned out: per-recipient events published
+    completed = "completed"  # every recipient's messages are in a final state
     cancelled = "cancelled"
 
 
@@ -135,4 +136,6 @@ class BroadcastRead(BaseModel):
         fields: dict[str, Any] = {c: getattr(broadcast, c) for c in (
             "id", "site", "kind", "category", "urgency", "title", "buildings", "unit_ids", "notice_board",
             "incident_id", "state", "requested_by", "scheduled_at", "expires_at", "started_at", "created_at")}
+        if progress.final:  # said as it is even before the sender's transaction that completes it commits
+            fields["state"] = State.completed.value
         return cls.model_validate({**fields, "message": broadcast.text, "progress": progress})

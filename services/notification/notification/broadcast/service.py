@@ -167,9 +167,10 @@ async def deliver(uow: UnitOfWork, event: Envelope) -> None:
         gone = Recipient(audience="owner", key=data["party_id"], name=data["party_id"], language="zh-CN",
                          channels=((Channel.sms.value, None),), party_id=data["party_id"], inactive=True)
         await notify(uow, notice, gone)
+        await complete_if_final(uow.session, {broadcast.id})
         return
     recipient = await party_recipient(uow.session, party, config_of(uow.runtime))
-    await notify(uow, notice, recipient)
+    recorded = await notify(uow, notice, recipient)
     if broadcast.urgency == Urgency.emergency and party.extra_care and party.phone:
         # People needing extra care (elderly, disabled) also get a phone call from staff.
         call = _notice(broadcast, source_event_id=event.id, template="broadcast.call_task")
@@ -178,6 +179,8 @@ async def deliver(uow: UnitOfWork, event: Envelope) -> None:
         await notify(uow, call, Recipient(audience="owner", key=party.party_id, name=party.name,
                                           language=recipient.language, party_id=party.party_id,
                                           channels=((Channel.call_task.value, party.phone),)))
+    elif all(m.status != Status.queued for m in recorded):
+        await complete_if_final(uow.session, {broadcast.id})  # nothing left for the sender: maybe the last one
 
 
 def _carried(data: dict[str, Any]) -> Party | None:
@@ -240,8 +243,19 @@ async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
         reached = owners or 0
         if status == Status.suppressed and reason:
             by_reason[reason] = by_reason.get(reason, 0) + count
-    final = (broadcast.state == State.started and reached >= broadcast.recipients
+    final = (broadcast.state in (State.started, State.completed) and reached >= broadcast.recipients
              and by_status[Status.queued] == 0)
     return Progress(recipients=broadcast.recipients, reached=reached, messages=total, by_status=by_status,
                     suppressed_by_reason=by_reason, final=final)
 
+
+
+async def complete_if_final(session: AsyncSession, broadcast_ids: set[str]) -> None:
+    """A started broadcast whose every recipient's messages are final is completed (called where messages of
+    a broadcast become final: the sender, and a recipient's messages all suppressed at once)."""
+    for broadcast_id in sorted(broadcast_ids):
+        # Locked, so the sender and a recipient's handler finishing the last messages at once do not each
+        # miss the other's (the second waits, then counts both).
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+        if broadcast is not None and broadcast.state == State.started and (await progress(session, broadcast)).final:
+            broadcast.state = State.completed.value

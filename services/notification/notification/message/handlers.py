@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notification.config import config_of
-from notification.contact.models import Party, RequestContact, StaffRole
+from notification.contact.models import Party, RequestContact, StaffMember, StaffRole
 from notification.contact.service import find_request, remember_request, staff_for, supervisors_of
 from notification.message.service import Notice, notify, party_recipient, reporter_recipient, staff_recipient
 from notification.preference.models import Category
@@ -191,6 +191,11 @@ async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
 async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None:
     data = event.data
     status = data["to_status"]
+    if status == "transferred":
+        await _tell_new_department(event, uow)
+        return
+    if status == "cancelled" and data.get("assignee"):
+        await _tell_assignee(event, uow)
     if status not in OWNER_WORKORDER_STATUSES:
         return
     contact = await _contact_for(event, uow)
@@ -201,6 +206,34 @@ async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None
                         "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None)}
     if status == "on_the_way":
         notice.expires_at = parse_utc(data["changed_at"]) + ON_THE_WAY_VALID
+    await _tell_reporter(event, uow, contact, notice)
+
+
+async def _tell_assignee(event: Envelope, uow: UnitOfWork) -> None:
+    """A cancelled order someone held (the request was withdrawn, say): the worker is told not to go; the
+    department's phone on duty when the worker is not on the roster."""
+    data = event.data
+    notice = Notice(template="staff.workorder.cancelled", category=Category.staff, site=event.site,
+                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
+                    values={"ref": ref(data["request_id"]), "work_order": ref(data["work_order_id"]),
+                            "unit": data.get("unit_id") or "", "reason": data.get("reason") or ""},
+                    localised={"department": _localised(DEPARTMENTS, data["department"])},
+                    dedupe=f"workorder:{data['work_order_id']}:cancelled")
+    worker = await uow.session.get(StaffMember, data["assignee"])
+    members = ([worker] if worker is not None and worker.active and worker.site == event.site
+               else await staff_for(uow.session, event.site, [StaffRole.duty], data["department"]))
+    for member in members:
+        await notify(uow, notice, staff_recipient(member))
+
+
+async def _tell_new_department(event: Envelope, uow: UnitOfWork) -> None:
+    """The work moved to another department (a transfer, or a complaint classified for another one): the owner
+    is told who has it now, as when it was first assigned."""
+    data = event.data
+    contact = await _contact_for(event, uow)
+    notice = _owner_notice(event, contact, "workorder.assigned", urgent=_urgent(data),
+                           dedupe=f"workorder:{data['work_order_id']}:assigned:{data['department']}")
+    notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
     await _tell_reporter(event, uow, contact, notice)
 
 

@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notification.broadcast.service import complete_if_final
 from notification.config import NotificationSettings, config_of
 from notification.contact.models import Party
 from notification.message.channels import Channels, PermanentSendError, Sender
@@ -144,6 +145,8 @@ async def _record(runtime: Runtime, config: NotificationSettings, queued: Sequen
             delay = min(config.send_retry_max_seconds, config.send_retry_base_seconds * 2 ** (message.attempts - 1))
             message.next_attempt_at = await _not_in_quiet_hours(uow.session, config, message,
                                                                 now + timedelta(seconds=delay))
+        await complete_if_final(uow.session, {m.broadcast_id for m in rows
+                                              if m.broadcast_id and m.status != Status.queued})
         await uow.commit()
     return done
 

@@ -3,9 +3,10 @@ command that caused it), announce outcomes, read them.
 
 The decision per (recipient, channel), in order: no address -> suppressed(no_address); an optional category
 the recipient opted out of -> suppressed(opt_out); a dedupe key already used -> suppressed(duplicate); over
-the per-party throttle -> suppressed(throttled); inside the recipient's quiet hours -> deferred to the end of
-them (the queued row's ``next_attempt_at`` is its durable timer), or suppressed(quiet_hours) when the message
-would be stale by then. Emergencies skip opt-out, throttle and quiet hours; staff messages skip opt-out and
+the per-party throttle -> suppressed(throttled) for an optional category, and deferred past the window for any
+other (it cannot be opted out of, so it is never dropped); inside the recipient's quiet hours -> deferred to
+the end of them (the queued row's ``next_attempt_at`` is its durable timer), or suppressed(quiet_hours) when
+the message would be stale by then. Emergencies skip opt-out, throttle and quiet hours; staff messages skip opt-out and
 quiet hours (staff on duty); replies within the reply window of an owner's own request skip quiet hours.
 """
 
@@ -156,12 +157,17 @@ async def _decide(session: AsyncSession, config: NotificationSettings, notice: N
     message.dedupe_key = key
     if not throttled:
         return None
+    start = now
     if recent >= config.throttle_limit:
-        return Reason.throttled
+        if category in OPTIONAL_CATEGORIES:
+            return Reason.throttled
+        # What the owner cannot opt out of (a water cut, a charge) is never dropped: it waits out the window.
+        start = now + timedelta(minutes=config.throttle_window_minutes)
+        message.deferred_until = message.next_attempt_at = start
     in_conversation = (notice.conversation_at is not None
                        and now - as_utc(notice.conversation_at) <= timedelta(minutes=config.reply_window_minutes))
     if recipient.quiet is not None and not in_conversation:
-        until = quiet_until(now, *recipient.quiet, config.site_timezone)
+        until = quiet_until(start, *recipient.quiet, config.site_timezone)
         if until is not None:
             if notice.expires_at is not None and until > as_utc(notice.expires_at):
                 return Reason.quiet_hours

@@ -29,6 +29,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "staff.workorder.timelimit": ("ref", "work_order", "department", "limit", "stage", "due", "unit"),
     "staff.workorder.new": ("ref", "work_order", "department", "category", "priority", "unit"),
     "staff.complaint.valid": ("ref", "department", "category", "unit", "summary"),
+    "staff.workorder.cancelled": ("ref", "work_order", "department", "unit", "reason"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -48,6 +49,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "staff.workorder.timelimit": ("dispatch.workorder.timelimit.v1",),
     "staff.workorder.new": ("dispatch.workorder.created.v1",),
     "staff.complaint.valid": ("intake.request.classified.v1",),
+    "staff.workorder.cancelled": ("dispatch.workorder.status_changed.v1",),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -93,6 +95,10 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "【有效投诉】{{ department }}：投诉 {{ ref }}（{{ category }}，{{ unit }}）{{ summary }}",
     ("staff.complaint.valid", "en"):
         "[VALID COMPLAINT] {{ department }}: complaint {{ ref }} ({{ category }}, {{ unit }}) {{ summary }}",
+    ("staff.workorder.cancelled", "zh-CN"):
+        "工单 {{ work_order }} 已取消（报修 {{ ref }}，{{ unit }}），无需上门：{{ reason }}",
+    ("staff.workorder.cancelled", "en"):
+        "Work order {{ work_order }} is cancelled (request {{ ref }}, {{ unit }}); do not go: {{ reason }}",
 }
 
 # The subject line of an email, per language (templates may override it).
