@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import InputDate
 
 # The default request taxonomy a site starts with; each site edits its own copy.
 DEFAULT_CATEGORIES: dict[str, str] = {
@@ -209,8 +210,8 @@ class PartyRead(BaseModel):
     email: str | None
     language: str
     extra_care: list[str] = []
-    move_in: date | None = None
-    move_out: date | None = None
+    move_in: InputDate | None = None
+    move_out: InputDate | None = None
     tenancy_registration: str | None = None
     pays: bool = False
     active: bool = True
@@ -229,8 +230,8 @@ class PartyWrite(BaseModel):
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
     extra_care: list[ExtraCare] = []
-    move_in: date | None = None
-    move_out: date | None = None
+    move_in: InputDate | None = None
+    move_out: InputDate | None = None
     tenancy_registration: str | None = Field(default=None, max_length=64)
     pays: bool = False
 
@@ -243,7 +244,7 @@ class PartyWrite(BaseModel):
 
 class MoveOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    move_out: date
+    move_out: InputDate
 
 
 class CategoryRead(BaseModel):
