@@ -10,17 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import deadletters
-from pm_platform.auth import current_principal
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
@@ -183,6 +180,7 @@ class RejectNul:
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEMS = {
+    400: "The body cannot be read (not UTF-8 text)",
     401: "No valid bearer token",
     403: "The token's roles, sites or department do not allow this",
     404: "Something the request names does not exist (or is outside the caller's scope)",
@@ -191,25 +189,24 @@ PROBLEMS = {
 }
 
 
-def _uses(dependant: Dependant, call: Any) -> bool:
-    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)
-
-
-def _problems_for(route: APIRoute) -> list[int]:
-    statuses = [422]  # any route: a NUL character anywhere in the request
-    if _uses(route.dependant, current_principal):
+def _problems_for(method: str, operation: dict[str, Any]) -> list[int]:
+    """Read from the operation itself: a secured one can answer 401/403 (and 404 for whatever it names,
+    409 when it changes something); one with path parameters 404; one with a body 400 (unreadable); any one
+    422 (a NUL anywhere)."""
+    statuses = [422]
+    if "requestBody" in operation:
+        statuses.append(400)
+    if operation.get("security"):
         statuses += [401, 403, 404]
-        if set(route.methods or ()) - {"GET", "HEAD"}:
+        if method not in ("get", "head"):
             statuses.append(409)
-    elif route.dependant.path_params:
+    elif any(p.get("in") == "path" for p in operation.get("parameters", [])):
         statuses.append(404)
     return statuses
 
 
 def document_problems(app: FastAPI) -> None:
-    """Document on every route the problem+json answers it can give, with one ProblemBody schema."""
-    routes = {(route.path, method.lower()): route for route in app.routes if isinstance(route, APIRoute)
-              for method in route.methods or ()}
+    """Document on every operation the problem+json answers it can give, with one Problem schema."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -220,13 +217,10 @@ def document_problems(app: FastAPI) -> None:
         problem = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
-        for path, operations in schema.get("paths", {}).items():
+        for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
-                route = routes.get((path, method))
-                if route is None:
-                    continue
                 responses = operation.setdefault("responses", {})
-                for status in _problems_for(route):
+                for status in _problems_for(method, operation):
                     responses[str(status)] = {
                         "description": PROBLEMS[status],
                         "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
