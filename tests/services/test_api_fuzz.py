@@ -8,6 +8,7 @@ operation documents. Bounded: EXAMPLES valid and EXAMPLES invalid requests per o
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, status_c
 
 from tests.services.live import SERVICES, LiveService
 
-EXAMPLES = 8
+# Per operation, valid and as many invalid; PM_FUZZ_EXAMPLES runs deeper (the suite keeps it to minutes).
+EXAMPLES = int(os.environ.get("PM_FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 
