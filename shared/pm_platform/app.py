@@ -12,8 +12,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,6 +64,7 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     for router in routers:
         app.include_router(router)
     document_problems(app)
+    app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
@@ -106,7 +109,7 @@ def _nul_in_json(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | No
     if isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in key:
-                return (*path, key)
+                return (*path, key.replace("\x00", ""))
             found = _nul_in_json(item, (*path, key))
             if found is not None:
                 return found
@@ -174,6 +177,41 @@ class RejectNul:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+# ---- Server errors ------------------------------------------------------------------------------------------
+# Starlette answers an unhandled exception with a text/plain 500 and re-raises it, and the server then drops the
+# connection: the client's next request on it fails too. A fault of ours answers problem+json and keeps the
+# connection; the exception is logged and recorded on the request's span.
+
+class AnswerServerErrors:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise  # part of an answer is out: nothing better to do than the server's default
+            logging.getLogger("pm_platform.app").exception("unhandled error on %s %s", scope["method"],
+                                                           scope["path"])
+            span = trace.get_current_span()
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            response = problem_response(500, "Internal Server Error", "an unexpected error; it is logged",
+                                        scope["path"].replace("\x00", ""))
+            await response(scope, receive, send)
 
 
 # ---- OpenAPI: every answer a route can give ----------------------------------------------------------------

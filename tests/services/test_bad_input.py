@@ -136,3 +136,27 @@ def test_months_and_dates_out_of_range_are_422(live_service: Any) -> None:
     _, intake = live_service("intake")
     problem(intake.get("/reports/complaints", params={"site": "harbour", "month": "2026-13"}), 422, "query.month")
     problem(intake.get("/requests", params={"date_to": "9999-12-31"}), 422, "query.date_to")
+
+
+def test_a_fault_of_ours_answers_problem_json_and_keeps_the_connection(database_urls: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    live = LiveService("intake", database_urls["intake"], tmp_path)
+
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    live.app.add_api_route("/boom", boom)
+    with live:
+        url = urlsplit(live.base_url)
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+        connection.request("GET", "/boom")
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+        assert (answer.status, answer.getheader("content-type")) == (500, PROBLEM_JSON)
+        assert body["status"] == 500 and "a bug" not in body["detail"]  # no internals to the client
+        first_socket = connection.sock
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        assert (answer.status, json.loads(answer.read())) == (200, {"status": "ok"})
+        assert connection.sock is first_socket
+        connection.close()
