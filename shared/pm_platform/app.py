@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import deadletters
-from pm_platform.problems import install_problem_handlers
+from pm_platform.db import MAX_OFFSET
+from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
 from pm_platform.uow import UnitOfWork
@@ -32,7 +39,8 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz")
+@health.get("/readyz", responses={503: {"description": "Not ready: a check failed",
+                                      "content": {"application/json": {}}}})
 async def readyz(request: Request) -> JSONResponse:
     checks = await request.app.state.runtime.readiness()
     ready = all(checks.values())
@@ -63,6 +71,9 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     app.include_router(deadletters.router)
     for router in routers:
         app.include_router(router)
+    document_problems(app)
+    app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
+    app.add_middleware(RejectNul)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
@@ -90,3 +101,180 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 def page(items: Sequence[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
     return {"items": list(items), "total": total, "limit": limit, "offset": offset}
+
+
+# Paging, bounded in one place: an offset past any real listing is a client error, not a database overflow.
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
+
+
+# ---- NUL characters -------------------------------------------------------------------------------------
+# PostgreSQL cannot store U+0000 in text (SQLite can): without this check a NUL in a path, a query or a
+# body reaches the database and answers 500 on PostgreSQL only. No field of ours has a use for it.
+
+def _nul_in_json(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*path, key.replace("\x00", ""))
+            found = _nul_in_json(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in_json(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def nul_field(path: str, query_string: bytes, body: bytes) -> str | None:
+    """Where a request carries a NUL character (the field name, as validation errors name it), or None."""
+    if "\x00" in path:
+        return "path"
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return f"query.{name.replace(chr(0), '')}"
+    if b"\x00" in body:
+        return "body"
+    if b"\\u0000" in body:  # cheap test first: JSON writes a NUL as \u0000
+        try:
+            found = _nul_in_json(json.loads(body))
+        except ValueError:
+            return None  # not JSON: the route's own validation answers
+        if found is not None:
+            return ".".join(found) or "body"
+    return None
+
+
+class RejectNul:
+    """ASGI middleware: a request with a NUL character anywhere answers 422 naming the field."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        field = nul_field(scope["path"], scope.get("query_string", b""), body)
+        if field is not None:
+            reason = "NUL characters are not allowed"
+            response = problem_response(422, "Unprocessable Content", f"{field}: {reason}",
+                                        scope["path"].replace("\x00", ""), field=field,
+                                        errors=[{"field": field, "message": reason}])
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+# ---- Server errors ------------------------------------------------------------------------------------------
+# Starlette answers an unhandled exception with a text/plain 500 and re-raises it, and the server then drops the
+# connection: the client's next request on it fails too. A fault of ours answers problem+json and keeps the
+# connection; the exception is logged and recorded on the request's span.
+
+class AnswerServerErrors:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise  # part of an answer is out: nothing better to do than the server's default
+            logging.getLogger("pm_platform.app").exception("unhandled error on %s %s", scope["method"],
+                                                           scope["path"])
+            span = trace.get_current_span()
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            response = problem_response(500, "Internal Server Error", "an unexpected error; it is logged",
+                                        scope["path"].replace("\x00", ""))
+            await response(scope, receive, send)
+
+
+# ---- OpenAPI: every answer a route can give ----------------------------------------------------------------
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEMS = {
+    400: "The body cannot be read (not UTF-8 text)",
+    401: "No valid bearer token",
+    403: "The token's roles, sites or department do not allow this",
+    404: "Something the request names does not exist (or is outside the caller's scope)",
+    409: "The change conflicts with the current state; nothing changed",
+    422: "A field is invalid (named in field and errors)",
+}
+
+
+def _problems_for(method: str, operation: dict[str, Any]) -> list[int]:
+    """Read from the operation itself: a secured one can answer 401/403 (and 404 for whatever it names,
+    409 when it changes something); one with path parameters 404; one with a body 400 (unreadable); any one
+    422 (a NUL anywhere)."""
+    statuses = [422]
+    if "requestBody" in operation:
+        statuses.append(400)
+    if operation.get("security"):
+        statuses += [401, 403, 404]
+        if method not in ("get", "head"):
+            statuses.append(409)
+    elif any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        statuses.append(404)
+    return statuses
+
+
+def document_problems(app: FastAPI) -> None:
+    """Document on every operation the problem+json answers it can give, with one Problem schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in _problems_for(method, operation):
+                    responses[str(status)] = {
+                        "description": PROBLEMS[status],
+                        "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+                    }
+        # FastAPI's own validation-error schemas are never answered: validation errors are problems.
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -188,10 +188,17 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 T = TypeVar("T")
 
+# The largest row id (PostgreSQL bigint, SQLite INTEGER): a larger id in a path is a 422, not an overflow.
+MAX_ID = 2**63 - 1
+# The largest offset a listing accepts: far past any real listing, far inside PostgreSQL's bigint.
+MAX_OFFSET = 1_000_000
+
 
 async def fetch_page(session: AsyncSession, query: Select[tuple[T]], *order_by: Any, limit: int,
                         offset: int) -> tuple[Sequence[T], int]:
     """One page of a listing, in the given order, and the total count it is a page of."""
+    if not (0 <= offset <= MAX_OFFSET and 0 < limit <= MAX_OFFSET):
+        raise ValueError(f"paging out of bounds: limit {limit}, offset {offset}")  # views bound them first
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))).all()
     return rows, total

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from pm_platform.auth import Principal, require
 from pm_platform.consumer import apply_event
 from pm_platform.contracts import ContractViolation
+from pm_platform.db import MAX_ID
 from pm_platform.envelope import utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
 
@@ -115,6 +116,7 @@ async def get_dead_letters(request: Request, principal: Operator,
 
 
 @router.post("/{dead_letter_id}/replay")
-async def post_replay(request: Request, dead_letter_id: int, principal: Operator) -> dict[str, Any]:
+async def post_replay(request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                      principal: Operator) -> dict[str, Any]:
     outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id, principal)
     return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}

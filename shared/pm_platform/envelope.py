@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 def new_id() -> str:
@@ -34,6 +34,35 @@ def parse_utc(text: str) -> datetime:
 # Pydantic fields that hold an instant, always answered in UTC.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(optional_utc)]
+
+# What a client may send. Years are bounded so that the services' date arithmetic (a day, a month or a
+# year either side, a conversion to UTC) never leaves Python's datetime range (years 1 to 9999).
+MIN_INPUT_YEAR = 1900
+MAX_INPUT_YEAR = 8999
+# A month as YYYY-MM within those years (the pattern keeps month 00, 13 and year 0000 out).
+MONTH_PATTERN = r"^(19|[2-8][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
+def _input_year(value: date) -> None:
+    if not MIN_INPUT_YEAR <= value.year <= MAX_INPUT_YEAR:
+        raise ValueError(f"the year must be between {MIN_INPUT_YEAR} and {MAX_INPUT_YEAR}")
+
+
+def input_utc(value: datetime) -> datetime:
+    _input_year(value)
+    return value.astimezone(UTC)
+
+
+def input_date(value: date) -> date:
+    _input_year(value)
+    return value
+
+
+# An instant a client sends: it must carry its UTC offset (a naive time is ambiguous: the owner's wall
+# clock or UTC?) and is converted to UTC. Responses keep UtcDatetime.
+InputDatetime = Annotated[AwareDatetime, AfterValidator(input_utc)]
+# A calendar day a client sends, in the bounded years.
+InputDate = Annotated[date, AfterValidator(input_date)]
 
 
 class Envelope(BaseModel):

@@ -8,9 +8,29 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str | None
+    message: str
+
+
+class ProblemBody(BaseModel):
+    """The body of every 4xx answer (RFC 9457), as documented in the OpenAPI of every service."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    field: str | None = None
+    errors: list[FieldError] | None = None
 
 
 class Problem(Exception):

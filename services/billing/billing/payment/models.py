@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import UtcDatetime
+from pm_platform.envelope import InputDatetime, UtcDatetime
 
 Method = Literal["cash", "card", "transfer", "online"]
 
@@ -58,7 +58,7 @@ class PaymentCreate(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     method: Method
     reference: Annotated[str, Field(min_length=1, max_length=64)]
-    received_at: datetime | None = None
+    received_at: InputDatetime | None = None
     note: Annotated[str | None, Field(max_length=500)] = None
 
 

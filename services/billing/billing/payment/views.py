@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from billing.payment import service
 from billing.payment.models import Payment, PaymentCreate, PaymentRead, PaymentsSummary, PaymentVoid
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
+from pm_platform.envelope import MONTH_PATTERN
 from pm_platform.problems import NotFound
 
 router = APIRouter(tags=["payments"])
@@ -33,7 +34,7 @@ async def record_payment(body: PaymentCreate, uow: UowDep, principal: Cashiers, 
 async def list_payments(
     session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
     unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_payments(session, principal, site=site, unit_id=unit_id, limit=limit,
                                               offset=offset)
@@ -43,7 +44,7 @@ async def list_payments(
 @router.get("/payments/summary", response_model=PaymentsSummary)
 async def payments_summary(
     session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
-    month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")],
+    month: Annotated[str, Query(pattern=MONTH_PATTERN)],
 ) -> Any:
     return await service.month_summary(session, principal, site, month)
 

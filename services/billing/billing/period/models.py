@@ -13,9 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import UtcDatetime
+from pm_platform.envelope import MONTH_PATTERN, UtcDatetime
 
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = MONTH_PATTERN
 DEFAULT_REPAIR_DUE_DAYS = 15
 # A fee issued late is due no sooner than this many days after the issue (the configured due day may have passed).
 DEFAULT_FEE_GRACE_DAYS = 15

@@ -32,6 +32,6 @@ class PriceItemRead(BaseModel):
 class PriceItemUpsert(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120)
-    amount_cents: int = Field(ge=0, strict=True)
+    amount_cents: int = Field(ge=0, le=10**11, strict=True)
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     active: bool = True

@@ -208,7 +208,7 @@ class ChargeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str | None = Field(default=None, pattern=TOKEN)
     item: str | None = Field(default=None, min_length=1, max_length=120)
-    amount_cents: int | None = Field(default=None, ge=0, strict=True)
+    amount_cents: int | None = Field(default=None, ge=0, le=10**11, strict=True)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     quantity: int = Field(default=1, ge=1, le=100, strict=True)
 

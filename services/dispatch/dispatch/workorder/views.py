@@ -17,7 +17,7 @@ from dispatch.workorder.models import (
     WorkOrderComplete,
     WorkOrderRead,
 )
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["work orders"])
@@ -29,7 +29,6 @@ Workers = Annotated[Principal, Depends(require("worker", "supervisor"))]
 # The service center: assigns, overrides routing, cancels.
 Dispatchers = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("/work-orders")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import BigId, UtcDateTime
+from pm_platform.envelope import InputDatetime
 
 
 class DutyLogEntry(Base):
@@ -65,7 +66,7 @@ class HandoverItemWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     request_id: str = Field(min_length=1, max_length=64)
     next_step: str | None = Field(default=None, max_length=500)
-    deadline: datetime | None = None
+    deadline: InputDatetime | None = None
     owner: str | None = Field(default=None, max_length=128)
 
 
@@ -74,7 +75,7 @@ class HandoverWrite(BaseModel):
     site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     to_agent: str = Field(min_length=1, max_length=128)
     notes: str = Field(default="", max_length=4000)
-    shift_start: datetime | None = Field(default=None, description="Default: the previous handover at the site.")
+    shift_start: InputDatetime | None = Field(default=None, description="Default: the previous handover at the site.")
     items: list[HandoverItemWrite] = []
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +8,7 @@ from intake.duty import service
 from intake.duty.models import DutyLogRead, DutyLogWrite, HandoverRead, HandoverWrite
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import InputDate, utcnow
 
 router = APIRouter(tags=["duty"])
 FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
@@ -22,7 +21,7 @@ async def post_duty_log(body: DutyLogWrite, uow: UowDep, principal: FrontDesk) -
 
 
 @router.get("/duty-log", response_model=list[DutyLogRead])
-async def get_duty_log(site: str, session: SessionDep, _: Staff, day: date | None = None) -> object:
+async def get_duty_log(site: str, session: SessionDep, _: Staff, day: InputDate | None = None) -> object:
     start, end = service.day_bounds(day or utcnow().date())
     return await service.log_entries(session, site, start, end)
 

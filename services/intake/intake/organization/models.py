@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.envelope import InputDate
 from pm_platform.subjects import InvalidToken, check_token
 
 # The default request taxonomy a site starts with; each site edits its own copy.
@@ -243,8 +244,8 @@ class PartyRead(BaseModel):
     email: str | None
     language: str
     extra_care: list[str] = []
-    move_in: date | None = None
-    move_out: date | None = None
+    move_in: InputDate | None = None
+    move_out: InputDate | None = None
     tenancy_registration: str | None = None
     pays: bool = False
     active: bool = True
@@ -263,8 +264,8 @@ class PartyWrite(BaseModel):
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
     extra_care: list[ExtraCare] = []
-    move_in: date | None = None
-    move_out: date | None = None
+    move_in: InputDate | None = None
+    move_out: InputDate | None = None
     tenancy_registration: str | None = Field(default=None, max_length=64)
     pays: bool = False
 
@@ -277,7 +278,7 @@ class PartyWrite(BaseModel):
 
 class MoveOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    move_out: date
+    move_out: InputDate
 
 
 class CategoryRead(BaseModel):

@@ -278,6 +278,8 @@ async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
     unit = await uow.session.get(Unit, party.unit_id) if party.unit_id else None
     if unit is None:
         raise Problem(409, f"party {party.id} has no unit to move out of", field="unit_id")
+    if party.move_in is not None and day < party.move_in:
+        raise Problem(422, f"move_out {day} is before move_in {party.move_in}", field="move_out")
     command = PartyWrite.model_validate({
         "role": party.role, "name": party.name, "phone": party.phone, "email": party.email,
         "language": party.language, "extra_care": [c for c in party.extra_care.split(",") if c],

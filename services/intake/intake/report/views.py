@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -9,20 +8,20 @@ from intake.report import service
 from intake.report.models import ComplaintAnalysis, DailyReport
 from pm_platform.app import SessionDep
 from pm_platform.auth import Principal, require
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import MONTH_PATTERN, InputDate, utcnow
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Supervisors = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
 
 
 @router.get("/daily", response_model=DailyReport)
-async def get_daily(site: str, session: SessionDep, _: Supervisors, day: date | None = None) -> object:
+async def get_daily(site: str, session: SessionDep, _: Supervisors, day: InputDate | None = None) -> object:
     return await service.daily(session, site, day or utcnow().date())
 
 
 @router.get("/complaints", response_model=ComplaintAnalysis)
 async def get_complaints(session: SessionDep, principal: Supervisors,
-                         month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")],
+                         month: Annotated[str, Query(pattern=MONTH_PATTERN)],
                          site: str | None = None) -> object:
     """The monthly complaint analysis (每月投诉汇总及分析) of one site, or of every site the caller sees."""
     return await service.complaint_analysis(session, principal, month, site)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import BigId, UtcDateTime
+from pm_platform.envelope import InputDatetime
 from pm_platform.subjects import check_token
 
 
@@ -174,8 +175,8 @@ class Reporter(BaseModel):
 
 
 class Window(BaseModel):
-    start: datetime
-    end: datetime
+    start: InputDatetime
+    end: InputDatetime
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -21,8 +20,9 @@ from intake.request.models import (
     TimelineEntry,
     TimelineRead,
 )
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
+from pm_platform.envelope import InputDate
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 units_router = APIRouter(tags=["requests"])
@@ -59,9 +59,9 @@ async def post_request(body: RequestCreate, uow: UowDep, principal: Raisers) -> 
 async def get_requests(
     session: SessionDep, principal: Readers, site: str | None = None, status: Status | None = None,
     kind: Kind | None = None, category: str | None = None, unit_id: str | None = None,
-    date_from: date | None = None, date_to: date | None = None, overdue: bool | None = None,
+    date_from: InputDate | None = None, date_to: InputDate | None = None, overdue: bool | None = None,
     escalated: bool | None = None, incident_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_requests(
         session, principal, site=site, status=status, limit=limit, offset=offset, kind=kind, category=category,
@@ -105,7 +105,7 @@ async def post_duplicate_of(request_id: str, body: LinkCommand, uow: UowDep, pri
 @units_router.get("/units/{unit_id}/timeline", response_model=list[TimelineRead])
 async def get_unit_timeline(unit_id: str, session: SessionDep, principal: Staff,
                             limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                            offset: Offset = 0) -> Any:
     """Everything every service did about the unit's requests, newest first."""
     await unit_in_scope(session, principal, unit_id)
     return timeline_view(await service.unit_timeline(session, unit_id, limit, offset), principal)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import as_utc, optional_utc
+from pm_platform.envelope import InputDatetime, as_utc, optional_utc
 
 
 class Kind(StrEnum):
@@ -79,8 +79,8 @@ class BroadcastCreate(BaseModel):
     language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$", description="The language of title/message")
     buildings: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(default_factory=list)
     unit_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
-    scheduled_at: datetime | None = Field(default=None, description="Absent or past: at once")
-    expires_at: datetime | None = Field(default=None, description="Not sent (suppressed) after this")
+    scheduled_at: InputDatetime | None = Field(default=None, description="Absent or past: at once")
+    expires_at: InputDatetime | None = Field(default=None, description="Not sent (suppressed) after this")
     notice_board: bool = True
     dedupe_key: str | None = Field(default=None, min_length=1, max_length=100,
                                    description="The same key twice never reaches a party twice")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from notification.broadcast import service
 from notification.broadcast.models import BroadcastCreate, BroadcastRead
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
@@ -26,7 +26,7 @@ async def create_broadcast(body: BroadcastCreate, uow: UowDep, principal: Sender
 @router.get("")
 async def get_broadcasts(session: SessionDep, principal: Readers, site: str,
                          limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                         offset: Offset = 0) -> dict[str, Any]:
     rows, total = await service.list_broadcasts(session, principal, site, limit, offset)
     return page([BroadcastRead.of(b, await service.progress(session, b)) for b in rows], total, limit, offset)
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from notification.message import service
 from notification.message.models import MessageRead, ReceiptWrite, Status
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/messages", tags=["messages"])
@@ -20,7 +20,7 @@ Gateways = Annotated[Principal, Depends(require("operator"))]
 async def get_messages(
     session: SessionDep, principal: Readers, site: str | None = None, request_id: str | None = None,
     party_id: str | None = None, broadcast_id: str | None = None, status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_messages(session, principal, site=site, request_id=request_id,
                                               party_id=party_id, broadcast_id=broadcast_id, status=status,

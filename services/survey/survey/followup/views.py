@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from survey.common import CALLERS, STAFF
 from survey.followup import service
@@ -20,7 +20,7 @@ Owner = Annotated[Principal, Depends(require("owner"))]
 async def get_followups(
     session: SessionDep, principal: Readers, site: str | None = None, status: Status | None = None,
     overdue: bool | None = None, request_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_followups(session, principal, site=site, status=status, overdue=overdue,
                                                request_id=request_id, limit=limit, offset=offset)

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
-from pm_platform.envelope import UtcDatetime
+from pm_platform.envelope import InputDatetime, UtcDatetime
 from survey.database import Base
 
 # A scale question is 1 (very dissatisfied) .. 5 (very satisfied): 4-5 count as satisfied (满意),
@@ -152,7 +152,7 @@ class SurveyCreate(BaseModel):
     description: str | None = Field(None, max_length=2000)
     buildings: list[Token] = Field(default_factory=list, max_length=200)
     sample: SampleSpec = Field(default_factory=lambda: SampleSpec(size=None))
-    closes_at: UtcDatetime | None = None
+    closes_at: InputDatetime | None = None
     questions: list[QuestionCreate] = Field(min_length=1, max_length=100)
 
 

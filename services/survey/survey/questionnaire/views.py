@@ -5,9 +5,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
-from pm_platform.envelope import UtcDatetime
+from pm_platform.envelope import InputDatetime
 from survey.common import CALLERS, PLANNERS, STAFF
 from survey.questionnaire import service
 from survey.questionnaire.models import (
@@ -46,7 +46,7 @@ async def create_survey(body: SurveyCreate, uow: UowDep, principal: Planners) ->
 @router.get("/surveys")
 async def get_surveys(
     session: SessionDep, principal: Staff, site: str | None = None, status: SurveyStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_surveys(session, principal, site=site, status=status, limit=limit,
                                              offset=offset)
@@ -84,7 +84,7 @@ async def export_survey(survey_id: str, session: SessionDep, principal: Planners
 @router.get("/invitations")
 async def get_invitations(
     session: SessionDep, principal: Readers, survey_id: str | None = None, status: InvitationStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Owners: their own invitations. Staff: a survey's, or those of their sites."""
     rows, total = await service.list_invitations(session, principal, survey_id=survey_id, status=status,
@@ -118,6 +118,6 @@ async def phone_answer(invitation_id: str, body: AnswersIn, uow: UowDep, princip
 
 @router.get("/satisfaction", response_model=list[SiteSatisfaction])
 async def satisfaction(session: SessionDep, principal: Planners, site: str | None = None,
-                       since: UtcDatetime | None = None, until: UtcDatetime | None = None) -> Any:
+                       since: InputDatetime | None = None, until: InputDatetime | None = None) -> Any:
     """Satisfaction per site and department (surveys and follow-ups) for head office and site managers."""
     return await service.site_satisfaction(session, principal, site=site, since=since, until=until)

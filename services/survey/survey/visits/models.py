@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import UtcDatetime
+from pm_platform.envelope import InputDatetime, UtcDatetime
 from survey.database import Base
 from survey.questionnaire.models import Token
 
@@ -62,7 +62,7 @@ class VisitCreate(BaseModel):
     site: Token
     unit_id: str = Field(min_length=1, max_length=64)
     party_id: str | None = Field(None, min_length=1, max_length=64)
-    visited_at: UtcDatetime | None = None  # now when left out
+    visited_at: InputDatetime | None = None  # now when left out
     notes: str = Field(min_length=1, max_length=4000)
     raise_request: RaiseRequest | None = None
 

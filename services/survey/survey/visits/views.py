@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pm_platform.app import SessionDep, UowDep, page
+from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
-from pm_platform.envelope import utcnow
+from pm_platform.envelope import InputDate, utcnow
 from survey.common import PLANNERS, STAFF
 from survey.visits import service
 from survey.visits.models import Coverage, VisitCreate, VisitRead
@@ -28,7 +27,7 @@ async def record_visit(body: VisitCreate, uow: UowDep, principal: Visitors) -> A
 async def get_visits(
     session: SessionDep, principal: Staff, site: str | None = None, manager: str | None = None,
     unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_visits(session, principal, site=site, manager=manager, unit_id=unit_id,
                                             limit=limit, offset=offset)
@@ -36,7 +35,7 @@ async def get_visits(
 
 
 @router.get("/coverage", response_model=Coverage)
-async def get_coverage(session: SessionDep, principal: Planners, site: str, on: date | None = None) -> Any:
+async def get_coverage(session: SessionDep, principal: Planners, site: str, on: InputDate | None = None) -> Any:
     """Who is behind: managers under their weekly visits, households under their yearly visits (as of ``on``)."""
     return await service.coverage(session, principal, site, on or utcnow().date())
 
