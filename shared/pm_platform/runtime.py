@@ -68,9 +68,13 @@ class Runtime:
         self._tasks.append(task)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancelled again until done: on Python 3.11 asyncio.wait_for (inside nats-py's fetch) can swallow a
+        # cancellation that arrives as its inner future completes, and the loop would run on for ever.
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()
         self.consumers.clear()
         if self.nc is not None and not self.nc.is_closed:
