@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,6 +25,15 @@ def as_utc(value: datetime) -> datetime:
 
 def optional_utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
+
+
+def check_timezone(value: str) -> str:
+    """An IANA time zone name (a site's local time), as a pydantic validator: unknown names are refused."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
 
 def parse_utc(text: str) -> datetime:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.database import Base
+from pm_platform.envelope import check_timezone
 
 # The routing rule with this category names the site's default department (categories are ``[a-z_]+``).
 DEFAULT_CATEGORY = "*"
@@ -249,13 +250,6 @@ class RoutingRuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     department: Token
 
-
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return value
 
 
 class SiteSettingsUpdate(BaseModel):

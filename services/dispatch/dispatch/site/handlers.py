@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dispatch.department.models import check_timezone
 from dispatch.site.service import ensure_site
 from pm_platform.consumer import Subscriptions
-from pm_platform.envelope import Envelope
+from pm_platform.envelope import Envelope, check_timezone
 from pm_platform.uow import UnitOfWork
 
 subscriptions = Subscriptions()

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import InputDate
+from pm_platform.envelope import InputDate, check_timezone
 from pm_platform.subjects import InvalidToken, check_token
 
 # The default request taxonomy a site starts with; each site edits its own copy.
@@ -168,13 +167,6 @@ class SiteRead(BaseModel):
     incident_threshold: int
     timezone: str
 
-
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return value
 
 
 def check_site_code(value: str) -> str:
