@@ -25,6 +25,7 @@ bench: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check shared services tests
+	$(BIN)/ruff format --check shared services tests
 	$(BIN)/mypy
 	$(BIN)/python -m pm_platform.compat
 	$(BIN)/pm settings --check

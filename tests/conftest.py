@@ -77,8 +77,6 @@ async def _drop_database(admin_url: str, name: str) -> None:
         await connection.close()
 
 
-
-
 SERVICE_DATABASES = ("intake", "dispatch", "billing", "survey", "notification", "probe", "producer")
 
 

@@ -39,13 +39,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", responses={503: {"description": "Not ready: a check failed",
-                                      "content": {"application/json": {}}}})
+@health.get(
+    "/readyz", responses={503: {"description": "Not ready: a check failed", "content": {"application/json": {}}}}
+)
 async def readyz(request: Request) -> JSONResponse:
     checks = await request.app.state.runtime.readiness()
     ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], description: str = "") -> FastAPI:
@@ -111,6 +113,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
 # PostgreSQL cannot store U+0000 in text (SQLite can): without this check a NUL in a path, a query or a
 # body reaches the database and answers 500 on PostgreSQL only. No field of ours has a use for it.
 
+
 def _nul_in_json(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return path if "\x00" in value else None
@@ -170,9 +173,14 @@ class RejectNul:
         field = nul_field(scope["path"], scope.get("query_string", b""), body)
         if field is not None:
             reason = "NUL characters are not allowed"
-            response = problem_response(422, "Unprocessable Content", f"{field}: {reason}",
-                                        scope["path"].replace("\x00", ""), field=field,
-                                        errors=[{"field": field, "message": reason}])
+            response = problem_response(
+                422,
+                "Unprocessable Content",
+                f"{field}: {reason}",
+                scope["path"].replace("\x00", ""),
+                field=field,
+                errors=[{"field": field, "message": reason}],
+            )
             await response(scope, receive, send)
             return
         replayed = False
@@ -191,6 +199,7 @@ class RejectNul:
 # Starlette answers an unhandled exception with a text/plain 500 and re-raises it, and the server then drops the
 # connection: the client's next request on it fails too. A fault of ours answers problem+json and keeps the
 # connection; the exception is logged and recorded on the request's span.
+
 
 class AnswerServerErrors:
     def __init__(self, app: ASGIApp) -> None:
@@ -212,13 +221,13 @@ class AnswerServerErrors:
         except Exception as exc:
             if started:
                 raise  # part of an answer is out: nothing better to do than the server's default
-            logging.getLogger("pm_platform.app").exception("unhandled error on %s %s", scope["method"],
-                                                           scope["path"])
+            logging.getLogger("pm_platform.app").exception("unhandled error on %s %s", scope["method"], scope["path"])
             span = trace.get_current_span()
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            response = problem_response(500, "Internal Server Error", "an unexpected error; it is logged",
-                                        scope["path"].replace("\x00", ""))
+            response = problem_response(
+                500, "Internal Server Error", "an unexpected error; it is logged", scope["path"].replace("\x00", "")
+            )
             await response(scope, receive, send)
 
 
@@ -257,8 +266,7 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         problem = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))

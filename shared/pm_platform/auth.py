@@ -70,14 +70,22 @@ class Principal:
         return bool(self.roles & set(roles))
 
 
-def mint_token(settings: Settings, subject: str, roles: list[str], sites: list[str],
-               department: str | None = None, party_id: str | None = None, ttl_seconds: int | None = None) -> str:
+def mint_token(
+    settings: Settings,
+    subject: str,
+    roles: list[str],
+    sites: list[str],
+    department: str | None = None,
+    party_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> str:
     """Development tokens (HS256 with the configured secret), never longer-lived than the services accept."""
     if ttl_seconds is None:
         ttl_seconds = min(12 * 3600, settings.jwt_max_lifetime_seconds)
     if ttl_seconds > settings.jwt_max_lifetime_seconds:
-        raise ValueError(f"a token may live at most {settings.jwt_max_lifetime_seconds} s "
-                         "(PM_JWT_MAX_LIFETIME_SECONDS)")
+        raise ValueError(
+            f"a token may live at most {settings.jwt_max_lifetime_seconds} s (PM_JWT_MAX_LIFETIME_SECONDS)"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {"sub": subject, "roles": roles, "sites": sites, "iat": now, "exp": now + ttl_seconds}
     if department:
@@ -106,16 +114,23 @@ def decode_token(settings: Settings, token: str) -> Principal:
             key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
             claims = jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=issuer, options=options)
         else:
-            claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
-                                audience=audience, issuer=issuer, options=options)
+            claims = jwt.decode(
+                token,
+                settings.jwt_secret,
+                algorithms=[settings.jwt_algorithm],
+                audience=audience,
+                issuer=issuer,
+                options=options,
+            )
     except jwt.PyJWTError as exc:
         raise Problem(401, f"invalid bearer token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
     _check_lifetime(settings, claims)
     roles = claims.get("roles", [])
     sites = claims.get("sites", [])
     if not isinstance(roles, list) or not isinstance(sites, list):
-        raise Problem(401, "invalid bearer token: roles and sites must be lists",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "invalid bearer token: roles and sites must be lists", headers={"WWW-Authenticate": "Bearer"}
+        )
     return Principal(
         subject=str(claims["sub"]),
         roles=frozenset(map(str, roles)),
@@ -132,8 +147,11 @@ def _check_lifetime(settings: Settings, claims: dict[str, Any]) -> None:
     issued = claims.get("iat")
     start = issued if isinstance(issued, int | float) and issued <= now else now
     if float(claims["exp"]) - start > settings.jwt_max_lifetime_seconds:
-        raise Problem(401, f"invalid bearer token: lifetime above the maximum of {settings.jwt_max_lifetime_seconds} s",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            f"invalid bearer token: lifetime above the maximum of {settings.jwt_max_lifetime_seconds} s",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -150,8 +150,13 @@ async def provision(nc: Client, topology: Topology, **consumer_overrides: Any) -
         log.info("consumer %s on %s provisioned", consumer.durable, consumer.stream)
 
 
-async def watch_workorders(nc: Client, site: str, department: str, history: bool = False,
-                           timeout: float = 5.0) -> Subscription:  # noqa: ASYNC109
+async def watch_workorders(
+    nc: Client,
+    site: str,
+    department: str,
+    history: bool = False,
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> Subscription:
     """A live view of one department's work-order events (``pm watch``), allowed to a department user.
 
     A push consumer of its own, named, with the filter in the API subject

@@ -26,10 +26,16 @@ from pm_platform.settings import DEV_JWT_SECRET, Settings, load_settings
 from pm_platform.subjects import check_token
 
 # The help is one line: typer lists the commands itself (the module docstring listed them a second time).
-app = typer.Typer(help="The operator's and developer's command line for the property-management platform.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-dead_letters = typer.Typer(help="Dead letters of a service: list them, replay one after a fix.",
-                           no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The operator's and developer's command line for the property-management platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+dead_letters = typer.Typer(
+    help="Dead letters of a service: list them, replay one after a fix.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(dead_letters, name="dead-letters")
 
 SERVICE_PORTS = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "notification": 8105}
@@ -75,8 +81,9 @@ def token(
     site: Annotated[list[str], typer.Option(help="a site code, or '*' for all sites; repeat for more")] = ["*"],  # noqa: B006
     department: Annotated[str | None, typer.Option(help="for department workers")] = None,
     party: Annotated[str | None, typer.Option(help="for owners: their party id")] = None,
-    hours: Annotated[float | None,
-                     typer.Option(help="lifetime (default 12, at most PM_JWT_MAX_LIFETIME_SECONDS)")] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="lifetime (default 12, at most PM_JWT_MAX_LIFETIME_SECONDS)")
+    ] = None,
 ) -> None:
     """Mint a development token (HS256 with PM_JWT_SECRET), bounded in lifetime."""
     unknown = set(role) - set(ROLES)
@@ -84,11 +91,13 @@ def token(
         raise typer.BadParameter(f"unknown role(s): {', '.join(sorted(unknown))}", param_hint="--role")
     settings = _settings()
     if hours is not None and not 0 < hours * 3600 <= settings.jwt_max_lifetime_seconds:
-        raise typer.BadParameter(f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
-                                 "(PM_JWT_MAX_LIFETIME_SECONDS)", param_hint="--hours")
+        raise typer.BadParameter(
+            f"must be above 0 and at most {settings.jwt_max_lifetime_seconds / 3600:g} hours "
+            "(PM_JWT_MAX_LIFETIME_SECONDS)",
+            param_hint="--hours",
+        )
     if settings.jwt_secret == DEV_JWT_SECRET and not settings.dev_mode:
-        typer.echo("warning: signed with the development secret; only services in PM_DEV_MODE accept it",
-                   err=True)
+        typer.echo("warning: signed with the development secret; only services in PM_DEV_MODE accept it", err=True)
     ttl = None if hours is None else int(hours * 3600)
     typer.echo(mint_token(settings, subject, role, site, department, party, ttl))
 
@@ -115,8 +124,9 @@ def nats_config(
 
 
 @app.command("nats-credentials")
-def nats_credentials(env_file: Annotated[Path | None, typer.Option(help="default: var/nats/credentials.env")] = None,
-                     ) -> None:
+def nats_credentials(
+    env_file: Annotated[Path | None, typer.Option(help="default: var/nats/credentials.env")] = None,
+) -> None:
     """Generate a password per NATS user (existing ones are kept) into an env file, mode 0600."""
     settings = load_settings("cli")
     path = env_file or natsauth.credentials_file(settings.var_dir)
@@ -130,8 +140,11 @@ NatsPassword = Annotated[str | None, typer.Option("--nats-password", envvar="PM_
 
 
 @app.command()
-def provision(nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
-              nats_user: NatsUser = None, nats_password: NatsPassword = None) -> None:
+def provision(
+    nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+) -> None:
     """Create or update every stream and durable consumer (idempotent); as the ``provisioner`` user."""
     settings = _settings()
     url = nats_url or settings.nats_url
@@ -153,8 +166,9 @@ def _service_url(service: Service, url: str | None) -> str:
     return url or f"http://127.0.0.1:{SERVICE_PORTS[service.value]}"
 
 
-def _call(method: str, service: Service, base: str | None, path: str, *, timeout: float,
-          **kwargs: Any) -> httpx.Response:
+def _call(
+    method: str, service: Service, base: str | None, path: str, *, timeout: float, **kwargs: Any
+) -> httpx.Response:
     """One request to a service; unreachable services and refused tokens end the command with one line."""
     url = _service_url(service, base)
     try:
@@ -162,11 +176,13 @@ def _call(method: str, service: Service, base: str | None, path: str, *, timeout
     except httpx.TimeoutException:
         fail(f"{service.value} at {url} did not answer within {timeout:g} s", EXIT_UNREACHABLE)
     except httpx.TransportError as exc:
-        fail(f"cannot reach {service.value} at {url} ({exc or type(exc).__name__}): is it running?",
-             EXIT_UNREACHABLE)
+        fail(f"cannot reach {service.value} at {url} ({exc or type(exc).__name__}): is it running?", EXIT_UNREACHABLE)
     if response.status_code in (401, 403):
-        fail(f"{service.value} refused the token ({response.status_code} {_problem_detail(response)}): "
-             "is PM_JWT_SECRET the same as the service's?", EXIT_REFUSED)
+        fail(
+            f"{service.value} refused the token ({response.status_code} {_problem_detail(response)}): "
+            "is PM_JWT_SECRET the same as the service's?",
+            EXIT_REFUSED,
+        )
     return response
 
 
@@ -189,8 +205,7 @@ def _nats_errors(url: str) -> Iterator[None]:
         yield
     except (TimeoutError, OSError, NatsError) as exc:
         reason = str(exc) or f"no answer within {NATS_CONNECT_SECONDS:g} s"
-        fail(f"cannot reach NATS at {url} ({reason}): is nats-server running?",
-             EXIT_UNREACHABLE)
+        fail(f"cannot reach NATS at {url} ({reason}): is nats-server running?", EXIT_UNREACHABLE)
 
 
 async def _connect_nats(url: str, name: str, user: str = "", password: str = "") -> Client:
@@ -207,24 +222,30 @@ def _operator_headers() -> dict[str, str]:
 
 
 @dead_letters.command("list")
-def dead_letters_list(service: Annotated[Service, typer.Option(help="the service whose dead letters to list")],
-                      status: str = "open",
-                      url: Annotated[str | None, typer.Option(help="the service's base URL")] = None) -> None:
+def dead_letters_list(
+    service: Annotated[Service, typer.Option(help="the service whose dead letters to list")],
+    status: str = "open",
+    url: Annotated[str | None, typer.Option(help="the service's base URL")] = None,
+) -> None:
     """List a service's dead letters."""
     response = _call("GET", service, url, "/admin/dead-letters", params={"status": status}, timeout=10)
     if response.status_code >= 400:
         fail(f"{service.value} answered {response.status_code}: {_problem_detail(response)}", EXIT_FAILED)
     for row in response.json():
-        typer.echo(f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<9} "
-                   f"{row['subject']}\n       {row['reason']}")
+        typer.echo(
+            f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<9} "
+            f"{row['subject']}\n       {row['reason']}"
+        )
     if not response.json():
         typer.echo("no dead letters")
 
 
 @dead_letters.command("replay")
-def dead_letters_replay(dead_letter_id: int,
-                        service: Annotated[Service, typer.Option(help="the service that holds the dead letter")],
-                        url: Annotated[str | None, typer.Option(help="the service's base URL")] = None) -> None:
+def dead_letters_replay(
+    dead_letter_id: int,
+    service: Annotated[Service, typer.Option(help="the service that holds the dead letter")],
+    url: Annotated[str | None, typer.Option(help="the service's base URL")] = None,
+) -> None:
     """Replay one dead letter through its consumer (after the fix is deployed)."""
     response = _call("POST", service, url, f"/admin/dead-letters/{dead_letter_id}/replay", timeout=30)
     typer.echo(json.dumps(response.json(), indent=2, ensure_ascii=False))
@@ -233,11 +254,14 @@ def dead_letters_replay(dead_letter_id: int,
 
 
 @app.command()
-def watch(site: Annotated[str, typer.Option(help="site code, or '*' for every site")],
-          department: Annotated[str, typer.Option(help="department, or '*' for every department")],
-          nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
-          history: Annotated[bool, typer.Option(help="replay what the stream still holds first")] = False,
-          nats_user: NatsUser = None, nats_password: NatsPassword = None) -> None:
+def watch(
+    site: Annotated[str, typer.Option(help="site code, or '*' for every site")],
+    department: Annotated[str, typer.Option(help="department, or '*' for every department")],
+    nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
+    history: Annotated[bool, typer.Option(help="replay what the stream still holds first")] = False,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+) -> None:
     """Follow a department's work-order events live (dispatch.workorder.*.v1.<site>.<department>).
 
     Logs in as the department's read-only user (``dept-<site>-<department>``, ``dept-all-<department>``
@@ -282,8 +306,10 @@ def describe_workorder_event(event: dict[str, Any]) -> str:
     place = data.get("unit_id") or data.get("location") or ""
     if what == "created":
         rework = " REWORK" if data.get("rework") else ""
-        text = (f"created{rework}: {data.get('category', '')} ({data.get('priority', '')}) {place}, "
-                f"arrive by {str(data.get('due_at') or '')[:16]}")
+        text = (
+            f"created{rework}: {data.get('category', '')} ({data.get('priority', '')}) {place}, "
+            f"arrive by {str(data.get('due_at') or '')[:16]}"
+        )
     elif what == "status_changed":
         text = f"{data.get('from_status')} -> {data.get('to_status')}"
         if data.get("from_department"):
@@ -311,8 +337,9 @@ def describe_workorder_event(event: dict[str, Any]) -> str:
 
 
 @app.command()
-def trace(request_id: str,
-          var_dir: Annotated[str | None, typer.Option(help="where the services keep var/traces")] = None) -> None:
+def trace(
+    request_id: str, var_dir: Annotated[str | None, typer.Option(help="where the services keep var/traces")] = None
+) -> None:
     """Show every span of the trace(s) that carry a request id, across all services."""
     from pm_platform.tracefiles import print_request_trace
 

@@ -62,8 +62,9 @@ class Outcome:
 class ConsumerRunner:
     """Runs one provisioned durable consumer of one service."""
 
-    def __init__(self, runtime: Runtime, js: JetStreamContext, stream: str, durable: str,
-                 handlers: dict[str, Handler]) -> None:
+    def __init__(
+        self, runtime: Runtime, js: JetStreamContext, stream: str, durable: str, handlers: dict[str, Handler]
+    ) -> None:
         self.runtime = runtime
         self.js = js
         self.stream = stream
@@ -93,8 +94,12 @@ class ConsumerRunner:
                     messages = await subscription.fetch(settings.consumer_batch, timeout=1.0)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
-                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
-                        nats.js.errors.APIError, nats.errors.NoRespondersError) as exc:
+                except (
+                    nats.errors.ConnectionClosedError,
+                    nats.errors.ConnectionReconnectingError,
+                    nats.js.errors.APIError,
+                    nats.errors.NoRespondersError,
+                ) as exc:
                     log.warning("%s: fetch failed (%s), retrying", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
@@ -133,11 +138,17 @@ class ConsumerRunner:
         if not parsed:
             return
         try:
-            outcomes = await self._apply_batch([(envelope, span, context_from_headers(message.headers))
-                                                for message, envelope, span in parsed])
+            outcomes = await self._apply_batch(
+                [(envelope, span, context_from_headers(message.headers)) for message, envelope, span in parsed]
+            )
         except Exception as exc:
-            log.info("%s: batch of %d failed (%s: %s); handling one by one",
-                     self.durable, len(parsed), type(exc).__name__, exc)
+            log.info(
+                "%s: batch of %d failed (%s: %s); handling one by one",
+                self.durable,
+                len(parsed),
+                type(exc).__name__,
+                exc,
+            )
             for message, _, span in parsed:
                 span.end()
                 await self._handle_alone(message)
@@ -174,10 +185,14 @@ class ConsumerRunner:
             f"consume {message.subject}",
             context=context_from_headers(message.headers),
             kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": message.subject,
-                        "messaging.consumer.group.name": self.durable,
-                        "messaging.nats.delivery_count": message.metadata.num_delivered,
-                        "messaging.message.id": envelope.id, "pm.correlation_id": envelope.correlationid},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": message.subject,
+                "messaging.consumer.group.name": self.durable,
+                "messaging.nats.delivery_count": message.metadata.num_delivered,
+                "messaging.message.id": envelope.id,
+                "pm.correlation_id": envelope.correlationid,
+            },
         )
         return span
 
@@ -191,14 +206,20 @@ class ConsumerRunner:
     async def handle_message(self, message: Msg) -> None:
         metadata = message.metadata
         parent = context_from_headers(message.headers)
-        with attached(parent), tracer.start_as_current_span(
-            f"consume {message.subject}",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": message.subject,
-                        "messaging.consumer.group.name": self.durable,
-                        "messaging.nats.delivery_count": metadata.num_delivered},
-        ) as span:
+        with (
+            attached(parent),
+            tracer.start_as_current_span(
+                f"consume {message.subject}",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.destination.name": message.subject,
+                    "messaging.consumer.group.name": self.durable,
+                    "messaging.nats.delivery_count": metadata.num_delivered,
+                },
+            ) as span,
+        ):
             try:
                 envelope = self.runtime.catalog.parse(message.data)
             except Exception as exc:  # parse raises ContractViolation only; anything else is the body's fault too
@@ -219,8 +240,7 @@ class ConsumerRunner:
                 span.set_status(trace.StatusCode.ERROR, _clip(str(exc)))
                 if is_poison(exc):
                     # The same content fails the same way on every delivery: retrying only delays the dead letter.
-                    await self._dead_letter_and_term(message, kind="contract", reason=_describe(exc),
-                                                     envelope=envelope)
+                    await self._dead_letter_and_term(message, kind="contract", reason=_describe(exc), envelope=envelope)
                     return
                 await self.retry_or_dead_letter(message, envelope, exc)
                 return
@@ -234,8 +254,12 @@ class ConsumerRunner:
 
     def _retry_delay(self, deliveries: int) -> float:
         settings = self.runtime.settings
-        return float(min(settings.consumer_retry_max_seconds,
-                         settings.consumer_retry_base_seconds * (2 ** (min(deliveries, 32) - 1))))
+        return float(
+            min(
+                settings.consumer_retry_max_seconds,
+                settings.consumer_retry_base_seconds * (2 ** (min(deliveries, 32) - 1)),
+            )
+        )
 
     async def retry_or_dead_letter(self, message: Msg, envelope: Envelope, exc: Exception) -> None:
         settings = self.runtime.settings
@@ -245,20 +269,32 @@ class ConsumerRunner:
             await self._dead_letter_and_term(message, kind="transient", reason=reason, envelope=envelope)
             return
         delay = self._retry_delay(deliveries)
-        log.warning("%s: %s failed (delivery %d), retrying in %.1fs: %s",
-                    self.durable, envelope.type, deliveries, delay, _clip(reason))
+        log.warning(
+            "%s: %s failed (delivery %d), retrying in %.1fs: %s",
+            self.durable,
+            envelope.type,
+            deliveries,
+            delay,
+            _clip(reason),
+        )
         await message.nak(delay=delay)
 
-    async def _dead_letter_and_term(self, message: Msg, *, kind: str, reason: str,
-                                    envelope: Envelope | None = None) -> None:
+    async def _dead_letter_and_term(
+        self, message: Msg, *, kind: str, reason: str, envelope: Envelope | None = None
+    ) -> None:
         try:
             await self.dead_letter(message, kind=kind, reason=reason, envelope=envelope)
         except Exception as exc:
             # Not even a minimal record could be written (the database is down): keep the message and try
             # again later. The server's max_deliver bounds this; its advisory lands in the ADVISORIES stream.
             delay = self._retry_delay(message.metadata.num_delivered)
-            log.error("%s: could not record the dead letter for %s (%s), retrying in %.1fs",
-                      self.durable, message.subject, _clip(_describe(exc)), delay)
+            log.error(
+                "%s: could not record the dead letter for %s (%s), retrying in %.1fs",
+                self.durable,
+                message.subject,
+                _clip(_describe(exc)),
+                delay,
+            )
             await message.nak(delay=delay)
             return
         await message.term()
@@ -278,8 +314,10 @@ class ConsumerRunner:
             document = {}
         payload, payload_changed = _storable_payload(message.data)
         if payload_changed:
-            reason = f"{reason} (payload sanitized; the original is stream {metadata.stream} sequence " \
-                     f"{metadata.sequence.stream})"
+            reason = (
+                f"{reason} (payload sanitized; the original is stream {metadata.stream} sequence "
+                f"{metadata.sequence.stream})"
+            )
         row: dict[str, Any] = {
             "consumer": self.durable,
             "stream": metadata.stream,
@@ -291,23 +329,34 @@ class ConsumerRunner:
             "created_at": utcnow(),
         }
         try:
-            await self._insert_dead_letter({
-                **row,
-                "event_id": _storable(envelope.id if envelope else _text(document.get("id")), 64),
-                "event_type": _storable(envelope.type if envelope else _text(document.get("type")), 128),
-                "payload": payload,
-                "headers": _storable_headers(message.headers),
-                "reason": _storable(reason, MAX_STORED_REASON),
-            })
+            await self._insert_dead_letter(
+                {
+                    **row,
+                    "event_id": _storable(envelope.id if envelope else _text(document.get("id")), 64),
+                    "event_type": _storable(envelope.type if envelope else _text(document.get("type")), 128),
+                    "payload": payload,
+                    "headers": _storable_headers(message.headers),
+                    "reason": _storable(reason, MAX_STORED_REASON),
+                }
+            )
         except Exception as exc:
-            log.warning("%s: the full dead letter for %s failed (%s); recording a minimal one",
-                        self.durable, message.subject, _clip(_describe(exc)))
-            await self._insert_dead_letter({
-                **row,
-                "payload": "",
-                "reason": _storable(f"{reason} [only a minimal record: {_describe(exc)}; the message is stream "
-                                    f"{metadata.stream} sequence {metadata.sequence.stream}]", MAX_STORED_REASON),
-            })
+            log.warning(
+                "%s: the full dead letter for %s failed (%s); recording a minimal one",
+                self.durable,
+                message.subject,
+                _clip(_describe(exc)),
+            )
+            await self._insert_dead_letter(
+                {
+                    **row,
+                    "payload": "",
+                    "reason": _storable(
+                        f"{reason} [only a minimal record: {_describe(exc)}; the message is stream "
+                        f"{metadata.stream} sequence {metadata.sequence.stream}]",
+                        MAX_STORED_REASON,
+                    ),
+                }
+            )
         log.error("%s: dead letter (%s) for %s: %s", self.durable, kind, _clip(message.subject), _clip(reason))
 
     async def _insert_dead_letter(self, values: dict[str, Any]) -> None:

@@ -81,8 +81,7 @@ class _Validator:
     passes here twice); the reference implementation words the error when the answer is no."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True,
-                                                       formats={"date-time": is_instant})
+        self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True, formats={"date-time": is_instant})
         self.reference = Draft202012Validator(schema, format_checker=_FORMATS)
 
     def first_error(self, instance: Any) -> ValidationError | None:
@@ -157,8 +156,10 @@ class Catalog:
             expected = "required" if contract.has_department else "not allowed"
             raise ContractViolation(f"department: {expected} for {contract.type}")
         if document["source"] != f"pm/{contract.producer}":
-            raise ContractViolation(f"source: {document['source']!r} does not produce {contract.type} "
-                                    f"(the catalog says pm/{contract.producer})")
+            raise ContractViolation(
+                f"source: {document['source']!r} does not produce {contract.type} "
+                f"(the catalog says pm/{contract.producer})"
+            )
         if document.get("dataschema") != contract.dataschema:
             raise ContractViolation(f"dataschema: {document.get('dataschema')!r} is not {contract.dataschema!r}")
         data = document["data"]

@@ -194,8 +194,9 @@ MAX_ID = 2**63 - 1
 MAX_OFFSET = 1_000_000
 
 
-async def fetch_page(session: AsyncSession, query: Select[tuple[T]], *order_by: Any, limit: int,
-                        offset: int) -> tuple[Sequence[T], int]:
+async def fetch_page(
+    session: AsyncSession, query: Select[tuple[T]], *order_by: Any, limit: int, offset: int
+) -> tuple[Sequence[T], int]:
     """One page of a listing, in the given order, and the total count it is a page of."""
     if not (0 <= offset <= MAX_OFFSET and 0 < limit <= MAX_OFFSET):
         raise ValueError(f"paging out of bounds: limit {limit}, offset {offset}")  # views bound them first

@@ -51,8 +51,9 @@ def _visible(principal: Principal | None, subject: str) -> bool:
     return site is not None and principal.can_act_on(site)
 
 
-async def list_dead_letters(runtime: Runtime, status: str | None = "open", limit: int = 100,
-                            principal: Principal | None = None) -> list[DeadLetterRead]:
+async def list_dead_letters(
+    runtime: Runtime, status: str | None = "open", limit: int = 100, principal: Principal | None = None
+) -> list[DeadLetterRead]:
     """The newest dead letters; with ``principal``, only those of the sites it may act on."""
     table = runtime.tables.dead_letters
     found: list[DeadLetterRead] = []
@@ -98,8 +99,9 @@ async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: P
     except Exception as exc:
         raise Problem(409, f"replay failed again: {type(exc).__name__}: {exc}") from None
     async with runtime.sessionmaker() as session:
-        await session.execute(update(table).where(table.c.id == dead_letter_id)
-                              .values(status="replayed", resolved_at=utcnow()))
+        await session.execute(
+            update(table).where(table.c.id == dead_letter_id).values(status="replayed", resolved_at=utcnow())
+        )
         await session.commit()
     return outcome
 
@@ -109,14 +111,18 @@ Operator = Annotated[Principal, Depends(require("operator", "head_office"))]
 
 
 @router.get("", response_model=list[DeadLetterRead])
-async def get_dead_letters(request: Request, principal: Operator,
-                           status: Annotated[str | None, Query(pattern="^(open|replayed|discarded)$")] = "open",
-                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+async def get_dead_letters(
+    request: Request,
+    principal: Operator,
+    status: Annotated[str | None, Query(pattern="^(open|replayed|discarded)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
     return await list_dead_letters(request.app.state.runtime, status, limit, principal)
 
 
 @router.post("/{dead_letter_id}/replay")
-async def post_replay(request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                      principal: Operator) -> dict[str, Any]:
+async def post_replay(
+    request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Operator
+) -> dict[str, Any]:
     outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id, principal)
     return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}

@@ -36,29 +36,41 @@ def login(env: dict[str, str], user: str, passwords: dict[str, str] | None) -> d
     return env if passwords is None else {**env, **natsauth.client_env(user, passwords)}
 
 
-def prepare(env: dict[str, str], services: dict[str, int] = SERVICES, seed: bool = True,
-            passwords: dict[str, str] | None = None) -> None:
+def prepare(
+    env: dict[str, str], services: dict[str, int] = SERVICES, seed: bool = True, passwords: dict[str, str] | None = None
+) -> None:
     """Provision JetStream, then migrate (and seed) every service's database, the services in parallel."""
-    subprocess.run([sys.executable, "-m", "pm_platform.cli", "provision"], check=True,
-                   env=login(env, natsauth.PROVISIONER, passwords))
+    subprocess.run(
+        [sys.executable, "-m", "pm_platform.cli", "provision"],
+        check=True,
+        env=login(env, natsauth.PROVISIONER, passwords),
+    )
     for command in ("migrate", "seed") if seed else ("migrate",):
-        jobs = {service: subprocess.Popen([sys.executable, "-m", service, command],
-                                          env=login(env, service, passwords)) for service in services}
+        jobs = {
+            service: subprocess.Popen([sys.executable, "-m", service, command], env=login(env, service, passwords))
+            for service in services
+        }
         failed = [service for service, job in jobs.items() if job.wait() != 0]
         if failed:
             raise RuntimeError(f"{command} failed for: {', '.join(failed)}")
 
 
-def start_services(env: dict[str, str], log_dir: Path, services: dict[str, int] = SERVICES,
-                   host: str = "127.0.0.1", passwords: dict[str, str] | None = None,
-                   ) -> dict[str, subprocess.Popen[bytes]]:
+def start_services(
+    env: dict[str, str],
+    log_dir: Path,
+    services: dict[str, int] = SERVICES,
+    host: str = "127.0.0.1",
+    passwords: dict[str, str] | None = None,
+) -> dict[str, subprocess.Popen[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = {}
     for service, port in services.items():
         log = (log_dir / f"{service}.log").open("ab")
         processes[service] = subprocess.Popen(
             [sys.executable, "-m", service, "serve", "--host", host, "--port", str(port)],
-            env=login(env, service, passwords), stdout=log, stderr=subprocess.STDOUT,
+            env=login(env, service, passwords),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             # Its own process group: Ctrl-C reaches only the runner, which stops the services in order.
             start_new_session=True,
         )
@@ -108,8 +120,9 @@ def run_stack(seed: bool = True) -> None:
     started = time.monotonic()
     (var / "nats").mkdir(parents=True, exist_ok=True)
     config, passwords = secure_nats(var, settings.deploy_dir, settings.contracts_dir)
-    nats = NatsServer(var / "nats", port=NATS_PORT, log_file=var / "logs" / "nats-server.log",
-                      config_file=config, env=passwords)
+    nats = NatsServer(
+        var / "nats", port=NATS_PORT, log_file=var / "logs" / "nats-server.log", config_file=config, env=passwords
+    )
     (var / "logs").mkdir(parents=True, exist_ok=True)
     nats.start()
     processes: dict[str, subprocess.Popen[bytes]] = {}

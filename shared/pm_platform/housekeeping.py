@@ -34,12 +34,15 @@ async def purge(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
     statements = {
         "outbox": delete(tables.outbox).where(
             tables.outbox.c.status == "published",
-            tables.outbox.c.published_at < now - timedelta(days=settings.outbox_retention_days)),
+            tables.outbox.c.published_at < now - timedelta(days=settings.outbox_retention_days),
+        ),
         "inbox": delete(tables.inbox).where(
-            tables.inbox.c.received_at < now - timedelta(days=settings.inbox_retention_days)),
+            tables.inbox.c.received_at < now - timedelta(days=settings.inbox_retention_days)
+        ),
         "timers": delete(tables.timers).where(
             tables.timers.c.status.in_(["fired", "cancelled"]),
-            tables.timers.c.due_at < now - timedelta(days=settings.timer_retention_days)),
+            tables.timers.c.due_at < now - timedelta(days=settings.timer_retention_days),
+        ),
     }
     deleted: dict[str, int] = {}
     async with runtime.sessionmaker() as session:

@@ -32,12 +32,12 @@ async def ensure_database(url: str) -> None:
     target = make_url(url)
     if target.get_backend_name() != "postgresql" or not target.database:
         return
-    engine = create_async_engine(target.set(database="postgres"), poolclass=pool.NullPool,
-                                 isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(target.set(database="postgres"), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
-            exists = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                             {"name": target.database})
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
             if not exists:
                 quoted = target.database.replace('"', '""')
                 await connection.execute(text(f'CREATE DATABASE "{quoted}"'))
@@ -50,21 +50,25 @@ def run_env(metadata: MetaData) -> None:
     config = context.config
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
 
     async def run_async() -> None:
-        engine = async_engine_from_config(config.get_section(config.config_ini_section, {}),
-                                          prefix="sqlalchemy.", poolclass=pool.NullPool)
+        engine = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+        )
         async with engine.connect() as connection:
             await connection.run_sync(do_run)
         await engine.dispose()
 
     if context.is_offline_mode():
-        context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                          literal_binds=True)
+        context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
     else:

@@ -77,17 +77,20 @@ def _ack_subjects(stream: str, durable: str) -> list[str]:
 def service_user(service: str, catalog: dict[str, object], topology: dict[str, object]) -> NatsUser:
     events = catalog["events"]
     assert isinstance(events, dict)
-    publish = sorted({
-        re.sub(r"\{[a-z_]+\}", "*", entry["subject"]) for entry in events.values() if entry["producer"] == service
-    })
+    publish = sorted(
+        {re.sub(r"\{[a-z_]+\}", "*", entry["subject"]) for entry in events.values() if entry["producer"] == service}
+    )
     consumers = topology["consumers"]
     assert isinstance(consumers, list)
     for consumer in consumers:
         if consumer["service"] != service:
             continue
         stream, durable = consumer["stream"], consumer["durable"]
-        publish += [f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
-                    *_ack_subjects(stream, durable)]
+        publish += [
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+            *_ack_subjects(stream, durable),
+        ]
     return NatsUser(service, publish=publish, subscribe=[inbox_prefix(service) + ".>"])
 
 
@@ -101,8 +104,9 @@ def department_reader(site: str, department: str) -> NatsUser:
     return NatsUser(name, publish=[create], subscribe=[inbox_prefix(name) + ".>"])
 
 
-def build_users(deploy_dir: Path, contracts_dir: Path, sites: list[str] | None = None,
-                departments: list[str] | None = None) -> list[NatsUser]:
+def build_users(
+    deploy_dir: Path, contracts_dir: Path, sites: list[str] | None = None, departments: list[str] | None = None
+) -> list[NatsUser]:
     """Every user: services (from the catalog and topology), provisioner, department readers.
 
     Sites and departments default to ``deploy/demo.yaml``'s.
@@ -113,8 +117,10 @@ def build_users(deploy_dir: Path, contracts_dir: Path, sites: list[str] | None =
         demo = yaml.safe_load((deploy_dir / "demo.yaml").read_text(encoding="utf-8"))
         sites = sites if sites is not None else [entry["code"] for entry in demo["sites"]]
         departments = departments if departments is not None else list(demo["departments"])
-    services = sorted({entry["producer"] for entry in catalog["events"].values()}
-                      | {consumer["service"] for consumer in topology["consumers"]})
+    services = sorted(
+        {entry["producer"] for entry in catalog["events"].values()}
+        | {consumer["service"] for consumer in topology["consumers"]}
+    )
     users = [service_user(service, catalog, topology) for service in services]
     users.append(NatsUser(PROVISIONER, publish=["$JS.API.>"], subscribe=[inbox_prefix(PROVISIONER) + ".>"]))
     for site in [*sites, "*"]:
@@ -149,8 +155,7 @@ def render_config(users: list[NatsUser]) -> str:
 def generate_passwords(users: list[NatsUser], env_file: Path) -> dict[str, str]:
     """Passwords by variable name, kept in ``env_file`` (created 0600; existing entries are reused)."""
     existing = read_passwords(env_file)
-    passwords = {user.password_variable: existing.get(user.password_variable) or new_password()
-                 for user in users}
+    passwords = {user.password_variable: existing.get(user.password_variable) or new_password() for user in users}
     if passwords != existing:
         env_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -30,8 +30,14 @@ def free_port() -> int:
 class NatsServer:
     """``NatsServer(store_dir).start()``; ``stop()`` and ``start()`` again reuse the port and the store."""
 
-    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None,
-                 config_file: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        config_file: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file or store_dir / "nats-server.log"
@@ -47,13 +53,25 @@ class NatsServer:
 
     def start(self, timeout: float = 10.0) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        command = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir),
-                   "-l", str(self.log_file)]
+        command = [
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-l",
+            str(self.log_file),
+        ]
         if self.config_file is not None:
             command += ["-c", str(self.config_file)]
         self.process = subprocess.Popen(
-            command, env=None if self.env is None else {**os.environ, **self.env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            command,
+            env=None if self.env is None else {**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,  # stopped by its owner after the services, not by the terminal's Ctrl-C
         )
         deadline = time.monotonic() + timeout

@@ -69,8 +69,16 @@ class OutboxRelay:
                 connection = await connection.execution_options(**READ_ONLY)
                 rows = (
                     await connection.execute(
-                        select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload,
-                               outbox.c.traceparent, outbox.c.tracestate, outbox.c.baggage, outbox.c.attempts)
+                        select(
+                            outbox.c.id,
+                            outbox.c.event_id,
+                            outbox.c.subject,
+                            outbox.c.payload,
+                            outbox.c.traceparent,
+                            outbox.c.tracestate,
+                            outbox.c.baggage,
+                            outbox.c.attempts,
+                        )
                         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utcnow())
                         .order_by(outbox.c.id)
                         .limit(settings.relay_batch)
@@ -88,8 +96,11 @@ class OutboxRelay:
                 f"publish {row.subject}",
                 context=parent,
                 kind=trace.SpanKind.PRODUCER,
-                attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
-                            "messaging.message.id": row.event_id},
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.destination.name": row.subject,
+                    "messaging.message.id": row.event_id,
+                },
             )
             headers = {"Nats-Msg-Id": row.event_id}
             # The publish span inside the row's whole context, so tracestate and baggage go out with it.
@@ -123,13 +134,17 @@ class OutboxRelay:
         async with self.runtime.sessionmaker() as session:
             if published_ids:
                 await session.execute(
-                    update(outbox).where(outbox.c.id.in_(published_ids))
+                    update(outbox)
+                    .where(outbox.c.id.in_(published_ids))
                     .values(status="published", published_at=now, attempts=outbox.c.attempts + 1)
                 )
             for row_id, attempts, error in failed:
                 await session.execute(
-                    update(outbox).where(outbox.c.id == row_id).values(
-                        attempts=attempts, last_error=error,
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(
+                        attempts=attempts,
+                        last_error=error,
                         next_attempt_at=now + timedelta(seconds=retry_delay(attempts)),
                     )
                 )

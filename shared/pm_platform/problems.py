@@ -36,8 +36,16 @@ class ProblemBody(BaseModel):
 class Problem(Exception):
     """Raise from any layer to answer with a problem+json body."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, field: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -57,8 +65,9 @@ class Conflict(Problem):
         super().__init__(409, detail, **extra)
 
 
-def problem_response(status: int, title: str, detail: str, instance: str, *,
-                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, title: str, detail: str, instance: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance}
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -67,13 +76,19 @@ def problem_response(status: int, title: str, detail: str, instance: str, *,
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, headers=exc.headers,
-                                field=exc.field, **exc.extra)
+        return problem_response(
+            exc.status, exc.title, exc.detail, request.url.path, headers=exc.headers, field=exc.field, **exc.extra
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail),
-                                request.url.path, headers=getattr(exc, "headers", None))
+        return problem_response(
+            exc.status_code,
+            HTTPStatus(exc.status_code).phrase,
+            str(exc.detail),
+            request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -82,8 +97,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
-        return problem_response(422, "Unprocessable Content", f"{first['field']}: {first['message']}",
-                                request.url.path, field=first["field"], errors=errors)
+        return problem_response(
+            422,
+            "Unprocessable Content",
+            f"{first['field']}: {first['message']}",
+            request.url.path,
+            field=first["field"],
+            errors=errors,
+        )
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)

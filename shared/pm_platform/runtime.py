@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, metadata: MetaData, tables: PlatformTables,
-                 subscriptions: Subscriptions | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metadata: MetaData, tables: PlatformTables, subscriptions: Subscriptions | None = None
+    ) -> None:
         self.settings = settings
         self.metadata = metadata
         self.tables = tables
@@ -47,16 +48,19 @@ class Runtime:
         return UnitOfWork(self)
 
     async def start(self, *, relay: bool = True, consumers: bool = True) -> None:
-        self.nc = await bus.connect(self.settings.nats_url, name=self.settings.service,
-                                    user=self.settings.nats_user, password=self.settings.nats_password)
+        self.nc = await bus.connect(
+            self.settings.nats_url,
+            name=self.settings.service,
+            user=self.settings.nats_user,
+            password=self.settings.nats_password,
+        )
         js = self.nc.jetstream()
         if relay:
             self.relay = OutboxRelay(self, js)
             self._spawn(self.relay.run(), "outbox-relay")
         if consumers:
             for definition in self.topology.consumers_of(self.settings.service):
-                runner = ConsumerRunner(self, js, definition.stream, definition.durable,
-                                        self.subscriptions.handlers)
+                runner = ConsumerRunner(self, js, definition.stream, definition.durable, self.subscriptions.handlers)
                 self.consumers.append(runner)
                 self._spawn(runner.run(), definition.durable)
         for job in [*self.background, housekeeping_job(self)]:

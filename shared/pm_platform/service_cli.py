@@ -21,8 +21,12 @@ def load_demo(settings: Settings) -> dict[str, Any]:
     return document
 
 
-def make_cli(package: str, build_runtime: Callable[[], Runtime], app_factory: str,
-             seed: Callable[[Runtime], Awaitable[None]] | None = None) -> typer.Typer:
+def make_cli(
+    package: str,
+    build_runtime: Callable[[], Runtime],
+    app_factory: str,
+    seed: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> typer.Typer:
     cli = typer.Typer(help=f"The {package} service.", no_args_is_help=True, pretty_exceptions_enable=False)
 
     @cli.command()

@@ -15,8 +15,9 @@ DEV_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"
 class Settings(BaseSettings):
     # Each field's docstring is its description in docs/settings.md (python -m pm_platform.settings_doc);
     # errors do not echo the input, which holds secrets.
-    model_config = SettingsConfigDict(env_prefix="PM_", extra="ignore", use_attribute_docstrings=True,
-                                      hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PM_", extra="ignore", use_attribute_docstrings=True, hide_input_in_errors=True
+    )
 
     service: str = "unknown"
     """The service's name; each service process sets it itself (not read from the environment)."""
@@ -105,9 +106,11 @@ class Settings(BaseSettings):
         if self.jwt_algorithm not in ("HS256", "HS384", "HS512"):
             return f"PM_JWT_ALGORITHM {self.jwt_algorithm!r}: a shared secret signs with HS256, HS384 or HS512"
         if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET:
-            return ("PM_JWT_SECRET is unset (or the well-known development default): set PM_JWT_SECRET to a "
-                    "secret of at least 32 bytes or PM_JWT_JWKS_URL to the identity provider's keys; "
-                    "PM_DEV_MODE=1 allows the default for local development only")
+            return (
+                "PM_JWT_SECRET is unset (or the well-known development default): set PM_JWT_SECRET to a "
+                "secret of at least 32 bytes or PM_JWT_JWKS_URL to the identity provider's keys; "
+                "PM_DEV_MODE=1 allows the default for local development only"
+            )
         return None  # a secret under 32 bytes never gets this far: the validator above refuses it
 
 

@@ -44,8 +44,11 @@ class SettingDoc:
 def _package_roots() -> list[tuple[Path, str]]:
     """(folder on sys.path, scope) for the platform library and each service."""
     roots = [(REPO_ROOT / "shared", "all services")]
-    roots += [(folder, folder.name) for folder in sorted((REPO_ROOT / "services").iterdir())
-              if (folder / "pyproject.toml").exists()]
+    roots += [
+        (folder, folder.name)
+        for folder in sorted((REPO_ROOT / "services").iterdir())
+        if (folder / "pyproject.toml").exists()
+    ]
     return roots
 
 
@@ -111,8 +114,15 @@ def collect() -> list[SettingDoc]:
     for scope, cls in settings_classes():
         for name, field in cls.model_fields.items():
             env = env_name(cls, name, field)
-            docs.append(SettingDoc(env=env, default=render_default(field), secret=is_secret(env, field),
-                                   scope=scope, description=" ".join((field.description or "").split())))
+            docs.append(
+                SettingDoc(
+                    env=env,
+                    default=render_default(field),
+                    secret=is_secret(env, field),
+                    scope=scope,
+                    description=" ".join((field.description or "").split()),
+                )
+            )
     return docs
 
 
@@ -174,8 +184,7 @@ def outputs() -> dict[Path, str]:
 
 def stale() -> list[Path]:
     """The generated files whose content differs from what the settings classes give now."""
-    return [path for path, text in outputs().items()
-            if not path.exists() or path.read_text(encoding="utf-8") != text]
+    return [path for path, text in outputs().items() if not path.exists() or path.read_text(encoding="utf-8") != text]
 
 
 def write() -> list[Path]:
@@ -194,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         out_of_date = stale()
         for path in out_of_date:
-            print(f"{path.relative_to(REPO_ROOT)} is out of date: run `python -m pm_platform.settings_doc`",
-                  file=sys.stderr)
+            print(
+                f"{path.relative_to(REPO_ROOT)} is out of date: run `python -m pm_platform.settings_doc`",
+                file=sys.stderr,
+            )
         return 1 if out_of_date else 0
     for path in write():
         print(f"wrote {path.relative_to(REPO_ROOT)}")

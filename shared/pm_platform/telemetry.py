@@ -89,10 +89,14 @@ def context_from_traceparent(traceparent: str | None) -> otel_context.Context | 
     return extract({"traceparent": traceparent})
 
 
-def context_from_trace_fields(traceparent: str | None, tracestate: str | None = None,
-                              baggage: str | None = None) -> otel_context.Context | None:
-    carrier = {name: value for name, value in
-               (("traceparent", traceparent), ("tracestate", tracestate), ("baggage", baggage)) if value}
+def context_from_trace_fields(
+    traceparent: str | None, tracestate: str | None = None, baggage: str | None = None
+) -> otel_context.Context | None:
+    carrier = {
+        name: value
+        for name, value in (("traceparent", traceparent), ("tracestate", tracestate), ("baggage", baggage))
+        if value
+    }
     return extract(carrier) if carrier else None
 
 

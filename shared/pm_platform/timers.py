@@ -74,16 +74,18 @@ class Timers:
         return self
 
 
-
-async def schedule(uow: UnitOfWork, kind: str, *, key: str, due_at: datetime,
-                   payload: dict[str, Any] | None = None) -> None:
+async def schedule(
+    uow: UnitOfWork, kind: str, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+) -> None:
     """Schedule (or move) the timer ``(kind, key)``; a fired or cancelled one is armed again."""
     timers = uow.runtime.tables.timers
-    values = {"due_at": as_utc(due_at), "payload": json.dumps(payload or {}, default=str),
-              "status": "pending", "fired_at": None}
-    moved = await uow.session.execute(
-        update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values)
-    )
+    values = {
+        "due_at": as_utc(due_at),
+        "payload": json.dumps(payload or {}, default=str),
+        "status": "pending",
+        "fired_at": None,
+    }
+    moved = await uow.session.execute(update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values))
     if moved.rowcount == 0:  # type: ignore[attr-defined]
         await uow.session.execute(timers.insert().values(kind=kind, key=key, **values))
 
@@ -92,7 +94,8 @@ async def cancel(uow: UnitOfWork, kind: str, *, key: str) -> bool:
     """Cancel a pending timer; False when there was none pending."""
     timers = uow.runtime.tables.timers
     result = await uow.session.execute(
-        update(timers).where(timers.c.kind == kind, timers.c.key == key, timers.c.status == "pending")
+        update(timers)
+        .where(timers.c.kind == kind, timers.c.key == key, timers.c.status == "pending")
         .values(status="cancelled")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -113,8 +116,13 @@ async def pending(uow: UnitOfWork, key: str) -> list[DueTimer]:
 
 
 def _due(row: Any) -> DueTimer:
-    return DueTimer(id=row["id"], kind=row["kind"], key=row["key"], due_at=as_utc(row["due_at"]),
-                    payload=json.loads(row["payload"] or "{}"))
+    return DueTimer(
+        id=row["id"],
+        kind=row["kind"],
+        key=row["key"],
+        due_at=as_utc(row["due_at"]),
+        payload=json.loads(row["payload"] or "{}"),
+    )
 
 
 async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None, limit: int = 100) -> int:
@@ -125,9 +133,10 @@ async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None
         async with runtime.engine.connect() as connection:
             connection = await connection.execution_options(**READ_ONLY)
             rows = await connection.execute(
-                select(table).where(table.c.status == "pending", table.c.due_at <= now,
-                                    table.c.kind.in_(list(timers.handlers)))
-                .order_by(table.c.due_at).limit(limit)
+                select(table)
+                .where(table.c.status == "pending", table.c.due_at <= now, table.c.kind.in_(list(timers.handlers)))
+                .order_by(table.c.due_at)
+                .limit(limit)
             )
             due = [_due(row) for row in rows.mappings()]
     fired = 0
@@ -146,8 +155,8 @@ async def _fire(runtime: Runtime, timers: Timers, timer: DueTimer, now: datetime
     with tracer.start_as_current_span(f"timer {timer.kind}", attributes={"pm.timer.key": timer.key}):
         async with runtime.uow() as uow:
             claimed = await uow.session.execute(
-                update(table).where(table.c.id == timer.id, table.c.status == "pending",
-                                    table.c.due_at == timer.due_at)
+                update(table)
+                .where(table.c.id == timer.id, table.c.status == "pending", table.c.due_at == timer.due_at)
                 .values(status="fired", fired_at=now)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -33,28 +33,57 @@ def _env_number(name: str, default: float) -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=int(_env_number("PM_BENCH_EVENTS", 5000)),
-                        help="events through the platform hop, per backend (PM_BENCH_EVENTS; default 5000)")
-    parser.add_argument("--raw-events", type=int, default=int(_env_number("PM_BENCH_RAW_EVENTS", 20000)),
-                        help="messages for the raw publish and raw relay (PM_BENCH_RAW_EVENTS; default 20000)")
-    parser.add_argument("--rate", type=float, default=_env_number("PM_BENCH_RATE", 20),
-                        help="POST /requests per second in the latency run (PM_BENCH_RATE; default 20)")
-    parser.add_argument("--seconds", type=float, default=_env_number("PM_BENCH_SECONDS", 10),
-                        help="length of the latency run in seconds (PM_BENCH_SECONDS; default 10)")
-    parser.add_argument("--backends", default=os.environ.get("PM_BENCH_BACKENDS", "sqlite,postgres"),
-                        help="comma-separated: sqlite, postgres (default both)")
-    parser.add_argument("--postgres-url", default=os.environ.get("PM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
-                        help="admin URL of the PostgreSQL server (PM_TEST_POSTGRES_URL)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=int(_env_number("PM_BENCH_EVENTS", 5000)),
+        help="events through the platform hop, per backend (PM_BENCH_EVENTS; default 5000)",
+    )
+    parser.add_argument(
+        "--raw-events",
+        type=int,
+        default=int(_env_number("PM_BENCH_RAW_EVENTS", 20000)),
+        help="messages for the raw publish and raw relay (PM_BENCH_RAW_EVENTS; default 20000)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=_env_number("PM_BENCH_RATE", 20),
+        help="POST /requests per second in the latency run (PM_BENCH_RATE; default 20)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=_env_number("PM_BENCH_SECONDS", 10),
+        help="length of the latency run in seconds (PM_BENCH_SECONDS; default 10)",
+    )
+    parser.add_argument(
+        "--backends",
+        default=os.environ.get("PM_BENCH_BACKENDS", "sqlite,postgres"),
+        help="comma-separated: sqlite, postgres (default both)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("PM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+        help="admin URL of the PostgreSQL server (PM_TEST_POSTGRES_URL)",
+    )
     parser.add_argument("--no-latency", action="store_true", help="skip the POST -> work-order runs")
-    parser.add_argument("--broadcast-units", type=int,
-                        default=int(_env_number("PM_BENCH_BROADCAST_UNITS", 10000)),
-                        help="units of the site the broadcast goes to (PM_BENCH_BROADCAST_UNITS; default 10000; "
-                             "0 skips it)")
+    parser.add_argument(
+        "--broadcast-units",
+        type=int,
+        default=int(_env_number("PM_BENCH_BROADCAST_UNITS", 10000)),
+        help="units of the site the broadcast goes to (PM_BENCH_BROADCAST_UNITS; default 10000; 0 skips it)",
+    )
     parser.add_argument("--hop-timeout", type=float, default=180.0, help="give up on a hop after this many seconds")
-    parser.add_argument("--consumer-batch", type=int, default=None,
-                        help="Settings.consumer_batch for the hop (default: the platform default)")
-    parser.add_argument("--relay-batch", type=int, default=None,
-                        help="Settings.relay_batch for the hop (default: the platform default)")
+    parser.add_argument(
+        "--consumer-batch",
+        type=int,
+        default=None,
+        help="Settings.consumer_batch for the hop (default: the platform default)",
+    )
+    parser.add_argument(
+        "--relay-batch", type=int, default=None, help="Settings.relay_batch for the hop (default: the platform default)"
+    )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "var" / "bench" / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, stores)")
     args = parser.parse_args(argv)
@@ -89,12 +118,22 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         settings["relay_batch"] = args.relay_batch
     figures: dict[str, Any] = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "nats_server": _nats_version(),
-                    "platform": platform.platform()},
-        "params": {"events": args.events, "raw_events": args.raw_events, "in_flight": IN_FLIGHT,
-                   "fetch_batch": FETCH_BATCH, "rate": args.rate, "seconds": args.seconds,
-                   "broadcast_units": args.broadcast_units,
-                   "hop_settings": settings},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "nats_server": _nats_version(),
+            "platform": platform.platform(),
+        },
+        "params": {
+            "events": args.events,
+            "raw_events": args.raw_events,
+            "in_flight": IN_FLIGHT,
+            "fetch_batch": FETCH_BATCH,
+            "rate": args.rate,
+            "seconds": args.seconds,
+            "broadcast_units": args.broadcast_units,
+            "hop_settings": settings,
+        },
         "raw": {},
         "backends": {},
     }
@@ -140,14 +179,23 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             (base / "hop").mkdir(parents=True, exist_ok=True)
             with NatsServer(base / "nats-hop") as server:
                 try:
-                    hop = await platform_hop(server.url, hop_url, base / "hop", args.events, args.hop_timeout,
-                                             **settings)
+                    hop = await platform_hop(
+                        server.url, hop_url, base / "hop", args.events, args.hop_timeout, **settings
+                    )
                     relay_rate = raw.get("relay_ev_per_s")
-                    result["hop"] = {"events": hop.events, "done": hop.done, "seconds": hop.seconds,
-                                     "finished": hop.finished, "ev_per_s": hop.rate,
-                                     "ratio_to_raw_relay": hop.rate / relay_rate if relay_rate else None}
-                    _say(f"  {hop.rate:,.0f} ev/s ({hop.done:,} in {hop.seconds:.1f} s"
-                         + ("" if hop.finished else ", TIMED OUT") + ")")
+                    result["hop"] = {
+                        "events": hop.events,
+                        "done": hop.done,
+                        "seconds": hop.seconds,
+                        "finished": hop.finished,
+                        "ev_per_s": hop.rate,
+                        "ratio_to_raw_relay": hop.rate / relay_rate if relay_rate else None,
+                    }
+                    _say(
+                        f"  {hop.rate:,.0f} ev/s ({hop.done:,} in {hop.seconds:.1f} s"
+                        + ("" if hop.finished else ", TIMED OUT")
+                        + ")"
+                    )
                 except Exception as exc:
                     result["hop"] = {"error": _error(exc)}
                     _say(f"  hop failed: {result['hop']['error']}")
@@ -163,16 +211,26 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 (base / "broadcast").mkdir(parents=True, exist_ok=True)
                 with NatsServer(base / "nats-broadcast") as server:
                     try:
-                        sent = await broadcast_to_site(server.url, broadcast_url, base / "broadcast",
-                                                       args.broadcast_units, args.hop_timeout * 3)
+                        sent = await broadcast_to_site(
+                            server.url, broadcast_url, base / "broadcast", args.broadcast_units, args.hop_timeout * 3
+                        )
                         publish_rate = raw.get("publish_msg_per_s")
                         result["broadcast"] = {
-                            "units": sent.units, "recipients": sent.recipients, "messages": sent.messages,
-                            "by_status": sent.by_status, "create_seconds": sent.create_seconds,
-                            "seconds": sent.seconds, "finished": sent.finished, "msg_per_s": sent.rate,
-                            "ratio_to_raw_publish": sent.rate / publish_rate if publish_rate else None}
-                        _say(f"  all {sent.messages:,} messages final in {sent.seconds:.1f} s ({sent.rate:,.0f} msg/s"
-                             + ("" if sent.finished else ", TIMED OUT") + ")")
+                            "units": sent.units,
+                            "recipients": sent.recipients,
+                            "messages": sent.messages,
+                            "by_status": sent.by_status,
+                            "create_seconds": sent.create_seconds,
+                            "seconds": sent.seconds,
+                            "finished": sent.finished,
+                            "msg_per_s": sent.rate,
+                            "ratio_to_raw_publish": sent.rate / publish_rate if publish_rate else None,
+                        }
+                        _say(
+                            f"  all {sent.messages:,} messages final in {sent.seconds:.1f} s ({sent.rate:,.0f} msg/s"
+                            + ("" if sent.finished else ", TIMED OUT")
+                            + ")"
+                        )
                     except Exception as exc:
                         result["broadcast"] = {"error": _error(exc)}
                         _say(f"  broadcast failed: {result['broadcast']['error']}")
@@ -184,8 +242,10 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 result["latency"] = {"error": "the intake and dispatch packages are not installed"}
                 _say(f"  latency skipped: {result['latency']['error']}")
                 continue
-            _say(f"{label}: POST -> work order, {args.rate:g} req/s for {args.seconds:g} s (intake + dispatch "
-                 "as processes) ...")
+            _say(
+                f"{label}: POST -> work order, {args.rate:g} req/s for {args.seconds:g} s (intake + dispatch "
+                "as processes) ..."
+            )
             if backend == "sqlite":
                 latency_url = f"sqlite+aiosqlite:///{base / 'latency' / '{service}.db'}"
             else:
@@ -196,13 +256,16 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             (base / "latency").mkdir(parents=True, exist_ok=True)
             with NatsServer(base / "nats-latency") as server:
                 try:
-                    latency = await post_to_workorder_latency(server.url, latency_url, base / "latency",
-                                                              args.rate, args.seconds)
+                    latency = await post_to_workorder_latency(
+                        server.url, latency_url, base / "latency", args.rate, args.seconds
+                    )
                     result["latency"] = latency.summary()
                     summary = result["latency"]
-                    _say(f"  POST -> work order p50 {summary['post_to_workorder']['p50_ms'] or 0:.1f} ms, "
-                         f"p99 {summary['post_to_workorder']['p99_ms'] or 0:.1f} ms "
-                         f"({summary['post_to_workorder']['count']}/{summary['created']} received)")
+                    _say(
+                        f"  POST -> work order p50 {summary['post_to_workorder']['p50_ms'] or 0:.1f} ms, "
+                        f"p99 {summary['post_to_workorder']['p99_ms'] or 0:.1f} ms "
+                        f"({summary['post_to_workorder']['count']}/{summary['created']} received)"
+                    )
                 except Exception as exc:
                     result["latency"] = {"error": _error(exc)}
                     _say(f"  latency failed: {_error(exc)}")
@@ -233,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(figures, args.output)
     print(f"\n{figures['seconds']:.0f} s in all; figures written to {args.output}")
     failed = bool(figures["raw"].get("publish_error") or figures["raw"].get("relay_error")) or any(
-        "error" in result.get("hop", {}) for result in figures["backends"].values())
+        "error" in result.get("hop", {}) for result in figures["backends"].values()
+    )
     return 1 if failed else 0
 
 

@@ -56,21 +56,32 @@ async def _seed(runtime: Any, units: int) -> None:
     for n in range(units):
         building = f"B{n % BUILDINGS:02d}"
         unit_id = f"{SITE}-{building}-{n:05d}"
-        unit_rows.append({"unit_id": unit_id, "site": SITE, "building": building, "occupied": True,
-                          "updated_at": now})
-        party_rows.append({"party_id": f"{unit_id}-owner", "site": SITE, "unit_id": unit_id, "role": "owner",
-                           "name": f"Owner {n}", "phone": f"139{n:08d}", "email": None,
-                           "language": "en" if n % 5 == 0 else "zh-CN", "extra_care": "", "active": True,
-                           "updated_at": now})
+        unit_rows.append({"unit_id": unit_id, "site": SITE, "building": building, "occupied": True, "updated_at": now})
+        party_rows.append(
+            {
+                "party_id": f"{unit_id}-owner",
+                "site": SITE,
+                "unit_id": unit_id,
+                "role": "owner",
+                "name": f"Owner {n}",
+                "phone": f"139{n:08d}",
+                "email": None,
+                "language": "en" if n % 5 == 0 else "zh-CN",
+                "extra_care": "",
+                "active": True,
+                "updated_at": now,
+            }
+        )
     async with runtime.sessionmaker() as session:
         for start in range(0, units, 2000):
-            await session.execute(insert(Unit), unit_rows[start:start + 2000])
-            await session.execute(insert(Party), party_rows[start:start + 2000])
+            await session.execute(insert(Unit), unit_rows[start : start + 2000])
+            await session.execute(insert(Party), party_rows[start : start + 2000])
         await session.commit()
 
 
-async def broadcast_to_site(nats_url: str, database_url: str, var_dir: Path, units: int,
-                            within: float) -> BroadcastResult:
+async def broadcast_to_site(
+    nats_url: str, database_url: str, var_dir: Path, units: int, within: float
+) -> BroadcastResult:
     nc = await bus.connect(nats_url, "bench-broadcast")
     try:
         await bus.provision(nc, bus.load_topology(REPO_ROOT / "deploy"))
@@ -82,9 +93,15 @@ async def broadcast_to_site(nats_url: str, database_url: str, var_dir: Path, uni
     runtime = build_runtime(settings=settings, config=config)
     await _seed(runtime, units)
     supervisor = Principal(subject="bench.supervisor", roles=frozenset({"supervisor"}), sites=frozenset({SITE}))
-    body = BroadcastCreate(site=SITE, kind=Kind.water_cut, title="停水通知", message="明天9:00-12:00全小区停水",
-                           translations={"en": "Water off across the site tomorrow 9:00-12:00"},
-                           title_translations={"en": "Water cut"}, notice_board=False)
+    body = BroadcastCreate(
+        site=SITE,
+        kind=Kind.water_cut,
+        title="停水通知",
+        message="明天9:00-12:00全小区停水",
+        translations={"en": "Water off across the site tomorrow 9:00-12:00"},
+        title_translations={"en": "Water cut"},
+        notice_board=False,
+    )
     await runtime.start()
     try:
         started = time.perf_counter()
@@ -104,6 +121,12 @@ async def broadcast_to_site(nats_url: str, database_url: str, var_dir: Path, uni
     finally:
         await runtime.stop()
     progress = last["progress"]
-    return BroadcastResult(units=units, recipients=progress.recipients, messages=progress.messages,
-                           create_seconds=created, seconds=elapsed, finished=finished,
-                           by_status={k: v for k, v in progress.by_status.items() if v})
+    return BroadcastResult(
+        units=units,
+        recipients=progress.recipients,
+        messages=progress.messages,
+        create_seconds=created,
+        seconds=elapsed,
+        finished=finished,
+        by_status={k: v for k, v in progress.by_status.items() if v},
+    )

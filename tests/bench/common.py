@@ -20,7 +20,8 @@ from pm_platform.settings import REPO_ROOT
 INTAKE_CREATED = "intake.request.created.v1"
 WORKORDER_CREATED = "dispatch.workorder.created.v1"
 EXAMPLE: dict[str, Any] = json.loads(
-    (REPO_ROOT / "contracts" / "examples" / f"{INTAKE_CREATED}.json").read_text(encoding="utf-8"))
+    (REPO_ROOT / "contracts" / "examples" / f"{INTAKE_CREATED}.json").read_text(encoding="utf-8")
+)
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -42,8 +43,9 @@ async def publish_all(nc: Client, messages: Iterable[tuple[str, bytes, str]], in
     """Publish ``(subject, body, msg_id)`` to JetStream with at most ``in_flight`` PubAcks outstanding (the
     context's own semaphore holds back the next publish); every PubAck must arrive."""
     js = nc.jetstream(publish_async_max_pending=in_flight)
-    futures = [await js.publish_async(subject, body, headers={"Nats-Msg-Id": msg_id})
-               for subject, body, msg_id in messages]
+    futures = [
+        await js.publish_async(subject, body, headers={"Nats-Msg-Id": msg_id}) for subject, body, msg_id in messages
+    ]
     await asyncio.wait_for(asyncio.gather(*futures), timeout=120)
     return len(futures)
 
@@ -101,8 +103,10 @@ class Postgres:
     def async_url(self, name: str) -> str:
         """The SQLAlchemy asyncpg URL of database ``name`` (may contain ``{service}``)."""
         base = self.admin_url.split("?", 1)[0].rsplit("/", 1)[0]
-        return base.replace("postgresql://", "postgresql+asyncpg://", 1).replace(
-            "postgres://", "postgresql+asyncpg://", 1) + f"/{name}"
+        return (
+            base.replace("postgresql://", "postgresql+asyncpg://", 1).replace("postgres://", "postgresql+asyncpg://", 1)
+            + f"/{name}"
+        )
 
     async def drop_all(self) -> None:
         if not self.created:

@@ -40,7 +40,8 @@ class HopResult:
 def bench_metadata() -> tuple[MetaData, Table]:
     metadata = service_metadata()
     orders = Table(
-        "bench_work_orders", metadata,
+        "bench_work_orders",
+        metadata,
         Column("id", String(64), primary_key=True),
         Column("request_id", String(64), nullable=False),
         Column("site", String(64), nullable=False),
@@ -59,25 +60,45 @@ def make_subscriptions(orders: Table) -> Subscriptions:
         data: dict[str, Any] = event.data
         order_id = new_id()
         now = utcnow()
-        await uow.session.execute(orders.insert().values(
-            id=order_id, request_id=data["request_id"], site=data["site"], department=DEPARTMENT,
-            state="created", created_at=now))
+        await uow.session.execute(
+            orders.insert().values(
+                id=order_id,
+                request_id=data["request_id"],
+                site=data["site"],
+                department=DEPARTMENT,
+                state="created",
+                created_at=now,
+            )
+        )
         uow.emit(
-            WORKORDER_CREATED, subject=order_id, site=data["site"], department=DEPARTMENT, caused_by=event,
+            WORKORDER_CREATED,
+            subject=order_id,
+            site=data["site"],
+            department=DEPARTMENT,
+            caused_by=event,
             data={
-                "work_order_id": order_id, "request_id": data["request_id"], "site": data["site"],
-                "department": DEPARTMENT, "category": data["category"], "priority": data["priority"],
-                "unit_id": data.get("unit_id"), "location": data.get("location"),
-                "description": data["description"], "in_unit": data["in_unit"],
-                "appointment": data.get("appointment"), "due_at": None, "created_at": now.isoformat(),
+                "work_order_id": order_id,
+                "request_id": data["request_id"],
+                "site": data["site"],
+                "department": DEPARTMENT,
+                "category": data["category"],
+                "priority": data["priority"],
+                "unit_id": data.get("unit_id"),
+                "location": data.get("location"),
+                "description": data["description"],
+                "in_unit": data["in_unit"],
+                "appointment": data.get("appointment"),
+                "due_at": None,
+                "created_at": now.isoformat(),
             },
         )
 
     return subscriptions
 
 
-async def platform_hop(nats_url: str, database_url: str, var_dir: Path, count: int,
-                       within: float, **settings: Any) -> HopResult:
+async def platform_hop(
+    nats_url: str, database_url: str, var_dir: Path, count: int, within: float, **settings: Any
+) -> HopResult:
     """Preload ``count`` intake events into INTAKE, then run the dispatch runtime until they are relayed."""
     nc = await bus.connect(nats_url, "bench-hop")
     try:
@@ -88,9 +109,12 @@ async def platform_hop(nats_url: str, database_url: str, var_dir: Path, count: i
 
         metadata, orders = bench_metadata()
         tables = define_platform_tables(metadata)
-        runtime = Runtime(Settings(service="dispatch", var_dir=var_dir, database_url=database_url,
-                                   nats_url=nats_url, **settings),
-                          metadata, tables, make_subscriptions(orders))
+        runtime = Runtime(
+            Settings(service="dispatch", var_dir=var_dir, database_url=database_url, nats_url=nats_url, **settings),
+            metadata,
+            tables,
+            make_subscriptions(orders),
+        )
         async with runtime.engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
 
@@ -102,7 +126,8 @@ async def platform_hop(nats_url: str, database_url: str, var_dir: Path, count: i
                 return False
             async with runtime.sessionmaker() as session:
                 published = await session.scalar(
-                    select(func.count()).select_from(tables.outbox).where(tables.outbox.c.status == "published"))
+                    select(func.count()).select_from(tables.outbox).where(tables.outbox.c.status == "published")
+                )
             return int(published or 0) >= count
 
         started = time.perf_counter()
@@ -112,7 +137,6 @@ async def platform_hop(nats_url: str, database_url: str, var_dir: Path, count: i
             elapsed = time.perf_counter() - started
         finally:
             await runtime.stop()
-        return HopResult(events=count, seconds=elapsed, done=min(count, await work_orders_stored()),
-                         finished=finished)
+        return HopResult(events=count, seconds=elapsed, done=min(count, await work_orders_stored()), finished=finished)
     finally:
         await nc.close()

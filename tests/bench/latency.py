@@ -32,8 +32,13 @@ SERVICES = ("intake", "dispatch")
 ALL_WORK_ORDERS = "dispatch.workorder.created.v1.>"
 ENGINEERING = "dispatch.workorder.*.v1.harbour.engineering"
 REQUEST_BODY: dict[str, Any] = {
-    "site": "harbour", "kind": "repair", "category": "water", "description": "bench", "unit_id": "harbour-A-0101",
-    "in_unit": True, "reporter": {"name": "Bench", "phone": "13800000001"},
+    "site": "harbour",
+    "kind": "repair",
+    "category": "water",
+    "description": "bench",
+    "unit_id": "harbour-A-0101",
+    "in_unit": True,
+    "reporter": {"name": "Bench", "phone": "13800000001"},
 }
 
 
@@ -51,13 +56,23 @@ class LatencyResult:
 
     def summary(self) -> dict[str, Any]:
         def stats(values: list[float]) -> dict[str, Any]:
-            return {"count": len(values), "p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99),
-                    "max_ms": max(values) if values else None}
+            return {
+                "count": len(values),
+                "p50_ms": percentile(values, 50),
+                "p99_ms": percentile(values, 99),
+                "max_ms": max(values) if values else None,
+            }
 
-        return {"rate_per_s": self.rate, "seconds": self.seconds, "sent": self.sent, "created": self.created,
-                "errors": self.errors, "post_to_201": stats(self.post_ms),
-                "post_to_workorder": stats(self.workorder_ms),
-                "post_to_engineering_subscription": stats(self.engineering_ms)}
+        return {
+            "rate_per_s": self.rate,
+            "seconds": self.seconds,
+            "sent": self.sent,
+            "created": self.created,
+            "errors": self.errors,
+            "post_to_201": stats(self.post_ms),
+            "post_to_workorder": stats(self.workorder_ms),
+            "post_to_engineering_subscription": stats(self.engineering_ms),
+        }
 
 
 class ServiceFailed(RuntimeError):
@@ -74,22 +89,25 @@ def _tail(path: Path, lines: int = 25) -> str:
 async def _run(env: dict[str, str], log_dir: Path, service: str, *args: str) -> None:
     log = log_dir / f"{service}-{args[0]}.log"
     with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", service, *args, env=env, cwd=REPO_ROOT,
-                                                       stdout=sink, stderr=asyncio.subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", service, *args, env=env, cwd=REPO_ROOT, stdout=sink, stderr=asyncio.subprocess.STDOUT
+        )
         code = await process.wait()
     if code != 0:
         raise ServiceFailed(f"`python -m {service} {' '.join(args)}` exited with {code}:\n{_tail(log)}")
 
 
-async def _wait_ready(client: httpx.AsyncClient, ports: dict[str, int], processes: dict[str, Any],
-                      log_dir: Path, within: float = 90.0) -> None:
+async def _wait_ready(
+    client: httpx.AsyncClient, ports: dict[str, int], processes: dict[str, Any], log_dir: Path, within: float = 90.0
+) -> None:
     deadline = time.monotonic() + within
     pending = set(ports)
     while pending:
         for service in list(pending):
             if processes[service].returncode is not None:
-                raise ServiceFailed(f"{service} exited with {processes[service].returncode}:\n"
-                                    f"{_tail(log_dir / f'{service}-serve.log')}")
+                raise ServiceFailed(
+                    f"{service} exited with {processes[service].returncode}:\n{_tail(log_dir / f'{service}-serve.log')}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 response = await client.get(f"http://127.0.0.1:{ports[service]}/readyz", timeout=2)
                 if response.status_code == 200:
@@ -111,8 +129,9 @@ async def _stop(processes: dict[str, Any]) -> None:
             await process.wait()
 
 
-async def post_to_workorder_latency(nats_url: str, database_url: str, work_dir: Path, rate: float,
-                                    seconds: float, drain_seconds: float = 15.0) -> LatencyResult:
+async def post_to_workorder_latency(
+    nats_url: str, database_url: str, work_dir: Path, rate: float, seconds: float, drain_seconds: float = 15.0
+) -> LatencyResult:
     """``database_url`` may contain ``{service}``; each service then gets its own database."""
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -132,8 +151,17 @@ async def post_to_workorder_latency(nats_url: str, database_url: str, work_dir: 
         for service in SERVICES:
             sink = (log_dir / f"{service}-serve.log").open("wb")
             processes[service] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", service, "serve", "--port", str(ports[service]), env=env, cwd=REPO_ROOT,
-                stdout=sink, stderr=asyncio.subprocess.STDOUT)
+                sys.executable,
+                "-m",
+                service,
+                "serve",
+                "--port",
+                str(ports[service]),
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=sink,
+                stderr=asyncio.subprocess.STDOUT,
+            )
             sink.close()
 
         arrivals: dict[str, dict[str, float]] = {ALL_WORK_ORDERS: {}, ENGINEERING: {}}

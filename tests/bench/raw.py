@@ -45,8 +45,10 @@ async def raw_relay(nats_url: str, count: int, batch: int = FETCH_BATCH) -> floa
         await js.add_stream(StreamConfig(name="RELAY_B", subjects=["relayb.>"], storage=StorageType.FILE))
         envelopes = [intake_envelope() for _ in range(count)]
         await publish_all(nc, [(f"relaya.{e.nats_subject}", e.to_json(), e.id) for e in envelopes])
-        await js.add_consumer("RELAY_A", ConsumerConfig(
-            durable_name="relay", ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=1000))
+        await js.add_consumer(
+            "RELAY_A",
+            ConsumerConfig(durable_name="relay", ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=1000),
+        )
         subscription = await js.pull_subscribe_bind("relay", "RELAY_A")
 
         started = time.perf_counter()
@@ -56,8 +58,11 @@ async def raw_relay(nats_url: str, count: int, batch: int = FETCH_BATCH) -> floa
             futures = []
             for message in messages:
                 envelope = Envelope.model_validate_json(message.data)
-                futures.append(await js.publish_async(f"relayb.{envelope.nats_subject}", message.data,
-                                                      headers={"Nats-Msg-Id": envelope.id}))
+                futures.append(
+                    await js.publish_async(
+                        f"relayb.{envelope.nats_subject}", message.data, headers={"Nats-Msg-Id": envelope.id}
+                    )
+                )
             await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
             for message in messages:
                 await message.ack()

@@ -38,10 +38,16 @@ def render(figures: dict[str, Any]) -> str:
         lines.append(f"  {label:<{width}}" + "".join(f"{cell:>20}" for cell in cells))
 
     lines.append(f"{'Raw limits (plain nats-py, no database)':<{width + 2}}{'this run':>20}{'ENGINEERING.md':>20}")
-    row(f"JetStream publish, {params['in_flight']} PubAcks in flight (N={params['raw_events']:,})",
-        raw.get("publish_error") or _rate(raw.get("publish_msg_per_s"), "msg/s"), REFERENCE["raw_publish"])
-    row(f"relay: fetch({params['fetch_batch']}), pydantic, publish_async+Msg-Id, ack",
-        raw.get("relay_error") or _rate(raw.get("relay_ev_per_s"), "ev/s"), REFERENCE["raw_relay"])
+    row(
+        f"JetStream publish, {params['in_flight']} PubAcks in flight (N={params['raw_events']:,})",
+        raw.get("publish_error") or _rate(raw.get("publish_msg_per_s"), "msg/s"),
+        REFERENCE["raw_publish"],
+    )
+    row(
+        f"relay: fetch({params['fetch_batch']}), pydantic, publish_async+Msg-Id, ack",
+        raw.get("relay_error") or _rate(raw.get("relay_ev_per_s"), "ev/s"),
+        REFERENCE["raw_relay"],
+    )
     lines.append("")
     names = list(figures["backends"])
     lines.append(f"{'Our platform':<{width + 2}}" + "".join(f"{BACKENDS[n]:>20}" for n in names))
@@ -74,18 +80,21 @@ def render(figures: dict[str, Any]) -> str:
         def pick(r: dict[str, Any]) -> str:
             lat = r["latency"]
             return _failed(lat) if "error" in lat else _pair(lat.get(key))
+
         return pick
 
     def received(r: dict[str, Any]) -> str:
         lat = r["latency"]
         if "error" in lat:
             return _failed(lat)
-        return (f"{lat['post_to_workorder']['count']}+{lat['post_to_engineering_subscription']['count']}"
-                f" / {lat['created']}")
+        return (
+            f"{lat['post_to_workorder']['count']}+{lat['post_to_engineering_subscription']['count']} / {lat['created']}"
+        )
 
     row(f"hop: pull, validate, inbox + row + outbox, relay (N={params['events']:,})", *cells(hop_rate))
     row("hop / raw relay (same run)", *cells(ratio))
     latency_label = f"{params['rate']:g} req/s for {params['seconds']:g} s"
+
     def broadcast(r: dict[str, Any]) -> str:
         sent = r["broadcast"]
         if "error" in sent:
@@ -102,8 +111,10 @@ def render(figures: dict[str, Any]) -> str:
         row("broadcast msg/s / raw JetStream publish (same run)", *cells(broadcast_ratio))
     row(f"POST /requests -> 201, p50 / p99 ({latency_label})", *cells(latency("post_to_201")))
     row("POST -> work-order event (dispatch.workorder.created.v1.>)", *cells(latency("post_to_workorder")))
-    row("POST -> engineering subscription (*.v1.harbour.engineering)",
-        *cells(latency("post_to_engineering_subscription")))
+    row(
+        "POST -> engineering subscription (*.v1.harbour.engineering)",
+        *cells(latency("post_to_engineering_subscription")),
+    )
     row("events received (all + engineering) / requests created", *cells(received))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
     for n, r in zip(names, results, strict=True):

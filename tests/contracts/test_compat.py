@@ -88,8 +88,11 @@ def test_identical_schemas_have_no_breaking_changes() -> None:
         ("/properties/charge/oneOf", [{"type": "null"}], "data/charge/oneOf: branches reduced from 2 to 1"),
         ("/properties/contact/anyOf", [{"type": "string"}], "data/contact/anyOf: branches reduced from 2 to 1"),
         ("/properties/charge/oneOf/1/required", ["item"], "data/charge/oneOf/1/item: became required"),
-        ("/properties/charge/oneOf/1/properties/item/type", "integer",
-         "data/charge/oneOf/1/item: type narrowed, lost ['string']"),
+        (
+            "/properties/charge/oneOf/1/properties/item/type",
+            "integer",
+            "data/charge/oneOf/1/item: type narrowed, lost ['string']",
+        ),
         ("/$defs/token/pattern", "^[a-z]{1,8}$", "data/$defs/token: pattern changed"),
         ("/$defs/token", None, "data/$defs/token: definition removed"),
         ("/properties/site/$ref", "#/$defs/other", "data/site: $ref changed from '#/$defs/token' to '#/$defs/other'"),
@@ -178,7 +181,13 @@ def test_cli_exits_0_when_compatible(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_cli_as_a_module_on_the_repository_contracts() -> None:
-    result = subprocess.run([sys.executable, "-m", "pm_platform.compat"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pm_platform.compat"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no breaking changes" in result.stdout

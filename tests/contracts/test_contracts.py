@@ -37,8 +37,11 @@ topology = load_topology(DEPLOY)
 EVENT_TYPES = sorted(catalog.events)
 EXAMPLES = [(t, example) for t in EVENT_TYPES for example in catalog.events[t].examples]
 SCHEMA_FILES = sorted(
-    [CONTRACTS / "envelope.schema.json", *CONTRACTS.glob("events/*.schema.json"),
-     *CONTRACTS.glob("baseline/*.schema.json")]
+    [
+        CONTRACTS / "envelope.schema.json",
+        *CONTRACTS.glob("events/*.schema.json"),
+        *CONTRACTS.glob("baseline/*.schema.json"),
+    ]
 )
 
 
@@ -147,8 +150,7 @@ def test_example_envelope_parses(event_type: str, example: Path) -> None:
     envelope = catalog.parse(envelope_for(event_type, data))
     assert envelope.data == data
     assert envelope.dataschema == f"urn:pm:contracts:{event_type}"
-    assert subject_matches(contract.subject.replace("{site}", "*").replace("{department}", "*"),
-                           envelope.nats_subject)
+    assert subject_matches(contract.subject.replace("{site}", "*").replace("{department}", "*"), envelope.nats_subject)
     assert envelope.site == data["site"]
     if contract.has_department:
         assert envelope.department == data["department"]
@@ -165,15 +167,22 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
     data = _load(example)
     contract = catalog.contract(event_type)
     uow = _producer_uow(contract.producer)
-    emitted = uow.emit(event_type, subject=str(data.get("request_id", "s")), site=data["site"], data=data,
-                       department=data.get("department"), correlation_id=data.get("request_id"))
+    emitted = uow.emit(
+        event_type,
+        subject=str(data.get("request_id", "s")),
+        site=data["site"],
+        data=data,
+        department=data.get("department"),
+        correlation_id=data.get("request_id"),
+    )
     received = catalog.parse(emitted.to_json())
     assert received == emitted
     assert received.source == f"pm/{contract.producer}"
     assert received.nats_subject == contract.subject.format(site=data["site"], department=data.get("department"))
     # The next event in the chain carries the correlation on and names its cause.
-    caused = uow.emit(event_type, subject="next", site=data["site"], data=data,
-                      department=data.get("department"), caused_by=received)
+    caused = uow.emit(
+        event_type, subject="next", site=data["site"], data=data, department=data.get("department"), caused_by=received
+    )
     assert caused.correlationid == received.correlationid
     assert caused.causationid == received.id
 
@@ -182,8 +191,7 @@ def test_emit_rejects_bad_tokens_and_a_missing_department() -> None:
     uow = _producer_uow("dispatch")
     data = example_data("dispatch.workorder.created.v1")
     with pytest.raises(InvalidToken, match="site"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="har.bour", data=data,
-                 department="engineering")
+        uow.emit("dispatch.workorder.created.v1", subject="s", site="har.bour", data=data, department="engineering")
     with pytest.raises(InvalidToken, match="department"):
         uow.emit("dispatch.workorder.created.v1", subject="s", site="harbour", data=data, department="eng.a")
     with pytest.raises(InvalidToken, match="department"):
@@ -220,8 +228,11 @@ INVALID_DATA = [
     ("intake.request.created.v1", _set("spam", "kind"), "data/kind: 'spam' is not one of"),
     ("intake.request.created.v1", _drop("reporter", "name"), "data/reporter: 'name' is a required property"),
     ("intake.request.created.v1", _set("maybe", "in_unit"), "data/in_unit: 'maybe' is not of type 'boolean'"),
-    ("intake.request.created.v1", _set({"start": "2026-11-23T10:00:00+00:00"}, "appointment"),
-     "data/appointment: 'end' is a required property"),
+    (
+        "intake.request.created.v1",
+        _set({"start": "2026-11-23T10:00:00+00:00"}, "appointment"),
+        "data/appointment: 'end' is a required property",
+    ),
     ("dispatch.workorder.created.v1", _drop("department"), "'department' is a required property"),
     ("dispatch.workorder.completed.v1", _set(-1, "charge", "amount_cents"), "data/charge/amount_cents: -1"),
     ("dispatch.workorder.completed.v1", _set(1, "charge", "discount"), "data/charge: Additional properties"),
@@ -233,10 +244,12 @@ INVALID_DATA = [
 ]
 
 
-@pytest.mark.parametrize(("event_type", "mutate", "message"), INVALID_DATA,
-                         ids=[f"{t}-{m.split(':')[0]}" for t, _, m in INVALID_DATA])
-def test_invalid_data_is_rejected_naming_the_field(event_type: str, mutate: Callable[[dict[str, Any]], None],
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("event_type", "mutate", "message"), INVALID_DATA, ids=[f"{t}-{m.split(':')[0]}" for t, _, m in INVALID_DATA]
+)
+def test_invalid_data_is_rejected_naming_the_field(
+    event_type: str, mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
     data = copy.deepcopy(example_data(event_type))
     mutate(data)
     # Valid envelope attributes, so that the error is the data's.
@@ -332,12 +345,15 @@ def test_every_durable_filter_serves_a_catalog_subscription() -> None:
             continue
         for pattern in consumer.filter_subjects:
             served = [
-                t for t, c in catalog.events.items()
+                t
+                for t, c in catalog.events.items()
                 if consumer.service in c.consumers and subject_matches(pattern, sample_subject(c))
             ]
             if not served:
-                problems.append(f"{consumer.durable}: filter {pattern} matches no event type {consumer.service} "
-                                f"consumes in the catalog (its messages would be dead-lettered)")
+                problems.append(
+                    f"{consumer.durable}: filter {pattern} matches no event type {consumer.service} "
+                    f"consumes in the catalog (its messages would be dead-lettered)"
+                )
             prefix = pattern.split(".")[0]
             if not any(s.split(".")[0] == prefix for s in streams[consumer.stream].subjects):
                 problems.append(f"{consumer.durable}: filter {pattern} is outside stream {consumer.stream}")
@@ -347,8 +363,9 @@ def test_every_durable_filter_serves_a_catalog_subscription() -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_service_subscriptions_match_the_catalog(service: str, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_service_subscriptions_match_the_catalog(
+    service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     main = importlib.import_module(f"{service}.main")  # a service that is missing fails, never skips
     monkeypatch.setenv("PM_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("PM_DATABASE_URL", raising=False)
@@ -389,8 +406,14 @@ def _emitted_and_mentioned(service: str) -> tuple[dict[str, list[str]], dict[str
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=where)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_TYPE.match(node.value):
                 mentioned.setdefault(node.value, []).append(f"{where}:{node.lineno}")
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "emit"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 emitted.setdefault(node.args[0].value, []).append(f"{where}:{node.lineno}")
     return emitted, mentioned
 
@@ -438,8 +461,10 @@ def test_streams_match_producing_services() -> None:
             if prefix not in producers:
                 problems.append(f"stream {stream.name}: subject {subject} is not the prefix of a producing service")
         if stream.duplicate_window_seconds < 3600:
-            problems.append(f"stream {stream.name}: duplicate_window_seconds {stream.duplicate_window_seconds} "
-                            "< 3600 (shorter than the outbox relay's retry horizon)")
+            problems.append(
+                f"stream {stream.name}: duplicate_window_seconds {stream.duplicate_window_seconds} "
+                "< 3600 (shorter than the outbox relay's retry horizon)"
+            )
     problems += [f"two streams take {prefix}.>" for prefix in set(prefixes) if prefixes.count(prefix) > 1]
     for event_type, contract in sorted(catalog.events.items()):
         subject = sample_subject(contract)

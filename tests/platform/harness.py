@@ -32,7 +32,8 @@ EVENT_TYPE = "intake.request.created.v1"
 def probe_metadata() -> tuple[MetaData, Table]:
     metadata = service_metadata()
     effects = Table(
-        "effects", metadata,
+        "effects",
+        metadata,
         Column("id", BigId, primary_key=True, autoincrement=True),
         Column("event_id", String(64), nullable=False),
         Column("request_id", String(64), nullable=False),
@@ -52,8 +53,15 @@ class Probe:
         # Raise from here to make the handler fail (before its effect is committed).
         self.fail: Callable[[Envelope], Awaitable[None]] | None = None
         self.subscriptions.handlers[EVENT_TYPE] = self._handle
-        self.settings = Settings(service=service, database_url=database_url, nats_url=nats_url, var_dir=var_dir,
-                                 consumer_retry_base_seconds=0.2, relay_idle_seconds=0.05, **settings)
+        self.settings = Settings(
+            service=service,
+            database_url=database_url,
+            nats_url=nats_url,
+            var_dir=var_dir,
+            consumer_retry_base_seconds=0.2,
+            relay_idle_seconds=0.05,
+            **settings,
+        )
         self.runtime = self._new_runtime()
 
     def _new_runtime(self) -> Runtime:
@@ -63,8 +71,7 @@ class Probe:
         self.deliveries.append((event.id, time.monotonic()))
         if self.fail is not None:
             await self.fail(event)
-        await uow.session.execute(self.effects.insert().values(event_id=event.id,
-                                                               request_id=event.data["request_id"]))
+        await uow.session.execute(self.effects.insert().values(event_id=event.id, request_id=event.data["request_id"]))
 
     async def create_schema(self) -> None:
         async with self.runtime.engine.begin() as connection:
@@ -82,8 +89,13 @@ class Probe:
             async with self.runtime.uow() as uow:
                 for _ in range(min(per_transaction, count - start)):
                     request_id = new_id()
-                    uow.emit(EVENT_TYPE, subject=request_id, site="harbour", correlation_id=request_id,
-                             data={**EXAMPLE, "request_id": request_id})
+                    uow.emit(
+                        EVENT_TYPE,
+                        subject=request_id,
+                        site="harbour",
+                        correlation_id=request_id,
+                        data={**EXAMPLE, "request_id": request_id},
+                    )
                     ids.append(request_id)
                 await uow.commit()
         return ids
@@ -108,8 +120,11 @@ async def provision(nats_url: str, **consumer_overrides: Any) -> None:
         await nc.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0,  # noqa: ASYNC109
-                     interval: float = 0.1) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    timeout: float = 30.0,  # noqa: ASYNC109
+    interval: float = 0.1,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if await check():
@@ -124,8 +139,15 @@ def bad_envelope(**data_overrides: Any) -> dict[str, Any]:
     request_id = new_id()
     data = {**EXAMPLE, "request_id": request_id, **data_overrides}
     return {
-        "specversion": "1.0", "id": new_id(), "source": "pm/intake", "type": EVENT_TYPE, "subject": request_id,
-        "time": "2026-11-23T08:00:00+00:00", "datacontenttype": "application/json",
-        "dataschema": f"urn:pm:contracts:{EVENT_TYPE}", "site": "harbour", "correlationid": request_id,
+        "specversion": "1.0",
+        "id": new_id(),
+        "source": "pm/intake",
+        "type": EVENT_TYPE,
+        "subject": request_id,
+        "time": "2026-11-23T08:00:00+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{EVENT_TYPE}",
+        "site": "harbour",
+        "correlationid": request_id,
         "data": {k: v for k, v in data.items() if v is not None or k not in data_overrides},
     }

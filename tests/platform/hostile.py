@@ -28,9 +28,17 @@ def valid_envelope(catalog: Catalog, event_type: str, example: int = 0) -> dict[
 def envelope_for(contract: EventContract, data: dict[str, Any]) -> dict[str, Any]:
     site = data.get("site", "harbour")
     document: dict[str, Any] = {
-        "specversion": "1.0", "id": new_id(), "source": f"pm/{contract.producer}", "type": contract.type,
-        "subject": "hostile-test", "time": "2026-11-23T08:00:00+00:00", "datacontenttype": "application/json",
-        "dataschema": contract.dataschema, "site": site, "correlationid": new_id(), "data": data,
+        "specversion": "1.0",
+        "id": new_id(),
+        "source": f"pm/{contract.producer}",
+        "type": contract.type,
+        "subject": "hostile-test",
+        "time": "2026-11-23T08:00:00+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": contract.dataschema,
+        "site": site,
+        "correlationid": new_id(),
+        "data": data,
     }
     if contract.has_department:
         document["department"] = data.get("department", "engineering")
@@ -40,18 +48,49 @@ def envelope_for(contract: EventContract, data: dict[str, Any]) -> dict[str, Any
 odd_text = st.one_of(
     st.text(max_size=40),
     st.text(st.characters(codec="utf-8"), max_size=40),
-    st.sampled_from(["\x00", "a\x00b", "\ud800", "\udfff", "\u202e", "\ufeff", "\uffff", "\U0001d54f" * 30, "é" * 200,
-                     "'; DROP TABLE inbox; --", "{{ 7*7 }}", "\r\n", " ", "", "null"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\ud800",
+            "\udfff",
+            "\u202e",
+            "\ufeff",
+            "\uffff",
+            "\U0001d54f" * 30,
+            "é" * 200,
+            "'; DROP TABLE inbox; --",
+            "{{ 7*7 }}",
+            "\r\n",
+            " ",
+            "",
+            "null",
+        ]
+    ),
     st.integers(min_value=1, max_value=300_000).map(lambda n: "x" * n),
 )
-instants = st.sampled_from([
-    LEAP_SECOND, "2016-12-31T23:59:60+00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00",
-    "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59.999999999Z", "2026-02-30T00:00:00Z",
-    "2026-11-23T08:00:00", "2026-11-23", "2026-11-23T25:00:00Z", "2026-11-23t08:00:00z",
-])
+instants = st.sampled_from(
+    [
+        LEAP_SECOND,
+        "2016-12-31T23:59:60+00:00",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:59:59.999999999Z",
+        "2026-02-30T00:00:00Z",
+        "2026-11-23T08:00:00",
+        "2026-11-23",
+        "2026-11-23T25:00:00Z",
+        "2026-11-23t08:00:00z",
+    ]
+)
 numbers = st.one_of(
-    st.integers(), st.integers(min_value=2**63 - 2, max_value=2**64), st.integers(max_value=-(2**63) + 1),
-    st.floats(allow_nan=False, allow_infinity=False), st.just(10**4000),
+    st.integers(),
+    st.integers(min_value=2**63 - 2, max_value=2**64),
+    st.integers(max_value=-(2**63) + 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.just(10**4000),
 )
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.one_of(st.none(), st.booleans(), numbers, odd_text, instants),
@@ -98,9 +137,25 @@ def encode(document: Any) -> bytes:
 def hostile_bodies(catalog: Catalog, event_types: list[str]) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=200),
-        st.sampled_from([DEEP_ARRAY, b"{" * 50_000, b'{"a":' * 20_000, b"", b"null", b"[]", b'"x"', b"1e999999",
-                         b"NaN", b"1" * 5000, b'{"id": "\x00"}', b"\x00" * 10, b"\xff\xfe{}", b"\xef\xbb\xbf{}",
-                         encode(nested(5000))]),
+        st.sampled_from(
+            [
+                DEEP_ARRAY,
+                b"{" * 50_000,
+                b'{"a":' * 20_000,
+                b"",
+                b"null",
+                b"[]",
+                b'"x"',
+                b"1e999999",
+                b"NaN",
+                b"1" * 5000,
+                b'{"id": "\x00"}',
+                b"\x00" * 10,
+                b"\xff\xfe{}",
+                b"\xef\xbb\xbf{}",
+                encode(nested(5000)),
+            ]
+        ),
         json_values.map(encode),
         hostile_envelope(catalog, event_types).map(encode),
         # Valid UTF-8 JSON with a raw NUL, a raw control character or a raw invalid byte inside a string.
@@ -117,7 +172,18 @@ header_text = st.one_of(
 )
 header_values = st.one_of(
     st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
-    st.sampled_from(["00-" + "0" * 32 + "-" + "0" * 16 + "-00", "ff-zz-zz-zz", "00-abc", "garbage", "x" * 4000,
-                     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "ünïcödé", ",,,=,=", "k=" + "v" * 600]),
+    st.sampled_from(
+        [
+            "00-" + "0" * 32 + "-" + "0" * 16 + "-00",
+            "ff-zz-zz-zz",
+            "00-abc",
+            "garbage",
+            "x" * 4000,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "ünïcödé",
+            ",,,=,=",
+            "k=" + "v" * 600,
+        ]
+    ),
 )
 hostile_headers = st.dictionaries(header_text, header_values, max_size=4)

@@ -59,8 +59,14 @@ class Stack:
     async def _start(self) -> None:
         await provision(self.nats.url)
         for service in SERVICES:
-            settings = Settings(service=service, var_dir=self.base / service, database_url=self.database_urls[service],
-                                nats_url=self.nats.url, relay_idle_seconds=0.05, **self.settings)
+            settings = Settings(
+                service=service,
+                var_dir=self.base / service,
+                database_url=self.database_urls[service],
+                nats_url=self.nats.url,
+                relay_idle_seconds=0.05,
+                **self.settings,
+            )
             await asyncio.to_thread(migrations.upgrade, service, settings)
             runtime = _build_runtime(service, settings)
             await importlib.import_module(f"{service}.seed").seed(runtime)
@@ -69,11 +75,14 @@ class Stack:
             await runtime.start()
 
     async def _stop(self) -> None:
-        results = await asyncio.gather(*(asyncio.wait_for(r.stop(), 30) for r in self.runtimes.values()),
-                                       return_exceptions=True)
-        failed = {service: f"{result!r}; still running: {_stuck(runtime)}"
-                  for (service, runtime), result in zip(self.runtimes.items(), results, strict=True)
-                  if isinstance(result, BaseException)}
+        results = await asyncio.gather(
+            *(asyncio.wait_for(r.stop(), 30) for r in self.runtimes.values()), return_exceptions=True
+        )
+        failed = {
+            service: f"{result!r}; still running: {_stuck(runtime)}"
+            for (service, runtime), result in zip(self.runtimes.items(), results, strict=True)
+            if isinstance(result, BaseException)
+        }
         assert not failed, f"runtimes did not stop: {failed}"
 
     def runtime_of(self, durable: str) -> Runtime:

@@ -63,8 +63,11 @@ async def test_missing_and_invalid_tokens_answer_401_problem_json(client: httpx.
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["status"] == 401
 
-    forged = jwt.encode({"sub": "x", "roles": ["agent"], "sites": ["*"], "exp": time.time() + 60}, "other-secret-"
-                        "0123456789abcdef0123456789", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "x", "roles": ["agent"], "sites": ["*"], "exp": time.time() + 60},
+        "other-secret-0123456789abcdef0123456789",
+        algorithm="HS256",
+    )
     response = await client.get("/sites/harbour/things", headers=bearer(forged))
     assert response.status_code == 401
     assert "Signature verification failed" in response.json()["detail"]
@@ -78,7 +81,9 @@ async def test_missing_and_invalid_tokens_answer_401_problem_json(client: httpx.
 async def test_role_and_site_scope_answer_403_problem_json(client: httpx.AsyncClient) -> None:
     agent = mint_token(SETTINGS, "agent.harbour", ["agent"], ["harbour"])
     assert (await client.get("/sites/harbour/things", headers=bearer(agent))).json() == {
-        "site": "harbour", "sub": "agent.harbour"}
+        "site": "harbour",
+        "sub": "agent.harbour",
+    }
 
     response = await client.get("/sites/riverside/things", headers=bearer(agent))
     assert response.status_code == 403
@@ -159,8 +164,10 @@ def test_subject_tokens_from_user_data_are_validated(bad: str) -> None:
 
 def test_subjects_have_the_documented_shape() -> None:
     assert event_subject("intake.request.created", 1, "harbour") == "intake.request.created.v1.harbour"
-    assert (event_subject("dispatch.workorder.created", 1, "harbour", "engineering")
-            == "dispatch.workorder.created.v1.harbour.engineering")
+    assert (
+        event_subject("dispatch.workorder.created", 1, "harbour", "engineering")
+        == "dispatch.workorder.created.v1.harbour.engineering"
+    )
 
 
 def _raw(claims: dict, settings: Settings = SETTINGS) -> str:

@@ -21,19 +21,21 @@ REAL_SECRET = "a-real-secret-of-more-than-32-bytes-0123456789"
 
 
 async def build(tmp_path: Path, **settings: object) -> FastAPI:
-    runtime = Runtime(Settings(service="billing", var_dir=tmp_path, **settings),
-                      Base.metadata, platform_tables)
+    runtime = Runtime(Settings(service="billing", var_dir=tmp_path, **settings), Base.metadata, platform_tables)
     try:
         return create(runtime)
     finally:
         await runtime.engine.dispose()
 
 
-@pytest.mark.parametrize(("secret", "algorithm", "reason"), [
-    (DEV_JWT_SECRET, "HS256", "PM_JWT_SECRET is unset"),
-    (REAL_SECRET, "none", "PM_JWT_ALGORITHM 'none'")], ids=["default", "algorithm-none"])
-async def test_without_a_real_secret_and_not_in_dev_mode_a_service_refuses_to_start(tmp_path, secret, algorithm,
-                                                                                     reason) -> None:
+@pytest.mark.parametrize(
+    ("secret", "algorithm", "reason"),
+    [(DEV_JWT_SECRET, "HS256", "PM_JWT_SECRET is unset"), (REAL_SECRET, "none", "PM_JWT_ALGORITHM 'none'")],
+    ids=["default", "algorithm-none"],
+)
+async def test_without_a_real_secret_and_not_in_dev_mode_a_service_refuses_to_start(
+    tmp_path, secret, algorithm, reason
+) -> None:
     with pytest.raises(InsecureConfiguration) as refused:
         await build(tmp_path, jwt_secret=secret, jwt_algorithm=algorithm, dev_mode=False)
     assert f"billing refuses to start: {reason}" in str(refused.value)
@@ -47,8 +49,9 @@ def test_an_empty_or_short_secret_is_refused_with_the_settings_even_in_dev_mode(
 
 async def test_a_real_secret_a_jwks_url_or_dev_mode_start(tmp_path) -> None:
     assert isinstance(await build(tmp_path, jwt_secret=REAL_SECRET, dev_mode=False), FastAPI)
-    assert isinstance(await build(tmp_path, jwt_secret=DEV_JWT_SECRET, jwt_jwks_url="https://idp.example/jwks"),
-                      FastAPI)
+    assert isinstance(
+        await build(tmp_path, jwt_secret=DEV_JWT_SECRET, jwt_jwks_url="https://idp.example/jwks"), FastAPI
+    )
     assert isinstance(await build(tmp_path, jwt_secret=DEV_JWT_SECRET, dev_mode=True), FastAPI)
 
 
@@ -66,7 +69,13 @@ def test_dev_mode_and_the_secret_come_from_the_environment(monkeypatch) -> None:
 def test_serve_exits_with_the_reason_when_no_secret_is_configured(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PM_JWT_SECRET", "PM_DEV_MODE", "PM_JWT_JWKS_URL")}
     env["PM_VAR_DIR"] = str(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "billing", "serve", "--port", "1"], env=env, cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "billing", "serve", "--port", "1"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "billing refuses to start: PM_JWT_SECRET is unset" in result.stderr

@@ -43,8 +43,7 @@ class _Service(BaseHTTPRequestHandler):
         type(self).requests.append((self.command, self.path, self.headers.get("Authorization", "")))
         payload = json.dumps(type(self).body).encode()
         self.send_response(type(self).status)
-        self.send_header("Content-Type", "application/problem+json" if type(self).status >= 400
-                         else "application/json")
+        self.send_header("Content-Type", "application/problem+json" if type(self).status >= 400 else "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -82,8 +81,11 @@ def test_help_lists_each_command_once() -> None:
     commands = ["token", "provision", "dead-letters", "watch", "trace", "run", "settings"]
     for command in commands:
         # A line naming a command first ("token  Mint ..." in the panel, "pm token  mint ..." in a docstring).
-        rows = [line for line in result.output.splitlines()
-                if re.match(rf"^[\W]*(pm )?{re.escape(command)}\s", line.strip("│ ").strip())]
+        rows = [
+            line
+            for line in result.output.splitlines()
+            if re.match(rf"^[\W]*(pm )?{re.escape(command)}\s", line.strip("│ ").strip())
+        ]
         assert len(rows) == 1, (command, rows)
 
 
@@ -105,8 +107,16 @@ def test_unknown_service_is_a_usage_error_naming_the_choices() -> None:
 
 def test_dead_letters_list_talks_to_the_service(service: tuple[str, type[_Service]]) -> None:
     url, handler = service
-    handler.body = [{"id": 7, "created_at": "2026-12-01T03:00:00+00:00", "consumer": "dispatch-from-intake",
-                     "kind": "contract", "subject": "intake.request.created.v1.harbour", "reason": "data: bad"}]
+    handler.body = [
+        {
+            "id": 7,
+            "created_at": "2026-12-01T03:00:00+00:00",
+            "consumer": "dispatch-from-intake",
+            "kind": "contract",
+            "subject": "intake.request.created.v1.harbour",
+            "reason": "data: bad",
+        }
+    ]
     result = invoke("dead-letters", "list", "--service", "dispatch", "--url", url)
     assert result.exit_code == 0, result.output
     assert "dispatch-from-intake" in result.output and "data: bad" in result.output
@@ -128,8 +138,12 @@ def test_service_down_is_one_line(command: list[str]) -> None:
 def test_refused_token_is_one_line(service: tuple[str, type[_Service]], status: int, command: list[str]) -> None:
     url, handler = service
     handler.status = status
-    handler.body = {"type": "about:blank", "title": "Unauthorized", "status": status,
-                    "detail": "invalid bearer token: Signature verification failed"}
+    handler.body = {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": status,
+        "detail": "invalid bearer token: Signature verification failed",
+    }
     result = invoke("dead-letters", *command, "--service", "survey", "--url", url)
     line = assert_one_line_error(result, cli.EXIT_REFUSED)
     assert f"survey refused the token ({status} invalid bearer token: Signature verification failed)" in line

@@ -34,22 +34,50 @@ async def billing(database_urls: dict[str, str], tmp_path: Path):
 
 
 def completed(event_id: str, site: str, unit_id: str, result: str) -> dict[str, Any]:
-    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{COMPLETED}.json").read_text()),
-            "site": site, "unit_id": unit_id, "result": result, "work_order_id": f"wo-{event_id}"}
-    return {"specversion": "1.0", "id": event_id, "source": "pm/dispatch", "type": COMPLETED,
-            "subject": data["work_order_id"], "time": "2026-11-23T08:30:01+00:00",
-            "datacontenttype": "application/json", "dataschema": f"urn:pm:contracts:{COMPLETED}", "site": site,
-            "department": data["department"], "correlationid": data["request_id"], "data": data}
+    data = {
+        **json.loads((REPO_ROOT / "contracts" / "examples" / f"{COMPLETED}.json").read_text()),
+        "site": site,
+        "unit_id": unit_id,
+        "result": result,
+        "work_order_id": f"wo-{event_id}",
+    }
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "pm/dispatch",
+        "type": COMPLETED,
+        "subject": data["work_order_id"],
+        "time": "2026-11-23T08:30:01+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{COMPLETED}",
+        "site": site,
+        "department": data["department"],
+        "correlationid": data["request_id"],
+        "data": data,
+    }
 
 
 async def dead_letter(runtime: Runtime, subject: str, document: dict[str, Any] | str) -> int:
     table = runtime.tables.dead_letters
     payload = document if isinstance(document, str) else json.dumps(document)
     async with runtime.sessionmaker() as session:
-        result = await session.execute(insert(table).values(
-            consumer="billing-from-dispatch", stream="DISPATCH", stream_sequence=1, subject=subject,
-            event_id=None, event_type=COMPLETED, payload=payload, headers="{}", kind="transient",
-            reason="KeyError: unit_area", deliveries=8, status="open", created_at=utcnow()))
+        result = await session.execute(
+            insert(table).values(
+                consumer="billing-from-dispatch",
+                stream="DISPATCH",
+                stream_sequence=1,
+                subject=subject,
+                event_id=None,
+                event_type=COMPLETED,
+                payload=payload,
+                headers="{}",
+                kind="transient",
+                reason="KeyError: unit_area",
+                deliveries=8,
+                status="open",
+                created_at=utcnow(),
+            )
+        )
         await session.commit()
         return int(result.inserted_primary_key[0])
 
@@ -67,13 +95,22 @@ async def status_of(runtime: Runtime, dead_letter_id: int) -> str:
 
 async def test_an_operator_lists_and_replays_only_their_own_sites_dead_letters(billing) -> None:
     runtime, client = billing
-    harbour = await dead_letter(runtime, "dispatch.workorder.completed.v1.harbour.engineering",
-                                completed("e-1", "harbour", "harbour-A-0101", "Replaced the tap cartridge"))
-    riverside = await dead_letter(runtime, "dispatch.workorder.completed.v1.riverside.engineering",
-                                  completed("e-2", "riverside", "riverside-T1-1501", SECRET_RESULT))
+    harbour = await dead_letter(
+        runtime,
+        "dispatch.workorder.completed.v1.harbour.engineering",
+        completed("e-1", "harbour", "harbour-A-0101", "Replaced the tap cartridge"),
+    )
+    riverside = await dead_letter(
+        runtime,
+        "dispatch.workorder.completed.v1.riverside.engineering",
+        completed("e-2", "riverside", "riverside-T1-1501", SECRET_RESULT),
+    )
     # Filed under harbour's subject, but the payload is riverside's: not replayable by harbour.
-    disguised = await dead_letter(runtime, "dispatch.workorder.completed.v1.harbour.engineering",
-                                  completed("e-3", "riverside", "riverside-T1-1501", SECRET_RESULT))
+    disguised = await dead_letter(
+        runtime,
+        "dispatch.workorder.completed.v1.harbour.engineering",
+        completed("e-3", "riverside", "riverside-T1-1501", SECRET_RESULT),
+    )
     siteless = await dead_letter(runtime, "garbage", "not json")
 
     response = await client.get("/admin/dead-letters", headers=operator(runtime, ["harbour"]))

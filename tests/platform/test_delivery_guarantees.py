@@ -168,8 +168,9 @@ async def test_contract_violation_is_dead_lettered_at_once_and_the_consumer_goes
     broken = bad_envelope(request_id=None)
     good = bad_envelope()
     for document in (broken, good):
-        await js.publish("intake.request.created.v1.harbour", json.dumps(document).encode(),
-                         headers={"Nats-Msg-Id": document["id"]})
+        await js.publish(
+            "intake.request.created.v1.harbour", json.dumps(document).encode(), headers={"Nats-Msg-Id": document["id"]}
+        )
     await nc.close()
 
     async def good_applied() -> bool:

@@ -33,9 +33,15 @@ pytestmark = pytest.mark.timeout(240)
 # A fresh request id each time; the request is created first, so that notification knows its contact
 # before the work-order events about it arrive.
 CANARIES = [
-    "intake.request.created.v1", "intake.unit.upserted.v1", "dispatch.workorder.status_changed.v1",
-    "dispatch.workorder.completed.v1", "survey.followup.scheduled.v1", "billing.account.status_changed.v1",
-    "billing.charge.recorded.v1", "notification.message.sent.v1", "survey.invitation.requested.v1",
+    "intake.request.created.v1",
+    "intake.unit.upserted.v1",
+    "dispatch.workorder.status_changed.v1",
+    "dispatch.workorder.completed.v1",
+    "survey.followup.scheduled.v1",
+    "billing.account.status_changed.v1",
+    "billing.charge.recorded.v1",
+    "notification.message.sent.v1",
+    "survey.invitation.requested.v1",
     "notification.broadcast.recipient.v1",
 ]
 
@@ -52,11 +58,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         for service in SERVICES:
             names.append(f"{prefix}_{service}")
             asyncio.run(_create_database(admin, names[-1]))
-            urls[service] = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) \
-                + f"/{names[-1]}"
+            urls[service] = (
+                admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{names[-1]}"
+            )
     # Quick retries: a hostile message that fails as if transiently reaches its dead letter in about a second.
-    stack = Stack(base, urls, consumer_retry_base_seconds=0.05, consumer_retry_max_seconds=0.5,
-                  consumer_max_attempts=4)
+    stack = Stack(base, urls, consumer_retry_base_seconds=0.05, consumer_retry_max_seconds=0.5, consumer_max_attempts=4)
     try:
         stack.start()
         stack.broadcast_id = stack.run(create_broadcast(stack))
@@ -90,8 +96,11 @@ def subjects_of(filters: list[str], stack: Stack) -> list[str]:
 
 
 def durables_on(stack: Stack, stream: str, subject: str) -> list[str]:
-    return [c.durable for c in stack.topology.consumers
-            if c.stream == stream and any(subject.startswith(f.removesuffix(">")) for f in c.filter_subjects)]
+    return [
+        c.durable
+        for c in stack.topology.consumers
+        if c.stream == stream and any(subject.startswith(f.removesuffix(">")) for f in c.filter_subjects)
+    ]
 
 
 async def publish_hostile(stack: Stack, js: Any, batch: Batch) -> list[Published]:
@@ -124,9 +133,17 @@ async def create_broadcast(stack: Stack) -> str:
     runtime = stack.runtimes["notification"]
     token = mint_token(runtime.settings, "supervisor.harbour", ["supervisor"], ["harbour"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create(runtime)), base_url="http://t") as client:
-        response = await client.post("/broadcasts", headers={"Authorization": f"Bearer {token}"}, json={
-            "site": "harbour", "kind": "notice", "title": "Hostile test", "message": "A notice",
-            "unit_ids": ["harbour-A-0101"]})
+        response = await client.post(
+            "/broadcasts",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "site": "harbour",
+                "kind": "notice",
+                "title": "Hostile test",
+                "message": "A notice",
+                "unit_ids": ["harbour-A-0101"],
+            },
+        )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -137,8 +154,9 @@ async def publish_canaries(stack: Stack, js: Any) -> dict[str, str]:
     request_id = f"req-{uuid.uuid4().hex[:12]}"
     expected: dict[str, str] = {}
     for event_type in CANARIES:
-        waiting = [c for c in stack.topology.consumers if c.durable not in expected
-                   and f"{event_type}.>" in c.filter_subjects]
+        waiting = [
+            c for c in stack.topology.consumers if c.durable not in expected and f"{event_type}.>" in c.filter_subjects
+        ]
         if not waiting:
             continue
         document = valid_envelope(catalog, event_type)
@@ -152,6 +170,7 @@ async def publish_canaries(stack: Stack, js: Any) -> dict[str, str]:
         for durable in durables_on(stack, ack.stream, subject):
             expected.setdefault(durable, document["id"])
         if event_type == "intake.request.created.v1":
+
             async def contact_known(event_id: str = document["id"]) -> bool:
                 received, _ = await outcomes(stack)
                 return ("notification-from-intake", event_id) in received
@@ -177,17 +196,24 @@ async def check_batch(stack: Stack, batch: Batch) -> None:
         js = nc.jetstream()
         published = await publish_hostile(stack, js, batch)
         canaries = await publish_canaries(stack, js)
-        expectations = [(durable, item) for item in published
-                        for durable in durables_on(stack, item.stream, item.subject)]
+        expectations = [
+            (durable, item) for item in published for durable in durables_on(stack, item.stream, item.subject)
+        ]
         missing: list[str] = []
 
         async def settled() -> bool:
             received, dead = await outcomes(stack)
-            missing[:] = [f"canary {event_id} on {durable}" for durable, event_id in canaries.items()
-                          if (durable, event_id) not in received]
-            missing.extend(f"{item} on {durable}" for durable, item in expectations
-                           if (durable, item.sequence) not in dead
-                           and (item.event_id is None or (durable, item.event_id) not in received))
+            missing[:] = [
+                f"canary {event_id} on {durable}"
+                for durable, event_id in canaries.items()
+                if (durable, event_id) not in received
+            ]
+            missing.extend(
+                f"{item} on {durable}"
+                for durable, item in expectations
+                if (durable, item.sequence) not in dead
+                and (item.event_id is None or (durable, item.event_id) not in received)
+            )
             return not missing
 
         try:
@@ -217,17 +243,25 @@ async def check_batch(stack: Stack, batch: Batch) -> None:
 
 CATALOG = load_catalog(REPO_ROOT / "contracts")
 LEAP_SECOND_BODY = encode({**valid_envelope(CATALOG, "intake.request.created.v1"), "time": LEAP_SECOND})
-messages = st.lists(st.tuples(hostile_bodies(CATALOG, sorted(CATALOG.events)), hostile_headers),
-                    min_size=1, max_size=3)
+messages = st.lists(st.tuples(hostile_bodies(CATALOG, sorted(CATALOG.events)), hostile_headers), min_size=1, max_size=3)
 
 
-@settings(max_examples=int(os.environ.get("PM_HOSTILE_EXAMPLES", "8")), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("PM_HOSTILE_EXAMPLES", "8")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(batch=messages)
 @example(batch=[(DEEP_ARRAY, {})])
-@example(batch=[(LEAP_SECOND_BODY, {"Nats-Msg-Id": "not-the-event-id",
-                                      "traceparent": "00-zz-not-a-trace-01", "tracestate": "ü=" + "v" * 3000})])
+@example(
+    batch=[
+        (
+            LEAP_SECOND_BODY,
+            {"Nats-Msg-Id": "not-the-event-id", "traceparent": "00-zz-not-a-trace-01", "tracestate": "ü=" + "v" * 3000},
+        )
+    ]
+)
 def test_every_consumer_handles_or_dead_letters_any_message_and_goes_on(stack: Stack, batch: Batch) -> None:
     stack.run(check_batch(stack, batch))
 
@@ -235,4 +269,3 @@ def test_every_consumer_handles_or_dead_letters_any_message_and_goes_on(stack: S
 def test_the_stack_runs_every_provisioned_durable(stack: Stack) -> None:
     bound = sorted(c.durable for runtime in stack.runtimes.values() for c in runtime.consumers)
     assert bound == sorted(c.durable for c in stack.topology.consumers)
-

@@ -16,8 +16,12 @@ from tests.platform.hostile import DEEP_ARRAY, LEAP_SECOND, encode, hostile_bodi
 
 CATALOG = load_catalog(REPO_ROOT / "contracts")
 EVENT_TYPES = sorted(CATALOG.events)
-FAST = settings(max_examples=300, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def parse_or_violation(raw: bytes) -> Envelope | None:
@@ -48,10 +52,22 @@ def test_every_contract_example_still_parses(event_type: str) -> None:
         assert CATALOG.parse(encode(valid_envelope(CATALOG, event_type, index))).type == event_type
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000, b"{" * 50_000, b'{"a":' * 20_000, b"1" * 5000, b"NaN", b'{"a": Infinity}', b'{"a": 1e999}',
-    b"\xff\xfe\x00", b"", b"null", b"[]",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b"{" * 50_000,
+        b'{"a":' * 20_000,
+        b"1" * 5000,
+        b"NaN",
+        b'{"a": Infinity}',
+        b'{"a": 1e999}',
+        b"\xff\xfe\x00",
+        b"",
+        b"null",
+        b"[]",
+    ],
+)
 def test_bodies_that_are_not_usable_json_are_violations(body: bytes) -> None:
     with pytest.raises(ContractViolation):
         CATALOG.parse(body)
@@ -64,13 +80,24 @@ def test_deep_nesting_inside_valid_data_is_a_violation_or_an_envelope() -> None:
         assert parse_or_violation(encode(document)) is None
 
 
-@pytest.mark.parametrize(("value", "valid"), [
-    ("2026-11-23T08:00:00Z", True), ("2026-11-23T08:00:00.123456+08:00", True), ("2026-11-23t08:00:00z", True),
-    ("0001-01-01T00:00:00Z", True), ("9999-12-31T23:59:59Z", True),
-    (LEAP_SECOND, False), ("0001-01-01T00:00:00+01:00", False), ("9999-12-31T23:59:59-01:00", False),
-    ("2026-02-30T00:00:00Z", False), ("2026-11-23T08:00:00", False), ("2026-11-23", False), ("junk", False),
-    (17, True),  # a format constrains strings only; the type is the schema's business
-])
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2026-11-23T08:00:00Z", True),
+        ("2026-11-23T08:00:00.123456+08:00", True),
+        ("2026-11-23t08:00:00z", True),
+        ("0001-01-01T00:00:00Z", True),
+        ("9999-12-31T23:59:59Z", True),
+        (LEAP_SECOND, False),
+        ("0001-01-01T00:00:00+01:00", False),
+        ("9999-12-31T23:59:59-01:00", False),
+        ("2026-02-30T00:00:00Z", False),
+        ("2026-11-23T08:00:00", False),
+        ("2026-11-23", False),
+        ("junk", False),
+        (17, True),  # a format constrains strings only; the type is the schema's business
+    ],
+)
 def test_a_date_time_is_an_instant_the_platform_can_hold(value: object, valid: bool) -> None:
     assert is_instant(value) is valid
 
@@ -89,10 +116,16 @@ def test_any_envelope_with_hostile_values_is_an_envelope_or_a_contract_violation
     parse_or_violation(encode(document))
 
 
-@pytest.mark.parametrize(("text", "limit", "stored"), [
-    ("plain", 64, "plain"), ("a\x00b", 64, "a\\x00b"), ("\ud800x", 64, "\\ud800x"), ("x" * 100, 10, "xxxxxxx..."),
-    (None, 64, None),
-])
+@pytest.mark.parametrize(
+    ("text", "limit", "stored"),
+    [
+        ("plain", 64, "plain"),
+        ("a\x00b", 64, "a\\x00b"),
+        ("\ud800x", 64, "\\ud800x"),
+        ("x" * 100, 10, "xxxxxxx..."),
+        (None, 64, None),
+    ],
+)
 def test_dead_letter_text_is_storable_on_every_backend(text: str | None, limit: int, stored: str | None) -> None:
     assert _storable(text, limit) == stored
     if stored is not None:

@@ -20,24 +20,41 @@ async def test_purge_keeps_pending_rows_and_recent_history(database_urls: dict[s
     old, recent, ancient = now - timedelta(days=10), now - timedelta(days=1), now - timedelta(days=200)
 
     def outbox_row(event_id: str, status: str, published_at: object) -> dict[str, object]:
-        return {"event_id": event_id, "subject": "intake.request.created.v1.harbour",
-                "type": "intake.request.created.v1", "payload": "{}", "status": status, "attempts": 0,
-                "created_at": ancient, "next_attempt_at": ancient, "published_at": published_at}
+        return {
+            "event_id": event_id,
+            "subject": "intake.request.created.v1.harbour",
+            "type": "intake.request.created.v1",
+            "payload": "{}",
+            "status": status,
+            "attempts": 0,
+            "created_at": ancient,
+            "next_attempt_at": ancient,
+            "published_at": published_at,
+        }
 
     async with probe.runtime.sessionmaker() as session:
-        await session.execute(insert(tables.outbox), [
-            outbox_row("published-old", "published", old),
-            outbox_row("published-recent", "published", recent),
-            outbox_row("pending-ancient", "pending", None),  # stuck, never purged: an operator must see it
-        ])
-        await session.execute(insert(tables.inbox), [
-            {"consumer": "c", "event_id": "seen-ancient", "event_type": "t", "received_at": ancient},
-            {"consumer": "c", "event_id": "seen-old", "event_type": "t", "received_at": old},
-        ])
-        await session.execute(insert(tables.timers), [
-            {"kind": "k", "key": "fired-ancient", "due_at": ancient, "payload": "{}", "status": "fired"},
-            {"kind": "k", "key": "pending-ancient", "due_at": ancient, "payload": "{}", "status": "pending"},
-        ])
+        await session.execute(
+            insert(tables.outbox),
+            [
+                outbox_row("published-old", "published", old),
+                outbox_row("published-recent", "published", recent),
+                outbox_row("pending-ancient", "pending", None),  # stuck, never purged: an operator must see it
+            ],
+        )
+        await session.execute(
+            insert(tables.inbox),
+            [
+                {"consumer": "c", "event_id": "seen-ancient", "event_type": "t", "received_at": ancient},
+                {"consumer": "c", "event_id": "seen-old", "event_type": "t", "received_at": old},
+            ],
+        )
+        await session.execute(
+            insert(tables.timers),
+            [
+                {"kind": "k", "key": "fired-ancient", "due_at": ancient, "payload": "{}", "status": "fired"},
+                {"kind": "k", "key": "pending-ancient", "due_at": ancient, "payload": "{}", "status": "pending"},
+            ],
+        )
         await session.commit()
 
     assert await purge(probe.runtime, now=now) == {"outbox": 1, "inbox": 1, "timers": 1}

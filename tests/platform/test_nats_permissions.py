@@ -55,10 +55,14 @@ class Secured:
         async def on_error(exc: Exception) -> None:
             errors.append(str(exc))
 
-        nc = await nats.connect(self.server.url, user=user,
-                                password=self.passwords[natsauth.password_variable(user)],
-                                inbox_prefix=natsauth.inbox_prefix(user), error_cb=on_error,
-                                allow_reconnect=False)
+        nc = await nats.connect(
+            self.server.url,
+            user=user,
+            password=self.passwords[natsauth.password_variable(user)],
+            inbox_prefix=natsauth.inbox_prefix(user),
+            error_cb=on_error,
+            allow_reconnect=False,
+        )
         self.logins.append(nc)
         return Login(nc, errors)
 
@@ -119,14 +123,19 @@ async def _async(value: bool) -> bool:
 
 async def test_anonymous_connect_is_refused(secured: Secured) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-        await nats.connect(secured.server.url, allow_reconnect=False, max_reconnect_attempts=0,
-                           connect_timeout=2)
+        await nats.connect(secured.server.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
 
 
 async def test_a_wrong_password_is_refused(secured: Secured) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-        await nats.connect(secured.server.url, user="intake", password="not-the-password",
-                           allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+        await nats.connect(
+            secured.server.url,
+            user="intake",
+            password="not-the-password",
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            connect_timeout=2,
+        )
 
 
 async def test_the_platform_client_stops_at_a_refused_login(secured: Secured) -> None:
@@ -141,8 +150,7 @@ async def test_the_platform_client_stops_at_a_refused_login(secured: Secured) ->
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_a_service_publishes_its_own_events_and_consumes_its_own_durables(secured: Secured,
-                                                                                service: str) -> None:
+async def test_a_service_publishes_its_own_events_and_consumes_its_own_durables(secured: Secured, service: str) -> None:
     login = await secured.login(service)
     js = login.nc.jetstream()
     for consumer in TOPOLOGY.consumers_of(service):
@@ -168,15 +176,27 @@ async def test_a_service_publishes_its_own_events_and_consumes_its_own_durables(
     assert login.violations() == []
 
 
-async def test_the_platform_runtime_relays_and_consumes_with_its_login(secured: Secured,
-                                                                       database_urls: dict[str, str],
-                                                                       tmp_path: Path) -> None:
+async def test_the_platform_runtime_relays_and_consumes_with_its_login(
+    secured: Secured, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     """The real outbox relay (PubAcks on the service's own inbox) and consumer runner (fetch, ack,
     readiness through consumer info) under the generated permissions, across a server restart."""
-    producer = Probe("intake", database_urls["producer"], secured.server.url, tmp_path / "intake",
-                     nats_user="intake", nats_password=secured.passwords["PM_NATS_PASSWORD_INTAKE"])
-    consumer = Probe("dispatch", database_urls["dispatch"], secured.server.url, tmp_path / "dispatch",
-                     nats_user="dispatch", nats_password=secured.passwords["PM_NATS_PASSWORD_DISPATCH"])
+    producer = Probe(
+        "intake",
+        database_urls["producer"],
+        secured.server.url,
+        tmp_path / "intake",
+        nats_user="intake",
+        nats_password=secured.passwords["PM_NATS_PASSWORD_INTAKE"],
+    )
+    consumer = Probe(
+        "dispatch",
+        database_urls["dispatch"],
+        secured.server.url,
+        tmp_path / "dispatch",
+        nats_user="dispatch",
+        nats_password=secured.passwords["PM_NATS_PASSWORD_DISPATCH"],
+    )
     for probe in (producer, consumer):
         await probe.create_schema()
     await producer.runtime.start(consumers=False)
@@ -211,15 +231,19 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(secured: 
         await consumer.runtime.stop()
 
 
-@pytest.mark.parametrize(("service", "event_type"), [
-    ("intake", "dispatch.workorder.created.v1"),
-    ("dispatch", "intake.request.created.v1"),
-    ("billing", "notification.message.sent.v1"),
-    ("survey", "billing.charge.recorded.v1"),
-    ("notification", "survey.followup.completed.v1"),
-])
-async def test_a_service_cannot_publish_another_services_events(secured: Secured, service: str,
-                                                                 event_type: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "event_type"),
+    [
+        ("intake", "dispatch.workorder.created.v1"),
+        ("dispatch", "intake.request.created.v1"),
+        ("billing", "notification.message.sent.v1"),
+        ("survey", "billing.charge.recorded.v1"),
+        ("notification", "survey.followup.completed.v1"),
+    ],
+)
+async def test_a_service_cannot_publish_another_services_events(
+    secured: Secured, service: str, event_type: str
+) -> None:
     login = await secured.login(service)
     stream = CATALOG[event_type]["producer"].upper()
     await refused_publish(login, example_subject(event_type))
@@ -228,8 +252,9 @@ async def test_a_service_cannot_publish_another_services_events(secured: Secured
 
 async def test_a_service_cannot_bind_or_ack_another_services_durable(secured: Secured) -> None:
     intake = await secured.login("intake")
-    await intake.nc.jetstream().publish(example_subject("intake.request.created.v1"),
-                                        envelope("intake.request.created.v1"), timeout=5)
+    await intake.nc.jetstream().publish(
+        example_subject("intake.request.created.v1"), envelope("intake.request.created.v1"), timeout=5
+    )
     billing = await secured.login("billing")
     stolen = await billing.nc.jetstream().pull_subscribe_bind("dispatch-from-intake", "INTAKE")
     with pytest.raises(nats.errors.TimeoutError):
@@ -240,8 +265,9 @@ async def test_a_service_cannot_bind_or_ack_another_services_durable(secured: Se
 
     # dispatch fetched the message; billing cannot ack it (nor nak or term it) on dispatch's behalf.
     dispatch = await secured.login("dispatch")
-    message = (await (await dispatch.nc.jetstream().pull_subscribe_bind("dispatch-from-intake", "INTAKE"))
-               .fetch(1, timeout=5))[0]
+    message = (
+        await (await dispatch.nc.jetstream().pull_subscribe_bind("dispatch-from-intake", "INTAKE")).fetch(1, timeout=5)
+    )[0]
     assert message.reply
     await billing.nc.publish(message.reply, b"+ACK")
     await billing.nc.flush()
@@ -252,8 +278,9 @@ async def test_a_service_cannot_bind_or_ack_another_services_durable(secured: Se
 
 async def test_a_service_cannot_read_a_stream_directly(secured: Secured) -> None:
     intake = await secured.login("intake")
-    await intake.nc.jetstream().publish(example_subject("intake.request.created.v1"),
-                                        envelope("intake.request.created.v1"), timeout=5)
+    await intake.nc.jetstream().publish(
+        example_subject("intake.request.created.v1"), envelope("intake.request.created.v1"), timeout=5
+    )
     billing = await secured.login("billing")
     js = billing.nc.jetstream(timeout=REFUSED)
     with pytest.raises(nats.errors.TimeoutError):
@@ -268,8 +295,9 @@ async def test_a_service_cannot_read_a_stream_directly(secured: Secured) -> None
     live = await billing.nc.subscribe("intake.>")
     inbox = await billing.nc.subscribe(natsauth.inbox_prefix("dispatch") + ".>")
     await billing.nc.flush()
-    await intake.nc.jetstream().publish(example_subject("intake.request.created.v1"),
-                                        envelope("intake.request.created.v1"), timeout=5)
+    await intake.nc.jetstream().publish(
+        example_subject("intake.request.created.v1"), envelope("intake.request.created.v1"), timeout=5
+    )
     await eventually(lambda: _async(sum("subscription" in v for v in billing.violations()) >= 2), timeout=5)
     assert live.pending_msgs == 0 and inbox.pending_msgs == 0
     assert any("intake.>" in v for v in billing.violations())
@@ -294,8 +322,11 @@ async def publish_workorders(secured: Secured, places: list[tuple[str, str]]) ->
     dispatch = (await secured.login("dispatch")).nc.jetstream()
     for site, department in places:
         event_type = "dispatch.workorder.created.v1"
-        await dispatch.publish(example_subject(event_type, site, department),
-                               envelope(event_type, site=site, department=department), timeout=5)
+        await dispatch.publish(
+            example_subject(event_type, site, department),
+            envelope(event_type, site=site, department=department),
+            timeout=5,
+        )
 
 
 async def received(subscription: Any, count: int) -> list[tuple[str, str]]:
@@ -309,8 +340,7 @@ async def received(subscription: Any, count: int) -> list[tuple[str, str]]:
     return seen
 
 
-ALL_PLACES = [("harbour", "engineering"), ("harbour", "cleaning"), ("riverside", "engineering"),
-              ("riverside", "lift")]
+ALL_PLACES = [("harbour", "engineering"), ("harbour", "cleaning"), ("riverside", "engineering"), ("riverside", "lift")]
 
 
 async def test_a_department_watches_its_own_work_orders_only(secured: Secured) -> None:
@@ -333,18 +363,23 @@ async def test_head_office_watches_one_department_on_every_site(secured: Secured
         await bus.watch_workorders(watcher.nc, "*", "cleaning", history=True, timeout=REFUSED)
 
 
-@pytest.mark.parametrize(("site", "department"), [
-    ("riverside", "engineering"),  # another site
-    ("harbour", "cleaning"),  # another department
-    ("*", "engineering"),  # every site
-    ("harbour", "*"),  # every department
-])
+@pytest.mark.parametrize(
+    ("site", "department"),
+    [
+        ("riverside", "engineering"),  # another site
+        ("harbour", "cleaning"),  # another department
+        ("*", "engineering"),  # every site
+        ("harbour", "*"),  # every department
+    ],
+)
 async def test_a_department_cannot_watch_other_work_orders(secured: Secured, site: str, department: str) -> None:
     watcher = await secured.login("dept-harbour-engineering")
     with pytest.raises(nats.errors.TimeoutError):
         await bus.watch_workorders(watcher.nc, site, department, history=True, timeout=REFUSED)
-    assert any("$js.api.consumer.create.dispatch.watch-" in v and
-               natsauth.workorder_filter(site, department).lower() in v for v in watcher.violations())
+    assert any(
+        "$js.api.consumer.create.dispatch.watch-" in v and natsauth.workorder_filter(site, department).lower() in v
+        for v in watcher.violations()
+    )
     info = await (await secured.admin()).jetstream().stream_info("DISPATCH")
     assert info.state.consumer_count == len([c for c in TOPOLOGY.consumers if c.stream == "DISPATCH"])
 
@@ -354,11 +389,20 @@ async def test_a_department_cannot_widen_its_filter_in_the_request_body(secured:
     await publish_workorders(secured, ALL_PLACES)
     watcher = await secured.login("dept-harbour-engineering")
     allowed = f"$JS.API.CONSUMER.CREATE.DISPATCH.sneaky.{natsauth.workorder_filter('harbour', 'engineering')}"
-    for config in ({"filter_subject": "dispatch.>"},
-                   {"filter_subjects": [natsauth.workorder_filter("harbour", "engineering"), "dispatch.>"]}):
-        body = {"stream_name": "DISPATCH",
-                "config": {"name": "sneaky", "deliver_subject": watcher.nc.new_inbox(),
-                           "ack_policy": "none", "deliver_policy": "all", **config}}
+    for config in (
+        {"filter_subject": "dispatch.>"},
+        {"filter_subjects": [natsauth.workorder_filter("harbour", "engineering"), "dispatch.>"]},
+    ):
+        body = {
+            "stream_name": "DISPATCH",
+            "config": {
+                "name": "sneaky",
+                "deliver_subject": watcher.nc.new_inbox(),
+                "ack_policy": "none",
+                "deliver_policy": "all",
+                **config,
+            },
+        }
         reply = json.loads((await watcher.nc.request(allowed, json.dumps(body).encode(), timeout=5)).data)
         assert "error" in reply, reply
     info = await (await secured.admin()).jetstream().stream_info("DISPATCH")
@@ -392,9 +436,13 @@ async def test_a_watch_consumer_cannot_push_events_into_another_stream(secured: 
     listens, and no client may listen on event subjects."""
     await publish_workorders(secured, [("harbour", "engineering")])
     watcher = await secured.login("dept-harbour-engineering")
-    config = ConsumerConfig(name="redirect", filter_subject=natsauth.workorder_filter("harbour", "engineering"),
-                            deliver_subject=example_subject("intake.request.created.v1"),
-                            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL)
+    config = ConsumerConfig(
+        name="redirect",
+        filter_subject=natsauth.workorder_filter("harbour", "engineering"),
+        deliver_subject=example_subject("intake.request.created.v1"),
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.ALL,
+    )
     await watcher.nc.jetstream().add_consumer("DISPATCH", config, timeout=5)
     admin = (await secured.admin()).jetstream()
     # The server pushes only to a deliver subject with interest; it has none, so nothing moves.
@@ -438,14 +486,19 @@ CONTACT_FIELDS = {"name", "phone", "mobile", "email", "contact", "reporter", "ow
 
 def test_events_a_department_may_read_carry_no_contact_fields() -> None:
     """Every event type on a subject a department user can read: no owner's name, phone or email."""
-    readable = [t for t, entry in CATALOG.items()
-                if entry["subject"] == f"{t}.{{site}}.{{department}}" and t.startswith("dispatch.workorder.")]
+    readable = [
+        t
+        for t, entry in CATALOG.items()
+        if entry["subject"] == f"{t}.{{site}}.{{department}}" and t.startswith("dispatch.workorder.")
+    ]
     assert len(readable) == 4
     for event_type in readable:
         schema = json.loads((CONTRACTS / CATALOG[event_type]["schema"]).read_text())
         fields = set(schema["properties"])
-        assert not {f for f in fields if f in CONTACT_FIELDS or "phone" in f or "name" in f or "email" in f}, \
-            (event_type, fields)
+        assert not {f for f in fields if f in CONTACT_FIELDS or "phone" in f or "name" in f or "email" in f}, (
+            event_type,
+            fields,
+        )
         for example in CATALOG[event_type]["examples"]:
             data = json.loads((CONTRACTS / example).read_text())
             assert not {f for f in data if "phone" in f or "name" in f or "email" in f}

@@ -62,8 +62,9 @@ def is_postgres(probe: Probe) -> bool:
     return probe.settings.database_url.startswith("postgresql")
 
 
-async def test_a_batch_that_fails_after_its_commit_does_not_end_the_consumer(probes: MakeProbe,
-                                                                           nats_server: NatsServer) -> None:
+async def test_a_batch_that_fails_after_its_commit_does_not_end_the_consumer(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
     consumer = await probes("dispatch", "probe")
     outcomes: list[str] = []
 
@@ -88,8 +89,9 @@ async def test_a_batch_that_fails_after_its_commit_does_not_end_the_consumer(pro
     assert sorted(outcomes[2:]) == ["duplicate"] * len(outcomes[2:])  # the unacked one, redelivered: no effect
 
 
-async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(probes: MakeProbe,
-                                                                             nats_server: NatsServer) -> None:
+async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
     consumer = await probes("dispatch", "probe")
     await consumer.runtime.start(relay=False)
     nul = bad_envelope(request_id="req-\x00-nul")
@@ -97,8 +99,9 @@ async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(p
     await publish(nats_server.url, json.dumps(nul).encode(), json.dumps(good).encode())
 
     async def settled() -> bool:
-        return (await consumer.effect_counts())[1] >= (1 if is_postgres(consumer) else 2) \
-            and await pending(nats_server.url) == (0, 0)
+        return (await consumer.effect_counts())[1] >= (1 if is_postgres(consumer) else 2) and await pending(
+            nats_server.url
+        ) == (0, 0)
 
     await eventually(settled, timeout=30)
     dead = await consumer.rows(consumer.tables.dead_letters)
@@ -112,8 +115,9 @@ async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(p
     assert {row["event_id"] for row in await consumer.rows(consumer.effects)} >= {good["id"]}
 
 
-async def test_a_body_with_a_raw_nul_invalid_utf8_and_hostile_headers_is_recorded_sanitized(probes: MakeProbe,
-                                                                          nats_server: NatsServer) -> None:
+async def test_a_body_with_a_raw_nul_invalid_utf8_and_hostile_headers_is_recorded_sanitized(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
     consumer = await probes("dispatch", "probe")
     await consumer.runtime.start(relay=False)
     good = bad_envelope()
@@ -134,8 +138,9 @@ async def test_a_body_with_a_raw_nul_invalid_utf8_and_hostile_headers_is_recorde
     assert stored_headers["tracestate"] == headers["tracestate"][:1000]
 
 
-async def test_a_dead_letter_that_cannot_be_stored_in_full_is_stored_minimal(probes: MakeProbe,
-                                                                            nats_server: NatsServer) -> None:
+async def test_a_dead_letter_that_cannot_be_stored_in_full_is_stored_minimal(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
     consumer = await probes("dispatch", "probe")
     await consumer.runtime.start(relay=False)
     [runner] = consumer.runtime.consumers
@@ -152,8 +157,9 @@ async def test_a_dead_letter_that_cannot_be_stored_in_full_is_stored_minimal(pro
     assert "only a minimal record" in letter["reason"] and "not JSON" in letter["reason"]
 
 
-async def test_a_dead_letter_that_cannot_be_stored_at_all_is_retried_not_lost(probes: MakeProbe,
-                                                                            nats_server: NatsServer) -> None:
+async def test_a_dead_letter_that_cannot_be_stored_at_all_is_retried_not_lost(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
     consumer = await probes("dispatch", "probe")
     await consumer.runtime.start(relay=False)
     [runner] = consumer.runtime.consumers

@@ -8,8 +8,9 @@ from pm_platform.natsserver import NatsServer
 from tests.platform.harness import Probe, eventually, provision
 
 
-async def test_readiness_waits_for_the_provisioned_consumers(nats_server: NatsServer, database_urls: dict[str, str],
-                                                             tmp_path: Path) -> None:
+async def test_readiness_waits_for_the_provisioned_consumers(
+    nats_server: NatsServer, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     probe = Probe("dispatch", database_urls["probe"], nats_server.url, tmp_path)
     await probe.create_schema()
     await probe.runtime.start(relay=False)

@@ -48,9 +48,23 @@ MONTH = date.today().strftime("%Y-%m")
 STAFF_ROLES = [role for role in ROLES if role != "owner"]
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
 # Path parameters that name a thing of the foreign site (not a site-wide setting key such as a category).
-OBJECT_PARAMS = {"request_id", "incident_id", "handover_id", "unit_id", "party_id", "work_order_id", "payment_id",
-                 "survey_id", "invitation_id", "followup_id", "visit_id", "message_id", "broadcast_id",
-                 "staff_id", "dead_letter_id"}
+OBJECT_PARAMS = {
+    "request_id",
+    "incident_id",
+    "handover_id",
+    "unit_id",
+    "party_id",
+    "work_order_id",
+    "payment_id",
+    "survey_id",
+    "invitation_id",
+    "followup_id",
+    "visit_id",
+    "message_id",
+    "broadcast_id",
+    "staff_id",
+    "dead_letter_id",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,14 @@ class Walk:
 Setup = Callable[[Runtime, httpx.AsyncClient], Awaitable[Walk]]
 
 
-def bearer(runtime: Runtime, roles: list[str], sites: list[str], department: str | None = None,
-           party_id: str | None = None, subject: str = "someone") -> dict[str, str]:
+def bearer(
+    runtime: Runtime,
+    roles: list[str],
+    sites: list[str],
+    department: str | None = None,
+    party_id: str | None = None,
+    subject: str = "someone",
+) -> dict[str, str]:
     token = mint_token(runtime.settings, subject, roles, sites, department=department, party_id=party_id)
     return {"Authorization": f"Bearer {token}"}
 
@@ -102,19 +122,29 @@ def foreign_staff(runtime: Runtime) -> dict[str, str]:
 
 
 async def created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code in (200, 201, 202), f"{response.request.method} {response.request.url}: " \
-                                                      f"{response.status_code} {response.text}"
+    assert response.status_code in (200, 201, 202), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     body: dict[str, Any] = response.json()
     return body
 
 
-def envelope(runtime: Runtime, event_type: str, changes: dict[str, Any], event_id: str,
-             **attributes: Any) -> Envelope:
+def envelope(runtime: Runtime, event_type: str, changes: dict[str, Any], event_id: str, **attributes: Any) -> Envelope:
     """The contract's example of ``event_type`` with ``changes`` to its data, on the foreign site."""
     data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{event_type}.json").read_text()), **changes}
-    document = {"specversion": "1.0", "id": event_id, "source": f"pm/{event_type.split('.')[0]}", "type": event_type,
-                "subject": event_id, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
-                "dataschema": f"urn:pm:contracts:{event_type}", "site": FOREIGN, "data": data, **attributes}
+    document = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": f"pm/{event_type.split('.')[0]}",
+        "type": event_type,
+        "subject": event_id,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{event_type}",
+        "site": FOREIGN,
+        "data": data,
+        **attributes,
+    }
     return runtime.catalog.parse(document)
 
 
@@ -127,21 +157,36 @@ async def deliver(runtime: Runtime, event: Envelope) -> None:
 
 async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     staff = foreign_staff(runtime)
-    request = {"site": FOREIGN, "kind": "repair", "category": "water", "description": f"Tap leaking {SECRET}",
-               "unit_id": FOREIGN_UNIT, "in_unit": True,
-               "reporter": {"party_id": FOREIGN_PARTY, "name": "Zhao Lei", "phone": "13900000011"}}
+    request = {
+        "site": FOREIGN,
+        "kind": "repair",
+        "category": "water",
+        "description": f"Tap leaking {SECRET}",
+        "unit_id": FOREIGN_UNIT,
+        "in_unit": True,
+        "reporter": {"party_id": FOREIGN_PARTY, "name": "Zhao Lei", "phone": "13900000011"},
+    }
     first = await created(await client.post("/requests", json=request, headers=staff))
     for _ in range(2):  # three on one building and category form an incident
         await created(await client.post("/requests", json=request, headers=staff))
     incidents = (await client.get("/incidents", params={"site": FOREIGN}, headers=staff)).json()
     incident = (incidents["items"] if isinstance(incidents, dict) else incidents)[0]
     await created(await client.post("/duty-log", headers=staff, json={"site": FOREIGN, "note": SECRET}))
-    handover = await created(await client.post("/handovers", headers=staff, json={
-        "site": FOREIGN, "to_agent": "agent.2", "notes": SECRET}))
-    walk = Walk(values={"request_id": first["id"], "incident_id": incident["id"], "handover_id": handover["id"],
-                        "unit_id": FOREIGN_UNIT, "party_id": FOREIGN_PARTY, "site": FOREIGN, "kind": "units"},
-                query={"unit_id": FOREIGN_UNIT, "phone": "13900000011", "month": MONTH,
-                       "day": date.today().isoformat()})
+    handover = await created(
+        await client.post("/handovers", headers=staff, json={"site": FOREIGN, "to_agent": "agent.2", "notes": SECRET})
+    )
+    walk = Walk(
+        values={
+            "request_id": first["id"],
+            "incident_id": incident["id"],
+            "handover_id": handover["id"],
+            "unit_id": FOREIGN_UNIT,
+            "party_id": FOREIGN_PARTY,
+            "site": FOREIGN,
+            "kind": "units",
+        },
+        query={"unit_id": FOREIGN_UNIT, "phone": "13900000011", "month": MONTH, "day": date.today().isoformat()},
+    )
     walk.bodies = {
         ("POST", "/requests"): request,
         ("POST", "/requests/{request_id}/status"): {"status": "acknowledged"},
@@ -160,37 +205,93 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
 
 
 async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.completed.v1", {
-        "site": FOREIGN, "unit_id": FOREIGN_UNIT, "work_order_id": "wo-foreign", "result": SECRET,
-        "charge": {"item": SECRET, "amount_cents": 778100, "currency": "CNY"}}, "evt-foreign-completed",
-        department="engineering", correlationid="req-foreign"))
-    payment = await created(await client.post("/payments", headers=foreign_staff(runtime), json={
-        "site": FOREIGN, "unit_id": FOREIGN_UNIT, "amount_cents": 778100, "currency": "CNY", "method": "cash",
-        "reference": SECRET}))
-    walk = Walk(values={"unit_id": FOREIGN_UNIT, "payment_id": payment["id"], "site": FOREIGN, "period": MONTH},
-                query={"unit_id": FOREIGN_UNIT, "month": MONTH})
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "dispatch.workorder.completed.v1",
+            {
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "work_order_id": "wo-foreign",
+                "result": SECRET,
+                "charge": {"item": SECRET, "amount_cents": 778100, "currency": "CNY"},
+            },
+            "evt-foreign-completed",
+            department="engineering",
+            correlationid="req-foreign",
+        ),
+    )
+    payment = await created(
+        await client.post(
+            "/payments",
+            headers=foreign_staff(runtime),
+            json={
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "amount_cents": 778100,
+                "currency": "CNY",
+                "method": "cash",
+                "reference": SECRET,
+            },
+        )
+    )
+    walk = Walk(
+        values={"unit_id": FOREIGN_UNIT, "payment_id": payment["id"], "site": FOREIGN, "period": MONTH},
+        query={"unit_id": FOREIGN_UNIT, "month": MONTH},
+    )
     walk.bodies = {
-        ("POST", "/payments"): {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "amount_cents": 100, "currency": "CNY",
-                                "method": "cash", "reference": "r-1"},
+        ("POST", "/payments"): {
+            "site": FOREIGN,
+            "unit_id": FOREIGN_UNIT,
+            "amount_cents": 100,
+            "currency": "CNY",
+            "method": "cash",
+            "reference": "r-1",
+        },
         ("POST", "/payments/{payment_id}/void"): {"reason": "typo"},
     }
     return walk
 
 
 async def dispatch_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
-    await deliver(runtime, envelope(runtime, "intake.request.created.v1", {
-        "request_id": "req-foreign", "site": FOREIGN, "unit_id": FOREIGN_UNIT, "description": f"Leak {SECRET}",
-        "reporter": {"party_id": FOREIGN_PARTY, "name": "Zhao Lei", "phone": "13900000011", "language": "zh-CN"},
-    }, "evt-foreign-request", correlationid="req-foreign"))
-    listing = await created(await client.get("/work-orders", params={"site": FOREIGN},
-                                             headers=foreign_staff(runtime)))
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.created.v1",
+            {
+                "request_id": "req-foreign",
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "description": f"Leak {SECRET}",
+                "reporter": {
+                    "party_id": FOREIGN_PARTY,
+                    "name": "Zhao Lei",
+                    "phone": "13900000011",
+                    "language": "zh-CN",
+                },
+            },
+            "evt-foreign-request",
+            correlationid="req-foreign",
+        ),
+    )
+    listing = await created(await client.get("/work-orders", params={"site": FOREIGN}, headers=foreign_staff(runtime)))
     [order] = listing["items"]
     assert order["department"] == "engineering"
-    walk = Walk(values={"work_order_id": order["id"], "site": FOREIGN, "code": "engineering",
-                        "staff_id": "eng.riverside", "category": "water", "limit_class": "normal",
-                        "department": "engineering"},
-                query={"request_id": "req-foreign", "department": "engineering"},
-                site_keys={"code", "staff_id", "category", "limit_class"})
+    walk = Walk(
+        values={
+            "work_order_id": order["id"],
+            "site": FOREIGN,
+            "code": "engineering",
+            "staff_id": "eng.riverside",
+            "category": "water",
+            "limit_class": "normal",
+            "department": "engineering",
+        },
+        query={"request_id": "req-foreign", "department": "engineering"},
+        site_keys={"code", "staff_id", "category", "limit_class"},
+    )
     walk.bodies = {
         ("POST", "/work-orders/{work_order_id}/complete"): {"result": "Fixed", "minutes_spent": 10},
         ("POST", "/work-orders/{work_order_id}/transfer"): {"department": "cleaning", "reason": "not ours"},
@@ -203,23 +304,51 @@ async def dispatch_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
 
 async def survey_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     staff = foreign_staff(runtime)
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.completed.v1", {
-        "site": FOREIGN, "unit_id": FOREIGN_UNIT, "work_order_id": "wo-foreign", "request_id": "req-foreign",
-        "result": SECRET, "completed_at": datetime.now(UTC).isoformat()}, "evt-foreign-completed",
-        department="engineering", correlationid="req-foreign"))
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "dispatch.workorder.completed.v1",
+            {
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "work_order_id": "wo-foreign",
+                "request_id": "req-foreign",
+                "result": SECRET,
+                "completed_at": datetime.now(UTC).isoformat(),
+            },
+            "evt-foreign-completed",
+            department="engineering",
+            correlationid="req-foreign",
+        ),
+    )
     followups = await created(await client.get("/follow-ups", params={"site": FOREIGN}, headers=staff))
     [followup] = followups["items"]
-    survey = await created(await client.post("/surveys", headers=staff, json={
-        "site": FOREIGN, "title": SECRET, "questions": [{"kind": "scale", "text": SECRET}]}))
+    survey = await created(
+        await client.post(
+            "/surveys",
+            headers=staff,
+            json={"site": FOREIGN, "title": SECRET, "questions": [{"kind": "scale", "text": SECRET}]},
+        )
+    )
     await created(await client.post(f"/surveys/{survey['id']}/send", headers=staff))
-    invitations = await created(await client.get("/invitations", params={"survey_id": survey["id"]},
-                                                 headers=staff))
+    invitations = await created(await client.get("/invitations", params={"survey_id": survey["id"]}, headers=staff))
     invitation = next(i for i in invitations["items"] if i["party_id"] == FOREIGN_PARTY)
-    visit = await created(await client.post("/visits", headers=staff, json={
-        "site": FOREIGN, "unit_id": FOREIGN_UNIT, "notes": SECRET}))
-    walk = Walk(values={"followup_id": followup["id"], "survey_id": survey["id"], "invitation_id": invitation["id"],
-                        "visit_id": visit["id"], "party_id": FOREIGN_PARTY, "site": FOREIGN, "category": "water"},
-                query={"request_id": "req-foreign", "survey_id": survey["id"], "unit_id": FOREIGN_UNIT})
+    visit = await created(
+        await client.post("/visits", headers=staff, json={"site": FOREIGN, "unit_id": FOREIGN_UNIT, "notes": SECRET})
+    )
+    walk = Walk(
+        values={
+            "followup_id": followup["id"],
+            "survey_id": survey["id"],
+            "invitation_id": invitation["id"],
+            "visit_id": visit["id"],
+            "party_id": FOREIGN_PARTY,
+            "site": FOREIGN,
+            "category": "water",
+        },
+        query={"request_id": "req-foreign", "survey_id": survey["id"], "unit_id": FOREIGN_UNIT},
+    )
     question = survey["questions"][0]["id"]
     walk.bodies = {
         ("POST", "/surveys"): {"site": FOREIGN, "title": "t", "questions": [{"kind": "scale", "text": "q"}]},
@@ -234,28 +363,77 @@ async def survey_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
 
 
 async def notification_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
-    await deliver(runtime, envelope(runtime, "intake.request.created.v1", {
-        "request_id": "req-foreign", "site": FOREIGN, "unit_id": FOREIGN_UNIT, "description": f"Leak {SECRET}",
-        "reporter": {"party_id": FOREIGN_PARTY, "name": "Zhao Lei", "phone": "13900000011", "language": "zh-CN"},
-    }, "evt-foreign-request", correlationid="req-foreign"))
-    await deliver(runtime, envelope(runtime, "intake.request.replied.v1", {
-        "request_id": "req-foreign", "site": FOREIGN, "unit_id": FOREIGN_UNIT, "party_id": FOREIGN_PARTY,
-        "message": SECRET}, "evt-foreign-reply", correlationid="req-foreign"))
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.created.v1",
+            {
+                "request_id": "req-foreign",
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "description": f"Leak {SECRET}",
+                "reporter": {
+                    "party_id": FOREIGN_PARTY,
+                    "name": "Zhao Lei",
+                    "phone": "13900000011",
+                    "language": "zh-CN",
+                },
+            },
+            "evt-foreign-request",
+            correlationid="req-foreign",
+        ),
+    )
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.replied.v1",
+            {
+                "request_id": "req-foreign",
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "party_id": FOREIGN_PARTY,
+                "message": SECRET,
+            },
+            "evt-foreign-reply",
+            correlationid="req-foreign",
+        ),
+    )
     staff = foreign_staff(runtime)
-    messages = await created(await client.get("/messages", params={"site": FOREIGN, "party_id": FOREIGN_PARTY},
-                                              headers=staff))
+    messages = await created(
+        await client.get("/messages", params={"site": FOREIGN, "party_id": FOREIGN_PARTY}, headers=staff)
+    )
     message = next(m for m in messages["items"] if m["party_id"] == FOREIGN_PARTY)
     starts = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    broadcast = await created(await client.post("/broadcasts", headers=staff, json={
-        "site": FOREIGN, "kind": "notice", "title": SECRET, "message": SECRET, "scheduled_at": starts}))
-    walk = Walk(values={"message_id": message["id"], "broadcast_id": broadcast["id"], "party_id": FOREIGN_PARTY,
-                        "staff_id": "sup.riverside", "site": FOREIGN, "key": "request.replied",
-                        "language": "zh-CN"},
-                query={"party_id": FOREIGN_PARTY, "request_id": "req-foreign", "broadcast_id": broadcast["id"]},
-                site_keys={"key", "language"})
+    broadcast = await created(
+        await client.post(
+            "/broadcasts",
+            headers=staff,
+            json={"site": FOREIGN, "kind": "notice", "title": SECRET, "message": SECRET, "scheduled_at": starts},
+        )
+    )
+    walk = Walk(
+        values={
+            "message_id": message["id"],
+            "broadcast_id": broadcast["id"],
+            "party_id": FOREIGN_PARTY,
+            "staff_id": "sup.riverside",
+            "site": FOREIGN,
+            "key": "request.replied",
+            "language": "zh-CN",
+        },
+        query={"party_id": FOREIGN_PARTY, "request_id": "req-foreign", "broadcast_id": broadcast["id"]},
+        site_keys={"key", "language"},
+    )
     walk.bodies = {
-        ("POST", "/broadcasts"): {"site": FOREIGN, "kind": "notice", "title": "t", "message": "m",
-                                  "scheduled_at": starts},
+        ("POST", "/broadcasts"): {
+            "site": FOREIGN,
+            "kind": "notice",
+            "title": "t",
+            "message": "m",
+            "scheduled_at": starts,
+        },
         # Staff ids are unique across sites: one of the intruder's own site must not take over riverside's.
         ("PUT", "/staff/{staff_id}"): lambda intruder: {"site": intruder.home, "role": "supervisor", "name": "Wu"},
     }
@@ -286,20 +464,38 @@ COMMON_UNWALKED = {
 
 def routes(app: FastAPI) -> list[tuple[str, RouteContext]]:
     """Every (method, API route) of the app, its included routers' routes with their prefixes."""
-    return sorted(((method, route) for route in iter_route_contexts(app.routes)
-                   if isinstance(route.original_route, APIRoute) for method in route.methods or ()),
-                  key=lambda item: (str(item[1].path), item[0]))
+    return sorted(
+        (
+            (method, route)
+            for route in iter_route_contexts(app.routes)
+            if isinstance(route.original_route, APIRoute)
+            for method in route.methods or ()
+        ),
+        key=lambda item: (str(item[1].path), item[0]),
+    )
 
 
 async def foreign_dead_letter(runtime: Runtime) -> str:
     """A dead letter of the foreign site, as a consumer records it (every service has the table)."""
     table = runtime.tables.dead_letters
     async with runtime.sessionmaker() as session:
-        result = await session.execute(insert(table).values(
-            consumer="route-scope", stream="INTAKE", stream_sequence=1,
-            subject=f"intake.request.created.v1.{FOREIGN}", event_id="evt-dead", event_type="intake.request.created.v1",
-            payload=json.dumps({"site": FOREIGN, "data": {"description": SECRET}}), headers="{}", kind="contract",
-            reason="broken", deliveries=1, status="open", created_at=datetime.now(UTC)))
+        result = await session.execute(
+            insert(table).values(
+                consumer="route-scope",
+                stream="INTAKE",
+                stream_sequence=1,
+                subject=f"intake.request.created.v1.{FOREIGN}",
+                event_id="evt-dead",
+                event_type="intake.request.created.v1",
+                payload=json.dumps({"site": FOREIGN, "data": {"description": SECRET}}),
+                headers="{}",
+                kind="contract",
+                reason="broken",
+                deliveries=1,
+                status="open",
+                created_at=datetime.now(UTC),
+            )
+        )
         await session.commit()
     return str(result.inserted_primary_key[0])
 
@@ -349,8 +545,11 @@ def example(schema: dict[str, Any], components: dict[str, Any], values: dict[str
     kind = schema.get("type")
     if kind == "object":
         properties = schema.get("properties", {})
-        return {key: example(sub, components, values, key) for key, sub in properties.items()
-                if key in schema.get("required", []) or key in values}
+        return {
+            key: example(sub, components, values, key)
+            for key, sub in properties.items()
+            if key in schema.get("required", []) or key in values
+        }
     if kind == "array":
         return [example(schema.get("items", {}), components, values) for _ in range(schema.get("minItems", 0))]
     if kind == "integer":
@@ -395,18 +594,39 @@ def markers(intruder: Intruder) -> tuple[str, ...]:
     return (*OWNER_MARKERS, SECRET)
 
 
-async def call(client: httpx.AsyncClient, runtime: Runtime, intruder: Intruder, method: str, path: str,
-               params: dict[str, str], body: Any) -> httpx.Response:
-    headers = bearer(runtime, list(intruder.roles), list(intruder.sites), intruder.department, intruder.party_id,
-                     subject=f"intruder.{intruder.name}")
+async def call(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    intruder: Intruder,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: Any,
+) -> httpx.Response:
+    headers = bearer(
+        runtime,
+        list(intruder.roles),
+        list(intruder.sites),
+        intruder.department,
+        intruder.party_id,
+        subject=f"intruder.{intruder.name}",
+    )
     if isinstance(body, str):
-        return await client.request(method, path, params=params, content=body,
-                                    headers={**headers, "content-type": "text/csv"})
+        return await client.request(
+            method, path, params=params, content=body, headers={**headers, "content-type": "text/csv"}
+        )
     return await client.request(method, path, params=params, json=body, headers=headers)
 
 
-def judge(intruder: Intruder, method: str, route: RouteContext, response: httpx.Response, *,
-          names_foreign: bool, site_keys: set[str]) -> str | None:
+def judge(
+    intruder: Intruder,
+    method: str,
+    route: RouteContext,
+    response: httpx.Response,
+    *,
+    names_foreign: bool,
+    site_keys: set[str],
+) -> str | None:
     """Why the response is a hole (None when it is not)."""
     found = markers(intruder)
     if response.is_success and intruder.name != "other-department":
@@ -444,12 +664,15 @@ async def test_every_route_refuses_intruders_and_shows_them_no_foreign_data(serv
         if (method, route.path) in unwalked:
             continue
         missing = set(route.param_convertors) - set(walk.values)
-        assert not missing, f"{method} {route.path}: no foreign object for {missing}; create one in the " \
-                            f"service's setup or list the route in its unwalked routes with the reason"
+        assert not missing, (
+            f"{method} {route.path}: no foreign object for {missing}; create one in the "
+            f"service's setup or list the route in its unwalked routes with the reason"
+        )
         path = str(route.path).format(**{name: walk.values[name] for name in route.param_convertors})
         query = {param.name for param in route.dependant.query_params}
-        site_optional = method == "GET" and any(param.name == "site" and not param.field_info.is_required()
-                                                for param in route.dependant.query_params)
+        site_optional = method == "GET" and any(
+            param.name == "site" and not param.field_info.is_required() for param in route.dependant.query_params
+        )
         body_of = request_body(app, method, route, walk)
         for intruder in INTRUDERS:
             body = body_of(intruder)
@@ -464,8 +687,14 @@ async def test_every_route_refuses_intruders_and_shows_them_no_foreign_data(serv
             for params in variants:
                 response = await call(client, runtime, intruder, method, path, params, body)
                 walked += 1
-                hole = judge(intruder, method, route, response, site_keys=walk.site_keys,
-                             names_foreign=names_foreign or params.get("site") == FOREIGN)
+                hole = judge(
+                    intruder,
+                    method,
+                    route,
+                    response,
+                    site_keys=walk.site_keys,
+                    names_foreign=names_foreign or params.get("site") == FOREIGN,
+                )
                 if hole:
                     holes.append(f"{intruder.name}: {method} {path} {params}: {hole}")
     assert walked
@@ -487,10 +716,13 @@ async def test_every_route_refuses_intruders_and_shows_them_no_foreign_data(serv
 def test_every_listed_route_exists() -> None:
     """A route listed as unwalked that no longer exists is removed from the list."""
     for spec in SERVICES.values():
-        app = importlib.import_module(f"{spec.name}.main").create(Runtime(
-            Settings(service=spec.name, database_url="sqlite+aiosqlite://"),
-            importlib.import_module(f"{spec.name}.database").Base.metadata,
-            importlib.import_module(f"{spec.name}.database").platform_tables))
+        app = importlib.import_module(f"{spec.name}.main").create(
+            Runtime(
+                Settings(service=spec.name, database_url="sqlite+aiosqlite://"),
+                importlib.import_module(f"{spec.name}.database").Base.metadata,
+                importlib.import_module(f"{spec.name}.database").platform_tables,
+            )
+        )
         present = {(method, str(route.path)) for method, route in routes(app)}
         listed = {*COMMON_UNWALKED, *spec.unwalked}
         assert listed <= present, listed - present

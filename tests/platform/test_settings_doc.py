@@ -31,8 +31,13 @@ def test_the_platform_and_service_settings_are_all_found() -> None:
     names = [doc.env for doc in docs]
     assert len(names) == len(set(names)), "one setting, one line"
     assert len(names) >= 47
-    assert {"PM_NATS_URL", "PM_JWT_SECRET", "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "PM_NOTIFICATION_SMTP_HOST", "PM_NOTIFICATION_QUIET_START"} <= set(names)
+    assert {
+        "PM_NATS_URL",
+        "PM_JWT_SECRET",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "PM_NOTIFICATION_SMTP_HOST",
+        "PM_NOTIFICATION_QUIET_START",
+    } <= set(names)
     assert {doc.scope for doc in docs if doc.env.startswith("PM_NOTIFICATION_")} == {"notification"}
 
 
@@ -46,8 +51,12 @@ def test_each_setting_has_its_row_and_its_line() -> None:
 
 def test_secrets_are_marked_and_their_defaults_not_shown() -> None:
     secret = {doc.env for doc in settings_doc.collect() if doc.secret}
-    assert {"PM_JWT_SECRET", "PM_DATABASE_URL", "PM_NOTIFICATION_SMTP_PASSWORD",
-            "PM_NOTIFICATION_GATEWAY_TOKEN"} <= secret
+    assert {
+        "PM_JWT_SECRET",
+        "PM_DATABASE_URL",
+        "PM_NOTIFICATION_SMTP_PASSWORD",
+        "PM_NOTIFICATION_GATEWAY_TOKEN",
+    } <= secret
     assert not {"PM_NATS_URL", "PM_JWT_JWKS_URL", "PM_NOTIFICATION_SMTP_HOST"} & secret
     default_secret = Settings.model_fields["jwt_secret"].default
     for path in (settings_doc.DOC_PATH, settings_doc.ENV_EXAMPLE_PATH):

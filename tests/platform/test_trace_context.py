@@ -36,12 +36,18 @@ SERVICES = ["intake", "dispatch", "billing", "survey", "notification"]
 
 def incoming_context() -> Context:
     """What an HTTP request from a traced caller brings in: all three headers."""
-    return extract({"traceparent": TRACEPARENT, "tracestate": TRACESTATE,
-                    "baggage": ",".join(f"{key}={value}" for key, value in BAGGAGE.items())})
+    return extract(
+        {
+            "traceparent": TRACEPARENT,
+            "tracestate": TRACESTATE,
+            "baggage": ",".join(f"{key}={value}" for key, value in BAGGAGE.items()),
+        }
+    )
 
 
-async def test_tracestate_and_baggage_reach_the_consumer(nats_server: NatsServer, database_urls: dict[str, str],
-                                                         tmp_path: Path) -> None:
+async def test_tracestate_and_baggage_reach_the_consumer(
+    nats_server: NatsServer, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     await provision(nats_server.url)
     producer = Probe("intake", database_urls["producer"], nats_server.url, tmp_path / "intake")
     consumer = Probe("dispatch", database_urls["probe"], nats_server.url, tmp_path / "dispatch")
@@ -49,9 +55,11 @@ async def test_tracestate_and_baggage_reach_the_consumer(nats_server: NatsServer
 
     async def record(event: Envelope) -> None:
         span_context = trace.get_current_span().get_span_context()
-        seen[event.data["request_id"]] = {"trace_id": format(span_context.trace_id, "032x"),
-                                          "tracestate": span_context.trace_state.to_header(),
-                                          "baggage": dict(baggage.get_all())}
+        seen[event.data["request_id"]] = {
+            "trace_id": format(span_context.trace_id, "032x"),
+            "tracestate": span_context.trace_state.to_header(),
+            "baggage": dict(baggage.get_all()),
+        }
 
     consumer.fail = record
     try:
@@ -86,8 +94,9 @@ async def test_tracestate_and_baggage_reach_the_consumer(nats_server: NatsServer
         await consumer.runtime.stop()
 
 
-async def test_without_a_trace_context_the_columns_stay_empty(nats_server: NatsServer,
-                                                              database_urls: dict[str, str], tmp_path: Path) -> None:
+async def test_without_a_trace_context_the_columns_stay_empty(
+    nats_server: NatsServer, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     await provision(nats_server.url)
     producer = Probe("intake", database_urls["producer"], nats_server.url, tmp_path / "intake")
     try:
@@ -108,16 +117,20 @@ def _in_outbox(obj: Any, name: str | None, kind: str, reflected: bool, compare_t
 def _outbox_differences(connection: Any) -> list[Any]:
     expected = service_metadata()
     define_platform_tables(expected)
-    context = MigrationContext.configure(connection, opts={
-        "compare_type": True,
-        "include_object": _in_outbox,
-    })
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": True,
+            "include_object": _in_outbox,
+        },
+    )
     return list(compare_metadata(context, expected))
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_migrations_give_the_outbox_its_trace_columns(service: str, database_urls: dict[str, str],
-                                                            tmp_path: Path) -> None:
+async def test_migrations_give_the_outbox_its_trace_columns(
+    service: str, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     settings = Settings(service=service, database_url=database_urls[service], var_dir=tmp_path)
     # Alembic runs its own event loop: off this one.
     await asyncio.to_thread(migrations.upgrade, service, settings)

@@ -29,8 +29,13 @@ EXAMPLES = int(os.environ.get("PM_FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 # Seeded names (deploy/demo.yaml): a third strategy per operation uses them for its path parameters and its site
 # query, so the fuzzer gets past the 404s into the routes' own work.
-KNOWN = {"site": "harbour", "unit_id": "harbour-A-0101", "party_id": "harbour-A-0101-owner",
-         "code": "engineering", "category": "water"}
+KNOWN = {
+    "site": "harbour",
+    "unit_id": "harbour-A-0101",
+    "party_id": "harbour-A-0101-owner",
+    "code": "engineering",
+    "category": "water",
+}
 
 
 def seeded(operation: Any) -> Any | None:
@@ -64,8 +69,14 @@ def fuzz(live: LiveService) -> list[str]:
             strategies.append(known)
 
         @given(case=st.one_of(strategies))
-        @settings(max_examples=len(strategies) * EXAMPLES, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=len(strategies) * EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
             response = case.call(base_url=live.base_url, session=session, headers=headers, timeout=30)
             case.validate_response(response, checks=CHECKS, headers=headers)
@@ -79,8 +90,9 @@ def fuzz(live: LiveService) -> list[str]:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_no_server_error_and_no_undocumented_answer(service: str, database_urls: dict[str, str],
-                                                    tmp_path: Path) -> None:
+def test_no_server_error_and_no_undocumented_answer(
+    service: str, database_urls: dict[str, str], tmp_path: Path
+) -> None:
     with LiveService(service, database_urls[service], tmp_path) as live:
         failures = fuzz(live)
     assert not failures, "\n\n".join(failures)

@@ -16,8 +16,12 @@ from pm_platform.problems import PROBLEM_JSON
 from tests.services.live import SERVICES, LiveService
 
 REPAIR: dict[str, Any] = {
-    "site": "harbour", "kind": "repair", "category": "water", "description": "Kitchen tap leaking",
-    "unit_id": "harbour-A-0101", "in_unit": True,
+    "site": "harbour",
+    "kind": "repair",
+    "category": "water",
+    "description": "Kitchen tap leaking",
+    "unit_id": "harbour-A-0101",
+    "in_unit": True,
     "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
 }
 
@@ -38,6 +42,7 @@ def live_service(request: pytest.FixtureRequest, database_urls: dict[str, str], 
         client = httpx.Client(base_url=live.base_url, headers=live.headers(), timeout=30)
         request.addfinalizer(client.close)
         return live, client
+
     return start
 
 
@@ -68,22 +73,47 @@ def test_appointment_without_offset_is_a_422_and_the_connection_survives(live_se
 
 def test_naive_handover_and_survey_closing_times_are_422(live_service: Any) -> None:
     _, intake = live_service("intake")
-    problem(intake.post("/handovers", json={"site": "harbour", "to_agent": "agent.2",
-                                            "shift_start": "2026-12-01T08:00:00"}), 422, "shift_start")
-    problem(intake.post("/handovers", json={"site": "harbour", "to_agent": "agent.2", "items": [
-        {"request_id": "r-1", "deadline": "2026-12-01T18:00:00"}]}), 422, "items.0.deadline")
+    problem(
+        intake.post(
+            "/handovers", json={"site": "harbour", "to_agent": "agent.2", "shift_start": "2026-12-01T08:00:00"}
+        ),
+        422,
+        "shift_start",
+    )
+    problem(
+        intake.post(
+            "/handovers",
+            json={
+                "site": "harbour",
+                "to_agent": "agent.2",
+                "items": [{"request_id": "r-1", "deadline": "2026-12-01T18:00:00"}],
+            },
+        ),
+        422,
+        "items.0.deadline",
+    )
     _, survey = live_service("survey")
     question = {"kind": "text", "text": "Anything else?"}
-    problem(survey.post("/surveys", json={"site": "harbour", "title": "Autumn", "closes_at": "2026-12-31T00:00:00",
-                                          "questions": [question]}), 422, "closes_at")
+    problem(
+        survey.post(
+            "/surveys",
+            json={"site": "harbour", "title": "Autumn", "closes_at": "2026-12-31T00:00:00", "questions": [question]},
+        ),
+        422,
+        "closes_at",
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_nul_in_path_query_or_body_is_a_422_on_every_service(live_service: Any, service: str) -> None:
     live, client = live_service(service)
     schema = live.app.openapi()
-    secured = [(path, method) for path, operations in schema["paths"].items()
-               for method, operation in operations.items() if operation.get("security")]
+    secured = [
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
     with_path = next(path for path, method in secured if method == "get" and "{" in path)
     bad_path = with_path.split("{", 1)[0] + "a%00b" + with_path.split("}", 1)[1]
     problem(client.get(bad_path), 422, "path")
@@ -116,8 +146,9 @@ def test_huge_offsets_and_ids_are_422(live_service: Any) -> None:
 
 def test_move_out_before_move_in_is_a_422(live_service: Any) -> None:
     _, intake = live_service("intake")
-    created = intake.post("/units/harbour-A-0101/parties", json={
-        "role": "tenant", "name": "Zhang San", "move_in": "2026-03-01"})
+    created = intake.post(
+        "/units/harbour-A-0101/parties", json={"role": "tenant", "name": "Zhang San", "move_in": "2026-03-01"}
+    )
     assert created.status_code == 201, created.text
     party = created.json()["id"]
     problem(intake.post(f"/parties/{party}/move-out", json={"move_out": "2026-02-01"}), 422, "move_out")
@@ -138,8 +169,9 @@ def test_months_and_dates_out_of_range_are_422(live_service: Any) -> None:
     problem(intake.get("/requests", params={"date_to": "9999-12-31"}), 422, "query.date_to")
 
 
-def test_a_fault_of_ours_answers_problem_json_and_keeps_the_connection(database_urls: dict[str, str],
-                                                                       tmp_path: Path) -> None:
+def test_a_fault_of_ours_answers_problem_json_and_keeps_the_connection(
+    database_urls: dict[str, str], tmp_path: Path
+) -> None:
     live = LiveService("intake", database_urls["intake"], tmp_path)
 
     async def boom() -> None:

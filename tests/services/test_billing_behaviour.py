@@ -18,18 +18,25 @@ async def test_collection_counts_repair_charges_in_the_month_they_were_billed(se
     assert await apply(runtime, completed(runtime, "evt-repair")) == "handled"  # 80.00 for a tap cartridge
     clerk = auth(runtime)
     # Pays the fee (due first); the repair charge is still open.
-    assert (await client.post("/payments", json=payment("T-1", 25060, received_at="2026-11-21T02:00:00Z"),
-                              headers=clerk)).status_code == 201
-    response = await client.get("/collection", params={"site": "harbour", "as_of": "2026-11-23",
-                                                       "period": "2026-11"}, headers=clerk)
+    assert (
+        await client.post("/payments", json=payment("T-1", 25060, received_at="2026-11-21T02:00:00Z"), headers=clerk)
+    ).status_code == 201
+    response = await client.get(
+        "/collection", params={"site": "harbour", "as_of": "2026-11-23", "period": "2026-11"}, headers=clerk
+    )
     [november] = response.json()["sites"][0]["periods"]
     assert (november["billed_cents"], november["collected_cents"], november["outstanding_cents"]) == (
-        33060, 25060, 8000)
+        33060,
+        25060,
+        8000,
+    )
     assert november["rate_percent"] == 75.8 and november["meets_target"] is False
     # Paid in full: the month is fully collected, repairs included.
-    assert (await client.post("/payments", json=payment("T-2", 8000, received_at="2026-11-22T02:00:00Z"),
-                              headers=clerk)).status_code == 201
-    response = await client.get("/collection", params={"site": "harbour", "as_of": "2026-11-23",
-                                                       "period": "2026-11"}, headers=clerk)
+    assert (
+        await client.post("/payments", json=payment("T-2", 8000, received_at="2026-11-22T02:00:00Z"), headers=clerk)
+    ).status_code == 201
+    response = await client.get(
+        "/collection", params={"site": "harbour", "as_of": "2026-11-23", "period": "2026-11"}, headers=clerk
+    )
     [november] = response.json()["sites"][0]["periods"]
     assert (november["billed_cents"], november["collected_cents"], november["rate_percent"]) == (33060, 33060, 100.0)

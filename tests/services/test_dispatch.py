@@ -36,8 +36,12 @@ CREATED = "intake.request.created.v1"
 REOPENED = "intake.request.reopened.v1"
 REQUEST_TIME = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 APPOINTMENT_END = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-REPORT = {"result": "Replaced the tap cartridge", "parts": ["tap cartridge"], "minutes_spent": 35,
-          "charge": {"item": "Tap cartridge replacement", "amount_cents": 8000}}
+REPORT = {
+    "result": "Replaced the tap cartridge",
+    "parts": ["tap cartridge"],
+    "minutes_spent": 35,
+    "charge": {"item": "Tap cartridge replacement", "amount_cents": 8000},
+}
 
 
 @pytest.fixture
@@ -48,8 +52,20 @@ async def dispatch(database_urls: dict[str, str], tmp_path: Path):
     await seed(runtime)
     await seed(runtime)  # idempotent
     async with runtime.sessionmaker() as session:  # the workers these tests act as: on engineering's staff
-        session.add_all([Staff(site="harbour", id=member, department_code="engineering", name=member, skills=[],
-                               shifts=[], active=True) for member in ("eng-01", "eng-02")])
+        session.add_all(
+            [
+                Staff(
+                    site="harbour",
+                    id=member,
+                    department_code="engineering",
+                    name=member,
+                    skills=[],
+                    shifts=[],
+                    active=True,
+                )
+                for member in ("eng-01", "eng-02")
+            ]
+        )
         await session.commit()
     app = create(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -60,16 +76,26 @@ async def dispatch(database_urls: dict[str, str], tmp_path: Path):
 def request_created(runtime: Runtime, event_id: str, **changes: Any) -> Envelope:
     """An intake.request.created.v1 envelope around the contract's example, with ``changes`` to its data."""
     data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{CREATED}.json").read_text()), **changes}
-    return runtime.catalog.parse({
-        "specversion": "1.0", "id": event_id, "source": "pm/intake", "type": CREATED,
-        "subject": data["request_id"], "time": "2026-11-23T08:30:01+00:00", "datacontenttype": "application/json",
-        "dataschema": f"urn:pm:contracts:{CREATED}", "site": data["site"], "correlationid": data["request_id"],
-        "data": data,
-    })
+    return runtime.catalog.parse(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "pm/intake",
+            "type": CREATED,
+            "subject": data["request_id"],
+            "time": "2026-11-23T08:30:01+00:00",
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:pm:contracts:{CREATED}",
+            "site": data["site"],
+            "correlationid": data["request_id"],
+            "data": data,
+        }
+    )
 
 
-def auth(runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None,
-         subject: str = "staff.1") -> dict[str, str]:
+def auth(
+    runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None, subject: str = "staff.1"
+) -> dict[str, str]:
     token = mint_token(runtime.settings, subject, list(roles), list(sites), department)
     return {"Authorization": "Bearer " + token}
 
@@ -92,8 +118,9 @@ async def inbox_count(runtime: Runtime) -> int:
         return await session.scalar(select(func.count()).select_from(runtime.tables.inbox)) or 0
 
 
-async def open_order(runtime: Runtime, client: httpx.AsyncClient, event_id: str = "evt-1",
-                     **changes: Any) -> dict[str, Any]:
+async def open_order(
+    runtime: Runtime, client: httpx.AsyncClient, event_id: str = "evt-1", **changes: Any
+) -> dict[str, Any]:
     await apply(runtime, request_created(runtime, event_id, **changes))
     request_id = changes.get("request_id", "req-0001")
     listing = (await client.get("/work-orders", headers=auth(runtime, roles=("supervisor",)))).json()
@@ -102,8 +129,13 @@ async def open_order(runtime: Runtime, client: httpx.AsyncClient, event_id: str 
 
 @pytest.mark.parametrize(
     ("category", "department"),
-    [("water", "engineering"), ("lift", "lift"), ("noise", "security"), ("greening", "greening"),
-     ("satellite_dish", "engineering")],  # no rule: the site's default department
+    [
+        ("water", "engineering"),
+        ("lift", "lift"),
+        ("noise", "security"),
+        ("greening", "greening"),
+        ("satellite_dish", "engineering"),
+    ],  # no rule: the site's default department
 )
 async def test_a_request_becomes_a_work_order_routed_by_its_category(dispatch, category, department) -> None:
     runtime, _ = dispatch
@@ -111,8 +143,12 @@ async def test_a_request_becomes_a_work_order_routed_by_its_category(dispatch, c
     assert await apply(runtime, event) == "handled"
 
     [order] = await work_orders(runtime)
-    assert (order.request_id, order.site, order.department, order.category) == ("req-0001", "harbour", department,
-                                                                                 category)
+    assert (order.request_id, order.site, order.department, order.category) == (
+        "req-0001",
+        "harbour",
+        department,
+        category,
+    )
     assert (order.unit_id, order.in_unit, order.kind) == ("harbour-A-0101", True, "repair")
     # The department's policy may assign it at once (to staff on duty): then a status change follows.
     assert order.status in ("created", "assigned")
@@ -135,10 +171,13 @@ async def test_a_request_becomes_a_work_order_routed_by_its_category(dispatch, c
 async def test_a_department_chosen_at_intake_overrides_routing(dispatch) -> None:
     runtime, _ = dispatch
     await apply(runtime, request_created(runtime, "evt-1", category="water", department="cleaning"))
-    await apply(runtime, request_created(runtime, "evt-2", request_id="req-2", category="water",
-                                         department="plumbing"))  # not a department here: routing decides
+    await apply(
+        runtime, request_created(runtime, "evt-2", request_id="req-2", category="water", department="plumbing")
+    )  # not a department here: routing decides
     assert {o.request_id: o.department for o in await work_orders(runtime)} == {
-        "req-0001": "cleaning", "req-2": "engineering"}
+        "req-0001": "cleaning",
+        "req-2": "engineering",
+    }
 
 
 async def test_the_same_event_twice_opens_one_work_order(dispatch) -> None:
@@ -164,20 +203,32 @@ async def test_kinds_that_need_no_work_are_received_and_open_nothing(dispatch, k
 
 @pytest.mark.parametrize(
     ("kind", "priority", "category", "appointment", "due"),
-    [("emergency", "normal", "water", True, timedelta(minutes=30)),  # emergencies ignore the appointment
-     ("repair", "urgent", "water", True, timedelta(minutes=30)),
-     ("emergency", "urgent", "lift", False, timedelta(minutes=10)),  # people trapped in a lift
-     ("repair", "normal", "lift_trapped", False, timedelta(minutes=10)),
-     ("repair", "high", "noise", False, timedelta(hours=24)),  # (complaints open work on classification)
-     ("repair", "normal", "water", False, timedelta(hours=24))],
+    [
+        ("emergency", "normal", "water", True, timedelta(minutes=30)),  # emergencies ignore the appointment
+        ("repair", "urgent", "water", True, timedelta(minutes=30)),
+        ("emergency", "urgent", "lift", False, timedelta(minutes=10)),  # people trapped in a lift
+        ("repair", "normal", "lift_trapped", False, timedelta(minutes=10)),
+        ("repair", "high", "noise", False, timedelta(hours=24)),  # (complaints open work on classification)
+        ("repair", "normal", "water", False, timedelta(hours=24)),
+    ],
 )
-async def test_the_arrival_limit_follows_kind_category_and_priority(dispatch, kind, priority, category, appointment,
-                                                                    due) -> None:
+async def test_the_arrival_limit_follows_kind_category_and_priority(
+    dispatch, kind, priority, category, appointment, due
+) -> None:
     runtime, _ = dispatch
     # Any time zone in, UTC out.
-    await apply(runtime, request_created(runtime, "evt-1", kind=kind, priority=priority, category=category,
-                                         created_at="2026-11-23T16:30:00+08:00",
-                                         **({} if appointment else {"appointment": None})))
+    await apply(
+        runtime,
+        request_created(
+            runtime,
+            "evt-1",
+            kind=kind,
+            priority=priority,
+            category=category,
+            created_at="2026-11-23T16:30:00+08:00",
+            **({} if appointment else {"appointment": None}),
+        ),
+    )
     (_, emitted), *_ = await outbox_events(runtime)
     assert datetime.fromisoformat(emitted.data["due_at"]) == REQUEST_TIME + due
 
@@ -194,8 +245,18 @@ async def test_a_site_without_routing_fails_and_writes_nothing(dispatch) -> None
 async def test_a_worker_reads_accepts_and_completes_with_a_charge(dispatch) -> None:
     runtime, client = dispatch
     order = await open_order(runtime, client)
-    await apply(runtime, request_created(runtime, "evt-2", request_id="req-0002", category="lift",
-                                         unit_id=None, in_unit=False, location="Block A lift 2"))
+    await apply(
+        runtime,
+        request_created(
+            runtime,
+            "evt-2",
+            request_id="req-0002",
+            category="lift",
+            unit_id=None,
+            in_unit=False,
+            location="Block A lift 2",
+        ),
+    )
 
     listing = (await client.get("/work-orders", params={"site": "harbour"}, headers=engineer(runtime))).json()
     assert [item["id"] for item in listing["items"]] == [order["id"]]  # only engineering's work
@@ -231,7 +292,9 @@ async def test_a_worker_reads_accepts_and_completes_with_a_charge(dispatch) -> N
         "dispatch.workorder.completed.v1.harbour.engineering",
     ]
     assert [(e.data["from_status"], e.data["to_status"]) for _, e in events[3:5]] == [
-        ("created", "accepted"), ("accepted", "completed")]
+        ("created", "accepted"),
+        ("accepted", "completed"),
+    ]
     assert events[2][1].data["assignee"] in ("lift.harbour", "lift2.harbour")
     done = events[-1][1]
     assert (done.department, done.correlationid, done.subject) == ("engineering", "req-0001", order["id"])
@@ -246,8 +309,9 @@ async def test_completing_straight_from_created_without_a_charge(dispatch) -> No
     runtime, client = dispatch
     order = await open_order(runtime, client)
     supervisor = auth(runtime, roles=("supervisor",))
-    response = await client.post(f"/work-orders/{order['id']}/complete", json={"result": "Tightened the tap"},
-                                 headers=supervisor)
+    response = await client.post(
+        f"/work-orders/{order['id']}/complete", json={"result": "Tightened the tap"}, headers=supervisor
+    )
     assert response.status_code == 200, response.text
     assert response.json()["charge"] is None and response.json()["parts"] == []
     assert response.json()["worker"] == "staff.1"
@@ -288,11 +352,13 @@ async def test_a_charge_on_a_common_area_order_is_refused(dispatch) -> None:
 
 @pytest.mark.parametrize(
     ("report", "field"),
-    [({"parts": []}, "result"),
-     ({"result": "ok", "charge": {"item": "x", "amount_cents": -1}}, "charge.amount_cents"),
-     ({"result": "ok", "charge": {"item": "x", "amount_cents": 80.5}}, "charge.amount_cents"),
-     ({"result": "ok", "charge": {"item": "x", "amount_cents": 100, "currency": "yuan"}}, "charge.currency"),
-     ({"result": "ok", "minutes_spent": -5}, "minutes_spent")],
+    [
+        ({"parts": []}, "result"),
+        ({"result": "ok", "charge": {"item": "x", "amount_cents": -1}}, "charge.amount_cents"),
+        ({"result": "ok", "charge": {"item": "x", "amount_cents": 80.5}}, "charge.amount_cents"),
+        ({"result": "ok", "charge": {"item": "x", "amount_cents": 100, "currency": "yuan"}}, "charge.currency"),
+        ({"result": "ok", "minutes_spent": -5}, "minutes_spent"),
+    ],
 )
 async def test_a_bad_report_answers_422_naming_the_field(dispatch, report, field) -> None:
     runtime, client = dispatch
@@ -393,27 +459,49 @@ async def new_order(runtime: Runtime, client: httpx.AsyncClient, request_id: str
     return await open_order(runtime, client, f"evt-{request_id}", request_id=request_id, **changes)
 
 
-async def act(client: httpx.AsyncClient, order: dict[str, Any], action: str, headers: dict[str, str],
-              body: dict[str, Any] | None = None) -> httpx.Response:
+async def act(
+    client: httpx.AsyncClient,
+    order: dict[str, Any],
+    action: str,
+    headers: dict[str, str],
+    body: dict[str, Any] | None = None,
+) -> httpx.Response:
     return await client.post(f"/work-orders/{order['id']}/{action}", json=body, headers=headers)
 
 
 async def status_changes(runtime: Runtime, order_id: str) -> list[tuple[str, str]]:
-    return [(e.data["from_status"], e.data["to_status"]) for _, e in await outbox_events(runtime)
-            if e.type == "dispatch.workorder.status_changed.v1" and e.data["work_order_id"] == order_id]
+    return [
+        (e.data["from_status"], e.data["to_status"])
+        for _, e in await outbox_events(runtime)
+        if e.type == "dispatch.workorder.status_changed.v1" and e.data["work_order_id"] == order_id
+    ]
 
 
-async def put_staff(client: httpx.AsyncClient, runtime: Runtime, department: str, staff_id: str,
-                    shifts: list[dict[str, Any]], skills: tuple[str, ...] = (), active: bool = True) -> None:
-    response = await client.put(f"/departments/{department}/staff/{staff_id}", params={"site": "harbour"},
-                                json={"name": staff_id.title(), "skills": list(skills), "shifts": shifts,
-                                      "active": active}, headers=supervisor(runtime))
+async def put_staff(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    department: str,
+    staff_id: str,
+    shifts: list[dict[str, Any]],
+    skills: tuple[str, ...] = (),
+    active: bool = True,
+) -> None:
+    response = await client.put(
+        f"/departments/{department}/staff/{staff_id}",
+        params={"site": "harbour"},
+        json={"name": staff_id.title(), "skills": list(skills), "shifts": shifts, "active": active},
+        headers=supervisor(runtime),
+    )
     assert response.status_code == 200, response.text
 
 
 async def set_policy(client: httpx.AsyncClient, runtime: Runtime, department: str, policy: str) -> None:
-    response = await client.patch(f"/departments/{department}", params={"site": "harbour"},
-                                  json={"assignment_policy": policy}, headers=supervisor(runtime))
+    response = await client.patch(
+        f"/departments/{department}",
+        params={"site": "harbour"},
+        json={"assignment_policy": policy},
+        headers=supervisor(runtime),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["assignment_policy"] == policy
 
@@ -439,22 +527,34 @@ async def test_a_pool_order_through_every_working_state(dispatch) -> None:
     assert arrived["status"] == "on_site" and arrived["arrived_at"] is not None
     paused = await act(client, order, "pause", eng, {"waiting_for": "parts", "reason": "Cartridge on order"})
     assert (paused.json()["status"], paused.json()["paused_from"], paused.json()["waiting_for"]) == (
-        "paused", "on_site", "parts")
+        "paused",
+        "on_site",
+        "parts",
+    )
     resumed = (await act(client, order, "resume", eng)).json()
     assert (resumed["status"], resumed["paused_from"]) == ("on_site", None)
-    done = await act(client, order, "complete", eng, {"result": "Replaced", "parts": ["cartridge"],
-                                                      "minutes_spent": 20, "charge": {"code": "tap_cartridge"}})
+    done = await act(
+        client,
+        order,
+        "complete",
+        eng,
+        {"result": "Replaced", "parts": ["cartridge"], "minutes_spent": 20, "charge": {"code": "tap_cartridge"}},
+    )
     assert done.status_code == 200, done.text
     assert done.json()["charge"] == {"item": "Tap cartridge replacement", "amount_cents": 8000, "currency": "CNY"}
     assert done.json()["charge_code"] == "tap_cartridge"
     assert (await client.get("/work-orders/mine", headers=eng)).json()["total"] == 0
 
     assert await status_changes(runtime, order["id"]) == [
-        ("created", "accepted"), ("accepted", "on_the_way"), ("on_the_way", "on_site"), ("on_site", "paused"),
-        ("paused", "on_site"), ("on_site", "completed")]
+        ("created", "accepted"),
+        ("accepted", "on_the_way"),
+        ("on_the_way", "on_site"),
+        ("on_site", "paused"),
+        ("paused", "on_site"),
+        ("on_site", "completed"),
+    ]
     history = (await client.get(f"/work-orders/{order['id']}/history", headers=eng)).json()
-    assert [h["to_status"] for h in history] == ["accepted", "on_the_way", "on_site", "paused", "on_site",
-                                                 "completed"]
+    assert [h["to_status"] for h in history] == ["accepted", "on_the_way", "on_site", "paused", "on_site", "completed"]
     assert history[3]["reason"] == "waiting for parts: Cartridge on order" and history[3]["actor"] == "eng-01"
     events = await outbox_events(runtime)
     for subject, event in events:
@@ -468,16 +568,34 @@ async def test_a_pool_order_through_every_working_state(dispatch) -> None:
 
 ILLEGAL = [
     # (steps to reach the state, the illegal action)
-    ([], "on-the-way"), ([], "arrive"), ([], "resume"), ([], "pause"),
-    (["claim"], "claim"), (["claim", "arrive"], "on-the-way"), (["claim", "arrive"], "accept"),
-    (["claim", "pause"], "arrive"), (["claim", "pause"], "complete"), (["claim", "pause"], "pause"),
-    (["complete"], "complete"), (["complete"], "accept"), (["complete"], "return"), (["complete"], "cancel"),
-    (["complete"], "transfer"), (["cancel"], "accept"), (["cancel"], "resume"), (["return"], "accept"),
-    (["return"], "complete"), (["return"], "return"), (["claim"], "reroute"),
+    ([], "on-the-way"),
+    ([], "arrive"),
+    ([], "resume"),
+    ([], "pause"),
+    (["claim"], "claim"),
+    (["claim", "arrive"], "on-the-way"),
+    (["claim", "arrive"], "accept"),
+    (["claim", "pause"], "arrive"),
+    (["claim", "pause"], "complete"),
+    (["claim", "pause"], "pause"),
+    (["complete"], "complete"),
+    (["complete"], "accept"),
+    (["complete"], "return"),
+    (["complete"], "cancel"),
+    (["complete"], "transfer"),
+    (["cancel"], "accept"),
+    (["cancel"], "resume"),
+    (["return"], "accept"),
+    (["return"], "complete"),
+    (["return"], "return"),
+    (["claim"], "reroute"),
 ]
 BODIES: dict[str, dict[str, Any]] = {
-    "complete": {"result": "done"}, "return": {"reason": "Not ours"}, "cancel": {"reason": "Duplicate"},
-    "pause": {"waiting_for": "owner", "reason": "Owner away"}, "transfer": {"department": "lift", "reason": "Lift"},
+    "complete": {"result": "done"},
+    "return": {"reason": "Not ours"},
+    "cancel": {"reason": "Duplicate"},
+    "pause": {"waiting_for": "owner", "reason": "Owner away"},
+    "transfer": {"department": "lift", "reason": "Lift"},
     "reroute": {"department": "lift", "reason": "Lift"},
 }
 
@@ -527,11 +645,19 @@ async def test_return_reassign_transfer_reroute_and_cancel(dispatch) -> None:
     events = [e for _, e in await outbox_events(runtime) if e.type == "dispatch.workorder.status_changed.v1"]
     transfer = next(e for e in events if e.data["to_status"] == "transferred")
     assert (transfer.department, transfer.data["from_department"], transfer.data["reason"]) == (
-        "lift", "engineering", "Water from the lift pit")
+        "lift",
+        "engineering",
+        "Water from the lift pit",
+    )
 
     # The service center overrides routing back to engineering, urgent; the limits are recomputed.
-    rerouted = await act(client, order, "reroute", agent, {"department": "cleaning", "priority": "urgent",
-                                                           "reason": "Flooded corridor first"})
+    rerouted = await act(
+        client,
+        order,
+        "reroute",
+        agent,
+        {"department": "cleaning", "priority": "urgent", "reason": "Flooded corridor first"},
+    )
     assert rerouted.status_code == 200, rerouted.text
     body = rerouted.json()
     assert (body["department"], body["priority"], body["limit_class"]) == ("cleaning", "urgent", "urgent")
@@ -540,21 +666,30 @@ async def test_return_reassign_transfer_reroute_and_cancel(dispatch) -> None:
     same = await act(client, order, "reroute", agent, {"department": "cleaning", "reason": "again"})
     assert same.status_code == 422 and same.json()["field"] == "department"
     assert (await act(client, order, "transfer", sup, {"department": "plumbing", "reason": "x"})).json()["field"] == (
-        "department")
+        "department"
+    )
 
     cancelled = await act(client, order, "cancel", agent, {"reason": "The owner fixed it"})
     assert cancelled.json()["status"] == "cancelled"
     changes = await status_changes(runtime, order["id"])
-    assert changes[:5] == [("created", "assigned"), ("assigned", "accepted"), ("accepted", "returned"),
-                           ("returned", "assigned"), ("assigned", "transferred")]
+    assert changes[:5] == [
+        ("created", "assigned"),
+        ("assigned", "accepted"),
+        ("accepted", "returned"),
+        ("returned", "assigned"),
+        ("assigned", "transferred"),
+    ]
     assert changes[-1][1] == "cancelled"
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"reason": "x"}, "department"), ({"department": "lift"}, "reason"), ({"department": "li ft", "reason": "x"},
-                                                                          "department"),
-     ({"department": "lift", "reason": ""}, "reason")],
+    [
+        ({"reason": "x"}, "department"),
+        ({"department": "lift"}, "reason"),
+        ({"department": "li ft", "reason": "x"}, "department"),
+        ({"department": "lift", "reason": ""}, "reason"),
+    ],
 )
 async def test_a_bad_transfer_answers_422_naming_the_field(dispatch, body, field) -> None:
     runtime, client = dispatch
@@ -567,15 +702,23 @@ async def test_a_bad_transfer_answers_422_naming_the_field(dispatch, body, field
 
 @pytest.mark.parametrize(
     ("action", "body", "field"),
-    [("pause", {"waiting_for": "lunch", "reason": "x"}, "waiting_for"), ("assign", {}, "assignee"),
-     ("assign", {"assignee": "nobody"}, "assignee"), ("reroute", {"reason": "x"}, "department"),
-     ("reroute", {"priority": "critical", "reason": "x"}, "priority"), ("cancel", {}, "reason"),
-     ("complete", {"result": "ok", "charge": {"code": "gold_tap"}}, "charge.code"),
-     ("complete", {"result": "ok", "charge": {"item": "Gold tap", "amount_cents": 1}}, "charge.item"),
-     ("complete", {"result": "ok", "charge": {"item": "Tap cartridge replacement", "amount_cents": 1}},
-      "charge.amount_cents"),
-     ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "item": "Tap"}}, "charge"),
-     ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "quantity": 0}}, "charge.quantity")],
+    [
+        ("pause", {"waiting_for": "lunch", "reason": "x"}, "waiting_for"),
+        ("assign", {}, "assignee"),
+        ("assign", {"assignee": "nobody"}, "assignee"),
+        ("reroute", {"reason": "x"}, "department"),
+        ("reroute", {"priority": "critical", "reason": "x"}, "priority"),
+        ("cancel", {}, "reason"),
+        ("complete", {"result": "ok", "charge": {"code": "gold_tap"}}, "charge.code"),
+        ("complete", {"result": "ok", "charge": {"item": "Gold tap", "amount_cents": 1}}, "charge.item"),
+        (
+            "complete",
+            {"result": "ok", "charge": {"item": "Tap cartridge replacement", "amount_cents": 1}},
+            "charge.amount_cents",
+        ),
+        ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "item": "Tap"}}, "charge"),
+        ("complete", {"result": "ok", "charge": {"code": "tap_cartridge", "quantity": 0}}, "charge.quantity"),
+    ],
 )
 async def test_bad_input_answers_422_naming_the_field(dispatch, action, body, field) -> None:
     runtime, client = dispatch
@@ -594,8 +737,13 @@ async def test_bad_input_answers_422_naming_the_field(dispatch, action, body, fi
 async def test_a_charge_by_price_list_code_and_quantity(dispatch) -> None:
     runtime, client = dispatch
     order = await new_order(runtime, client, "req-1", unit_id="harbour-A-0101", in_unit=True)
-    done = await act(client, order, "complete", worker(runtime, "eng-01"),
-                     {"result": "Two hours", "charge": {"code": "labour_hour", "quantity": 2}})
+    done = await act(
+        client,
+        order,
+        "complete",
+        worker(runtime, "eng-01"),
+        {"result": "Two hours", "charge": {"code": "labour_hour", "quantity": 2}},
+    )
     assert done.json()["charge"] == {"item": "Labour per hour x 2", "amount_cents": 12000, "currency": "CNY"}
     price_list = await client.get("/price-list", params={"site": "riverside"}, headers=auth(runtime, sites=("*",)))
     assert {i["code"]: i["amount_cents"] for i in price_list.json()}["labour_hour"] == 9000  # the site's own rate
@@ -614,10 +762,15 @@ async def test_round_robin_and_least_loaded_among_staff_on_duty(dispatch) -> Non
     await set_policy(client, runtime, "greening", "round_robin")
     assignees = [(await new_order(runtime, client, f"req-{n}", category="greening"))["assignee"] for n in (1, 2, 3)]
     assert assignees == ["g1", "g2", "g1"]
-    staff = (await client.get("/departments/greening/staff", params={"site": "harbour"},
-                              headers=supervisor(runtime))).json()
+    staff = (
+        await client.get("/departments/greening/staff", params={"site": "harbour"}, headers=supervisor(runtime))
+    ).json()
     assert {s["id"]: (s["on_duty"], s["open_orders"]) for s in staff} == {
-        "g1": (True, 2), "g2": (True, 1), "g3": (False, 0), "green.harbour": (False, 0)}
+        "g1": (True, 2),
+        "g2": (True, 1),
+        "g3": (False, 0),
+        "green.harbour": (False, 0),
+    }
 
     await set_policy(client, runtime, "greening", "least_loaded")
     assert (await new_order(runtime, client, "req-4", category="greening"))["assignee"] == "g2"  # 1 < 2
@@ -635,13 +788,24 @@ async def test_round_robin_and_least_loaded_among_staff_on_duty(dispatch) -> Non
     departments = (await client.get("/departments", params={"site": "harbour"}, headers=auth(runtime))).json()
     greening = next(d for d in departments if d["code"] == "greening")
     assert (greening["assignment_policy"], greening["contractor"], greening["staff"], greening["on_duty"]) == (
-        "least_loaded", True, 4, 0)
-    bad = await client.patch("/departments/greening", params={"site": "harbour"},
-                             json={"assignment_policy": "lottery"}, headers=supervisor(runtime))
+        "least_loaded",
+        True,
+        4,
+        0,
+    )
+    bad = await client.patch(
+        "/departments/greening",
+        params={"site": "harbour"},
+        json={"assignment_policy": "lottery"},
+        headers=supervisor(runtime),
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "assignment_policy"
-    bad_shift = await client.put("/departments/greening/staff/g9", params={"site": "harbour"},
-                                 json={"name": "G", "shifts": [{"days": [8], "start": "08:00", "end": "17:00"}]},
-                                 headers=supervisor(runtime))
+    bad_shift = await client.put(
+        "/departments/greening/staff/g9",
+        params={"site": "harbour"},
+        json={"name": "G", "shifts": [{"days": [8], "start": "08:00", "end": "17:00"}]},
+        headers=supervisor(runtime),
+    )
     assert bad_shift.status_code == 422 and bad_shift.json()["field"] == "shifts.0.days.0"
 
 
@@ -661,11 +825,17 @@ async def test_time_limits_fire_after_a_restart_warn_breach_and_record_slips(dis
         assert await fire_due(restarted, timers, now=requested + timedelta(minutes=7)) == 0
         assert await fire_due(restarted, timers, now=requested + timedelta(minutes=25)) == 3
         assert await fire_due(restarted, timers, now=requested + timedelta(minutes=25)) == 0
-        limits = [(e.data["limit"], e.data["stage"]) for _, e in await outbox_events(restarted)
-                  if e.type == "dispatch.workorder.timelimit.v1"]
+        limits = [
+            (e.data["limit"], e.data["stage"])
+            for _, e in await outbox_events(restarted)
+            if e.type == "dispatch.workorder.timelimit.v1"
+        ]
         assert limits == [("acceptance", "warning"), ("acceptance", "breach"), ("arrival", "warning")]
-        [(subject, breach)] = [(s, e) for s, e in await outbox_events(restarted)
-                               if e.type == "dispatch.workorder.timelimit.v1" and e.data["stage"] == "breach"]
+        [(subject, breach)] = [
+            (s, e)
+            for s, e in await outbox_events(restarted)
+            if e.type == "dispatch.workorder.timelimit.v1" and e.data["stage"] == "breach"
+        ]
         assert subject == "dispatch.workorder.timelimit.v1.harbour.engineering"
         assert breach.correlationid == "req-1" and breach.data["work_order_id"] == order["id"]
         assert datetime.fromisoformat(breach.data["due_at"]) == requested + timedelta(minutes=10)
@@ -676,7 +846,7 @@ async def test_time_limits_fire_after_a_restart_warn_breach_and_record_slips(dis
     app = create(restarted)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         eng = worker(restarted, "eng-01")
-        escalated = (await client.get("/work-orders", params={"escalated": "true"}, headers=supervisor(restarted)))
+        escalated = await client.get("/work-orders", params={"escalated": "true"}, headers=supervisor(restarted))
         assert [o["id"] for o in escalated.json()["items"]] == [order["id"]]
         # Signing for it and arriving stop the remaining arrival limit; completion keeps running.
         assert (await act(client, order, "claim", eng)).status_code == 200
@@ -684,9 +854,11 @@ async def test_time_limits_fire_after_a_restart_warn_breach_and_record_slips(dis
         assert await fire_due(restarted, timers, now=requested + timedelta(minutes=31)) == 0
         slips = (await client.get("/nonconformance-slips", params={"site": "harbour"}, headers=eng)).json()
         assert [(s["limit"], s["department"], s["work_order_id"]) for s in slips["items"]] == [
-            ("acceptance", "engineering", order["id"])]
+            ("acceptance", "engineering", order["id"])
+        ]
         assert (await client.get("/nonconformance-slips", headers=worker(restarted, "c", "cleaning"))).json()[
-            "total"] == 0
+            "total"
+        ] == 0
         # The calm order's limits (2 h to sign for it) fire later: warning, then breach.
         assert await fire_due(restarted, timers, now=requested + timedelta(minutes=121)) == 2
         assert (await act(client, calm, "cancel", supervisor(restarted), {"reason": "Duplicate"})).status_code == 200
@@ -739,24 +911,48 @@ async def test_scope_denials_across_sites_departments_and_roles(dispatch) -> Non
             assert response.headers["content-type"] == PROBLEM_JSON
         assert (await client.get(f"/work-orders/{order['id']}/history", headers=headers)).status_code == 403
         assert (await client.get("/work-orders/pool", headers=headers)).json()["total"] == 0
-    for action, body in (("assign", {"assignee": "eng-01"}), ("cancel", {"reason": "x"}),
-                         ("reroute", {"priority": "urgent", "reason": "x"})):
+    for action, body in (
+        ("assign", {"assignee": "eng-01"}),
+        ("cancel", {"reason": "x"}),
+        ("reroute", {"priority": "urgent", "reason": "x"}),
+    ):
         assert (await act(client, order, action, worker(runtime, "eng-01"), body)).status_code == 403  # role
         assert (await act(client, order, action, riverside_sup, body)).status_code == 403  # site
-    assert (await client.get("/work-orders/pool", params={"department": "engineering"},
-                             headers=cleaner)).status_code == 403
+    assert (
+        await client.get("/work-orders/pool", params={"department": "engineering"}, headers=cleaner)
+    ).status_code == 403
     assert (await client.get("/work-orders/pool", params={"site": "harbour"}, headers=riverside_eng)).status_code == 403
     assert (await client.get("/reports/departments", headers=worker(runtime, "eng-01"))).status_code == 403
-    assert (await client.get("/reports/departments", params={"site": "harbour"},
-                             headers=riverside_sup)).status_code == 403
-    assert (await client.get("/departments/engineering/staff", params={"site": "harbour"},
-                             headers=cleaner)).status_code == 403
-    assert (await client.put("/departments/engineering/staff/x", params={"site": "harbour"},
-                             json={"name": "X"}, headers=worker(runtime, "eng-01"))).status_code == 403
-    assert (await client.patch("/departments/engineering", params={"site": "harbour"},
-                               json={"assignment_policy": "manual"}, headers=riverside_sup)).status_code == 403
-    assert (await client.put("/price-list/x", params={"site": "harbour"}, json={"name": "X", "amount_cents": 1},
-                             headers=supervisor(runtime))).status_code == 403
+    assert (
+        await client.get("/reports/departments", params={"site": "harbour"}, headers=riverside_sup)
+    ).status_code == 403
+    assert (
+        await client.get("/departments/engineering/staff", params={"site": "harbour"}, headers=cleaner)
+    ).status_code == 403
+    assert (
+        await client.put(
+            "/departments/engineering/staff/x",
+            params={"site": "harbour"},
+            json={"name": "X"},
+            headers=worker(runtime, "eng-01"),
+        )
+    ).status_code == 403
+    assert (
+        await client.patch(
+            "/departments/engineering",
+            params={"site": "harbour"},
+            json={"assignment_policy": "manual"},
+            headers=riverside_sup,
+        )
+    ).status_code == 403
+    assert (
+        await client.put(
+            "/price-list/x",
+            params={"site": "harbour"},
+            json={"name": "X", "amount_cents": 1},
+            headers=supervisor(runtime),
+        )
+    ).status_code == 403
     assert (await client.get("/work-orders/mine", headers=auth(runtime))).status_code == 403  # agents hold no work
     stored = (await client.get(f"/work-orders/{order['id']}", headers=supervisor(runtime))).json()
     assert (stored["status"], stored["assignee"]) == ("created", None)
@@ -765,12 +961,21 @@ async def test_scope_denials_across_sites_departments_and_roles(dispatch) -> Non
 
 def request_reopened(runtime: Runtime, event_id: str, **changes: Any) -> Envelope:
     data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{REOPENED}.json").read_text()), **changes}
-    return runtime.catalog.parse({
-        "specversion": "1.0", "id": event_id, "source": "pm/intake", "type": REOPENED,
-        "subject": data["request_id"], "time": "2026-11-24T09:00:01+00:00", "datacontenttype": "application/json",
-        "dataschema": f"urn:pm:contracts:{REOPENED}", "site": data["site"], "correlationid": data["request_id"],
-        "data": data,
-    })
+    return runtime.catalog.parse(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "pm/intake",
+            "type": REOPENED,
+            "subject": data["request_id"],
+            "time": "2026-11-24T09:00:01+00:00",
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:pm:contracts:{REOPENED}",
+            "site": data["site"],
+            "correlationid": data["request_id"],
+            "data": data,
+        }
+    )
 
 
 async def test_a_reopened_request_becomes_rework_for_the_same_department(dispatch) -> None:
@@ -781,8 +986,17 @@ async def test_a_reopened_request_becomes_rework_for_the_same_department(dispatc
     assert (await act(client, order, "transfer", sup, {"department": "lift", "reason": "Lift pit"})).status_code == 200
     assert (await act(client, order, "complete", sup, {"result": "Sealed the pit"})).status_code == 200
 
-    reopened = request_reopened(runtime, "evt-reopen", request_id="req-1", category="water", priority="normal",
-                                work_order_id=None, department=None, escalated=True, reopened_at=now_iso())
+    reopened = request_reopened(
+        runtime,
+        "evt-reopen",
+        request_id="req-1",
+        category="water",
+        priority="normal",
+        work_order_id=None,
+        department=None,
+        escalated=True,
+        reopened_at=now_iso(),
+    )
     assert await apply(runtime, reopened) == "handled"
     assert await apply(runtime, reopened) == "duplicate"
     rework = [o for o in await work_orders(runtime) if o.rework]
@@ -791,20 +1005,36 @@ async def test_a_reopened_request_becomes_rework_for_the_same_department(dispatc
     assert (redo.request_id, redo.original_work_order_id, redo.department) == ("req-1", order["id"], "lift")
     assert redo.priority == "high"  # escalated: one step up
     assert redo.description.startswith("Rework: Follow-up: tap still leaking")
-    created = [e for _, e in await outbox_events(runtime)
-               if e.type == "dispatch.workorder.created.v1" and e.data["work_order_id"] == redo.id]
+    created = [
+        e
+        for _, e in await outbox_events(runtime)
+        if e.type == "dispatch.workorder.created.v1" and e.data["work_order_id"] == redo.id
+    ]
     assert created[0].data["rework"] is True and created[0].data["original_work_order_id"] == order["id"]
     assert created[0].causationid == "evt-reopen" and created[0].correlationid == "req-1"
     reworked = await client.get("/work-orders", params={"rework": "true"}, headers=sup)
     assert [o["id"] for o in reworked.json()["items"]] == [redo.id]
 
     # Not escalated, for a request dispatch never saw: routed by its category at the given priority.
-    other = request_reopened(runtime, "evt-reopen-2", request_id="req-9", category="cleaning", priority="low",
-                             work_order_id=None, department=None, escalated=False, reopened_at=now_iso())
+    other = request_reopened(
+        runtime,
+        "evt-reopen-2",
+        request_id="req-9",
+        category="cleaning",
+        priority="low",
+        work_order_id=None,
+        department=None,
+        escalated=False,
+        reopened_at=now_iso(),
+    )
     assert await apply(runtime, other) == "handled"
     [fresh] = [o for o in await work_orders(runtime) if o.request_id == "req-9"]
     assert (fresh.department, fresh.priority, fresh.rework, fresh.original_work_order_id) == (
-        "cleaning", "low", True, None)
+        "cleaning",
+        "low",
+        True,
+        None,
+    )
     # A reopened inquiry has no work to redo.
     inquiry = request_reopened(runtime, "evt-reopen-3", request_id="req-10", kind="inquiry", work_order_id=None)
     assert await apply(runtime, inquiry) == "handled"
@@ -850,44 +1080,63 @@ async def test_the_department_report(dispatch) -> None:
     # An order counts for the department holding it: the transferred one is cleaning's now.
     assert reports["cleaning"]["opened"] == 1 and reports["cleaning"]["slips"]["total"] == 0
 
-    only = await client.get("/reports/departments", params={"site": "harbour", "department": "engineering"},
-                            headers=auth(runtime, roles=("head_office",), sites=("*",)))
+    only = await client.get(
+        "/reports/departments",
+        params={"site": "harbour", "department": "engineering"},
+        headers=auth(runtime, roles=("head_office",), sites=("*",)),
+    )
     assert [r["department"] for r in only.json()] == ["engineering"]
-    everywhere = (await client.get("/reports/departments", headers=auth(runtime, roles=("head_office",),
-                                                                        sites=("*",)))).json()
+    everywhere = (
+        await client.get("/reports/departments", headers=auth(runtime, roles=("head_office",), sites=("*",)))
+    ).json()
     assert {r["site"] for r in everywhere} == {"harbour", "riverside", "lakeside"}
-    bad = await client.get("/reports/departments", params={"site": "harbour", "since": "2026-12-01T00:00:00Z",
-                                                           "until": "2026-11-01T00:00:00Z"}, headers=sup)
+    bad = await client.get(
+        "/reports/departments",
+        params={"site": "harbour", "since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
+        headers=sup,
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "since"
-    before = await client.get("/reports/departments", params={"site": "harbour", "until": "2020-01-01T00:00:00Z"},
-                              headers=sup)
+    before = await client.get(
+        "/reports/departments", params={"site": "harbour", "until": "2020-01-01T00:00:00Z"}, headers=sup
+    )
     assert {r["opened"] for r in before.json()} == {0}
 
 
 async def test_routing_time_limits_and_settings_are_per_site(dispatch) -> None:
     runtime, client = dispatch
     manager = auth(runtime, roles=("manager",), subject="mgr.harbour")
-    routing = (await client.get("/routing", params={"site": "riverside"}, headers=auth(runtime, sites=("*",))))
+    routing = await client.get("/routing", params={"site": "riverside"}, headers=auth(runtime, sites=("*",)))
     limits = {t["limit_class"]: t for t in routing.json()["time_limits"]}
     assert limits["normal"]["arrival_minutes"] == 240 and limits["lift_trapped"]["arrival_minutes"] == 10
     harbour = (await client.get("/routing", params={"site": "harbour"}, headers=auth(runtime))).json()
     assert harbour["rules"]["water"] == "engineering" and harbour["rules"]["*"] == "engineering"
     assert harbour["timezone"] == "Asia/Shanghai" and harbour["lift_trapped_categories"] == ["lift_trapped"]
 
-    changed = await client.put("/routing/rules/water", params={"site": "harbour"}, json={"department": "cleaning"},
-                               headers=supervisor(runtime))
+    changed = await client.put(
+        "/routing/rules/water", params={"site": "harbour"}, json={"department": "cleaning"}, headers=supervisor(runtime)
+    )
     assert changed.status_code == 200 and changed.json()["rules"]["water"] == "cleaning"
-    unknown = await client.put("/routing/rules/water", params={"site": "harbour"}, json={"department": "plumbing"},
-                               headers=supervisor(runtime))
+    unknown = await client.put(
+        "/routing/rules/water", params={"site": "harbour"}, json={"department": "plumbing"}, headers=supervisor(runtime)
+    )
     assert unknown.status_code == 422 and unknown.json()["field"] == "department"
-    faster = await client.put("/routing/time-limits/normal", params={"site": "harbour"}, headers=manager,
-                              json={"acceptance_minutes": 15, "arrival_minutes": 60, "completion_minutes": 240})
+    faster = await client.put(
+        "/routing/time-limits/normal",
+        params={"site": "harbour"},
+        headers=manager,
+        json={"acceptance_minutes": 15, "arrival_minutes": 60, "completion_minutes": 240},
+    )
     assert faster.status_code == 200, faster.text
-    disordered = await client.put("/routing/time-limits/normal", params={"site": "harbour"}, headers=manager,
-                                  json={"acceptance_minutes": 90, "arrival_minutes": 60, "completion_minutes": 240})
+    disordered = await client.put(
+        "/routing/time-limits/normal",
+        params={"site": "harbour"},
+        headers=manager,
+        json={"acceptance_minutes": 90, "arrival_minutes": 60, "completion_minutes": 240},
+    )
     assert disordered.status_code == 422
-    zone = await client.patch("/routing/settings", params={"site": "harbour"}, json={"timezone": "Mars/Olympus"},
-                              headers=manager)
+    zone = await client.patch(
+        "/routing/settings", params={"site": "harbour"}, json={"timezone": "Mars/Olympus"}, headers=manager
+    )
     assert zone.status_code == 422 and zone.json()["field"] == "timezone"
 
     order = await new_order(runtime, client, "req-1")
@@ -900,24 +1149,32 @@ async def test_routing_time_limits_and_settings_are_per_site(dispatch) -> None:
 def test_pm_watch_prints_status_and_time_limit_events_readably() -> None:
     def envelope(event_type: str, example: str) -> dict[str, Any]:
         data = json.loads((REPO_ROOT / "contracts" / "examples" / example).read_text())
-        return {"type": event_type, "time": "2026-11-23T08:05:00+00:00", "site": data["site"],
-                "department": data["department"], "data": data}
+        return {
+            "type": event_type,
+            "time": "2026-11-23T08:05:00+00:00",
+            "site": data["site"],
+            "department": data["department"],
+            "data": data,
+        }
 
-    changed = describe_workorder_event(envelope("dispatch.workorder.status_changed.v1",
-                                                "dispatch.workorder.status_changed.v1.json"))
-    assert changed == ("2026-11-23T08:05:00  harbour/engineering  wo-0001  assigned -> accepted, assignee eng-01, "
-                       "by eng-01")
-    moved = describe_workorder_event(envelope("dispatch.workorder.status_changed.v1",
-                                              "dispatch.workorder.status_changed.v1.transfer.json"))
+    changed = describe_workorder_event(
+        envelope("dispatch.workorder.status_changed.v1", "dispatch.workorder.status_changed.v1.json")
+    )
+    assert changed == (
+        "2026-11-23T08:05:00  harbour/engineering  wo-0001  assigned -> accepted, assignee eng-01, by eng-01"
+    )
+    moved = describe_workorder_event(
+        envelope("dispatch.workorder.status_changed.v1", "dispatch.workorder.status_changed.v1.transfer.json")
+    )
     assert "harbour/lift" in moved and "accepted -> transferred (from engineering)" in moved
     assert moved.endswith(": The leak comes from the lift machine room")
-    breach = describe_workorder_event(envelope("dispatch.workorder.timelimit.v1",
-                                               "dispatch.workorder.timelimit.v1.json"))
+    breach = describe_workorder_event(
+        envelope("dispatch.workorder.timelimit.v1", "dispatch.workorder.timelimit.v1.json")
+    )
     assert "BREACH arrival limit due 2026-11-23T08:30, assignee eng-01, nonconformance slip ncs-0001" in breach
     created = describe_workorder_event(envelope("dispatch.workorder.created.v1", "dispatch.workorder.created.v1.json"))
     assert "created: water (normal) harbour-A-0101" in created
-    done = describe_workorder_event(envelope("dispatch.workorder.completed.v1",
-                                             "dispatch.workorder.completed.v1.json"))
+    done = describe_workorder_event(envelope("dispatch.workorder.completed.v1", "dispatch.workorder.completed.v1.json"))
     assert done.endswith("completed: Replaced the tap cartridge (charge 80.00 CNY)")
 
 

@@ -29,8 +29,12 @@ from pm_platform.settings import REPO_ROOT, Settings
 from pm_platform.timers import fire_due
 
 REPAIR = {
-    "site": "harbour", "kind": "repair", "category": "water", "description": "Kitchen tap leaking",
-    "unit_id": "harbour-A-0101", "in_unit": True,
+    "site": "harbour",
+    "kind": "repair",
+    "category": "water",
+    "description": "Kitchen tap leaking",
+    "unit_id": "harbour-A-0101",
+    "in_unit": True,
     "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
 }
 EXAMPLES = REPO_ROOT / "contracts" / "examples"
@@ -54,8 +58,9 @@ async def intake(database_urls: dict[str, str], tmp_path: Path):
     await runtime.engine.dispose()
 
 
-def auth(runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None,
-         subject: str = "agent.1") -> dict[str, str]:
+def auth(
+    runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None, subject: str = "agent.1"
+) -> dict[str, str]:
     token = mint_token(runtime.settings, subject, list(roles), list(sites), department=department)
     return {"Authorization": "Bearer " + token}
 
@@ -83,16 +88,29 @@ async def clear_outbox(runtime: Runtime) -> None:
         await session.commit()
 
 
-def envelope(runtime: Runtime, event_type: str, changes: dict[str, Any] | None = None, *,
-             example: str | None = None, correlation: str | None = None) -> Envelope:
+def envelope(
+    runtime: Runtime,
+    event_type: str,
+    changes: dict[str, Any] | None = None,
+    *,
+    example: str | None = None,
+    correlation: str | None = None,
+) -> Envelope:
     """Another service's event: the contract's example with ``changes``, as its producer would write it."""
     contract = runtime.catalog.contract(event_type)
     data = {**json.loads((EXAMPLES / (example or f"{event_type}.json")).read_text()), **(changes or {})}
     document = {
-        "specversion": "1.0", "id": new_id(), "source": f"pm/{contract.producer}", "type": event_type,
-        "subject": str(data.get("request_id") or data.get("unit_id") or "s"), "time": utcnow().isoformat(),
-        "datacontenttype": "application/json", "dataschema": contract.dataschema, "site": data["site"],
-        "correlationid": correlation or str(data.get("request_id") or "c"), "data": data,
+        "specversion": "1.0",
+        "id": new_id(),
+        "source": f"pm/{contract.producer}",
+        "type": event_type,
+        "subject": str(data.get("request_id") or data.get("unit_id") or "s"),
+        "time": utcnow().isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": contract.dataschema,
+        "site": data["site"],
+        "correlationid": correlation or str(data.get("request_id") or "c"),
+        "data": data,
     }
     if contract.has_department:
         document["department"] = data["department"]
@@ -103,15 +121,17 @@ async def deliver(runtime: Runtime, event: Envelope, consumer: str = "intake-tes
     return await apply_event(runtime, consumer, runtime.subscriptions.handlers, event)
 
 
-async def post(client: httpx.AsyncClient, runtime: Runtime, body: dict[str, Any] | None = None,
-               **changes: Any) -> dict[str, Any]:
+async def post(
+    client: httpx.AsyncClient, runtime: Runtime, body: dict[str, Any] | None = None, **changes: Any
+) -> dict[str, Any]:
     response = await client.post("/requests", json={**(body or REPAIR), **changes}, headers=auth(runtime))
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def move(client: httpx.AsyncClient, runtime: Runtime, request_id: str, status: str,
-               reason: str | None = None) -> httpx.Response:
+async def move(
+    client: httpx.AsyncClient, runtime: Runtime, request_id: str, status: str, reason: str | None = None
+) -> httpx.Response:
     body = {"status": status} | ({"reason": reason} if reason else {})
     return await client.post(f"/requests/{request_id}/status", json=body, headers=auth(runtime))
 
@@ -177,16 +197,20 @@ async def test_a_unit_of_another_site_is_rejected_and_nothing_is_written(intake)
 
 async def test_site_scope_and_roles_are_enforced(intake) -> None:
     runtime, client = intake
-    response = await client.post("/requests", json={**REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501"},
-                                 headers=auth(runtime))
+    response = await client.post(
+        "/requests", json={**REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501"}, headers=auth(runtime)
+    )
     assert response.status_code == 403
     assert response.headers["content-type"] == PROBLEM_JSON
     worker = auth(runtime, roles=("worker",), department="engineering")
     assert (await client.post("/requests", json=REPAIR, headers=worker)).status_code == 403
     assert (await client.get("/requests", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
     assert (await client.get("/requests")).status_code == 401
-    riverside = await client.post("/requests", headers=auth(runtime, sites=("riverside",)), json={
-        **REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501", "reporter": {"name": "Zhao Lei"}})
+    riverside = await client.post(
+        "/requests",
+        headers=auth(runtime, sites=("riverside",)),
+        json={**REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501", "reporter": {"name": "Zhao Lei"}},
+    )
     assert riverside.status_code == 201
     rid = riverside.json()["id"]
     # A harbour agent neither sees nor moves a riverside request, nor reads its archive or callers.
@@ -194,13 +218,16 @@ async def test_site_scope_and_roles_are_enforced(intake) -> None:
     assert (await move(client, runtime, rid, "acknowledged")).status_code == 403
     assert (await client.get("/units/riverside-T1-1501", headers=auth(runtime))).status_code == 403
     assert (await client.get("/units/riverside-T1-1501/timeline", headers=auth(runtime))).status_code == 403
-    assert (await client.get("/lookup", params={"unit_id": "riverside-T1-1501"},
-                             headers=auth(runtime))).status_code == 404
-    assert (await client.get("/lookup", params={"site": "riverside", "phone": "13900000011"},
-                             headers=auth(runtime))).status_code == 403
+    assert (
+        await client.get("/lookup", params={"unit_id": "riverside-T1-1501"}, headers=auth(runtime))
+    ).status_code == 404
+    assert (
+        await client.get("/lookup", params={"site": "riverside", "phone": "13900000011"}, headers=auth(runtime))
+    ).status_code == 403
     manager = auth(runtime, roles=("manager",))
-    assert (await client.post("/sites/riverside/import/units", content=b"code,building,floor,area_m2\n",
-                              headers=manager)).status_code == 403
+    assert (
+        await client.post("/sites/riverside/import/units", content=b"code,building,floor,area_m2\n", headers=manager)
+    ).status_code == 403
     assert (await client.get("/reports/daily", params={"site": "riverside"}, headers=manager)).status_code == 403
     # Only the front desk lists all of harbour's requests; the riverside one is not among them.
     listing = (await client.get("/requests", headers=auth(runtime))).json()
@@ -212,8 +239,10 @@ async def test_site_scope_and_roles_are_enforced(intake) -> None:
 async def test_department_workers_see_their_own_requests_with_contacts_masked(intake) -> None:
     runtime, client = intake
     created = await post(client, runtime)
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.created.v1", {"request_id": created["id"]},
-                                    correlation=created["id"]))
+    await deliver(
+        runtime,
+        envelope(runtime, "dispatch.workorder.created.v1", {"request_id": created["id"]}, correlation=created["id"]),
+    )
     engineer = auth(runtime, roles=("worker",), department="engineering", subject="eng.harbour")
     seen = await detail(client, runtime, created["id"], headers=engineer)
     assert seen["reporter_phone"] == "138****0001"
@@ -245,8 +274,12 @@ async def test_the_request_lifecycle_emits_a_status_change_for_every_step(intake
         assert response.json()["status"] == status
     changes = await events(runtime, "intake.request.status_changed.v1")
     assert [(e["data"]["from_status"], e["data"]["to_status"]) for e in changes] == [
-        ("new", "acknowledged"), ("acknowledged", "in_progress"), ("in_progress", "resolved"),
-        ("resolved", "followed_up"), ("followed_up", "closed")]
+        ("new", "acknowledged"),
+        ("acknowledged", "in_progress"),
+        ("in_progress", "resolved"),
+        ("resolved", "followed_up"),
+        ("followed_up", "closed"),
+    ]
     assert all(e["correlationid"] == created["id"] and e["data"]["actor"] == "agent.1" for e in changes)
     final = await detail(client, runtime, created["id"])
     assert final["acknowledged_at"] and final["resolved_at"] and final["closed_at"]
@@ -317,7 +350,9 @@ async def test_time_limits_fire_as_durable_timers_after_a_restart(intake) -> Non
         assert await fire_due(fresh, timers, now=start + timedelta(minutes=125)) == 0  # once only
         limits = await events(fresh, "intake.request.timelimit.v1")
         assert [(e["data"]["limit"], e["data"]["stage"]) for e in limits] == [
-            ("acknowledge", "warning"), ("acknowledge", "breach")]
+            ("acknowledge", "warning"),
+            ("acknowledge", "breach"),
+        ]
         assert limits[1]["correlationid"] == created["id"]
         async with fresh.sessionmaker() as session:
             request = await session.get(Request, created["id"])
@@ -325,18 +360,23 @@ async def test_time_limits_fire_as_durable_timers_after_a_restart(intake) -> Non
 
         app = create(fresh)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client2:
-            overdue = (await client2.get("/requests", params={"site": "harbour", "overdue": "true"},
-                                         headers=auth(fresh))).json()
+            overdue = (
+                await client2.get("/requests", params={"site": "harbour", "overdue": "true"}, headers=auth(fresh))
+            ).json()
             assert [r["id"] for r in overdue["items"]] == [created["id"]]
             assert (await move(client2, fresh, created["id"], "acknowledged")).status_code == 200
             # The progress reply is still owed: its warning fires; a reply then stops the breach.
             assert await fire_due(fresh, timers, now=start + timedelta(hours=23)) == 1
-            reply = await client2.post(f"/requests/{created['id']}/replies", headers=auth(fresh),
-                                       json={"message": "Engineer booked for 10:00 tomorrow"})
+            reply = await client2.post(
+                f"/requests/{created['id']}/replies",
+                headers=auth(fresh),
+                json={"message": "Engineer booked for 10:00 tomorrow"},
+            )
             assert reply.status_code == 200 and reply.json()["replied_at"]
             assert await fire_due(fresh, timers, now=start + timedelta(hours=25)) == 0
-            assert (await client2.get("/requests", params={"site": "harbour", "overdue": "true"},
-                                      headers=auth(fresh))).json()["total"] == 0
+            assert (
+                await client2.get("/requests", params={"site": "harbour", "overdue": "true"}, headers=auth(fresh))
+            ).json()["total"] == 0
         stages = [(e["data"]["limit"], e["data"]["stage"]) for e in await events(fresh, "intake.request.timelimit.v1")]
         assert stages[-1] == ("progress_reply", "warning")
     finally:
@@ -345,32 +385,54 @@ async def test_time_limits_fire_as_durable_timers_after_a_restart(intake) -> Non
 
 async def test_time_limits_follow_the_site_kind_and_priority(intake) -> None:
     runtime, client = intake
-    emergency = await post(client, runtime, kind="emergency", category="lift_trapped", priority="urgent",
-                           in_unit=False, unit_id=None, location="Block A lift 2", building="A")
+    emergency = await post(
+        client,
+        runtime,
+        kind="emergency",
+        category="lift_trapped",
+        priority="urgent",
+        in_unit=False,
+        unit_id=None,
+        location="Block A lift 2",
+        building="A",
+    )
     due = utcnow()
     start = datetime.fromisoformat(emergency["created_at"])
     assert datetime.fromisoformat(emergency["ack_due_at"]) - start == timedelta(minutes=10)
     assert datetime.fromisoformat(emergency["reply_due_at"]) - start == timedelta(minutes=120)
     urgent = await post(client, runtime, priority="urgent")
-    assert (datetime.fromisoformat(urgent["ack_due_at"]) - datetime.fromisoformat(urgent["created_at"])
-            == timedelta(minutes=30))
-    riverside = await client.post("/requests", headers=auth(runtime, sites=("riverside",)), json={
-        **REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501", "reporter": {"name": "Zhao Lei"}})
+    assert datetime.fromisoformat(urgent["ack_due_at"]) - datetime.fromisoformat(urgent["created_at"]) == timedelta(
+        minutes=30
+    )
+    riverside = await client.post(
+        "/requests",
+        headers=auth(runtime, sites=("riverside",)),
+        json={**REPAIR, "site": "riverside", "unit_id": "riverside-T1-1501", "reporter": {"name": "Zhao Lei"}},
+    )
     body = riverside.json()
-    assert (datetime.fromisoformat(body["ack_due_at"]) - datetime.fromisoformat(body["created_at"])
-            == timedelta(minutes=60))
+    assert datetime.fromisoformat(body["ack_due_at"]) - datetime.fromisoformat(body["created_at"]) == timedelta(
+        minutes=60
+    )
     # A supervisor changes harbour's rules; new requests get the new limit.
     supervisor = auth(runtime, roles=("supervisor",))
-    rules = {"rules": [{"limit": "acknowledge", "minutes": 45, "warning_minutes": 15},
-                       {"limit": "progress_reply", "minutes": 600, "warning_minutes": 60}]}
+    rules = {
+        "rules": [
+            {"limit": "acknowledge", "minutes": 45, "warning_minutes": 15},
+            {"limit": "progress_reply", "minutes": 600, "warning_minutes": 60},
+        ]
+    }
     assert (await client.put("/sites/harbour/time-limits", json=rules, headers=supervisor)).status_code == 200
-    bad = await client.put("/sites/harbour/time-limits", headers=supervisor, json={
-        "rules": [{"limit": "acknowledge", "minutes": 10, "warning_minutes": 10}]})
+    bad = await client.put(
+        "/sites/harbour/time-limits",
+        headers=supervisor,
+        json={"rules": [{"limit": "acknowledge", "minutes": 10, "warning_minutes": 10}]},
+    )
     assert bad.status_code == 422 and bad.json()["field"].startswith("rules")
     assert (await client.put("/sites/harbour/time-limits", json=rules, headers=auth(runtime))).status_code == 403
     later = await post(client, runtime, category="electrical")
-    assert (datetime.fromisoformat(later["ack_due_at"]) - datetime.fromisoformat(later["created_at"])
-            == timedelta(minutes=45))
+    assert datetime.fromisoformat(later["ack_due_at"]) - datetime.fromisoformat(later["created_at"]) == timedelta(
+        minutes=45
+    )
     # The emergency's timers: warning 5 minutes before its 10-minute limit.
     assert await fire_due(runtime, timers, now=due + timedelta(minutes=6)) == 1
     [warning] = await events(runtime, "intake.request.timelimit.v1")
@@ -404,16 +466,29 @@ async def test_the_seed_publishes_the_archive_as_upsert_events(database_urls, tm
 
 async def test_tenants_move_in_and_out_and_the_paying_party_follows(intake) -> None:
     runtime, client = intake
-    tenant = await client.post("/units/harbour-A-0102/parties", headers=auth(runtime), json={
-        "role": "tenant", "name": "Zhou Yu", "phone": "13800000099", "language": "en", "move_in": "2026-11-01",
-        "tenancy_registration": "TR-2026-0042", "pays": True, "extra_care": ["disabled"]})
+    tenant = await client.post(
+        "/units/harbour-A-0102/parties",
+        headers=auth(runtime),
+        json={
+            "role": "tenant",
+            "name": "Zhou Yu",
+            "phone": "13800000099",
+            "language": "en",
+            "move_in": "2026-11-01",
+            "tenancy_registration": "TR-2026-0042",
+            "pays": True,
+            "extra_care": ["disabled"],
+        },
+    )
     assert tenant.status_code == 201, tenant.text
     party_id = tenant.json()["id"]
     [unit_event] = await events(runtime, "intake.unit.upserted.v1")
     assert unit_event["data"]["paying_party_id"] == party_id
     party_events = await events(runtime, "intake.party.upserted.v1")
     assert {e["data"]["party_id"]: e["data"]["pays"] for e in party_events} == {
-        party_id: True, "harbour-A-0102-owner": False}
+        party_id: True,
+        "harbour-A-0102-owner": False,
+    }
     await clear_outbox(runtime)
     day = (date.today() - timedelta(days=3)).isoformat()
     moved = await client.post(f"/parties/{party_id}/move-out", json={"move_out": day}, headers=auth(runtime))
@@ -422,12 +497,14 @@ async def test_tenants_move_in_and_out_and_the_paying_party_follows(intake) -> N
     assert left["data"]["active"] is False and left["data"]["move_out"] == day
     [unit_event] = await events(runtime, "intake.unit.upserted.v1")
     assert unit_event["data"]["paying_party_id"] == "harbour-A-0102-owner"  # back to the owner
-    bad = await client.post("/units/harbour-A-0102/parties", headers=auth(runtime), json={
-        "role": "lodger", "name": "x"})
+    bad = await client.post(
+        "/units/harbour-A-0102/parties", headers=auth(runtime), json={"role": "lodger", "name": "x"}
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "role"
     worker = auth(runtime, roles=("worker",), department="engineering")
-    assert (await client.post("/units/harbour-A-0102/parties", headers=worker,
-                              json={"role": "tenant", "name": "x"})).status_code == 403
+    assert (
+        await client.post("/units/harbour-A-0102/parties", headers=worker, json={"role": "tenant", "name": "x"})
+    ).status_code == 403
 
 
 UNITS_CSV = """code,building,floor,area_m2,use,occupied
@@ -440,15 +517,21 @@ A-0101,A,1,90.00,residential,true
 async def test_csv_import_applies_a_valid_file_and_exports_it_back(intake) -> None:
     runtime, client = intake
     manager = auth(runtime, roles=("manager",))
-    response = await client.post("/sites/harbour/import/units", content=UNITS_CSV.encode(),
-                                 headers={**manager, "content-type": "text/csv"})
+    response = await client.post(
+        "/sites/harbour/import/units", content=UNITS_CSV.encode(), headers={**manager, "content-type": "text/csv"}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"kind": "units", "rows": 3, "created": 2, "updated": 1}
     upserts = await events(runtime, "intake.unit.upserted.v1")
     assert {e["data"]["unit_id"]: e["data"]["area_m2"] for e in upserts} == {
-        "harbour-A-0201": "88.00", "harbour-A-0202": "101.25", "harbour-A-0101": "90.00"}
-    parties_csv = ("id,unit,role,name,phone,email,language,extra_care,move_in,move_out,tenancy_registration,pays\n"
-                   ",A-0201,owner,Qian Hui,13800000201,,zh-CN,elderly;disabled,2020-01-01,,,true\n")
+        "harbour-A-0201": "88.00",
+        "harbour-A-0202": "101.25",
+        "harbour-A-0101": "90.00",
+    }
+    parties_csv = (
+        "id,unit,role,name,phone,email,language,extra_care,move_in,move_out,tenancy_registration,pays\n"
+        ",A-0201,owner,Qian Hui,13800000201,,zh-CN,elderly;disabled,2020-01-01,,,true\n"
+    )
     response = await client.post("/sites/harbour/import/parties", content=parties_csv.encode(), headers=manager)
     assert response.status_code == 200, response.text
     exported = await client.get("/sites/harbour/export/parties", headers=manager)
@@ -481,14 +564,17 @@ A-0301,A,3,88.00,residential,true
     assert await outbox_rows(runtime) == []
     async with runtime.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Unit).where(Unit.code == "A-0301")) == 0
-    parties = ("unit,role,name,phone,language,move_in,move_out,colour\n"
-               "A-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01,red\n")
+    parties = (
+        "unit,role,name,phone,language,move_in,move_out,colour\nA-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01,red\n"
+    )
     response = await client.post("/sites/harbour/import/parties", content=parties.encode(), headers=manager)
     assert response.status_code == 422
     assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(1, "colour")}
-    parties = ("unit,role,name,phone,language,move_in,move_out\n"
-               "A-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01\n"
-               "A-0101,landlord,,13800000001,zh-CN,,\n")
+    parties = (
+        "unit,role,name,phone,language,move_in,move_out\n"
+        "A-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01\n"
+        "A-0101,landlord,,13800000001,zh-CN,,\n"
+    )
     response = await client.post("/sites/harbour/import/parties", content=parties.encode(), headers=manager)
     fields = {(e["row"], e["field"]) for e in response.json()["errors"]}
     assert {(2, "unit"), (2, "phone"), (2, "language"), (3, "role"), (3, "name")} <= fields
@@ -526,13 +612,15 @@ async def test_a_repeat_on_the_same_unit_and_category_is_flagged_and_can_be_link
     assert second["possible_duplicate_of"] == first["id"]
     [event] = [e for e in await events(runtime, "intake.request.created.v1") if e["data"]["request_id"] == second["id"]]
     assert event["data"]["possible_duplicate_of"] == first["id"]
-    linked = await client.post(f"/requests/{second['id']}/duplicate-of", json={"duplicate_of": first["id"]},
-                               headers=auth(runtime))
+    linked = await client.post(
+        f"/requests/{second['id']}/duplicate-of", json={"duplicate_of": first["id"]}, headers=auth(runtime)
+    )
     assert linked.status_code == 200, linked.text
     assert linked.json()["duplicate_of"] == first["id"]
     assert linked.json()["status"] == "cancelled" and linked.json()["cancel_reason"] == f"duplicate of {first['id']}"
-    wrong = await client.post(f"/requests/{other['id']}/duplicate-of", json={"duplicate_of": "nope"},
-                              headers=auth(runtime))
+    wrong = await client.post(
+        f"/requests/{other['id']}/duplicate-of", json={"duplicate_of": "nope"}, headers=auth(runtime)
+    )
     assert wrong.status_code == 422 and wrong.json()["field"] == "duplicate_of"
     # The window is the site's to set; 0 turns the flag off.
     manager = auth(runtime, roles=("manager",))
@@ -541,8 +629,9 @@ async def test_a_repeat_on_the_same_unit_and_category_is_flagged_and_can_be_link
     assert (await post(client, runtime))["possible_duplicate_of"] is None
     bad = await client.patch("/sites/harbour/settings", json={"incident_threshold": 1}, headers=manager)
     assert bad.status_code == 422 and bad.json()["field"] == "incident_threshold"
-    assert (await client.patch("/sites/harbour/settings", json={"duplicate_window_hours": 1},
-                               headers=auth(runtime))).status_code == 403
+    assert (
+        await client.patch("/sites/harbour/settings", json={"duplicate_window_hours": 1}, headers=auth(runtime))
+    ).status_code == 403
 
 
 async def test_requests_on_one_building_and_category_form_an_incident_that_can_be_broadcast(intake) -> None:
@@ -552,8 +641,15 @@ async def test_requests_on_one_building_and_category_form_an_incident_that_can_b
         created = await post(client, runtime, unit_id=unit, description="No water")
         assert created["incident_id"] is None
         ids.append(created["id"])
-    common = await post(client, runtime, unit_id=None, in_unit=False, location="Block A basement", building="A",
-                        description="Water pouring from a pipe")
+    common = await post(
+        client,
+        runtime,
+        unit_id=None,
+        in_unit=False,
+        location="Block A basement",
+        building="A",
+        description="Water pouring from a pipe",
+    )
     ids.append(common["id"])
     incident_id = common["incident_id"]
     assert incident_id
@@ -563,20 +659,28 @@ async def test_requests_on_one_building_and_category_form_an_incident_that_can_b
     assert elsewhere["incident_id"] is None
     incident = (await client.get(f"/incidents/{incident_id}", headers=auth(runtime))).json()
     assert incident["request_count"] == 4 and sorted(r["id"] for r in incident["requests"]) == sorted(
-        [*ids, later["id"]])
-    response = await client.post(f"/incidents/{incident_id}/broadcast", headers=auth(runtime), json={
-        "message": "Water is off in Block A while a burst pipe is repaired", "urgency": "emergency"})
+        [*ids, later["id"]]
+    )
+    response = await client.post(
+        f"/incidents/{incident_id}/broadcast",
+        headers=auth(runtime),
+        json={"message": "Water is off in Block A while a burst pipe is repaired", "urgency": "emergency"},
+    )
     assert response.status_code == 201, response.text
     [event] = await events(runtime, "intake.incident.broadcast.v1")
     assert event["data"]["unit_ids"] == ["harbour-A-0101", "harbour-A-0102", "harbour-A-1201"]
     assert event["data"]["building"] == "A" and event["data"]["urgency"] == "emergency"
     timeline = (await detail(client, runtime, ids[0]))["timeline"]
     assert timeline[-1]["event_type"] == "intake.incident.broadcast.v1"
-    bad = await client.post(f"/incidents/{incident_id}/broadcast", headers=auth(runtime), json={
-        "message": "x", "unit_ids": ["riverside-T1-1501"]})
+    bad = await client.post(
+        f"/incidents/{incident_id}/broadcast",
+        headers=auth(runtime),
+        json={"message": "x", "unit_ids": ["riverside-T1-1501"]},
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "unit_ids"
-    assert (await client.get(f"/incidents/{incident_id}",
-                             headers=auth(runtime, sites=("riverside",)))).status_code == 403
+    assert (
+        await client.get(f"/incidents/{incident_id}", headers=auth(runtime, sites=("riverside",)))
+    ).status_code == 403
 
 
 # --- caller lookup and timelines ------------------------------------------------------------------
@@ -586,8 +690,11 @@ async def test_caller_lookup_shows_party_unit_requests_and_payment_status(intake
     runtime, client = intake
     status = envelope(runtime, "billing.account.status_changed.v1")  # A-0101 in arrears
     assert await deliver(runtime, status) == "handled"
-    stale = envelope(runtime, "billing.account.status_changed.v1", {
-        "in_arrears": False, "overdue_cents": 0, "updated_at": "2026-11-01T00:00:00+00:00"})
+    stale = envelope(
+        runtime,
+        "billing.account.status_changed.v1",
+        {"in_arrears": False, "overdue_cents": 0, "updated_at": "2026-11-01T00:00:00+00:00"},
+    )
     await deliver(runtime, stale)  # older than what intake holds: ignored
     # Arrears never block a request.
     created = await post(client, runtime)
@@ -611,10 +718,10 @@ async def test_one_timeline_per_request_and_per_unit_gathers_every_service(intak
     created = await post(client, runtime)
     rid = created["id"]
     await deliver(runtime, envelope(runtime, "dispatch.workorder.created.v1", {"request_id": rid}, correlation=rid))
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", {"request_id": rid},
-                                    correlation=rid))
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.timelimit.v1", {"request_id": rid},
-                                    correlation=rid))
+    await deliver(
+        runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", {"request_id": rid}, correlation=rid)
+    )
+    await deliver(runtime, envelope(runtime, "dispatch.workorder.timelimit.v1", {"request_id": rid}, correlation=rid))
     event = envelope(runtime, "dispatch.workorder.completed.v1", {"request_id": rid}, correlation=rid)
     assert await deliver(runtime, event) == "handled"
     assert await deliver(runtime, event) == "duplicate"
@@ -637,7 +744,9 @@ async def test_one_timeline_per_request_and_per_unit_gathers_every_service(intak
     ]
     changes = await events(runtime, "intake.request.status_changed.v1")
     assert [(e["data"]["to_status"], e["causationid"] is not None) for e in changes] == [
-        ("in_progress", True), ("resolved", True)]
+        ("in_progress", True),
+        ("resolved", True),
+    ]
     second = await post(client, runtime, category="electrical")
     unit_timeline = (await client.get("/units/harbour-A-0101/timeline", headers=auth(runtime))).json()
     assert len(unit_timeline) == 11 and unit_timeline[0]["data"]["request_id"] == second["id"]
@@ -661,11 +770,20 @@ async def test_a_failed_follow_up_reopens_escalates_and_asks_for_rework(intake) 
     [change] = await events(runtime, "intake.request.status_changed.v1")
     assert (change["data"]["from_status"], change["data"]["to_status"]) == ("resolved", "reopened")
     # Rework done, the next follow-up satisfies the owner: followed up, then closed.
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.completed.v1", {"request_id": rid},
-                                    correlation=rid))
-    satisfied = envelope(runtime, "survey.followup.completed.v1", {
-        "request_id": rid, "followup_id": "fu-0002", "outcome": "satisfied", "solved": True, "reopen": False,
-        "comment": None}, correlation=rid)
+    await deliver(runtime, envelope(runtime, "dispatch.workorder.completed.v1", {"request_id": rid}, correlation=rid))
+    satisfied = envelope(
+        runtime,
+        "survey.followup.completed.v1",
+        {
+            "request_id": rid,
+            "followup_id": "fu-0002",
+            "outcome": "satisfied",
+            "solved": True,
+            "reopen": False,
+            "comment": None,
+        },
+        correlation=rid,
+    )
     await deliver(runtime, satisfied)
     assert (await detail(client, runtime, rid))["status"] == "closed"
     steps = [e["data"]["to_status"] for e in await events(runtime, "intake.request.status_changed.v1")]
@@ -687,18 +805,22 @@ async def test_a_skipped_follow_up_closes_a_resolved_request_and_only_notes_a_re
     assert change["data"]["reason"] == "follow-up skipped: not drawn in the site's follow-up sample"
     assert change["causationid"] == skipped.id and change["correlationid"] == rid
     async with runtime.sessionmaker() as session:
-        history = (await session.scalars(select(StatusChange).where(StatusChange.request_id == rid)
-                                         .order_by(StatusChange.id))).all()
+        history = (
+            await session.scalars(select(StatusChange).where(StatusChange.request_id == rid).order_by(StatusChange.id))
+        ).all()
     assert (history[-1].to_status, history[-1].reason) == ("closed", change["data"]["reason"])
-    assert [e["event_type"] for e in result["timeline"]][-2:] == ["survey.followup.skipped.v1",
-                                                                  "intake.request.status_changed.v1"]
+    assert [e["event_type"] for e in result["timeline"]][-2:] == [
+        "survey.followup.skipped.v1",
+        "intake.request.status_changed.v1",
+    ]
     assert await deliver(runtime, skipped) == "duplicate"  # the inbox: closed once
 
     # A reopened request (the owner said it is not solved) only records the skip on its timeline.
     await move(client, runtime, rid, "reopened", reason="leaking again")
     await clear_outbox(runtime)
-    budget = envelope(runtime, "survey.followup.skipped.v1", {"request_id": rid, "reason": "contact_budget"},
-                      correlation=rid)
+    budget = envelope(
+        runtime, "survey.followup.skipped.v1", {"request_id": rid, "reason": "contact_budget"}, correlation=rid
+    )
     assert await deliver(runtime, budget) == "handled"
     result = await detail(client, runtime, rid)
     assert result["status"] == "reopened"
@@ -728,54 +850,80 @@ async def test_a_home_visit_can_raise_a_request(intake) -> None:
 
 async def test_complaints_are_classified_and_analysed_monthly(intake) -> None:
     runtime, client = intake
-    complaint = {**REPAIR, "kind": "complaint", "in_unit": False, "category": "cleaning",
-                 "description": "Stairwell not cleaned for a week"}
+    complaint = {
+        **REPAIR,
+        "kind": "complaint",
+        "in_unit": False,
+        "category": "cleaning",
+        "description": "Stairwell not cleaned for a week",
+    }
     valid = await post(client, runtime, complaint)
-    response = await client.post(f"/requests/{valid['id']}/classification", headers=auth(runtime),
-                                 json={"complaint_class": "valid"})
+    response = await client.post(
+        f"/requests/{valid['id']}/classification", headers=auth(runtime), json={"complaint_class": "valid"}
+    )
     assert response.status_code == 422 and response.json()["field"] == "department"
-    response = await client.post(f"/requests/{valid['id']}/classification", headers=auth(runtime),
-                                 json={"complaint_class": "valid", "department": "cleaning"})
+    response = await client.post(
+        f"/requests/{valid['id']}/classification",
+        headers=auth(runtime),
+        json={"complaint_class": "valid", "department": "cleaning"},
+    )
     assert response.status_code == 200 and response.json()["escalated"] is True
     await post(client, runtime, complaint, complaint_class="venting")
     repair = await post(client, runtime)
-    response = await client.post(f"/requests/{repair['id']}/classification", headers=auth(runtime),
-                                 json={"complaint_class": "inquiry"})
+    response = await client.post(
+        f"/requests/{repair['id']}/classification", headers=auth(runtime), json={"complaint_class": "inquiry"}
+    )
     assert response.status_code == 422 and response.json()["field"] == "complaint_class"
     await move(client, runtime, valid["id"], "acknowledged")
     month = utcnow().strftime("%Y-%m")
     supervisor = auth(runtime, roles=("supervisor",))
-    analysis = (await client.get("/reports/complaints", params={"month": month, "site": "harbour"},
-                                 headers=supervisor)).json()
+    analysis = (
+        await client.get("/reports/complaints", params={"month": month, "site": "harbour"}, headers=supervisor)
+    ).json()
     assert analysis["complaints"] == 2
     assert analysis["by_category"] == {"cleaning": 2}
     assert analysis["by_class"] == {"valid": 1, "venting": 1}
     assert analysis["by_department"] == {"cleaning": 1, "unassigned": 1}
     assert analysis["acknowledge"] == {"met": 1, "missed": 0, "rate": 1.0}
-    assert analysis["hot_spots"] == [{"site": "harbour", "unit_id": "harbour-A-0101", "category": "cleaning",
-                                      "requests": 2}]
+    assert analysis["hot_spots"] == [
+        {"site": "harbour", "unit_id": "harbour-A-0101", "category": "cleaning", "requests": 2}
+    ]
     head_office = auth(runtime, roles=("head_office",), sites=("*",))
     everywhere = (await client.get("/reports/complaints", params={"month": month}, headers=head_office)).json()
     assert everywhere["sites"] == ["harbour", "lakeside", "riverside"] and everywhere["by_site"] == {"harbour": 2}
-    assert (await client.get("/reports/complaints", params={"month": "2026-13"},
-                             headers=supervisor)).status_code == 422
-    assert (await client.get("/reports/complaints", params={"month": month},
-                             headers=auth(runtime))).status_code == 403
+    assert (await client.get("/reports/complaints", params={"month": "2026-13"}, headers=supervisor)).status_code == 422
+    assert (await client.get("/reports/complaints", params={"month": month}, headers=auth(runtime))).status_code == 403
 
 
 async def test_a_progress_reply_is_announced_for_the_owner_in_the_same_transaction(intake) -> None:
     runtime, client = intake
     created = await post(client, runtime)
-    response = await client.post(f"/requests/{created['id']}/replies", headers=auth(runtime),
-                                 json={"message": "Engineer booked for 10:00 tomorrow", "channel": "phone"})
+    response = await client.post(
+        f"/requests/{created['id']}/replies",
+        headers=auth(runtime),
+        json={"message": "Engineer booked for 10:00 tomorrow", "channel": "phone"},
+    )
     assert response.status_code == 200, response.text
     [replied] = await events(runtime, "intake.request.replied.v1")
     assert replied["subject"] == created["id"] and replied["correlationid"] == created["id"]
     data = replied["data"]
-    assert (data["request_id"], data["site"], data["unit_id"], data["party_id"], data["message"],
-            data["replied_by"], data["language"]) == (created["id"], "harbour", "harbour-A-0101",
-                                                      "harbour-A-0101-owner", "Engineer booked for 10:00 tomorrow",
-                                                      "agent.1", "zh-CN")
+    assert (
+        data["request_id"],
+        data["site"],
+        data["unit_id"],
+        data["party_id"],
+        data["message"],
+        data["replied_by"],
+        data["language"],
+    ) == (
+        created["id"],
+        "harbour",
+        "harbour-A-0101",
+        "harbour-A-0101-owner",
+        "Engineer booked for 10:00 tomorrow",
+        "agent.1",
+        "zh-CN",
+    )
     assert datetime.fromisoformat(data["replied_at"]) >= datetime.fromisoformat(created["created_at"])
     timeline = (await detail(client, runtime, created["id"]))["timeline"]
     assert [e["event_type"] for e in timeline] == ["intake.request.created.v1", "intake.request.replied.v1"]
@@ -783,8 +931,9 @@ async def test_a_progress_reply_is_announced_for_the_owner_in_the_same_transacti
     # A closed request takes no reply: 409, and nothing is announced.
     cancelled = await post(client, runtime, category="electrical")
     assert (await move(client, runtime, cancelled["id"], "cancelled", "owner fixed it")).status_code == 200
-    response = await client.post(f"/requests/{cancelled['id']}/replies", headers=auth(runtime),
-                                 json={"message": "Too late"})
+    response = await client.post(
+        f"/requests/{cancelled['id']}/replies", headers=auth(runtime), json={"message": "Too late"}
+    )
     assert response.status_code == 409
     assert len(await events(runtime, "intake.request.replied.v1")) == 1
 
@@ -794,39 +943,66 @@ async def test_a_classification_is_announced_with_the_responsible_department(int
     complaint = {**REPAIR, "kind": "complaint", "in_unit": False, "description": "Water pressure ignored for weeks"}
     # Nobody knows who handles noise: a valid complaint needs the department named, and nothing is announced.
     noise = await post(client, runtime, complaint, category="noise")
-    response = await client.post(f"/requests/{noise['id']}/classification", headers=auth(runtime),
-                                 json={"complaint_class": "valid"})
+    response = await client.post(
+        f"/requests/{noise['id']}/classification", headers=auth(runtime), json={"complaint_class": "valid"}
+    )
     assert response.status_code == 422 and response.json()["field"] == "department"
     assert await events(runtime, "intake.request.classified.v1") == []
 
     # Dispatch routed an earlier water repair to engineering: intake knows who is responsible for water.
     repair = await post(client, runtime)
-    await deliver(runtime, envelope(runtime, "dispatch.workorder.created.v1", {"request_id": repair["id"]},
-                                    correlation=repair["id"]))
+    await deliver(
+        runtime,
+        envelope(runtime, "dispatch.workorder.created.v1", {"request_id": repair["id"]}, correlation=repair["id"]),
+    )
     water = await post(client, runtime, complaint)
     for complaint_class in ("venting", "valid"):
-        response = await client.post(f"/requests/{water['id']}/classification", headers=auth(runtime),
-                                     json={"complaint_class": complaint_class})
+        response = await client.post(
+            f"/requests/{water['id']}/classification", headers=auth(runtime), json={"complaint_class": complaint_class}
+        )
         assert response.status_code == 200, response.text
     assert response.json()["department"] == "engineering" and response.json()["escalated"] is True
     venting, valid = await events(runtime, "intake.request.classified.v1")
     for event, complaint_class in ((venting, "venting"), (valid, "valid")):
         assert event["subject"] == water["id"] and event["correlationid"] == water["id"]
         data = event["data"]
-        assert (data["request_id"], data["site"], data["kind"], data["category"], data["complaint_class"],
-                data["department"], data["classified_by"], data["summary"], data["unit_id"]) == (
-            water["id"], "harbour", "complaint", "water", complaint_class, "engineering", "agent.1",
-            "Water pressure ignored for weeks", "harbour-A-0101")
+        assert (
+            data["request_id"],
+            data["site"],
+            data["kind"],
+            data["category"],
+            data["complaint_class"],
+            data["department"],
+            data["classified_by"],
+            data["summary"],
+            data["unit_id"],
+        ) == (
+            water["id"],
+            "harbour",
+            "complaint",
+            "water",
+            complaint_class,
+            "engineering",
+            "agent.1",
+            "Water pressure ignored for weeks",
+            "harbour-A-0101",
+        )
 
     # An explicit department wins; a complaint classified as it is recorded is announced too.
-    response = await client.post(f"/requests/{noise['id']}/classification", headers=auth(runtime),
-                                 json={"complaint_class": "valid", "department": "security"})
+    response = await client.post(
+        f"/requests/{noise['id']}/classification",
+        headers=auth(runtime),
+        json={"complaint_class": "valid", "department": "security"},
+    )
     assert response.status_code == 200
     recorded = await post(client, runtime, complaint, category="cleaning", complaint_class="help_seeking")
     *_, named, at_creation = await events(runtime, "intake.request.classified.v1")
     assert (named["data"]["request_id"], named["data"]["department"]) == (noise["id"], "security")
-    assert (at_creation["data"]["request_id"], at_creation["data"]["complaint_class"],
-            at_creation["data"]["department"]) == (recorded["id"], "help_seeking", None)
+    assert (
+        at_creation["data"]["request_id"],
+        at_creation["data"]["complaint_class"],
+        at_creation["data"]["department"],
+    ) == (recorded["id"], "help_seeking", None)
 
 
 async def test_the_daily_report_counts_the_day(intake) -> None:
@@ -834,10 +1010,14 @@ async def test_the_daily_report_counts_the_day(intake) -> None:
     first = await post(client, runtime)
     await post(client, runtime, kind="inquiry", category="charges", in_unit=False, channel="app")
     await move(client, runtime, first["id"], "acknowledged")
-    await client.post("/duty-log", headers=auth(runtime), json={"site": "harbour", "kind": "patrol",
-                                                               "note": "Block B gate latch loose"})
-    report = (await client.get("/reports/daily", params={"site": "harbour"},
-                               headers=auth(runtime, roles=("supervisor",)))).json()
+    await client.post(
+        "/duty-log",
+        headers=auth(runtime),
+        json={"site": "harbour", "kind": "patrol", "note": "Block B gate latch loose"},
+    )
+    report = (
+        await client.get("/reports/daily", params={"site": "harbour"}, headers=auth(runtime, roles=("supervisor",)))
+    ).json()
     assert report["created"] == 2
     assert report["created_by_kind"] == {"repair": 1, "inquiry": 1}
     assert report["created_by_channel"] == {"phone": 1, "app": 1}
@@ -850,15 +1030,33 @@ async def test_shift_handover_lists_the_shift_contacts_and_open_items(intake) ->
     open_one = await post(client, runtime)
     done = await post(client, runtime, category="electrical")
     await move(client, runtime, done["id"], "cancelled", reason="owner fixed it")
-    entry = await client.post("/duty-log", headers=auth(runtime), json={
-        "site": "harbour", "kind": "call", "note": "Owner of B-0301 asked about parking", "unit_id": "harbour-B-0301"})
+    entry = await client.post(
+        "/duty-log",
+        headers=auth(runtime),
+        json={
+            "site": "harbour",
+            "kind": "call",
+            "note": "Owner of B-0301 asked about parking",
+            "unit_id": "harbour-B-0301",
+        },
+    )
     assert entry.status_code == 201
-    bad = await client.post("/handovers", headers=auth(runtime), json={
-        "site": "harbour", "to_agent": "agent.2", "items": [{"request_id": done["id"], "next_step": "x"}]})
+    bad = await client.post(
+        "/handovers",
+        headers=auth(runtime),
+        json={"site": "harbour", "to_agent": "agent.2", "items": [{"request_id": done["id"], "next_step": "x"}]},
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "items.0.request_id"
-    response = await client.post("/handovers", headers=auth(runtime), json={
-        "site": "harbour", "to_agent": "agent.2", "notes": "Quiet shift",
-        "items": [{"request_id": open_one["id"], "next_step": "Call the owner at 9 to book the engineer"}]})
+    response = await client.post(
+        "/handovers",
+        headers=auth(runtime),
+        json={
+            "site": "harbour",
+            "to_agent": "agent.2",
+            "notes": "Quiet shift",
+            "items": [{"request_id": open_one["id"], "next_step": "Call the owner at 9 to book the engineer"}],
+        },
+    )
     assert response.status_code == 201, response.text
     handover = response.json()
     [item] = handover["items"]
@@ -868,10 +1066,10 @@ async def test_shift_handover_lists_the_shift_contacts_and_open_items(intake) ->
     assert [c["kind"] for c in handover["contacts"]] == ["phone", "phone", "call"]
     listed = (await client.get("/handovers", params={"site": "harbour"}, headers=auth(runtime))).json()
     assert [h["id"] for h in listed] == [handover["id"]]
-    assert (await client.get("/handovers", params={"site": "riverside"},
-                             headers=auth(runtime))).status_code == 403
-    assert (await client.post("/duty-log", headers=auth(runtime), json={
-        "site": "riverside", "note": "x"})).status_code == 403
+    assert (await client.get("/handovers", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
+    assert (
+        await client.post("/duty-log", headers=auth(runtime), json={"site": "riverside", "note": "x"})
+    ).status_code == 403
 
 
 async def test_owners_raise_and_follow_their_own_requests_from_the_app(intake) -> None:
@@ -897,7 +1095,8 @@ async def test_owners_raise_and_follow_their_own_requests_from_the_app(intake) -
     mine = await detail(client, runtime, created["id"], headers=li)
     assert all(entry["data"] == {} for entry in mine["timeline"])
     assert (await move(client, runtime, created["id"], "acknowledged")).status_code == 200
-    assert (await client.post(f"/requests/{created['id']}/status", json={"status": "closed"},
-                              headers=li)).status_code == 403
+    assert (
+        await client.post(f"/requests/{created['id']}/status", json={"status": "closed"}, headers=li)
+    ).status_code == 403
     stranger = {"Authorization": "Bearer " + mint_token(runtime.settings, "x", ["owner"], ["harbour"])}
     assert (await client.post("/requests", json=REPAIR, headers=stranger)).status_code == 403

@@ -35,14 +35,27 @@ async def test_an_owner_reads_their_own_unit_and_no_other(intake) -> None:
 
 async def test_a_classification_carries_what_dispatch_needs_to_open_the_complaints_work(intake) -> None:
     runtime, client = intake
-    complaint = {**base.REPAIR, "kind": "complaint", "in_unit": False, "priority": "high",
-                 "description": "Guard shut the water off and left"}
+    complaint = {
+        **base.REPAIR,
+        "kind": "complaint",
+        "in_unit": False,
+        "priority": "high",
+        "description": "Guard shut the water off and left",
+    }
     created = await base.post(client, runtime, complaint)
-    response = await client.post(f"/requests/{created['id']}/classification", headers=base.auth(runtime),
-                                 json={"complaint_class": "valid", "department": "security"})
+    response = await client.post(
+        f"/requests/{created['id']}/classification",
+        headers=base.auth(runtime),
+        json={"complaint_class": "valid", "department": "security"},
+    )
     assert response.status_code == 200, response.text
     [event] = await base.events(runtime, "intake.request.classified.v1")
     data = event["data"]
     assert (data["department"], data["priority"], data["in_unit"], data["location"], data["appointment"]) == (
-        "security", "high", False, None, None)
+        "security",
+        "high",
+        False,
+        None,
+        None,
+    )
     assert data["created_at"] == created["created_at"].replace("Z", "+00:00")

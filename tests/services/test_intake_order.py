@@ -29,13 +29,16 @@ def interleavings(first: list[Any], second: list[Any]) -> list[list[Any]]:
 
 def dispatch_round(runtime, rid: str, work_order: str) -> list[Envelope]:
     changes = {"request_id": rid, "work_order_id": work_order}
-    return [envelope(runtime, "dispatch.workorder.created.v1", changes, correlation=rid),
-            envelope(runtime, "dispatch.workorder.completed.v1", changes, correlation=rid)]
+    return [
+        envelope(runtime, "dispatch.workorder.created.v1", changes, correlation=rid),
+        envelope(runtime, "dispatch.workorder.completed.v1", changes, correlation=rid),
+    ]
 
 
 def skipped(runtime, rid: str, work_order: str) -> Envelope:
-    return envelope(runtime, "survey.followup.skipped.v1", {"request_id": rid, "work_order_id": work_order},
-                    correlation=rid)
+    return envelope(
+        runtime, "survey.followup.skipped.v1", {"request_id": rid, "work_order_id": work_order}, correlation=rid
+    )
 
 
 def followed_up(runtime, rid: str, work_order: str, *, satisfied: bool) -> Envelope:
@@ -66,8 +69,9 @@ async def test_a_follow_up_and_its_completion_reach_one_end_in_either_order(inta
             assert await deliver(runtime, by_name[name]) == "handled"
         result = await detail(client, runtime, rid)
         assert result["status"] == expected, (order, result["status"])
-        changes = [e for e in await events(runtime, "intake.request.status_changed.v1")
-                   if e["data"]["request_id"] == rid]
+        changes = [
+            e for e in await events(runtime, "intake.request.status_changed.v1") if e["data"]["request_id"] == rid
+        ]
         steps = [(e["data"]["from_status"], e["data"]["to_status"]) for e in changes]
         assert steps[:2] == [("new", "in_progress"), ("in_progress", "resolved")], order
         # The end is caused by the follow-up, whenever it arrived.
@@ -91,8 +95,11 @@ async def test_rework_after_a_failed_follow_up_converges_in_every_order(intake) 
         assert await deliver(runtime, late) == "handled"
         assert (await detail(client, runtime, rid))["status"] == "reopened"
         created, completed = dispatch_round(runtime, rid, "wo-2")
-        by_name = {"created": created, "completed": completed,
-                   "followup": followed_up(runtime, rid, "wo-2", satisfied=True)}
+        by_name = {
+            "created": created,
+            "completed": completed,
+            "followup": followed_up(runtime, rid, "wo-2", satisfied=True),
+        }
         for name in order:
             await deliver(runtime, by_name[name])
         result = await detail(client, runtime, rid)
@@ -110,8 +117,11 @@ async def test_a_follow_up_waiting_for_its_completion_is_applied_once(intake) ->
     for event in (created, completed, completed):
         await deliver(runtime, event)
     assert (await detail(client, runtime, rid))["status"] == "closed"
-    closes = [e for e in await events(runtime, "intake.request.status_changed.v1")
-              if e["data"]["request_id"] == rid and e["data"]["to_status"] == "closed"]
+    closes = [
+        e
+        for e in await events(runtime, "intake.request.status_changed.v1")
+        if e["data"]["request_id"] == rid and e["data"]["to_status"] == "closed"
+    ]
     assert len(closes) == 1
     # A worker of the department still sees the request they worked on (the department came with the events).
     seen = await client.get(f"/requests/{rid}", headers=auth(runtime, roles=("worker",), department="engineering"))
@@ -136,9 +146,14 @@ async def test_two_rounds_end_closed_in_every_order_the_streams_allow(intake) ->
         rid = (await post(client, runtime))["id"]
         created_1, completed_1 = dispatch_round(runtime, rid, "wo-1")
         created_2, completed_2 = dispatch_round(runtime, rid, "wo-2")
-        by_name = {"created-1": created_1, "completed-1": completed_1, "created-2": created_2,
-                   "completed-2": completed_2, "followup-1": followed_up(runtime, rid, "wo-1", satisfied=False),
-                   "followup-2": followed_up(runtime, rid, "wo-2", satisfied=True)}
+        by_name = {
+            "created-1": created_1,
+            "completed-1": completed_1,
+            "created-2": created_2,
+            "completed-2": completed_2,
+            "followup-1": followed_up(runtime, rid, "wo-1", satisfied=False),
+            "followup-2": followed_up(runtime, rid, "wo-2", satisfied=True),
+        }
         for name in order:
             assert await deliver(runtime, by_name[name]) == "handled"
         result = await detail(client, runtime, rid)
@@ -164,8 +179,9 @@ async def test_a_completion_and_its_skip_handled_at_the_same_time_still_close_th
         rid = (await post(client, runtime))["id"]
         created, completed = dispatch_round(runtime, rid, "wo-1")
         await deliver(runtime, created)
-        await asyncio.gather(deliver_until_done(runtime, completed),
-                             deliver_until_done(runtime, skipped(runtime, rid, "wo-1")))
+        await asyncio.gather(
+            deliver_until_done(runtime, completed), deliver_until_done(runtime, skipped(runtime, rid, "wo-1"))
+        )
         rids.append(rid)
     statuses = [(await detail(client, runtime, rid))["status"] for rid in rids]
     assert statuses == ["closed"] * len(rids)

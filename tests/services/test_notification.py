@@ -49,9 +49,13 @@ from tests.platform.harness import eventually, provision
 
 EXAMPLES = REPO_ROOT / "contracts" / "examples"
 REQUEST_ID = "3f6c1a9e-0b7d-4c51-9e2a-5d8f7b6a4c31"
-DURABLES = {"intake": "notification-from-intake", "dispatch": "notification-from-dispatch",
-            "billing": "notification-from-billing", "survey": "notification-from-survey",
-            "notification": "notification-broadcast"}
+DURABLES = {
+    "intake": "notification-from-intake",
+    "dispatch": "notification-from-dispatch",
+    "billing": "notification-from-billing",
+    "survey": "notification-from-survey",
+    "notification": "notification-broadcast",
+}
 # 11:00 in Shanghai: outside quiet hours. 23:00 in Shanghai is 15:00 UTC.
 DAY = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -74,11 +78,18 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-async def make_runtime(database_urls: dict[str, str], tmp_path: Path, nats_url: str = "nats://127.0.0.1:1",
-                       **config: Any) -> Runtime:
-    settings = Settings(service="notification", var_dir=tmp_path, database_url=database_urls["notification"],
-                        nats_url=nats_url, relay_idle_seconds=0.05, timer_poll_seconds=0.1,
-                        consumer_retry_base_seconds=0.1)
+async def make_runtime(
+    database_urls: dict[str, str], tmp_path: Path, nats_url: str = "nats://127.0.0.1:1", **config: Any
+) -> Runtime:
+    settings = Settings(
+        service="notification",
+        var_dir=tmp_path,
+        database_url=database_urls["notification"],
+        nats_url=nats_url,
+        relay_idle_seconds=0.05,
+        timer_poll_seconds=0.1,
+        consumer_retry_base_seconds=0.1,
+    )
     await asyncio.to_thread(migrations.upgrade, "notification", settings)
     values: dict[str, Any] = {"send_idle_seconds": 0.05, **config}
     return build_runtime(settings=settings, config=NotificationSettings(**values))
@@ -93,26 +104,48 @@ async def notification(database_urls: dict[str, str], tmp_path: Path, clock: Clo
     await runtime.engine.dispose()
 
 
-def envelope(runtime: Runtime, event_type: str, event_id: str, data: dict[str, Any] | None = None,
-             example: str | None = None, **changes: Any) -> Envelope:
+def envelope(
+    runtime: Runtime,
+    event_type: str,
+    event_id: str,
+    data: dict[str, Any] | None = None,
+    example: str | None = None,
+    **changes: Any,
+) -> Envelope:
     source = data or json.loads((EXAMPLES / f"{example or event_type}.json").read_text())
     data = {**source, **changes}
     producer = event_type.split(".", 1)[0]
     document = {
-        "specversion": "1.0", "id": event_id, "source": f"pm/{producer}", "type": event_type,
-        "subject": str(data.get("work_order_id") or data.get("charge_id") or data.get("request_id")
-                       or data.get("party_id") or "subject"),
-        "time": "2026-11-23T08:30:01+00:00", "datacontenttype": "application/json",
-        "dataschema": f"urn:pm:contracts:{event_type}", "site": data["site"],
-        "correlationid": data.get("request_id") or "chain-1", "data": data,
+        "specversion": "1.0",
+        "id": event_id,
+        "source": f"pm/{producer}",
+        "type": event_type,
+        "subject": str(
+            data.get("work_order_id")
+            or data.get("charge_id")
+            or data.get("request_id")
+            or data.get("party_id")
+            or "subject"
+        ),
+        "time": "2026-11-23T08:30:01+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:pm:contracts:{event_type}",
+        "site": data["site"],
+        "correlationid": data.get("request_id") or "chain-1",
+        "data": data,
     }
     if "department" in data and event_type.startswith("dispatch.workorder"):
         document["department"] = data["department"]
     return runtime.catalog.parse(document)
 
 
-def request_created(runtime: Runtime, event_id: str = "evt-request", created_at: datetime = DAY,
-                    request_id: str = REQUEST_ID, **reporter: Any) -> Envelope:
+def request_created(
+    runtime: Runtime,
+    event_id: str = "evt-request",
+    created_at: datetime = DAY,
+    request_id: str = REQUEST_ID,
+    **reporter: Any,
+) -> Envelope:
     data = json.loads((EXAMPLES / "intake.request.created.v1.json").read_text())
     data["request_id"] = request_id
     data["created_at"] = created_at.isoformat()
@@ -120,11 +153,11 @@ def request_created(runtime: Runtime, event_id: str = "evt-request", created_at:
     return envelope(runtime, "intake.request.created.v1", event_id, data)
 
 
-def party_upserted(runtime: Runtime, party_id: str = "harbour-A-0101-owner", event_id: str | None = None,
-                   **changes: Any) -> Envelope:
+def party_upserted(
+    runtime: Runtime, party_id: str = "harbour-A-0101-owner", event_id: str | None = None, **changes: Any
+) -> Envelope:
     values = {"party_id": party_id, "unit_id": party_id.removesuffix("-owner"), "extra_care": [], **changes}
-    return envelope(runtime, "intake.party.upserted.v1", event_id or f"evt-party-{party_id}-{len(changes)}",
-                    **values)
+    return envelope(runtime, "intake.party.upserted.v1", event_id or f"evt-party-{party_id}-{len(changes)}", **values)
 
 
 async def apply(runtime: Runtime, event: Envelope) -> str:
@@ -142,8 +175,9 @@ async def messages(runtime: Runtime, **where: Any) -> list[Message]:
 async def outbox_events(runtime: Runtime, event_type: str = "notification.message.sent.v1") -> list[Envelope]:
     async with runtime.sessionmaker() as session:
         outbox = runtime.tables.outbox
-        rows = (await session.execute(select(outbox).where(outbox.c.type == event_type)
-                                      .order_by(outbox.c.id))).mappings()
+        rows = (
+            await session.execute(select(outbox).where(outbox.c.type == event_type).order_by(outbox.c.id))
+        ).mappings()
         return [runtime.catalog.parse(json.loads(row["payload"])) for row in rows]
 
 
@@ -160,8 +194,9 @@ def utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
-def auth(runtime: Runtime, roles=("agent",), sites=("harbour",), party_id: str | None = None,
-         sub: str = "agent.1") -> dict[str, str]:
+def auth(
+    runtime: Runtime, roles=("agent",), sites=("harbour",), party_id: str | None = None, sub: str = "agent.1"
+) -> dict[str, str]:
     token = mint_token(runtime.settings, sub, list(roles), list(sites), party_id=party_id)
     return {"Authorization": "Bearer " + token}
 
@@ -178,12 +213,24 @@ async def test_a_new_request_stores_the_contact_and_queues_an_acknowledgement_se
     async with runtime.sessionmaker() as session:
         contact = await session.get(RequestContact, REQUEST_ID)
     assert contact is not None
-    assert (contact.site, contact.unit_id, contact.name, contact.phone, contact.language, contact.party_id) == \
-        ("harbour", "harbour-A-0101", "Li Wei", "13800000001", "zh-CN", "p-1")
+    assert (contact.site, contact.unit_id, contact.name, contact.phone, contact.language, contact.party_id) == (
+        "harbour",
+        "harbour-A-0101",
+        "Li Wei",
+        "13800000001",
+        "zh-CN",
+        "p-1",
+    )
 
     [queued] = await messages(runtime)
-    assert (queued.status, queued.template, queued.recipient, queued.request_id, queued.channel, queued.category) \
-        == ("queued", "request.acknowledged", "13800000001", REQUEST_ID, "sms", "service")
+    assert (queued.status, queued.template, queued.recipient, queued.request_id, queued.channel, queued.category) == (
+        "queued",
+        "request.acknowledged",
+        "13800000001",
+        REQUEST_ID,
+        "sms",
+        "service",
+    )
     assert queued.body == "您的报修已受理，单号 3f6c1a9e"
     assert await outbox_events(runtime) == []  # nothing is announced before it is sent
     assert sink_lines(runtime) == []
@@ -193,24 +240,36 @@ async def test_a_new_request_stores_the_contact_and_queues_an_acknowledgement_se
     [sent] = await messages(runtime)
     assert sent.status == "sent" and sent.sent_at is not None and sent.attempts == 1
     [line] = sink_lines(runtime)
-    assert (line["message_id"], line["request_id"], line["body"], line["channel"]) == \
-        (sent.id, REQUEST_ID, sent.body, "sms")
+    assert (line["message_id"], line["request_id"], line["body"], line["channel"]) == (
+        sent.id,
+        REQUEST_ID,
+        sent.body,
+        "sms",
+    )
     [announced] = await outbox_events(runtime)
     assert announced.nats_subject == "notification.message.sent.v1.harbour"
     assert (announced.correlationid, announced.causationid) == (REQUEST_ID, event.id)
-    assert (announced.data["message_id"], announced.data["status"], announced.data["channel"],
-            announced.data["request_id"], announced.data["category"]) == (sent.id, "sent", "sms", REQUEST_ID,
-                                                                          "service")
+    assert (
+        announced.data["message_id"],
+        announced.data["status"],
+        announced.data["channel"],
+        announced.data["request_id"],
+        announced.data["category"],
+    ) == (sent.id, "sent", "sms", REQUEST_ID, "service")
 
 
 async def test_work_order_and_charge_events_message_the_reporter_and_the_department_on_duty(notification) -> None:
     runtime, _ = notification
     await seed(runtime)
     await apply(runtime, request_created(runtime))
-    for event_type in ("dispatch.workorder.created.v1", "dispatch.workorder.completed.v1",
-                       "billing.charge.recorded.v1"):
-        assert await apply(runtime, envelope(runtime, event_type, f"evt-{event_type}", request_id=REQUEST_ID)) \
-            == "handled"
+    for event_type in (
+        "dispatch.workorder.created.v1",
+        "dispatch.workorder.completed.v1",
+        "billing.charge.recorded.v1",
+    ):
+        assert (
+            await apply(runtime, envelope(runtime, event_type, f"evt-{event_type}", request_id=REQUEST_ID)) == "handled"
+        )
     assert await send_pending(runtime, sink(runtime)) == 5
     owner = {m.template: m.body for m in await messages(runtime, audience="owner")}
     assert owner == {
@@ -220,8 +279,12 @@ async def test_work_order_and_charge_events_message_the_reporter_and_the_departm
         "charge.recorded": "您的账户已记入费用：Tap cartridge replacement，金额 80.00 元（单号 3f6c1a9e）",
     }
     [duty] = await messages(runtime, audience="staff")
-    assert (duty.party_id, duty.recipient, duty.template, duty.category) == \
-        ("duty.harbour.engineering", "13800009010", "staff.workorder.new", "staff")
+    assert (duty.party_id, duty.recipient, duty.template, duty.category) == (
+        "duty.harbour.engineering",
+        "13800009010",
+        "staff.workorder.new",
+        "staff",
+    )
     assert duty.body == "新工单 wo-0001：water，harbour-A-0101，优先级 normal（报修 3f6c1a9e）"
     assert len(sink_lines(runtime)) == 5
     events = await outbox_events(runtime)
@@ -232,12 +295,32 @@ async def test_status_changes_reopening_and_surveys_reach_the_owner(notification
     runtime, _ = notification
     await apply(runtime, party_upserted(runtime, language="en", email=None))
     await apply(runtime, request_created(runtime, party_id="harbour-A-0101-owner"))
-    moved = envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-otw", request_id=REQUEST_ID,
-                     from_status="accepted", to_status="on_the_way", changed_at=DAY.isoformat())
-    internal = envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-assigned", request_id=REQUEST_ID,
-                        from_status="created", to_status="assigned")
-    cancelled = envelope(runtime, "intake.request.status_changed.v1", "evt-cancel", request_id=REQUEST_ID,
-                         from_status="acknowledged", to_status="cancelled", reason="The owner fixed it")
+    moved = envelope(
+        runtime,
+        "dispatch.workorder.status_changed.v1",
+        "evt-otw",
+        request_id=REQUEST_ID,
+        from_status="accepted",
+        to_status="on_the_way",
+        changed_at=DAY.isoformat(),
+    )
+    internal = envelope(
+        runtime,
+        "dispatch.workorder.status_changed.v1",
+        "evt-assigned",
+        request_id=REQUEST_ID,
+        from_status="created",
+        to_status="assigned",
+    )
+    cancelled = envelope(
+        runtime,
+        "intake.request.status_changed.v1",
+        "evt-cancel",
+        request_id=REQUEST_ID,
+        from_status="acknowledged",
+        to_status="cancelled",
+        reason="The owner fixed it",
+    )
     reopened = envelope(runtime, "intake.request.reopened.v1", "evt-reopen", request_id=REQUEST_ID)
     survey = envelope(runtime, "survey.invitation.requested.v1", "evt-survey")
     for event in (moved, internal, cancelled, reopened, survey):
@@ -248,14 +331,13 @@ async def test_status_changes_reopening_and_surveys_reach_the_owner(notification
         "workorder.status_changed": "Your request 3f6c1a9e: the engineering team is on the way",
         "request.status_changed": "Your request 3f6c1a9e has been cancelled: The owner fixed it",
         "request.reopened": "Your request 3f6c1a9e has been reopened and will be handled again: "
-                            "Follow-up: tap still leaking",
+        "Follow-up: tap still leaking",
         "survey.invitation": "You are invited to the Harbour View Gardens satisfaction survey 2026: 6 questions: "
-                             "cleaning, security, repairs, greening, staff, comments Please answer by 12-15 08:00: "
-                             "/invitations/inv-0001",
+        "cleaning, security, repairs, greening, staff, comments Please answer by 12-15 08:00: "
+        "/invitations/inv-0001",
     }
     [invitation] = await messages(runtime, template="survey.invitation")
-    assert (invitation.category, invitation.party_id, invitation.language) == \
-        ("surveys", "harbour-A-0101-owner", "en")
+    assert (invitation.category, invitation.party_id, invitation.language) == ("surveys", "harbour-A-0101-owner", "en")
 
 
 async def test_an_agents_reply_reaches_the_owner_and_waits_out_quiet_hours(notification, clock) -> None:
@@ -263,21 +345,41 @@ async def test_an_agents_reply_reaches_the_owner_and_waits_out_quiet_hours(notif
     await seed(runtime)
     await apply(runtime, party_upserted(runtime, language="en", email=None))
     await apply(runtime, request_created(runtime, party_id="harbour-A-0101-owner", created_at=DAY))
-    reply = envelope(runtime, "intake.request.replied.v1", "evt-reply", request_id=REQUEST_ID,
-                     message="The engineer is booked for 10:00 tomorrow")
+    reply = envelope(
+        runtime,
+        "intake.request.replied.v1",
+        "evt-reply",
+        request_id=REQUEST_ID,
+        message="The engineer is booked for 10:00 tomorrow",
+    )
     assert await apply(runtime, reply) == "handled"
     assert await apply(runtime, reply) == "duplicate"
     [sent] = await messages(runtime, template="request.replied")
-    assert (sent.audience, sent.party_id, sent.recipient, sent.category, sent.status, sent.request_id) == \
-        ("owner", "harbour-A-0101-owner", "13800000001", "service", "queued", REQUEST_ID)
+    assert (sent.audience, sent.party_id, sent.recipient, sent.category, sent.status, sent.request_id) == (
+        "owner",
+        "harbour-A-0101-owner",
+        "13800000001",
+        "service",
+        "queued",
+        REQUEST_ID,
+    )
     assert sent.body == "About your request 3f6c1a9e: The engineer is booked for 10:00 tomorrow"
     assert sent.deferred_until is None
 
     # A Chinese-speaking owner gets the Chinese text; a reply recorded at 23:00 waits for the morning.
     await apply(runtime, request_created(runtime, "evt-request-2", DAY, "req-2", party_id="harbour-A-0102-owner"))
     clock.now = NIGHT
-    await apply(runtime, envelope(runtime, "intake.request.replied.v1", "evt-reply-2", request_id="req-2",
-                                  party_id="harbour-A-0102-owner", message="师傅明早十点上门"))
+    await apply(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.replied.v1",
+            "evt-reply-2",
+            request_id="req-2",
+            party_id="harbour-A-0102-owner",
+            message="师傅明早十点上门",
+        ),
+    )
     [held] = await messages(runtime, template="request.replied", request_id="req-2")
     assert held.body == "关于您的报修 req-2：师傅明早十点上门"
     assert (held.status, held.category, utc(held.deferred_until)) == ("queued", "service", MORNING)
@@ -287,33 +389,74 @@ async def test_an_agents_reply_reaches_the_owner_and_waits_out_quiet_hours(notif
 
 
 async def test_a_valid_complaint_reaches_the_department_supervisor_and_a_venting_one_sends_nothing(
-        notification) -> None:
+    notification,
+) -> None:
     runtime, client = notification
     await seed(runtime)
-    added = await client.put("/staff/sup.harbour.cleaning", headers=auth(runtime, roles=("manager",)),
-                             json={"site": "harbour", "role": "supervisor", "department": "cleaning",
-                                   "name": "Gao Min", "phone": "13800009020", "language": "en"})
+    added = await client.put(
+        "/staff/sup.harbour.cleaning",
+        headers=auth(runtime, roles=("manager",)),
+        json={
+            "site": "harbour",
+            "role": "supervisor",
+            "department": "cleaning",
+            "name": "Gao Min",
+            "phone": "13800009020",
+            "language": "en",
+        },
+    )
     assert added.status_code == 200, added.text
     valid = envelope(runtime, "intake.request.classified.v1", "evt-valid")
     assert await apply(runtime, valid) == "handled"
     [message] = await messages(runtime)
-    assert (message.audience, message.party_id, message.recipient, message.category, message.template,
-            message.status, message.request_id) == ("staff", "sup.harbour.cleaning", "13800009020", "staff",
-                                                    "staff.complaint.valid", "queued", "req-0002")
-    assert message.body == ("[VALID COMPLAINT] the cleaning team: complaint req-0002 (cleaning, harbour-A-0101) "
-                            "Stairwell of building A not cleaned for a week")
+    assert (
+        message.audience,
+        message.party_id,
+        message.recipient,
+        message.category,
+        message.template,
+        message.status,
+        message.request_id,
+    ) == ("staff", "sup.harbour.cleaning", "13800009020", "staff", "staff.complaint.valid", "queued", "req-0002")
+    assert message.body == (
+        "[VALID COMPLAINT] the cleaning team: complaint req-0002 (cleaning, harbour-A-0101) "
+        "Stairwell of building A not cleaned for a week"
+    )
 
     # Communicative complaints stay at the front desk.
-    for event_id, complaint_class in (("evt-venting", "venting"), ("evt-help", "help_seeking"),
-                                      ("evt-inquiry", "inquiry")):
-        assert await apply(runtime, envelope(runtime, "intake.request.classified.v1", event_id,
-                                             request_id=f"req-{complaint_class}",
-                                             complaint_class=complaint_class)) == "handled"
+    for event_id, complaint_class in (
+        ("evt-venting", "venting"),
+        ("evt-help", "help_seeking"),
+        ("evt-inquiry", "inquiry"),
+    ):
+        assert (
+            await apply(
+                runtime,
+                envelope(
+                    runtime,
+                    "intake.request.classified.v1",
+                    event_id,
+                    request_id=f"req-{complaint_class}",
+                    complaint_class=complaint_class,
+                ),
+            )
+            == "handled"
+        )
     assert len(await messages(runtime)) == 1
 
     # A department without its own supervisor on the roster: the site's customer-service supervisor.
-    await apply(runtime, envelope(runtime, "intake.request.classified.v1", "evt-engineering", request_id="req-0003",
-                                  category="water", department="engineering", summary="Leak ignored"))
+    await apply(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.classified.v1",
+            "evt-engineering",
+            request_id="req-0003",
+            category="water",
+            department="engineering",
+            summary="Leak ignored",
+        ),
+    )
     [fallback] = await messages(runtime, source_event_id="evt-engineering")
     assert (fallback.party_id, fallback.recipient) == ("sup.harbour", "13800009001")
     assert fallback.body == "【有效投诉】工程部：投诉 req-0003（water，harbour-A-0101）Leak ignored"
@@ -323,8 +466,12 @@ async def test_a_reporter_without_any_address_is_logged_as_suppressed(notificati
     runtime, client = notification
     await apply(runtime, request_created(runtime, language="en", phone=None, name="Ann Lee", party_id=None))
     [message] = await messages(runtime)
-    assert (message.status, message.reason, message.recipient, message.language) == \
-        ("suppressed", "no_address", "Ann Lee", "en")
+    assert (message.status, message.reason, message.recipient, message.language) == (
+        "suppressed",
+        "no_address",
+        "Ann Lee",
+        "en",
+    )
     [announced] = await outbox_events(runtime)
     assert (announced.data["status"], announced.data["reason"]) == ("suppressed", "no_address")
     listing = await client.get("/messages", params={"site": "harbour", "status": "suppressed"}, headers=auth(runtime))
@@ -341,8 +488,7 @@ async def test_a_charge_without_a_known_reporter_sends_nothing(notification) -> 
     assert await send_pending(runtime, sink(runtime)) == 0
 
 
-async def test_a_work_order_event_that_overtakes_its_request_is_retried_until_the_contact_arrives(
-        notification) -> None:
+async def test_a_work_order_event_that_overtakes_its_request_is_retried_until_the_contact_arrives(notification) -> None:
     runtime, _ = notification
     early = envelope(runtime, "dispatch.workorder.created.v1", "evt-wo-early", request_id=REQUEST_ID)
     with pytest.raises(ContactNotYetKnown):
@@ -359,16 +505,26 @@ async def test_a_work_order_event_that_overtakes_its_request_is_retried_until_th
 async def test_party_copies_follow_intake_and_ignore_older_versions(notification) -> None:
     runtime, _ = notification
     await apply(runtime, party_upserted(runtime, updated_at="2026-11-23T09:00:00+00:00", phone="13811111111"))
-    await apply(runtime, party_upserted(runtime, event_id="evt-old", updated_at="2026-11-23T08:00:00+00:00",
-                                        phone="13800000000"))
-    await apply(runtime, party_upserted(runtime, event_id="evt-moved-out", updated_at="2026-11-23T10:00:00+00:00",
-                                        phone="13811111111", active=False))
+    await apply(
+        runtime,
+        party_upserted(runtime, event_id="evt-old", updated_at="2026-11-23T08:00:00+00:00", phone="13800000000"),
+    )
+    await apply(
+        runtime,
+        party_upserted(
+            runtime, event_id="evt-moved-out", updated_at="2026-11-23T10:00:00+00:00", phone="13811111111", active=False
+        ),
+    )
     await apply(runtime, envelope(runtime, "intake.unit.upserted.v1", "evt-unit"))
     async with runtime.sessionmaker() as session:
         party = await session.get(Party, "harbour-A-0101-owner")
     assert party is not None
-    assert (party.phone, party.active, party.extra_care, party.email) == \
-        ("13811111111", False, "", "li.wei@example.com")
+    assert (party.phone, party.active, party.extra_care, party.email) == (
+        "13811111111",
+        False,
+        "",
+        "li.wei@example.com",
+    )
     # A moved-out party is not invited to surveys any more.
     assert await apply(runtime, envelope(runtime, "survey.invitation.requested.v1", "evt-survey")) == "handled"
     assert await messages(runtime) == []
@@ -385,9 +541,18 @@ async def test_optional_categories_can_be_opted_out_of_and_service_critical_ones
     default = await client.get(url, headers=owner)
     assert default.status_code == 200
     assert default.json() | {"updated_at": None} == {
-        "party_id": "harbour-A-0101-owner", "site": "harbour", "channels": ["sms"], "language": "zh-CN",
-        "opt_outs": [], "quiet_hours": True, "quiet_start": "22:00", "quiet_end": "08:00",
-        "timezone": "Asia/Shanghai", "customised": False, "updated_at": None}
+        "party_id": "harbour-A-0101-owner",
+        "site": "harbour",
+        "channels": ["sms"],
+        "language": "zh-CN",
+        "opt_outs": [],
+        "quiet_hours": True,
+        "quiet_start": "22:00",
+        "quiet_end": "08:00",
+        "timezone": "Asia/Shanghai",
+        "customised": False,
+        "updated_at": None,
+    }
 
     refused = await client.put(url, json={"opt_outs": ["surveys", "service"]}, headers=owner)
     assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM_JSON
@@ -398,8 +563,9 @@ async def test_optional_categories_can_be_opted_out_of_and_service_critical_ones
     # An owner manages only their own preferences.
     assert (await client.get("/preferences/harbour-A-0102-owner", headers=owner)).status_code == 404
 
-    changed = await client.put(url, json={"opt_outs": ["surveys", "events"], "channels": ["sms", "push"]},
-                               headers=owner)
+    changed = await client.put(
+        url, json={"opt_outs": ["surveys", "events"], "channels": ["sms", "push"]}, headers=owner
+    )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["opt_outs"], changed.json()["channels"]) == (["events", "surveys"], ["sms", "push"])
 
@@ -425,8 +591,18 @@ async def test_quiet_hours_defer_routine_messages_and_emergencies_bypass_them(no
     [held] = await messages(runtime, template="workorder.completed")
     assert (held.status, utc(held.deferred_until), utc(held.next_attempt_at)) == ("queued", MORNING, MORNING)
     # "On the way" would be stale by the morning: suppressed, with the reason.
-    await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-otw", request_id=REQUEST_ID,
-                                  from_status="accepted", to_status="on_the_way", changed_at=NIGHT.isoformat()))
+    await apply(
+        runtime,
+        envelope(
+            runtime,
+            "dispatch.workorder.status_changed.v1",
+            "evt-otw",
+            request_id=REQUEST_ID,
+            from_status="accepted",
+            to_status="on_the_way",
+            changed_at=NIGHT.isoformat(),
+        ),
+    )
     [stale] = await messages(runtime, template="workorder.status_changed")
     assert (stale.status, stale.reason) == ("suppressed", "quiet_hours")
 
@@ -451,24 +627,28 @@ async def test_an_owner_may_turn_quiet_hours_off_or_move_them(notification, cloc
     await seed(runtime)
     agent = auth(runtime)
     await client.put("/preferences/harbour-A-0101-owner", json={"quiet_hours": False}, headers=agent)
-    moved = await client.put("/preferences/harbour-A-0102-owner", json={"quiet_start": "23:30", "quiet_end": "06:00"},
-                             headers=agent)
+    moved = await client.put(
+        "/preferences/harbour-A-0102-owner", json={"quiet_start": "23:30", "quiet_end": "06:00"}, headers=agent
+    )
     assert (moved.json()["quiet_start"], moved.json()["quiet_end"]) == ("23:30", "06:00")
     clock.now = NIGHT  # 23:00: inside the default window, outside 23:30-06:00
-    notice = message_service.Notice(template="broadcast.notice", category=message_service.Category.service,
-                                    site="harbour", source_event_id="evt-x", correlation_id="c",
-                                    localised={"title": {"zh-CN": "停水"}, "message": {"zh-CN": "明天停水"}})
+    notice = message_service.Notice(
+        template="broadcast.notice",
+        category=message_service.Category.service,
+        site="harbour",
+        source_event_id="evt-x",
+        correlation_id="c",
+        localised={"title": {"zh-CN": "停水"}, "message": {"zh-CN": "明天停水"}},
+    )
     async with runtime.uow() as uow:
         for party_id in ("harbour-A-0101-owner", "harbour-A-0102-owner", "harbour-A-1201-owner"):
             party = await uow.session.get(Party, party_id)
             assert party is not None
-            recipient = await message_service.party_recipient(uow.session, party,
-                                                              NotificationSettings())
+            recipient = await message_service.party_recipient(uow.session, party, NotificationSettings())
             await message_service.notify(uow, notice, recipient)
         await uow.commit()
     deferred = {m.party_id: utc(m.deferred_until) for m in await messages(runtime)}
-    assert deferred == {"harbour-A-0101-owner": None, "harbour-A-0102-owner": None,
-                        "harbour-A-1201-owner": MORNING}
+    assert deferred == {"harbour-A-0101-owner": None, "harbour-A-0102-owner": None, "harbour-A-1201-owner": MORNING}
 
 
 # --- dedupe and throttle ------------------------------------------------------------------------------
@@ -479,16 +659,31 @@ async def test_the_same_message_never_reaches_a_party_twice(notification) -> Non
     await apply(runtime, request_created(runtime))
     await apply(runtime, envelope(runtime, "dispatch.workorder.completed.v1", "evt-done", request_id=REQUEST_ID))
     # Intake's "resolved" says what the completion said: a duplicate for this round of work.
-    resolved = envelope(runtime, "intake.request.status_changed.v1", "evt-resolved", request_id=REQUEST_ID,
-                        from_status="in_progress", to_status="resolved")
+    resolved = envelope(
+        runtime,
+        "intake.request.status_changed.v1",
+        "evt-resolved",
+        request_id=REQUEST_ID,
+        from_status="in_progress",
+        to_status="resolved",
+    )
     await apply(runtime, resolved)
     completed = (await messages(runtime, template="workorder.completed"))[0]
     [duplicate] = await messages(runtime, template="request.status_changed")
     assert (duplicate.status, duplicate.reason, duplicate.duplicate_of) == ("suppressed", "duplicate", completed.id)
     # Reopened and done again: a new round, a new message.
     await apply(runtime, envelope(runtime, "intake.request.reopened.v1", "evt-reopen", request_id=REQUEST_ID))
-    await apply(runtime, envelope(runtime, "intake.request.status_changed.v1", "evt-resolved-2", request_id=REQUEST_ID,
-                                  from_status="in_progress", to_status="resolved"))
+    await apply(
+        runtime,
+        envelope(
+            runtime,
+            "intake.request.status_changed.v1",
+            "evt-resolved-2",
+            request_id=REQUEST_ID,
+            from_status="in_progress",
+            to_status="resolved",
+        ),
+    )
     second = (await messages(runtime, template="request.status_changed"))[-1]
     assert (second.status, second.body) == ("queued", "您的报修 3f6c1a9e 已解决")
 
@@ -498,24 +693,37 @@ async def test_a_party_is_throttled_but_emergencies_are_not(database_urls, tmp_p
     try:
         await apply(runtime, request_created(runtime))
         for n in range(3):
-            await apply(runtime, envelope(runtime, "billing.charge.recorded.v1", f"evt-charge-{n}",
-                                          request_id=REQUEST_ID, charge_id=f"ch-{n}"))
-        statuses = sorted(((m.template, m.status, m.reason or "", utc(m.deferred_until))
-                           for m in await messages(runtime)), key=str)
+            await apply(
+                runtime,
+                envelope(
+                    runtime, "billing.charge.recorded.v1", f"evt-charge-{n}", request_id=REQUEST_ID, charge_id=f"ch-{n}"
+                ),
+            )
+        statuses = sorted(
+            ((m.template, m.status, m.reason or "", utc(m.deferred_until)) for m in await messages(runtime)), key=str
+        )
         # A charge cannot be opted out of: over the throttle it waits out the window instead of being dropped.
         window_end = DAY + timedelta(minutes=60)
-        assert statuses == [("charge.recorded", "queued", "", None), ("charge.recorded", "queued", "", window_end),
-                            ("charge.recorded", "queued", "", window_end),
-                            ("request.acknowledged", "queued", "", None)]
-        urgent = envelope(runtime, "dispatch.workorder.created.v1", "evt-urgent", request_id=REQUEST_ID,
-                          priority="urgent")
+        assert statuses == [
+            ("charge.recorded", "queued", "", None),
+            ("charge.recorded", "queued", "", window_end),
+            ("charge.recorded", "queued", "", window_end),
+            ("request.acknowledged", "queued", "", None),
+        ]
+        urgent = envelope(
+            runtime, "dispatch.workorder.created.v1", "evt-urgent", request_id=REQUEST_ID, priority="urgent"
+        )
         await apply(runtime, urgent)
         [assigned] = await messages(runtime, template="workorder.assigned")
         assert (assigned.category, assigned.status) == ("emergency", "queued")
         # An hour later the window has moved on.
         clock.now = DAY + timedelta(minutes=61)
-        await apply(runtime, envelope(runtime, "billing.charge.recorded.v1", "evt-charge-later",
-                                      request_id=REQUEST_ID, charge_id="ch-later"))
+        await apply(
+            runtime,
+            envelope(
+                runtime, "billing.charge.recorded.v1", "evt-charge-later", request_id=REQUEST_ID, charge_id="ch-later"
+            ),
+        )
         [later] = await messages(runtime, source_event_id="evt-charge-later")
         assert later.status == "queued"
     finally:
@@ -567,8 +775,11 @@ class Gateway:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 gateway.calls.append((self.headers["Idempotency-Key"], body))
                 failing = len(gateway.calls) <= gateway.failures
-                answer = b'{"error":"busy"}' if failing else (
-                    b'{"status":"delivered"}' if gateway.delivered else b'{"status":"accepted"}')
+                answer = (
+                    b'{"error":"busy"}'
+                    if failing
+                    else (b'{"status":"delivered"}' if gateway.delivered else b'{"status":"accepted"}')
+                )
                 self.send_response(gateway.status if failing else 200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -614,11 +825,13 @@ async def _drive(runtime: Runtime, channels: Channels, start: datetime, rounds: 
     return times
 
 
-async def test_a_failing_sms_gateway_is_retried_with_backoff_until_it_answers(database_urls, tmp_path, clock,
-                                                                              gateway_factory) -> None:
+async def test_a_failing_sms_gateway_is_retried_with_backoff_until_it_answers(
+    database_urls, tmp_path, clock, gateway_factory
+) -> None:
     gateway = gateway_factory(failures=3)
-    runtime = await make_runtime(database_urls, tmp_path, sms_gateway_url=gateway.url, send_retry_base_seconds=2,
-                                 send_max_attempts=6)
+    runtime = await make_runtime(
+        database_urls, tmp_path, sms_gateway_url=gateway.url, send_retry_base_seconds=2, send_max_attempts=6
+    )
     try:
         channels = build_channels(NotificationSettings(sms_gateway_url=gateway.url), tmp_path)
         await apply(runtime, request_created(runtime))
@@ -628,8 +841,14 @@ async def test_a_failing_sms_gateway_is_retried_with_backoff_until_it_answers(da
         assert (message.status, message.attempts, message.last_error) == ("sent", 4, None)
         assert [key for key, _ in gateway.calls] == [message.id] * 4  # one idempotency key throughout
         assert gateway.calls[0][1] | {"body": ""} == {
-            "message_id": message.id, "channel": "sms", "to": "13800000001", "body": "", "language": "zh-CN",
-            "site": "harbour", "category": "service"}
+            "message_id": message.id,
+            "channel": "sms",
+            "to": "13800000001",
+            "body": "",
+            "language": "zh-CN",
+            "site": "harbour",
+            "category": "service",
+        }
         [announced] = await outbox_events(runtime)
         assert (announced.data["status"], announced.data["attempts"]) == ("sent", 4)
         await channels.aclose()
@@ -637,8 +856,9 @@ async def test_a_failing_sms_gateway_is_retried_with_backoff_until_it_answers(da
         await runtime.engine.dispose()
 
 
-async def test_a_gateway_that_keeps_failing_ends_in_failed_after_the_bound(database_urls, tmp_path, clock,
-                                                                            gateway_factory) -> None:
+async def test_a_gateway_that_keeps_failing_ends_in_failed_after_the_bound(
+    database_urls, tmp_path, clock, gateway_factory
+) -> None:
     down = gateway_factory(failures=100)
     refusing = gateway_factory(failures=100, status=400)
     runtime = await make_runtime(database_urls, tmp_path, send_retry_base_seconds=1, send_max_attempts=3)
@@ -664,8 +884,9 @@ async def test_a_gateway_that_keeps_failing_ends_in_failed_after_the_bound(datab
         await runtime.engine.dispose()
 
 
-async def test_a_gateway_delivery_report_marks_the_message_delivered(database_urls, tmp_path, clock,
-                                                                     gateway_factory) -> None:
+async def test_a_gateway_delivery_report_marks_the_message_delivered(
+    database_urls, tmp_path, clock, gateway_factory
+) -> None:
     gateway = gateway_factory(failures=0, delivered=True)
     runtime = await make_runtime(database_urls, tmp_path)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create(runtime)), base_url="http://t")
@@ -680,13 +901,13 @@ async def test_a_gateway_delivery_report_marks_the_message_delivered(database_ur
         await send_pending(runtime, sink(runtime), now=DAY)
         [completed] = await messages(runtime, template="workorder.completed")
         operator = auth(runtime, roles=("operator",), sites=("*",))
-        receipt = await client.post(f"/messages/{completed.id}/receipt", json={"status": "delivered"},
-                                    headers=operator)
+        receipt = await client.post(f"/messages/{completed.id}/receipt", json={"status": "delivered"}, headers=operator)
         assert receipt.status_code == 200 and receipt.json()["status"] == "delivered"
         again = await client.post(f"/messages/{completed.id}/receipt", json={"status": "failed"}, headers=operator)
         assert again.status_code == 409
-        assert (await client.post(f"/messages/{completed.id}/receipt", json={"status": "delivered"},
-                                  headers=auth(runtime))).status_code == 403
+        assert (
+            await client.post(f"/messages/{completed.id}/receipt", json={"status": "delivered"}, headers=auth(runtime))
+        ).status_code == 403
         assert [e.data["status"] for e in await outbox_events(runtime)][-1] == "delivered"
         await channels.aclose()
     finally:
@@ -713,8 +934,18 @@ async def test_a_retry_waits_out_quiet_hours_and_a_stale_message_expires(notific
     assert message.last_error == "ConnectionError: gateway down"
 
     # "On the way" sent in the day, failing until it no longer means anything: suppressed as expired.
-    await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-otw", request_id=REQUEST_ID,
-                                  from_status="accepted", to_status="on_the_way", changed_at=DAY.isoformat()))
+    await apply(
+        runtime,
+        envelope(
+            runtime,
+            "dispatch.workorder.status_changed.v1",
+            "evt-otw",
+            request_id=REQUEST_ID,
+            from_status="accepted",
+            to_status="on_the_way",
+            changed_at=DAY.isoformat(),
+        ),
+    )
     await send_pending(runtime, Channels(BrokenSender()), now=DAY)
     assert await send_pending(runtime, sink(runtime), now=DAY + timedelta(hours=3)) == 1
     [stale] = await messages(runtime, template="workorder.status_changed")
@@ -744,12 +975,14 @@ async def test_email_goes_over_smtp_to_a_local_server(notification) -> None:
     controller.start()
     try:
         await seed(runtime)  # B-0301's owner reads English and has an email address
-        changed = await client.put("/preferences/harbour-B-0301-owner", json={"channels": ["email"]},
-                                   headers=auth(runtime))
+        changed = await client.put(
+            "/preferences/harbour-B-0301-owner", json={"channels": ["email"]}, headers=auth(runtime)
+        )
         assert changed.status_code == 200
         await apply(runtime, request_created(runtime, party_id="harbour-B-0301-owner"))
-        config = NotificationSettings(smtp_host="127.0.0.1", smtp_port=controller.port,
-                                      smtp_from="desk@harbour.example")
+        config = NotificationSettings(
+            smtp_host="127.0.0.1", smtp_port=controller.port, smtp_from="desk@harbour.example"
+        )
         assert await send_pending(runtime, build_channels(config, runtime.settings.var_dir)) == 1
         [message] = await messages(runtime)
         assert (message.status, message.channel, message.recipient) == ("sent", "email", "emily.chen@example.com")
@@ -781,17 +1014,24 @@ async def test_administrators_edit_templates_per_site_and_group_wide(notificatio
     unknown = await client.put(url, params={"site": "harbour"}, json={"body": "{ref} {password}"}, headers=manager)
     assert unknown.status_code == 422 and unknown.json()["field"] == "body"
     assert "unknown variables password" in unknown.json()["detail"]
-    assert (await client.put("/templates/nope/zh-CN", params={"site": "harbour"}, json=site_text,
-                             headers=manager)).status_code == 404
-    group = await client.put("/templates/request.acknowledged/en", params={"site": "*"},
-                             json={"body": "Evergreen received {ref}", "subject": "Request {ref}"}, headers=head)
+    assert (
+        await client.put("/templates/nope/zh-CN", params={"site": "harbour"}, json=site_text, headers=manager)
+    ).status_code == 404
+    group = await client.put(
+        "/templates/request.acknowledged/en",
+        params={"site": "*"},
+        json={"body": "Evergreen received {ref}", "subject": "Request {ref}"},
+        headers=head,
+    )
     assert group.status_code == 200 and group.json()["source"] == "group"
 
     await apply(runtime, request_created(runtime))
     await apply(runtime, request_created(runtime, "evt-en", request_id="req-en-00001", language="en"))
     bodies = {m.request_id: m.body for m in await messages(runtime)}
-    assert bodies == {REQUEST_ID: "【海港花园】已收到您的repair，单号 3f6c1a9e",
-                      "req-en-00001": "Evergreen received req-en-0"}
+    assert bodies == {
+        REQUEST_ID: "【海港花园】已收到您的repair，单号 3f6c1a9e",
+        "req-en-00001": "Evergreen received req-en-0",
+    }
 
     listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
     by_key = {(t["key"], t["language"]): t for t in listing.json()}
@@ -815,12 +1055,16 @@ async def test_time_limits_warn_supervisors_and_breaches_reach_managers(notifica
     for event in (warning, breach, work_order):
         await apply(runtime, event)
     rows = [(m.source_event_id, m.party_id, m.category) for m in await messages(runtime)]
-    assert sorted(rows) == sorted([
-        ("evt-warn", "sup.harbour", "staff"),
-        ("evt-breach", "sup.harbour", "staff"), ("evt-breach", "mgr.harbour", "staff"),
-        ("evt-wo-breach", "duty.harbour.engineering", "staff"), ("evt-wo-breach", "sup.harbour", "staff"),
-        ("evt-wo-breach", "mgr.harbour", "staff"),
-    ])
+    assert sorted(rows) == sorted(
+        [
+            ("evt-warn", "sup.harbour", "staff"),
+            ("evt-breach", "sup.harbour", "staff"),
+            ("evt-breach", "mgr.harbour", "staff"),
+            ("evt-wo-breach", "duty.harbour.engineering", "staff"),
+            ("evt-wo-breach", "sup.harbour", "staff"),
+            ("evt-wo-breach", "mgr.harbour", "staff"),
+        ]
+    )
     [warned] = await messages(runtime, source_event_id="evt-warn")
     assert warned.body == "【预警】报修 req-0001（water，harbour-A-0101）响应时限 11-23 18:30"
     # Staff messages ignore quiet hours and throttle: they are on duty.
@@ -829,16 +1073,24 @@ async def test_time_limits_warn_supervisors_and_breaches_reach_managers(notifica
 
     roster = await client.get("/staff", params={"site": "harbour"}, headers=auth(runtime, roles=("manager",)))
     assert len(roster.json()) == 6
-    added = await client.put("/staff/sup2.harbour", json={"site": "harbour", "role": "supervisor", "name": "Lin Yu",
-                                                          "phone": "13800009003", "language": "en"},
-                             headers=auth(runtime, roles=("manager",)))
+    added = await client.put(
+        "/staff/sup2.harbour",
+        json={"site": "harbour", "role": "supervisor", "name": "Lin Yu", "phone": "13800009003", "language": "en"},
+        headers=auth(runtime, roles=("manager",)),
+    )
     assert added.status_code == 200
-    await apply(runtime, envelope(runtime, "intake.request.timelimit.v1", "evt-warn-2", stage="warning",
-                                  limit="progress_reply"))
+    await apply(
+        runtime, envelope(runtime, "intake.request.timelimit.v1", "evt-warn-2", stage="warning", limit="progress_reply")
+    )
     english = [m for m in await messages(runtime, source_event_id="evt-warn-2") if m.party_id == "sup2.harbour"]
     assert english[0].body == "[WARNING] request req-0001 (water, harbour-A-0101): progress reply due 11-23 18:30"
-    assert (await client.put("/staff/x", json={"site": "riverside", "role": "duty", "name": "X"},
-                             headers=auth(runtime, roles=("manager",)))).status_code == 403
+    assert (
+        await client.put(
+            "/staff/x",
+            json={"site": "riverside", "role": "duty", "name": "X"},
+            headers=auth(runtime, roles=("manager",)),
+        )
+    ).status_code == 403
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -854,19 +1106,23 @@ async def test_messages_are_read_within_the_callers_sites_and_owners_see_their_o
     await apply(runtime, envelope(runtime, "intake.request.created.v1", "evt-riverside", other))
     await send_pending(runtime, sink(runtime))
 
-    listing = await client.get("/messages", params={"site": "harbour", "request_id": REQUEST_ID},
-                               headers=auth(runtime))
+    listing = await client.get("/messages", params={"site": "harbour", "request_id": REQUEST_ID}, headers=auth(runtime))
     assert listing.status_code == 200
     [item] = listing.json()["items"]
-    assert (item["request_id"], item["status"], item["template"], item["party_id"]) == \
-        (REQUEST_ID, "sent", "request.acknowledged", "harbour-A-0101-owner")
+    assert (item["request_id"], item["status"], item["template"], item["party_id"]) == (
+        REQUEST_ID,
+        "sent",
+        "request.acknowledged",
+        "harbour-A-0101-owner",
+    )
     assert (await client.get("/messages", headers=auth(runtime))).json()["total"] == 1
     everyone = auth(runtime, roles=("operator",), sites=("*",))
     assert (await client.get("/messages", headers=everyone)).json()["total"] == 2
     by_party = await client.get("/messages", params={"party_id": "riverside-T1-1501-owner"}, headers=everyone)
     assert [m["site"] for m in by_party.json()["items"]] == ["riverside"]
-    assert (await client.get("/messages", params={"request_id": "req-unknown"},
-                             headers=auth(runtime))).json()["total"] == 0
+    assert (await client.get("/messages", params={"request_id": "req-unknown"}, headers=auth(runtime))).json()[
+        "total"
+    ] == 0
 
     detail = await client.get(f"/messages/{item['id']}", headers=auth(runtime))
     assert detail.status_code == 200 and detail.json() == item
@@ -903,19 +1159,45 @@ async def _many_parties(runtime: Runtime, site: str, buildings: dict[str, int]) 
             for n in range(count):
                 unit_id = f"{site}-{building}-{n:04d}"
                 session.add(Unit(unit_id=unit_id, site=site, building=building, occupied=True, updated_at=DAY))
-                session.add(Party(party_id=f"{unit_id}-owner", site=site, unit_id=unit_id, role="owner",
-                                  name=f"Owner {n}", phone=f"139{n:08d}", email=None,
-                                  language="en" if n % 5 == 0 else "zh-CN", extra_care="", active=True,
-                                  updated_at=DAY))
+                session.add(
+                    Party(
+                        party_id=f"{unit_id}-owner",
+                        site=site,
+                        unit_id=unit_id,
+                        role="owner",
+                        name=f"Owner {n}",
+                        phone=f"139{n:08d}",
+                        email=None,
+                        language="en" if n % 5 == 0 else "zh-CN",
+                        extra_care="",
+                        active=True,
+                        updated_at=DAY,
+                    )
+                )
         await session.commit()
 
 
 def _message(broadcast_id: str, party_id: str, status: str) -> Message:
     now = datetime.now(UTC)
-    return Message(id=f"m-{party_id}", site="harbour", audience="owner", party_id=party_id, broadcast_id=broadcast_id,
-                   category="service", channel="sms", recipient="13800000000", template="broadcast.notice",
-                   language="zh-CN", body="停水", status=status, source_event_id=f"e-{party_id}",
-                   correlation_id="c", attempts=0, created_at=now, next_attempt_at=now)
+    return Message(
+        id=f"m-{party_id}",
+        site="harbour",
+        audience="owner",
+        party_id=party_id,
+        broadcast_id=broadcast_id,
+        category="service",
+        channel="sms",
+        recipient="13800000000",
+        template="broadcast.notice",
+        language="zh-CN",
+        body="停水",
+        status=status,
+        source_event_id=f"e-{party_id}",
+        correlation_id="c",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
 
 
 # PostgreSQL only: SQLite's read transaction locks out the writer, so there the race cannot happen.
@@ -925,9 +1207,20 @@ async def test_broadcast_progress_is_read_from_one_snapshot(database_urls, tmp_p
     runtime = await make_runtime(database_urls, tmp_path)
     try:
         async with runtime.sessionmaker() as session:
-            broadcast = Broadcast(id="b-snapshot", site="harbour", kind="water_cut", category="water_cut",
-                                  urgency="normal", title={"zh-CN": "停水"}, text={"zh-CN": "停水"}, state="started",
-                                  requested_by="sup", correlation_id="c", recipients=2, created_at=datetime.now(UTC))
+            broadcast = Broadcast(
+                id="b-snapshot",
+                site="harbour",
+                kind="water_cut",
+                category="water_cut",
+                urgency="normal",
+                title={"zh-CN": "停水"},
+                text={"zh-CN": "停水"},
+                state="started",
+                requested_by="sup",
+                correlation_id="c",
+                recipients=2,
+                created_at=datetime.now(UTC),
+            )
             session.add_all([broadcast, _message("b-snapshot", "p-1", "sent")])
             await session.commit()
         engine = runtime.engine.sync_engine
@@ -938,8 +1231,11 @@ async def test_broadcast_progress_is_read_from_one_snapshot(database_urls, tmp_p
             if "FROM messages" in statement and not inserted:
                 inserted.append(True)
                 with engine.connect() as writer:
-                    writer.execute(Message.__table__.insert().values(
-                        {c.key: getattr(late, c.key) for c in Message.__table__.columns}))
+                    writer.execute(
+                        Message.__table__.insert().values(
+                            {c.key: getattr(late, c.key) for c in Message.__table__.columns}
+                        )
+                    )
                     writer.commit()
 
         inserted: list[bool] = []
@@ -968,8 +1264,9 @@ async def _progress(client: httpx.AsyncClient, runtime: Runtime, broadcast_id: s
     return dict(response.json())
 
 
-async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_urls, tmp_path, clock,
-                                                                   nats_server: NatsServer) -> None:
+async def test_a_broadcast_fans_out_through_jetstream_and_completes(
+    database_urls, tmp_path, clock, nats_server: NatsServer
+) -> None:
     runtime = await make_runtime(database_urls, tmp_path, nats_url=nats_server.url)
     await provision(nats_server.url)
     await _many_parties(runtime, "harbour", {"A": 30, "B": 20})
@@ -984,9 +1281,16 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
     await client.put("/preferences/harbour-A-0001-owner", json={"opt_outs": ["events"]}, headers=supervisor)
     await runtime.start()
     try:
-        water = {"site": "harbour", "kind": "water_cut", "title": "停水通知", "message": "明天9:00-12:00 A座停水",
-                 "translations": {"en": "Water off in block A tomorrow 9:00-12:00"},
-                 "title_translations": {"en": "Water cut"}, "buildings": ["A"], "dedupe_key": "water-2026-11-24"}
+        water = {
+            "site": "harbour",
+            "kind": "water_cut",
+            "title": "停水通知",
+            "message": "明天9:00-12:00 A座停水",
+            "translations": {"en": "Water off in block A tomorrow 9:00-12:00"},
+            "title_translations": {"en": "Water cut"},
+            "buildings": ["A"],
+            "dedupe_key": "water-2026-11-24",
+        }
         created = await client.post("/broadcasts", json=water, headers=supervisor)
         assert created.status_code == 201, created.text
         broadcast_id = created.json()["id"]
@@ -999,8 +1303,14 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
 
         await eventually(finished, timeout=60)
         progress = (await _progress(client, runtime, broadcast_id))["progress"]
-        assert progress | {"by_status": None} == {"recipients": 29, "reached": 29, "messages": 30, "by_status": None,
-                                                  "suppressed_by_reason": {}, "final": True}
+        assert progress | {"by_status": None} == {
+            "recipients": 29,
+            "reached": 29,
+            "messages": 30,
+            "by_status": None,
+            "suppressed_by_reason": {},
+            "final": True,
+        }
         assert progress["by_status"] == {"queued": 0, "sent": 30, "delivered": 0, "failed": 0, "suppressed": 0}
         rows = await messages(runtime, broadcast_id=broadcast_id)
         board = [m for m in rows if m.channel == "notice_board"]
@@ -1008,6 +1318,7 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
         english = next(m for m in rows if m.party_id == "harbour-A-0000-owner")
         assert english.body == "[Water cut] Water off in block A tomorrow 9:00-12:00"
         assert len({m.party_id for m in rows if m.audience == "owner"}) == 29
+
         async def relayed() -> bool:  # fan-out events + sent events (the relay publishes them after commit)
             stream = await runtime.nc.jetstream().stream_info("NOTIFICATION") if runtime.nc else None
             return stream is not None and stream.state.messages >= 29 + 30
@@ -1017,8 +1328,14 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
         # A scheduled community event to the whole site: nothing until its timer fires.
         # (The timer loop runs in the background on the real clock: due in two real days, it stays put.)
         real = datetime.now(UTC)
-        event = {"site": "harbour", "kind": "community_event", "title": "中秋联欢", "message": "周六晚会",
-                 "scheduled_at": (real + timedelta(days=2)).isoformat(), "notice_board": False}
+        event = {
+            "site": "harbour",
+            "kind": "community_event",
+            "title": "中秋联欢",
+            "message": "周六晚会",
+            "scheduled_at": (real + timedelta(days=2)).isoformat(),
+            "notice_board": False,
+        }
         scheduled = await client.post("/broadcasts", json=event, headers=supervisor)
         assert scheduled.status_code == 201 and scheduled.json()["state"] == "scheduled"
         scheduled_id = scheduled.json()["id"]
@@ -1030,8 +1347,11 @@ async def test_a_broadcast_fans_out_through_jetstream_and_completes(database_url
 
         await eventually(event_finished, timeout=60)
         progress = (await _progress(client, runtime, scheduled_id))["progress"]
-        assert (progress["recipients"], progress["by_status"]["sent"], progress["suppressed_by_reason"]) == \
-            (49, 48, {"opt_out": 1})
+        assert (progress["recipients"], progress["by_status"]["sent"], progress["suppressed_by_reason"]) == (
+            49,
+            48,
+            {"opt_out": 1},
+        )
         listing = await client.get("/broadcasts", params={"site": "harbour"}, headers=supervisor)
         assert listing.json()["total"] == 2
         assert (await client.post(f"/broadcasts/{scheduled_id}/cancel", headers=supervisor)).status_code == 409
@@ -1044,8 +1364,14 @@ async def test_a_scheduled_broadcast_can_be_cancelled_and_targets_are_checked(no
     runtime, client = notification
     await seed(runtime)
     manager = auth(runtime, roles=("manager",))
-    body = {"site": "harbour", "kind": "storm", "title": "台风", "message": "请关好门窗",
-            "unit_ids": ["harbour-A-0101"], "scheduled_at": (DAY + timedelta(hours=3)).isoformat()}
+    body = {
+        "site": "harbour",
+        "kind": "storm",
+        "title": "台风",
+        "message": "请关好门窗",
+        "unit_ids": ["harbour-A-0101"],
+        "scheduled_at": (DAY + timedelta(hours=3)).isoformat(),
+    }
     created = await client.post("/broadcasts", json=body, headers=manager)
     assert created.status_code == 201 and created.json()["state"] == "scheduled"
     cancelled = await client.post(f"/broadcasts/{created.json()['id']}/cancel", headers=manager)
@@ -1061,13 +1387,13 @@ async def test_a_scheduled_broadcast_can_be_cancelled_and_targets_are_checked(no
     assert (await client.post("/broadcasts", json=body | {"site": "riverside"}, headers=manager)).status_code == 403
 
 
-async def test_an_incident_broadcast_reaches_its_units_at_night_and_extra_care_gets_a_call(notification,
-                                                                                          clock) -> None:
+async def test_an_incident_broadcast_reaches_its_units_at_night_and_extra_care_gets_a_call(notification, clock) -> None:
     runtime, _ = notification
     await seed(runtime)
     clock.now = NIGHT
-    incident = envelope(runtime, "intake.incident.broadcast.v1", "evt-incident",
-                        unit_ids=["harbour-A-0101", "harbour-A-1201"])
+    incident = envelope(
+        runtime, "intake.incident.broadcast.v1", "evt-incident", unit_ids=["harbour-A-0101", "harbour-A-1201"]
+    )
     assert await apply(runtime, incident) == "handled"
     fanned = await outbox_events(runtime, "notification.broadcast.recipient.v1")
     assert sorted(e.data["party_id"] for e in fanned) == ["harbour-A-0101-owner", "harbour-A-1201-owner"]
@@ -1075,8 +1401,12 @@ async def test_an_incident_broadcast_reaches_its_units_at_night_and_extra_care_g
     for event in fanned:  # what the durable notification-broadcast does with them
         assert await apply(runtime, event) == "handled"
     rows = {(m.party_id, m.channel): m for m in await messages(runtime, broadcast_id="bc-0001")}
-    assert set(rows) == {("harbour-A-0101-owner", "sms"), ("harbour-A-1201-owner", "sms"),
-                         ("harbour-A-1201-owner", "call_task"), (None, "notice_board")}
+    assert set(rows) == {
+        ("harbour-A-0101-owner", "sms"),
+        ("harbour-A-1201-owner", "sms"),
+        ("harbour-A-1201-owner", "call_task"),
+        (None, "notice_board"),
+    }
     assert {m.category for k, m in rows.items() if k[1] != "notice_board"} == {"emergency"}
     assert {m.deferred_until for m in rows.values()} == {None}  # emergencies ignore quiet hours
     call = rows[("harbour-A-1201-owner", "call_task")]

@@ -45,9 +45,14 @@ async def busy_hour(runtime: Runtime, count: int, hour: int = 0) -> None:
         assert party is not None
         recipient = await message_service.party_recipient(uow.session, party, message_service.config_of(runtime))
         for n in range(count):
-            notice = message_service.Notice(template="broadcast.notice", category=Category.service, site="harbour",
-                                            source_event_id=f"evt-busy-{hour}-{n}", correlation_id="c",
-                                            localised={"title": {"zh-CN": "通知"}, "message": {"zh-CN": f"第{n}条"}})
+            notice = message_service.Notice(
+                template="broadcast.notice",
+                category=Category.service,
+                site="harbour",
+                source_event_id=f"evt-busy-{hour}-{n}",
+                correlation_id="c",
+                localised={"title": {"zh-CN": "通知"}, "message": {"zh-CN": f"第{n}条"}},
+            )
             await message_service.notify(uow, notice, recipient)
         await uow.commit()
 
@@ -68,15 +73,22 @@ async def stored_state(runtime: Runtime, broadcast_id: str) -> str:
         return str(await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id)))
 
 
-async def test_a_water_cut_waits_out_the_throttle_and_the_broadcast_then_completes(database_urls, tmp_path,
-                                                                                  clock) -> None:
+async def test_a_water_cut_waits_out_the_throttle_and_the_broadcast_then_completes(
+    database_urls, tmp_path, clock
+) -> None:
     runtime = await make_runtime(database_urls, tmp_path, throttle_limit=2, throttle_window_minutes=60)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create(runtime)), base_url="http://t")
     try:
         await _many_parties(runtime, "harbour", {"A": 3})
         await busy_hour(runtime, 2)
-        water = {"site": "harbour", "kind": "water_cut", "title": "停水通知", "message": "明天9:00-12:00 A座停水",
-                 "buildings": ["A"], "notice_board": False}
+        water = {
+            "site": "harbour",
+            "kind": "water_cut",
+            "title": "停水通知",
+            "message": "明天9:00-12:00 A座停水",
+            "buildings": ["A"],
+            "notice_board": False,
+        }
         broadcast_id = await fan_out(runtime, client, water)
         rows = await messages(runtime, broadcast_id=broadcast_id)
         assert len(rows) == 3 and all(m.status == "queued" for m in rows)
@@ -97,8 +109,14 @@ async def test_a_water_cut_waits_out_the_throttle_and_the_broadcast_then_complet
         # An optional message (a community event) over the throttle is still dropped; with nothing else left to
         # send for it, the broadcast is complete once its messages are sent.
         await busy_hour(runtime, 2, hour=1)
-        party = {"site": "harbour", "kind": "community_event", "title": "中秋联欢", "message": "周六晚会",
-                 "unit_ids": ["harbour-A-0001"], "notice_board": False}
+        party = {
+            "site": "harbour",
+            "kind": "community_event",
+            "title": "中秋联欢",
+            "message": "周六晚会",
+            "unit_ids": ["harbour-A-0001"],
+            "notice_board": False,
+        }
         event_id = await fan_out(runtime, client, party)
         [dropped] = await messages(runtime, broadcast_id=event_id)
         assert (dropped.status, dropped.reason) == ("suppressed", "throttled")
@@ -108,16 +126,21 @@ async def test_a_water_cut_waits_out_the_throttle_and_the_broadcast_then_complet
         await runtime.engine.dispose()
 
 
-async def test_the_owner_is_told_which_department_has_the_work_after_it_moves(database_urls, tmp_path,
-                                                                             clock) -> None:
+async def test_the_owner_is_told_which_department_has_the_work_after_it_moves(database_urls, tmp_path, clock) -> None:
     runtime = await make_runtime(database_urls, tmp_path)
     try:
         await apply(runtime, request_created(runtime, language="en"))
         await apply(runtime, envelope(runtime, "dispatch.workorder.created.v1", "evt-wo", request_id=REQUEST_ID))
         # A complaint classified for security: dispatch moves the order there, and the owner hears so.
-        moved = {"request_id": REQUEST_ID, "department": "security", "from_department": "engineering",
-                 "from_status": "created", "to_status": "transferred", "assignee": None,
-                 "reason": "valid complaint: security is responsible"}
+        moved = {
+            "request_id": REQUEST_ID,
+            "department": "security",
+            "from_department": "engineering",
+            "from_status": "created",
+            "to_status": "transferred",
+            "assignee": None,
+            "reason": "valid complaint: security is responsible",
+        }
         await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-moved", **moved))
         first, second = await messages(runtime, template="workorder.assigned")
         assert "engineering" in first.body
@@ -132,9 +155,15 @@ async def test_the_worker_holding_a_cancelled_order_is_told_not_to_go(database_u
     try:
         await seed(runtime)  # the roster: engineering's phone on duty at harbour
         await apply(runtime, request_created(runtime))
-        cancelled = {"request_id": REQUEST_ID, "department": "engineering", "from_status": "accepted",
-                     "to_status": "cancelled", "assignee": "eng.harbour", "actor": "agent.harbour",
-                     "reason": "request cancelled: duplicate of 1a2b"}
+        cancelled = {
+            "request_id": REQUEST_ID,
+            "department": "engineering",
+            "from_status": "accepted",
+            "to_status": "cancelled",
+            "assignee": "eng.harbour",
+            "actor": "agent.harbour",
+            "reason": "request cancelled: duplicate of 1a2b",
+        }
         await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-cancel", **cancelled))
         [told] = await messages(runtime, template="staff.workorder.cancelled")
         # The worker is not on notification's roster: the department's phone on duty gets it, at once.

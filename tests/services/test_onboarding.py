@@ -38,11 +38,19 @@ from tests.services.support import outbox_events
 
 pytestmark = pytest.mark.timeout(180)
 
-MAINS: dict[str, ModuleType] = {"intake": intake.main, "dispatch": dispatch.main, "billing": billing.main,
-                                "survey": survey.main, "notification": notification.main}
+MAINS: dict[str, ModuleType] = {
+    "intake": intake.main,
+    "dispatch": dispatch.main,
+    "billing": billing.main,
+    "survey": survey.main,
+    "notification": notification.main,
+}
 
 RIVERSIDE: dict[str, Any] = {
-    "code": "riverside", "name": "Riverside Tower", "kind": "office", "group_code": "evergreen",
+    "code": "riverside",
+    "name": "Riverside Tower",
+    "kind": "office",
+    "group_code": "evergreen",
     "timezone": "Asia/Shanghai",
     "buildings": [{"code": "T1", "name": "Tower 1", "floors": 30}],
     "units": [
@@ -69,8 +77,14 @@ async def platform(database_urls: dict[str, str], nats_server: NatsServer, tmp_p
     clients: dict[str, httpx.AsyncClient] = {}
     try:
         for name, main in MAINS.items():
-            settings = Settings(service=name, database_url=database_urls[name], nats_url=nats_server.url,
-                                var_dir=tmp_path, relay_idle_seconds=0.05, consumer_retry_base_seconds=0.2)
+            settings = Settings(
+                service=name,
+                database_url=database_urls[name],
+                nats_url=nats_server.url,
+                var_dir=tmp_path,
+                relay_idle_seconds=0.05,
+                consumer_retry_base_seconds=0.2,
+            )
             await asyncio.to_thread(migrations.upgrade, name, settings)
             if name == "notification":
                 runtime = main.build_runtime(settings=settings)
@@ -78,8 +92,9 @@ async def platform(database_urls: dict[str, str], nats_server: NatsServer, tmp_p
                 runtime = Runtime(settings, main.Base.metadata, main.platform_tables, main.subscriptions)
             runtimes[name] = runtime
             await runtime.start()
-            clients[name] = httpx.AsyncClient(transport=httpx.ASGITransport(app=main.create(runtime)),
-                                              base_url=f"http://{name}")
+            clients[name] = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=main.create(runtime)), base_url=f"http://{name}"
+            )
         yield Platform(runtimes, clients)
     finally:
         for client in clients.values():
@@ -139,24 +154,39 @@ async def test_head_office_onboards_a_new_site_and_a_repair_runs_there(platform:
     await eventually(survey_config)
 
     # Head office sets up dispatch: a department, its worker, routing and the price list.
-    response = await dispatch_api.put("/departments/plumbing", params={"site": "riverside"},
-                                      json={"name": "Plumbing", "assignment_policy": "manual"}, headers=head_office)
+    response = await dispatch_api.put(
+        "/departments/plumbing",
+        params={"site": "riverside"},
+        json={"name": "Plumbing", "assignment_policy": "manual"},
+        headers=head_office,
+    )
     assert response.status_code == 200, response.text
     shift = [{"days": [1, 2, 3, 4, 5, 6, 7], "start": "08:00", "end": "20:00"}]
-    response = await dispatch_api.put("/departments/plumbing/staff/plumber.riverside", params={"site": "riverside"},
-                                      json={"name": "Lin Feng", "skills": ["water"], "shifts": shift},
-                                      headers=head_office)
+    response = await dispatch_api.put(
+        "/departments/plumbing/staff/plumber.riverside",
+        params={"site": "riverside"},
+        json={"name": "Lin Feng", "skills": ["water"], "shifts": shift},
+        headers=head_office,
+    )
     assert response.status_code == 200, response.text
     for category in ("water", "*"):
-        response = await dispatch_api.put(f"/routing/rules/{category}", params={"site": "riverside"},
-                                          json={"department": "plumbing"}, headers=head_office)
+        response = await dispatch_api.put(
+            f"/routing/rules/{category}",
+            params={"site": "riverside"},
+            json={"department": "plumbing"},
+            headers=head_office,
+        )
         assert response.status_code == 200, response.text
-    response = await dispatch_api.put("/price-list/tap_cartridge", params={"site": "riverside"},
-                                      json={"name": "Tap cartridge replacement", "amount_cents": 9500},
-                                      headers=head_office)
+    response = await dispatch_api.put(
+        "/price-list/tap_cartridge",
+        params={"site": "riverside"},
+        json={"name": "Tap cartridge replacement", "amount_cents": 9500},
+        headers=head_office,
+    )
     assert response.status_code == 200, response.text
-    response = await billing_api.put("/sites/riverside/billing-settings", json={"fee_rate_per_m2": "12.50"},
-                                     headers=head_office)
+    response = await billing_api.put(
+        "/sites/riverside/billing-settings", json={"fee_rate_per_m2": "12.50"}, headers=head_office
+    )
     assert response.status_code == 200, response.text
 
     # The front desk records the owner and a repair.
@@ -164,9 +194,16 @@ async def test_head_office_onboards_a_new_site_and_a_repair_runs_there(platform:
     response = await intake_api.post("/units/riverside-T1-1501/parties", json=owner, headers=agent)
     assert response.status_code == 201, response.text
     party_id = response.json()["id"]
-    repair = {"site": "riverside", "kind": "repair", "channel": "phone", "category": "water",
-              "description": "Pantry tap leaking", "unit_id": "riverside-T1-1501", "in_unit": True,
-              "reporter": {"party_id": party_id, "name": "Zhao Lei", "phone": "13900000011"}}
+    repair = {
+        "site": "riverside",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "water",
+        "description": "Pantry tap leaking",
+        "unit_id": "riverside-T1-1501",
+        "in_unit": True,
+        "reporter": {"party_id": party_id, "name": "Zhao Lei", "phone": "13900000011"},
+    }
     response = await intake_api.post("/requests", json=repair, headers=agent)
     assert response.status_code == 201, response.text
     request_id = response.json()["id"]
@@ -178,29 +215,35 @@ async def test_head_office_onboards_a_new_site_and_a_repair_runs_there(platform:
     order = await eventually(work_order)
     assert order["department"] == "plumbing"
 
-    response = await dispatch_api.post(f"/work-orders/{order['id']}/assign", json={"assignee": "plumber.riverside"},
-                                       headers=agent)
+    response = await dispatch_api.post(
+        f"/work-orders/{order['id']}/assign", json={"assignee": "plumber.riverside"}, headers=agent
+    )
     assert response.status_code == 200, response.text
     for step in ("accept", "on-the-way", "arrive"):
         response = await dispatch_api.post(f"/work-orders/{order['id']}/{step}", headers=worker)
         assert response.status_code == 200, (step, response.text)
-    completion = {"result": "Replaced the tap cartridge", "minutes_spent": 30,
-                  "charge": {"code": "tap_cartridge", "quantity": 1}}
+    completion = {
+        "result": "Replaced the tap cartridge",
+        "minutes_spent": 30,
+        "charge": {"code": "tap_cartridge", "quantity": 1},
+    }
     response = await dispatch_api.post(f"/work-orders/{order['id']}/complete", json=completion, headers=worker)
     assert response.status_code == 200, response.text
 
     clerk = platform.token("clerk.riverside", ["billing_clerk"], ["riverside"])
 
     async def account() -> dict[str, Any] | None:
-        body = (await billing_api.get("/accounts/riverside-T1-1501", params={"site": "riverside"},
-                                      headers=clerk)).json()
+        body = (
+            await billing_api.get("/accounts/riverside-T1-1501", params={"site": "riverside"}, headers=clerk)
+        ).json()
         return body if body.get("charges") else None
 
     assert (await eventually(account))["balance_cents"] == 9500
 
     async def owner_messages() -> list[dict[str, Any]]:
-        listing = await notification_api.get("/messages", params={"request_id": request_id, "site": "riverside"},
-                                             headers=agent)
+        listing = await notification_api.get(
+            "/messages", params={"request_id": request_id, "site": "riverside"}, headers=agent
+        )
         return [m for m in items(listing.json()) if m["audience"] == "owner"]
 
     assert await eventually(owner_messages)
@@ -219,8 +262,9 @@ async def offline(database_urls: dict[str, str], tmp_path: Path) -> AsyncIterato
             settings = Settings(service=name, database_url=database_urls[name], var_dir=tmp_path)
             await asyncio.to_thread(migrations.upgrade, name, settings)
             runtimes[name] = Runtime(settings, main.Base.metadata, main.platform_tables, main.subscriptions)
-            clients[name] = httpx.AsyncClient(transport=httpx.ASGITransport(app=main.create(runtimes[name])),
-                                              base_url=f"http://{name}")
+            clients[name] = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=main.create(runtimes[name])), base_url=f"http://{name}"
+            )
         yield Platform(runtimes, clients)
     finally:
         for client in clients.values():
@@ -254,20 +298,24 @@ async def test_onboarding_publishes_the_site_then_its_units(offline: Platform) -
     response = await offline.clients["intake"].post("/sites", json=RIVERSIDE, headers=head_office)
     assert response.status_code == 201, response.text
     published = [(subject, event.type) for subject, event in await outbox_events(offline.runtimes["intake"])]
-    assert published == [("intake.site.upserted.v1.riverside", "intake.site.upserted.v1"),
-                         ("intake.unit.upserted.v1.riverside", "intake.unit.upserted.v1"),
-                         ("intake.unit.upserted.v1.riverside", "intake.unit.upserted.v1")]
+    assert published == [
+        ("intake.site.upserted.v1.riverside", "intake.site.upserted.v1"),
+        ("intake.unit.upserted.v1.riverside", "intake.unit.upserted.v1"),
+        ("intake.unit.upserted.v1.riverside", "intake.unit.upserted.v1"),
+    ]
     categories = (await offline.clients["intake"].get("/sites/riverside/categories", headers=head_office)).json()
     assert "water" in {c["code"] for c in categories}
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"units": [{**RIVERSIDE["units"][0], "building": "T9"}]}, "units[0].building"),
-    ({"buildings": RIVERSIDE["buildings"] * 2}, "buildings[1].code"),
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-])
-async def test_a_bad_onboarding_command_is_refused_whole(offline: Platform, change: dict[str, Any],
-                                                         field: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"units": [{**RIVERSIDE["units"][0], "building": "T9"}]}, "units[0].building"),
+        ({"buildings": RIVERSIDE["buildings"] * 2}, "buildings[1].code"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+    ],
+)
+async def test_a_bad_onboarding_command_is_refused_whole(offline: Platform, change: dict[str, Any], field: str) -> None:
     head_office = offline.token("ho.1", ["head_office"], ["*"])
     response = await offline.clients["intake"].post("/sites", json={**RIVERSIDE, **change}, headers=head_office)
     assert response.status_code == 422, response.text
@@ -280,14 +328,18 @@ async def test_dispatch_sets_up_a_site_from_the_event_and_then_takes_departments
     dispatch_api = offline.clients["dispatch"]
     head_office = offline.token("ho.1", ["head_office"], ["*"])
     # Before intake's event dispatch does not know the site.
-    response = await dispatch_api.put("/departments/plumbing", params={"site": "riverside"}, json={},
-                                      headers=head_office)
+    response = await dispatch_api.put(
+        "/departments/plumbing", params={"site": "riverside"}, json={}, headers=head_office
+    )
     assert response.status_code == 404, response.text
     assert (await dispatch_api.get("/sites/riverside", headers=head_office)).status_code == 404
 
     intake_runtime = offline.runtimes["intake"]
-    assert (await offline.clients["intake"].post("/sites", json={**RIVERSIDE, "timezone": "Asia/Hong_Kong"},
-                                                 headers=head_office)).status_code == 201
+    assert (
+        await offline.clients["intake"].post(
+            "/sites", json={**RIVERSIDE, "timezone": "Asia/Hong_Kong"}, headers=head_office
+        )
+    ).status_code == 201
     [site_event] = [e for _, e in await outbox_events(intake_runtime) if e.type == "intake.site.upserted.v1"]
     dispatch_runtime = offline.runtimes["dispatch"]
     handlers = dispatch_runtime.subscriptions.handlers
@@ -297,24 +349,38 @@ async def test_dispatch_sets_up_a_site_from_the_event_and_then_takes_departments
     assert site == {"site": "riverside", "timezone": "Asia/Hong_Kong", "departments": []}
 
     for bad in ("plumb.ing", "plumb*", "plumb>", "plumb ing"):
-        response = await dispatch_api.put(f"/departments/{bad}", params={"site": "riverside"}, json={},
-                                          headers=head_office)
+        response = await dispatch_api.put(
+            f"/departments/{bad}", params={"site": "riverside"}, json={}, headers=head_office
+        )
         assert response.status_code == 422, (bad, response.text)
         assert response.json()["field"] == "code"
     # A manager sets up departments at their own site only; a supervisor does not create departments.
     manager_elsewhere = offline.token("manager.harbour", ["manager"], ["harbour"])
     supervisor = offline.token("sup.riverside", ["supervisor"], ["riverside"])
     for headers in (manager_elsewhere, supervisor):
-        response = await dispatch_api.put("/departments/plumbing", params={"site": "riverside"}, json={},
-                                          headers=headers)
+        response = await dispatch_api.put(
+            "/departments/plumbing", params={"site": "riverside"}, json={}, headers=headers
+        )
         assert response.status_code == 403, response.text
     manager = offline.token("manager.riverside", ["manager"], ["riverside"])
-    response = await dispatch_api.put("/departments/plumbing", params={"site": "riverside"},
-                                      json={"assignment_policy": "pool", "contractor": True}, headers=manager)
+    response = await dispatch_api.put(
+        "/departments/plumbing",
+        params={"site": "riverside"},
+        json={"assignment_policy": "pool", "contractor": True},
+        headers=manager,
+    )
     assert response.status_code == 200, response.text
     assert response.json() | {"staff": 0} == {
-        "site": "riverside", "code": "plumbing", "name": "Plumbing", "assignment_policy": "pool", "contractor": True,
-        "categories": [], "default": False, "staff": 0, "on_duty": 0}
+        "site": "riverside",
+        "code": "plumbing",
+        "name": "Plumbing",
+        "assignment_policy": "pool",
+        "contractor": True,
+        "categories": [],
+        "default": False,
+        "staff": 0,
+        "on_duty": 0,
+    }
     site = (await dispatch_api.get("/sites/riverside", headers=head_office)).json()
     assert site["departments"] == ["plumbing"]
 
@@ -330,8 +396,11 @@ async def test_a_manager_changes_their_own_site_and_notification_keeps_the_newes
     response = await intake_api.patch("/sites/riverside/settings", json={"name": "Riverside"}, headers=supervisor)
     assert response.status_code == 403, response.text
     manager = offline.token("manager.riverside", ["manager"], ["riverside"])
-    response = await intake_api.patch("/sites/riverside/settings", headers=manager,
-                                      json={"name": "Riverside Tower One", "service_center": "T1 lobby desk"})
+    response = await intake_api.patch(
+        "/sites/riverside/settings",
+        headers=manager,
+        json={"name": "Riverside Tower One", "service_center": "T1 lobby desk"},
+    )
     assert response.status_code == 200, response.text
     first, second = [e for _, e in await outbox_events(intake_runtime) if e.type == "intake.site.upserted.v1"]
     assert second.data["name"] == "Riverside Tower One"

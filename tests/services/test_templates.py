@@ -56,8 +56,10 @@ HOSTILE = {
     "{{ '%1000000000s' % ref }}": ("not_allowed", "arithmetic (%)"),
     "{{ ref|center(1000000000) }}": ("not_allowed", "the filter center"),
     "{{ ref|format(1) }}": ("not_allowed", "the filter format"),
-    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}":
-        ("not_allowed", "loops ({% for %})"),
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}": (
+        "not_allowed",
+        "loops ({% for %})",
+    ),
     "{% for c in ref %}{{ c }}{% endfor %}": ("not_allowed", "loops ({% for %})"),
     "{% set a = ref ~ ref %}{{ a }}": ("not_allowed", "{% set %}"),
     "{% include 'x' %}": ("not_allowed", "{% include %}"),
@@ -98,10 +100,13 @@ def test_the_sandbox_refuses_attributes_calls_and_arithmetic_at_run_time_too() -
 
 
 def test_documented_variables_filters_and_conditions_render() -> None:
-    text = ("{{ kind|upper }}{% if category %}（{{ category|default('-') }}）{% endif %} "
-            "{{ ref|truncate(5, True, '', 0) }}")
-    assert engine.render(text, ACK, {"ref": "3f6c1a9e", "kind": "repair", "category": "water"},
-                         limit=engine.MAX_BODY) == "REPAIR（water） 3f6c1"
+    text = (
+        "{{ kind|upper }}{% if category %}（{{ category|default('-') }}）{% endif %} {{ ref|truncate(5, True, '', 0) }}"
+    )
+    assert (
+        engine.render(text, ACK, {"ref": "3f6c1a9e", "kind": "repair", "category": "water"}, limit=engine.MAX_BODY)
+        == "REPAIR（water） 3f6c1"
+    )
     # A documented variable the event did not carry is empty; None is empty; numbers are text.
     assert engine.render("[{{ category }}]{{ ref }}", ACK, {"ref": 7, "category": None}, limit=None) == "[]7"
     # Plain text on every channel: nothing is HTML-escaped.
@@ -144,14 +149,22 @@ def test_every_built_in_text_renders_on_its_events_contract_examples(key: str) -
 
 
 # The issue's two overrides and the sandbox's gaps, each end to end: refused, and the owner still hears.
-ISSUE_15 = ["{ref.x}", "{ref:>100000000}", "{{ ref.__class__ }}", "{{ 'x' * 10**9 }}",
-            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
-            "{{ ref|center(1000000000) }}", "{{ password }}", "{{ ref } }"]
+ISSUE_15 = [
+    "{ref.x}",
+    "{ref:>100000000}",
+    "{{ ref.__class__ }}",
+    "{{ 'x' * 10**9 }}",
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    "{{ ref|center(1000000000) }}",
+    "{{ password }}",
+    "{{ ref } }",
+]
 
 
 @pytest.mark.parametrize("text", ISSUE_15)
 async def test_an_override_that_cannot_render_is_refused_on_save_and_the_owner_still_hears(
-        notification, text: str) -> None:
+    notification, text: str
+) -> None:
     runtime, client = notification
     manager = auth(runtime, roles=("manager",), sub="mgr.harbour")
     answer = await client.put(URL, params={"site": "harbour"}, json={"body": text}, headers=manager)
@@ -175,17 +188,20 @@ async def test_every_refused_override_names_its_problem_and_field(notification) 
         assert answer.status_code == 422, (text, answer.text)
         assert (answer.json()["field"], answer.json()["kind"]) == ("body", kind), text
         assert named in answer.json()["detail"], (text, answer.json()["detail"])
-    subject = await client.put(URL, params={"site": "harbour"}, headers=manager,
-                               json={"body": "{{ ref }}", "subject": "{{ ref.__class__ }}"})
+    subject = await client.put(
+        URL, params={"site": "harbour"}, headers=manager, json={"body": "{{ ref }}", "subject": "{{ ref.__class__ }}"}
+    )
     assert subject.status_code == 422 and subject.json()["field"] == "subject"
     # 33 old-style {kind} fit the 200 characters of a subject (and render to 198); as {{ kind }} they do not.
-    grown = await client.put(URL, params={"site": "harbour"}, headers=manager,
-                             json={"body": "{{ ref }}", "subject": "{kind}" * 33})
+    grown = await client.put(
+        URL, params={"site": "harbour"}, headers=manager, json={"body": "{{ ref }}", "subject": "{kind}" * 33}
+    )
     assert grown.status_code == 422 and (grown.json()["field"], grown.json()["kind"]) == ("subject", "too_long")
     # Too long with the values of the event's contract example (the agent's reply, 49 characters, 90 times).
     bloated = "{{ " + " ~ ".join(["message"] * 90) + " }}"
-    too_long = await client.put("/templates/request.replied/en", params={"site": "harbour"}, headers=manager,
-                                json={"body": bloated})
+    too_long = await client.put(
+        "/templates/request.replied/en", params={"site": "harbour"}, headers=manager, json={"body": bloated}
+    )
     assert too_long.status_code == 422 and too_long.json()["kind"] == "too_long"
     assert "intake.request.replied.v1.json" in too_long.json()["detail"]
     listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
@@ -199,18 +215,27 @@ async def test_an_override_in_the_template_language_is_saved_and_used(notificati
     saved = await client.put(URL, params={"site": "harbour"}, json={"body": text}, headers=manager)
     assert saved.status_code == 200, saved.text
     assert (saved.json()["body"], saved.json()["problem"]) == (text, None)
-    old_syntax = await client.put("/templates/request.acknowledged/en", params={"site": "harbour"},
-                                  json={"body": "Got your {kind}: {ref}", "subject": "Request {ref}"},
-                                  headers=manager)
+    old_syntax = await client.put(
+        "/templates/request.acknowledged/en",
+        params={"site": "harbour"},
+        json={"body": "Got your {kind}: {ref}", "subject": "Request {ref}"},
+        headers=manager,
+    )
     assert old_syntax.status_code == 200
-    assert (old_syntax.json()["body"], old_syntax.json()["subject"]) == \
-        ("Got your {{ kind }}: {{ ref }}", "Request {{ ref }}")
+    assert (old_syntax.json()["body"], old_syntax.json()["subject"]) == (
+        "Got your {{ kind }}: {{ ref }}",
+        "Request {{ ref }}",
+    )
     await apply(runtime, request_created(runtime))
-    await apply(runtime, request_created(runtime, "evt-en", request_id="req-en-00001", language="en",
-                                         email="li.wei@example.com"))
+    await apply(
+        runtime,
+        request_created(runtime, "evt-en", request_id="req-en-00001", language="en", email="li.wei@example.com"),
+    )
     bodies = {m.request_id: m.body for m in await messages(runtime)}
-    assert bodies == {REQUEST_ID: "已收到您的REPAIR（water），单号 3f6c1a9e",
-                      "req-en-00001": "Got your repair: req-en-0"}
+    assert bodies == {
+        REQUEST_ID: "已收到您的REPAIR（water），单号 3f6c1a9e",
+        "req-en-00001": "Got your repair: req-en-0",
+    }
 
 
 # --- at send time: a stored override that cannot render falls back -------------------------------------
@@ -219,8 +244,17 @@ async def test_an_override_in_the_template_language_is_saved_and_used(notificati
 async def _store(runtime: Runtime, site: str, key: str, language: str, body: str, subject: str | None = None) -> None:
     """An override written straight to the database, as one saved before the check was."""
     async with runtime.sessionmaker() as session:
-        session.add(Template(site=site, key=key, language=language, body=body, subject=subject,
-                             updated_by="mgr.harbour", updated_at=DAY))
+        session.add(
+            Template(
+                site=site,
+                key=key,
+                language=language,
+                body=body,
+                subject=subject,
+                updated_by="mgr.harbour",
+                updated_at=DAY,
+            )
+        )
         await session.commit()
 
 
@@ -246,8 +280,18 @@ async def test_a_stored_override_that_cannot_render_falls_back_and_is_flagged_fo
     assert (await messages(runtime, request_id="req-3-000000"))[0].body == "收到 req-3-00"
 
 
-@pytest.mark.parametrize("text", ["{{ ref.x }}", "{{ password }}", "{{ ref is nonsense }}", "{{ ref|title(1) }}",
-                                  "{{ ref", "{{ ref * 100000000 }}", "{{ ref|center(100000000) }}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ ref.x }}",
+        "{{ password }}",
+        "{{ ref is nonsense }}",
+        "{{ ref|title(1) }}",
+        "{{ ref",
+        "{{ ref * 100000000 }}",
+        "{{ ref|center(100000000) }}",
+    ],
+)
 async def test_no_stored_override_loses_a_message(notification, text: str) -> None:
     runtime, client = notification
     await _store(runtime, "harbour", "request.acknowledged", "zh-CN", "收到 " + text)
@@ -268,8 +312,7 @@ async def test_an_override_too_long_for_one_events_values_falls_back_for_that_me
         assert await apply(runtime, reply) == "handled"
     bodies = {m.source_event_id: m.body for m in await messages(runtime, template="request.replied")}
     assert bodies == {"evt-long": f"关于您的报修 3f6c1a9e：{'长' * 2000}", "evt-short": "明早十点" * 3}
-    listing = await client.get("/templates", params={"site": "harbour"},
-                               headers=auth(runtime, roles=("manager",)))
+    listing = await client.get("/templates", params={"site": "harbour"}, headers=auth(runtime, roles=("manager",)))
     [kept] = [t for t in listing.json() if (t["key"], t["language"]) == ("request.replied", "zh-CN")]
     assert kept["problem"] is None  # the text is fine; that one event's values were too long for it
 
@@ -288,18 +331,32 @@ OLD_OVERRIDES = [  # (site, key, language, body, subject) as saved in str.format
 
 
 async def test_the_migration_converts_old_overrides_or_flags_them_and_messages_fall_back(
-        database_urls: dict[str, str], tmp_path: Path, clock: Any) -> None:
+    database_urls: dict[str, str], tmp_path: Path, clock: Any
+) -> None:
     settings = Settings(service="notification", var_dir=tmp_path, database_url=database_urls["notification"])
     await asyncio.to_thread(migrations.upgrade, "notification", settings, "0001")
-    table = sa.table("templates", *(sa.column(name) for name in
-                                    ("site", "key", "language", "body", "subject", "updated_by")),
-                     sa.column("updated_at", sa.DateTime(timezone=True)))
+    table = sa.table(
+        "templates",
+        *(sa.column(name) for name in ("site", "key", "language", "body", "subject", "updated_by")),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
     database = create_async_engine(database_urls["notification"])
     async with database.begin() as connection:
-        await connection.execute(table.insert(), [
-            {"site": site, "key": key, "language": language, "body": body, "subject": subject,
-             "updated_by": "mgr.harbour", "updated_at": datetime(2026, 11, 20, tzinfo=UTC)}
-            for site, key, language, body, subject in OLD_OVERRIDES])
+        await connection.execute(
+            table.insert(),
+            [
+                {
+                    "site": site,
+                    "key": key,
+                    "language": language,
+                    "body": body,
+                    "subject": subject,
+                    "updated_by": "mgr.harbour",
+                    "updated_at": datetime(2026, 11, 20, tzinfo=UTC),
+                }
+                for site, key, language, body, subject in OLD_OVERRIDES
+            ],
+        )
     await database.dispose()
 
     runtime = await make_runtime(database_urls, tmp_path)  # upgrades to head
@@ -312,9 +369,12 @@ async def test_the_migration_converts_old_overrides_or_flags_them_and_messages_f
             ("harbour", "workorder.completed", "en"): ("{{ '{' }}Done} {{ result }} ({{ ref }})", "Request {{ ref }}"),
         }
         flagged = {k: t.problem for k, t in rows.items() if t.problem is not None}
-        assert set(flagged) == {("harbour", "request.acknowledged", "zh-CN"),
-                                ("harbour", "request.acknowledged", "en"), ("harbour", "workorder.completed", "zh-CN"),
-                                ("harbour", "request.reopened", "en")}
+        assert set(flagged) == {
+            ("harbour", "request.acknowledged", "zh-CN"),
+            ("harbour", "request.acknowledged", "en"),
+            ("harbour", "workorder.completed", "zh-CN"),
+            ("harbour", "request.reopened", "en"),
+        }
         assert "body: {ref.x} uses attribute or item access" in flagged[("harbour", "request.acknowledged", "zh-CN")]
         assert "{ref:>100000000} has a format specification" in flagged[("harbour", "request.acknowledged", "en")]
         assert "subject: {ref!r}" in flagged[("harbour", "workorder.completed", "zh-CN")]
@@ -326,25 +386,41 @@ async def test_the_migration_converts_old_overrides_or_flags_them_and_messages_f
         await apply(runtime, request_created(runtime))
         await apply(runtime, request_created(runtime, "evt-en", request_id="req-en-00001", language="en"))
         bodies = {m.request_id: m.body for m in await messages(runtime)}
-        assert bodies == {REQUEST_ID: "集团已受理您的repair，单号 3f6c1a9e",
-                          "req-en-00001": "We have received your request req-en-0"}
+        assert bodies == {
+            REQUEST_ID: "集团已受理您的repair，单号 3f6c1a9e",
+            "req-en-00001": "We have received your request req-en-0",
+        }
     finally:
         await runtime.engine.dispose()
 
 
 async def test_the_migration_downgrades_converted_overrides_back_to_the_old_syntax(
-        database_urls: dict[str, str], tmp_path: Path) -> None:
+    database_urls: dict[str, str], tmp_path: Path
+) -> None:
     settings = Settings(service="notification", var_dir=tmp_path, database_url=database_urls["notification"])
     await asyncio.to_thread(migrations.upgrade, "notification", settings, "0001")
-    table = sa.table("templates", *(sa.column(name) for name in
-                                    ("site", "key", "language", "body", "subject", "updated_by")),
-                     sa.column("updated_at", sa.DateTime(timezone=True)))
+    table = sa.table(
+        "templates",
+        *(sa.column(name) for name in ("site", "key", "language", "body", "subject", "updated_by")),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
     database = create_async_engine(database_urls["notification"])
     try:
         async with database.begin() as connection:
-            await connection.execute(table.insert(), [{
-                "site": "harbour", "key": "workorder.completed", "language": "en", "body": "{{Done}} {result}",
-                "subject": "Request {ref}", "updated_by": "mgr", "updated_at": datetime(2026, 11, 20, tzinfo=UTC)}])
+            await connection.execute(
+                table.insert(),
+                [
+                    {
+                        "site": "harbour",
+                        "key": "workorder.completed",
+                        "language": "en",
+                        "body": "{{Done}} {result}",
+                        "subject": "Request {ref}",
+                        "updated_by": "mgr",
+                        "updated_at": datetime(2026, 11, 20, tzinfo=UTC),
+                    }
+                ],
+            )
         await asyncio.to_thread(migrations.upgrade, "notification", settings)
         async with database.connect() as connection:
             row = (await connection.execute(sa.select(table.c.body, table.c.subject))).one()

@@ -28,7 +28,10 @@ def build_runtime() -> Runtime:
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Billing",
-                      routers=[account_router, period_router, payment_router, collection_router],
-                      description="Unit accounts: repair charges and periodic property-management fees, payments "
-                                  "with receipts, arrears and the collection rate per site.")
+    return create_app(
+        runtime or build_runtime(),
+        title="Billing",
+        routers=[account_router, period_router, payment_router, collection_router],
+        description="Unit accounts: repair charges and periodic property-management fees, payments "
+        "with receipts, arrears and the collection rate per site.",
+    )

@@ -31,11 +31,33 @@ async def seed(runtime: Runtime) -> None:
                 owner = unit.get("owner")
                 party_id = f"{unit_id}-owner" if owner else None
                 if await session.get(Unit, unit_id) is None:
-                    session.add(Unit(id=unit_id, site=site["code"], building=unit["building"], number=unit["code"],
-                                     floor=unit["floor"], area_m2=Decimal(unit["area_m2"]), use=unit["use"],
-                                     occupied=unit["occupied"], paying_party_id=party_id, updated_at=SEEDED_AT))
+                    session.add(
+                        Unit(
+                            id=unit_id,
+                            site=site["code"],
+                            building=unit["building"],
+                            number=unit["code"],
+                            floor=unit["floor"],
+                            area_m2=Decimal(unit["area_m2"]),
+                            use=unit["use"],
+                            occupied=unit["occupied"],
+                            paying_party_id=party_id,
+                            updated_at=SEEDED_AT,
+                        )
+                    )
                 if owner and party_id and await session.get(Party, party_id) is None:
-                    session.add(Party(id=party_id, site=site["code"], unit_id=unit_id, role="owner",
-                                      name=owner["name"], phone=owner.get("phone"), email=owner.get("email"),
-                                      active=True, pays=True, updated_at=SEEDED_AT))
+                    session.add(
+                        Party(
+                            id=party_id,
+                            site=site["code"],
+                            unit_id=unit_id,
+                            role="owner",
+                            name=owner["name"],
+                            phone=owner.get("phone"),
+                            email=owner.get("email"),
+                            active=True,
+                            pays=True,
+                            updated_at=SEEDED_AT,
+                        )
+                    )
         await session.commit()

@@ -27,7 +27,10 @@ def build_runtime() -> Runtime:
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Dispatch",
-                      routers=[department_router, workorder_router, pricelist_router, report_router, site_router],
-                      description="Routes requests to the responsible department as work orders, assigns them "
-                                  "under each department's policy, tracks their time limits and reports on them.")
+    return create_app(
+        runtime or build_runtime(),
+        title="Dispatch",
+        routers=[department_router, workorder_router, pricelist_router, report_router, site_router],
+        description="Routes requests to the responsible department as work orders, assigns them "
+        "under each department's policy, tracks their time limits and reports on them.",
+    )

@@ -48,17 +48,28 @@ async def seed(runtime: Runtime) -> None:
             config = _for_site(dispatch, code)
             # What intake.site.upserted.v1 would set up, with the demo's settings (the seed may run first).
             if await session.get(SiteSettings, code) is None:
-                session.add(SiteSettings(site=code, timezone=config.get("timezone", DEFAULT_TIMEZONE),
-                                         warning_per_mille=config.get("warning_per_mille", 800),
-                                         lift_trapped_categories=list(config.get("lift_trapped_categories", []))))
+                session.add(
+                    SiteSettings(
+                        site=code,
+                        timezone=config.get("timezone", DEFAULT_TIMEZONE),
+                        warning_per_mille=config.get("warning_per_mille", 800),
+                        lift_trapped_categories=list(config.get("lift_trapped_categories", [])),
+                    )
+                )
                 await session.flush()
             policies = config.get("policies", {})
             for department in demo["departments"]:
                 if await session.get(Department, (code, department)) is None:
                     # The same command as PUT /departments/{code}.
-                    await add_department(session, code, department, DepartmentWrite(
-                        assignment_policy=AssignmentPolicy(policies.get(department, "manual")),
-                        contractor=department in config.get("contractors", [])))
+                    await add_department(
+                        session,
+                        code,
+                        department,
+                        DepartmentWrite(
+                            assignment_policy=AssignmentPolicy(policies.get(department, "manual")),
+                            contractor=department in config.get("contractors", []),
+                        ),
+                    )
             await session.flush()
             for category, department in rules.items():
                 if await session.get(RoutingRule, (code, category)) is None:
@@ -67,21 +78,39 @@ async def seed(runtime: Runtime) -> None:
                 for member in members:
                     staff_id = member["id"].format(site=code)
                     if await session.get(Staff, (code, staff_id)) is None:
-                        session.add(Staff(
-                            site=code, id=staff_id, department_code=department, name=member["name"],
-                            skills=list(member.get("skills", [])), active=True,
-                            shifts=[Shift.model_validate(s).model_dump() for s in member.get("shifts", [])],
-                        ))
+                        session.add(
+                            Staff(
+                                site=code,
+                                id=staff_id,
+                                department_code=department,
+                                name=member["name"],
+                                skills=list(member.get("skills", [])),
+                                active=True,
+                                shifts=[Shift.model_validate(s).model_dump() for s in member.get("shifts", [])],
+                            )
+                        )
             for cls, limits in config.get("time_limits", {}).items():
                 if await session.get(TimeLimit, (code, cls)) is None:
-                    session.add(TimeLimit(
-                        site=code, limit_class=LimitClass(cls), acceptance_minutes=limits["acceptance"],
-                        arrival_minutes=limits["arrival"], completion_minutes=limits["completion"],
-                        use_appointment=bool(limits.get("appointment", False)),
-                    ))
+                    session.add(
+                        TimeLimit(
+                            site=code,
+                            limit_class=LimitClass(cls),
+                            acceptance_minutes=limits["acceptance"],
+                            arrival_minutes=limits["arrival"],
+                            completion_minutes=limits["completion"],
+                            use_appointment=bool(limits.get("appointment", False)),
+                        )
+                    )
             for item in config.get("price_list", []):
                 if await session.get(PriceItem, (code, item["code"])) is None:
-                    session.add(PriceItem(site=code, code=check_token("price item", item["code"]),
-                                          name=item["name"], amount_cents=int(item["amount_cents"]),
-                                          currency=item.get("currency", "CNY"), active=True))
+                    session.add(
+                        PriceItem(
+                            site=code,
+                            code=check_token("price item", item["code"]),
+                            name=item["name"],
+                            amount_cents=int(item["amount_cents"]),
+                            currency=item.get("currency", "CNY"),
+                            active=True,
+                        )
+                    )
         await session.commit()

@@ -30,7 +30,18 @@ def build_runtime() -> Runtime:
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Intake",
-                      routers=[organization_router, archive_router, request_router, units_router, lookup_router,
-                               incident_router, duty_router, report_router],
-                      description="The front desk: the owner archive and every request owners raise.")
+    return create_app(
+        runtime or build_runtime(),
+        title="Intake",
+        routers=[
+            organization_router,
+            archive_router,
+            request_router,
+            units_router,
+            lookup_router,
+            incident_router,
+            duty_router,
+            report_router,
+        ],
+        description="The front desk: the owner archive and every request owners raise.",
+    )

@@ -23,17 +23,22 @@ def site_command(demo: dict[str, Any], site: dict[str, Any]) -> SiteCreate:
     limits: dict[str, Any] = config.get("time_limits", {})
     incident: dict[str, Any] = config.get("incident", {})
     code = site["code"]
-    return SiteCreate.model_validate({
-        "code": code, "name": site["name"], "kind": site["kind"], "group_code": demo.get("group", {}).get("code", ""),
-        "timezone": site.get("timezone", demo.get("dispatch", {}).get("timezone", "Asia/Shanghai")),
-        "duplicate_window_hours": config.get("duplicate_window_hours", 72),
-        "incident_window_minutes": incident.get("window_minutes", 120),
-        "incident_threshold": incident.get("threshold", 3),
-        "buildings": site["buildings"],
-        "units": [{k: v for k, v in unit.items() if k != "owner"} for unit in site["units"]],
-        "categories": config.get("categories"),
-        "time_limits": limits.get("sites", {}).get(code, limits.get("default", [])),
-    })
+    return SiteCreate.model_validate(
+        {
+            "code": code,
+            "name": site["name"],
+            "kind": site["kind"],
+            "group_code": demo.get("group", {}).get("code", ""),
+            "timezone": site.get("timezone", demo.get("dispatch", {}).get("timezone", "Asia/Shanghai")),
+            "duplicate_window_hours": config.get("duplicate_window_hours", 72),
+            "incident_window_minutes": incident.get("window_minutes", 120),
+            "incident_threshold": incident.get("threshold", 3),
+            "buildings": site["buildings"],
+            "units": [{k: v for k, v in unit.items() if k != "owner"} for unit in site["units"]],
+            "categories": config.get("categories"),
+            "time_limits": limits.get("sites", {}).get(code, limits.get("default", [])),
+        }
+    )
 
 
 async def seed(runtime: Runtime) -> None:
@@ -50,17 +55,33 @@ async def seed(runtime: Runtime) -> None:
                     owner = unit.get("owner")
                     record = await session.get(Unit, f"{code}-{unit['code']}")
                     if owner and record is not None:
-                        await save_party(uow, record, PartyWrite(
-                            role=PartyRole.owner, name=owner["name"], phone=owner.get("phone"),
-                            email=owner.get("email"), language=owner.get("language", "zh-CN"),
-                            extra_care=owner.get("extra_care", []),
-                            pays=True), party_id=f"{record.id}-owner")
+                        await save_party(
+                            uow,
+                            record,
+                            PartyWrite(
+                                role=PartyRole.owner,
+                                name=owner["name"],
+                                phone=owner.get("phone"),
+                                email=owner.get("email"),
+                                language=owner.get("language", "zh-CN"),
+                                extra_care=owner.get("extra_care", []),
+                                pays=True,
+                            ),
+                            party_id=f"{record.id}-owner",
+                        )
             # Configuration is seeded for sites that have none yet (also sites seeded by an older version).
             if await session.scalar(select(Category.id).where(Category.site == code).limit(1)) is None:
                 await seed_categories(session, code, config.get("categories"))
             if await session.scalar(select(TimeLimitRule.id).where(TimeLimitRule.site == code).limit(1)) is None:
                 for rule in limits.get("sites", {}).get(code, limits.get("default", [])):
-                    session.add(TimeLimitRule(site=code, limit=rule["limit"], kind=rule.get("kind"),
-                                              priority=rule.get("priority"), minutes=rule["minutes"],
-                                              warning_minutes=rule["warning_minutes"]))
+                    session.add(
+                        TimeLimitRule(
+                            site=code,
+                            limit=rule["limit"],
+                            kind=rule.get("kind"),
+                            priority=rule.get("priority"),
+                            minutes=rule["minutes"],
+                            warning_minutes=rule["warning_minutes"],
+                        )
+                    )
         await uow.commit()

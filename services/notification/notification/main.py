@@ -22,13 +22,20 @@ from pm_platform.runtime import Runtime
 from pm_platform.settings import Settings, load_settings
 from pm_platform.timers import Timers, timer_job
 
-subscriptions = Subscriptions({**contact_handlers.subscriptions.handlers, **message_handlers.subscriptions.handlers,
-                               **broadcast_handlers.subscriptions.handlers, **site_handlers.subscriptions.handlers})
+subscriptions = Subscriptions(
+    {
+        **contact_handlers.subscriptions.handlers,
+        **message_handlers.subscriptions.handlers,
+        **broadcast_handlers.subscriptions.handlers,
+        **site_handlers.subscriptions.handlers,
+    }
+)
 timers = Timers().include(broadcast_handlers.timers)
 
 
-def build_runtime(channels: Channels | None = None, config: NotificationSettings | None = None,
-                  settings: Settings | None = None) -> Runtime:
+def build_runtime(
+    channels: Channels | None = None, config: NotificationSettings | None = None, settings: Settings | None = None
+) -> Runtime:
     runtime = Runtime(settings or load_settings("notification"), Base.metadata, platform_tables, subscriptions)
     config = configure(runtime, config or load_notification_settings())
     runtime.background.append(sender_job(runtime, channels or build_channels(config, runtime.settings.var_dir)))
@@ -37,8 +44,9 @@ def build_runtime(channels: Channels | None = None, config: NotificationSettings
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Notification",
-                      routers=[message_router, broadcast_router, preference_router, template_router, staff_router,
-                               site_router],
-                      description="Messages to owners and staff: templates, channels, preferences, quiet hours, "
-                                  "broadcasts.")
+    return create_app(
+        runtime or build_runtime(),
+        title="Notification",
+        routers=[message_router, broadcast_router, preference_router, template_router, staff_router, site_router],
+        description="Messages to owners and staff: templates, channels, preferences, quiet hours, broadcasts.",
+    )

@@ -20,20 +20,46 @@ async def seed(runtime: Runtime) -> None:
             for unit in site["units"]:
                 unit_id = f"{site['code']}-{unit['code']}"
                 if await session.get(Unit, unit_id) is None:
-                    session.add(Unit(unit_id=unit_id, site=site["code"], building=unit["building"],
-                                     occupied=unit["occupied"], updated_at=SEEDED_AT))
+                    session.add(
+                        Unit(
+                            unit_id=unit_id,
+                            site=site["code"],
+                            building=unit["building"],
+                            occupied=unit["occupied"],
+                            updated_at=SEEDED_AT,
+                        )
+                    )
                 owner = unit.get("owner")
                 if owner and await session.get(Party, f"{unit_id}-owner") is None:
-                    session.add(Party(party_id=f"{unit_id}-owner", site=site["code"], unit_id=unit_id, role="owner",
-                                      name=owner["name"], phone=owner.get("phone"), email=owner.get("email"),
-                                      language=language_of(owner.get("language")),
-                                      extra_care=",".join(owner.get("extra_care", [])), active=True,
-                                      updated_at=SEEDED_AT))
+                    session.add(
+                        Party(
+                            party_id=f"{unit_id}-owner",
+                            site=site["code"],
+                            unit_id=unit_id,
+                            role="owner",
+                            name=owner["name"],
+                            phone=owner.get("phone"),
+                            email=owner.get("email"),
+                            language=language_of(owner.get("language")),
+                            extra_care=",".join(owner.get("extra_care", [])),
+                            active=True,
+                            updated_at=SEEDED_AT,
+                        )
+                    )
         for member in demo.get("notification", {}).get("staff", []):
             if await session.get(StaffMember, member["id"]) is None:
-                session.add(StaffMember(id=member["id"], site=member["site"], role=member["role"],
-                                        department=member.get("department"), name=member["name"],
-                                        phone=member.get("phone"), email=member.get("email"),
-                                        language=member.get("language", "zh-CN"), active=True,
-                                        updated_at=utcnow()))
+                session.add(
+                    StaffMember(
+                        id=member["id"],
+                        site=member["site"],
+                        role=member["role"],
+                        department=member.get("department"),
+                        name=member["name"],
+                        phone=member.get("phone"),
+                        email=member.get("email"),
+                        language=member.get("language", "zh-CN"),
+                        active=True,
+                        updated_at=utcnow(),
+                    )
+                )
         await session.commit()

@@ -37,6 +37,9 @@ def build_runtime() -> Runtime:
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(runtime or build_runtime(), title="Survey",
-                      routers=[followup_router, questionnaire_router, visits_router, config_router, contacts_router],
-                      description="Follow-up visits (回访), satisfaction surveys and home visits (走访).")
+    return create_app(
+        runtime or build_runtime(),
+        title="Survey",
+        routers=[followup_router, questionnaire_router, visits_router, config_router, contacts_router],
+        description="Follow-up visits (回访), satisfaction surveys and home visits (走访).",
+    )

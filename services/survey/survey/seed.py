@@ -18,22 +18,42 @@ async def seed(runtime: Runtime) -> None:
             code = site["code"]
             for unit in site["units"]:
                 unit_id = f"{code}-{unit['code']}"
-                await upsert_unit(session, {"unit_id": unit_id, "site": code, "building": unit["building"],
-                                            "number": unit["code"], "floor": unit["floor"],
-                                            "occupied": unit["occupied"], "updated_at": seeded_at})
+                await upsert_unit(
+                    session,
+                    {
+                        "unit_id": unit_id,
+                        "site": code,
+                        "building": unit["building"],
+                        "number": unit["code"],
+                        "floor": unit["floor"],
+                        "occupied": unit["occupied"],
+                        "updated_at": seeded_at,
+                    },
+                )
                 owner = unit.get("owner")
                 if owner:
-                    await upsert_party(session, {
-                        "party_id": f"{unit_id}-owner", "site": code, "unit_id": unit_id, "role": "owner",
-                        "name": owner["name"], "phone": owner.get("phone"),
-                        "language": owner.get("language", "zh-CN"), "active": True, "updated_at": seeded_at})
+                    await upsert_party(
+                        session,
+                        {
+                            "party_id": f"{unit_id}-owner",
+                            "site": code,
+                            "unit_id": unit_id,
+                            "role": "owner",
+                            "name": owner["name"],
+                            "phone": owner.get("phone"),
+                            "language": owner.get("language", "zh-CN"),
+                            "active": True,
+                            "updated_at": seeded_at,
+                        },
+                    )
             if await session.get(SiteConfig, code) is None:  # changes made since are kept
                 values = {**settings.get("defaults", {}), **settings.get("sites", {}).get(code, {})}
                 await put_config(session, code, values)
         for policy in settings.get("policies", []):
             if await session.get(FollowUpPolicy, (policy["site"], policy["category"])) is not None:
                 continue
-            body = PolicyUpdate(mode=policy["mode"], sample_percent=policy.get("sample_percent"),
-                                method=policy.get("method", "call"))
+            body = PolicyUpdate(
+                mode=policy["mode"], sample_percent=policy.get("sample_percent"), method=policy.get("method", "call")
+            )
             await upsert_policy(session, policy["site"], policy["category"], body)
         await session.commit()

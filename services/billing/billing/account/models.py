@@ -57,9 +57,6 @@ class AccountStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-
-
-
 class ChargeRead(BaseModel):
     id: str
     site: str

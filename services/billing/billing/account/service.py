@@ -40,7 +40,6 @@ OVERDUE_TIMER = "account.falls_overdue"
 timers = Timers()
 
 
-
 def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=UTC)
 
@@ -74,8 +73,9 @@ class Ledger:
 def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) -> Ledger:
     """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date."""
     cutoff = end_of_day(as_of)
-    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) <= cutoff),
-                          key=lambda c: (c.due_date, as_utc(c.recorded_at), c.id))
+    live_charges = sorted(
+        (c for c in charges if as_utc(c.recorded_at) <= cutoff), key=lambda c: (c.due_date, as_utc(c.recorded_at), c.id)
+    )
     live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) <= cutoff]
     ledger = Ledger(as_of, live_charges, live_payments)
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)
@@ -97,8 +97,9 @@ def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) 
     return ledger
 
 
-async def site_ledgers(session: AsyncSession, site: str, as_of: date,
-                       unit_ids: Sequence[str] | None = None) -> dict[str, Ledger]:
+async def site_ledgers(
+    session: AsyncSession, site: str, as_of: date, unit_ids: Sequence[str] | None = None
+) -> dict[str, Ledger]:
     """The ledger of every unit of a site with charges or payments (or of ``unit_ids``)."""
     charge_query = select(Charge).where(Charge.site == site)
     payment_query = select(Payment).where(Payment.site == site)
@@ -122,8 +123,16 @@ async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: dat
 # --- status: published when it changes ---------------------------------------------------------------
 
 
-async def refresh_status(uow: UnitOfWork, site: str, unit_id: str, *, reason: str, today: date | None = None,
-                         caused_by: Envelope | None = None, correlation_id: str | None = None) -> bool:
+async def refresh_status(
+    uow: UnitOfWork,
+    site: str,
+    unit_id: str,
+    *,
+    reason: str,
+    today: date | None = None,
+    caused_by: Envelope | None = None,
+    correlation_id: str | None = None,
+) -> bool:
     """Recompute a unit's status and publish billing.account.status_changed.v1 if it differs from the last one
     published (a unit never published counts as zero and not in arrears). True when it published."""
     await uow.session.flush()
@@ -134,8 +143,11 @@ async def refresh_status(uow: UnitOfWork, site: str, unit_id: str, *, reason: st
     ledger = await unit_ledger(uow.session, site, unit_id, today)
     in_arrears = ledger.overdue_cents > 0
     current = (ledger.balance_cents, ledger.overdue_cents, in_arrears, ledger.oldest_due)
-    previous = ((status.balance_cents, status.overdue_cents, status.in_arrears, status.oldest_due)
-                if status is not None else (0, 0, False, None))
+    previous = (
+        (status.balance_cents, status.overdue_cents, status.in_arrears, status.oldest_due)
+        if status is not None
+        else (0, 0, False, None)
+    )
     if current == previous:
         return False
     now = utcnow()
@@ -146,11 +158,22 @@ async def refresh_status(uow: UnitOfWork, site: str, unit_id: str, *, reason: st
     status.updated_at = now
     currency = ledger.charges[0].currency if ledger.charges else await site_currency(uow.session, site)
     uow.emit(
-        STATUS_CHANGED, subject=unit_id, site=site, caused_by=caused_by, correlation_id=correlation_id,
-        data={"unit_id": unit_id, "site": site, "balance_cents": ledger.balance_cents,
-              "overdue_cents": ledger.overdue_cents, "in_arrears": in_arrears,
-              "oldest_due": ledger.oldest_due.isoformat() if ledger.oldest_due else None,
-              "currency": currency, "reason": reason, "updated_at": now.isoformat()},
+        STATUS_CHANGED,
+        subject=unit_id,
+        site=site,
+        caused_by=caused_by,
+        correlation_id=correlation_id,
+        data={
+            "unit_id": unit_id,
+            "site": site,
+            "balance_cents": ledger.balance_cents,
+            "overdue_cents": ledger.overdue_cents,
+            "in_arrears": in_arrears,
+            "oldest_due": ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+            "currency": currency,
+            "reason": reason,
+            "updated_at": now.isoformat(),
+        },
     )
     return True
 
@@ -166,8 +189,13 @@ async def watch_due_date(uow: UnitOfWork, site: str, unit_id: str, due_date: dat
     if due_date < utcnow().date():
         return  # already overdue: the status published now says so
     due_at = datetime.combine(due_date + timedelta(days=1), time.min, tzinfo=UTC)
-    await schedule(uow, OVERDUE_TIMER, key=f"{unit_id}@{due_date.isoformat()}", due_at=due_at,
-                   payload={"site": site, "unit_id": unit_id})
+    await schedule(
+        uow,
+        OVERDUE_TIMER,
+        key=f"{unit_id}@{due_date.isoformat()}",
+        due_at=due_at,
+        payload={"site": site, "unit_id": unit_id},
+    )
 
 
 @timers.on(OVERDUE_TIMER)
@@ -182,10 +210,18 @@ async def on_falls_overdue(timer: DueTimer, uow: UnitOfWork) -> None:
 def charge_data(charge: Charge) -> dict[str, object]:
     """The billing.charge.recorded.v1 payload of a charge."""
     return {
-        "charge_id": charge.id, "site": charge.site, "unit_id": charge.unit_id, "item": charge.item,
-        "amount_cents": charge.amount_cents, "currency": charge.currency, "request_id": charge.request_id,
-        "work_order_id": charge.work_order_id, "recorded_at": as_utc(charge.recorded_at).isoformat(),
-        "kind": charge.kind, "period": charge.period, "due_date": charge.due_date.isoformat(),
+        "charge_id": charge.id,
+        "site": charge.site,
+        "unit_id": charge.unit_id,
+        "item": charge.item,
+        "amount_cents": charge.amount_cents,
+        "currency": charge.currency,
+        "request_id": charge.request_id,
+        "work_order_id": charge.work_order_id,
+        "recorded_at": as_utc(charge.recorded_at).isoformat(),
+        "kind": charge.kind,
+        "period": charge.period,
+        "due_date": charge.due_date.isoformat(),
     }
 
 
@@ -199,14 +235,24 @@ async def record_repair_charge(uow: UnitOfWork, completed: Envelope) -> Charge |
     due_days = settings.repair_due_days if settings else DEFAULT_REPAIR_DUE_DAYS
     now = utcnow()
     charge = Charge(
-        id=new_id(), site=data["site"], unit_id=data["unit_id"], kind=REPAIR, item=charge_data_in["item"],
-        amount_cents=int(charge_data_in["amount_cents"]), currency=charge_data_in["currency"], period=None,
-        due_date=now.date() + timedelta(days=due_days), request_id=data.get("request_id"),
-        work_order_id=data.get("work_order_id"), source_event_id=completed.id, recorded_at=now,
+        id=new_id(),
+        site=data["site"],
+        unit_id=data["unit_id"],
+        kind=REPAIR,
+        item=charge_data_in["item"],
+        amount_cents=int(charge_data_in["amount_cents"]),
+        currency=charge_data_in["currency"],
+        period=None,
+        due_date=now.date() + timedelta(days=due_days),
+        request_id=data.get("request_id"),
+        work_order_id=data.get("work_order_id"),
+        source_event_id=completed.id,
+        recorded_at=now,
     )
     uow.session.add(charge)
-    uow.emit("billing.charge.recorded.v1", subject=charge.id, site=charge.site, caused_by=completed,
-             data=charge_data(charge))
+    uow.emit(
+        "billing.charge.recorded.v1", subject=charge.id, site=charge.site, caused_by=completed, data=charge_data(charge)
+    )
     await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
     await refresh_status(uow, charge.site, charge.unit_id, reason="charge", caused_by=completed)
     return charge
@@ -217,15 +263,25 @@ async def record_repair_charge(uow: UnitOfWork, completed: Envelope) -> Charge |
 
 def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
     return ChargeRead(
-        id=charge.id, site=charge.site, unit_id=charge.unit_id, kind=charge.kind, item=charge.item,
-        amount_cents=charge.amount_cents, currency=charge.currency, period=charge.period, due_date=charge.due_date,
-        request_id=charge.request_id, work_order_id=charge.work_order_id, recorded_at=charge.recorded_at,
+        id=charge.id,
+        site=charge.site,
+        unit_id=charge.unit_id,
+        kind=charge.kind,
+        item=charge.item,
+        amount_cents=charge.amount_cents,
+        currency=charge.currency,
+        period=charge.period,
+        due_date=charge.due_date,
+        request_id=charge.request_id,
+        work_order_id=charge.work_order_id,
+        recorded_at=charge.recorded_at,
         outstanding_cents=outstanding,
     )
 
 
-async def account(session: AsyncSession, principal: Principal, site: str, unit_id: str,
-                  as_of: date | None = None) -> AccountRead:
+async def account(
+    session: AsyncSession, principal: Principal, site: str, unit_id: str, as_of: date | None = None
+) -> AccountRead:
     """A unit's account at a site (the caller's scope on ``site`` is checked by the route); empty is balance 0.
     The payer's full phone number only for the roles that chase payment."""
     as_of = as_of or utcnow().date()
@@ -242,20 +298,45 @@ async def account(session: AsyncSession, principal: Principal, site: str, unit_i
         balances[charge.currency] = balances.get(charge.currency, 0) + charge.amount_cents
     for payment in ledger.payments:
         balances[payment.currency] = balances.get(payment.currency, 0) - payment.amount_cents
-    all_payments = (await session.scalars(
-        select(Payment).where(Payment.site == site, Payment.unit_id == unit_id)
-        .order_by(Payment.received_at, Payment.receipt_seq))).all()
+    all_payments = (
+        await session.scalars(
+            select(Payment)
+            .where(Payment.site == site, Payment.unit_id == unit_id)
+            .order_by(Payment.received_at, Payment.receipt_seq)
+        )
+    ).all()
     return AccountRead(
-        unit_id=unit_id, site=site, as_of=as_of, balance_cents=ledger.balance_cents, balances=balances,
-        charged_cents=ledger.charged_cents, paid_cents=ledger.paid_cents, overdue_cents=ledger.overdue_cents,
-        in_arrears=ledger.overdue_cents > 0, oldest_due=ledger.oldest_due, days_overdue=ledger.days_overdue,
-        aging=ledger.aging, unit=unit_read(unit) if unit else None,
+        unit_id=unit_id,
+        site=site,
+        as_of=as_of,
+        balance_cents=ledger.balance_cents,
+        balances=balances,
+        charged_cents=ledger.charged_cents,
+        paid_cents=ledger.paid_cents,
+        overdue_cents=ledger.overdue_cents,
+        in_arrears=ledger.overdue_cents > 0,
+        oldest_due=ledger.oldest_due,
+        days_overdue=ledger.days_overdue,
+        aging=ledger.aging,
+        unit=unit_read(unit) if unit else None,
         payer=payer_read(payer, full_phone=principal.has_any(PHONE_ROLES | {"owner"})) if payer else None,
-        charges=[charge_read(c, ledger.outstanding.get(c.id)) for c in
-                 sorted(ledger.charges, key=lambda c: (as_utc(c.recorded_at), c.id))],
-        payments=[PaymentSummary(id=p.id, receipt_no=p.receipt_no, amount_cents=p.amount_cents, currency=p.currency,
-                                 method=p.method, reference=p.reference, received_at=p.received_at,
-                                 voided=p.voided_at is not None) for p in all_payments],
+        charges=[
+            charge_read(c, ledger.outstanding.get(c.id))
+            for c in sorted(ledger.charges, key=lambda c: (as_utc(c.recorded_at), c.id))
+        ],
+        payments=[
+            PaymentSummary(
+                id=p.id,
+                receipt_no=p.receipt_no,
+                amount_cents=p.amount_cents,
+                currency=p.currency,
+                method=p.method,
+                reference=p.reference,
+                received_at=p.received_at,
+                voided=p.voided_at is not None,
+            )
+            for p in all_payments
+        ],
     )
 
 
@@ -268,8 +349,16 @@ async def check_owner(session: AsyncSession, principal: Principal, unit_id: str)
         raise Problem(403, f"not a party of unit {unit_id}", field="unit_id")
 
 
-async def list_accounts(session: AsyncSession, principal: Principal, site: str, *, as_of: date | None,
-                        in_arrears: bool | None, limit: int, offset: int) -> tuple[list[AccountSummary], int]:
+async def list_accounts(
+    session: AsyncSession,
+    principal: Principal,
+    site: str,
+    *,
+    as_of: date | None,
+    in_arrears: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AccountSummary], int]:
     """Every account of a site (its units, and any unit with charges or payments), by unit."""
     as_of = as_of or utcnow().date()
     units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.site == site))).all()}
@@ -277,24 +366,36 @@ async def list_accounts(session: AsyncSession, principal: Principal, site: str, 
     rows = sorted(ledgers.items())
     if in_arrears is not None:
         rows = [(u, ledger) for u, ledger in rows if (ledger.overdue_cents > 0) == in_arrears]
-    window = rows[offset:offset + limit]
+    window = rows[offset : offset + limit]
     paying = await payers(session, units, [u for u, _ in window])
     full_phone = principal.has_any(PHONE_ROLES)
     items = [
         AccountSummary(
-            unit_id=unit_id, building=units[unit_id].building if unit_id in units else None,
+            unit_id=unit_id,
+            building=units[unit_id].building if unit_id in units else None,
             number=units[unit_id].number if unit_id in units else None,
             payer=payer_read(paying[unit_id], full_phone=full_phone) if unit_id in paying else None,
-            balance_cents=ledger.balance_cents, overdue_cents=ledger.overdue_cents,
-            in_arrears=ledger.overdue_cents > 0, oldest_due=ledger.oldest_due,
+            balance_cents=ledger.balance_cents,
+            overdue_cents=ledger.overdue_cents,
+            in_arrears=ledger.overdue_cents > 0,
+            oldest_due=ledger.oldest_due,
         )
         for unit_id, ledger in window
     ]
     return items, len(rows)
 
 
-async def list_charges(session: AsyncSession, principal: Principal, *, site: str | None, unit_id: str | None,
-                       period: str | None, kind: str | None, limit: int, offset: int) -> tuple[Sequence[Charge], int]:
+async def list_charges(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    unit_id: str | None,
+    period: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Charge], int]:
     query = select(Charge)
     query = query.where(principal.site_filter(Charge.site, site))
     if unit_id:

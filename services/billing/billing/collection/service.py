@@ -24,34 +24,58 @@ from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
 
 
-async def arrears(session: AsyncSession, principal: Principal, site: str, *, as_of: date | None, min_days: int,
-                  limit: int, offset: int) -> ArrearsRead:
+async def arrears(
+    session: AsyncSession,
+    principal: Principal,
+    site: str,
+    *,
+    as_of: date | None,
+    min_days: int,
+    limit: int,
+    offset: int,
+) -> ArrearsRead:
     """Units of a site overdue by at least ``min_days`` on ``as_of``, longest overdue first."""
     principal.check_site(site)
     as_of = as_of or utcnow().date()
     ledgers = await site_ledgers(session, site, as_of)
-    owing = [(unit_id, ledger) for unit_id, ledger in ledgers.items()
-             if ledger.overdue_cents > 0 and ledger.days_overdue >= min_days]
+    owing = [
+        (unit_id, ledger)
+        for unit_id, ledger in ledgers.items()
+        if ledger.overdue_cents > 0 and ledger.days_overdue >= min_days
+    ]
     owing.sort(key=lambda item: (-item[1].days_overdue, -item[1].overdue_cents, item[0]))
     aging = {name: sum(ledger.aging[name] for _, ledger in owing) for name, _, _ in BUCKETS}
-    window = owing[offset:offset + limit]
+    window = owing[offset : offset + limit]
     ids = [unit_id for unit_id, _ in window]
     units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.id.in_(ids)))).all()} if ids else {}
     paying = await payers(session, units, ids)
     full_phone = principal.has_any(PHONE_ROLES)
     items = [
         ArrearsItem(
-            unit_id=unit_id, building=units[unit_id].building if unit_id in units else None,
+            unit_id=unit_id,
+            building=units[unit_id].building if unit_id in units else None,
             number=units[unit_id].number if unit_id in units else None,
             payer=payer_read(paying[unit_id], full_phone=full_phone) if unit_id in paying else None,
-            balance_cents=ledger.balance_cents, overdue_cents=ledger.overdue_cents, oldest_due=ledger.oldest_due,
-            days_overdue=ledger.days_overdue, aging=ledger.aging,
+            balance_cents=ledger.balance_cents,
+            overdue_cents=ledger.overdue_cents,
+            oldest_due=ledger.oldest_due,
+            days_overdue=ledger.days_overdue,
+            aging=ledger.aging,
         )
         for unit_id, ledger in window
     ]
-    return ArrearsRead(site=site, as_of=as_of, currency=await site_currency(session, site),
-                       units_in_arrears=len(owing), overdue_cents=sum(ledger.overdue_cents for _, ledger in owing),
-                       aging=aging, items=items, total=len(owing), limit=limit, offset=offset)
+    return ArrearsRead(
+        site=site,
+        as_of=as_of,
+        currency=await site_currency(session, site),
+        units_in_arrears=len(owing),
+        overdue_cents=sum(ledger.overdue_cents for _, ledger in owing),
+        aging=aging,
+        items=items,
+        total=len(owing),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def months_between(older: str, newer: str) -> int:
@@ -62,8 +86,11 @@ def months_between(older: str, newer: str) -> int:
 def target_for(settings: SiteBilling | None, months_ago: int) -> int | None:
     if settings is None or months_ago < 0:
         return None
-    return (settings.target_current_pct, settings.target_last_pct)[months_ago] if months_ago < 2 \
+    return (
+        (settings.target_current_pct, settings.target_last_pct)[months_ago]
+        if months_ago < 2
         else settings.target_before_pct
+    )
 
 
 def billed_in(charge: Charge) -> str:
@@ -71,8 +98,9 @@ def billed_in(charge: Charge) -> str:
     return charge.period or period_of(as_utc(charge.recorded_at).date())
 
 
-def period_collection(ledgers: Sequence[Ledger], period: str, as_of: date,
-                      settings: SiteBilling | None) -> PeriodCollection:
+def period_collection(
+    ledgers: Sequence[Ledger], period: str, as_of: date, settings: SiteBilling | None
+) -> PeriodCollection:
     billed = collected = 0
     for ledger in ledgers:
         for charge in ledger.charges:
@@ -82,7 +110,10 @@ def period_collection(ledgers: Sequence[Ledger], period: str, as_of: date,
     months_ago = months_between(period, period_of(as_of))
     target = target_for(settings, months_ago)
     return PeriodCollection(
-        period=period, months_ago=months_ago, billed_cents=billed, collected_cents=collected,
+        period=period,
+        months_ago=months_ago,
+        billed_cents=billed,
+        collected_cents=collected,
         outstanding_cents=billed - collected,
         rate_percent=round(collected * 100 / billed, 2) if billed else None,
         target_percent=target,
@@ -91,8 +122,9 @@ def period_collection(ledgers: Sequence[Ledger], period: str, as_of: date,
     )
 
 
-async def collection(session: AsyncSession, principal: Principal, *, site: str | None, as_of: date | None,
-                     periods: Sequence[str] | None) -> CollectionRead:
+async def collection(
+    session: AsyncSession, principal: Principal, *, site: str | None, as_of: date | None, periods: Sequence[str] | None
+) -> CollectionRead:
     """The collection rate per site (the one asked for, else every site in the caller's scope that bills) for
     the given periods, by default the current month, last month and the month before."""
     as_of = as_of or utcnow().date()
@@ -108,6 +140,11 @@ async def collection(session: AsyncSession, principal: Principal, *, site: str |
     for code in sites:
         settings = await session.get(SiteBilling, code)
         ledgers = list((await site_ledgers(session, code, as_of)).values())
-        result.append(SiteCollection(site=code, currency=settings.currency if settings else "CNY",
-                                     periods=[period_collection(ledgers, p, as_of, settings) for p in wanted]))
+        result.append(
+            SiteCollection(
+                site=code,
+                currency=settings.currency if settings else "CNY",
+                periods=[period_collection(ledgers, p, as_of, settings) for p in wanted],
+            )
+        )
     return CollectionRead(as_of=as_of, sites=result)

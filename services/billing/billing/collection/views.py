@@ -19,17 +19,22 @@ Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "m
 
 @router.get("/arrears", response_model=ArrearsRead)
 async def get_arrears(
-    session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
-    as_of: InputDate | None = None, min_days: Annotated[int, Query(ge=1, le=3650)] = 1,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+    as_of: InputDate | None = None,
+    min_days: Annotated[int, Query(ge=1, le=3650)] = 1,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
 ) -> Any:
-    return await service.arrears(session, principal, site, as_of=as_of, min_days=min_days, limit=limit,
-                                 offset=offset)
+    return await service.arrears(session, principal, site, as_of=as_of, min_days=min_days, limit=limit, offset=offset)
 
 
 @router.get("/collection", response_model=CollectionRead)
 async def get_collection(
-    session: SessionDep, principal: Readers, site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    session: SessionDep,
+    principal: Readers,
+    site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     as_of: InputDate | None = None,
     period: Annotated[list[PeriodText] | None, Query(max_length=24)] = None,
 ) -> Any:

@@ -73,11 +73,20 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def payer_read(party: Party, *, full_phone: bool) -> PayerRead:
-    return PayerRead(party_id=party.id, name=party.name,
-                     phone=party.phone if full_phone else mask_phone(party.phone),
-                     email=party.email if full_phone else None)
+    return PayerRead(
+        party_id=party.id,
+        name=party.name,
+        phone=party.phone if full_phone else mask_phone(party.phone),
+        email=party.email if full_phone else None,
+    )
 
 
 def unit_read(unit: Unit) -> UnitRead:
-    return UnitRead(unit_id=unit.id, building=unit.building, number=unit.number, area_m2=str(unit.area_m2),
-                    use=unit.use, occupied=unit.occupied)
+    return UnitRead(
+        unit_id=unit.id,
+        building=unit.building,
+        number=unit.number,
+        area_m2=str(unit.area_m2),
+        use=unit.use,
+        occupied=unit.occupied,
+    )

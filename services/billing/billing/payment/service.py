@@ -32,7 +32,9 @@ async def next_receipt(session: AsyncSession, site: str) -> int:
     """The site's next receipt number. The counter row is updated inside the payment's transaction (a row lock
     on PostgreSQL), so concurrent payments queue and a rolled-back one gives its number back."""
     bumped = await session.execute(
-        update(ReceiptCounter).where(ReceiptCounter.site == site).values(last_seq=ReceiptCounter.last_seq + 1)
+        update(ReceiptCounter)
+        .where(ReceiptCounter.site == site)
+        .values(last_seq=ReceiptCounter.last_seq + 1)
         .returning(ReceiptCounter.last_seq)
     )
     seq = bumped.scalar_one_or_none()
@@ -51,44 +53,70 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
     """Record a payment; (payment, created). The same reference again is the same payment (created False);
     the reference reused for a different unit or amount is a conflict."""
     principal.check_site(request.site)
-    existing = (await uow.session.scalars(select(Payment).where(
-        Payment.site == request.site, Payment.reference == request.reference))).first()
+    existing = (
+        await uow.session.scalars(
+            select(Payment).where(Payment.site == request.site, Payment.reference == request.reference)
+        )
+    ).first()
     if existing is not None:
         if (existing.unit_id, existing.amount_cents, existing.currency) != (
-                request.unit_id, request.amount_cents, request.currency):
-            raise Conflict(f"reference {request.reference} was already used for receipt {existing.receipt_no} "
-                           f"({existing.unit_id}, {existing.amount_cents} {existing.currency})", field="reference")
+            request.unit_id,
+            request.amount_cents,
+            request.currency,
+        ):
+            raise Conflict(
+                f"reference {request.reference} was already used for receipt {existing.receipt_no} "
+                f"({existing.unit_id}, {existing.amount_cents} {existing.currency})",
+                field="reference",
+            )
         return existing, False
     unit = await uow.session.get(Unit, request.unit_id)
     known = unit is not None and unit.site == request.site
-    if not known and not await uow.session.scalar(select(func.count()).select_from(Charge).where(
-            Charge.site == request.site, Charge.unit_id == request.unit_id)):
+    if not known and not await uow.session.scalar(
+        select(func.count()).select_from(Charge).where(Charge.site == request.site, Charge.unit_id == request.unit_id)
+    ):
         raise Problem(404, f"unit {request.unit_id} is not known at site {request.site}", field="unit_id")
     currency = await site_currency(uow.session, request.site)
     if request.currency != currency:
         raise Problem(422, f"site {request.site} takes payments in {currency}", field="currency")
     now = utcnow()
-    received_at = (request.received_at.replace(tzinfo=UTC) if request.received_at and request.received_at.tzinfo
-                   is None else request.received_at) or now
+    received_at = (
+        request.received_at.replace(tzinfo=UTC)
+        if request.received_at and request.received_at.tzinfo is None
+        else request.received_at
+    ) or now
     if received_at > now:
         raise Problem(422, "a payment cannot be received in the future", field="received_at")
     try:
         payment = await _insert(uow, principal, request, received_at.astimezone(UTC), now)
         await uow.commit()
     except IntegrityError:
-        raise Conflict(f"a payment with reference {request.reference} or the site's next receipt was recorded "
-                       "concurrently; send it again", field="reference") from None
+        raise Conflict(
+            f"a payment with reference {request.reference} or the site's next receipt was recorded "
+            "concurrently; send it again",
+            field="reference",
+        ) from None
     return payment, True
 
 
-async def _insert(uow: UnitOfWork, principal: Principal, request: PaymentCreate, received_at: datetime,
-                  now: datetime) -> Payment:
+async def _insert(
+    uow: UnitOfWork, principal: Principal, request: PaymentCreate, received_at: datetime, now: datetime
+) -> Payment:
     seq = await next_receipt(uow.session, request.site)
     payment = Payment(
-        id=new_id(), site=request.site, unit_id=request.unit_id, amount_cents=request.amount_cents,
-        currency=request.currency, method=request.method, reference=request.reference, receipt_seq=seq,
-        receipt_no=receipt_no(request.site, seq), note=request.note, received_at=received_at,
-        recorded_by=principal.subject, recorded_at=now,
+        id=new_id(),
+        site=request.site,
+        unit_id=request.unit_id,
+        amount_cents=request.amount_cents,
+        currency=request.currency,
+        method=request.method,
+        reference=request.reference,
+        receipt_seq=seq,
+        receipt_no=receipt_no(request.site, seq),
+        note=request.note,
+        received_at=received_at,
+        recorded_by=principal.subject,
+        recorded_at=now,
     )
     uow.session.add(payment)
     await refresh_status(uow, payment.site, payment.unit_id, reason="payment", correlation_id=payment.id)
@@ -117,9 +145,13 @@ async def month_summary(session: AsyncSession, principal: Principal, site: str, 
     year, number = (int(part) for part in month.split("-"))
     start = datetime(year, number, 1, tzinfo=UTC)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
-    rows = (await session.scalars(select(Payment).where(
-        Payment.site == site, Payment.received_at >= start, Payment.received_at < end)
-        .order_by(Payment.receipt_seq))).all()
+    rows = (
+        await session.scalars(
+            select(Payment)
+            .where(Payment.site == site, Payment.received_at >= start, Payment.received_at < end)
+            .order_by(Payment.receipt_seq)
+        )
+    ).all()
     live = [p for p in rows if p.voided_at is None]
     voided = [p for p in rows if p.voided_at is not None]
     methods: dict[str, MethodTotal] = {}
@@ -128,15 +160,22 @@ async def month_summary(session: AsyncSession, principal: Principal, site: str, 
         total.payments += 1
         total.amount_cents += p.amount_cents
     return PaymentsSummary(
-        site=site, month=month, currency=await site_currency(session, site), payments=len(live),
-        amount_cents=sum(p.amount_cents for p in live), by_method=sorted(methods.values(), key=lambda m: m.method),
-        voided=len(voided), voided_cents=sum(p.amount_cents for p in voided),
-        first_receipt=rows[0].receipt_no if rows else None, last_receipt=rows[-1].receipt_no if rows else None,
+        site=site,
+        month=month,
+        currency=await site_currency(session, site),
+        payments=len(live),
+        amount_cents=sum(p.amount_cents for p in live),
+        by_method=sorted(methods.values(), key=lambda m: m.method),
+        voided=len(voided),
+        voided_cents=sum(p.amount_cents for p in voided),
+        first_receipt=rows[0].receipt_no if rows else None,
+        last_receipt=rows[-1].receipt_no if rows else None,
     )
 
 
-async def list_payments(session: AsyncSession, principal: Principal, *, site: str, unit_id: str | None,
-                        limit: int, offset: int) -> tuple[Sequence[Payment], int]:
+async def list_payments(
+    session: AsyncSession, principal: Principal, *, site: str, unit_id: str | None, limit: int, offset: int
+) -> tuple[Sequence[Payment], int]:
     principal.check_site(site)
     query = select(Payment).where(Payment.site == site)
     if unit_id:

@@ -21,8 +21,12 @@ def read(payment: Payment) -> PaymentRead:
     return PaymentRead.model_validate(payment, from_attributes=True)
 
 
-@router.post("/payments", response_model=PaymentRead, status_code=201,
-             responses={200: {"description": "A payment with this reference was already recorded"}})
+@router.post(
+    "/payments",
+    response_model=PaymentRead,
+    status_code=201,
+    responses={200: {"description": "A payment with this reference was already recorded"}},
+)
 async def record_payment(body: PaymentCreate, uow: UowDep, principal: Cashiers, response: Response) -> Any:
     payment, created = await service.record_payment(uow, principal, body)
     if not created:
@@ -32,18 +36,24 @@ async def record_payment(body: PaymentCreate, uow: UowDep, principal: Cashiers, 
 
 @router.get("/payments")
 async def list_payments(
-    session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
-    unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    session: SessionDep,
+    principal: Readers,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+    unit_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_payments(session, principal, site=site, unit_id=unit_id, limit=limit,
-                                              offset=offset)
+    rows, total = await service.list_payments(
+        session, principal, site=site, unit_id=unit_id, limit=limit, offset=offset
+    )
     return page([read(r) for r in rows], total, limit, offset)
 
 
 @router.get("/payments/summary", response_model=PaymentsSummary)
 async def payments_summary(
-    session: SessionDep, principal: Readers, site: Annotated[str, Query(min_length=1, max_length=64)],
+    session: SessionDep,
+    principal: Readers,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
     month: Annotated[str, Query(pattern=MONTH_PATTERN)],
 ) -> Any:
     return await service.month_summary(session, principal, site, month)

@@ -66,20 +66,31 @@ def fee_cents(area_m2: Decimal, rate_per_m2: Decimal) -> int:
 
 def settings_read(settings: SiteBilling) -> SiteBillingRead:
     return SiteBillingRead(
-        site=settings.site, currency=settings.currency, fee_rate_per_m2=f"{settings.fee_rate_per_m2.normalize():f}",
-        fee_due_day=settings.fee_due_day, fee_grace_days=settings.fee_grace_days,
+        site=settings.site,
+        currency=settings.currency,
+        fee_rate_per_m2=f"{settings.fee_rate_per_m2.normalize():f}",
+        fee_due_day=settings.fee_due_day,
+        fee_grace_days=settings.fee_grace_days,
         repair_due_days=settings.repair_due_days,
-        target_current_pct=settings.target_current_pct, target_last_pct=settings.target_last_pct,
-        target_before_pct=settings.target_before_pct, updated_at=settings.updated_at,
+        target_current_pct=settings.target_current_pct,
+        target_last_pct=settings.target_last_pct,
+        target_before_pct=settings.target_before_pct,
+        updated_at=settings.updated_at,
     )
 
 
 def period_read(period: BillingPeriod) -> PeriodRead:
     return PeriodRead(
-        id=period.id, site=period.site, period=period.period,
-        fee_rate_per_m2=f"{period.fee_rate_per_m2.normalize():f}", currency=period.currency,
-        due_date=period.due_date, units_charged=period.units_charged, total_cents=period.total_cents,
-        issued_by=period.issued_by, issued_at=period.issued_at,
+        id=period.id,
+        site=period.site,
+        period=period.period,
+        fee_rate_per_m2=f"{period.fee_rate_per_m2.normalize():f}",
+        currency=period.currency,
+        due_date=period.due_date,
+        units_charged=period.units_charged,
+        total_cents=period.total_cents,
+        issued_by=period.issued_by,
+        issued_at=period.issued_at,
     )
 
 
@@ -119,8 +130,9 @@ async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdat
     return settings
 
 
-async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIssue,
-                       today: date | None = None) -> PeriodIssued:
+async def issue_period(
+    uow: UnitOfWork, principal: Principal, request: PeriodIssue, today: date | None = None
+) -> PeriodIssued:
     """Charge the period's property-management fee to every unit of the site that has a paying party and no
     fee for the period yet. The first issue fixes the period's rate and due date; issuing again charges only
     units added since (nothing twice)."""
@@ -131,22 +143,39 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
     settings = await uow.session.get(SiteBilling, request.site)
     if settings is None:
         raise Problem(409, f"site {request.site} has no fee rate: set its billing settings first", field="site")
-    period = (await uow.session.scalars(select(BillingPeriod).where(
-        BillingPeriod.site == request.site, BillingPeriod.period == request.period))).first()
+    period = (
+        await uow.session.scalars(
+            select(BillingPeriod).where(BillingPeriod.site == request.site, BillingPeriod.period == request.period)
+        )
+    ).first()
     created = period is None
     if period is None:
         period = BillingPeriod(
-            id=new_id(), site=request.site, period=request.period, fee_rate_per_m2=settings.fee_rate_per_m2,
+            id=new_id(),
+            site=request.site,
+            period=request.period,
+            fee_rate_per_m2=settings.fee_rate_per_m2,
             currency=settings.currency,
             due_date=fee_due_date(request.period, settings.fee_due_day, today, settings.fee_grace_days),
-            units_charged=0, total_cents=0, issued_by=principal.subject, issued_at=utcnow(),
+            units_charged=0,
+            total_cents=0,
+            issued_by=principal.subject,
+            issued_at=utcnow(),
         )
         uow.session.add(period)
 
-    units: Sequence[Unit] = (await uow.session.scalars(
-        select(Unit).where(Unit.site == request.site).order_by(Unit.id))).all()
-    already = set((await uow.session.scalars(select(Charge.unit_id).where(
-        Charge.site == request.site, Charge.kind == MANAGEMENT_FEE, Charge.period == request.period))).all())
+    units: Sequence[Unit] = (
+        await uow.session.scalars(select(Unit).where(Unit.site == request.site).order_by(Unit.id))
+    ).all()
+    already = set(
+        (
+            await uow.session.scalars(
+                select(Charge.unit_id).where(
+                    Charge.site == request.site, Charge.kind == MANAGEMENT_FEE, Charge.period == request.period
+                )
+            )
+        ).all()
+    )
     paying = await payers(uow.session, {u.id: u for u in units}, [u.id for u in units])
     # A unit charged on a later issue of the period (sold since, say) gets the same grace from today.
     due_date = max(period.due_date, today + timedelta(days=settings.fee_grace_days))
@@ -166,10 +195,19 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
             continue
         rate = f"{period.fee_rate_per_m2.normalize():f}"
         charge = Charge(
-            id=new_id(), site=unit.site, unit_id=unit.id, kind=MANAGEMENT_FEE,
+            id=new_id(),
+            site=unit.site,
+            unit_id=unit.id,
+            kind=MANAGEMENT_FEE,
             item=f"Property management fee {request.period}: {unit.area_m2} m² x {rate}"[:120],
-            amount_cents=amount, currency=period.currency, period=request.period, due_date=due_date,
-            request_id=None, work_order_id=None, source_event_id=None, recorded_at=now,
+            amount_cents=amount,
+            currency=period.currency,
+            period=request.period,
+            due_date=due_date,
+            request_id=None,
+            work_order_id=None,
+            source_event_id=None,
+            recorded_at=now,
         )
         uow.session.add(charge)
         charged.append(charge)
@@ -177,21 +215,31 @@ async def issue_period(uow: UnitOfWork, principal: Principal, request: PeriodIss
     period.total_cents += sum(c.amount_cents for c in charged)
     await uow.session.flush()
     for charge in charged:
-        uow.emit("billing.charge.recorded.v1", subject=charge.id, site=charge.site, correlation_id=period.id,
-                 data=charge_data(charge))
-        await refresh_status(uow, charge.site, charge.unit_id, reason="period_issued", today=today,
-                             correlation_id=period.id)
+        uow.emit(
+            "billing.charge.recorded.v1",
+            subject=charge.id,
+            site=charge.site,
+            correlation_id=period.id,
+            data=charge_data(charge),
+        )
+        await refresh_status(
+            uow, charge.site, charge.unit_id, reason="period_issued", today=today, correlation_id=period.id
+        )
         await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
     try:
         await uow.commit()
     except IntegrityError:
-        raise Conflict(f"period {request.period} of {request.site} is being issued concurrently; "
-                       "issue it again to see the result", field="period") from None
-    return PeriodIssued(**period_read(period).model_dump(), created=created, charged_now=len(charged),
-                        skipped=skipped)
+        raise Conflict(
+            f"period {request.period} of {request.site} is being issued concurrently; issue it again to see the result",
+            field="period",
+        ) from None
+    return PeriodIssued(**period_read(period).model_dump(), created=created, charged_now=len(charged), skipped=skipped)
 
 
 async def list_periods(session: AsyncSession, site: str) -> list[PeriodRead]:
-    rows = (await session.scalars(select(BillingPeriod).where(BillingPeriod.site == site)
-                                  .order_by(BillingPeriod.period.desc()))).all()
+    rows = (
+        await session.scalars(
+            select(BillingPeriod).where(BillingPeriod.site == site).order_by(BillingPeriod.period.desc())
+        )
+    ).all()
     return [period_read(p) for p in rows]

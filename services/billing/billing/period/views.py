@@ -26,8 +26,12 @@ async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: 
     return service.settings_read(await service.put_site_settings(uow, site, body))
 
 
-@router.post("/billing-periods", response_model=PeriodIssued, status_code=201,
-             responses={200: {"description": "The period had been issued: only units without its fee were charged"}})
+@router.post(
+    "/billing-periods",
+    response_model=PeriodIssued,
+    status_code=201,
+    responses={200: {"description": "The period had been issued: only units without its fee were charged"}},
+)
 async def issue_period(body: PeriodIssue, uow: UowDep, principal: Issuers, response: Response) -> Any:
     issued = await service.issue_period(uow, principal, body)
     if not issued.created:

@@ -45,9 +45,7 @@ class Staff(Base):
     """A department's worker; ``id`` is the subject of the worker's token."""
 
     __tablename__ = "staff"
-    __table_args__ = (
-        ForeignKeyConstraint(["site", "department_code"], ["departments.site", "departments.code"]),
-    )
+    __table_args__ = (ForeignKeyConstraint(["site", "department_code"], ["departments.site", "departments.code"]),)
     site: Mapped[str] = mapped_column(String(64), primary_key=True)
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
     department_code: Mapped[str] = mapped_column(String(64))
@@ -64,9 +62,7 @@ class RoutingRule(Base):
     """``category -> department`` at one site; the rule for ``DEFAULT_CATEGORY`` catches the rest."""
 
     __tablename__ = "routing_rules"
-    __table_args__ = (
-        ForeignKeyConstraint(["site", "department_code"], ["departments.site", "departments.code"]),
-    )
+    __table_args__ = (ForeignKeyConstraint(["site", "department_code"], ["departments.site", "departments.code"]),)
     site: Mapped[str] = mapped_column(String(64), primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     department_code: Mapped[str] = mapped_column(String(64))
@@ -249,7 +245,6 @@ class RoutingRead(BaseModel):
 class RoutingRuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     department: Token
-
 
 
 class SiteSettingsUpdate(BaseModel):

@@ -56,8 +56,7 @@ async def route(session: AsyncSession, site: str, category: str) -> str:
     """The department responsible for ``category`` at ``site``: its rule, else the site's default."""
     rules = (
         await session.scalars(
-            select(RoutingRule).where(RoutingRule.site == site,
-                                      RoutingRule.category.in_([category, DEFAULT_CATEGORY]))
+            select(RoutingRule).where(RoutingRule.site == site, RoutingRule.category.in_([category, DEFAULT_CATEGORY]))
         )
     ).all()
     by_category = {rule.category: rule.department_code for rule in rules}
@@ -69,8 +68,9 @@ async def route(session: AsyncSession, site: str, category: str) -> str:
 
 async def site_settings(session: AsyncSession, site: str) -> SiteSettings:
     found = await session.get(SiteSettings, site)
-    return found or SiteSettings(site=site, timezone=DEFAULT_TIMEZONE, warning_per_mille=800,
-                                 lift_trapped_categories=[])
+    return found or SiteSettings(
+        site=site, timezone=DEFAULT_TIMEZONE, warning_per_mille=800, lift_trapped_categories=[]
+    )
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,9 @@ async def limits_for(session: AsyncSession, site: str, kind: str, category: str,
     return Limits(cls, *values, warning_share=settings.warning_per_mille / 1000)
 
 
-async def get_department(session: AsyncSession, site: str, code: str, *, field: str = "department",
-                         status: int = 404) -> Department:
+async def get_department(
+    session: AsyncSession, site: str, code: str, *, field: str = "department", status: int = 404
+) -> Department:
     department = await session.get(Department, (site, code))
     if department is None:
         if status == 404:
@@ -127,15 +128,14 @@ async def _open_orders(session: AsyncSession, site: str, assignees: Sequence[str
     if not assignees:
         return {}
     rows = await session.execute(
-        select(WorkOrder.assignee, func.count()).where(
-            WorkOrder.site == site, WorkOrder.assignee.in_(list(assignees)), WorkOrder.status.in_(list(HELD))
-        ).group_by(WorkOrder.assignee)
+        select(WorkOrder.assignee, func.count())
+        .where(WorkOrder.site == site, WorkOrder.assignee.in_(list(assignees)), WorkOrder.status.in_(list(HELD)))
+        .group_by(WorkOrder.assignee)
     )
     return {str(assignee): int(count) for assignee, count in rows.all()}
 
 
-async def choose_assignee(session: AsyncSession, department: Department, category: str,
-                          now: datetime) -> str | None:
+async def choose_assignee(session: AsyncSession, department: Department, category: str, now: datetime) -> str | None:
     """The worker the department's policy gives the next order to, or None (manual, pool, nobody on duty).
 
     Staff qualified for the category are preferred; when none of them is on duty, anyone on duty takes it.
@@ -144,10 +144,13 @@ async def choose_assignee(session: AsyncSession, department: Department, categor
     if policy in (AssignmentPolicy.manual, AssignmentPolicy.pool):
         return None
     settings = await site_settings(session, department.site)
-    staff = (await session.scalars(
-        select(Staff).where(Staff.site == department.site, Staff.department_code == department.code,
-                            Staff.active.is_(True)).order_by(Staff.id)
-    )).all()
+    staff = (
+        await session.scalars(
+            select(Staff)
+            .where(Staff.site == department.site, Staff.department_code == department.code, Staff.active.is_(True))
+            .order_by(Staff.id)
+        )
+    ).all()
     present = [s for s in staff if on_duty(s.shifts or [], now, settings.timezone)]
     qualified = [s for s in present if category in (s.skills or [])]
     candidates = [s.id for s in (qualified or present)]
@@ -202,12 +205,19 @@ async def list_departments(session: AsyncSession, principal: Principal, site: st
     for department in (await session.scalars(query.order_by(Department.site, Department.code))).all():
         key = (department.site, department.code)
         routed = categories.get(key, [])
-        result.append(DepartmentRead(
-            site=department.site, code=department.code, name=department.name,
-            assignment_policy=AssignmentPolicy(department.assignment_policy), contractor=department.contractor,
-            categories=[c for c in routed if c != DEFAULT_CATEGORY], default=DEFAULT_CATEGORY in routed,
-            staff=counts[key][0], on_duty=counts[key][1],
-        ))
+        result.append(
+            DepartmentRead(
+                site=department.site,
+                code=department.code,
+                name=department.name,
+                assignment_policy=AssignmentPolicy(department.assignment_policy),
+                contractor=department.contractor,
+                categories=[c for c in routed if c != DEFAULT_CATEGORY],
+                default=DEFAULT_CATEGORY in routed,
+                staff=counts[key][0],
+                on_duty=counts[key][1],
+            )
+        )
     return result
 
 
@@ -233,8 +243,9 @@ async def add_department(session: AsyncSession, site: str, code: str, body: Depa
     return department
 
 
-async def put_department(session: AsyncSession, principal: Principal, site: str, code: str,
-                         body: DepartmentWrite) -> DepartmentRead:
+async def put_department(
+    session: AsyncSession, principal: Principal, site: str, code: str, body: DepartmentWrite
+) -> DepartmentRead:
     principal.check_site(site)
     await add_department(session, site, code, body)
     await session.commit()
@@ -242,8 +253,9 @@ async def put_department(session: AsyncSession, principal: Principal, site: str,
     return read
 
 
-async def update_department(session: AsyncSession, principal: Principal, site: str, code: str,
-                            body: DepartmentUpdate) -> DepartmentRead:
+async def update_department(
+    session: AsyncSession, principal: Principal, site: str, code: str, body: DepartmentUpdate
+) -> DepartmentRead:
     principal.check_site(site)
     department = await get_department(session, site, code)
     if body.name is not None:
@@ -261,23 +273,31 @@ async def list_staff(session: AsyncSession, principal: Principal, site: str, cod
     principal.check_site(site)
     principal.check_department(code)
     await get_department(session, site, code)
-    members = (await session.scalars(
-        select(Staff).where(Staff.site == site, Staff.department_code == code).order_by(Staff.id)
-    )).all()
+    members = (
+        await session.scalars(select(Staff).where(Staff.site == site, Staff.department_code == code).order_by(Staff.id))
+    ).all()
     timezone = (await site_settings(session, site)).timezone
     load = await _open_orders(session, site, [m.id for m in members])
     now = utcnow()
     return [
-        StaffRead(site=m.site, id=m.id, department=m.department_code, name=m.name, skills=list(m.skills or []),
-                  shifts=[Shift.model_validate(x) for x in m.shifts or []], active=m.active,
-                  on_duty=m.active and on_duty(m.shifts or [], now, timezone),
-                  open_orders=load.get(m.id, 0))
+        StaffRead(
+            site=m.site,
+            id=m.id,
+            department=m.department_code,
+            name=m.name,
+            skills=list(m.skills or []),
+            shifts=[Shift.model_validate(x) for x in m.shifts or []],
+            active=m.active,
+            on_duty=m.active and on_duty(m.shifts or [], now, timezone),
+            open_orders=load.get(m.id, 0),
+        )
         for m in members
     ]
 
 
-async def upsert_staff(session: AsyncSession, principal: Principal, site: str, code: str, staff_id: str,
-                       body: StaffUpsert) -> StaffRead:
+async def upsert_staff(
+    session: AsyncSession, principal: Principal, site: str, code: str, staff_id: str, body: StaffUpsert
+) -> StaffRead:
     principal.check_site(site)
     await get_department(session, site, code)
     member = await session.get(Staff, (site, staff_id))
@@ -297,21 +317,26 @@ async def upsert_staff(session: AsyncSession, principal: Principal, site: str, c
 async def read_routing(session: AsyncSession, principal: Principal, site: str) -> RoutingRead:
     principal.check_site(site)
     settings = await site_settings(session, site)
-    rules = (await session.scalars(select(RoutingRule).where(RoutingRule.site == site)
-                                   .order_by(RoutingRule.category))).all()
+    rules = (
+        await session.scalars(select(RoutingRule).where(RoutingRule.site == site).order_by(RoutingRule.category))
+    ).all()
     limits = (await session.scalars(select(TimeLimit).where(TimeLimit.site == site))).all()
     order = list(LimitClass)
     return RoutingRead(
-        site=site, timezone=settings.timezone, warning_per_mille=settings.warning_per_mille,
+        site=site,
+        timezone=settings.timezone,
+        warning_per_mille=settings.warning_per_mille,
         lift_trapped_categories=list(settings.lift_trapped_categories or []),
         rules={rule.category: rule.department_code for rule in rules},
-        time_limits=sorted((TimeLimitRead.model_validate(limit) for limit in limits),
-                           key=lambda limit: order.index(limit.limit_class)),
+        time_limits=sorted(
+            (TimeLimitRead.model_validate(limit) for limit in limits), key=lambda limit: order.index(limit.limit_class)
+        ),
     )
 
 
-async def put_routing_rule(session: AsyncSession, principal: Principal, site: str, category: str,
-                           department: str) -> RoutingRead:
+async def put_routing_rule(
+    session: AsyncSession, principal: Principal, site: str, category: str, department: str
+) -> RoutingRead:
     principal.check_site(site)
     if category != DEFAULT_CATEGORY and not (1 <= len(category) <= 64):
         raise Problem(422, "a category has 1 to 64 characters", field="category")
@@ -325,8 +350,9 @@ async def put_routing_rule(session: AsyncSession, principal: Principal, site: st
     return await read_routing(session, principal, site)
 
 
-async def put_time_limit(session: AsyncSession, principal: Principal, site: str, cls: LimitClass,
-                         body: TimeLimitUpdate) -> RoutingRead:
+async def put_time_limit(
+    session: AsyncSession, principal: Principal, site: str, cls: LimitClass, body: TimeLimitUpdate
+) -> RoutingRead:
     """New limits apply to orders opened from now on; running orders keep the deadlines they were given."""
     principal.check_site(site)
     row = await session.get(TimeLimit, (site, cls))
@@ -339,13 +365,13 @@ async def put_time_limit(session: AsyncSession, principal: Principal, site: str,
     return await read_routing(session, principal, site)
 
 
-async def put_site_settings(session: AsyncSession, principal: Principal, site: str,
-                            body: SiteSettingsUpdate) -> RoutingRead:
+async def put_site_settings(
+    session: AsyncSession, principal: Principal, site: str, body: SiteSettingsUpdate
+) -> RoutingRead:
     principal.check_site(site)
     settings = await session.get(SiteSettings, site)
     if settings is None:
-        settings = SiteSettings(site=site, timezone=DEFAULT_TIMEZONE, warning_per_mille=800,
-                                lift_trapped_categories=[])
+        settings = SiteSettings(site=site, timezone=DEFAULT_TIMEZONE, warning_per_mille=800, lift_trapped_categories=[])
         session.add(settings)
     if body.timezone is not None:
         settings.timezone = body.timezone

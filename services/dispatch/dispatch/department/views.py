@@ -21,9 +21,7 @@ from pm_platform.app import SessionDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["departments"])
-Staff = Annotated[
-    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))
-]
+Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))]
 # Who runs the site's departments day to day (policies, staff, routing rules) and who sets its time limits.
 Supervisors = Annotated[Principal, Depends(require("supervisor", "manager"))]
 Managers = Annotated[Principal, Depends(require("manager", "head_office"))]
@@ -37,15 +35,15 @@ async def get_departments(session: SessionDep, principal: Staff, site: str | Non
 
 
 @router.put("/departments/{code}", response_model=DepartmentRead)
-async def put_department(code: str, site: str, body: DepartmentWrite, session: SessionDep,
-                         principal: Managers) -> Any:
+async def put_department(code: str, site: str, body: DepartmentWrite, session: SessionDep, principal: Managers) -> Any:
     """Set up a department at a site dispatch knows (404 until intake.site.upserted.v1 has arrived)."""
     return await service.put_department(session, principal, site, code, body)
 
 
 @router.patch("/departments/{code}", response_model=DepartmentRead)
-async def patch_department(code: str, site: str, body: DepartmentUpdate, session: SessionDep,
-                           principal: Supervisors) -> Any:
+async def patch_department(
+    code: str, site: str, body: DepartmentUpdate, session: SessionDep, principal: Supervisors
+) -> Any:
     return await service.update_department(session, principal, site, code, body)
 
 
@@ -55,8 +53,9 @@ async def get_staff(code: str, site: str, session: SessionDep, principal: Staff)
 
 
 @router.put("/departments/{code}/staff/{staff_id}", response_model=StaffRead)
-async def put_staff(code: str, staff_id: str, site: str, body: StaffUpsert, session: SessionDep,
-                    principal: Setup) -> Any:
+async def put_staff(
+    code: str, staff_id: str, site: str, body: StaffUpsert, session: SessionDep, principal: Setup
+) -> Any:
     return await service.upsert_staff(session, principal, site, code, staff_id, body)
 
 
@@ -66,19 +65,20 @@ async def get_routing(site: str, session: SessionDep, principal: Staff) -> Any:
 
 
 @router.put("/routing/rules/{category}", response_model=RoutingRead)
-async def put_routing_rule(category: str, site: str, body: RoutingRuleUpdate, session: SessionDep,
-                           principal: Setup) -> Any:
+async def put_routing_rule(
+    category: str, site: str, body: RoutingRuleUpdate, session: SessionDep, principal: Setup
+) -> Any:
     """Route ``category`` to a department (``*``: the site's default department)."""
     return await service.put_routing_rule(session, principal, site, category, body.department)
 
 
 @router.put("/routing/time-limits/{limit_class}", response_model=RoutingRead)
-async def put_time_limit(limit_class: LimitClass, site: str, body: TimeLimitUpdate, session: SessionDep,
-                         principal: Managers) -> Any:
+async def put_time_limit(
+    limit_class: LimitClass, site: str, body: TimeLimitUpdate, session: SessionDep, principal: Managers
+) -> Any:
     return await service.put_time_limit(session, principal, site, limit_class, body)
 
 
 @router.patch("/routing/settings", response_model=RoutingRead)
-async def patch_site_settings(site: str, body: SiteSettingsUpdate, session: SessionDep,
-                              principal: Managers) -> Any:
+async def patch_site_settings(site: str, body: SiteSettingsUpdate, session: SessionDep, principal: Managers) -> Any:
     return await service.put_site_settings(session, principal, site, body)

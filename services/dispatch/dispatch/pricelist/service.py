@@ -21,13 +21,17 @@ async def list_items(session: AsyncSession, principal: Principal, site: str) -> 
 
 async def find_item(session: AsyncSession, site: str, code_or_name: str) -> PriceItem | None:
     """The active item of ``site`` whose code or name is ``code_or_name``."""
-    query = select(PriceItem).where(PriceItem.site == site, PriceItem.active.is_(True),
-                                    or_(PriceItem.code == code_or_name, PriceItem.name == code_or_name))
+    query = select(PriceItem).where(
+        PriceItem.site == site,
+        PriceItem.active.is_(True),
+        or_(PriceItem.code == code_or_name, PriceItem.name == code_or_name),
+    )
     return (await session.scalars(query)).first()
 
 
-async def upsert_item(session: AsyncSession, principal: Principal, site: str, code: str,
-                      body: PriceItemUpsert) -> PriceItem:
+async def upsert_item(
+    session: AsyncSession, principal: Principal, site: str, code: str, body: PriceItemUpsert
+) -> PriceItem:
     principal.check_site(site)
     try:
         check_token("code", code)
@@ -37,7 +41,11 @@ async def upsert_item(session: AsyncSession, principal: Principal, site: str, co
     if item is None:
         item = PriceItem(site=site, code=code)
         session.add(item)
-    item.name, item.amount_cents, item.currency, item.active = (body.name, body.amount_cents, body.currency,
-                                                                body.active)
+    item.name, item.amount_cents, item.currency, item.active = (
+        body.name,
+        body.amount_cents,
+        body.currency,
+        body.active,
+    )
     await session.commit()
     return item

@@ -22,6 +22,5 @@ async def get_price_list(site: str, session: SessionDep, principal: Readers) -> 
 
 
 @router.put("/{code}", response_model=PriceItemRead)
-async def put_price_item(code: str, site: str, body: PriceItemUpsert, session: SessionDep,
-                         principal: Managers) -> Any:
+async def put_price_item(code: str, site: str, body: PriceItemUpsert, session: SessionDep, principal: Managers) -> Any:
     return await service.upsert_item(session, principal, site, code, body)

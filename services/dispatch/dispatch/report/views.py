@@ -15,10 +15,16 @@ Readers = Annotated[Principal, Depends(require("supervisor", "manager", "head_of
 
 
 @router.get("/departments", response_model=list[DepartmentReport])
-async def get_department_report(session: SessionDep, principal: Readers, site: str | None = None,
-                                department: str | None = None, since: InputDatetime | None = None,
-                                until: InputDatetime | None = None) -> Any:
+async def get_department_report(
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    department: str | None = None,
+    since: InputDatetime | None = None,
+    until: InputDatetime | None = None,
+) -> Any:
     """Per department: orders opened in [since, until) (default: the last 30 days), their on-time arrival and
     completion, completion time p50/p90, returns, transfers and nonconformance slips."""
-    return await service.department_report(session, principal, site=site, department=department, since=since,
-                                           until=until)
+    return await service.department_report(
+        session, principal, site=site, department=department, since=since, until=until
+    )

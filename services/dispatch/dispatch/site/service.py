@@ -31,6 +31,7 @@ async def known_site(session: AsyncSession, site: str) -> SiteSettings:
 
 async def read_site(session: AsyncSession, site: str) -> SiteRead:
     settings = await known_site(session, site)
-    departments = (await session.scalars(
-        select(Department.code).where(Department.site == site).order_by(Department.code))).all()
+    departments = (
+        await session.scalars(select(Department.code).where(Department.site == site).order_by(Department.code))
+    ).all()
     return SiteRead(site=site, timezone=settings.timezone, departments=list(departments))

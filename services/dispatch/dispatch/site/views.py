@@ -10,9 +10,7 @@ from pm_platform.app import SessionDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["sites"])
-Staff = Annotated[
-    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))
-]
+Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))]
 
 
 @router.get("/sites/{site}", response_model=SiteRead)

@@ -49,12 +49,15 @@ class Status(StrEnum):
 # and only from there goes on.
 _WORKING = {Status.paused, Status.completed, Status.cancelled, Status.transferred, Status.returned}
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.created: frozenset({Status.assigned, Status.accepted, Status.completed, Status.cancelled,
-                               Status.transferred, Status.returned}),
-    Status.transferred: frozenset({Status.assigned, Status.accepted, Status.completed, Status.cancelled,
-                                   Status.transferred, Status.returned}),
-    Status.assigned: frozenset({Status.assigned, Status.accepted, Status.completed, Status.cancelled,
-                                Status.transferred, Status.returned}),
+    Status.created: frozenset(
+        {Status.assigned, Status.accepted, Status.completed, Status.cancelled, Status.transferred, Status.returned}
+    ),
+    Status.transferred: frozenset(
+        {Status.assigned, Status.accepted, Status.completed, Status.cancelled, Status.transferred, Status.returned}
+    ),
+    Status.assigned: frozenset(
+        {Status.assigned, Status.accepted, Status.completed, Status.cancelled, Status.transferred, Status.returned}
+    ),
     Status.accepted: frozenset({Status.assigned, Status.on_the_way, Status.on_site, *_WORKING}),
     Status.on_the_way: frozenset({Status.on_site, *_WORKING}),
     Status.on_site: frozenset(_WORKING),
@@ -155,8 +158,9 @@ class Transition(Base):
 
     __tablename__ = "work_order_transitions"
     __table_args__ = (Index("ix_work_order_transitions_site_department_at", "site", "department", "at"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
     work_order_id: Mapped[str] = mapped_column(String(64), index=True)
     site: Mapped[str] = mapped_column(String(64))
     department: Mapped[str] = mapped_column(String(64))  # the department holding the order after the change
@@ -184,8 +188,6 @@ class NonconformanceSlip(Base):
     breached_at: Mapped[datetime] = mapped_column(UtcDateTime())
     assignee: Mapped[str | None] = mapped_column(String(120))
     status_at_breach: Mapped[str] = mapped_column(String(16))
-
-
 
 
 Part = Annotated[str, Field(min_length=1, max_length=120)]
@@ -321,8 +323,9 @@ class WorkOrderRead(BaseModel):
         fields: dict[str, Any] = {name: getattr(order, name) for name in cls.model_fields if name != "charge"}
         charge = None
         if order.charge_item is not None and order.charge_amount_cents is not None:
-            charge = Charge(item=order.charge_item, amount_cents=order.charge_amount_cents,
-                            currency=order.charge_currency or "CNY")
+            charge = Charge(
+                item=order.charge_item, amount_cents=order.charge_amount_cents, currency=order.charge_currency or "CNY"
+            )
         fields["parts"] = list(order.parts or [])
         return cls(**fields, charge=charge)
 

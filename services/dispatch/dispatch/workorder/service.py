@@ -76,8 +76,11 @@ def worker_only(principal: Principal) -> bool:
 
 
 def _deadline(order: WorkOrder, limit: Limit) -> datetime | None:
-    value = {Limit.acceptance: order.acceptance_due_at, Limit.arrival: order.due_at,
-             Limit.completion: order.completion_due_at}[limit]
+    value = {
+        Limit.acceptance: order.acceptance_due_at,
+        Limit.arrival: order.due_at,
+        Limit.completion: order.completion_due_at,
+    }[limit]
     return as_utc(value) if value is not None else None
 
 
@@ -108,26 +111,59 @@ async def _warning_share(uow: UnitOfWork, site: str) -> float:
 # --- recording changes --------------------------------------------------------------------------------
 
 
-def _status_data(order: WorkOrder, from_status: str, actor: str | None, reason: str | None,
-                 from_department: str | None, at: datetime) -> dict[str, Any]:
+def _status_data(
+    order: WorkOrder, from_status: str, actor: str | None, reason: str | None, from_department: str | None, at: datetime
+) -> dict[str, Any]:
     return {
-        "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
-        "department": order.department, "from_status": from_status, "to_status": order.status,
-        "assignee": order.assignee, "reason": reason, "actor": actor, "from_department": from_department,
-        "priority": order.priority, "unit_id": order.unit_id, "rework": order.rework, "changed_at": _iso(at),
+        "work_order_id": order.id,
+        "request_id": order.request_id,
+        "site": order.site,
+        "department": order.department,
+        "from_status": from_status,
+        "to_status": order.status,
+        "assignee": order.assignee,
+        "reason": reason,
+        "actor": actor,
+        "from_department": from_department,
+        "priority": order.priority,
+        "unit_id": order.unit_id,
+        "rework": order.rework,
+        "changed_at": _iso(at),
     }
 
 
-def _record(uow: UnitOfWork, order: WorkOrder, from_status: str, *, actor: str | None, reason: str | None = None,
-            from_department: str | None = None, caused_by: Envelope | None = None) -> None:
+def _record(
+    uow: UnitOfWork,
+    order: WorkOrder,
+    from_status: str,
+    *,
+    actor: str | None,
+    reason: str | None = None,
+    from_department: str | None = None,
+    caused_by: Envelope | None = None,
+) -> None:
     at = order.updated_at
-    uow.session.add(Transition(
-        work_order_id=order.id, site=order.site, department=order.department, from_department=from_department,
-        from_status=from_status, to_status=order.status, assignee=order.assignee, actor=actor, reason=reason, at=at,
-    ))
+    uow.session.add(
+        Transition(
+            work_order_id=order.id,
+            site=order.site,
+            department=order.department,
+            from_department=from_department,
+            from_status=from_status,
+            to_status=order.status,
+            assignee=order.assignee,
+            actor=actor,
+            reason=reason,
+            at=at,
+        )
+    )
     uow.emit(
-        STATUS_CHANGED, subject=order.id, site=order.site, department=order.department,
-        caused_by=caused_by, correlation_id=None if caused_by else order.request_id,
+        STATUS_CHANGED,
+        subject=order.id,
+        site=order.site,
+        department=order.department,
+        caused_by=caused_by,
+        correlation_id=None if caused_by else order.request_id,
         data=_status_data(order, from_status, actor, reason, from_department, at),
     )
 
@@ -136,8 +172,7 @@ def _move(order: WorkOrder, target: Status) -> str:
     """Check and apply one transition; returns the status it left. Nothing is changed on a 409."""
     current = Status(order.status)
     if not can_transition(current, target):
-        raise Conflict(f"work order {order.id} is {current}; it cannot become {target}",
-                       current_status=str(current))
+        raise Conflict(f"work order {order.id} is {current}; it cannot become {target}", current_status=str(current))
     order.status = target
     order.updated_at = utcnow()
     return current
@@ -151,8 +186,7 @@ async def _auto_assign(uow: UnitOfWork, order: WorkOrder, caused_by: Envelope | 
         return
     previous = _move(order, Status.assigned)
     order.assignee, order.assigned_at = chosen, order.updated_at
-    _record(uow, order, previous, actor=None, reason=f"{department.assignment_policy} assignment",
-            caused_by=caused_by)
+    _record(uow, order, previous, actor=None, reason=f"{department.assignment_policy} assignment", caused_by=caused_by)
 
 
 # --- opening work orders ------------------------------------------------------------------------------
@@ -186,14 +220,33 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
         arrival = end
     now = utcnow()
     order = WorkOrder(
-        id=new_id(), request_id=job.request_id, site=job.site, department=job.department, kind=job.kind,
-        category=job.category, priority=job.priority, unit_id=job.unit_id, location=job.location,
-        description=job.description, in_unit=job.in_unit, appointment_start=start, appointment_end=end,
-        status=Status.created, assignee=None, rework=job.rework, original_work_order_id=job.original_work_order_id,
-        limit_class=limits.limit_class, requested_at=job.requested_at, clock_started_at=job.requested_at,
-        acceptance_due_at=job.requested_at + timedelta(minutes=limits.acceptance_minutes), due_at=arrival,
+        id=new_id(),
+        request_id=job.request_id,
+        site=job.site,
+        department=job.department,
+        kind=job.kind,
+        category=job.category,
+        priority=job.priority,
+        unit_id=job.unit_id,
+        location=job.location,
+        description=job.description,
+        in_unit=job.in_unit,
+        appointment_start=start,
+        appointment_end=end,
+        status=Status.created,
+        assignee=None,
+        rework=job.rework,
+        original_work_order_id=job.original_work_order_id,
+        limit_class=limits.limit_class,
+        requested_at=job.requested_at,
+        clock_started_at=job.requested_at,
+        acceptance_due_at=job.requested_at + timedelta(minutes=limits.acceptance_minutes),
+        due_at=arrival,
         completion_due_at=max(arrival, job.requested_at + timedelta(minutes=limits.completion_minutes)),
-        parts=[], returns=0, created_at=now, updated_at=now,
+        parts=[],
+        returns=0,
+        created_at=now,
+        updated_at=now,
     )
     uow.session.add(order)
     uow.emit(
@@ -203,14 +256,23 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
         department=order.department,
         caused_by=caused_by,
         data={
-            "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
-            "department": order.department, "category": order.category, "priority": order.priority,
-            "unit_id": order.unit_id, "location": order.location, "description": order.description,
+            "work_order_id": order.id,
+            "request_id": order.request_id,
+            "site": order.site,
+            "department": order.department,
+            "category": order.category,
+            "priority": order.priority,
+            "unit_id": order.unit_id,
+            "location": order.location,
+            "description": order.description,
             "in_unit": order.in_unit,
             "appointment": {"start": _iso(start), "end": _iso(end)} if job.appointment else None,
-            "due_at": _iso(order.due_at), "acceptance_due_at": _iso(order.acceptance_due_at),
-            "completion_due_at": _iso(order.completion_due_at), "rework": order.rework,
-            "original_work_order_id": order.original_work_order_id, "created_at": _iso(now),
+            "due_at": _iso(order.due_at),
+            "acceptance_due_at": _iso(order.acceptance_due_at),
+            "completion_due_at": _iso(order.completion_due_at),
+            "rework": order.rework,
+            "original_work_order_id": order.original_work_order_id,
+            "created_at": _iso(now),
         },
     )
     for limit in Limit:
@@ -230,12 +292,24 @@ async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | Non
     department = data.get("department")
     if not department or await uow.session.get(Department, (data["site"], department)) is None:
         department = await route(uow.session, data["site"], data["category"])
-    return await _open(uow, Job(
-        request_id=data["request_id"], site=data["site"], department=department, kind=data["kind"],
-        category=data["category"], priority=data["priority"], unit_id=data.get("unit_id"),
-        location=data.get("location"), description=data["description"], in_unit=data["in_unit"],
-        appointment=data.get("appointment"), requested_at=parse_utc(data["created_at"]),
-    ), created)
+    return await _open(
+        uow,
+        Job(
+            request_id=data["request_id"],
+            site=data["site"],
+            department=department,
+            kind=data["kind"],
+            category=data["category"],
+            priority=data["priority"],
+            unit_id=data.get("unit_id"),
+            location=data.get("location"),
+            description=data["description"],
+            in_unit=data["in_unit"],
+            appointment=data.get("appointment"),
+            requested_at=parse_utc(data["created_at"]),
+        ),
+        created,
+    )
 
 
 async def _original(session: AsyncSession, site: str, request_id: str, work_order_id: str | None) -> WorkOrder | None:
@@ -244,10 +318,13 @@ async def _original(session: AsyncSession, site: str, request_id: str, work_orde
         if found is not None and found.site == site and found.request_id == request_id:
             return found
     # The request's most recent completed order, else its most recent one.
-    orders = (await session.scalars(
-        select(WorkOrder).where(WorkOrder.site == site, WorkOrder.request_id == request_id)
-        .order_by(WorkOrder.created_at.desc(), WorkOrder.id)
-    )).all()
+    orders = (
+        await session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.site == site, WorkOrder.request_id == request_id)
+            .order_by(WorkOrder.created_at.desc(), WorkOrder.id)
+        )
+    ).all()
     completed = [o for o in orders if o.status == Status.completed]
     candidates = completed or list(orders)
     return candidates[0] if candidates else None
@@ -273,23 +350,34 @@ async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
     if data["escalated"]:
         priority = raised(priority)
     reason = data["reason"]
-    return await _open(uow, Job(
-        request_id=data["request_id"], site=site, department=department, kind=kind,
-        category=original.category if original else data["category"], priority=priority,
-        unit_id=original.unit_id if original else data.get("unit_id"),
-        location=original.location if original else None,
-        description=f"Rework: {reason}" + (f"\n\nOriginal: {original.description}" if original else ""),
-        in_unit=original.in_unit if original else data.get("unit_id") is not None,
-        appointment=None, requested_at=parse_utc(data["reopened_at"]), rework=True,
-        original_work_order_id=original.id if original else None,
-    ), reopened)
+    return await _open(
+        uow,
+        Job(
+            request_id=data["request_id"],
+            site=site,
+            department=department,
+            kind=kind,
+            category=original.category if original else data["category"],
+            priority=priority,
+            unit_id=original.unit_id if original else data.get("unit_id"),
+            location=original.location if original else None,
+            description=f"Rework: {reason}" + (f"\n\nOriginal: {original.description}" if original else ""),
+            in_unit=original.in_unit if original else data.get("unit_id") is not None,
+            appointment=None,
+            requested_at=parse_utc(data["reopened_at"]),
+            rework=True,
+            original_work_order_id=original.id if original else None,
+        ),
+        reopened,
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------------
 
 
-async def get_work_order(session: AsyncSession, principal: Principal, work_order_id: str, *,
-                         for_update: bool = False) -> WorkOrder:
+async def get_work_order(
+    session: AsyncSession, principal: Principal, work_order_id: str, *, for_update: bool = False
+) -> WorkOrder:
     order = await session.get(WorkOrder, work_order_id, with_for_update=for_update)
     if order is None:
         raise NotFound("work order", work_order_id)
@@ -306,11 +394,22 @@ def _worker_department(principal: Principal, department: str | None) -> str:
     return principal.department
 
 
-async def list_work_orders(session: AsyncSession, principal: Principal, *, site: str | None,
-                           department: str | None, status: str | None, limit: int, offset: int,
-                           assignee: str | None = None, unassigned: bool = False, open_only: bool = False,
-                           rework: bool | None = None, escalated: bool | None = None,
-                           request_id: str | None = None) -> tuple[Sequence[WorkOrder], int]:
+async def list_work_orders(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    department: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    assignee: str | None = None,
+    unassigned: bool = False,
+    open_only: bool = False,
+    rework: bool | None = None,
+    escalated: bool | None = None,
+    request_id: str | None = None,
+) -> tuple[Sequence[WorkOrder], int]:
     query = select(WorkOrder)
     query = query.where(principal.site_filter(WorkOrder.site, site))
     if worker_only(principal):
@@ -334,8 +433,9 @@ async def list_work_orders(session: AsyncSession, principal: Principal, *, site:
     return await fetch_page(session, query, WorkOrder.created_at.desc(), WorkOrder.id, limit=limit, offset=offset)
 
 
-async def my_queue(session: AsyncSession, principal: Principal, site: str | None, limit: int,
-                   offset: int) -> tuple[Sequence[WorkOrder], int]:
+async def my_queue(
+    session: AsyncSession, principal: Principal, site: str | None, limit: int, offset: int
+) -> tuple[Sequence[WorkOrder], int]:
     """The caller's open orders, earliest deadline first."""
     if worker_only(principal):
         _worker_department(principal, None)
@@ -346,36 +446,44 @@ async def my_queue(session: AsyncSession, principal: Principal, site: str | None
     return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
 
 
-async def pool(session: AsyncSession, principal: Principal, site: str | None, department: str | None, limit: int,
-               offset: int) -> tuple[Sequence[WorkOrder], int]:
+async def pool(
+    session: AsyncSession, principal: Principal, site: str | None, department: str | None, limit: int, offset: int
+) -> tuple[Sequence[WorkOrder], int]:
     """The department's orders nobody holds yet (to claim), earliest deadline first."""
     if worker_only(principal):
         department = _worker_department(principal, department)
     elif not department:
         raise Problem(422, "name the department whose pool to read", field="department")
-    query = select(WorkOrder).where(WorkOrder.department == department, WorkOrder.assignee.is_(None),
-                                    WorkOrder.status.in_([Status.created, Status.transferred]))
+    query = select(WorkOrder).where(
+        WorkOrder.department == department,
+        WorkOrder.assignee.is_(None),
+        WorkOrder.status.in_([Status.created, Status.transferred]),
+    )
     query = query.where(principal.site_filter(WorkOrder.site, site))
     return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
 
 
 async def history(session: AsyncSession, principal: Principal, work_order_id: str) -> Sequence[Transition]:
     await get_work_order(session, principal, work_order_id)
-    return (await session.scalars(
-        select(Transition).where(Transition.work_order_id == work_order_id).order_by(Transition.id)
-    )).all()
+    return (
+        await session.scalars(
+            select(Transition).where(Transition.work_order_id == work_order_id).order_by(Transition.id)
+        )
+    ).all()
 
 
-async def list_slips(session: AsyncSession, principal: Principal, *, site: str | None, department: str | None,
-                     limit: int, offset: int) -> tuple[Sequence[NonconformanceSlip], int]:
+async def list_slips(
+    session: AsyncSession, principal: Principal, *, site: str | None, department: str | None, limit: int, offset: int
+) -> tuple[Sequence[NonconformanceSlip], int]:
     query = select(NonconformanceSlip)
     query = query.where(principal.site_filter(NonconformanceSlip.site, site))
     if worker_only(principal):
         department = _worker_department(principal, department)
     if department:
         query = query.where(NonconformanceSlip.department == department)
-    return await fetch_page(session, query, NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id,
-                            limit=limit, offset=offset)
+    return await fetch_page(
+        session, query, NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id, limit=limit, offset=offset
+    )
 
 
 # --- worker commands ----------------------------------------------------------------------------------
@@ -394,14 +502,18 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
     """A worker takes an order nobody holds from the department's pool and signs for it at once."""
     order = await _for_action(uow, principal, work_order_id)
     if order.assignee is not None or order.status not in (Status.created, Status.transferred):
-        raise Conflict(f"work order {order.id} is not in the pool (it is {order.status}"
-                       + (f", held by {order.assignee})" if order.assignee else ")"), current_status=order.status)
+        raise Conflict(
+            f"work order {order.id} is not in the pool (it is {order.status}"
+            + (f", held by {order.assignee})" if order.assignee else ")"),
+            current_status=order.status,
+        )
     # A token naming the department is not enough: the claimer becomes the assignee, so must be on its staff here.
     try:
         await check_assignee(uow.session, order.site, order.department, principal.subject)
     except Problem as exc:
-        raise Problem(403, f"{principal.subject} is not on the staff of {order.department} at site {order.site}",
-                      field="assignee") from exc
+        raise Problem(
+            403, f"{principal.subject} is not on the staff of {order.department} at site {order.site}", field="assignee"
+        ) from exc
     previous = _move(order, Status.accepted)
     order.assignee = order.worker = principal.subject
     order.assigned_at = order.accepted_at = order.updated_at
@@ -448,8 +560,9 @@ async def arrive(uow: UnitOfWork, principal: Principal, work_order_id: str) -> W
 async def _charge(session: AsyncSession, order: WorkOrder, charge: ChargeInput) -> tuple[Charge, str]:
     """The charge at the site's published rate (在规定收费标准收费), and the price-list code it came from."""
     if not order.in_unit:
-        raise Problem(422, "only an in-unit repair may carry a charge; common areas are not billed to a unit",
-                      field="charge")
+        raise Problem(
+            422, "only an in-unit repair may carry a charge; common areas are not billed to a unit", field="charge"
+        )
     named = charge.code if charge.code is not None else charge.item
     assert named is not None  # the model requires one of them
     item = await find_item(session, order.site, named)
@@ -458,16 +571,19 @@ async def _charge(session: AsyncSession, order: WorkOrder, charge: ChargeInput) 
         raise Problem(422, f"{named!r} is not on the price list of site {order.site}", field=field)
     amount = item.amount_cents * charge.quantity
     if charge.amount_cents is not None and charge.amount_cents != amount:
-        raise Problem(422, f"the price list of site {order.site} charges {amount} for {charge.quantity} x "
-                           f"{item.name}, not {charge.amount_cents}", field="charge.amount_cents")
+        raise Problem(
+            422,
+            f"the price list of site {order.site} charges {amount} for {charge.quantity} x "
+            f"{item.name}, not {charge.amount_cents}",
+            field="charge.amount_cents",
+        )
     if charge.currency is not None and charge.currency != item.currency:
         raise Problem(422, f"the price list charges {item.name} in {item.currency}", field="charge.currency")
     name = item.name if charge.quantity == 1 else f"{item.name} x {charge.quantity}"
     return Charge(item=name[:120], amount_cents=amount, currency=item.currency), item.code
 
 
-async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str,
-                   report: WorkOrderComplete) -> WorkOrder:
+async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, report: WorkOrderComplete) -> WorkOrder:
     """The department reports the work done: result, parts, time and, for a paid in-unit repair, the charge."""
     order = await _for_action(uow, principal, work_order_id)
     previous = _move(order, Status.completed)
@@ -491,11 +607,20 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str,
         department=order.department,
         correlation_id=order.request_id,
         data={
-            "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
-            "department": order.department, "unit_id": order.unit_id, "in_unit": order.in_unit,
-            "result": order.result, "parts": order.parts, "minutes_spent": order.minutes_spent,
-            "charge": charge.model_dump() if charge is not None else None, "charge_code": code,
-            "worker": order.worker, "rework": order.rework, "original_work_order_id": order.original_work_order_id,
+            "work_order_id": order.id,
+            "request_id": order.request_id,
+            "site": order.site,
+            "department": order.department,
+            "unit_id": order.unit_id,
+            "in_unit": order.in_unit,
+            "result": order.result,
+            "parts": order.parts,
+            "minutes_spent": order.minutes_spent,
+            "charge": charge.model_dump() if charge is not None else None,
+            "charge_code": code,
+            "worker": order.worker,
+            "rework": order.rework,
+            "original_work_order_id": order.original_work_order_id,
             "completed_at": _iso(order.completed_at),
         },
     )
@@ -519,8 +644,14 @@ async def return_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     return order
 
 
-async def _into_department(uow: UnitOfWork, actor: str | None, order: WorkOrder, department: str,
-                           reason: str, caused_by: Envelope | None = None) -> None:
+async def _into_department(
+    uow: UnitOfWork,
+    actor: str | None,
+    order: WorkOrder,
+    department: str,
+    reason: str,
+    caused_by: Envelope | None = None,
+) -> None:
     """Move an order to another department of its site: it waits there like a new order (the department's
     acceptance clock starts now, the owner's arrival and completion clocks keep running) and the new
     department's assignment policy applies."""
@@ -577,8 +708,9 @@ async def _resume_clocks(uow: UnitOfWork, order: WorkOrder) -> None:
 async def resume(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     order = await _for_action(uow, principal, work_order_id)
     if order.status != Status.paused or order.paused_from is None:
-        raise Conflict(f"work order {order.id} is {order.status}; only a paused order resumes",
-                       current_status=order.status)
+        raise Conflict(
+            f"work order {order.id} is {order.status}; only a paused order resumes", current_status=order.status
+        )
     previous = Status(order.status)
     order.status, order.updated_at = Status(order.paused_from), utcnow()
     await _resume_clocks(uow, order)
@@ -616,13 +748,18 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
         raise Problem(422, "give a department, a priority or both", field="department")
     order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
     if order.status not in (*AWAITING_ACCEPTANCE, Status.returned):
-        raise Conflict(f"work order {order.id} is {order.status}; once signed for, transfer it instead",
-                       current_status=order.status)
+        raise Conflict(
+            f"work order {order.id} is {order.status}; once signed for, transfer it instead",
+            current_status=order.status,
+        )
     new_department = body.department is not None and body.department != order.department
     new_priority = body.priority is not None and body.priority != order.priority
     if not new_department and not new_priority:
-        raise Problem(422, f"work order {order.id} already has that department and priority",
-                      field="department" if body.department is not None else "priority")
+        raise Problem(
+            422,
+            f"work order {order.id} already has that department and priority",
+            field="department" if body.department is not None else "priority",
+        )
     if body.priority is not None and new_priority:
         old = order.priority
         order.priority = body.priority
@@ -641,8 +778,13 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
         if not new_department:
             # Not a state change, but the limits the owner was promised changed: said as a same-state change.
             order.updated_at = utcnow()
-            _record(uow, order, order.status, actor=principal.subject,
-                    reason=f"priority {old} -> {order.priority}: {body.reason}")
+            _record(
+                uow,
+                order,
+                order.status,
+                actor=principal.subject,
+                reason=f"priority {old} -> {order.priority}: {body.reason}",
+            )
     if body.department is not None and new_department:
         await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
@@ -665,10 +807,18 @@ async def cancel_for_request(uow: UnitOfWork, changed: Envelope) -> list[WorkOrd
     data: dict[str, Any] = changed.data
     if data["to_status"] != "cancelled":
         return []
-    orders = (await uow.session.scalars(
-        select(WorkOrder).where(WorkOrder.site == data["site"], WorkOrder.request_id == data["request_id"],
-                                WorkOrder.status.in_([str(s) for s in OPEN]))
-        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    orders = (
+        await uow.session.scalars(
+            select(WorkOrder)
+            .where(
+                WorkOrder.site == data["site"],
+                WorkOrder.request_id == data["request_id"],
+                WorkOrder.status.in_([str(s) for s in OPEN]),
+            )
+            .order_by(WorkOrder.created_at, WorkOrder.id)
+            .with_for_update()
+        )
+    ).all()
     reason = "request cancelled" + (f": {data['reason']}" if data.get("reason") else "")
     for order in orders:
         previous = _move(order, Status.cancelled)
@@ -684,9 +834,14 @@ async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrd
     work order; the service center follows it up, so an open one is cancelled."""
     data: dict[str, Any] = classified.data
     site, request_id = data["site"], data["request_id"]
-    orders = (await uow.session.scalars(
-        select(WorkOrder).where(WorkOrder.site == site, WorkOrder.request_id == request_id)
-        .order_by(WorkOrder.created_at, WorkOrder.id).with_for_update())).all()
+    orders = (
+        await uow.session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.site == site, WorkOrder.request_id == request_id)
+            .order_by(WorkOrder.created_at, WorkOrder.id)
+            .with_for_update()
+        )
+    ).all()
     open_orders = [o for o in orders if Status(o.status) in OPEN]
     actor = data.get("classified_by")
     if data["complaint_class"] != VALID:
@@ -707,13 +862,24 @@ async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrd
     if open_orders or any(o.status == Status.completed for o in orders):
         return open_orders[0] if open_orders else None
     created_at = data.get("created_at") or data["classified_at"]
-    return await _open(uow, Job(
-        request_id=request_id, site=site, department=department, kind=data["kind"], category=data["category"],
-        priority=data.get("priority") or "normal", unit_id=data.get("unit_id"), location=data.get("location"),
-        description=data.get("summary") or f"Valid complaint ({data['category']})",
-        in_unit=bool(data.get("in_unit")), appointment=data.get("appointment"),
-        requested_at=parse_utc(created_at),
-    ), classified)
+    return await _open(
+        uow,
+        Job(
+            request_id=request_id,
+            site=site,
+            department=department,
+            kind=data["kind"],
+            category=data["category"],
+            priority=data.get("priority") or "normal",
+            unit_id=data.get("unit_id"),
+            location=data.get("location"),
+            description=data.get("summary") or f"Valid complaint ({data['category']})",
+            in_unit=bool(data.get("in_unit")),
+            appointment=data.get("appointment"),
+            requested_at=parse_utc(created_at),
+        ),
+        classified,
+    )
 
 
 # --- time limits firing -------------------------------------------------------------------------------
@@ -743,19 +909,42 @@ async def fire_time_limit(uow: UnitOfWork, timer: DueTimer, limit: Limit, stage:
     slip_id = None
     if stage is Stage.breach:
         slip_id = new_id()
-        uow.session.add(NonconformanceSlip(
-            id=slip_id, site=order.site, department=order.department, work_order_id=order.id,
-            request_id=order.request_id, limit=limit, due_at=due, breached_at=due, assignee=order.assignee,
-            status_at_breach=order.status,
-        ))
+        uow.session.add(
+            NonconformanceSlip(
+                id=slip_id,
+                site=order.site,
+                department=order.department,
+                work_order_id=order.id,
+                request_id=order.request_id,
+                limit=limit,
+                due_at=due,
+                breached_at=due,
+                assignee=order.assignee,
+                status_at_breach=order.status,
+            )
+        )
         order.escalated_at = order.escalated_at or now
     uow.emit(
-        TIMELIMIT, subject=order.id, site=order.site, department=order.department, correlation_id=order.request_id,
+        TIMELIMIT,
+        subject=order.id,
+        site=order.site,
+        department=order.department,
+        correlation_id=order.request_id,
         data={
-            "work_order_id": order.id, "request_id": order.request_id, "site": order.site,
-            "department": order.department, "limit": limit, "stage": stage, "due_at": _iso(due),
-            "status": order.status, "assignee": order.assignee, "priority": order.priority,
-            "category": order.category, "unit_id": order.unit_id, "rework": order.rework, "slip_id": slip_id,
+            "work_order_id": order.id,
+            "request_id": order.request_id,
+            "site": order.site,
+            "department": order.department,
+            "limit": limit,
+            "stage": stage,
+            "due_at": _iso(due),
+            "status": order.status,
+            "assignee": order.assignee,
+            "priority": order.priority,
+            "category": order.category,
+            "unit_id": order.unit_id,
+            "rework": order.rework,
+            "slip_id": slip_id,
             "fired_at": _iso(now),
         },
     )

@@ -21,9 +21,7 @@ from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["work orders"])
-Readers = Annotated[
-    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))
-]
+Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker"))]
 # Who does the work: the department's workers (scoped to their department) and the site's supervisors.
 Workers = Annotated[Principal, Depends(require("worker", "supervisor"))]
 # The service center: assigns, overrides routing, cancels.
@@ -33,28 +31,54 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 @router.get("/work-orders")
 async def get_work_orders(
-    session: SessionDep, principal: Readers, site: str | None = None, department: str | None = None,
-    status: Status | None = None, assignee: str | None = None, request_id: str | None = None,
-    rework: bool | None = None, escalated: bool | None = None, open: bool = False,
-    limit: Limit = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    department: str | None = None,
+    status: Status | None = None,
+    assignee: str | None = None,
+    request_id: str | None = None,
+    rework: bool | None = None,
+    escalated: bool | None = None,
+    open: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_work_orders(
-        session, principal, site=site, department=department, status=status, limit=limit, offset=offset,
-        assignee=assignee, open_only=open, rework=rework, escalated=escalated, request_id=request_id)
+        session,
+        principal,
+        site=site,
+        department=department,
+        status=status,
+        limit=limit,
+        offset=offset,
+        assignee=assignee,
+        open_only=open,
+        rework=rework,
+        escalated=escalated,
+        request_id=request_id,
+    )
     return page([WorkOrderRead.of(r) for r in rows], total, limit, offset)
 
 
 @router.get("/work-orders/mine")
-async def get_my_queue(session: SessionDep, principal: Workers, site: str | None = None, limit: Limit = 50,
-                       offset: Offset = 0) -> dict[str, Any]:
+async def get_my_queue(
+    session: SessionDep, principal: Workers, site: str | None = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
     """The caller's open orders, earliest deadline first."""
     rows, total = await service.my_queue(session, principal, site, limit, offset)
     return page([WorkOrderRead.of(r) for r in rows], total, limit, offset)
 
 
 @router.get("/work-orders/pool")
-async def get_pool(session: SessionDep, principal: Readers, site: str | None = None, department: str | None = None,
-                   limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+async def get_pool(
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    department: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """The department's orders nobody holds yet, to claim; earliest deadline first."""
     rows, total = await service.pool(session, principal, site, department, limit, offset)
     return page([WorkOrderRead.of(r) for r in rows], total, limit, offset)
@@ -140,8 +164,15 @@ async def cancel_work_order(work_order_id: str, body: WithReason, uow: UowDep, p
 
 
 @router.get("/nonconformance-slips", tags=["reports"])
-async def get_slips(session: SessionDep, principal: Readers, site: str | None = None,
-                    department: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    rows, total = await service.list_slips(session, principal, site=site, department=department, limit=limit,
-                                           offset=offset)
+async def get_slips(
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    department: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    rows, total = await service.list_slips(
+        session, principal, site=site, department=department, limit=limit, offset=offset
+    )
     return page([SlipRead.model_validate(r) for r in rows], total, limit, offset)

@@ -20,8 +20,20 @@ class RecordKind(StrEnum):
 COLUMNS: dict[RecordKind, list[str]] = {
     RecordKind.buildings: ["code", "name", "floors"],
     RecordKind.units: ["code", "building", "floor", "area_m2", "use", "occupied"],
-    RecordKind.parties: ["id", "unit", "role", "name", "phone", "email", "language", "extra_care", "move_in",
-                         "move_out", "tenancy_registration", "pays"],
+    RecordKind.parties: [
+        "id",
+        "unit",
+        "role",
+        "name",
+        "phone",
+        "email",
+        "language",
+        "extra_care",
+        "move_in",
+        "move_out",
+        "tenancy_registration",
+        "pays",
+    ],
 }
 REQUIRED: dict[RecordKind, set[str]] = {
     RecordKind.buildings: {"code", "name", "floors"},

@@ -76,8 +76,12 @@ async def import_csv(uow: UnitOfWork, site: str, kind: RecordKind, body: bytes) 
 def _reject(errors: list[RowError]) -> None:
     bad_rows = len({e.row for e in errors})
     errors.sort(key=lambda e: (e.row, e.field))
-    raise Problem(422, f"{len(errors)} errors in {bad_rows} rows; nothing was imported", field=errors[0].field,
-                  errors=[e.model_dump() for e in errors])
+    raise Problem(
+        422,
+        f"{len(errors)} errors in {bad_rows} rows; nothing was imported",
+        field=errors[0].field,
+        errors=[e.model_dump() for e in errors],
+    )
 
 
 async def _cross_check(uow: UnitOfWork, site: str, kind: RecordKind, rows: list[dict[str, str]]) -> list[RowError]:
@@ -100,24 +104,30 @@ async def _cross_check(uow: UnitOfWork, site: str, kind: RecordKind, rows: list[
                 errors.append(RowError(row=line, field=field, message=f"{key} is also on line {seen[key]}"))
             seen.setdefault(key, line)
         if kind is RecordKind.units and value(row, "building") and value(row, "building") not in buildings:
-            errors.append(RowError(row=line, field="building",
-                                   message=f"building {value(row, 'building')} does not exist at site {site}"))
+            errors.append(
+                RowError(
+                    row=line,
+                    field="building",
+                    message=f"building {value(row, 'building')} does not exist at site {site}",
+                )
+            )
         if kind is RecordKind.parties:
             unit_code = value(row, "unit")
             if not unit_code:
                 errors.append(RowError(row=line, field="unit", message="Field required"))
             elif unit_code not in units:
-                errors.append(RowError(row=line, field="unit",
-                                       message=f"unit {unit_code} does not exist at site {site}"))
+                errors.append(
+                    RowError(row=line, field="unit", message=f"unit {unit_code} does not exist at site {site}")
+                )
             existing = await session.get(Party, key) if key else None
             if existing is not None and existing.unit_id != f"{site}-{unit_code}":
-                errors.append(RowError(row=line, field="id",
-                                       message=f"party {key} belongs to unit {existing.unit_id}"))
+                errors.append(RowError(row=line, field="id", message=f"party {key} belongs to unit {existing.unit_id}"))
     return errors
 
 
-async def _apply(uow: UnitOfWork, site: str, kind: RecordKind, parsed: list[tuple[int, BaseModel, dict[str, str]]],
-                 rows: int) -> ImportResult:
+async def _apply(
+    uow: UnitOfWork, site: str, kind: RecordKind, parsed: list[tuple[int, BaseModel, dict[str, str]]], rows: int
+) -> ImportResult:
     session = uow.session
     created = 0
     for _, record, row in parsed:
@@ -150,19 +160,34 @@ async def export_csv(uow: UnitOfWork, site: str, kind: RecordKind) -> str:
     elif kind is RecordKind.units:
         codes = {b.id: b.code for b in await archive.list_buildings(session, site)}
         for unit in await archive.list_units(session, site):
-            writer.writerow({"code": unit.code, "building": codes.get(unit.building_id, ""), "floor": unit.floor,
-                             "area_m2": f"{unit.area_m2:.2f}", "use": unit.use,
-                             "occupied": "true" if unit.occupied else "false"})
+            writer.writerow(
+                {
+                    "code": unit.code,
+                    "building": codes.get(unit.building_id, ""),
+                    "floor": unit.floor,
+                    "area_m2": f"{unit.area_m2:.2f}",
+                    "use": unit.use,
+                    "occupied": "true" if unit.occupied else "false",
+                }
+            )
     else:
         unit_codes = {u.id: u.code for u in await archive.list_units(session, site)}
         parties = (await session.scalars(select(Party).where(Party.site == site).order_by(Party.id))).all()
         for party in parties:
-            writer.writerow({
-                "id": party.id, "unit": unit_codes.get(party.unit_id or "", ""), "role": party.role,
-                "name": party.name, "phone": party.phone or "", "email": party.email or "",
-                "language": party.language, "extra_care": party.extra_care.replace(",", ";"),
-                "move_in": party.move_in.isoformat() if party.move_in else "",
-                "move_out": party.move_out.isoformat() if party.move_out else "",
-                "tenancy_registration": party.tenancy_registration or "", "pays": "true" if party.pays else "false",
-            })
+            writer.writerow(
+                {
+                    "id": party.id,
+                    "unit": unit_codes.get(party.unit_id or "", ""),
+                    "role": party.role,
+                    "name": party.name,
+                    "phone": party.phone or "",
+                    "email": party.email or "",
+                    "language": party.language,
+                    "extra_care": party.extra_care.replace(",", ";"),
+                    "move_in": party.move_in.isoformat() if party.move_in else "",
+                    "move_out": party.move_out.isoformat() if party.move_out else "",
+                    "tenancy_registration": party.tenancy_registration or "",
+                    "pays": "true" if party.pays else "false",
+                }
+            )
     return out.getvalue()

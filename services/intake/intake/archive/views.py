@@ -16,8 +16,11 @@ Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head
 MAX_BYTES = 10 * 1024 * 1024
 
 
-@router.post("/sites/{site}/import/{kind}", response_model=ImportResult,
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@router.post(
+    "/sites/{site}/import/{kind}",
+    response_model=ImportResult,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep, _: Archivists) -> object:
     """Import a CSV file (UTF-8, a header row; the columns of GET .../export/{kind}) all or nothing."""
     body = await request.body()
@@ -26,9 +29,11 @@ async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep
     return await service.import_csv(uow, site, kind, body)
 
 
-@router.get("/sites/{site}/export/{kind}", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get("/sites/{site}/export/{kind}", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def get_export(site: str, kind: RecordKind, uow: UowDep, _: Archivists) -> Response:
     text = await service.export_csv(uow, site, kind)
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{site}-{kind}.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{site}-{kind}.csv"'},
+    )

@@ -34,18 +34,29 @@ async def log(uow: UnitOfWork, principal: Principal, command: DutyLogWrite) -> D
     if command.request_id:
         request = await uow.session.get(Request, command.request_id)
         if request is None or request.site != command.site:
-            raise Problem(422, f"request {command.request_id} is not a request of site {command.site}",
-                          field="request_id")
-    entry = DutyLogEntry(site=command.site, author=principal.subject, kind=command.kind, note=command.note,
-                         request_id=command.request_id, unit_id=command.unit_id, at=utcnow())
+            raise Problem(
+                422, f"request {command.request_id} is not a request of site {command.site}", field="request_id"
+            )
+    entry = DutyLogEntry(
+        site=command.site,
+        author=principal.subject,
+        kind=command.kind,
+        note=command.note,
+        request_id=command.request_id,
+        unit_id=command.unit_id,
+        at=utcnow(),
+    )
     uow.session.add(entry)
     await uow.commit()
     return entry
 
 
 async def log_entries(session: AsyncSession, site: str, start: datetime, end: datetime) -> Sequence[DutyLogEntry]:
-    query = (select(DutyLogEntry).where(DutyLogEntry.site == site, DutyLogEntry.at >= start, DutyLogEntry.at < end)
-             .order_by(DutyLogEntry.at, DutyLogEntry.id))
+    query = (
+        select(DutyLogEntry)
+        .where(DutyLogEntry.site == site, DutyLogEntry.at >= start, DutyLogEntry.at < end)
+        .order_by(DutyLogEntry.at, DutyLogEntry.id)
+    )
     return (await session.scalars(query)).all()
 
 
@@ -67,18 +78,30 @@ def _deadline(request: Request) -> datetime | None:
 
 
 async def open_items(session: AsyncSession, site: str) -> list[dict[str, Any]]:
-    requests = (await session.scalars(
-        select(Request).where(Request.site == site, Request.status.in_([s.value for s in OPEN]))
-        .order_by(Request.created_at))).all()
+    requests = (
+        await session.scalars(
+            select(Request)
+            .where(Request.site == site, Request.status.in_([s.value for s in OPEN]))
+            .order_by(Request.created_at)
+        )
+    ).all()
     items = []
     for request in requests:
         deadline = _deadline(request)
-        items.append({
-            "request_id": request.id, "kind": request.kind, "category": request.category,
-            "unit_id": request.unit_id, "location": request.location, "status": request.status,
-            "owner": request.department or request.created_by, "next_step": NEXT_STEP[Status(request.status)],
-            "deadline": deadline.isoformat() if deadline else None, "escalated": request.escalated,
-        })
+        items.append(
+            {
+                "request_id": request.id,
+                "kind": request.kind,
+                "category": request.category,
+                "unit_id": request.unit_id,
+                "location": request.location,
+                "status": request.status,
+                "owner": request.department or request.created_by,
+                "next_step": NEXT_STEP[Status(request.status)],
+                "deadline": deadline.isoformat() if deadline else None,
+                "escalated": request.escalated,
+            }
+        )
     return items
 
 
@@ -88,35 +111,65 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
     if await session.get(Site, command.site) is None:
         raise Problem(422, f"site {command.site} does not exist", field="site")
     now = utcnow()
-    previous = await session.scalar(select(Handover).where(Handover.site == command.site)
-                                    .order_by(Handover.handed_over_at.desc()).limit(1))
+    previous = await session.scalar(
+        select(Handover).where(Handover.site == command.site).order_by(Handover.handed_over_at.desc()).limit(1)
+    )
     start = command.shift_start or (as_utc(previous.handed_over_at) if previous else None) or now - DEFAULT_SHIFT
     items = {item["request_id"]: item for item in await open_items(session, command.site)}
     for index, given in enumerate(command.items):
         item = items.get(given.request_id)
         if item is None:
-            raise Problem(422, f"request {given.request_id} is not an open request of site {command.site}",
-                          field=f"items.{index}.request_id")
+            raise Problem(
+                422,
+                f"request {given.request_id} is not an open request of site {command.site}",
+                field=f"items.{index}.request_id",
+            )
         for key in ("next_step", "owner"):
             if getattr(given, key):
                 item[key] = getattr(given, key)
         if given.deadline:
             item["deadline"] = given.deadline.isoformat()
     contacts: list[dict[str, Any]] = [
-        {"at": as_utc(e.at).isoformat(), "kind": e.kind, "by": e.author, "note": e.note,
-         "request_id": e.request_id, "unit_id": e.unit_id}
+        {
+            "at": as_utc(e.at).isoformat(),
+            "kind": e.kind,
+            "by": e.author,
+            "note": e.note,
+            "request_id": e.request_id,
+            "unit_id": e.unit_id,
+        }
         for e in await log_entries(session, command.site, start, now + timedelta(seconds=1))
     ]
-    recorded = (await session.scalars(
-        select(Request).where(Request.site == command.site, Request.created_at >= start)
-        .order_by(Request.created_at))).all()
-    contacts += [{"at": as_utc(r.created_at).isoformat(), "kind": r.channel, "by": r.created_by,
-                  "note": f"{r.kind}/{r.category}: {r.description[:200]}", "request_id": r.id, "unit_id": r.unit_id}
-                 for r in recorded]
+    recorded = (
+        await session.scalars(
+            select(Request)
+            .where(Request.site == command.site, Request.created_at >= start)
+            .order_by(Request.created_at)
+        )
+    ).all()
+    contacts += [
+        {
+            "at": as_utc(r.created_at).isoformat(),
+            "kind": r.channel,
+            "by": r.created_by,
+            "note": f"{r.kind}/{r.category}: {r.description[:200]}",
+            "request_id": r.id,
+            "unit_id": r.unit_id,
+        }
+        for r in recorded
+    ]
     contacts.sort(key=lambda c: c["at"])
-    handover = Handover(id=new_id(), site=command.site, from_agent=principal.subject, to_agent=command.to_agent,
-                        shift_start=start, handed_over_at=now, notes=command.notes, contacts=contacts,
-                        items=list(items.values()))
+    handover = Handover(
+        id=new_id(),
+        site=command.site,
+        from_agent=principal.subject,
+        to_agent=command.to_agent,
+        shift_start=start,
+        handed_over_at=now,
+        notes=command.notes,
+        contacts=contacts,
+        items=list(items.values()),
+    )
     session.add(handover)
     await uow.commit()
     return handover

@@ -38,8 +38,9 @@ async def post_handover(body: HandoverWrite, uow: UowDep, principal: FrontDesk) 
 
 
 @router.get("/handovers", response_model=list[HandoverRead])
-async def get_handovers(site: str, session: SessionDep, _: Staff,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> object:
+async def get_handovers(
+    site: str, session: SessionDep, _: Staff, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> object:
     return await service.handovers(session, site, limit)
 
 

@@ -69,5 +69,6 @@ class BroadcastCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(min_length=1, max_length=1000)
     urgency: str = Field(default="normal", pattern=r"^(normal|emergency)$")
-    unit_ids: list[str] | None = Field(default=None, min_length=1, max_length=5000,
-                                       description="Default: every unit of the incident's building.")
+    unit_ids: list[str] | None = Field(
+        default=None, min_length=1, max_length=5000, description="Default: every unit of the incident's building."
+    )

@@ -26,26 +26,46 @@ async def group(uow: UnitOfWork, site: Site, request: Request) -> Incident | Non
     session = uow.session
     since = request.created_at - timedelta(minutes=site.incident_window_minutes)
     incident = await session.scalar(
-        select(Incident).where(Incident.site == site.code, Incident.building_id == request.building_id,
-                               Incident.category == request.category, Incident.status == "open",
-                               Incident.last_request_at >= since)
-        .order_by(Incident.opened_at.desc()).limit(1)
+        select(Incident)
+        .where(
+            Incident.site == site.code,
+            Incident.building_id == request.building_id,
+            Incident.category == request.category,
+            Incident.status == "open",
+            Incident.last_request_at >= since,
+        )
+        .order_by(Incident.opened_at.desc())
+        .limit(1)
     )
     if incident is not None:
         request.incident_id = incident.id
         incident.request_count += 1
         incident.last_request_at = request.created_at
         return incident
-    members = (await session.scalars(
-        select(Request).where(Request.site == site.code, Request.building_id == request.building_id,
-                              Request.category == request.category, Request.created_at >= since,
-                              Request.incident_id.is_(None), Request.status != Status.cancelled)
-    )).all()
+    members = (
+        await session.scalars(
+            select(Request).where(
+                Request.site == site.code,
+                Request.building_id == request.building_id,
+                Request.category == request.category,
+                Request.created_at >= since,
+                Request.incident_id.is_(None),
+                Request.status != Status.cancelled,
+            )
+        )
+    ).all()
     if len(members) < site.incident_threshold:
         return None
-    incident = Incident(id=new_id(), site=site.code, building_id=request.building_id, category=request.category,
-                        status="open", opened_at=request.created_at, last_request_at=request.created_at,
-                        request_count=len(members))
+    incident = Incident(
+        id=new_id(),
+        site=site.code,
+        building_id=request.building_id,
+        category=request.category,
+        status="open",
+        opened_at=request.created_at,
+        last_request_at=request.created_at,
+        request_count=len(members),
+    )
     session.add(incident)
     for member in members:
         member.incident_id = incident.id
@@ -60,8 +80,9 @@ async def get_incident(session: AsyncSession, principal: Principal, incident_id:
     return incident
 
 
-async def list_incidents(session: AsyncSession, principal: Principal, site: str | None,
-                         status: str | None) -> Sequence[Incident]:
+async def list_incidents(
+    session: AsyncSession, principal: Principal, site: str | None, status: str | None
+) -> Sequence[Incident]:
     query = select(Incident)
     query = query.where(principal.site_filter(Incident.site, site))
     if status:
@@ -81,33 +102,60 @@ async def broadcast(uow: UnitOfWork, principal: Principal, incident_id: str, com
     incident = await get_incident(session, principal, incident_id)
     if command.unit_ids is not None:
         unit_ids = list(dict.fromkeys(command.unit_ids))
-        known = set((await session.scalars(
-            select(Unit.id).where(Unit.site == incident.site, Unit.id.in_(unit_ids)))).all())
+        known = set(
+            (await session.scalars(select(Unit.id).where(Unit.site == incident.site, Unit.id.in_(unit_ids)))).all()
+        )
         unknown = [u for u in unit_ids if u not in known]
         if unknown:
-            raise Problem(422, f"units {', '.join(unknown[:5])} are not units of site {incident.site}",
-                          field="unit_ids")
+            raise Problem(
+                422, f"units {', '.join(unknown[:5])} are not units of site {incident.site}", field="unit_ids"
+            )
     else:
-        unit_ids = list((await session.scalars(
-            select(Unit.id).where(Unit.building_id == incident.building_id).order_by(Unit.id))).all())
+        unit_ids = list(
+            (
+                await session.scalars(select(Unit.id).where(Unit.building_id == incident.building_id).order_by(Unit.id))
+            ).all()
+        )
         if not unit_ids:
             raise Conflict(f"building {incident.building_id} has no units to tell", field="unit_ids")
     building = await session.get(Building, incident.building_id)
     now = utcnow()
-    record = Broadcast(id=new_id(), incident_id=incident.id, site=incident.site, message=command.message,
-                       urgency=command.urgency, unit_count=len(unit_ids), requested_by=principal.subject,
-                       requested_at=now)
+    record = Broadcast(
+        id=new_id(),
+        incident_id=incident.id,
+        site=incident.site,
+        message=command.message,
+        urgency=command.urgency,
+        unit_count=len(unit_ids),
+        requested_by=principal.subject,
+        requested_at=now,
+    )
     session.add(record)
-    event = uow.emit(INCIDENT_BROADCAST, subject=incident.id, site=incident.site, correlation_id=incident.id, data={
-        "incident_id": incident.id, "site": incident.site, "building": building.code if building else None,
-        "unit_ids": unit_ids, "category": incident.category, "message": command.message,
-        "urgency": command.urgency, "requested_by": principal.subject, "broadcast_id": record.id,
-        "requested_at": now.isoformat(),
-    })
+    event = uow.emit(
+        INCIDENT_BROADCAST,
+        subject=incident.id,
+        site=incident.site,
+        correlation_id=incident.id,
+        data={
+            "incident_id": incident.id,
+            "site": incident.site,
+            "building": building.code if building else None,
+            "unit_ids": unit_ids,
+            "category": incident.category,
+            "message": command.message,
+            "urgency": command.urgency,
+            "requested_by": principal.subject,
+            "broadcast_id": record.id,
+            "requested_at": now.isoformat(),
+        },
+    )
     members = (await session.scalars(select(Request).where(Request.incident_id == incident.id))).all()
     for member in members:
-        session.add(timeline_entry(member.id, member.unit_id, event,
-                                   f"incident broadcast to {len(unit_ids)} units by {principal.subject}"))
+        session.add(
+            timeline_entry(
+                member.id, member.unit_id, event, f"incident broadcast to {len(unit_ids)} units by {principal.subject}"
+            )
+        )
     await uow.commit()
     return record
 

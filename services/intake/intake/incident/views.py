@@ -22,20 +22,23 @@ class IncidentDetail(IncidentRead):
 
 
 @router.get("", response_model=list[IncidentRead])
-async def get_incidents(session: SessionDep, principal: Staff, site: str | None = None,
-                        status: str | None = None) -> object:
+async def get_incidents(
+    session: SessionDep, principal: Staff, site: str | None = None, status: str | None = None
+) -> object:
     return await service.list_incidents(session, principal, site, status)
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
 async def get_incident(incident_id: str, session: SessionDep, principal: Staff) -> Any:
     incident = await service.get_incident(session, principal, incident_id)
-    requests, _ = await list_requests(session, principal, site=incident.site, status=None, limit=500, offset=0,
-                                      incident_id=incident.id)
-    return IncidentDetail(**IncidentRead.model_validate(incident).model_dump(),
-                          requests=[RequestRead.model_validate(r) for r in requests],
-                          broadcasts=[BroadcastRead.model_validate(b) for b in
-                                      await service.broadcasts(session, incident.id)])
+    requests, _ = await list_requests(
+        session, principal, site=incident.site, status=None, limit=500, offset=0, incident_id=incident.id
+    )
+    return IncidentDetail(
+        **IncidentRead.model_validate(incident).model_dump(),
+        requests=[RequestRead.model_validate(r) for r in requests],
+        broadcasts=[BroadcastRead.model_validate(b) for b in await service.broadcasts(session, incident.id)],
+    )
 
 
 @router.post("/{incident_id}/broadcast", status_code=201, response_model=BroadcastRead)

@@ -22,7 +22,6 @@ RECENT_DAYS = 90
 RECENT_LIMIT = 10
 
 
-
 async def record_payment_status(uow: UnitOfWork, data: dict[str, Any]) -> None:
     """Upsert the unit's payment status; an event older than the one held is ignored (out of order)."""
     updated_at = datetime.fromisoformat(data["updated_at"])
@@ -39,8 +38,9 @@ async def record_payment_status(uow: UnitOfWork, data: dict[str, Any]) -> None:
     row.updated_at = updated_at
 
 
-async def lookup(session: AsyncSession, principal: Principal, *, site: str | None, phone: str | None,
-                 unit_id: str | None) -> list[CallerMatch]:
+async def lookup(
+    session: AsyncSession, principal: Principal, *, site: str | None, phone: str | None, unit_id: str | None
+) -> list[CallerMatch]:
     if not phone and not unit_id:
         raise Problem(422, "give a phone number or a unit", field="phone")
     if site:
@@ -59,12 +59,20 @@ async def lookup(session: AsyncSession, principal: Principal, *, site: str | Non
             pairs.append((party, await session.get(Unit, party.unit_id) if party.unit_id else None))
         if not pairs:  # a caller not in the archive may still have called before
             pairs.append((None, None))
-    return [await _match(session, principal, party, unit, phone if party is None and unit is None else None,
-                         sites) for party, unit in pairs]
+    return [
+        await _match(session, principal, party, unit, phone if party is None and unit is None else None, sites)
+        for party, unit in pairs
+    ]
 
 
-async def _match(session: AsyncSession, principal: Principal, party: Party | None, unit: Unit | None,
-                 phone: str | None, sites: set[str] | None) -> CallerMatch:
+async def _match(
+    session: AsyncSession,
+    principal: Principal,
+    party: Party | None,
+    unit: Unit | None,
+    phone: str | None,
+    sites: set[str] | None,
+) -> CallerMatch:
     conditions = []
     if unit is not None:
         conditions.append(Request.unit_id == unit.id)
@@ -80,11 +88,17 @@ async def _match(session: AsyncSession, principal: Principal, party: Party | Non
         base = select(Request).where(or_(*conditions))
         if sites is not None:
             base = base.where(Request.site.in_(sites))
-        open_requests = (await session.scalars(
-            base.where(Request.status.in_([s.value for s in OPEN])).order_by(Request.created_at.desc()))).all()
+        open_requests = (
+            await session.scalars(
+                base.where(Request.status.in_([s.value for s in OPEN])).order_by(Request.created_at.desc())
+            )
+        ).all()
         since = utcnow() - timedelta(days=RECENT_DAYS)
-        recent = (await session.scalars(
-            base.where(Request.created_at >= since).order_by(Request.created_at.desc()).limit(RECENT_LIMIT))).all()
+        recent = (
+            await session.scalars(
+                base.where(Request.created_at >= since).order_by(Request.created_at.desc()).limit(RECENT_LIMIT)
+            )
+        ).all()
     payment = await session.get(PaymentStatus, unit.id) if unit is not None else None
     contacts = sees_contacts(principal)
     parties = [PartyRead.model_validate(p) for p in await parties_of_unit(session, unit.id)] if unit else []
@@ -94,7 +108,9 @@ async def _match(session: AsyncSession, principal: Principal, party: Party | Non
         if party_read:
             party_read = party_read.model_copy(update={"phone": mask_phone(party_read.phone), "email": None})
     return CallerMatch(
-        party=party_read, unit=UnitRead.model_validate(unit) if unit else None, parties=parties,
+        party=party_read,
+        unit=UnitRead.model_validate(unit) if unit else None,
+        parties=parties,
         payment=PaymentRead.model_validate(payment) if payment is not None and contacts else None,
         open_requests=[RequestRead.model_validate(r) for r in open_requests],
         recent_requests=[RequestRead.model_validate(r) for r in recent],

@@ -15,8 +15,11 @@ FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager
 
 @router.get("/lookup", response_model=LookupResult)
 async def get_lookup(
-    session: SessionDep, principal: FrontDesk, site: str | None = None,
-    phone: Annotated[str | None, Query(pattern=r"^\+?[0-9 -]{5,20}$")] = None, unit_id: str | None = None,
+    session: SessionDep,
+    principal: FrontDesk,
+    site: str | None = None,
+    phone: Annotated[str | None, Query(pattern=r"^\+?[0-9 -]{5,20}$")] = None,
+    unit_id: str | None = None,
 ) -> Any:
     """Who is calling: the party, the unit, open and recent requests, and the unit's payment status
     (context only: arrears never block a request)."""

@@ -19,11 +19,22 @@ from pm_platform.subjects import InvalidToken, check_token
 
 # The default request taxonomy a site starts with; each site edits its own copy.
 DEFAULT_CATEGORIES: dict[str, str] = {
-    "water": "Water", "electrical": "Electrical", "gas": "Gas", "lift": "Lift", "lift_trapped": "Lift: people trapped",
+    "water": "Water",
+    "electrical": "Electrical",
+    "gas": "Gas",
+    "lift": "Lift",
+    "lift_trapped": "Lift: people trapped",
     "doors_locks": "Doors and locks",
-    "leaks_walls": "Leaks and walls", "drainage": "Drainage", "cleaning": "Cleaning", "greening": "Greening",
-    "noise": "Noise", "parking": "Parking", "security": "Security", "charges": "Charges",
-    "staff_attitude": "Staff attitude", "other": "Other",
+    "leaks_walls": "Leaks and walls",
+    "drainage": "Drainage",
+    "cleaning": "Cleaning",
+    "greening": "Greening",
+    "noise": "Noise",
+    "parking": "Parking",
+    "security": "Security",
+    "charges": "Charges",
+    "staff_attitude": "Staff attitude",
+    "other": "Other",
 }
 
 
@@ -166,7 +177,6 @@ class SiteRead(BaseModel):
     incident_window_minutes: int
     incident_threshold: int
     timezone: str
-
 
 
 def check_site_code(value: str) -> str:

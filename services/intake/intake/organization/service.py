@@ -79,10 +79,21 @@ async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSett
 
 def publish_site(uow: UnitOfWork, site: Site) -> None:
     updated_at = site.updated_at or utcnow()
-    uow.emit(SITE_UPSERTED, subject=site.code, site=site.code, correlation_id=site.code, data={
-        "site": site.code, "name": site.name, "kind": site.kind, "group_code": site.group_code,
-        "service_center": site.service_center, "timezone": site.timezone, "updated_at": updated_at.isoformat(),
-    })
+    uow.emit(
+        SITE_UPSERTED,
+        subject=site.code,
+        site=site.code,
+        correlation_id=site.code,
+        data={
+            "site": site.code,
+            "name": site.name,
+            "kind": site.kind,
+            "group_code": site.group_code,
+            "service_center": site.service_center,
+            "timezone": site.timezone,
+            "updated_at": updated_at.isoformat(),
+        },
+    )
 
 
 async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | None = None) -> Site:
@@ -99,8 +110,9 @@ async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | N
     units: set[str] = set()
     for index, unit in enumerate(command.units):
         if unit.building not in buildings:
-            raise Problem(422, f"building {unit.building} is not among the site's buildings",
-                          field=f"units[{index}].building")
+            raise Problem(
+                422, f"building {unit.building} is not among the site's buildings", field=f"units[{index}].building"
+            )
         if unit.code in units:
             raise Problem(422, f"unit {unit.code} is listed twice", field=f"units[{index}].code")
         units.add(unit.code)
@@ -108,11 +120,18 @@ async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | N
         keys = [(r.limit, r.kind, r.priority) for r in command.time_limits]
         if len(set(keys)) != len(keys):
             raise Problem(422, "two rules for the same limit, kind and priority", field="time_limits")
-    site = Site(code=command.code, name=command.name, kind=command.kind, group_code=command.group_code,
-                service_center=command.service_center or f"{command.name} Service Center",
-                timezone=command.timezone, duplicate_window_hours=command.duplicate_window_hours,
-                incident_window_minutes=command.incident_window_minutes,
-                incident_threshold=command.incident_threshold, updated_at=now)
+    site = Site(
+        code=command.code,
+        name=command.name,
+        kind=command.kind,
+        group_code=command.group_code,
+        service_center=command.service_center or f"{command.name} Service Center",
+        timezone=command.timezone,
+        duplicate_window_hours=command.duplicate_window_hours,
+        incident_window_minutes=command.incident_window_minutes,
+        incident_threshold=command.incident_threshold,
+        updated_at=now,
+    )
     session.add(site)
     await session.flush()
     # The site first: a consumer sets the site up before it reads the site's units.
@@ -124,8 +143,16 @@ async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | N
         await upsert_unit(uow, site.code, unit, now=now)
     await seed_categories(session, site.code, command.categories)
     for rule in command.time_limits or []:
-        session.add(TimeLimitRule(site=site.code, limit=rule.limit, kind=rule.kind, priority=rule.priority,
-                                  minutes=rule.minutes, warning_minutes=rule.warning_minutes))
+        session.add(
+            TimeLimitRule(
+                site=site.code,
+                limit=rule.limit,
+                kind=rule.kind,
+                priority=rule.priority,
+                minutes=rule.minutes,
+                warning_minutes=rule.warning_minutes,
+            )
+        )
     await session.flush()
     return site
 
@@ -198,9 +225,9 @@ async def upsert_unit(uow: UnitOfWork, site: str, command: UnitWrite, *, now: da
 
 async def paying_party_id(session: AsyncSession, unit_id: str) -> str | None:
     """The party billed for a unit: an active party marked as paying, else the active owner."""
-    parties = (await session.scalars(
-        select(Party).where(Party.unit_id == unit_id, Party.active.is_(True)).order_by(Party.id)
-    )).all()
+    parties = (
+        await session.scalars(select(Party).where(Party.unit_id == unit_id, Party.active.is_(True)).order_by(Party.id))
+    ).all()
     for party in parties:
         if party.pays:
             return party.id
@@ -210,12 +237,24 @@ async def paying_party_id(session: AsyncSession, unit_id: str) -> str | None:
 async def publish_unit(uow: UnitOfWork, unit: Unit) -> None:
     building = await uow.session.get(Building, unit.building_id)
     updated_at = unit.updated_at or utcnow()
-    uow.emit(UNIT_UPSERTED, subject=unit.id, site=unit.site, correlation_id=unit.id, data={
-        "unit_id": unit.id, "site": unit.site, "building": building.code if building else unit.building_id,
-        "number": unit.code, "floor": unit.floor, "area_m2": f"{unit.area_m2:.2f}", "use": unit.use,
-        "occupied": unit.occupied, "paying_party_id": await paying_party_id(uow.session, unit.id),
-        "updated_at": updated_at.isoformat(),
-    })
+    uow.emit(
+        UNIT_UPSERTED,
+        subject=unit.id,
+        site=unit.site,
+        correlation_id=unit.id,
+        data={
+            "unit_id": unit.id,
+            "site": unit.site,
+            "building": building.code if building else unit.building_id,
+            "number": unit.code,
+            "floor": unit.floor,
+            "area_m2": f"{unit.area_m2:.2f}",
+            "use": unit.use,
+            "occupied": unit.occupied,
+            "paying_party_id": await paying_party_id(uow.session, unit.id),
+            "updated_at": updated_at.isoformat(),
+        },
+    )
 
 
 # --- parties --------------------------------------------------------------------------------------
@@ -240,8 +279,9 @@ def _active(move_out: date | None, today: date) -> bool:
     return move_out is None or move_out > today
 
 
-async def save_party(uow: UnitOfWork, unit: Unit, command: PartyWrite, *, party_id: str | None = None,
-                     now: datetime | None = None) -> Party:
+async def save_party(
+    uow: UnitOfWork, unit: Unit, command: PartyWrite, *, party_id: str | None = None, now: datetime | None = None
+) -> Party:
     """Create (``party_id`` None or unknown) or replace a party of ``unit`` and publish it, and the unit too
     when its paying party may have changed."""
     session = uow.session
@@ -255,8 +295,11 @@ async def save_party(uow: UnitOfWork, unit: Unit, command: PartyWrite, *, party_
         session.add(party)
     party.role, party.name, party.phone, party.email = command.role, command.name, command.phone, command.email
     party.language, party.extra_care = command.language, ",".join(sorted(set(command.extra_care)))
-    party.move_in, party.move_out, party.tenancy_registration = command.move_in, command.move_out, \
-        command.tenancy_registration
+    party.move_in, party.move_out, party.tenancy_registration = (
+        command.move_in,
+        command.move_out,
+        command.tenancy_registration,
+    )
     party.pays = command.pays
     party.active = _active(command.move_out, now.date())
     party.updated_at = now
@@ -280,25 +323,47 @@ async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
         raise Problem(409, f"party {party.id} has no unit to move out of", field="unit_id")
     if party.move_in is not None and day < party.move_in:
         raise Problem(422, f"move_out {day} is before move_in {party.move_in}", field="move_out")
-    command = PartyWrite.model_validate({
-        "role": party.role, "name": party.name, "phone": party.phone, "email": party.email,
-        "language": party.language, "extra_care": [c for c in party.extra_care.split(",") if c],
-        "move_in": party.move_in, "move_out": day, "tenancy_registration": party.tenancy_registration,
-        "pays": party.pays,
-    })
+    command = PartyWrite.model_validate(
+        {
+            "role": party.role,
+            "name": party.name,
+            "phone": party.phone,
+            "email": party.email,
+            "language": party.language,
+            "extra_care": [c for c in party.extra_care.split(",") if c],
+            "move_in": party.move_in,
+            "move_out": day,
+            "tenancy_registration": party.tenancy_registration,
+            "pays": party.pays,
+        }
+    )
     return await save_party(uow, unit, command, party_id=party.id)
 
 
 def publish_party(uow: UnitOfWork, party: Party) -> None:
     updated_at = party.updated_at or utcnow()
-    uow.emit(PARTY_UPSERTED, subject=party.id, site=party.site, correlation_id=party.id, data={
-        "party_id": party.id, "site": party.site, "unit_id": party.unit_id or "", "role": party.role,
-        "name": party.name, "phone": party.phone, "email": party.email, "language": party.language,
-        "extra_care": [c for c in party.extra_care.split(",") if c], "active": party.active, "pays": party.pays,
-        "move_in": party.move_in.isoformat() if party.move_in else None,
-        "move_out": party.move_out.isoformat() if party.move_out else None,
-        "updated_at": updated_at.isoformat(),
-    })
+    uow.emit(
+        PARTY_UPSERTED,
+        subject=party.id,
+        site=party.site,
+        correlation_id=party.id,
+        data={
+            "party_id": party.id,
+            "site": party.site,
+            "unit_id": party.unit_id or "",
+            "role": party.role,
+            "name": party.name,
+            "phone": party.phone,
+            "email": party.email,
+            "language": party.language,
+            "extra_care": [c for c in party.extra_care.split(",") if c],
+            "active": party.active,
+            "pays": party.pays,
+            "move_in": party.move_in.isoformat() if party.move_in else None,
+            "move_out": party.move_out.isoformat() if party.move_out else None,
+            "updated_at": updated_at.isoformat(),
+        },
+    )
 
 
 async def parties_by_phone(session: AsyncSession, sites: set[str] | None, phone: str) -> Sequence[Party]:
@@ -365,8 +430,16 @@ async def replace_time_limits(uow: UnitOfWork, site: str, rules: list[TimeLimitR
         await uow.session.delete(rule)
     await uow.session.flush()
     for given in rules:
-        uow.session.add(TimeLimitRule(site=site, limit=given.limit, kind=given.kind, priority=given.priority,
-                                      minutes=given.minutes, warning_minutes=given.warning_minutes))
+        uow.session.add(
+            TimeLimitRule(
+                site=site,
+                limit=given.limit,
+                kind=given.kind,
+                priority=given.priority,
+                minutes=given.minutes,
+                warning_minutes=given.warning_minutes,
+            )
+        )
     await uow.commit()
     return await time_limit_rules(uow.session, site)
 

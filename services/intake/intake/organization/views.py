@@ -29,11 +29,14 @@ from pm_platform.problems import Problem
 router = APIRouter(tags=["organization"])
 Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
 # Department workers read the archive too (the unit and who lives there), with contacts masked.
-Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
-                                               "worker", "billing_clerk"))]
+Readers = Annotated[
+    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "billing_clerk"))
+]
 # An owner's token (with its party id) reads the owner's own unit; unit_in_scope checks it is theirs.
-UnitReaders = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
-                                                   "worker", "billing_clerk", "owner"))]
+UnitReaders = Annotated[
+    Principal,
+    Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "billing_clerk", "owner")),
+]
 FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
 Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
 # Onboarding a site is head office's decision alone.
@@ -44,8 +47,9 @@ def party_view(party: Party, principal: Principal) -> PartyRead:
     view = PartyRead.model_validate(party)
     if service.sees_contacts(principal):
         return view
-    return view.model_copy(update={"phone": service.mask_phone(view.phone), "email": None,
-                                   "tenancy_registration": None})
+    return view.model_copy(
+        update={"phone": service.mask_phone(view.phone), "email": None, "tenancy_registration": None}
+    )
 
 
 class UnitDetail(UnitRead):
@@ -151,8 +155,9 @@ async def get_categories(site: str, session: SessionDep, _: Readers) -> object:
 
 
 @router.put("/sites/{site}/categories", response_model=list[CategoryRead])
-async def put_categories(site: str, uow: UowDep, _: Archivists,
-                         body: Annotated[list[CategoryWrite], Body(min_length=1)]) -> object:
+async def put_categories(
+    site: str, uow: UowDep, _: Archivists, body: Annotated[list[CategoryWrite], Body(min_length=1)]
+) -> object:
     return await service.replace_categories(uow, site, body)
 
 

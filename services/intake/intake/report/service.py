@@ -30,34 +30,72 @@ async def daily(session: AsyncSession, site: str, day: date) -> DailyReport:
     if await session.get(Site, site) is None:
         raise Problem(404, f"site {site} not found", field="site")
     start, end = _bounds(day, day + timedelta(days=1))
-    created = (await session.scalars(
-        select(Request).where(Request.site == site, Request.created_at >= start, Request.created_at < end))).all()
-    changes = (await session.scalars(
-        select(StatusChange.to_status).where(StatusChange.site == site, StatusChange.changed_at >= start,
-                                             StatusChange.changed_at < end))).all()
-    limits = (await session.scalars(
-        select(TimelineEntry).join(Request, Request.id == TimelineEntry.request_id)
-        .where(Request.site == site, TimelineEntry.event_type == REQUEST_TIMELIMIT,
-               TimelineEntry.occurred_at >= start, TimelineEntry.occurred_at < end))).all()
+    created = (
+        await session.scalars(
+            select(Request).where(Request.site == site, Request.created_at >= start, Request.created_at < end)
+        )
+    ).all()
+    changes = (
+        await session.scalars(
+            select(StatusChange.to_status).where(
+                StatusChange.site == site, StatusChange.changed_at >= start, StatusChange.changed_at < end
+            )
+        )
+    ).all()
+    limits = (
+        await session.scalars(
+            select(TimelineEntry)
+            .join(Request, Request.id == TimelineEntry.request_id)
+            .where(
+                Request.site == site,
+                TimelineEntry.event_type == REQUEST_TIMELIMIT,
+                TimelineEntry.occurred_at >= start,
+                TimelineEntry.occurred_at < end,
+            )
+        )
+    ).all()
     open_statuses = [s.value for s in OPEN]
-    open_now = await session.scalar(select(func.count()).select_from(Request)
-                                    .where(Request.site == site, Request.status.in_(open_statuses))) or 0
-    overdue_now = await session.scalar(select(func.count()).select_from(Request)
-                                       .where(Request.site == site, overdue_clause(utcnow()))) or 0
-    escalated = await session.scalar(select(func.count()).select_from(Request)
-                                     .where(Request.site == site, Request.status.in_(open_statuses),
-                                            Request.escalated.is_(True))) or 0
-    duty = await session.scalar(select(func.count()).select_from(DutyLogEntry)
-                                .where(DutyLogEntry.site == site, DutyLogEntry.at >= start,
-                                       DutyLogEntry.at < end)) or 0
+    open_now = (
+        await session.scalar(
+            select(func.count()).select_from(Request).where(Request.site == site, Request.status.in_(open_statuses))
+        )
+        or 0
+    )
+    overdue_now = (
+        await session.scalar(
+            select(func.count()).select_from(Request).where(Request.site == site, overdue_clause(utcnow()))
+        )
+        or 0
+    )
+    escalated = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Request)
+            .where(Request.site == site, Request.status.in_(open_statuses), Request.escalated.is_(True))
+        )
+        or 0
+    )
+    duty = (
+        await session.scalar(
+            select(func.count())
+            .select_from(DutyLogEntry)
+            .where(DutyLogEntry.site == site, DutyLogEntry.at >= start, DutyLogEntry.at < end)
+        )
+        or 0
+    )
     return DailyReport(
-        site=site, day=day, created=len(created),
+        site=site,
+        day=day,
+        created=len(created),
         created_by_kind=dict(Counter(r.kind for r in created)),
         created_by_channel=dict(Counter(r.channel for r in created)),
         created_by_category=dict(Counter(r.category for r in created)),
         transitions=dict(Counter(changes)),
         breaches=dict(Counter(e.data.get("limit", "?") for e in limits if e.data.get("stage") == "breach")),
-        open_now=open_now, overdue_now=overdue_now, escalated_open=escalated, duty_log_entries=duty,
+        open_now=open_now,
+        overdue_now=overdue_now,
+        escalated_open=escalated,
+        duty_log_entries=duty,
     )
 
 
@@ -100,8 +138,9 @@ def parse_month(month: str) -> tuple[date, date]:
     return first, following
 
 
-async def complaint_analysis(session: AsyncSession, principal: Principal, month: str,
-                             site: str | None) -> ComplaintAnalysis:
+async def complaint_analysis(
+    session: AsyncSession, principal: Principal, month: str, site: str | None
+) -> ComplaintAnalysis:
     first, following = parse_month(month)
     start, end = _bounds(first, following)
     if site:
@@ -110,24 +149,43 @@ async def complaint_analysis(session: AsyncSession, principal: Principal, month:
     else:
         codes = (await session.scalars(select(Site.code).order_by(Site.code))).all()
         sites = [c for c in codes if principal.can_act_on(c)]
-    requests = (await session.scalars(
-        select(Request).where(Request.site.in_(sites), Request.created_at >= start, Request.created_at < end))).all()
+    requests = (
+        await session.scalars(
+            select(Request).where(Request.site.in_(sites), Request.created_at >= start, Request.created_at < end)
+        )
+    ).all()
     complaints = [r for r in requests if r.kind == Kind.complaint]
-    reopened = await session.scalar(
-        select(func.count()).select_from(StatusChange)
-        .where(StatusChange.site.in_(sites), StatusChange.to_status == Status.reopened,
-               StatusChange.changed_at >= start, StatusChange.changed_at < end)) or 0
+    reopened = (
+        await session.scalar(
+            select(func.count())
+            .select_from(StatusChange)
+            .where(
+                StatusChange.site.in_(sites),
+                StatusChange.to_status == Status.reopened,
+                StatusChange.changed_at >= start,
+                StatusChange.changed_at < end,
+            )
+        )
+        or 0
+    )
     spots = Counter((r.site, r.unit_id, r.category) for r in requests if r.unit_id)
     now = utcnow()
     return ComplaintAnalysis(
-        month=month, sites=sites, complaints=len(complaints),
+        month=month,
+        sites=sites,
+        complaints=len(complaints),
         by_category=dict(Counter(r.category for r in complaints)),
         by_site=dict(Counter(r.site for r in complaints)),
         by_department=dict(Counter(r.department or "unassigned" for r in complaints)),
         by_class=dict(Counter(r.complaint_class or "unclassified" for r in complaints)),
-        acknowledge=_ack(complaints, now), progress_reply=_reply(complaints, now),
-        all_requests_acknowledge=_ack(requests, now), all_requests_progress_reply=_reply(requests, now),
+        acknowledge=_ack(complaints, now),
+        progress_reply=_reply(complaints, now),
+        all_requests_acknowledge=_ack(requests, now),
+        all_requests_progress_reply=_reply(requests, now),
         reopened=reopened,
-        hot_spots=[HotSpot(site=s, unit_id=u or "", category=c, requests=n)
-                   for (s, u, c), n in spots.most_common() if n >= HOT_SPOT_MIN][:20],
+        hot_spots=[
+            HotSpot(site=s, unit_id=u or "", category=c, requests=n)
+            for (s, u, c), n in spots.most_common()
+            if n >= HOT_SPOT_MIN
+        ][:20],
     )

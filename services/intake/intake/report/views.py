@@ -20,8 +20,11 @@ async def get_daily(site: str, session: SessionDep, _: Supervisors, day: InputDa
 
 
 @router.get("/complaints", response_model=ComplaintAnalysis)
-async def get_complaints(session: SessionDep, principal: Supervisors,
-                         month: Annotated[str, Query(pattern=MONTH_PATTERN)],
-                         site: str | None = None) -> object:
+async def get_complaints(
+    session: SessionDep,
+    principal: Supervisors,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+    site: str | None = None,
+) -> object:
     """The monthly complaint analysis (每月投诉汇总及分析) of one site, or of every site the caller sees."""
     return await service.complaint_analysis(session, principal, month, site)

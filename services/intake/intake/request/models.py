@@ -198,8 +198,11 @@ class RequestCreate(BaseModel):
     in_unit: bool = False
     reporter: Reporter
     appointment: Window | None = None
-    building: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$",
-                                 description="The building's code, for a common-area request in one building.")
+    building: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="The building's code, for a common-area request in one building.",
+    )
     photos: list[str] = Field(default=[], max_length=20, description="References to stored photos (URLs or keys).")
     complaint_class: ComplaintClass | None = None
 
@@ -276,8 +279,6 @@ class TimelineRead(BaseModel):
 
 class RequestDetail(RequestRead):
     timeline: list[TimelineRead]
-
-
 
 
 class StatusCommand(BaseModel):

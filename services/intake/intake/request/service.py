@@ -54,7 +54,6 @@ def timer_kind(limit: Limit, stage: str) -> str:
     return f"request.{limit}.{stage}"
 
 
-
 # --- recording ------------------------------------------------------------------------------------
 
 
@@ -85,8 +84,9 @@ async def _as_owner(session: AsyncSession, principal: Principal, command: Reques
     return command.model_copy(update={"channel": Channel.app, "reporter": reporter})
 
 
-async def record_request(uow: UnitOfWork, command: RequestCreate, *, actor: str,
-                         caused_by: Envelope | None = None) -> Request:
+async def record_request(
+    uow: UnitOfWork, command: RequestCreate, *, actor: str, caused_by: Envelope | None = None
+) -> Request:
     """Record a request (from the front desk, or raised by another service's event) with its time limits,
     duplicate flag and incident grouping; the caller commits."""
     session = uow.session
@@ -105,20 +105,41 @@ async def record_request(uow: UnitOfWork, command: RequestCreate, *, actor: str,
     if command.building is not None:
         building = await session.get(Building, f"{command.site}-{command.building}")
         if building is None or (unit is not None and building.id != unit.building_id):
-            raise Problem(422, f"building {command.building} does not exist at site {command.site}"
-                          + (" or is not the unit's" if unit else ""), field="building")
+            raise Problem(
+                422,
+                f"building {command.building} does not exist at site {command.site}"
+                + (" or is not the unit's" if unit else ""),
+                field="building",
+            )
         building_id = building.id
     now = utcnow()
     request = Request(
-        id=new_id(), site=command.site, kind=command.kind, channel=command.channel, category=command.category,
-        priority=command.priority, status=Status.new, description=command.description, unit_id=command.unit_id,
-        location=command.location, in_unit=command.in_unit, reporter_party_id=command.reporter.party_id,
-        reporter_name=command.reporter.name, reporter_phone=command.reporter.phone,
+        id=new_id(),
+        site=command.site,
+        kind=command.kind,
+        channel=command.channel,
+        category=command.category,
+        priority=command.priority,
+        status=Status.new,
+        description=command.description,
+        unit_id=command.unit_id,
+        location=command.location,
+        in_unit=command.in_unit,
+        reporter_party_id=command.reporter.party_id,
+        reporter_name=command.reporter.name,
+        reporter_phone=command.reporter.phone,
         appointment_start=command.appointment.start if command.appointment else None,
         appointment_end=command.appointment.end if command.appointment else None,
-        created_by=actor, created_at=now, updated_at=now, building_id=building_id, photos=list(command.photos),
-        complaint_class=command.complaint_class, escalated=command.complaint_class == ComplaintClass.valid,
-        reopen_count=0, ack_breached=False, reply_breached=False,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        building_id=building_id,
+        photos=list(command.photos),
+        complaint_class=command.complaint_class,
+        escalated=command.complaint_class == ComplaintClass.valid,
+        reopen_count=0,
+        ack_breached=False,
+        reply_breached=False,
     )
     request.possible_duplicate_of = await _possible_duplicate(session, site, request)
     session.add(request)
@@ -129,31 +150,40 @@ async def record_request(uow: UnitOfWork, command: RequestCreate, *, actor: str,
     # Lets an operator find this request's trace (`pm trace <request id>`).
     trace.get_current_span().set_attribute("pm.correlation_id", request.id)
     data: dict[str, Any] = {
-        "request_id": request.id, "site": request.site, "kind": request.kind, "category": request.category,
-        "priority": request.priority, "description": request.description, "unit_id": request.unit_id,
-        "location": request.location, "in_unit": request.in_unit, "channel": request.channel,
+        "request_id": request.id,
+        "site": request.site,
+        "kind": request.kind,
+        "category": request.category,
+        "priority": request.priority,
+        "description": request.description,
+        "unit_id": request.unit_id,
+        "location": request.location,
+        "in_unit": request.in_unit,
+        "channel": request.channel,
         "reporter": command.reporter.model_dump(),
         "appointment": command.appointment.model_dump(mode="json") if command.appointment else None,
         "created_at": now.isoformat(),
         # Optional additions (v1 stays compatible).
         "building": command.building or (building_id.removeprefix(f"{site.code}-") if building_id else None),
-        "photos": request.photos, "complaint_class": request.complaint_class,
-        "possible_duplicate_of": request.possible_duplicate_of, "incident_id": incident.id if incident else None,
+        "photos": request.photos,
+        "complaint_class": request.complaint_class,
+        "possible_duplicate_of": request.possible_duplicate_of,
+        "incident_id": incident.id if incident else None,
         "ack_due_at": request.ack_due_at.isoformat() if request.ack_due_at else None,
         "reply_due_at": request.reply_due_at.isoformat() if request.reply_due_at else None,
     }
     if caused_by is not None:
         event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data, caused_by=caused_by)
     else:
-        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data,
-                         correlation_id=request.id)
+        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data, correlation_id=request.id)
     summary = f"{request.kind} recorded by {actor} ({request.channel})"
     if request.possible_duplicate_of:
         summary += f"; possible duplicate of {request.possible_duplicate_of}"
     session.add(timeline_entry(request.id, request.unit_id, event, summary))
     if request.complaint_class is not None:  # classified as it was recorded
-        emit_classified(uow, request, actor=actor, department=await known_department(session, request),
-                        caused_by=caused_by)
+        emit_classified(
+            uow, request, actor=actor, department=await known_department(session, request), caused_by=caused_by
+        )
     return request
 
 
@@ -162,10 +192,18 @@ async def _possible_duplicate(session: AsyncSession, site: Site, request: Reques
     if request.unit_id is None or site.duplicate_window_hours <= 0:
         return None
     since = request.created_at - timedelta(hours=site.duplicate_window_hours)
-    query = (select(Request.id).where(Request.unit_id == request.unit_id, Request.category == request.category,
-                                      Request.created_at >= since, Request.status != Status.cancelled,
-                                      Request.id != request.id)
-             .order_by(Request.created_at.desc()).limit(1))
+    query = (
+        select(Request.id)
+        .where(
+            Request.unit_id == request.unit_id,
+            Request.category == request.category,
+            Request.created_at >= since,
+            Request.status != Status.cancelled,
+            Request.id != request.id,
+        )
+        .order_by(Request.created_at.desc())
+        .limit(1)
+    )
     return await session.scalar(query)
 
 
@@ -179,8 +217,9 @@ async def _arm(uow: UnitOfWork, request: Request, limit: Limit, start: datetime)
         request.reply_due_at = due
     payload = {"site": request.site, "limit": str(limit)}
     if warning > 0:
-        await schedule(uow, timer_kind(limit, "warning"), key=request.id, due_at=due - timedelta(minutes=warning),
-                       payload=payload)
+        await schedule(
+            uow, timer_kind(limit, "warning"), key=request.id, due_at=due - timedelta(minutes=warning), payload=payload
+        )
     else:
         await cancel(uow, timer_kind(limit, "warning"), key=request.id)
     await schedule(uow, timer_kind(limit, "breach"), key=request.id, due_at=due, payload=payload)
@@ -194,15 +233,27 @@ async def _disarm(uow: UnitOfWork, request: Request, limit: Limit) -> None:
 # --- the state machine ----------------------------------------------------------------------------
 
 
-async def transition(uow: UnitOfWork, request: Request, target: Status, *, actor: str | None,
-                     reason: str | None = None, caused_by: Envelope | None = None, department: str | None = None,
-                     followup_id: str | None = None, work_order_id: str | None = None) -> None:
+async def transition(
+    uow: UnitOfWork,
+    request: Request,
+    target: Status,
+    *,
+    actor: str | None,
+    reason: str | None = None,
+    caused_by: Envelope | None = None,
+    department: str | None = None,
+    followup_id: str | None = None,
+    work_order_id: str | None = None,
+) -> None:
     """Move a request; an illegal transition raises 409 and changes nothing (the caller does not commit)."""
     current = Status(request.status)
     if not can_transition(current, target):
         allowed = sorted(TRANSITIONS[current])
-        raise Conflict(f"request {request.id} is {current}; it cannot move to {target}"
-                       f" (allowed: {', '.join(allowed) or 'none'})", field="status", allowed=allowed)
+        raise Conflict(
+            f"request {request.id} is {current}; it cannot move to {target} (allowed: {', '.join(allowed) or 'none'})",
+            field="status",
+            allowed=allowed,
+        )
     if target in (Status.cancelled, Status.reopened) and not reason:
         raise Problem(422, f"a reason is required to move a request to {target}", field="reason")
     session = uow.session
@@ -228,38 +279,80 @@ async def transition(uow: UnitOfWork, request: Request, target: Status, *, actor
         request.resolved_at = request.closed_at = request.replied_at = None
         request.reply_breached = False
         await _arm(uow, request, Limit.progress_reply, now)
-    session.add(StatusChange(request_id=request.id, site=request.site, from_status=current, to_status=target,
-                             reason=reason, actor=actor, changed_at=now))
+    session.add(
+        StatusChange(
+            request_id=request.id,
+            site=request.site,
+            from_status=current,
+            to_status=target,
+            reason=reason,
+            actor=actor,
+            changed_at=now,
+        )
+    )
     data = {
-        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
-        "category": request.category, "priority": request.priority, "from_status": str(current),
-        "to_status": str(target), "reason": reason, "actor": actor, "department": request.department,
-        "complaint_class": request.complaint_class, "party_id": request.reporter_party_id,
+        "request_id": request.id,
+        "site": request.site,
+        "unit_id": request.unit_id,
+        "kind": request.kind,
+        "category": request.category,
+        "priority": request.priority,
+        "from_status": str(current),
+        "to_status": str(target),
+        "reason": reason,
+        "actor": actor,
+        "department": request.department,
+        "complaint_class": request.complaint_class,
+        "party_id": request.reporter_party_id,
         "changed_at": now.isoformat(),
     }
     event = _emit(uow, REQUEST_STATUS_CHANGED, request, data, caused_by)
     summary = f"{current} → {target}" + (f" by {actor}" if actor else "") + (f": {reason}" if reason else "")
     session.add(timeline_entry(request.id, request.unit_id, event, summary))
     if target is Status.reopened:
-        reopened = _emit(uow, REQUEST_REOPENED, request, {
-            "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
-            "category": request.category, "priority": request.priority, "reason": reason or "",
-            "followup_id": followup_id, "work_order_id": work_order_id, "department": request.department,
-            "escalated": True, "reopen_count": request.reopen_count, "actor": actor, "reopened_at": now.isoformat(),
-        }, caused_by)
-        session.add(timeline_entry(request.id, request.unit_id, reopened,
-                                   f"reopened and escalated to the supervisor (#{request.reopen_count})"))
+        reopened = _emit(
+            uow,
+            REQUEST_REOPENED,
+            request,
+            {
+                "request_id": request.id,
+                "site": request.site,
+                "unit_id": request.unit_id,
+                "kind": request.kind,
+                "category": request.category,
+                "priority": request.priority,
+                "reason": reason or "",
+                "followup_id": followup_id,
+                "work_order_id": work_order_id,
+                "department": request.department,
+                "escalated": True,
+                "reopen_count": request.reopen_count,
+                "actor": actor,
+                "reopened_at": now.isoformat(),
+            },
+            caused_by,
+        )
+        session.add(
+            timeline_entry(
+                request.id,
+                request.unit_id,
+                reopened,
+                f"reopened and escalated to the supervisor (#{request.reopen_count})",
+            )
+        )
 
 
-def _emit(uow: UnitOfWork, event_type: str, request: Request, data: dict[str, Any],
-          caused_by: Envelope | None) -> Envelope:
+def _emit(
+    uow: UnitOfWork, event_type: str, request: Request, data: dict[str, Any], caused_by: Envelope | None
+) -> Envelope:
     if caused_by is not None:
         return uow.emit(event_type, subject=request.id, site=request.site, data=data, caused_by=caused_by)
     return uow.emit(event_type, subject=request.id, site=request.site, data=data, correlation_id=request.id)
 
 
-async def change_status(uow: UnitOfWork, principal: Principal, request_id: str, target: Status,
-                        reason: str | None) -> Request:
+async def change_status(
+    uow: UnitOfWork, principal: Principal, request_id: str, target: Status, reason: str | None
+) -> Request:
     request = await get_request(uow.session, principal, request_id)
     await transition(uow, request, target, actor=principal.subject, reason=reason)
     await uow.commit()
@@ -277,13 +370,30 @@ async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command:
     await _disarm(uow, request, Limit.progress_reply)
     party = await reporter_party(uow.session, request)
     # Notification sends the text to the reporter: the reply reaches the owner, not only the timeline.
-    event = _emit(uow, REQUEST_REPLIED, request, {
-        "request_id": request.id, "site": request.site, "unit_id": request.unit_id,
-        "party_id": request.reporter_party_id, "message": command.message, "replied_by": principal.subject,
-        "replied_at": now.isoformat(), "language": party.language if party else None,
-    }, None)
-    uow.session.add(timeline_entry(request.id, request.unit_id, event,
-                                   f"progress reply by {principal.subject} ({command.channel}): {command.message}"))
+    event = _emit(
+        uow,
+        REQUEST_REPLIED,
+        request,
+        {
+            "request_id": request.id,
+            "site": request.site,
+            "unit_id": request.unit_id,
+            "party_id": request.reporter_party_id,
+            "message": command.message,
+            "replied_by": principal.subject,
+            "replied_at": now.isoformat(),
+            "language": party.language if party else None,
+        },
+        None,
+    )
+    uow.session.add(
+        timeline_entry(
+            request.id,
+            request.unit_id,
+            event,
+            f"progress reply by {principal.subject} ({command.channel}): {command.message}",
+        )
+    )
     await uow.commit()
     return request
 
@@ -313,44 +423,85 @@ async def known_department(session: AsyncSession, request: Request) -> str | Non
     if request.department:
         return request.department
     return await session.scalar(
-        select(Request.department).where(Request.site == request.site, Request.category == request.category,
-                                         Request.department.is_not(None), Request.id != request.id)
-        .order_by(Request.updated_at.desc()).limit(1))
+        select(Request.department)
+        .where(
+            Request.site == request.site,
+            Request.category == request.category,
+            Request.department.is_not(None),
+            Request.id != request.id,
+        )
+        .order_by(Request.updated_at.desc())
+        .limit(1)
+    )
 
 
-def emit_classified(uow: UnitOfWork, request: Request, *, actor: str, department: str | None,
-                    caused_by: Envelope | None = None) -> None:
+def emit_classified(
+    uow: UnitOfWork, request: Request, *, actor: str, department: str | None, caused_by: Envelope | None = None
+) -> None:
     """``intake.request.classified.v1`` (notification tells the department's supervisor of a valid one) and
     its timeline entry."""
     now = utcnow()
-    event = _emit(uow, REQUEST_CLASSIFIED, request, {
-        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
-        "category": request.category, "complaint_class": request.complaint_class, "department": department,
-        "classified_by": actor, "classified_at": now.isoformat(), "summary": request.description,
-        # What dispatch needs to open a valid complaint's work order from its classification.
-        "priority": request.priority, "location": request.location, "in_unit": request.in_unit,
-        "appointment": ({"start": as_utc(request.appointment_start).isoformat(),
-                         "end": as_utc(request.appointment_end).isoformat()}
-                        if request.appointment_start and request.appointment_end else None),
-        "created_at": as_utc(request.created_at).isoformat(),
-    }, caused_by)
-    uow.session.add(timeline_entry(request.id, request.unit_id, event,
-                                   f"classified {request.complaint_class} by {actor}"
-                                   + (f" (department {department})" if department else "")))
+    event = _emit(
+        uow,
+        REQUEST_CLASSIFIED,
+        request,
+        {
+            "request_id": request.id,
+            "site": request.site,
+            "unit_id": request.unit_id,
+            "kind": request.kind,
+            "category": request.category,
+            "complaint_class": request.complaint_class,
+            "department": department,
+            "classified_by": actor,
+            "classified_at": now.isoformat(),
+            "summary": request.description,
+            # What dispatch needs to open a valid complaint's work order from its classification.
+            "priority": request.priority,
+            "location": request.location,
+            "in_unit": request.in_unit,
+            "appointment": (
+                {
+                    "start": as_utc(request.appointment_start).isoformat(),
+                    "end": as_utc(request.appointment_end).isoformat(),
+                }
+                if request.appointment_start and request.appointment_end
+                else None
+            ),
+            "created_at": as_utc(request.created_at).isoformat(),
+        },
+        caused_by,
+    )
+    uow.session.add(
+        timeline_entry(
+            request.id,
+            request.unit_id,
+            event,
+            f"classified {request.complaint_class} by {actor}" + (f" (department {department})" if department else ""),
+        )
+    )
 
 
 async def link_duplicate(uow: UnitOfWork, principal: Principal, request_id: str, command: LinkCommand) -> Request:
     request = await get_request(uow.session, principal, request_id)
     original = await uow.session.get(Request, command.duplicate_of)
     if original is None or original.site != request.site or original.id == request.id:
-        raise Problem(422, f"request {command.duplicate_of} is not another request of site {request.site}",
-                      field="duplicate_of")
+        raise Problem(
+            422, f"request {command.duplicate_of} is not another request of site {request.site}", field="duplicate_of"
+        )
     request.duplicate_of = original.duplicate_of or original.id  # link to the root, not a chain
-    uow.session.add(note(request, "intake:linked", f"linked as a duplicate of {request.duplicate_of} "
-                                                    f"by {principal.subject}", {"duplicate_of": request.duplicate_of}))
+    uow.session.add(
+        note(
+            request,
+            "intake:linked",
+            f"linked as a duplicate of {request.duplicate_of} by {principal.subject}",
+            {"duplicate_of": request.duplicate_of},
+        )
+    )
     if command.cancel:
-        await transition(uow, request, Status.cancelled, actor=principal.subject,
-                         reason=f"duplicate of {request.duplicate_of}")
+        await transition(
+            uow, request, Status.cancelled, actor=principal.subject, reason=f"duplicate of {request.duplicate_of}"
+        )
     await uow.commit()
     return request
 
@@ -377,14 +528,30 @@ async def time_limit_reached(uow: UnitOfWork, request_id: str, limit: Limit, sta
             request.ack_breached = True
         else:
             request.reply_breached = True
-    event = _emit(uow, REQUEST_TIMELIMIT, request, {
-        "request_id": request.id, "site": request.site, "unit_id": request.unit_id, "kind": request.kind,
-        "category": request.category, "priority": request.priority, "limit": str(limit), "stage": stage,
-        "status": request.status, "due_at": as_utc(due or utcnow()).isoformat(),
-    }, None)
+    event = _emit(
+        uow,
+        REQUEST_TIMELIMIT,
+        request,
+        {
+            "request_id": request.id,
+            "site": request.site,
+            "unit_id": request.unit_id,
+            "kind": request.kind,
+            "category": request.category,
+            "priority": request.priority,
+            "limit": str(limit),
+            "stage": stage,
+            "status": request.status,
+            "due_at": as_utc(due or utcnow()).isoformat(),
+        },
+        None,
+    )
     words = "acknowledge" if limit is Limit.acknowledge else "progress reply"
-    summary = (f"{words} limit breached: escalated to the supervisor" if stage == "breach"
-               else f"{words} limit due at {as_utc(due or utcnow()).isoformat()}")
+    summary = (
+        f"{words} limit breached: escalated to the supervisor"
+        if stage == "breach"
+        else f"{words} limit due at {as_utc(due or utcnow()).isoformat()}"
+    )
     uow.session.add(timeline_entry(request.id, request.unit_id, event, summary))
 
 
@@ -413,8 +580,13 @@ async def timeline(session: AsyncSession, request_id: str) -> Sequence[TimelineE
 
 
 async def unit_timeline(session: AsyncSession, unit_id: str, limit: int, offset: int) -> Sequence[TimelineEntry]:
-    query = (select(TimelineEntry).where(TimelineEntry.unit_id == unit_id)
-             .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit).offset(offset))
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.unit_id == unit_id)
+        .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return (await session.scalars(query)).all()
 
 
@@ -422,8 +594,11 @@ def overdue_clause(now: datetime) -> Any:
     """Open and past a limit not yet met (by the clock, or because its breach timer fired)."""
     return or_(
         and_(Request.status == Status.new, or_(Request.ack_due_at < now, Request.ack_breached.is_(True))),
-        and_(Request.replied_at.is_(None), Request.status.in_([s.value for s in OPEN]),
-             or_(Request.reply_due_at < now, Request.reply_breached.is_(True))),
+        and_(
+            Request.replied_at.is_(None),
+            Request.status.in_([s.value for s in OPEN]),
+            or_(Request.reply_due_at < now, Request.reply_breached.is_(True)),
+        ),
     )
 
 
@@ -436,11 +611,23 @@ def scoped(query: Select[Any], principal: Principal, site: str | None) -> Select
     return query
 
 
-async def list_requests(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
-                        limit: int, offset: int, kind: str | None = None, category: str | None = None,
-                        date_from: date | None = None, date_to: date | None = None, overdue: bool | None = None,
-                        unit_id: str | None = None, escalated: bool | None = None,
-                        incident_id: str | None = None) -> tuple[Sequence[Request], int]:
+async def list_requests(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    category: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    overdue: bool | None = None,
+    unit_id: str | None = None,
+    escalated: bool | None = None,
+    incident_id: str | None = None,
+) -> tuple[Sequence[Request], int]:
     query = scoped(select(Request), principal, site)
     if status:
         query = query.where(Request.status == status)
@@ -472,8 +659,9 @@ async def reporter_party(session: AsyncSession, request: Request) -> Party | Non
 # --- what other services did ----------------------------------------------------------------------
 
 
-async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target: Status | None = None,
-                          *, department: str | None = None) -> Request | None:
+async def record_progress(
+    uow: UnitOfWork, event: Envelope, summary: str, target: Status | None = None, *, department: str | None = None
+) -> Request | None:
     """Add another service's event to the request's timeline and move the request on where that is legal
     (an event that arrives late never moves a request backwards)."""
     data: dict[str, Any] = event.data
@@ -491,12 +679,27 @@ async def record_progress(uow: UnitOfWork, event: Envelope, summary: str, target
 
 
 def timeline_entry(request_id: str, unit_id: str | None, event: Envelope, summary: str) -> TimelineEntry:
-    return TimelineEntry(request_id=request_id, unit_id=unit_id, event_id=event.id, event_type=event.type,
-                         source=event.source.removeprefix("pm/"), summary=summary, data=event.data,
-                         occurred_at=event.time)
+    return TimelineEntry(
+        request_id=request_id,
+        unit_id=unit_id,
+        event_id=event.id,
+        event_type=event.type,
+        source=event.source.removeprefix("pm/"),
+        summary=summary,
+        data=event.data,
+        occurred_at=event.time,
+    )
 
 
 def note(request: Request, kind: str, summary: str, data: dict[str, Any]) -> TimelineEntry:
     """A timeline entry for something intake did that is not an integration event (a reply, a link)."""
-    return TimelineEntry(request_id=request.id, unit_id=request.unit_id, event_id=new_id(), event_type=kind,
-                         source="intake", summary=summary, data=data, occurred_at=utcnow())
+    return TimelineEntry(
+        request_id=request.id,
+        unit_id=request.unit_id,
+        event_id=new_id(),
+        event_type=kind,
+        source="intake",
+        summary=summary,
+        data=data,
+        occurred_at=utcnow(),
+    )

@@ -31,8 +31,9 @@ FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager
 Raisers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "owner"))]
 Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
 # Department workers read their own department's requests, with the reporter's phone masked; owners their own.
-Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
-                                               "worker", "owner"))]
+Readers = Annotated[
+    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "owner"))
+]
 
 
 def request_view(request: Request, principal: Principal) -> RequestRead:
@@ -57,16 +58,37 @@ async def post_request(body: RequestCreate, uow: UowDep, principal: Raisers) -> 
 
 @router.get("")
 async def get_requests(
-    session: SessionDep, principal: Readers, site: str | None = None, status: Status | None = None,
-    kind: Kind | None = None, category: str | None = None, unit_id: str | None = None,
-    date_from: InputDate | None = None, date_to: InputDate | None = None, overdue: bool | None = None,
-    escalated: bool | None = None, incident_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    status: Status | None = None,
+    kind: Kind | None = None,
+    category: str | None = None,
+    unit_id: str | None = None,
+    date_from: InputDate | None = None,
+    date_to: InputDate | None = None,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    incident_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_requests(
-        session, principal, site=site, status=status, limit=limit, offset=offset, kind=kind, category=category,
-        date_from=date_from, date_to=date_to, overdue=overdue, unit_id=unit_id, escalated=escalated,
-        incident_id=incident_id)
+        session,
+        principal,
+        site=site,
+        status=status,
+        limit=limit,
+        offset=offset,
+        kind=kind,
+        category=category,
+        date_from=date_from,
+        date_to=date_to,
+        overdue=overdue,
+        unit_id=unit_id,
+        escalated=escalated,
+        incident_id=incident_id,
+    )
     return page([request_view(r, principal) for r in rows], total, limit, offset)
 
 
@@ -103,9 +125,13 @@ async def post_duplicate_of(request_id: str, body: LinkCommand, uow: UowDep, pri
 
 
 @units_router.get("/units/{unit_id}/timeline", response_model=list[TimelineRead])
-async def get_unit_timeline(unit_id: str, session: SessionDep, principal: Staff,
-                            limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                            offset: Offset = 0) -> Any:
+async def get_unit_timeline(
+    unit_id: str,
+    session: SessionDep,
+    principal: Staff,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> Any:
     """Everything every service did about the unit's requests, newest first."""
     await unit_in_scope(session, principal, unit_id)
     return timeline_view(await service.unit_timeline(session, unit_id, limit, offset), principal)

@@ -82,8 +82,9 @@ class BroadcastCreate(BaseModel):
     scheduled_at: InputDatetime | None = Field(default=None, description="Absent or past: at once")
     expires_at: InputDatetime | None = Field(default=None, description="Not sent (suppressed) after this")
     notice_board: bool = True
-    dedupe_key: str | None = Field(default=None, min_length=1, max_length=100,
-                                   description="The same key twice never reaches a party twice")
+    dedupe_key: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The same key twice never reaches a party twice"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BroadcastCreate:
@@ -133,9 +134,27 @@ class BroadcastRead(BaseModel):
 
     @classmethod
     def of(cls, broadcast: Broadcast, progress: Progress) -> BroadcastRead:
-        fields: dict[str, Any] = {c: getattr(broadcast, c) for c in (
-            "id", "site", "kind", "category", "urgency", "title", "buildings", "unit_ids", "notice_board",
-            "incident_id", "state", "requested_by", "scheduled_at", "expires_at", "started_at", "created_at")}
+        fields: dict[str, Any] = {
+            c: getattr(broadcast, c)
+            for c in (
+                "id",
+                "site",
+                "kind",
+                "category",
+                "urgency",
+                "title",
+                "buildings",
+                "unit_ids",
+                "notice_board",
+                "incident_id",
+                "state",
+                "requested_by",
+                "scheduled_at",
+                "expires_at",
+                "started_at",
+                "created_at",
+            )
+        }
         if progress.final:  # said as it is even before the sender's transaction that completes it commits
             fields["state"] = State.completed.value
         return cls.model_validate({**fields, "message": broadcast.text, "progress": progress})

@@ -37,8 +37,10 @@ from pm_platform.uow import UnitOfWork
 FANOUT = "notification.broadcast.recipient.v1"
 START = "broadcast.start"
 _IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pm:notification:broadcast")
-INCIDENT_TITLES = {Urgency.emergency: {"zh-CN": "紧急通知", "en": "Emergency notice"},
-                   Urgency.normal: {"zh-CN": "通知", "en": "Notice"}}
+INCIDENT_TITLES = {
+    Urgency.emergency: {"zh-CN": "紧急通知", "en": "Emergency notice"},
+    Urgency.normal: {"zh-CN": "通知", "en": "Notice"},
+}
 
 
 def category_of(broadcast: Broadcast) -> Category:
@@ -60,12 +62,24 @@ async def create(uow: UnitOfWork, principal: Principal, body: BroadcastCreate) -
     now = utcnow()
     broadcast_id = new_id()
     broadcast = Broadcast(
-        id=broadcast_id, site=body.site, kind=body.kind.value, category=body.kind.value, urgency=body.urgency.value,
+        id=broadcast_id,
+        site=body.site,
+        kind=body.kind.value,
+        category=body.kind.value,
+        urgency=body.urgency.value,
         title={**body.title_translations, body.language: body.title},
-        text={**body.translations, body.language: body.message}, buildings=body.buildings, unit_ids=body.unit_ids,
-        notice_board=body.notice_board, dedupe_key=dedupe_key, state=State.scheduled.value,
-        requested_by=principal.subject, correlation_id=broadcast_id, scheduled_at=body.scheduled_at,
-        expires_at=body.expires_at, recipients=0, created_at=now,
+        text={**body.translations, body.language: body.message},
+        buildings=body.buildings,
+        unit_ids=body.unit_ids,
+        notice_board=body.notice_board,
+        dedupe_key=dedupe_key,
+        state=State.scheduled.value,
+        requested_by=principal.subject,
+        correlation_id=broadcast_id,
+        scheduled_at=body.scheduled_at,
+        expires_at=body.expires_at,
+        recipients=0,
+        created_at=now,
     )
     session.add(broadcast)
     if body.scheduled_at is not None and as_utc(body.scheduled_at) > now:
@@ -78,16 +92,31 @@ async def create(uow: UnitOfWork, principal: Principal, body: BroadcastCreate) -
 
 async def _check_targets(session: AsyncSession, body: BroadcastCreate) -> None:
     if body.unit_ids:
-        known = set((await session.scalars(select(Unit.unit_id).where(
-            Unit.site == body.site, Unit.unit_id.in_(body.unit_ids)))).all())
-        known |= set((await session.scalars(select(Party.unit_id).where(
-            Party.site == body.site, Party.unit_id.in_(body.unit_ids)))).all())
+        known = set(
+            (
+                await session.scalars(
+                    select(Unit.unit_id).where(Unit.site == body.site, Unit.unit_id.in_(body.unit_ids))
+                )
+            ).all()
+        )
+        known |= set(
+            (
+                await session.scalars(
+                    select(Party.unit_id).where(Party.site == body.site, Party.unit_id.in_(body.unit_ids))
+                )
+            ).all()
+        )
         unknown = sorted(set(body.unit_ids) - known)
         if unknown:
             raise Problem(422, f"unknown units at {body.site}: {', '.join(unknown[:10])}", field="unit_ids")
     if body.buildings:
-        known = set((await session.scalars(select(distinct(Unit.building)).where(
-            Unit.site == body.site, Unit.building.in_(body.buildings)))).all())
+        known = set(
+            (
+                await session.scalars(
+                    select(distinct(Unit.building)).where(Unit.site == body.site, Unit.building.in_(body.buildings))
+                )
+            ).all()
+        )
         unknown = sorted(set(body.buildings) - known)
         if unknown:
             raise Problem(422, f"unknown buildings at {body.site}: {', '.join(unknown)}", field="buildings")
@@ -101,12 +130,23 @@ async def from_incident(uow: UnitOfWork, event: Envelope) -> None:
         return  # the same broadcast announced again
     urgency = Urgency(data["urgency"])
     broadcast = Broadcast(
-        id=broadcast_id, site=data["site"], kind=Kind.incident.value, category=data["category"],
-        urgency=urgency.value, title=dict(INCIDENT_TITLES[urgency]),
+        id=broadcast_id,
+        site=data["site"],
+        kind=Kind.incident.value,
+        category=data["category"],
+        urgency=urgency.value,
+        title=dict(INCIDENT_TITLES[urgency]),
         text={"zh-CN": data["message"], "en": data["message"]},
-        buildings=[data["building"]] if data.get("building") else [], unit_ids=list(data["unit_ids"]),
-        notice_board=True, incident_id=data["incident_id"], dedupe_key=None, state=State.scheduled.value,
-        requested_by=data["requested_by"], correlation_id=event.correlationid, recipients=0, created_at=utcnow(),
+        buildings=[data["building"]] if data.get("building") else [],
+        unit_ids=list(data["unit_ids"]),
+        notice_board=True,
+        incident_id=data["incident_id"],
+        dedupe_key=None,
+        state=State.scheduled.value,
+        requested_by=data["requested_by"],
+        correlation_id=event.correlationid,
+        recipients=0,
+        created_at=utcnow(),
     )
     uow.session.add(broadcast)
     await start(uow, broadcast, caused_by=event)
@@ -117,8 +157,11 @@ async def _audience(session: AsyncSession, broadcast: Broadcast) -> Sequence[Par
     if broadcast.unit_ids:
         query = query.where(Party.unit_id.in_(broadcast.unit_ids))
     elif broadcast.buildings:
-        query = query.where(Party.unit_id.in_(select(Unit.unit_id).where(
-            Unit.site == broadcast.site, Unit.building.in_(broadcast.buildings))))
+        query = query.where(
+            Party.unit_id.in_(
+                select(Unit.unit_id).where(Unit.site == broadcast.site, Unit.building.in_(broadcast.buildings))
+            )
+        )
     return (await session.scalars(query.order_by(Party.party_id))).all()
 
 
@@ -128,12 +171,28 @@ async def start(uow: UnitOfWork, broadcast: Broadcast, caused_by: Envelope | Non
     audience = await _audience(uow.session, broadcast)
     for party in audience:
         # The contact travels with the event (a snapshot at fan-out): the consumer need not look it up.
-        contact = {"name": party.name, "phone": party.phone, "email": party.email, "language": party.language,
-                   "extra_care": bool(party.extra_care)}
-        uow.emit(FANOUT, subject=broadcast.id, site=broadcast.site, caused_by=caused_by,
-                 correlation_id=broadcast.correlation_id,
-                 data={"broadcast_id": broadcast.id, "site": broadcast.site, "party_id": party.party_id,
-                       "unit_id": party.unit_id, "urgency": broadcast.urgency, "contact": contact})
+        contact = {
+            "name": party.name,
+            "phone": party.phone,
+            "email": party.email,
+            "language": party.language,
+            "extra_care": bool(party.extra_care),
+        }
+        uow.emit(
+            FANOUT,
+            subject=broadcast.id,
+            site=broadcast.site,
+            caused_by=caused_by,
+            correlation_id=broadcast.correlation_id,
+            data={
+                "broadcast_id": broadcast.id,
+                "site": broadcast.site,
+                "party_id": party.party_id,
+                "unit_id": party.unit_id,
+                "urgency": broadcast.urgency,
+                "contact": contact,
+            },
+        )
     broadcast.recipients, broadcast.state, broadcast.started_at = len(audience), State.started.value, now
     if broadcast.notice_board:
         boards = broadcast.buildings or ["*"]
@@ -142,16 +201,33 @@ async def start(uow: UnitOfWork, broadcast: Broadcast, caused_by: Envelope | Non
         for building in boards:
             board = broadcast.site if building == "*" else f"{broadcast.site}/{building}"
             language = "zh-CN" if "zh-CN" in broadcast.text else next(iter(broadcast.text))
-            await notify(uow, notice, Recipient(audience="board", key=f"board:{board}", name=board, language=language,
-                                                channels=((Channel.notice_board.value, board),)), now)
+            await notify(
+                uow,
+                notice,
+                Recipient(
+                    audience="board",
+                    key=f"board:{board}",
+                    name=board,
+                    language=language,
+                    channels=((Channel.notice_board.value, board),),
+                ),
+                now,
+            )
 
 
 def _notice(broadcast: Broadcast, source_event_id: str, template: str = "broadcast.notice") -> Notice:
-    return Notice(template=template, category=category_of(broadcast), site=broadcast.site,
-                  source_event_id=source_event_id, correlation_id=broadcast.correlation_id,
-                  broadcast_id=broadcast.id, values={"site": broadcast.site},
-                  localised={"title": broadcast.title, "message": broadcast.text},
-                  dedupe=f"broadcast:{broadcast.dedupe_key or broadcast.id}", expires_at=broadcast.expires_at)
+    return Notice(
+        template=template,
+        category=category_of(broadcast),
+        site=broadcast.site,
+        source_event_id=source_event_id,
+        correlation_id=broadcast.correlation_id,
+        broadcast_id=broadcast.id,
+        values={"site": broadcast.site},
+        localised={"title": broadcast.title, "message": broadcast.text},
+        dedupe=f"broadcast:{broadcast.dedupe_key or broadcast.id}",
+        expires_at=broadcast.expires_at,
+    )
 
 
 async def deliver(uow: UnitOfWork, event: Envelope) -> None:
@@ -164,8 +240,15 @@ async def deliver(uow: UnitOfWork, event: Envelope) -> None:
     party = _carried(data) or await uow.session.get(Party, data["party_id"])
     if party is None or not party.active:
         # Moved out between the fan-out and now: logged, so the broadcast's progress still completes.
-        gone = Recipient(audience="owner", key=data["party_id"], name=data["party_id"], language="zh-CN",
-                         channels=((Channel.sms.value, None),), party_id=data["party_id"], inactive=True)
+        gone = Recipient(
+            audience="owner",
+            key=data["party_id"],
+            name=data["party_id"],
+            language="zh-CN",
+            channels=((Channel.sms.value, None),),
+            party_id=data["party_id"],
+            inactive=True,
+        )
         await notify(uow, notice, gone)
         await complete_if_final(uow.session, {broadcast.id})
         return
@@ -176,9 +259,18 @@ async def deliver(uow: UnitOfWork, event: Envelope) -> None:
         call = _notice(broadcast, source_event_id=event.id, template="broadcast.call_task")
         call.values.update(name=party.name, phone=party.phone, unit=party.unit_id)
         call.dedupe = f"{call.dedupe}:call"
-        await notify(uow, call, Recipient(audience="owner", key=party.party_id, name=party.name,
-                                          language=recipient.language, party_id=party.party_id,
-                                          channels=((Channel.call_task.value, party.phone),)))
+        await notify(
+            uow,
+            call,
+            Recipient(
+                audience="owner",
+                key=party.party_id,
+                name=party.name,
+                language=recipient.language,
+                party_id=party.party_id,
+                channels=((Channel.call_task.value, party.phone),),
+            ),
+        )
     elif all(m.status != Status.queued for m in recorded):
         await complete_if_final(uow.session, {broadcast.id})  # nothing left for the sender: maybe the last one
 
@@ -188,10 +280,18 @@ def _carried(data: dict[str, Any]) -> Party | None:
     contact = data.get("contact")
     if not contact:
         return None
-    return Party(party_id=data["party_id"], site=data["site"], unit_id=data["unit_id"], role="owner",
-                 name=contact["name"], phone=contact.get("phone"), email=contact.get("email"),
-                 language=contact["language"], extra_care="extra_care" if contact.get("extra_care") else "",
-                 active=True)
+    return Party(
+        party_id=data["party_id"],
+        site=data["site"],
+        unit_id=data["unit_id"],
+        role="owner",
+        name=contact["name"],
+        phone=contact.get("phone"),
+        email=contact.get("email"),
+        language=contact["language"],
+        extra_care="extra_care" if contact.get("extra_care") else "",
+        active=True,
+    )
 
 
 async def start_due(uow: UnitOfWork, broadcast_id: str) -> None:
@@ -218,8 +318,9 @@ async def get_broadcast(session: AsyncSession, principal: Principal, broadcast_i
     return broadcast
 
 
-async def list_broadcasts(session: AsyncSession, principal: Principal, site: str, limit: int,
-                          offset: int) -> tuple[Sequence[Broadcast], int]:
+async def list_broadcasts(
+    session: AsyncSession, principal: Principal, site: str, limit: int, offset: int
+) -> tuple[Sequence[Broadcast], int]:
     principal.check_site(site)
     query = select(Broadcast).where(Broadcast.site == site)
     return await fetch_page(session, query, Broadcast.created_at.desc(), Broadcast.id, limit=limit, offset=offset)
@@ -229,11 +330,16 @@ async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
     # One statement, so one snapshot: read as two statements on PostgreSQL, the counts could predate
     # messages that the "reached" count already saw, and a broadcast looked final, then not.
     of_broadcast = Message.broadcast_id == broadcast.id
-    reached_owners = (select(func.count(distinct(Message.party_id)))
-                      .where(of_broadcast, Message.audience == "owner").scalar_subquery())
+    reached_owners = (
+        select(func.count(distinct(Message.party_id)))
+        .where(of_broadcast, Message.audience == "owner")
+        .scalar_subquery()
+    )
     counts = await session.execute(
-        select(Message.status, Message.reason, func.count(), reached_owners).where(of_broadcast)
-        .group_by(Message.status, Message.reason))
+        select(Message.status, Message.reason, func.count(), reached_owners)
+        .where(of_broadcast)
+        .group_by(Message.status, Message.reason)
+    )
     by_status: dict[str, int] = {s.value: 0 for s in Status}
     by_reason: dict[str, int] = {}
     total = reached = 0
@@ -243,11 +349,19 @@ async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
         reached = owners or 0
         if status == Status.suppressed and reason:
             by_reason[reason] = by_reason.get(reason, 0) + count
-    final = (broadcast.state in (State.started, State.completed) and reached >= broadcast.recipients
-             and by_status[Status.queued] == 0)
-    return Progress(recipients=broadcast.recipients, reached=reached, messages=total, by_status=by_status,
-                    suppressed_by_reason=by_reason, final=final)
-
+    final = (
+        broadcast.state in (State.started, State.completed)
+        and reached >= broadcast.recipients
+        and by_status[Status.queued] == 0
+    )
+    return Progress(
+        recipients=broadcast.recipients,
+        reached=reached,
+        messages=total,
+        by_status=by_status,
+        suppressed_by_reason=by_reason,
+        final=final,
+    )
 
 
 async def complete_if_final(session: AsyncSession, broadcast_ids: set[str]) -> None:

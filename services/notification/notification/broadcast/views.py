@@ -24,9 +24,13 @@ async def create_broadcast(body: BroadcastCreate, uow: UowDep, principal: Sender
 
 
 @router.get("")
-async def get_broadcasts(session: SessionDep, principal: Readers, site: str,
-                         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                         offset: Offset = 0) -> dict[str, Any]:
+async def get_broadcasts(
+    session: SessionDep,
+    principal: Readers,
+    site: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     rows, total = await service.list_broadcasts(session, principal, site, limit, offset)
     return page([BroadcastRead.of(b, await service.progress(session, b)) for b in rows], total, limit, offset)
 

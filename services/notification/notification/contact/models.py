@@ -87,8 +87,6 @@ class StaffMember(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-
-
 class StaffWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")

@@ -27,10 +27,17 @@ async def remember_request(session: AsyncSession, created: dict[str, Any]) -> Re
     """Keep the reporter of a new request (from ``intake.request.created.v1``)."""
     reporter = created["reporter"]
     contact = RequestContact(
-        request_id=created["request_id"], site=created["site"], unit_id=created.get("unit_id"),
-        party_id=reporter.get("party_id"), name=reporter["name"], phone=reporter.get("phone"),
-        language=language_of(reporter.get("language")), kind=created["kind"], priority=created["priority"],
-        requested_at=parse_utc(created["created_at"]), reopen_count=0,
+        request_id=created["request_id"],
+        site=created["site"],
+        unit_id=created.get("unit_id"),
+        party_id=reporter.get("party_id"),
+        name=reporter["name"],
+        phone=reporter.get("phone"),
+        language=language_of(reporter.get("language")),
+        kind=created["kind"],
+        priority=created["priority"],
+        requested_at=parse_utc(created["created_at"]),
+        reopen_count=0,
     )
     session.add(contact)
     return contact
@@ -66,17 +73,28 @@ async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> Unit:
         session.add(unit)
     elif as_utc(unit.updated_at) > updated_at:
         return unit
-    unit.site, unit.building, unit.occupied, unit.updated_at = (data["site"], data["building"], data["occupied"],
-                                                                updated_at)
+    unit.site, unit.building, unit.occupied, unit.updated_at = (
+        data["site"],
+        data["building"],
+        data["occupied"],
+        updated_at,
+    )
     return unit
 
 
-async def staff_for(session: AsyncSession, site: str, roles: Sequence[StaffRole],
-                    department: str | None = None) -> list[StaffMember]:
+async def staff_for(
+    session: AsyncSession, site: str, roles: Sequence[StaffRole], department: str | None = None
+) -> list[StaffMember]:
     """The active staff of ``site`` in ``roles``; duty staff only of ``department``."""
-    rows = (await session.scalars(select(StaffMember).where(
-        StaffMember.site == site, StaffMember.active.is_(True), StaffMember.role.in_([r.value for r in roles]))
-        .order_by(StaffMember.id))).all()
+    rows = (
+        await session.scalars(
+            select(StaffMember)
+            .where(
+                StaffMember.site == site, StaffMember.active.is_(True), StaffMember.role.in_([r.value for r in roles])
+            )
+            .order_by(StaffMember.id)
+        )
+    ).all()
     return [m for m in rows if m.role != StaffRole.duty or m.department == department]
 
 
@@ -90,8 +108,11 @@ async def supervisors_of(session: AsyncSession, site: str, department: str | Non
 
 async def list_staff(session: AsyncSession, principal: Principal, site: str) -> Sequence[StaffMember]:
     principal.check_site(site)
-    return (await session.scalars(select(StaffMember).where(StaffMember.site == site)
-                                  .order_by(StaffMember.role, StaffMember.id))).all()
+    return (
+        await session.scalars(
+            select(StaffMember).where(StaffMember.site == site).order_by(StaffMember.role, StaffMember.id)
+        )
+    ).all()
 
 
 async def put_staff(session: AsyncSession, principal: Principal, staff_id: str, body: StaffWrite) -> StaffRead:

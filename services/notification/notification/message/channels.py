@@ -77,12 +77,24 @@ class FileSink:
 
     @staticmethod
     def _line(message: Message) -> str:
-        return json.dumps({
-            "message_id": message.id, "site": message.site, "request_id": message.request_id,
-            "broadcast_id": message.broadcast_id, "channel": message.channel, "recipient": message.recipient,
-            "template": message.template, "language": message.language, "subject": message.subject,
-            "body": message.body, "correlation_id": message.correlation_id, "written_at": utcnow().isoformat(),
-        }, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(
+            {
+                "message_id": message.id,
+                "site": message.site,
+                "request_id": message.request_id,
+                "broadcast_id": message.broadcast_id,
+                "channel": message.channel,
+                "recipient": message.recipient,
+                "template": message.template,
+                "language": message.language,
+                "subject": message.subject,
+                "body": message.body,
+                "correlation_id": message.correlation_id,
+                "written_at": utcnow().isoformat(),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     def _append(self, lines: list[tuple[str, str]]) -> None:
         if self._written is None:
@@ -182,9 +194,15 @@ class HttpGateway:
         headers = {"Idempotency-Key": message.id}
         if self.config.gateway_token:
             headers["Authorization"] = f"Bearer {self.config.gateway_token}"
-        payload = {"message_id": message.id, "channel": message.channel, "to": message.recipient,
-                   "body": message.body, "language": message.language, "site": message.site,
-                   "category": message.category}
+        payload = {
+            "message_id": message.id,
+            "channel": message.channel,
+            "to": message.recipient,
+            "body": message.body,
+            "language": message.language,
+            "site": message.site,
+            "category": message.category,
+        }
         try:
             response = await self.client().post(self.url, json=payload, headers=headers)
         except httpx.HTTPError as exc:
@@ -226,8 +244,11 @@ def build_channels(config: NotificationSettings, var_dir: Path) -> Channels:
     senders: dict[str, Sender] = {}
     if config.smtp_host:
         senders[Channel.email] = SmtpSender(config)
-    for channel, url in ((Channel.sms, config.sms_gateway_url), (Channel.push, config.push_gateway_url),
-                         (Channel.messaging, config.messaging_gateway_url)):
+    for channel, url in (
+        (Channel.sms, config.sms_gateway_url),
+        (Channel.push, config.push_gateway_url),
+        (Channel.messaging, config.messaging_gateway_url),
+    ):
         if url:
             senders[channel] = HttpGateway(url, config)
     return Channels(FileSink.for_var_dir(var_dir), senders)

@@ -82,12 +82,26 @@ async def _contact_for(event: Envelope, uow: UnitOfWork) -> RequestContact:
     return contact
 
 
-def _owner_notice(event: Envelope, contact: RequestContact, template: str, *, dedupe: str | None = None,
-                  urgent: bool = False, **values: Any) -> Notice:
-    return Notice(template=template, category=Category.emergency if urgent else Category.service, site=event.site,
-                  source_event_id=event.id, correlation_id=event.correlationid, request_id=contact.request_id,
-                  values={"ref": ref(contact.request_id), **values}, dedupe=dedupe,
-                  conversation_at=contact.requested_at)
+def _owner_notice(
+    event: Envelope,
+    contact: RequestContact,
+    template: str,
+    *,
+    dedupe: str | None = None,
+    urgent: bool = False,
+    **values: Any,
+) -> Notice:
+    return Notice(
+        template=template,
+        category=Category.emergency if urgent else Category.service,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=contact.request_id,
+        values={"ref": ref(contact.request_id), **values},
+        dedupe=dedupe,
+        conversation_at=contact.requested_at,
+    )
 
 
 async def _tell_reporter(event: Envelope, uow: UnitOfWork, contact: RequestContact, notice: Notice) -> None:
@@ -103,8 +117,15 @@ def _done_key(contact: RequestContact) -> str:
 @subscriptions.on("intake.request.created.v1")
 async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
     contact = await remember_request(uow.session, event.data)
-    notice = _owner_notice(event, contact, "request.acknowledged", dedupe=f"request:{contact.request_id}:ack",
-                           urgent=_urgent(event.data), kind=event.data["kind"], category=event.data["category"])
+    notice = _owner_notice(
+        event,
+        contact,
+        "request.acknowledged",
+        dedupe=f"request:{contact.request_id}:ack",
+        urgent=_urgent(event.data),
+        kind=event.data["kind"],
+        category=event.data["category"],
+    )
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -118,8 +139,10 @@ async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
     contact = await _contact_for(event, uow)
     dedupe = _done_key(contact) if status == "resolved" else f"request:{contact.request_id}:{status}:{event.id}"
     notice = _owner_notice(event, contact, "request.status_changed", dedupe=dedupe, urgent=_urgent(data))
-    notice.localised = {"status": _localised(REQUEST_STATUSES, status),
-                        "reason": _reason(data.get("reason") if status == "cancelled" else None)}
+    notice.localised = {
+        "status": _localised(REQUEST_STATUSES, status),
+        "reason": _reason(data.get("reason") if status == "cancelled" else None),
+    }
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -127,8 +150,13 @@ async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
 async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
     contact = await _contact_for(event, uow)
     contact.reopen_count = max(contact.reopen_count + 1, event.data.get("reopen_count") or 0)
-    notice = _owner_notice(event, contact, "request.reopened", reason=event.data["reason"],
-                           dedupe=f"request:{contact.request_id}:reopened:{contact.reopen_count}")
+    notice = _owner_notice(
+        event,
+        contact,
+        "request.reopened",
+        reason=event.data["reason"],
+        dedupe=f"request:{contact.request_id}:reopened:{contact.reopen_count}",
+    )
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -137,9 +165,14 @@ async def on_request_replied(event: Envelope, uow: UnitOfWork) -> None:
     """The agent's progress reply, in their words, to the reporter: service-critical (no opt-out), held back by
     quiet hours like the other routine owner messages."""
     contact = await _contact_for(event, uow)
-    notice = _owner_notice(event, contact, "request.replied", message=event.data["message"],
-                           dedupe=f"request:{contact.request_id}:replied:{event.id}",
-                           urgent=contact.kind == "emergency" or contact.priority == "urgent")
+    notice = _owner_notice(
+        event,
+        contact,
+        "request.replied",
+        message=event.data["message"],
+        dedupe=f"request:{contact.request_id}:replied:{event.id}",
+        urgent=contact.kind == "emergency" or contact.priority == "urgent",
+    )
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -157,12 +190,22 @@ async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
     department = data.get("department")
     contact = await find_request(uow.session, data["request_id"])
     unit = data.get("unit_id") or (contact.unit_id if contact else None) or ""
-    notice = Notice(template="staff.complaint.valid", category=Category.staff, site=event.site,
-                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
-                    values={"ref": ref(data["request_id"]), "category": data["category"], "unit": unit,
-                            "summary": data.get("summary") or ""},
-                    localised={"department": _localised(DEPARTMENTS, department) if department else NO_DEPARTMENT},
-                    dedupe=f"complaint:{data['request_id']}:valid:{department or '-'}")
+    notice = Notice(
+        template="staff.complaint.valid",
+        category=Category.staff,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=data["request_id"],
+        values={
+            "ref": ref(data["request_id"]),
+            "category": data["category"],
+            "unit": unit,
+            "summary": data.get("summary") or "",
+        },
+        localised={"department": _localised(DEPARTMENTS, department) if department else NO_DEPARTMENT},
+        dedupe=f"complaint:{data['request_id']}:valid:{department or '-'}",
+    )
     for member in await supervisors_of(uow.session, event.site, department):
         await notify(uow, notice, staff_recipient(member))
 
@@ -171,18 +214,29 @@ async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
 async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
     data = event.data
     contact = await _contact_for(event, uow)
-    notice = _owner_notice(event, contact, "workorder.assigned", urgent=_urgent(data),
-                           dedupe=f"workorder:{data['work_order_id']}:assigned")
+    notice = _owner_notice(
+        event, contact, "workorder.assigned", urgent=_urgent(data), dedupe=f"workorder:{data['work_order_id']}:assigned"
+    )
     notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
     await _tell_reporter(event, uow, contact, notice)
     # The department on duty learns of its new work order.
-    staff = Notice(template="staff.workorder.new", category=Category.staff, site=event.site,
-                   source_event_id=event.id, correlation_id=event.correlationid, request_id=contact.request_id,
-                   values={"ref": ref(contact.request_id), "work_order": ref(data["work_order_id"]),
-                           "category": data["category"], "priority": data["priority"],
-                           "unit": data.get("unit_id") or data.get("location") or ""},
-                   localised={"department": _localised(DEPARTMENTS, data["department"])},
-                   dedupe=f"workorder:{data['work_order_id']}:new")
+    staff = Notice(
+        template="staff.workorder.new",
+        category=Category.staff,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=contact.request_id,
+        values={
+            "ref": ref(contact.request_id),
+            "work_order": ref(data["work_order_id"]),
+            "category": data["category"],
+            "priority": data["priority"],
+            "unit": data.get("unit_id") or data.get("location") or "",
+        },
+        localised={"department": _localised(DEPARTMENTS, data["department"])},
+        dedupe=f"workorder:{data['work_order_id']}:new",
+    )
     for member in await staff_for(uow.session, event.site, [StaffRole.duty], data["department"]):
         await notify(uow, staff, staff_recipient(member))
 
@@ -199,11 +253,18 @@ async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None
     if status not in OWNER_WORKORDER_STATUSES:
         return
     contact = await _contact_for(event, uow)
-    notice = _owner_notice(event, contact, "workorder.status_changed", urgent=_urgent(data),
-                           dedupe=f"workorder:{data['work_order_id']}:{status}:{event.id}")
-    notice.localised = {"department": _localised(DEPARTMENTS, data["department"]),
-                        "status": _localised(WORKORDER_STATUSES, status),
-                        "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None)}
+    notice = _owner_notice(
+        event,
+        contact,
+        "workorder.status_changed",
+        urgent=_urgent(data),
+        dedupe=f"workorder:{data['work_order_id']}:{status}:{event.id}",
+    )
+    notice.localised = {
+        "department": _localised(DEPARTMENTS, data["department"]),
+        "status": _localised(WORKORDER_STATUSES, status),
+        "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None),
+    }
     if status == "on_the_way":
         notice.expires_at = parse_utc(data["changed_at"]) + ON_THE_WAY_VALID
     await _tell_reporter(event, uow, contact, notice)
@@ -213,15 +274,28 @@ async def _tell_assignee(event: Envelope, uow: UnitOfWork) -> None:
     """A cancelled order someone held (the request was withdrawn, say): the worker is told not to go; the
     department's phone on duty when the worker is not on the roster."""
     data = event.data
-    notice = Notice(template="staff.workorder.cancelled", category=Category.staff, site=event.site,
-                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
-                    values={"ref": ref(data["request_id"]), "work_order": ref(data["work_order_id"]),
-                            "unit": data.get("unit_id") or "", "reason": data.get("reason") or ""},
-                    localised={"department": _localised(DEPARTMENTS, data["department"])},
-                    dedupe=f"workorder:{data['work_order_id']}:cancelled")
+    notice = Notice(
+        template="staff.workorder.cancelled",
+        category=Category.staff,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=data["request_id"],
+        values={
+            "ref": ref(data["request_id"]),
+            "work_order": ref(data["work_order_id"]),
+            "unit": data.get("unit_id") or "",
+            "reason": data.get("reason") or "",
+        },
+        localised={"department": _localised(DEPARTMENTS, data["department"])},
+        dedupe=f"workorder:{data['work_order_id']}:cancelled",
+    )
     worker = await uow.session.get(StaffMember, data["assignee"])
-    members = ([worker] if worker is not None and worker.active and worker.site == event.site
-               else await staff_for(uow.session, event.site, [StaffRole.duty], data["department"]))
+    members = (
+        [worker]
+        if worker is not None and worker.active and worker.site == event.site
+        else await staff_for(uow.session, event.site, [StaffRole.duty], data["department"])
+    )
     for member in members:
         await notify(uow, notice, staff_recipient(member))
 
@@ -231,8 +305,13 @@ async def _tell_new_department(event: Envelope, uow: UnitOfWork) -> None:
     is told who has it now, as when it was first assigned."""
     data = event.data
     contact = await _contact_for(event, uow)
-    notice = _owner_notice(event, contact, "workorder.assigned", urgent=_urgent(data),
-                           dedupe=f"workorder:{data['work_order_id']}:assigned:{data['department']}")
+    notice = _owner_notice(
+        event,
+        contact,
+        "workorder.assigned",
+        urgent=_urgent(data),
+        dedupe=f"workorder:{data['work_order_id']}:assigned:{data['department']}",
+    )
     notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
     await _tell_reporter(event, uow, contact, notice)
 
@@ -240,8 +319,9 @@ async def _tell_new_department(event: Envelope, uow: UnitOfWork) -> None:
 @subscriptions.on("dispatch.workorder.completed.v1")
 async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
     contact = await _contact_for(event, uow)
-    notice = _owner_notice(event, contact, "workorder.completed", dedupe=_done_key(contact),
-                           result=event.data["result"])
+    notice = _owner_notice(
+        event, contact, "workorder.completed", dedupe=_done_key(contact), result=event.data["result"]
+    )
     await _tell_reporter(event, uow, contact, notice)
 
 
@@ -252,8 +332,14 @@ async def on_charge_recorded(event: Envelope, uow: UnitOfWork) -> None:
     contact = await find_request(uow.session, event.data.get("request_id"))
     if contact is None:
         return
-    notice = _owner_notice(event, contact, "charge.recorded", item=event.data["item"],
-                           amount=yuan(event.data["amount_cents"]), dedupe=f"charge:{event.data['charge_id']}")
+    notice = _owner_notice(
+        event,
+        contact,
+        "charge.recorded",
+        item=event.data["item"],
+        amount=yuan(event.data["amount_cents"]),
+        dedupe=f"charge:{event.data['charge_id']}",
+    )
     notice.conversation_at = None  # a charge is never a reply: it waits for the morning
     await _tell_reporter(event, uow, contact, notice)
 
@@ -267,12 +353,21 @@ async def on_survey_invitation(event: Envelope, uow: UnitOfWork) -> None:
     if not party.active:
         return  # moved out since the sample was drawn
     closes = data.get("closes_at")
-    notice = Notice(template="survey.invitation", category=Category.surveys, site=event.site,
-                    source_event_id=event.id, correlation_id=event.correlationid,
-                    values={"title": data["title"], "link": data["link"], "summary": data.get("summary") or "",
-                            "closes": _local(closes, uow) if closes else ""},
-                    dedupe=f"survey:{data['invitation_id']}",
-                    expires_at=parse_utc(closes) if closes else None)
+    notice = Notice(
+        template="survey.invitation",
+        category=Category.surveys,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        values={
+            "title": data["title"],
+            "link": data["link"],
+            "summary": data.get("summary") or "",
+            "closes": _local(closes, uow) if closes else "",
+        },
+        dedupe=f"survey:{data['invitation_id']}",
+        expires_at=parse_utc(closes) if closes else None,
+    )
     await notify(uow, notice, await party_recipient(uow.session, party, config_of(uow.runtime)))
 
 
@@ -284,12 +379,22 @@ def _staff_roles(stage: str, *first: StaffRole) -> list[StaffRole]:
 @subscriptions.on("intake.request.timelimit.v1")
 async def on_request_time_limit(event: Envelope, uow: UnitOfWork) -> None:
     data = event.data
-    notice = Notice(template="staff.request.timelimit", category=Category.staff, site=event.site,
-                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
-                    values={"ref": ref(data["request_id"]), "due": _local(data["due_at"], uow),
-                            "category": data["category"], "unit": data.get("unit_id") or ""},
-                    localised={"limit": _localised(LIMITS, data["limit"]), "stage": _localised(STAGES, data["stage"])},
-                    dedupe=f"timelimit:{data['request_id']}:{data['limit']}:{data['stage']}:{data['due_at']}")
+    notice = Notice(
+        template="staff.request.timelimit",
+        category=Category.staff,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=data["request_id"],
+        values={
+            "ref": ref(data["request_id"]),
+            "due": _local(data["due_at"], uow),
+            "category": data["category"],
+            "unit": data.get("unit_id") or "",
+        },
+        localised={"limit": _localised(LIMITS, data["limit"]), "stage": _localised(STAGES, data["stage"])},
+        dedupe=f"timelimit:{data['request_id']}:{data['limit']}:{data['stage']}:{data['due_at']}",
+    )
     for member in await staff_for(uow.session, event.site, _staff_roles(data["stage"], StaffRole.supervisor)):
         await notify(uow, notice, staff_recipient(member))
 
@@ -297,14 +402,26 @@ async def on_request_time_limit(event: Envelope, uow: UnitOfWork) -> None:
 @subscriptions.on("dispatch.workorder.timelimit.v1")
 async def on_work_order_time_limit(event: Envelope, uow: UnitOfWork) -> None:
     data = event.data
-    notice = Notice(template="staff.workorder.timelimit", category=Category.staff, site=event.site,
-                    source_event_id=event.id, correlation_id=event.correlationid, request_id=data["request_id"],
-                    values={"ref": ref(data["request_id"]), "work_order": ref(data["work_order_id"]),
-                            "due": _local(data["due_at"], uow), "unit": data.get("unit_id") or ""},
-                    localised={"department": _localised(DEPARTMENTS, data["department"]),
-                               "limit": _localised(LIMITS, data["limit"]), "stage": _localised(STAGES, data["stage"])},
-                    dedupe=f"timelimit:{data['work_order_id']}:{data['limit']}:{data['stage']}:{data['due_at']}")
+    notice = Notice(
+        template="staff.workorder.timelimit",
+        category=Category.staff,
+        site=event.site,
+        source_event_id=event.id,
+        correlation_id=event.correlationid,
+        request_id=data["request_id"],
+        values={
+            "ref": ref(data["request_id"]),
+            "work_order": ref(data["work_order_id"]),
+            "due": _local(data["due_at"], uow),
+            "unit": data.get("unit_id") or "",
+        },
+        localised={
+            "department": _localised(DEPARTMENTS, data["department"]),
+            "limit": _localised(LIMITS, data["limit"]),
+            "stage": _localised(STAGES, data["stage"]),
+        },
+        dedupe=f"timelimit:{data['work_order_id']}:{data['limit']}:{data['stage']}:{data['due_at']}",
+    )
     roles = _staff_roles(data["stage"], StaffRole.duty, StaffRole.supervisor)
     for member in await staff_for(uow.session, event.site, roles, data["department"]):
         await notify(uow, notice, staff_recipient(member))
-

@@ -90,8 +90,6 @@ class Message(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-
-
 class MessageRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str

@@ -51,8 +51,9 @@ class Attempt:
     permanent: bool = False
 
 
-async def send_pending(runtime: Runtime, channels: Channels, *, now: datetime | None = None,
-                       batch: int | None = None) -> int:
+async def send_pending(
+    runtime: Runtime, channels: Channels, *, now: datetime | None = None, batch: int | None = None
+) -> int:
     """One pass: send the queued messages that are due; return how many reached a final state."""
     config = config_of(runtime)
     now = now or utcnow()
@@ -61,8 +62,12 @@ async def send_pending(runtime: Runtime, channels: Channels, *, now: datetime | 
     with suppress_instrumentation():
         async with runtime.sessionmaker() as session:
             await session.connection(execution_options=READ_ONLY)
-            query = (select(Message).where(Message.status == Status.queued, Message.next_attempt_at <= now)
-                     .order_by(Message.next_attempt_at, Message.id).limit(batch or config.send_batch))
+            query = (
+                select(Message)
+                .where(Message.status == Status.queued, Message.next_attempt_at <= now)
+                .order_by(Message.next_attempt_at, Message.id)
+                .limit(batch or config.send_batch)
+            )
             queued: Sequence[Message] = (await session.scalars(query)).all()
     if not queued:
         return 0
@@ -92,10 +97,15 @@ async def _send_all(sender: Sender, messages: list[Message]) -> dict[str, Attemp
     async def one(message: Message) -> tuple[str, Attempt]:
         async with limit:
             with tracer.start_as_current_span(
-                    f"send {message.template}", context=context_from_traceparent(message.traceparent),
-                    attributes={"pm.message_id": message.id, "pm.channel": message.channel,
-                                "pm.transport": sender.transport,
-                                "pm.correlation_id": message.correlation_id}) as span:
+                f"send {message.template}",
+                context=context_from_traceparent(message.traceparent),
+                attributes={
+                    "pm.message_id": message.id,
+                    "pm.channel": message.channel,
+                    "pm.transport": sender.transport,
+                    "pm.correlation_id": message.correlation_id,
+                },
+            ) as span:
                 try:
                     return message.id, Attempt(await sender.send(message))
                 except Exception as exc:
@@ -107,19 +117,28 @@ async def _send_all(sender: Sender, messages: list[Message]) -> dict[str, Attemp
 
 def _failure(exc: Exception, message: Message) -> Attempt:
     error = f"{type(exc).__name__}: {exc}"
-    log.warning("sending message %s on %s failed (attempt %d): %s", message.id, message.channel,
-                message.attempts + 1, error)
+    log.warning(
+        "sending message %s on %s failed (attempt %d): %s", message.id, message.channel, message.attempts + 1, error
+    )
     return Attempt(None, error, isinstance(exc, PermanentSendError))
 
 
-async def _record(runtime: Runtime, config: NotificationSettings, queued: Sequence[Message],
-                  attempts: dict[str, Attempt], expired: set[str], now: datetime) -> int:
+async def _record(
+    runtime: Runtime,
+    config: NotificationSettings,
+    queued: Sequence[Message],
+    attempts: dict[str, Attempt],
+    expired: set[str],
+    now: datetime,
+) -> int:
     done = 0
     async with runtime.uow() as uow:
         ids = [m.id for m in queued]
-        rows = (await uow.session.scalars(select(Message).where(Message.id.in_(ids),
-                                                                Message.status == Status.queued)
-                                          .with_for_update())).all()
+        rows = (
+            await uow.session.scalars(
+                select(Message).where(Message.id.in_(ids), Message.status == Status.queued).with_for_update()
+            )
+        ).all()
         for message in rows:  # another replica may have finished some meanwhile: those are not in rows
             if message.id in expired:
                 message.status, message.reason, message.finished_at = Status.suppressed, Reason.expired, now
@@ -143,16 +162,19 @@ async def _record(runtime: Runtime, config: NotificationSettings, queued: Sequen
                 done += 1
                 continue
             delay = min(config.send_retry_max_seconds, config.send_retry_base_seconds * 2 ** (message.attempts - 1))
-            message.next_attempt_at = await _not_in_quiet_hours(uow.session, config, message,
-                                                                now + timedelta(seconds=delay))
-        await complete_if_final(uow.session, {m.broadcast_id for m in rows
-                                              if m.broadcast_id and m.status != Status.queued})
+            message.next_attempt_at = await _not_in_quiet_hours(
+                uow.session, config, message, now + timedelta(seconds=delay)
+            )
+        await complete_if_final(
+            uow.session, {m.broadcast_id for m in rows if m.broadcast_id and m.status != Status.queued}
+        )
         await uow.commit()
     return done
 
 
-async def _not_in_quiet_hours(session: AsyncSession, config: NotificationSettings, message: Message,
-                              at: datetime) -> datetime:
+async def _not_in_quiet_hours(
+    session: AsyncSession, config: NotificationSettings, message: Message, at: datetime
+) -> datetime:
     """A retry of a routine owner message that would land in the owner's quiet hours waits for their end."""
     if message.audience != "owner" or message.category == Category.emergency:
         return at

@@ -81,31 +81,51 @@ def _address(channel: str, phone: str | None, email: str | None, party_id: str |
 async def party_recipient(session: AsyncSession, party: Party, config: NotificationSettings) -> Recipient:
     prefs = await effective_for(session, party, config)
     channels = tuple((c, _address(c, party.phone, party.email, party.party_id)) for c in prefs.channels)
-    return Recipient(audience="owner", key=party.party_id, name=party.name, language=prefs.language,
-                     channels=channels or ((Channel.sms.value, None),), party_id=party.party_id,
-                     opt_outs=prefs.opt_outs, quiet=prefs.quiet, extra_care=bool(party.extra_care),
-                     phone=party.phone)
+    return Recipient(
+        audience="owner",
+        key=party.party_id,
+        name=party.name,
+        language=prefs.language,
+        channels=channels or ((Channel.sms.value, None),),
+        party_id=party.party_id,
+        opt_outs=prefs.opt_outs,
+        quiet=prefs.quiet,
+        extra_care=bool(party.extra_care),
+        phone=party.phone,
+    )
 
 
-async def reporter_recipient(session: AsyncSession, contact: RequestContact,
-                             config: NotificationSettings) -> Recipient:
+async def reporter_recipient(session: AsyncSession, contact: RequestContact, config: NotificationSettings) -> Recipient:
     """The party who reported the request when notification knows them, else the reporter as recorded."""
     if contact.party_id:
         party = await session.get(Party, contact.party_id)
         if party is not None:
             return await party_recipient(session, party, config)
     channels = default_channels(contact.phone, None)
-    return Recipient(audience="owner", key=contact.phone or f"request:{contact.request_id}", name=contact.name,
-                     language=language_of(contact.language),
-                     channels=tuple((c, contact.phone) for c in channels) or ((Channel.sms.value, None),),
-                     party_id=contact.party_id, quiet=(config.quiet_start, config.quiet_end), phone=contact.phone)
+    return Recipient(
+        audience="owner",
+        key=contact.phone or f"request:{contact.request_id}",
+        name=contact.name,
+        language=language_of(contact.language),
+        channels=tuple((c, contact.phone) for c in channels) or ((Channel.sms.value, None),),
+        party_id=contact.party_id,
+        quiet=(config.quiet_start, config.quiet_end),
+        phone=contact.phone,
+    )
 
 
 def staff_recipient(member: StaffMember) -> Recipient:
     channels = default_channels(member.phone, member.email)
-    return Recipient(audience="staff", key=member.id, name=member.name, language=language_of(member.language),
-                     channels=tuple((c, _address(c, member.phone, member.email, None)) for c in channels)
-                     or ((Channel.sms.value, None),), party_id=member.id, phone=member.phone)
+    return Recipient(
+        audience="staff",
+        key=member.id,
+        name=member.name,
+        language=language_of(member.language),
+        channels=tuple((c, _address(c, member.phone, member.email, None)) for c in channels)
+        or ((Channel.sms.value, None),),
+        party_id=member.id,
+        phone=member.phone,
+    )
 
 
 async def notify(uow: UnitOfWork, notice: Notice, recipient: Recipient, now: datetime | None = None) -> list[Message]:
@@ -114,21 +134,36 @@ async def notify(uow: UnitOfWork, notice: Notice, recipient: Recipient, now: dat
     now = now or utcnow()
     values = dict(notice.values)
     for name, by_language in notice.localised.items():
-        values[name] = by_language.get(recipient.language) or by_language.get("zh-CN") or next(
-            iter(by_language.values()), "")
+        values[name] = (
+            by_language.get(recipient.language) or by_language.get("zh-CN") or next(iter(by_language.values()), "")
+        )
     rendered = await render(uow.session, notice.site, notice.template, recipient.language, values)
     traceparent = current_traceparent()
     messages = []
     for channel, address in recipient.channels:
         message = Message(
-            id=message_id(notice.source_event_id, notice.template, recipient.key, channel), site=notice.site,
-            audience=recipient.audience, party_id=recipient.party_id, request_id=notice.request_id,
-            broadcast_id=notice.broadcast_id, category=notice.category.value, channel=channel,
-            recipient=address or recipient.name, recipient_name=recipient.name, template=notice.template,
-            language=recipient.language, subject=rendered.subject if channel == Channel.email else None,
-            body=rendered.body, status=Status.queued.value, source_event_id=notice.source_event_id,
-            correlation_id=notice.correlation_id, traceparent=traceparent, attempts=0, created_at=now,
-            next_attempt_at=now, expires_at=notice.expires_at,
+            id=message_id(notice.source_event_id, notice.template, recipient.key, channel),
+            site=notice.site,
+            audience=recipient.audience,
+            party_id=recipient.party_id,
+            request_id=notice.request_id,
+            broadcast_id=notice.broadcast_id,
+            category=notice.category.value,
+            channel=channel,
+            recipient=address or recipient.name,
+            recipient_name=recipient.name,
+            template=notice.template,
+            language=recipient.language,
+            subject=rendered.subject if channel == Channel.email else None,
+            body=rendered.body,
+            status=Status.queued.value,
+            source_event_id=notice.source_event_id,
+            correlation_id=notice.correlation_id,
+            traceparent=traceparent,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+            expires_at=notice.expires_at,
         )
         reason = await _decide(uow.session, config, notice, recipient, message, address, now)
         uow.session.add(message)
@@ -139,8 +174,15 @@ async def notify(uow: UnitOfWork, notice: Notice, recipient: Recipient, now: dat
     return messages
 
 
-async def _decide(session: AsyncSession, config: NotificationSettings, notice: Notice, recipient: Recipient,
-                  message: Message, address: str | None, now: datetime) -> Reason | None:
+async def _decide(
+    session: AsyncSession,
+    config: NotificationSettings,
+    notice: Notice,
+    recipient: Recipient,
+    message: Message,
+    address: str | None,
+    now: datetime,
+) -> Reason | None:
     category = notice.category
     if recipient.inactive:
         return Reason.inactive
@@ -164,8 +206,9 @@ async def _decide(session: AsyncSession, config: NotificationSettings, notice: N
         # What the owner cannot opt out of (a water cut, a charge) is never dropped: it waits out the window.
         start = now + timedelta(minutes=config.throttle_window_minutes)
         message.deferred_until = message.next_attempt_at = start
-    in_conversation = (notice.conversation_at is not None
-                       and now - as_utc(notice.conversation_at) <= timedelta(minutes=config.reply_window_minutes))
+    in_conversation = notice.conversation_at is not None and now - as_utc(notice.conversation_at) <= timedelta(
+        minutes=config.reply_window_minutes
+    )
     if recipient.quiet is not None and not in_conversation:
         until = quiet_until(start, *recipient.quiet, config.site_timezone)
         if until is not None:
@@ -182,8 +225,16 @@ def _same_recipient(message: Message, recipient: Recipient) -> bool:
     return message.party_id == recipient.party_id if recipient.party_id else message.recipient == recipient.key
 
 
-async def _seen(session: AsyncSession, config: NotificationSettings, recipient: Recipient, channel: str,
-                key: str | None, now: datetime, *, count: bool) -> tuple[str | None, int]:
+async def _seen(
+    session: AsyncSession,
+    config: NotificationSettings,
+    recipient: Recipient,
+    channel: str,
+    key: str | None,
+    now: datetime,
+    *,
+    count: bool,
+) -> tuple[str | None, int]:
     """The message already holding dedupe ``key``, and how many messages the recipient got on ``channel``
     within the throttle window: the flushed ones from the database in one round trip, plus the ones this
     transaction added and has not flushed yet (it does not flush for this: a consumer's batch inserts its
@@ -197,9 +248,18 @@ async def _seen(session: AsyncSession, config: NotificationSettings, recipient: 
         columns.append(select(Message.id).where(Message.dedupe_key == key).scalar_subquery())
     if count:
         who = (Message.party_id == recipient.party_id) if recipient.party_id else (Message.recipient == recipient.key)
-        columns.append(select(func.count()).select_from(Message).where(
-            who, Message.channel == channel, Message.created_at >= since, Message.status != Status.suppressed.value,
-            Message.category.notin_(_UNTHROTTLED)).scalar_subquery())
+        columns.append(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                who,
+                Message.channel == channel,
+                Message.created_at >= since,
+                Message.status != Status.suppressed.value,
+                Message.category.notin_(_UNTHROTTLED),
+            )
+            .scalar_subquery()
+        )
     recent = 0
     if columns:
         with session.no_autoflush:
@@ -209,28 +269,50 @@ async def _seen(session: AsyncSession, config: NotificationSettings, recipient: 
         if count:
             recent = int(values.pop(0) or 0)
     if count:
-        recent += sum(1 for m in pending if m.channel == channel and m.status != Status.suppressed
-                      and m.category not in _UNTHROTTLED and as_utc(m.created_at) >= since
-                      and _same_recipient(m, recipient))
+        recent += sum(
+            1
+            for m in pending
+            if m.channel == channel
+            and m.status != Status.suppressed
+            and m.category not in _UNTHROTTLED
+            and as_utc(m.created_at) >= since
+            and _same_recipient(m, recipient)
+        )
     return first, recent
 
 
 def announce(uow: UnitOfWork, message: Message, at: datetime) -> None:
     """``notification.message.sent.v1`` for a message that reached a final state (or was delivered)."""
     data: dict[str, Any] = {
-        "message_id": message.id, "site": message.site, "channel": message.channel,
-        "recipient": message.recipient, "template": message.template, "request_id": message.request_id,
-        "status": message.status, "sent_at": at.isoformat(), "audience": message.audience,
-        "category": message.category, "party_id": message.party_id, "broadcast_id": message.broadcast_id,
-        "reason": message.reason, "attempts": message.attempts,
+        "message_id": message.id,
+        "site": message.site,
+        "channel": message.channel,
+        "recipient": message.recipient,
+        "template": message.template,
+        "request_id": message.request_id,
+        "status": message.status,
+        "sent_at": at.isoformat(),
+        "audience": message.audience,
+        "category": message.category,
+        "party_id": message.party_id,
+        "broadcast_id": message.broadcast_id,
+        "reason": message.reason,
+        "attempts": message.attempts,
     }
     # The event that caused the message caused this one too.
-    uow.emit("notification.message.sent.v1", subject=message.id, site=message.site,
-             correlation_id=message.correlation_id, causation_id=message.source_event_id, data=data)
+    uow.emit(
+        "notification.message.sent.v1",
+        subject=message.id,
+        site=message.site,
+        correlation_id=message.correlation_id,
+        causation_id=message.source_event_id,
+        data=data,
+    )
 
 
-async def record_receipt(uow: UnitOfWork, principal: Principal, message_id_: str, status: Status,
-                         error: str | None) -> Message:
+async def record_receipt(
+    uow: UnitOfWork, principal: Principal, message_id_: str, status: Status, error: str | None
+) -> Message:
     """A gateway's delivery receipt: a sent message is delivered, or failed after all."""
     message = await uow.session.get(Message, message_id_)
     if message is None:
@@ -266,16 +348,29 @@ def _owner_only(principal: Principal) -> bool:
     return "owner" in principal.roles and not (principal.roles - {"owner"})
 
 
-async def list_messages(session: AsyncSession, principal: Principal, *, site: str | None, request_id: str | None,
-                        party_id: str | None, broadcast_id: str | None, status: Status | None,
-                        limit: int, offset: int) -> tuple[Sequence[Message], int]:
+async def list_messages(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    request_id: str | None,
+    party_id: str | None,
+    broadcast_id: str | None,
+    status: Status | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Message], int]:
     query = select(Message)
     query = query.where(principal.site_filter(Message.site, site))
     if _owner_only(principal):
         party_id = principal.party_id or "-"  # an owner reads only their own messages
         query = query.where(Message.audience == "owner")
-    for column, value in ((Message.request_id, request_id), (Message.party_id, party_id),
-                          (Message.broadcast_id, broadcast_id), (Message.status, status)):
+    for column, value in (
+        (Message.request_id, request_id),
+        (Message.party_id, party_id),
+        (Message.broadcast_id, broadcast_id),
+        (Message.status, status),
+    ):
         if value:
             query = query.where(column == value)
     return await fetch_page(session, query, Message.created_at.desc(), Message.id, limit=limit, offset=offset)

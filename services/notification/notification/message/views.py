@@ -11,20 +11,33 @@ from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/messages", tags=["messages"])
 # Owners read their own messages only (the service layer narrows the query to their party).
-Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator",
-                                               "owner"))]
+Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "owner"))]
 Gateways = Annotated[Principal, Depends(require("operator"))]
 
 
 @router.get("")
 async def get_messages(
-    session: SessionDep, principal: Readers, site: str | None = None, request_id: str | None = None,
-    party_id: str | None = None, broadcast_id: str | None = None, status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    request_id: str | None = None,
+    party_id: str | None = None,
+    broadcast_id: str | None = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_messages(session, principal, site=site, request_id=request_id,
-                                              party_id=party_id, broadcast_id=broadcast_id, status=status,
-                                              limit=limit, offset=offset)
+    rows, total = await service.list_messages(
+        session,
+        principal,
+        site=site,
+        request_id=request_id,
+        party_id=party_id,
+        broadcast_id=broadcast_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
     return page([MessageRead.model_validate(r) for r in rows], total, limit, offset)
 
 
@@ -36,5 +49,4 @@ async def get_message(message_id: str, session: SessionDep, principal: Readers) 
 @router.post("/{message_id}/receipt", response_model=MessageRead)
 async def post_receipt(message_id: str, body: ReceiptWrite, uow: UowDep, principal: Gateways) -> Any:
     """A gateway's delivery receipt (the gateway integration calls with an operator service token)."""
-    return MessageRead.model_validate(await service.record_receipt(uow, principal, message_id, body.status,
-                                                                   body.error))
+    return MessageRead.model_validate(await service.record_receipt(uow, principal, message_id, body.status, body.error))

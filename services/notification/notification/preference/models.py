@@ -80,8 +80,9 @@ class PreferenceUpdate(BaseModel):
     def _optional_only(cls, value: list[Category]) -> list[Category]:
         critical = [c for c in value if c not in OPTIONAL_CATEGORIES]
         if critical:
-            raise ValueError(f"{', '.join(critical)} messages cannot be opted out of "
-                             f"(only {', '.join(OPTIONAL_CATEGORIES)})")
+            raise ValueError(
+                f"{', '.join(critical)} messages cannot be opted out of (only {', '.join(OPTIONAL_CATEGORIES)})"
+            )
         return list(dict.fromkeys(value))
 
 

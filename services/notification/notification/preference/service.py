@@ -43,13 +43,28 @@ def _clock(value: str | None, default: time) -> time:
 
 def effective(party: Party, preference: Preference | None, config: NotificationSettings) -> Effective:
     if preference is None:
-        return Effective(default_channels(party.phone, party.email), language_of(party.language), frozenset(),
-                         (config.quiet_start, config.quiet_end), False, None)
-    quiet = ((_clock(preference.quiet_start, config.quiet_start), _clock(preference.quiet_end, config.quiet_end))
-             if preference.quiet_hours else None)
+        return Effective(
+            default_channels(party.phone, party.email),
+            language_of(party.language),
+            frozenset(),
+            (config.quiet_start, config.quiet_end),
+            False,
+            None,
+        )
+    quiet = (
+        (_clock(preference.quiet_start, config.quiet_start), _clock(preference.quiet_end, config.quiet_end))
+        if preference.quiet_hours
+        else None
+    )
     channels = tuple(preference.channels) if preference.channels else default_channels(party.phone, party.email)
-    return Effective(channels, language_of(preference.language or party.language), frozenset(preference.opt_outs),
-                     quiet, True, preference.updated_at)
+    return Effective(
+        channels,
+        language_of(preference.language or party.language),
+        frozenset(preference.opt_outs),
+        quiet,
+        True,
+        preference.updated_at,
+    )
 
 
 async def effective_for(session: AsyncSession, party: Party, config: NotificationSettings) -> Effective:
@@ -65,22 +80,31 @@ async def effective_for(session: AsyncSession, party: Party, config: Notificatio
 def _read(party: Party, values: Effective, config: NotificationSettings) -> PreferenceRead:
     start, end = values.quiet or (config.quiet_start, config.quiet_end)
     fields: dict[str, Any] = {
-        "party_id": party.party_id, "site": party.site, "channels": list(values.channels),
-        "language": values.language, "opt_outs": sorted(values.opt_outs), "quiet_hours": values.quiet is not None,
-        "quiet_start": start.strftime("%H:%M"), "quiet_end": end.strftime("%H:%M"),
-        "timezone": config.site_timezone, "customised": values.customised, "updated_at": values.updated_at,
+        "party_id": party.party_id,
+        "site": party.site,
+        "channels": list(values.channels),
+        "language": values.language,
+        "opt_outs": sorted(values.opt_outs),
+        "quiet_hours": values.quiet is not None,
+        "quiet_start": start.strftime("%H:%M"),
+        "quiet_end": end.strftime("%H:%M"),
+        "timezone": config.site_timezone,
+        "customised": values.customised,
+        "updated_at": values.updated_at,
     }
     return PreferenceRead.of(fields)
 
 
-async def get_preferences(session: AsyncSession, principal: Principal, party_id: str,
-                          config: NotificationSettings) -> PreferenceRead:
+async def get_preferences(
+    session: AsyncSession, principal: Principal, party_id: str, config: NotificationSettings
+) -> PreferenceRead:
     party = await get_party(session, principal, party_id)
     return _read(party, await effective_for(session, party, config), config)
 
 
-async def put_preferences(session: AsyncSession, principal: Principal, party_id: str, body: PreferenceUpdate,
-                          config: NotificationSettings) -> PreferenceRead:
+async def put_preferences(
+    session: AsyncSession, principal: Principal, party_id: str, body: PreferenceUpdate, config: NotificationSettings
+) -> PreferenceRead:
     party = await get_party(session, principal, party_id)
     preference = await session.get(Preference, party_id)
     if preference is None:

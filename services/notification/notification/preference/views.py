@@ -12,17 +12,18 @@ from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/preferences", tags=["preferences"])
 # Owners manage their own; the front desk and managers change them on an owner's request.
-Editors = Annotated[Principal, Depends(require("owner", "agent", "supervisor", "manager", "head_office",
-                                               "operator"))]
+Editors = Annotated[Principal, Depends(require("owner", "agent", "supervisor", "manager", "head_office", "operator"))]
 
 
 @router.get("/{party_id}")
-async def get_preferences(party_id: str, session: SessionDep, runtime: RuntimeDep,
-                          principal: Editors) -> PreferenceRead:
+async def get_preferences(
+    party_id: str, session: SessionDep, runtime: RuntimeDep, principal: Editors
+) -> PreferenceRead:
     return await service.get_preferences(session, principal, party_id, config_of(runtime))
 
 
 @router.put("/{party_id}")
-async def put_preferences(party_id: str, body: PreferenceUpdate, session: SessionDep, runtime: RuntimeDep,
-                          principal: Editors) -> PreferenceRead:
+async def put_preferences(
+    party_id: str, body: PreferenceUpdate, session: SessionDep, runtime: RuntimeDep, principal: Editors
+) -> PreferenceRead:
     return await service.put_preferences(session, principal, party_id, body, config_of(runtime))

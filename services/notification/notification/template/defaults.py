@@ -68,64 +68,125 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ("workorder.completed", "zh-CN"): "您的报修 {{ ref }} 已处理完成：{{ result }}",
     ("workorder.completed", "en"): "Your request {{ ref }} has been completed: {{ result }}",
     ("charge.recorded", "zh-CN"): "您的账户已记入费用：{{ item }}，金额 {{ amount }} 元（单号 {{ ref }}）",
-    ("charge.recorded", "en"):
-        "A charge of {{ amount }} yuan for {{ item }} was recorded on your account (request {{ ref }})",
+    (
+        "charge.recorded",
+        "en",
+    ): "A charge of {{ amount }} yuan for {{ item }} was recorded on your account (request {{ ref }})",
     ("survey.invitation", "zh-CN"): "诚邀您参加{{ title }}：{{ summary }} 请在 {{ closes }} 前填写 {{ link }}",
-    ("survey.invitation", "en"):
-        "You are invited to the {{ title }}: {{ summary }} Please answer by {{ closes }}: {{ link }}",
+    (
+        "survey.invitation",
+        "en",
+    ): "You are invited to the {{ title }}: {{ summary }} Please answer by {{ closes }}: {{ link }}",
     ("broadcast.notice", "zh-CN"): "【{{ title }}】{{ message }}",
     ("broadcast.notice", "en"): "[{{ title }}] {{ message }}",
     ("broadcast.call_task", "zh-CN"): "请致电 {{ name }}（{{ unit }}，{{ phone }}）告知：{{ title }}。{{ message }}",
-    ("broadcast.call_task", "en"):
-        "Please phone {{ name }} ({{ unit }}, {{ phone }}) about: {{ title }}. {{ message }}",
-    ("staff.request.timelimit", "zh-CN"):
-        "【{{ stage }}】报修 {{ ref }}（{{ category }}，{{ unit }}）{{ limit }}时限 {{ due }}",
-    ("staff.request.timelimit", "en"):
-        "[{{ stage }}] request {{ ref }} ({{ category }}, {{ unit }}): {{ limit }} due {{ due }}",
-    ("staff.workorder.timelimit", "zh-CN"):
-        "【{{ stage }}】{{ department }}工单 {{ work_order }}（报修 {{ ref }}，{{ unit }}）{{ limit }}时限 {{ due }}",
-    ("staff.workorder.timelimit", "en"):
-        "[{{ stage }}] {{ department }} work order {{ work_order }} (request {{ ref }}, {{ unit }}): "
-        "{{ limit }} due {{ due }}",
-    ("staff.workorder.new", "zh-CN"):
-        "新工单 {{ work_order }}：{{ category }}，{{ unit }}，优先级 {{ priority }}（报修 {{ ref }}）",
-    ("staff.workorder.new", "en"):
-        "New work order {{ work_order }}: {{ category }}, {{ unit }}, priority {{ priority }} (request {{ ref }})",
-    ("staff.complaint.valid", "zh-CN"):
-        "【有效投诉】{{ department }}：投诉 {{ ref }}（{{ category }}，{{ unit }}）{{ summary }}",
-    ("staff.complaint.valid", "en"):
-        "[VALID COMPLAINT] {{ department }}: complaint {{ ref }} ({{ category }}, {{ unit }}) {{ summary }}",
-    ("staff.workorder.cancelled", "zh-CN"):
-        "工单 {{ work_order }} 已取消（报修 {{ ref }}，{{ unit }}），无需上门：{{ reason }}",
-    ("staff.workorder.cancelled", "en"):
-        "Work order {{ work_order }} is cancelled (request {{ ref }}, {{ unit }}); do not go: {{ reason }}",
+    (
+        "broadcast.call_task",
+        "en",
+    ): "Please phone {{ name }} ({{ unit }}, {{ phone }}) about: {{ title }}. {{ message }}",
+    (
+        "staff.request.timelimit",
+        "zh-CN",
+    ): "【{{ stage }}】报修 {{ ref }}（{{ category }}，{{ unit }}）{{ limit }}时限 {{ due }}",
+    (
+        "staff.request.timelimit",
+        "en",
+    ): "[{{ stage }}] request {{ ref }} ({{ category }}, {{ unit }}): {{ limit }} due {{ due }}",
+    (
+        "staff.workorder.timelimit",
+        "zh-CN",
+    ): "【{{ stage }}】{{ department }}工单 {{ work_order }}（报修 {{ ref }}，{{ unit }}）{{ limit }}时限 {{ due }}",
+    (
+        "staff.workorder.timelimit",
+        "en",
+    ): "[{{ stage }}] {{ department }} work order {{ work_order }} (request {{ ref }}, {{ unit }}): "
+    "{{ limit }} due {{ due }}",
+    (
+        "staff.workorder.new",
+        "zh-CN",
+    ): "新工单 {{ work_order }}：{{ category }}，{{ unit }}，优先级 {{ priority }}（报修 {{ ref }}）",
+    (
+        "staff.workorder.new",
+        "en",
+    ): "New work order {{ work_order }}: {{ category }}, {{ unit }}, priority {{ priority }} (request {{ ref }})",
+    (
+        "staff.complaint.valid",
+        "zh-CN",
+    ): "【有效投诉】{{ department }}：投诉 {{ ref }}（{{ category }}，{{ unit }}）{{ summary }}",
+    (
+        "staff.complaint.valid",
+        "en",
+    ): "[VALID COMPLAINT] {{ department }}: complaint {{ ref }} ({{ category }}, {{ unit }}) {{ summary }}",
+    (
+        "staff.workorder.cancelled",
+        "zh-CN",
+    ): "工单 {{ work_order }} 已取消（报修 {{ ref }}，{{ unit }}），无需上门：{{ reason }}",
+    (
+        "staff.workorder.cancelled",
+        "en",
+    ): "Work order {{ work_order }} is cancelled (request {{ ref }}, {{ unit }}); do not go: {{ reason }}",
 }
 
 # The subject line of an email, per language (templates may override it).
 SUBJECTS: dict[str, str] = {"zh-CN": "物业服务中心通知", "en": "Notice from your service center"}
 
 DEPARTMENTS: dict[str, dict[str, str]] = {
-    "zh-CN": {"engineering": "工程部", "cleaning": "保洁部", "greening": "绿化部", "security": "秩序维护部",
-              "lift": "电梯维保"},
-    "en": {"engineering": "the engineering team", "cleaning": "the cleaning team", "greening": "the greening team",
-           "security": "the security team", "lift": "the lift team"},
+    "zh-CN": {
+        "engineering": "工程部",
+        "cleaning": "保洁部",
+        "greening": "绿化部",
+        "security": "秩序维护部",
+        "lift": "电梯维保",
+    },
+    "en": {
+        "engineering": "the engineering team",
+        "cleaning": "the cleaning team",
+        "greening": "the greening team",
+        "security": "the security team",
+        "lift": "the lift team",
+    },
 }
 
 REQUEST_STATUSES: dict[str, dict[str, str]] = {
-    "zh-CN": {"acknowledged": "已确认", "in_progress": "正在处理", "resolved": "已解决", "followed_up": "已回访",
-              "closed": "已关闭", "reopened": "已重新处理", "cancelled": "已取消"},
-    "en": {"acknowledged": "has been acknowledged", "in_progress": "is in progress", "resolved": "has been resolved",
-           "followed_up": "has been followed up", "closed": "has been closed", "reopened": "has been reopened",
-           "cancelled": "has been cancelled"},
+    "zh-CN": {
+        "acknowledged": "已确认",
+        "in_progress": "正在处理",
+        "resolved": "已解决",
+        "followed_up": "已回访",
+        "closed": "已关闭",
+        "reopened": "已重新处理",
+        "cancelled": "已取消",
+    },
+    "en": {
+        "acknowledged": "has been acknowledged",
+        "in_progress": "is in progress",
+        "resolved": "has been resolved",
+        "followed_up": "has been followed up",
+        "closed": "has been closed",
+        "reopened": "has been reopened",
+        "cancelled": "has been cancelled",
+    },
 }
 
 WORKORDER_STATUSES: dict[str, dict[str, str]] = {
-    "zh-CN": {"accepted": "已接单", "on_the_way": "的工作人员正在赶来", "on_site": "的工作人员已到达",
-              "paused": "暂停处理", "returned": "已退回，我们正在重新安排", "transferred": "已接手",
-              "cancelled": "已取消"},
-    "en": {"accepted": "accepted the job", "on_the_way": "is on the way", "on_site": "has arrived",
-           "paused": "paused the work", "returned": "handed the job back; we are rearranging it",
-           "transferred": "took the job over", "cancelled": "cancelled the job"},
+    "zh-CN": {
+        "accepted": "已接单",
+        "on_the_way": "的工作人员正在赶来",
+        "on_site": "的工作人员已到达",
+        "paused": "暂停处理",
+        "returned": "已退回，我们正在重新安排",
+        "transferred": "已接手",
+        "cancelled": "已取消",
+    },
+    "en": {
+        "accepted": "accepted the job",
+        "on_the_way": "is on the way",
+        "on_site": "has arrived",
+        "paused": "paused the work",
+        "returned": "handed the job back; we are rearranging it",
+        "transferred": "took the job over",
+        "cancelled": "cancelled the job",
+    },
 }
 
 STAGES: dict[str, dict[str, str]] = {
@@ -134,10 +195,20 @@ STAGES: dict[str, dict[str, str]] = {
 }
 
 LIMITS: dict[str, dict[str, str]] = {
-    "zh-CN": {"acknowledge": "响应", "progress_reply": "回复进展", "acceptance": "接单", "arrival": "到场",
-              "completion": "完成"},
-    "en": {"acknowledge": "acknowledgement", "progress_reply": "progress reply", "acceptance": "acceptance",
-           "arrival": "arrival", "completion": "completion"},
+    "zh-CN": {
+        "acknowledge": "响应",
+        "progress_reply": "回复进展",
+        "acceptance": "接单",
+        "arrival": "到场",
+        "completion": "完成",
+    },
+    "en": {
+        "acknowledge": "acknowledgement",
+        "progress_reply": "progress reply",
+        "acceptance": "acceptance",
+        "arrival": "arrival",
+        "completion": "completion",
+    },
 }
 
 

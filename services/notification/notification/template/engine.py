@@ -33,24 +33,76 @@ MAX_SUBJECT = 200
 # Parsing, compiling and rendering recurse per level of nesting; real texts nest a few levels.
 MAX_DEPTH = 24
 
-FILTERS = {"capitalize": do_capitalize, "default": do_default, "d": do_default, "lower": do_lower,
-           "title": do_title, "trim": do_trim, "truncate": do_truncate, "upper": do_upper}
+FILTERS = {
+    "capitalize": do_capitalize,
+    "default": do_default,
+    "d": do_default,
+    "lower": do_lower,
+    "title": do_title,
+    "trim": do_trim,
+    "truncate": do_truncate,
+    "upper": do_upper,
+}
 # Tests that only compare (``divisibleby`` is ``value % n``: %-formatting when the value is an owner's text).
-TESTS = ("defined", "undefined", "none", "string", "number", "true", "false", "eq", "equalto", "==", "ne", "!=",
-         "in", "lower", "upper")
+TESTS = (
+    "defined",
+    "undefined",
+    "none",
+    "string",
+    "number",
+    "true",
+    "false",
+    "eq",
+    "equalto",
+    "==",
+    "ne",
+    "!=",
+    "in",
+    "lower",
+    "upper",
+)
 
 # The node types a message text may contain; anything else is refused with a name the manager recognises.
-_ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.If, nodes.CondExpr,
-            nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand, nodes.Concat, nodes.Filter, nodes.Test,
-            nodes.Keyword)
+_ALLOWED = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Const,
+    nodes.Name,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.Concat,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Keyword,
+)
 _REFUSED: dict[type[nodes.Node], str] = {
-    nodes.Getattr: "attribute access", nodes.Getitem: "item access", nodes.Slice: "item access",
-    nodes.Call: "calls", nodes.For: "loops ({% for %})", nodes.Assign: "{% set %}", nodes.AssignBlock: "{% set %}",
-    nodes.Macro: "macros", nodes.CallBlock: "{% call %}", nodes.FilterBlock: "{% filter %} blocks",
-    nodes.With: "{% with %}", nodes.Include: "{% include %}", nodes.Import: "{% import %}",
-    nodes.FromImport: "{% import %}", nodes.Extends: "{% extends %}", nodes.Block: "{% block %}",
-    nodes.List: "lists", nodes.Tuple: "tuples", nodes.Dict: "dicts",
-    nodes.BinExpr: "arithmetic", nodes.UnaryExpr: "arithmetic",
+    nodes.Getattr: "attribute access",
+    nodes.Getitem: "item access",
+    nodes.Slice: "item access",
+    nodes.Call: "calls",
+    nodes.For: "loops ({% for %})",
+    nodes.Assign: "{% set %}",
+    nodes.AssignBlock: "{% set %}",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "{% call %}",
+    nodes.FilterBlock: "{% filter %} blocks",
+    nodes.With: "{% with %}",
+    nodes.Include: "{% include %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% import %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Block: "{% block %}",
+    nodes.List: "lists",
+    nodes.Tuple: "tuples",
+    nodes.Dict: "dicts",
+    nodes.BinExpr: "arithmetic",
+    nodes.UnaryExpr: "arithmetic",
 }
 
 
@@ -85,8 +137,9 @@ class _MessageEnvironment(SandboxedEnvironment):
         raise SecurityError("calls are not allowed")
 
 
-_ENV = _MessageEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                           auto_reload=False, cache_size=0)
+_ENV = _MessageEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, auto_reload=False, cache_size=0
+)
 _ENV.globals.clear()  # no range(), lipsum(), dict(), cycler(), namespace()
 _ENV.filters = dict(FILTERS)
 _ENV.tests = {name: _ENV.tests[name] for name in TESTS}
@@ -140,8 +193,9 @@ def check(source: str, variables: Iterable[str], *, key: str = "the template") -
         if isinstance(node, nodes.Test) and node.name not in TESTS:
             _refuse(f"the test {node.name} (allowed: {', '.join(TESTS)})", node.lineno)
     if unknown:
-        raise TemplateProblem("unknown_variable", f"unknown variables {', '.join(sorted(unknown))}; "
-                                                  f"{key} has {', '.join(variables)}")
+        raise TemplateProblem(
+            "unknown_variable", f"unknown variables {', '.join(sorted(unknown))}; {key} has {', '.join(variables)}"
+        )
     return tree
 
 

@@ -52,6 +52,9 @@ class TemplateRead(BaseModel):
     variables: list[str]
     updated_by: str | None = None
     updated_at: Annotated[datetime | None, AfterValidator(optional_utc)] = None
-    problem: str | None = Field(default=None, description="Why the stored text cannot render; until it is "
-                                                          "saved again, messages use the group's or the built-in text")
+    problem: str | None = Field(
+        default=None,
+        description="Why the stored text cannot render; until it is "
+        "saved again, messages use the group's or the built-in text",
+    )
     problem_at: Annotated[datetime | None, AfterValidator(optional_utc)] = None

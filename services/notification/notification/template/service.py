@@ -71,8 +71,11 @@ async def _cached_overrides(session: AsyncSession, site: str, key: str, language
 def _render_override(override: Template, key: str, language: str, values: dict[str, Any]) -> Rendered:
     variables = VARIABLES[key]
     body = engine.render(override.body, variables, values, limit=engine.MAX_BODY)
-    subject = (engine.render(override.subject, variables, values, limit=engine.MAX_SUBJECT)
-               if override.subject else SUBJECTS[language])
+    subject = (
+        engine.render(override.subject, variables, values, limit=engine.MAX_SUBJECT)
+        if override.subject
+        else SUBJECTS[language]
+    )
     return Rendered(subject=subject, body=body)
 
 
@@ -89,14 +92,20 @@ async def render(session: AsyncSession, site: str, key: str, language: str, valu
         try:
             return _render_override(override, key, language, values)
         except TemplateProblem as problem:
-            log.warning("template override %s/%s/%s cannot render, using the next text: %s",
-                        override.site, key, language, problem.message)
+            log.warning(
+                "template override %s/%s/%s cannot render, using the next text: %s",
+                override.site,
+                key,
+                language,
+                problem.message,
+            )
             if problem.kind != "too_long":  # too long is this event's values, not the text itself
                 # Recorded with the message it falls back for (the event's transaction): the manager sees it.
                 override.problem, override.problem_at = f"at send time: {problem.message}", utcnow()
     # The built-in texts are ours and checked by the tests: no cap (a long broadcast must still go out).
-    return Rendered(subject=SUBJECTS[language], body=engine.render(builtin(key, language), VARIABLES[key], values,
-                                                                   limit=None))
+    return Rendered(
+        subject=SUBJECTS[language], body=engine.render(builtin(key, language), VARIABLES[key], values, limit=None)
+    )
 
 
 def example_values(catalog: Catalog, key: str, language: str) -> list[tuple[str, dict[str, Any]]]:
@@ -116,12 +125,16 @@ def _values_from(data: dict[str, Any], language: str) -> dict[str, Any]:
     statuses = WORKORDER_STATUSES if "work_order_id" in data else REQUEST_STATUSES
     values.update(
         ref=ref(str(data.get("request_id") or data.get("broadcast_id") or "")),
-        work_order=ref(str(data.get("work_order_id") or "")), unit=data.get("unit_id") or data.get("location"),
+        work_order=ref(str(data.get("work_order_id") or "")),
+        unit=data.get("unit_id") or data.get("location"),
         status=label(statuses, str(data.get("to_status") or ""), language),
         department=label(DEPARTMENTS, str(data.get("department") or ""), language),
         limit=label(LIMITS, str(data.get("limit") or ""), language),
         stage=label(STAGES, str(data.get("stage") or ""), language),
-        due=data.get("due_at"), closes=data.get("closes_at"), name=contact.get("name"), phone=contact.get("phone"),
+        due=data.get("due_at"),
+        closes=data.get("closes_at"),
+        name=contact.get("name"),
+        phone=contact.get("phone"),
         title=data.get("title") or data.get("category"),
     )
     if isinstance(data.get("amount_cents"), int):
@@ -144,8 +157,9 @@ def _checked(catalog: Catalog, key: str, language: str, field: str, text: str, l
         try:
             engine.render(source, VARIABLES[key], values, limit=limit)
         except TemplateProblem as problem:
-            raise Problem(422, f"{field}: {problem.message} (with the example {example})", field=field,
-                          kind=problem.kind) from None
+            raise Problem(
+                422, f"{field}: {problem.message} (with the example {example})", field=field, kind=problem.kind
+            ) from None
     return source
 
 
@@ -172,25 +186,48 @@ async def list_templates(session: AsyncSession, principal: Principal, site: str)
     result = []
     for key in sorted(VARIABLES):
         for language in LANGUAGES:
-            result.append(_read(key, language, overrides.get((site, key, language))
-                                or overrides.get((GROUP, key, language))))
+            result.append(
+                _read(key, language, overrides.get((site, key, language)) or overrides.get((GROUP, key, language)))
+            )
     return result
 
 
 def _read(key: str, language: str, override: Template | None) -> TemplateRead:
     variables = list(VARIABLES[key])
     if override is None:
-        return TemplateRead(key=key, language=language, site=GROUP, source="default", subject=SUBJECTS[language],
-                            body=builtin(key, language), variables=variables)
-    return TemplateRead(key=key, language=language, site=override.site,
-                        source="group" if override.site == GROUP else "site",
-                        subject=override.subject or SUBJECTS[language], body=override.body, variables=variables,
-                        updated_by=override.updated_by, updated_at=override.updated_at,
-                        problem=override.problem, problem_at=override.problem_at)
+        return TemplateRead(
+            key=key,
+            language=language,
+            site=GROUP,
+            source="default",
+            subject=SUBJECTS[language],
+            body=builtin(key, language),
+            variables=variables,
+        )
+    return TemplateRead(
+        key=key,
+        language=language,
+        site=override.site,
+        source="group" if override.site == GROUP else "site",
+        subject=override.subject or SUBJECTS[language],
+        body=override.body,
+        variables=variables,
+        updated_by=override.updated_by,
+        updated_at=override.updated_at,
+        problem=override.problem,
+        problem_at=override.problem_at,
+    )
 
 
-async def put_template(session: AsyncSession, principal: Principal, catalog: Catalog, site: str, key: str,
-                       language: str, body: TemplateWrite) -> TemplateRead:
+async def put_template(
+    session: AsyncSession,
+    principal: Principal,
+    catalog: Catalog,
+    site: str,
+    key: str,
+    language: str,
+    body: TemplateWrite,
+) -> TemplateRead:
     _check_key(key, language)
     _check_scope(principal, site)
     text = _checked(catalog, key, language, "body", body.body, engine.MAX_BODY)
@@ -205,8 +242,9 @@ async def put_template(session: AsyncSession, principal: Principal, catalog: Cat
     return _read(key, language, row)
 
 
-async def delete_template(session: AsyncSession, principal: Principal, site: str, key: str,
-                          language: str) -> TemplateRead:
+async def delete_template(
+    session: AsyncSession, principal: Principal, site: str, key: str, language: str
+) -> TemplateRead:
     """Drop the override: the text falls back to the group's, then the built-in one."""
     _check_key(key, language)
     _check_scope(principal, site)

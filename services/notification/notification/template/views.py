@@ -20,12 +20,18 @@ async def get_templates(session: SessionDep, principal: Admins, site: Site) -> l
 
 
 @router.put("/{key}/{language}")
-async def put_template(key: str, language: str, body: TemplateWrite, session: SessionDep, runtime: RuntimeDep,
-                       principal: Admins, site: Site) -> TemplateRead:
+async def put_template(
+    key: str,
+    language: str,
+    body: TemplateWrite,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Admins,
+    site: Site,
+) -> TemplateRead:
     return await service.put_template(session, principal, runtime.catalog, site, key, language, body)
 
 
 @router.delete("/{key}/{language}")
-async def delete_template(key: str, language: str, session: SessionDep, principal: Admins,
-                          site: Site) -> TemplateRead:
+async def delete_template(key: str, language: str, session: SessionDep, principal: Admins, site: Site) -> TemplateRead:
     return await service.delete_template(session, principal, site, key, language)

@@ -101,5 +101,6 @@ async def policy_for(session: AsyncSession, site: str, category: str | None) -> 
         policy = await session.get(FollowUpPolicy, (site, key))
         if policy is not None:
             return policy
-    return FollowUpPolicy(site=site, category=ANY_CATEGORY, mode=PolicyMode.always, sample_percent=None,
-                          method=Method.call)
+    return FollowUpPolicy(
+        site=site, category=ANY_CATEGORY, mode=PolicyMode.always, sample_percent=None, method=Method.call
+    )

@@ -71,8 +71,7 @@ async def within_budget(session: AsyncSession, party_id: str, config: SiteConfig
     return await contacts_used(session, party_id, config, now) < config.fatigue_max_contacts
 
 
-def record_contact(session: AsyncSession, *, party_id: str, site: str, kind: str, ref_id: str,
-                   at: datetime) -> None:
+def record_contact(session: AsyncSession, *, party_id: str, site: str, kind: str, ref_id: str, at: datetime) -> None:
     session.add(Contact(party_id=party_id, site=site, kind=kind, ref_id=ref_id, contacted_at=at))
 
 
@@ -83,7 +82,12 @@ async def budget(session: AsyncSession, principal: Principal, party_id: str, now
     principal.check_site(party.site)
     config = await get_config(session, party.site)
     contacts = await contacts_since(session, party_id, now - timedelta(days=config.fatigue_window_days))
-    return BudgetRead(party_id=party_id, site=party.site, window_days=config.fatigue_window_days,
-                      max_contacts=config.fatigue_max_contacts, used=len(contacts),
-                      remaining=max(0, config.fatigue_max_contacts - len(contacts)),
-                      contacts=[ContactRead.model_validate(c) for c in contacts])
+    return BudgetRead(
+        party_id=party_id,
+        site=party.site,
+        window_days=config.fatigue_window_days,
+        max_contacts=config.fatigue_max_contacts,
+        used=len(contacts),
+        remaining=max(0, config.fatigue_max_contacts - len(contacts)),
+        contacts=[ContactRead.model_validate(c) for c in contacts],
+    )

@@ -63,8 +63,10 @@ class RequestInfo(Base):
 
 class FollowUp(Base):
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_site_status_due", "site", "status", "due_at"),
-                      Index("ix_follow_ups_party_status", "party_id", "status"))
+    __table_args__ = (
+        Index("ix_follow_ups_site_status_due", "site", "status", "due_at"),
+        Index("ix_follow_ups_party_status", "party_id", "status"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -67,13 +67,15 @@ def in_sample(request_id: str, percent: int) -> bool:
 
 async def _already_rated(session: AsyncSession, request_id: str) -> bool:
     """The owner answered a follow-up of this request and it did not reopen it."""
-    query = select(func.count()).where(FollowUp.request_id == request_id, FollowUp.status == Status.done,
-                                       FollowUp.reopen.is_(False))
+    query = select(func.count()).where(
+        FollowUp.request_id == request_id, FollowUp.status == Status.done, FollowUp.reopen.is_(False)
+    )
     return bool(await session.scalar(query))
 
 
-async def _skip_reason(session: AsyncSession, followup: FollowUp, config: SiteConfig, mode: str,
-                       percent: int | None, now: datetime) -> SkipReason | None:
+async def _skip_reason(
+    session: AsyncSession, followup: FollowUp, config: SiteConfig, mode: str, percent: int | None, now: datetime
+) -> SkipReason | None:
     if mode == PolicyMode.sample and not percent:
         return SkipReason.policy_skip  # a 0% sample: the policy asks nobody in this category
     if mode == PolicyMode.sample and not in_sample(followup.request_id, percent or 0):
@@ -81,20 +83,33 @@ async def _skip_reason(session: AsyncSession, followup: FollowUp, config: SiteCo
     if mode == PolicyMode.skip_if_rated and await _already_rated(session, followup.request_id):
         return SkipReason.already_rated
     # Every complaint is followed up (DOMAIN.md); the fatigue budget spares owners the routine asks only.
-    if (followup.source != Source.complaint and followup.party_id
-            and not await within_budget(session, followup.party_id, config, now)):
+    if (
+        followup.source != Source.complaint
+        and followup.party_id
+        and not await within_budget(session, followup.party_id, config, now)
+    ):
         return SkipReason.fatigue
     return None
 
 
-async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source, request_id: str, site: str,
-                            done_at: datetime, work_order_id: str | None = None, unit_id: str | None = None,
-                            department: str | None = None) -> FollowUp:
+async def schedule_followup(
+    uow: UnitOfWork,
+    cause: Envelope,
+    *,
+    source: Source,
+    request_id: str,
+    site: str,
+    done_at: datetime,
+    work_order_id: str | None = None,
+    unit_id: str | None = None,
+    department: str | None = None,
+) -> FollowUp:
     """Schedule the follow-up of a request (one open at a time per request), due ``followup_due_hours``
     after the work was done, unless the site's policy or the party's fatigue budget skips it."""
     session = uow.session
-    open_one = await session.scalar(select(FollowUp).where(FollowUp.request_id == request_id,
-                                                           FollowUp.status == Status.scheduled))
+    open_one = await session.scalar(
+        select(FollowUp).where(FollowUp.request_id == request_id, FollowUp.status == Status.scheduled)
+    )
     if open_one is not None:
         return open_one  # a second work order of the same request: the owner is asked once
     info = await session.get(RequestInfo, request_id)
@@ -109,10 +124,23 @@ async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source,
     now = utcnow()
     method = policy.method if party_id else Method.call  # a message needs someone to send it to
     followup = FollowUp(
-        id=new_id(), request_id=request_id, work_order_id=work_order_id, site=site, unit_id=unit_id,
-        party_id=party_id, department=department, source=source, kind=info.kind if info else None,
-        category=category, method=method, status=Status.scheduled, overdue=False, attempts=0,
-        due_at=done_at + timedelta(hours=config.followup_due_hours), created_at=now, source_event_id=cause.id,
+        id=new_id(),
+        request_id=request_id,
+        work_order_id=work_order_id,
+        site=site,
+        unit_id=unit_id,
+        party_id=party_id,
+        department=department,
+        source=source,
+        kind=info.kind if info else None,
+        category=category,
+        method=method,
+        status=Status.scheduled,
+        overdue=False,
+        attempts=0,
+        due_at=done_at + timedelta(hours=config.followup_due_hours),
+        created_at=now,
+        source_event_id=cause.id,
     )
     reason = await _skip_reason(session, followup, config, policy.mode, policy.sample_percent, now)
     session.add(followup)
@@ -131,8 +159,10 @@ async def schedule_followup(uow: UnitOfWork, cause: Envelope, *, source: Source,
 
 # How survey's skip reasons read on the wire (survey.followup.skipped.v1).
 SKIPPED_REASONS: dict[str, str] = {
-    SkipReason.policy_skip: "policy_skip", SkipReason.not_sampled: "sampled_out",
-    SkipReason.already_rated: "already_rated", SkipReason.fatigue: "contact_budget",
+    SkipReason.policy_skip: "policy_skip",
+    SkipReason.not_sampled: "sampled_out",
+    SkipReason.already_rated: "already_rated",
+    SkipReason.fatigue: "contact_budget",
 }
 
 
@@ -145,9 +175,13 @@ def _emit_skipped(uow: UnitOfWork, followup: FollowUp, now: datetime, *, caused_
         site=followup.site,
         caused_by=caused_by,
         data={
-            "request_id": followup.request_id, "site": followup.site, "work_order_id": followup.work_order_id,
-            "unit_id": followup.unit_id, "party_id": followup.party_id,
-            "reason": SKIPPED_REASONS[followup.skip_reason], "skipped_at": now.isoformat(),
+            "request_id": followup.request_id,
+            "site": followup.site,
+            "work_order_id": followup.work_order_id,
+            "unit_id": followup.unit_id,
+            "party_id": followup.party_id,
+            "reason": SKIPPED_REASONS[followup.skip_reason],
+            "skipped_at": now.isoformat(),
         },
     )
 
@@ -160,9 +194,15 @@ def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope 
         caused_by=caused_by,
         correlation_id=followup.request_id,
         data={
-            "followup_id": followup.id, "request_id": followup.request_id, "work_order_id": followup.work_order_id,
-            "site": followup.site, "due_at": as_utc(followup.due_at).isoformat(), "method": followup.method,
-            "unit_id": followup.unit_id, "party_id": followup.party_id, "source": followup.source,
+            "followup_id": followup.id,
+            "request_id": followup.request_id,
+            "work_order_id": followup.work_order_id,
+            "site": followup.site,
+            "due_at": as_utc(followup.due_at).isoformat(),
+            "method": followup.method,
+            "unit_id": followup.unit_id,
+            "party_id": followup.party_id,
+            "source": followup.source,
             "attempt": followup.attempts + 1,
         },
     )
@@ -171,9 +211,15 @@ def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope 
 async def schedule_for_work_order(uow: UnitOfWork, completed: Envelope) -> FollowUp:
     data = completed.data
     return await schedule_followup(
-        uow, completed, source=Source.work_order, request_id=data["request_id"], site=data["site"],
-        done_at=parse_utc(data["completed_at"]), work_order_id=data["work_order_id"],
-        unit_id=data.get("unit_id"), department=data["department"],
+        uow,
+        completed,
+        source=Source.work_order,
+        request_id=data["request_id"],
+        site=data["site"],
+        done_at=parse_utc(data["completed_at"]),
+        work_order_id=data["work_order_id"],
+        unit_id=data.get("unit_id"),
+        department=data["department"],
     )
 
 
@@ -184,8 +230,14 @@ async def request_status_changed(uow: UnitOfWork, changed: Envelope) -> FollowUp
     if data["kind"] != COMPLAINT or data["to_status"] != RESOLVED:
         return None
     return await schedule_followup(
-        uow, changed, source=Source.complaint, request_id=data["request_id"], site=data["site"],
-        done_at=parse_utc(data["changed_at"]), unit_id=data.get("unit_id"), department=data.get("department"),
+        uow,
+        changed,
+        source=Source.complaint,
+        request_id=data["request_id"],
+        site=data["site"],
+        done_at=parse_utc(data["changed_at"]),
+        unit_id=data.get("unit_id"),
+        department=data.get("department"),
     )
 
 
@@ -195,8 +247,7 @@ async def request_status_changed(uow: UnitOfWork, changed: Envelope) -> FollowUp
 def _emit_completed(uow: UnitOfWork, followup: FollowUp) -> None:
     scores = None
     if followup.score_overall is not None:
-        scores = {"overall": followup.score_overall, "speed": followup.score_speed,
-                  "attitude": followup.score_attitude}
+        scores = {"overall": followup.score_overall, "speed": followup.score_speed, "attitude": followup.score_attitude}
     assert followup.completed_at is not None and followup.outcome is not None
     uow.emit(
         "survey.followup.completed.v1",
@@ -204,12 +255,24 @@ def _emit_completed(uow: UnitOfWork, followup: FollowUp) -> None:
         site=followup.site,
         correlation_id=followup.request_id,
         data={
-            "followup_id": followup.id, "request_id": followup.request_id, "work_order_id": followup.work_order_id,
-            "site": followup.site, "unit_id": followup.unit_id, "party_id": followup.party_id,
-            "department": followup.department, "kind": followup.kind, "category": followup.category,
-            "outcome": followup.outcome, "solved": followup.solved, "scores": scores, "comment": followup.comment,
-            "reopen": bool(followup.reopen), "attempts": followup.attempts, "method": followup.method,
-            "recorded_by": followup.answered_by, "completed_at": as_utc(followup.completed_at).isoformat(),
+            "followup_id": followup.id,
+            "request_id": followup.request_id,
+            "work_order_id": followup.work_order_id,
+            "site": followup.site,
+            "unit_id": followup.unit_id,
+            "party_id": followup.party_id,
+            "department": followup.department,
+            "kind": followup.kind,
+            "category": followup.category,
+            "outcome": followup.outcome,
+            "solved": followup.solved,
+            "scores": scores,
+            "comment": followup.comment,
+            "reopen": bool(followup.reopen),
+            "attempts": followup.attempts,
+            "method": followup.method,
+            "recorded_by": followup.answered_by,
+            "completed_at": as_utc(followup.completed_at).isoformat(),
         },
     )
 
@@ -235,8 +298,9 @@ def _require_open(followup: FollowUp) -> None:
         raise Conflict(f"follow-up {followup.id} is {followup.status}, not scheduled", field="status")
 
 
-async def answer(uow: UnitOfWork, principal: Principal, followup_id: str, body: FollowUpAnswer, *,
-                 by_owner: bool) -> FollowUp:
+async def answer(
+    uow: UnitOfWork, principal: Principal, followup_id: str, body: FollowUpAnswer, *, by_owner: bool
+) -> FollowUp:
     """Record the owner's answer; not solved or a low score reopens the request (intake, dispatch react)."""
     followup = await _open_followup(uow.session, followup_id)
     if by_owner:
@@ -260,8 +324,9 @@ async def answer(uow: UnitOfWork, principal: Principal, followup_id: str, body: 
     return followup
 
 
-async def _count_attempt(uow: UnitOfWork, followup: FollowUp, config: SiteConfig, *, actor: str,
-                         note: str | None, now: datetime) -> None:
+async def _count_attempt(
+    uow: UnitOfWork, followup: FollowUp, config: SiteConfig, *, actor: str, note: str | None, now: datetime
+) -> None:
     """One more unanswered attempt: unreachable after ``followup_max_attempts``, else due again later."""
     followup.attempts += 1
     uow.session.add(Attempt(followup_id=followup.id, attempted_at=now, actor=actor, note=note))
@@ -296,8 +361,9 @@ async def followup_due(timer: DueTimer, uow: UnitOfWork) -> None:
         return
     if followup.method == Method.message:
         config = await get_config(uow.session, followup.site)
-        await _count_attempt(uow, followup, config, actor="system", note="no answer by the due time",
-                             now=max(timer.due_at, utcnow()))
+        await _count_attempt(
+            uow, followup, config, actor="system", note="no answer by the due time", now=max(timer.due_at, utcnow())
+        )
     else:
         followup.overdue = True
 
@@ -317,9 +383,17 @@ async def get_followup(session: AsyncSession, principal: Principal, followup_id:
     return followup
 
 
-async def list_followups(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
-                         overdue: bool | None, request_id: str | None, limit: int,
-                         offset: int) -> tuple[Sequence[FollowUp], int]:
+async def list_followups(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    status: str | None,
+    overdue: bool | None,
+    request_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[FollowUp], int]:
     query = select(FollowUp)
     query = query.where(principal.site_filter(FollowUp.site, site))
     if principal.roles == {"owner"}:

@@ -18,12 +18,18 @@ Owner = Annotated[Principal, Depends(require("owner"))]
 
 @router.get("")
 async def get_followups(
-    session: SessionDep, principal: Readers, site: str | None = None, status: Status | None = None,
-    overdue: bool | None = None, request_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    site: str | None = None,
+    status: Status | None = None,
+    overdue: bool | None = None,
+    request_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_followups(session, principal, site=site, status=status, overdue=overdue,
-                                               request_id=request_id, limit=limit, offset=offset)
+    rows, total = await service.list_followups(
+        session, principal, site=site, status=status, overdue=overdue, request_id=request_id, limit=limit, offset=offset
+    )
     return page([FollowUpRead.model_validate(r) for r in rows], total, limit, offset)
 
 

@@ -114,7 +114,8 @@ class QuestionCreate(BaseModel):
     kind: QuestionKind
     text: str = Field(min_length=1, max_length=500)
     options: list[Annotated[str, StringConstraints(min_length=1, max_length=120)]] = Field(
-        default_factory=list, validate_default=True)
+        default_factory=list, validate_default=True
+    )
     required: bool = True
     department: Token | None = None
 

@@ -57,14 +57,31 @@ async def create_survey(uow: UnitOfWork, principal: Principal, body: SurveyCreat
     if body.closes_at is not None and body.closes_at <= utcnow():
         raise Problem(422, "a survey closes in the future", field="closes_at")
     survey = Survey(
-        id=new_id(), site=body.site, title=body.title, description=body.description, buildings=body.buildings,
-        sample_method=body.sample.method, sample_size=body.sample.size, status=SurveyStatus.draft,
-        closes_at=body.closes_at, created_by=principal.subject, created_at=utcnow(), invited=0,
+        id=new_id(),
+        site=body.site,
+        title=body.title,
+        description=body.description,
+        buildings=body.buildings,
+        sample_method=body.sample.method,
+        sample_size=body.sample.size,
+        status=SurveyStatus.draft,
+        closes_at=body.closes_at,
+        created_by=principal.subject,
+        created_at=utcnow(),
+        invited=0,
         excluded_by_budget=0,
     )
     questions = [
-        Question(id=new_id(), survey_id=survey.id, position=index + 1, kind=q.kind, text=q.text, options=q.options,
-                 required=q.required, department=q.department)
+        Question(
+            id=new_id(),
+            survey_id=survey.id,
+            position=index + 1,
+            kind=q.kind,
+            text=q.text,
+            options=q.options,
+            required=q.required,
+            department=q.department,
+        )
         for index, q in enumerate(body.questions)
     ]
     uow.session.add(survey)
@@ -74,8 +91,9 @@ async def create_survey(uow: UnitOfWork, principal: Principal, body: SurveyCreat
     return survey, questions
 
 
-async def get_survey(session: AsyncSession, principal: Principal, survey_id: str, *,
-                     for_update: bool = False) -> Survey:
+async def get_survey(
+    session: AsyncSession, principal: Principal, survey_id: str, *, for_update: bool = False
+) -> Survey:
     survey = await session.get(Survey, survey_id, with_for_update=for_update)
     if survey is None:
         raise NotFound("survey", survey_id)
@@ -88,8 +106,9 @@ async def questions_of(session: AsyncSession, survey_id: str) -> list[Question]:
     return list((await session.scalars(query)).all())
 
 
-async def list_surveys(session: AsyncSession, principal: Principal, *, site: str | None, status: str | None,
-                       limit: int, offset: int) -> tuple[Sequence[Survey], int]:
+async def list_surveys(
+    session: AsyncSession, principal: Principal, *, site: str | None, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[Survey], int]:
     query = select(Survey)
     query = query.where(principal.site_filter(Survey.site, site))
     if status:
@@ -102,15 +121,16 @@ async def list_surveys(session: AsyncSession, principal: Principal, *, site: str
 
 async def households(session: AsyncSession, site: str, buildings: list[str]) -> list[tuple[Party, Unit]]:
     """One party per occupied unit in the target (its owner, else a tenant, else family)."""
-    query = (select(Party, Unit).join(Unit, Unit.id == Party.unit_id)
-             .where(Party.site == site, Party.active.is_(True)))
+    query = select(Party, Unit).join(Unit, Unit.id == Party.unit_id).where(Party.site == site, Party.active.is_(True))
     if buildings:
         query = query.where(Unit.building.in_(buildings))
     chosen: dict[str, tuple[Party, Unit]] = {}
     for party, unit in (await session.execute(query)).tuples():
         current = chosen.get(unit.id)
-        if current is None or (ROLE_ORDER.get(party.role, 9), party.id) < (ROLE_ORDER.get(current[0].role, 9),
-                                                                            current[0].id):
+        if current is None or (ROLE_ORDER.get(party.role, 9), party.id) < (
+            ROLE_ORDER.get(current[0].role, 9),
+            current[0].id,
+        ):
             chosen[unit.id] = (party, unit)
     return [chosen[unit_id] for unit_id in sorted(chosen)]
 
@@ -127,8 +147,9 @@ def allocate(strata: dict[str, int], size: int) -> dict[str, int]:
     return shares
 
 
-def draw(population: list[tuple[Party, Unit]], method: str, size: int | None,
-         rng: random.Random) -> list[tuple[Party, Unit]]:
+def draw(
+    population: list[tuple[Party, Unit]], method: str, size: int | None, rng: random.Random
+) -> list[tuple[Party, Unit]]:
     if method == SampleMethod.all or size is None or size >= len(population):
         return population
     if method == SampleMethod.random:
@@ -137,8 +158,7 @@ def draw(population: list[tuple[Party, Unit]], method: str, size: int | None,
     for pair in population:
         by_building[pair[1].building].append(pair)
     shares = allocate({building: len(pairs) for building, pairs in by_building.items()}, size)
-    drawn = [pair for building in sorted(by_building)
-             for pair in rng.sample(by_building[building], shares[building])]
+    drawn = [pair for building in sorted(by_building) for pair in rng.sample(by_building[building], shares[building])]
     return sorted(drawn, key=lambda pair: pair[1].id)
 
 
@@ -146,8 +166,11 @@ async def _contacts_by_party(session: AsyncSession, party_ids: Iterable[str], si
     ids = list(party_ids)
     if not ids:
         return {}
-    query = (select(Contact.party_id, func.count()).where(Contact.party_id.in_(ids), Contact.contacted_at > since)
-             .group_by(Contact.party_id))
+    query = (
+        select(Contact.party_id, func.count())
+        .where(Contact.party_id.in_(ids), Contact.contacted_at > since)
+        .group_by(Contact.party_id)
+    )
     return {party_id: int(count) for party_id, count in (await session.execute(query)).tuples()}
 
 
@@ -166,18 +189,27 @@ async def send_survey(uow: UnitOfWork, principal: Principal, survey_id: str) -> 
     now = utcnow()
     config = await get_config(session, survey.site)
     population = await households(session, survey.site, survey.buildings)
-    used = await _contacts_by_party(session, (p.id for p, _ in population),
-                                    now - timedelta(days=config.fatigue_window_days))
+    used = await _contacts_by_party(
+        session, (p.id for p, _ in population), now - timedelta(days=config.fatigue_window_days)
+    )
     eligible = [(p, u) for p, u in population if used.get(p.id, 0) < config.fatigue_max_contacts]
     chosen = draw(eligible, survey.sample_method, survey.sample_size, random.Random(survey.id))
     if not chosen:
-        raise Conflict("no household of the target can be invited (none known, or all over the contact budget)",
-                       field="buildings")
+        raise Conflict(
+            "no household of the target can be invited (none known, or all over the contact budget)", field="buildings"
+        )
     questions = await questions_of(session, survey.id)
     for party, unit in chosen:
-        invitation = Invitation(id=new_id(), survey_id=survey.id, site=survey.site, party_id=party.id,
-                                unit_id=unit.id, building=unit.building, status=InvitationStatus.invited,
-                                invited_at=now)
+        invitation = Invitation(
+            id=new_id(),
+            survey_id=survey.id,
+            site=survey.site,
+            party_id=party.id,
+            unit_id=unit.id,
+            building=unit.building,
+            status=InvitationStatus.invited,
+            invited_at=now,
+        )
         session.add(invitation)
         record_contact(session, party_id=party.id, site=survey.site, kind="survey", ref_id=invitation.id, at=now)
         uow.emit(
@@ -186,10 +218,16 @@ async def send_survey(uow: UnitOfWork, principal: Principal, survey_id: str) -> 
             site=survey.site,
             correlation_id=survey.id,
             data={
-                "invitation_id": invitation.id, "survey_id": survey.id, "site": survey.site,
-                "party_id": party.id, "unit_id": unit.id, "title": survey.title,
-                "link": f"/invitations/{invitation.id}", "summary": _summary(questions),
-                "question_count": len(questions), "language": party.language,
+                "invitation_id": invitation.id,
+                "survey_id": survey.id,
+                "site": survey.site,
+                "party_id": party.id,
+                "unit_id": unit.id,
+                "title": survey.title,
+                "link": f"/invitations/{invitation.id}",
+                "summary": _summary(questions),
+                "question_count": len(questions),
+                "language": party.language,
                 "closes_at": as_utc(survey.closes_at).isoformat() if survey.closes_at else None,
                 "requested_at": now.isoformat(),
             },
@@ -226,8 +264,9 @@ def _is_owner(principal: Principal) -> bool:
     return principal.roles == {"owner"}
 
 
-async def get_invitation(session: AsyncSession, principal: Principal, invitation_id: str, *,
-                         for_update: bool = False) -> Invitation:
+async def get_invitation(
+    session: AsyncSession, principal: Principal, invitation_id: str, *, for_update: bool = False
+) -> Invitation:
     invitation = await session.get(Invitation, invitation_id, with_for_update=for_update)
     if invitation is None:
         raise NotFound("invitation", invitation_id)
@@ -239,16 +278,18 @@ async def get_invitation(session: AsyncSession, principal: Principal, invitation
     return invitation
 
 
-async def invitation_detail(session: AsyncSession, principal: Principal,
-                            invitation_id: str) -> tuple[Invitation, Survey, list[Question]]:
+async def invitation_detail(
+    session: AsyncSession, principal: Principal, invitation_id: str
+) -> tuple[Invitation, Survey, list[Question]]:
     invitation = await get_invitation(session, principal, invitation_id)
     survey = await session.get(Survey, invitation.survey_id)
     assert survey is not None
     return invitation, survey, await questions_of(session, survey.id)
 
 
-async def list_invitations(session: AsyncSession, principal: Principal, *, survey_id: str | None,
-                           status: str | None, limit: int, offset: int) -> tuple[Sequence[Invitation], int]:
+async def list_invitations(
+    session: AsyncSession, principal: Principal, *, survey_id: str | None, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[Invitation], int]:
     query = select(Invitation)
     if _is_owner(principal):
         query = query.where(Invitation.party_id == (principal.party_id or ""))
@@ -271,8 +312,9 @@ def _check_answers(questions: list[Question], body: AnswersIn) -> list[Answer]:
     for index, item in enumerate(body.answers):
         question = by_id.get(item.question_id)
         if question is None:
-            raise Problem(422, f"question {item.question_id} is not in this survey",
-                          field=f"answers.{index}.question_id")
+            raise Problem(
+                422, f"question {item.question_id} is not in this survey", field=f"answers.{index}.question_id"
+            )
         if question.id in seen:
             raise Problem(422, f"question {question.id} is answered twice", field=f"answers.{index}.question_id")
         seen.add(question.id)
@@ -295,8 +337,9 @@ def _check_answers(questions: list[Question], body: AnswersIn) -> list[Answer]:
     return answers
 
 
-async def submit_answers(uow: UnitOfWork, principal: Principal, invitation_id: str, body: AnswersIn, *,
-                         by_owner: bool) -> Invitation:
+async def submit_answers(
+    uow: UnitOfWork, principal: Principal, invitation_id: str, body: AnswersIn, *, by_owner: bool
+) -> Invitation:
     session = uow.session
     invitation = await get_invitation(session, principal, invitation_id, for_update=True)
     if by_owner and invitation.party_id != principal.party_id:
@@ -336,15 +379,24 @@ class Tally:
     def result(self) -> Satisfaction:
         answered = self.satisfied + self.basically + self.dissatisfied
         rate = round((self.satisfied + self.basically) / answered, 4) if answered else None
-        return Satisfaction(answered=answered, satisfied=self.satisfied, basically_satisfied=self.basically,
-                            dissatisfied=self.dissatisfied, rate=rate)
+        return Satisfaction(
+            answered=answered,
+            satisfied=self.satisfied,
+            basically_satisfied=self.basically,
+            dissatisfied=self.dissatisfied,
+            rate=rate,
+        )
 
 
 async def _answers(session: AsyncSession, survey_ids: list[str]) -> list[tuple[Answer, Invitation]]:
     if not survey_ids:
         return []
-    query = (select(Answer, Invitation).join(Invitation, Invitation.id == Answer.invitation_id)
-             .where(Answer.survey_id.in_(survey_ids)).order_by(Answer.id))
+    query = (
+        select(Answer, Invitation)
+        .join(Invitation, Invitation.id == Answer.invitation_id)
+        .where(Answer.survey_id.in_(survey_ids))
+        .order_by(Answer.id)
+    )
     return list((await session.execute(query)).tuples())
 
 
@@ -352,8 +404,14 @@ async def report(session: AsyncSession, principal: Principal, survey_id: str) ->
     survey = await get_survey(session, principal, survey_id)
     questions = await questions_of(session, survey.id)
     rows = await _answers(session, [survey.id])
-    responded = await session.scalar(select(func.count()).where(
-        Invitation.survey_id == survey.id, Invitation.status == InvitationStatus.answered)) or 0
+    responded = (
+        await session.scalar(
+            select(func.count()).where(
+                Invitation.survey_id == survey.id, Invitation.status == InvitationStatus.answered
+            )
+        )
+        or 0
+    )
     overall = Tally()
     by_department: dict[str, Tally] = defaultdict(Tally)
     by_building: dict[str, Tally] = defaultdict(Tally)
@@ -370,8 +428,14 @@ async def report(session: AsyncSession, principal: Principal, survey_id: str) ->
     reports: list[QuestionReport] = []
     for q in questions:
         answers = per_question[q.id]
-        item = QuestionReport(question_id=q.id, position=q.position, kind=q.kind, text=q.text,
-                              department=q.department, answered=len(answers))
+        item = QuestionReport(
+            question_id=q.id,
+            position=q.position,
+            kind=q.kind,
+            text=q.text,
+            department=q.department,
+            answered=len(answers),
+        )
         if q.kind == QuestionKind.scale:
             tally = Tally()
             for a in answers:
@@ -382,10 +446,16 @@ async def report(session: AsyncSession, principal: Principal, survey_id: str) ->
             item.choices = {option: sum(1 for a in answers if a.value_text == option) for option in q.options}
         reports.append(item)
     return SurveyReport(
-        survey_id=survey.id, site=survey.site, title=survey.title, invited=survey.invited, responded=responded,
+        survey_id=survey.id,
+        site=survey.site,
+        title=survey.title,
+        invited=survey.invited,
+        responded=responded,
         response_rate=round(responded / survey.invited, 4) if survey.invited else None,
-        satisfaction=overall.result(), by_department={k: v.result() for k, v in sorted(by_department.items())},
-        by_building={k: v.result() for k, v in sorted(by_building.items())}, questions=reports,
+        satisfaction=overall.result(),
+        by_department={k: v.result() for k, v in sorted(by_department.items())},
+        by_building={k: v.result() for k, v in sorted(by_building.items())},
+        questions=reports,
     )
 
 
@@ -393,26 +463,48 @@ async def export_csv(session: AsyncSession, principal: Principal, survey_id: str
     """One row per answered invitation, one column per question (in order)."""
     survey = await get_survey(session, principal, survey_id)
     questions = await questions_of(session, survey.id)
-    answered = (await session.scalars(
-        select(Invitation).where(Invitation.survey_id == survey.id, Invitation.status == InvitationStatus.answered)
-        .order_by(Invitation.unit_id, Invitation.id))).all()
+    answered = (
+        await session.scalars(
+            select(Invitation)
+            .where(Invitation.survey_id == survey.id, Invitation.status == InvitationStatus.answered)
+            .order_by(Invitation.unit_id, Invitation.id)
+        )
+    ).all()
     values: dict[tuple[str, str], str] = {}
     for answer, _ in await _answers(session, [survey.id]):
         value = answer.value_int if answer.value_int is not None else answer.value_text
         values[(answer.invitation_id, answer.question_id)] = "" if value is None else str(value)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["invitation_id", "unit_id", "building", "party_id", "answered_at", "channel",
-                     *[f"Q{q.position} {q.text}" for q in questions]])
+    writer.writerow(
+        [
+            "invitation_id",
+            "unit_id",
+            "building",
+            "party_id",
+            "answered_at",
+            "channel",
+            *[f"Q{q.position} {q.text}" for q in questions],
+        ]
+    )
     for inv in answered:
-        writer.writerow([inv.id, inv.unit_id, inv.building, inv.party_id,
-                         as_utc(inv.answered_at).isoformat() if inv.answered_at else "", inv.channel or "",
-                         *[values.get((inv.id, q.id), "") for q in questions]])
+        writer.writerow(
+            [
+                inv.id,
+                inv.unit_id,
+                inv.building,
+                inv.party_id,
+                as_utc(inv.answered_at).isoformat() if inv.answered_at else "",
+                inv.channel or "",
+                *[values.get((inv.id, q.id), "") for q in questions],
+            ]
+        )
     return survey, out.getvalue()
 
 
-async def site_satisfaction(session: AsyncSession, principal: Principal, *, site: str | None,
-                            since: datetime | None, until: datetime | None) -> list[SiteSatisfaction]:
+async def site_satisfaction(
+    session: AsyncSession, principal: Principal, *, site: str | None, since: datetime | None, until: datetime | None
+) -> list[SiteSatisfaction]:
     """Per site (head office: every site): survey satisfaction overall and per department, and how the
     answered follow-ups went, for surveys sent and follow-ups completed in the period."""
     query = select(Survey).where(Survey.status != SurveyStatus.draft)
@@ -451,12 +543,17 @@ async def site_satisfaction(session: AsyncSession, principal: Principal, *, site
     if site:
         sites = [site]
     else:  # every site in scope that survey knows, with or without answers yet
-        known = set((await session.scalars(select(Unit.site).distinct())).all()) | set(site_of.values()) | set(
-            followups)
+        known = (
+            set((await session.scalars(select(Unit.site).distinct())).all()) | set(site_of.values()) | set(followups)
+        )
         sites = sorted(s for s in known if principal.can_act_on(s))
-    return [SiteSatisfaction(site=s, surveys=overall[s].result(),
-                             by_department={d: t.result() for d, t in sorted(departments[s].items())},
-                             followups=followups[s].result(),
-                             followups_by_department={d: t.result()
-                                                      for d, t in sorted(followup_departments[s].items())})
-            for s in sites]
+    return [
+        SiteSatisfaction(
+            site=s,
+            surveys=overall[s].result(),
+            by_department={d: t.result() for d, t in sorted(departments[s].items())},
+            followups=followups[s].result(),
+            followups_by_department={d: t.result() for d, t in sorted(followup_departments[s].items())},
+        )
+        for s in sites
+    ]

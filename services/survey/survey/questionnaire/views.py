@@ -33,8 +33,12 @@ Readers = Annotated[Principal, Depends(require(*STAFF, "owner"))]
 
 
 def _detail(survey: Any, questions: list[Any]) -> SurveyDetail:
-    return SurveyDetail.model_validate({**SurveyRead.model_validate(survey).model_dump(),
-                                        "questions": [QuestionRead.model_validate(q) for q in questions]})
+    return SurveyDetail.model_validate(
+        {
+            **SurveyRead.model_validate(survey).model_dump(),
+            "questions": [QuestionRead.model_validate(q) for q in questions],
+        }
+    )
 
 
 @router.post("/surveys", response_model=SurveyDetail, status_code=201)
@@ -45,11 +49,14 @@ async def create_survey(body: SurveyCreate, uow: UowDep, principal: Planners) ->
 
 @router.get("/surveys")
 async def get_surveys(
-    session: SessionDep, principal: Staff, site: str | None = None, status: SurveyStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Staff,
+    site: str | None = None,
+    status: SurveyStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_surveys(session, principal, site=site, status=status, limit=limit,
-                                             offset=offset)
+    rows, total = await service.list_surveys(session, principal, site=site, status=status, limit=limit, offset=offset)
     return page([SurveyRead.model_validate(r) for r in rows], total, limit, offset)
 
 
@@ -77,18 +84,26 @@ async def survey_report(survey_id: str, session: SessionDep, principal: Staff) -
 @router.get("/surveys/{survey_id}/export.csv", response_class=Response)
 async def export_survey(survey_id: str, session: SessionDep, principal: Planners) -> Response:
     survey, text = await service.export_csv(session, principal, survey_id)
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="survey-{survey.id}.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="survey-{survey.id}.csv"'},
+    )
 
 
 @router.get("/invitations")
 async def get_invitations(
-    session: SessionDep, principal: Readers, survey_id: str | None = None, status: InvitationStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
+    session: SessionDep,
+    principal: Readers,
+    survey_id: str | None = None,
+    status: InvitationStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Owners: their own invitations. Staff: a survey's, or those of their sites."""
-    rows, total = await service.list_invitations(session, principal, survey_id=survey_id, status=status,
-                                                 limit=limit, offset=offset)
+    rows, total = await service.list_invitations(
+        session, principal, survey_id=survey_id, status=status, limit=limit, offset=offset
+    )
     return page([InvitationRead.model_validate(r) for r in rows], total, limit, offset)
 
 
@@ -96,28 +111,40 @@ async def get_invitations(
 async def get_invitation(invitation_id: str, session: SessionDep, principal: Readers) -> Any:
     """The questionnaire behind an invitation (the link the owner received)."""
     invitation, survey, questions = await service.invitation_detail(session, principal, invitation_id)
-    return InvitationDetail.model_validate({
-        **InvitationRead.model_validate(invitation).model_dump(), "title": survey.title,
-        "description": survey.description, "closes_at": survey.closes_at,
-        "questions": [QuestionRead.model_validate(q) for q in questions]})
+    return InvitationDetail.model_validate(
+        {
+            **InvitationRead.model_validate(invitation).model_dump(),
+            "title": survey.title,
+            "description": survey.description,
+            "closes_at": survey.closes_at,
+            "questions": [QuestionRead.model_validate(q) for q in questions],
+        }
+    )
 
 
 @router.post("/invitations/{invitation_id}/answer", response_model=InvitationRead)
 async def owner_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: Owner) -> Any:
     """The owner answers their own invitation."""
     return InvitationRead.model_validate(
-        await service.submit_answers(uow, principal, invitation_id, body, by_owner=True))
+        await service.submit_answers(uow, principal, invitation_id, body, by_owner=True)
+    )
 
 
 @router.post("/invitations/{invitation_id}/phone-answer", response_model=InvitationRead)
 async def phone_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: Callers) -> Any:
     """An agent records the answers an owner gave on the phone."""
     return InvitationRead.model_validate(
-        await service.submit_answers(uow, principal, invitation_id, body, by_owner=False))
+        await service.submit_answers(uow, principal, invitation_id, body, by_owner=False)
+    )
 
 
 @router.get("/satisfaction", response_model=list[SiteSatisfaction])
-async def satisfaction(session: SessionDep, principal: Planners, site: str | None = None,
-                       since: InputDatetime | None = None, until: InputDatetime | None = None) -> Any:
+async def satisfaction(
+    session: SessionDep,
+    principal: Planners,
+    site: str | None = None,
+    since: InputDatetime | None = None,
+    until: InputDatetime | None = None,
+) -> Any:
     """Satisfaction per site and department (surveys and follow-ups) for head office and site managers."""
     return await service.site_satisfaction(session, principal, site=site, since=since, until=until)

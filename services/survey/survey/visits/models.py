@@ -34,9 +34,11 @@ class Priority(StrEnum):
 
 class Visit(Base):
     __tablename__ = "home_visits"
-    __table_args__ = (Index("ix_home_visits_site_at", "site", "visited_at"),
-                      Index("ix_home_visits_unit_at", "unit_id", "visited_at"),
-                      Index("ix_home_visits_manager_at", "manager", "visited_at"))
+    __table_args__ = (
+        Index("ix_home_visits_site_at", "site", "visited_at"),
+        Index("ix_home_visits_unit_at", "unit_id", "visited_at"),
+        Index("ix_home_visits_manager_at", "manager", "visited_at"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[str] = mapped_column(String(64))

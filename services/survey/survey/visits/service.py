@@ -45,18 +45,33 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
         found = await party_for_unit(session, unit.id)
         party_id = found.id if found else None
     raise_request = body.raise_request.model_dump(mode="json") if body.raise_request else None
-    visit = Visit(id=new_id(), site=body.site, unit_id=unit.id, party_id=party_id, manager=principal.subject,
-                  visited_at=body.visited_at or now, notes=body.notes, raise_request=raise_request,
-                  recorded_at=now)
+    visit = Visit(
+        id=new_id(),
+        site=body.site,
+        unit_id=unit.id,
+        party_id=party_id,
+        manager=principal.subject,
+        visited_at=body.visited_at or now,
+        notes=body.notes,
+        raise_request=raise_request,
+        recorded_at=now,
+    )
     session.add(visit)
     uow.emit(
         "survey.visit.recorded.v1",
         subject=visit.id,
         site=visit.site,
         correlation_id=visit.id,
-        data={"visit_id": visit.id, "site": visit.site, "unit_id": visit.unit_id, "party_id": visit.party_id,
-              "manager": visit.manager, "visited_at": as_utc(visit.visited_at).isoformat(), "notes": visit.notes,
-              "raise_request": raise_request},
+        data={
+            "visit_id": visit.id,
+            "site": visit.site,
+            "unit_id": visit.unit_id,
+            "party_id": visit.party_id,
+            "manager": visit.manager,
+            "visited_at": as_utc(visit.visited_at).isoformat(),
+            "notes": visit.notes,
+            "raise_request": raise_request,
+        },
     )
     await uow.commit()
     return visit
@@ -70,8 +85,16 @@ async def get_visit(session: AsyncSession, principal: Principal, visit_id: str) 
     return visit
 
 
-async def list_visits(session: AsyncSession, principal: Principal, *, site: str | None, manager: str | None,
-                      unit_id: str | None, limit: int, offset: int) -> tuple[Sequence[Visit], int]:
+async def list_visits(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str | None,
+    manager: str | None,
+    unit_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Visit], int]:
     query = select(Visit)
     query = query.where(principal.site_filter(Visit.site, site))
     if manager:
@@ -95,23 +118,48 @@ async def coverage(session: AsyncSession, principal: Principal, site: str, on: d
     days_in_year = (date(on.year + 1, 1, 1) - year_start).days
     expected = math.floor(config.visits_per_household_year * ((on - year_start).days + 1) / days_in_year)
     until = _start(on + timedelta(days=1))
-    visits = (await session.scalars(select(Visit).where(
-        Visit.site == site, Visit.visited_at >= _start(year_start), Visit.visited_at < until))).all()
+    visits = (
+        await session.scalars(
+            select(Visit).where(Visit.site == site, Visit.visited_at >= _start(year_start), Visit.visited_at < until)
+        )
+    ).all()
     weekly = Counter(v.manager for v in visits if as_utc(v.visited_at) >= _start(week_start))
     managers = sorted(set(config.managers) | {v.manager for v in visits})
-    manager_rows = [ManagerCoverage(manager=m, visits_this_week=weekly[m], target=config.visits_per_manager_week,
-                                    behind=weekly[m] < config.visits_per_manager_week) for m in managers]
+    manager_rows = [
+        ManagerCoverage(
+            manager=m,
+            visits_this_week=weekly[m],
+            target=config.visits_per_manager_week,
+            behind=weekly[m] < config.visits_per_manager_week,
+        )
+        for m in managers
+    ]
     # Households: the site's occupied units (a vacant unit has nobody to visit).
     units = (await session.scalars(select(Unit).where(Unit.site == site, Unit.occupied.is_(True)))).all()
     per_unit = Counter(v.unit_id for v in visits)
     last: dict[str, datetime] = {}
     for v in visits:
         last[v.unit_id] = max(last.get(v.unit_id, as_utc(v.visited_at)), as_utc(v.visited_at))
-    behind = [HouseholdCoverage(unit_id=u.id, building=u.building, visits_this_year=per_unit[u.id],
-                                expected_by_now=expected, last_visited_at=last.get(u.id))
-              for u in units if per_unit[u.id] < expected]
-    behind.sort(key=lambda h: (h.visits_this_year, h.last_visited_at or datetime.min.replace(tzinfo=UTC),
-                               h.unit_id))
-    return Coverage(site=site, on=on, week_start=week_start, year=on.year, managers=manager_rows,
-                    households_total=len(units), households_on_track=len(units) - len(behind),
-                    households_target_per_year=config.visits_per_household_year, households_behind=behind)
+    behind = [
+        HouseholdCoverage(
+            unit_id=u.id,
+            building=u.building,
+            visits_this_year=per_unit[u.id],
+            expected_by_now=expected,
+            last_visited_at=last.get(u.id),
+        )
+        for u in units
+        if per_unit[u.id] < expected
+    ]
+    behind.sort(key=lambda h: (h.visits_this_year, h.last_visited_at or datetime.min.replace(tzinfo=UTC), h.unit_id))
+    return Coverage(
+        site=site,
+        on=on,
+        week_start=week_start,
+        year=on.year,
+        managers=manager_rows,
+        households_total=len(units),
+        households_on_track=len(units) - len(behind),
+        households_target_per_year=config.visits_per_household_year,
+        households_behind=behind,
+    )

@@ -25,12 +25,17 @@ async def record_visit(body: VisitCreate, uow: UowDep, principal: Visitors) -> A
 
 @router.get("")
 async def get_visits(
-    session: SessionDep, principal: Staff, site: str | None = None, manager: str | None = None,
-    unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    session: SessionDep,
+    principal: Staff,
+    site: str | None = None,
+    manager: str | None = None,
+    unit_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_visits(session, principal, site=site, manager=manager, unit_id=unit_id,
-                                            limit=limit, offset=offset)
+    rows, total = await service.list_visits(
+        session, principal, site=site, manager=manager, unit_id=unit_id, limit=limit, offset=offset
+    )
     return page([VisitRead.model_validate(r) for r in rows], total, limit, offset)
 
 
