@@ -1,204 +1,54 @@
-"""Notification on real SQLite and PostgreSQL: contacts from intake's events, messages decided in the event's
-transaction (opt-outs, dedupe, throttle, quiet hours with the emergency bypass) and sent by the sender job
-through the file sink, a real SMTP server and a real HTTP gateway (retries with backoff), templates edited
-by administrators, staff messages, and broadcasts fanned out through a real nats-server."""
+"""notification.message: messages decided in the event's transaction (dedupe, throttle, quiet hours with the
+emergency bypass) and sent by the sender job through the file sink, a real SMTP server and a real HTTP gateway
+(retries with backoff); staff messages and reads (on SQLite and PostgreSQL).
+"""
 
 # ruff: noqa: RUF001
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import event as sa_event
-from sqlalchemy import select
 
-from notification.broadcast import service as broadcast_service
-from notification.broadcast.models import Broadcast
 from notification.config import NotificationSettings
-from notification.contact.models import Party, RequestContact
-from notification.main import build_runtime, create, subscriptions, timers
-from notification.message import sender as sender_module
-from notification.message import service as message_service
+from notification.contact.models import RequestContact
+from notification.main import create
 from notification.message.channels import Channels, FileSink, build_channels
 from notification.message.handlers import ContactNotYetKnown
 from notification.message.models import Message
 from notification.message.sender import send_pending
 from notification.seed import seed
 from notification.times import as_utc
-from pm_platform import migrations
-from pm_platform.auth import mint_token
-from pm_platform.consumer import apply_event
-from pm_platform.envelope import Envelope
-from pm_platform.natsserver import NatsServer
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
-from pm_platform.settings import REPO_ROOT, Settings
-from pm_platform.timers import fire_due
-from tests.platform.harness import eventually, provision
-
-EXAMPLES = REPO_ROOT / "contracts" / "examples"
-REQUEST_ID = "3f6c1a9e-0b7d-4c51-9e2a-5d8f7b6a4c31"
-DURABLES = {
-    "intake": "notification-from-intake",
-    "dispatch": "notification-from-dispatch",
-    "billing": "notification-from-billing",
-    "survey": "notification-from-survey",
-    "notification": "notification-broadcast",
-}
-# 11:00 in Shanghai: outside quiet hours. 23:00 in Shanghai is 15:00 UTC.
-DAY = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-NIGHT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-MORNING = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai: quiet hours end
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = DAY
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    for module in (message_service, sender_module, broadcast_service):
-        monkeypatch.setattr(module, "utcnow", clock)
-    return clock
-
-
-async def make_runtime(
-    database_urls: dict[str, str], tmp_path: Path, nats_url: str = "nats://127.0.0.1:1", **config: Any
-) -> Runtime:
-    settings = Settings(
-        service="notification",
-        var_dir=tmp_path,
-        database_url=database_urls["notification"],
-        nats_url=nats_url,
-        relay_idle_seconds=0.05,
-        timer_poll_seconds=0.1,
-        consumer_retry_base_seconds=0.1,
-    )
-    await asyncio.to_thread(migrations.upgrade, "notification", settings)
-    values: dict[str, Any] = {"send_idle_seconds": 0.05, **config}
-    return build_runtime(settings=settings, config=NotificationSettings(**values))
-
-
-@pytest.fixture
-async def notification(database_urls: dict[str, str], tmp_path: Path, clock: Clock):
-    runtime = await make_runtime(database_urls, tmp_path)
-    app = create(runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        yield runtime, client
-    await runtime.engine.dispose()
-
-
-def envelope(
-    runtime: Runtime,
-    event_type: str,
-    event_id: str,
-    data: dict[str, Any] | None = None,
-    example: str | None = None,
-    **changes: Any,
-) -> Envelope:
-    source = data or json.loads((EXAMPLES / f"{example or event_type}.json").read_text())
-    data = {**source, **changes}
-    producer = event_type.split(".", 1)[0]
-    document = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": f"pm/{producer}",
-        "type": event_type,
-        "subject": str(
-            data.get("work_order_id")
-            or data.get("charge_id")
-            or data.get("request_id")
-            or data.get("party_id")
-            or "subject"
-        ),
-        "time": "2026-11-23T08:30:01+00:00",
-        "datacontenttype": "application/json",
-        "dataschema": f"urn:pm:contracts:{event_type}",
-        "site": data["site"],
-        "correlationid": data.get("request_id") or "chain-1",
-        "data": data,
-    }
-    if "department" in data and event_type.startswith("dispatch.workorder"):
-        document["department"] = data["department"]
-    return runtime.catalog.parse(document)
-
-
-def request_created(
-    runtime: Runtime,
-    event_id: str = "evt-request",
-    created_at: datetime = DAY,
-    request_id: str = REQUEST_ID,
-    **reporter: Any,
-) -> Envelope:
-    data = json.loads((EXAMPLES / "intake.request.created.v1.json").read_text())
-    data["request_id"] = request_id
-    data["created_at"] = created_at.isoformat()
-    data["reporter"] = {**data["reporter"], **reporter}
-    return envelope(runtime, "intake.request.created.v1", event_id, data)
-
-
-def party_upserted(
-    runtime: Runtime, party_id: str = "harbour-A-0101-owner", event_id: str | None = None, **changes: Any
-) -> Envelope:
-    values = {"party_id": party_id, "unit_id": party_id.removesuffix("-owner"), "extra_care": [], **changes}
-    return envelope(runtime, "intake.party.upserted.v1", event_id or f"evt-party-{party_id}-{len(changes)}", **values)
-
-
-async def apply(runtime: Runtime, event: Envelope) -> str:
-    return await apply_event(runtime, DURABLES[event.source.removeprefix("pm/")], subscriptions.handlers, event)
-
-
-async def messages(runtime: Runtime, **where: Any) -> list[Message]:
-    async with runtime.sessionmaker() as session:
-        query = select(Message).order_by(Message.created_at, Message.id)
-        for column, value in where.items():
-            query = query.where(getattr(Message, column) == value)
-        return list((await session.scalars(query)).all())
-
-
-async def outbox_events(runtime: Runtime, event_type: str = "notification.message.sent.v1") -> list[Envelope]:
-    async with runtime.sessionmaker() as session:
-        outbox = runtime.tables.outbox
-        rows = (
-            await session.execute(select(outbox).where(outbox.c.type == event_type).order_by(outbox.c.id))
-        ).mappings()
-        return [runtime.catalog.parse(json.loads(row["payload"])) for row in rows]
+from tests.services.notification.helpers import (
+    DAY,
+    EXAMPLES,
+    MORNING,
+    NIGHT,
+    REQUEST_ID,
+    apply,
+    auth,
+    envelope,
+    make_runtime,
+    messages,
+    outbox_events,
+    party_upserted,
+    request_created,
+    sink,
+    utc,
+)
 
 
 def sink_lines(runtime: Runtime) -> list[dict[str, Any]]:
     path = runtime.settings.var_dir / "notifications" / "sink.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-
-
-def sink(runtime: Runtime) -> Channels:
-    return Channels(FileSink.for_var_dir(runtime.settings.var_dir))
-
-
-def utc(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
-def auth(
-    runtime: Runtime, roles=("agent",), sites=("harbour",), party_id: str | None = None, sub: str = "agent.1"
-) -> dict[str, str]:
-    token = mint_token(runtime.settings, sub, list(roles), list(sites), party_id=party_id)
-    return {"Authorization": "Bearer " + token}
 
 
 # --- owner messages from events -------------------------------------------------------------------------
@@ -499,85 +349,7 @@ async def test_a_work_order_event_that_overtakes_its_request_is_retried_until_th
     assert sorted(m.template for m in await messages(runtime)) == ["request.acknowledged", "workorder.assigned"]
 
 
-# --- contacts -----------------------------------------------------------------------------------------
-
-
-async def test_party_copies_follow_intake_and_ignore_older_versions(notification) -> None:
-    runtime, _ = notification
-    await apply(runtime, party_upserted(runtime, updated_at="2026-11-23T09:00:00+00:00", phone="13811111111"))
-    await apply(
-        runtime,
-        party_upserted(runtime, event_id="evt-old", updated_at="2026-11-23T08:00:00+00:00", phone="13800000000"),
-    )
-    await apply(
-        runtime,
-        party_upserted(
-            runtime, event_id="evt-moved-out", updated_at="2026-11-23T10:00:00+00:00", phone="13811111111", active=False
-        ),
-    )
-    await apply(runtime, envelope(runtime, "intake.unit.upserted.v1", "evt-unit"))
-    async with runtime.sessionmaker() as session:
-        party = await session.get(Party, "harbour-A-0101-owner")
-    assert party is not None
-    assert (party.phone, party.active, party.extra_care, party.email) == (
-        "13811111111",
-        False,
-        "",
-        "li.wei@example.com",
-    )
-    # A moved-out party is not invited to surveys any more.
-    assert await apply(runtime, envelope(runtime, "survey.invitation.requested.v1", "evt-survey")) == "handled"
-    assert await messages(runtime) == []
-
-
 # --- preferences: opt-outs, channels, quiet hours -----------------------------------------------------
-
-
-async def test_optional_categories_can_be_opted_out_of_and_service_critical_ones_cannot(notification) -> None:
-    runtime, client = notification
-    await seed(runtime)
-    owner = auth(runtime, roles=("owner",), party_id="harbour-A-0101-owner", sub="harbour-A-0101-owner")
-    url = "/preferences/harbour-A-0101-owner"
-    default = await client.get(url, headers=owner)
-    assert default.status_code == 200
-    assert default.json() | {"updated_at": None} == {
-        "party_id": "harbour-A-0101-owner",
-        "site": "harbour",
-        "channels": ["sms"],
-        "language": "zh-CN",
-        "opt_outs": [],
-        "quiet_hours": True,
-        "quiet_start": "22:00",
-        "quiet_end": "08:00",
-        "timezone": "Asia/Shanghai",
-        "customised": False,
-        "updated_at": None,
-    }
-
-    refused = await client.put(url, json={"opt_outs": ["surveys", "service"]}, headers=owner)
-    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM_JSON
-    assert refused.json()["field"] == "opt_outs"
-    assert "service messages cannot be opted out of" in refused.text
-    assert (await client.put(url, json={"opt_outs": ["emergency"]}, headers=owner)).status_code == 422
-    assert (await client.put(url, json={"channels": []}, headers=owner)).status_code == 422
-    # An owner manages only their own preferences.
-    assert (await client.get("/preferences/harbour-A-0102-owner", headers=owner)).status_code == 404
-
-    changed = await client.put(
-        url, json={"opt_outs": ["surveys", "events"], "channels": ["sms", "push"]}, headers=owner
-    )
-    assert changed.status_code == 200, changed.text
-    assert (changed.json()["opt_outs"], changed.json()["channels"]) == (["events", "surveys"], ["sms", "push"])
-
-    await apply(runtime, envelope(runtime, "survey.invitation.requested.v1", "evt-survey"))
-    await apply(runtime, request_created(runtime, party_id="harbour-A-0101-owner"))
-    rows = {(m.template, m.channel): (m.status, m.reason, m.recipient) for m in await messages(runtime)}
-    assert rows == {
-        ("survey.invitation", "sms"): ("suppressed", "opt_out", "13800000001"),
-        ("survey.invitation", "push"): ("suppressed", "opt_out", "harbour-A-0101-owner"),
-        ("request.acknowledged", "sms"): ("queued", None, "13800000001"),  # service-critical: still sent
-        ("request.acknowledged", "push"): ("queued", None, "harbour-A-0101-owner"),
-    }
 
 
 async def test_quiet_hours_defer_routine_messages_and_emergencies_bypass_them(notification, clock) -> None:
@@ -620,35 +392,6 @@ async def test_quiet_hours_defer_routine_messages_and_emergencies_bypass_them(no
     assert await send_pending(runtime, sink(runtime), now=MORNING) == 1
     [done] = await messages(runtime, template="workorder.completed")
     assert (done.status, utc(done.sent_at)) == ("sent", MORNING)
-
-
-async def test_an_owner_may_turn_quiet_hours_off_or_move_them(notification, clock) -> None:
-    runtime, client = notification
-    await seed(runtime)
-    agent = auth(runtime)
-    await client.put("/preferences/harbour-A-0101-owner", json={"quiet_hours": False}, headers=agent)
-    moved = await client.put(
-        "/preferences/harbour-A-0102-owner", json={"quiet_start": "23:30", "quiet_end": "06:00"}, headers=agent
-    )
-    assert (moved.json()["quiet_start"], moved.json()["quiet_end"]) == ("23:30", "06:00")
-    clock.now = NIGHT  # 23:00: inside the default window, outside 23:30-06:00
-    notice = message_service.Notice(
-        template="broadcast.notice",
-        category=message_service.Category.service,
-        site="harbour",
-        source_event_id="evt-x",
-        correlation_id="c",
-        localised={"title": {"zh-CN": "停水"}, "message": {"zh-CN": "明天停水"}},
-    )
-    async with runtime.uow() as uow:
-        for party_id in ("harbour-A-0101-owner", "harbour-A-0102-owner", "harbour-A-1201-owner"):
-            party = await uow.session.get(Party, party_id)
-            assert party is not None
-            recipient = await message_service.party_recipient(uow.session, party, NotificationSettings())
-            await message_service.notify(uow, notice, recipient)
-        await uow.commit()
-    deferred = {m.party_id: utc(m.deferred_until) for m in await messages(runtime)}
-    assert deferred == {"harbour-A-0101-owner": None, "harbour-A-0102-owner": None, "harbour-A-1201-owner": MORNING}
 
 
 # --- dedupe and throttle ------------------------------------------------------------------------------
@@ -760,56 +503,6 @@ async def test_a_torn_last_line_does_not_swallow_the_next_message(notification) 
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == '{"message_id":"torn","bo'
     assert json.loads(lines[1])["template"] == "request.acknowledged"
-
-
-class Gateway:
-    """A local HTTP SMS gateway: answers ``failures`` times with ``status``, then 200."""
-
-    def __init__(self, failures: int, status: int = 503, delivered: bool = False) -> None:
-        self.failures, self.status, self.delivered = failures, status, delivered
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                gateway.calls.append((self.headers["Idempotency-Key"], body))
-                failing = len(gateway.calls) <= gateway.failures
-                answer = (
-                    b'{"error":"busy"}'
-                    if failing
-                    else (b'{"status":"delivered"}' if gateway.delivered else b'{"status":"accepted"}')
-                )
-                self.send_response(gateway.status if failing else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def gateway_factory() -> Iterator[Any]:
-    made: list[Gateway] = []
-
-    def make(failures: int, status: int = 503, delivered: bool = False) -> Gateway:
-        made.append(Gateway(failures, status, delivered))
-        return made[-1]
-
-    yield make
-    for gateway in made:
-        gateway.close()
 
 
 async def _drive(runtime: Runtime, channels: Channels, start: datetime, rounds: int) -> list[datetime]:
@@ -997,52 +690,6 @@ async def test_email_goes_over_smtp_to_a_local_server(notification) -> None:
         controller.stop()
 
 
-# --- templates ----------------------------------------------------------------------------------------
-
-
-async def test_administrators_edit_templates_per_site_and_group_wide(notification) -> None:
-    runtime, client = notification
-    manager = auth(runtime, roles=("manager",), sub="mgr.harbour")
-    head = auth(runtime, roles=("head_office",), sites=("*",), sub="ho.1")
-    url = "/templates/request.acknowledged/zh-CN"
-    site_text = {"body": "【海港花园】已收到您的{kind}，单号 {ref}"}
-    assert (await client.put(url, params={"site": "harbour"}, json=site_text, headers=manager)).status_code == 200
-    assert (await client.put(url, params={"site": "*"}, json=site_text, headers=manager)).status_code == 403
-    assert (await client.put(url, params={"site": "riverside"}, json=site_text, headers=manager)).status_code == 403
-    as_agent = await client.put(url, params={"site": "harbour"}, json=site_text, headers=auth(runtime))
-    assert as_agent.status_code == 403
-    unknown = await client.put(url, params={"site": "harbour"}, json={"body": "{ref} {password}"}, headers=manager)
-    assert unknown.status_code == 422 and unknown.json()["field"] == "body"
-    assert "unknown variables password" in unknown.json()["detail"]
-    assert (
-        await client.put("/templates/nope/zh-CN", params={"site": "harbour"}, json=site_text, headers=manager)
-    ).status_code == 404
-    group = await client.put(
-        "/templates/request.acknowledged/en",
-        params={"site": "*"},
-        json={"body": "Evergreen received {ref}", "subject": "Request {ref}"},
-        headers=head,
-    )
-    assert group.status_code == 200 and group.json()["source"] == "group"
-
-    await apply(runtime, request_created(runtime))
-    await apply(runtime, request_created(runtime, "evt-en", request_id="req-en-00001", language="en"))
-    bodies = {m.request_id: m.body for m in await messages(runtime)}
-    assert bodies == {
-        REQUEST_ID: "【海港花园】已收到您的repair，单号 3f6c1a9e",
-        "req-en-00001": "Evergreen received req-en-0",
-    }
-
-    listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
-    by_key = {(t["key"], t["language"]): t for t in listing.json()}
-    assert by_key[("request.acknowledged", "zh-CN")]["source"] == "site"
-    assert by_key[("request.acknowledged", "en")]["source"] == "group"
-    assert by_key[("workorder.assigned", "zh-CN")]["source"] == "default"
-    assert by_key[("workorder.assigned", "zh-CN")]["variables"] == ["ref", "department"]
-    reverted = await client.delete(url, params={"site": "harbour"}, headers=manager)
-    assert reverted.status_code == 200 and reverted.json()["source"] == "default"
-
-
 # --- staff messages -----------------------------------------------------------------------------------
 
 
@@ -1147,268 +794,55 @@ async def test_messages_are_read_within_the_callers_sites_and_owners_see_their_o
     assert anonymous.headers["content-type"] == PROBLEM_JSON
 
 
-# --- broadcasts ---------------------------------------------------------------------------------------
+# --- the throttle defers; moves and cancellations are told ----------------------------------------
 
 
-async def _many_parties(runtime: Runtime, site: str, buildings: dict[str, int]) -> None:
-    """Units and owners the way intake announces them, in bulk."""
-    from notification.contact.models import Unit
-
-    async with runtime.sessionmaker() as session:
-        for building, count in buildings.items():
-            for n in range(count):
-                unit_id = f"{site}-{building}-{n:04d}"
-                session.add(Unit(unit_id=unit_id, site=site, building=building, occupied=True, updated_at=DAY))
-                session.add(
-                    Party(
-                        party_id=f"{unit_id}-owner",
-                        site=site,
-                        unit_id=unit_id,
-                        role="owner",
-                        name=f"Owner {n}",
-                        phone=f"139{n:08d}",
-                        email=None,
-                        language="en" if n % 5 == 0 else "zh-CN",
-                        extra_care="",
-                        active=True,
-                        updated_at=DAY,
-                    )
-                )
-        await session.commit()
-
-
-def _message(broadcast_id: str, party_id: str, status: str) -> Message:
-    now = datetime.now(UTC)
-    return Message(
-        id=f"m-{party_id}",
-        site="harbour",
-        audience="owner",
-        party_id=party_id,
-        broadcast_id=broadcast_id,
-        category="service",
-        channel="sms",
-        recipient="13800000000",
-        template="broadcast.notice",
-        language="zh-CN",
-        body="停水",
-        status=status,
-        source_event_id=f"e-{party_id}",
-        correlation_id="c",
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-    )
-
-
-# PostgreSQL only: SQLite's read transaction locks out the writer, so there the race cannot happen.
-@pytest.mark.parametrize("database_urls", ["postgres"], indirect=True)
-async def test_broadcast_progress_is_read_from_one_snapshot(database_urls, tmp_path, clock) -> None:
-    """A message committed while progress is being read must not make a broadcast look final, then not."""
+async def test_the_owner_is_told_which_department_has_the_work_after_it_moves(database_urls, tmp_path, clock) -> None:
     runtime = await make_runtime(database_urls, tmp_path)
     try:
-        async with runtime.sessionmaker() as session:
-            broadcast = Broadcast(
-                id="b-snapshot",
-                site="harbour",
-                kind="water_cut",
-                category="water_cut",
-                urgency="normal",
-                title={"zh-CN": "停水"},
-                text={"zh-CN": "停水"},
-                state="started",
-                requested_by="sup",
-                correlation_id="c",
-                recipients=2,
-                created_at=datetime.now(UTC),
-            )
-            session.add_all([broadcast, _message("b-snapshot", "p-1", "sent")])
-            await session.commit()
-        engine = runtime.engine.sync_engine
-        late = _message("b-snapshot", "p-2", "queued")
-
-        def commit_a_message_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            # Right after the first read of the messages, the second recipient's (still queued) message commits.
-            if "FROM messages" in statement and not inserted:
-                inserted.append(True)
-                with engine.connect() as writer:
-                    writer.execute(
-                        Message.__table__.insert().values(
-                            {c.key: getattr(late, c.key) for c in Message.__table__.columns}
-                        )
-                    )
-                    writer.commit()
-
-        inserted: list[bool] = []
-        sa_event.listen(engine, "after_cursor_execute", commit_a_message_meanwhile)
-        try:
-            async with runtime.sessionmaker() as session:
-                loaded = await session.get(Broadcast, "b-snapshot")
-                assert loaded is not None
-                first = await broadcast_service.progress(session, loaded)
-        finally:
-            sa_event.remove(engine, "after_cursor_execute", commit_a_message_meanwhile)
-        assert inserted, "the concurrent commit did not happen"
-        assert not first.final, first
-        async with runtime.sessionmaker() as session:
-            loaded = await session.get(Broadcast, "b-snapshot")
-            assert loaded is not None
-            second = await broadcast_service.progress(session, loaded)
-        assert (second.reached, second.by_status["queued"], second.final) == (2, 1, False)
+        await apply(runtime, request_created(runtime, language="en"))
+        await apply(runtime, envelope(runtime, "dispatch.workorder.created.v1", "evt-wo", request_id=REQUEST_ID))
+        # A complaint classified for security: dispatch moves the order there, and the owner hears so.
+        moved = {
+            "request_id": REQUEST_ID,
+            "department": "security",
+            "from_department": "engineering",
+            "from_status": "created",
+            "to_status": "transferred",
+            "assignee": None,
+            "reason": "valid complaint: security is responsible",
+        }
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-moved", **moved))
+        first, second = await messages(runtime, template="workorder.assigned")
+        assert "engineering" in first.body
+        assert second.body.endswith("assigned to the security team; they are on the way"), second.body
+        assert second.status == "queued" and second.source_event_id == "evt-moved"
     finally:
-        await runtime.stop()
+        await runtime.engine.dispose()
 
 
-async def _progress(client: httpx.AsyncClient, runtime: Runtime, broadcast_id: str) -> dict[str, Any]:
-    response = await client.get(f"/broadcasts/{broadcast_id}", headers=auth(runtime, roles=("supervisor",)))
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def test_a_broadcast_fans_out_through_jetstream_and_completes(
-    database_urls, tmp_path, clock, nats_server: NatsServer
-) -> None:
-    runtime = await make_runtime(database_urls, tmp_path, nats_url=nats_server.url)
-    await provision(nats_server.url)
-    await _many_parties(runtime, "harbour", {"A": 30, "B": 20})
-    async with runtime.sessionmaker() as session:
-        moved_out = await session.get(Party, "harbour-A-0003-owner")
-        assert moved_out is not None
-        moved_out.active = False
-        await session.commit()
-    # One owner opted out of events, so a community event skips them (a water cut would not).
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create(runtime)), base_url="http://t")
-    supervisor = auth(runtime, roles=("supervisor",))
-    await client.put("/preferences/harbour-A-0001-owner", json={"opt_outs": ["events"]}, headers=supervisor)
-    await runtime.start()
+async def test_the_worker_holding_a_cancelled_order_is_told_not_to_go(database_urls, tmp_path, clock) -> None:
+    runtime = await make_runtime(database_urls, tmp_path)
     try:
-        water = {
-            "site": "harbour",
-            "kind": "water_cut",
-            "title": "停水通知",
-            "message": "明天9:00-12:00 A座停水",
-            "translations": {"en": "Water off in block A tomorrow 9:00-12:00"},
-            "title_translations": {"en": "Water cut"},
-            "buildings": ["A"],
-            "dedupe_key": "water-2026-11-24",
+        await seed(runtime)  # the roster: engineering's phone on duty at harbour
+        await apply(runtime, request_created(runtime))
+        cancelled = {
+            "request_id": REQUEST_ID,
+            "department": "engineering",
+            "from_status": "accepted",
+            "to_status": "cancelled",
+            "assignee": "eng.harbour",
+            "actor": "agent.harbour",
+            "reason": "request cancelled: duplicate of 1a2b",
         }
-        created = await client.post("/broadcasts", json=water, headers=supervisor)
-        assert created.status_code == 201, created.text
-        broadcast_id = created.json()["id"]
-        assert created.json()["state"] == "started" and created.json()["progress"]["recipients"] == 29
-        again = await client.post("/broadcasts", json=water, headers=supervisor)
-        assert (again.status_code, again.json()["id"]) == (200, broadcast_id)
-
-        async def finished() -> bool:
-            return bool((await _progress(client, runtime, broadcast_id))["progress"]["final"])
-
-        await eventually(finished, timeout=60)
-        progress = (await _progress(client, runtime, broadcast_id))["progress"]
-        assert progress | {"by_status": None} == {
-            "recipients": 29,
-            "reached": 29,
-            "messages": 30,
-            "by_status": None,
-            "suppressed_by_reason": {},
-            "final": True,
-        }
-        assert progress["by_status"] == {"queued": 0, "sent": 30, "delivered": 0, "failed": 0, "suppressed": 0}
-        rows = await messages(runtime, broadcast_id=broadcast_id)
-        board = [m for m in rows if m.channel == "notice_board"]
-        assert [(m.recipient, m.body) for m in board] == [("harbour/A", "【停水通知】明天9:00-12:00 A座停水")]
-        english = next(m for m in rows if m.party_id == "harbour-A-0000-owner")
-        assert english.body == "[Water cut] Water off in block A tomorrow 9:00-12:00"
-        assert len({m.party_id for m in rows if m.audience == "owner"}) == 29
-
-        async def relayed() -> bool:  # fan-out events + sent events (the relay publishes them after commit)
-            stream = await runtime.nc.jetstream().stream_info("NOTIFICATION") if runtime.nc else None
-            return stream is not None and stream.state.messages >= 29 + 30
-
-        await eventually(relayed, timeout=30)
-
-        # A scheduled community event to the whole site: nothing until its timer fires.
-        # (The timer loop runs in the background on the real clock: due in two real days, it stays put.)
-        real = datetime.now(UTC)
-        event = {
-            "site": "harbour",
-            "kind": "community_event",
-            "title": "中秋联欢",
-            "message": "周六晚会",
-            "scheduled_at": (real + timedelta(days=2)).isoformat(),
-            "notice_board": False,
-        }
-        scheduled = await client.post("/broadcasts", json=event, headers=supervisor)
-        assert scheduled.status_code == 201 and scheduled.json()["state"] == "scheduled"
-        scheduled_id = scheduled.json()["id"]
-        assert await fire_due(runtime, timers, now=real + timedelta(days=1)) == 0
-        assert await fire_due(runtime, timers, now=real + timedelta(days=2, seconds=1)) == 1
-
-        async def event_finished() -> bool:
-            return bool((await _progress(client, runtime, scheduled_id))["progress"]["final"])
-
-        await eventually(event_finished, timeout=60)
-        progress = (await _progress(client, runtime, scheduled_id))["progress"]
-        assert (progress["recipients"], progress["by_status"]["sent"], progress["suppressed_by_reason"]) == (
-            49,
-            48,
-            {"opt_out": 1},
-        )
-        listing = await client.get("/broadcasts", params={"site": "harbour"}, headers=supervisor)
-        assert listing.json()["total"] == 2
-        assert (await client.post(f"/broadcasts/{scheduled_id}/cancel", headers=supervisor)).status_code == 409
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-cancel", **cancelled))
+        [told] = await messages(runtime, template="staff.workorder.cancelled")
+        # The worker is not on notification's roster: the department's phone on duty gets it, at once.
+        assert (told.audience, told.party_id, told.status) == ("staff", "duty.harbour.engineering", "queued")
+        assert "已取消" in told.body and "request cancelled: duplicate of 1a2b" in told.body
+        # Nobody held it: nobody to tell.
+        unheld = {**cancelled, "assignee": None, "work_order_id": "wo-0002"}
+        await apply(runtime, envelope(runtime, "dispatch.workorder.status_changed.v1", "evt-cancel-2", **unheld))
+        assert len(await messages(runtime, template="staff.workorder.cancelled")) == 1
     finally:
-        await client.aclose()
-        await runtime.stop()
-
-
-async def test_a_scheduled_broadcast_can_be_cancelled_and_targets_are_checked(notification) -> None:
-    runtime, client = notification
-    await seed(runtime)
-    manager = auth(runtime, roles=("manager",))
-    body = {
-        "site": "harbour",
-        "kind": "storm",
-        "title": "台风",
-        "message": "请关好门窗",
-        "unit_ids": ["harbour-A-0101"],
-        "scheduled_at": (DAY + timedelta(hours=3)).isoformat(),
-    }
-    created = await client.post("/broadcasts", json=body, headers=manager)
-    assert created.status_code == 201 and created.json()["state"] == "scheduled"
-    cancelled = await client.post(f"/broadcasts/{created.json()['id']}/cancel", headers=manager)
-    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
-    assert await fire_due(runtime, timers, now=DAY + timedelta(hours=4)) == 0
-    assert await outbox_events(runtime, "notification.broadcast.recipient.v1") == []
-
-    unknown = await client.post("/broadcasts", json=body | {"unit_ids": ["harbour-Z-9999"]}, headers=manager)
-    assert unknown.status_code == 422 and unknown.json()["field"] == "unit_ids"
-    both = await client.post("/broadcasts", json=body | {"buildings": ["A"]}, headers=manager)
-    assert both.status_code == 422
-    assert (await client.post("/broadcasts", json=body, headers=auth(runtime))).status_code == 403
-    assert (await client.post("/broadcasts", json=body | {"site": "riverside"}, headers=manager)).status_code == 403
-
-
-async def test_an_incident_broadcast_reaches_its_units_at_night_and_extra_care_gets_a_call(notification, clock) -> None:
-    runtime, _ = notification
-    await seed(runtime)
-    clock.now = NIGHT
-    incident = envelope(
-        runtime, "intake.incident.broadcast.v1", "evt-incident", unit_ids=["harbour-A-0101", "harbour-A-1201"]
-    )
-    assert await apply(runtime, incident) == "handled"
-    fanned = await outbox_events(runtime, "notification.broadcast.recipient.v1")
-    assert sorted(e.data["party_id"] for e in fanned) == ["harbour-A-0101-owner", "harbour-A-1201-owner"]
-    assert {(e.causationid, e.subject) for e in fanned} == {("evt-incident", "bc-0001")}
-    for event in fanned:  # what the durable notification-broadcast does with them
-        assert await apply(runtime, event) == "handled"
-    rows = {(m.party_id, m.channel): m for m in await messages(runtime, broadcast_id="bc-0001")}
-    assert set(rows) == {
-        ("harbour-A-0101-owner", "sms"),
-        ("harbour-A-1201-owner", "sms"),
-        ("harbour-A-1201-owner", "call_task"),
-        (None, "notice_board"),
-    }
-    assert {m.category for k, m in rows.items() if k[1] != "notice_board"} == {"emergency"}
-    assert {m.deferred_until for m in rows.values()} == {None}  # emergencies ignore quiet hours
-    call = rows[("harbour-A-1201-owner", "call_task")]
-    assert call.body.startswith("请致电 Zhang Min（harbour-A-1201，13800000003）告知：紧急通知。")
-    assert await send_pending(runtime, sink(runtime), now=NIGHT) == 4
+        await runtime.engine.dispose()

@@ -1,146 +1,41 @@
-"""Intake over HTTP and through its event handlers and timers (no NATS: the runtime is not started), on SQLite
-and PostgreSQL."""
+"""intake.request: recording requests, the state machine, time limits as durable timers, duplicates, timelines,
+replies and classification, and the events of other services that move a request; every interleaving of the
+two streams that finish a request converges (on SQLite and PostgreSQL, no NATS).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
+from itertools import combinations
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
-from intake.database import Base, platform_tables
-from intake.main import create, subscriptions
-from intake.organization.models import Party, Unit
+from intake.main import create
 from intake.request.handlers import timers
 from intake.request.models import Request, StatusChange
-from intake.seed import seed
-from pm_platform import migrations
 from pm_platform.auth import mint_token
-from pm_platform.consumer import apply_event
-from pm_platform.envelope import Envelope, new_id, utcnow
+from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import PROBLEM_JSON
-from pm_platform.runtime import Runtime
-from pm_platform.settings import REPO_ROOT, Settings
 from pm_platform.timers import fire_due
-
-REPAIR = {
-    "site": "harbour",
-    "kind": "repair",
-    "category": "water",
-    "description": "Kitchen tap leaking",
-    "unit_id": "harbour-A-0101",
-    "in_unit": True,
-    "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
-}
-EXAMPLES = REPO_ROOT / "contracts" / "examples"
-
-
-def new_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings, Base.metadata, platform_tables, subscriptions)
-
-
-@pytest.fixture
-async def intake(database_urls: dict[str, str], tmp_path: Path):
-    settings = Settings(service="intake", var_dir=tmp_path, database_url=database_urls["intake"])
-    await asyncio.to_thread(migrations.upgrade, "intake", settings)
-    runtime = new_runtime(settings)
-    await seed(runtime)
-    await seed(runtime)  # idempotent
-    await clear_outbox(runtime)  # the seed's upserts are checked in their own test
-    app = create(runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        yield runtime, client
-    await runtime.engine.dispose()
-
-
-def auth(
-    runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None, subject: str = "agent.1"
-) -> dict[str, str]:
-    token = mint_token(runtime.settings, subject, list(roles), list(sites), department=department)
-    return {"Authorization": "Bearer " + token}
-
-
-async def outbox_rows(runtime: Runtime) -> list[dict]:
-    async with runtime.sessionmaker() as session:
-        rows = await session.execute(select(runtime.tables.outbox).order_by(runtime.tables.outbox.c.id))
-        return [dict(r) for r in rows.mappings()]
-
-
-async def events(runtime: Runtime, event_type: str | None = None) -> list[dict[str, Any]]:
-    """The outbox's events (each checked against its contract), optionally of one type."""
-    found = []
-    for row in await outbox_rows(runtime):
-        event = json.loads(row["payload"])
-        runtime.catalog.parse(event)
-        if event_type is None or event["type"] == event_type:
-            found.append(event)
-    return found
-
-
-async def clear_outbox(runtime: Runtime) -> None:
-    async with runtime.sessionmaker() as session:
-        await session.execute(delete(runtime.tables.outbox))
-        await session.commit()
-
-
-def envelope(
-    runtime: Runtime,
-    event_type: str,
-    changes: dict[str, Any] | None = None,
-    *,
-    example: str | None = None,
-    correlation: str | None = None,
-) -> Envelope:
-    """Another service's event: the contract's example with ``changes``, as its producer would write it."""
-    contract = runtime.catalog.contract(event_type)
-    data = {**json.loads((EXAMPLES / (example or f"{event_type}.json")).read_text()), **(changes or {})}
-    document = {
-        "specversion": "1.0",
-        "id": new_id(),
-        "source": f"pm/{contract.producer}",
-        "type": event_type,
-        "subject": str(data.get("request_id") or data.get("unit_id") or "s"),
-        "time": utcnow().isoformat(),
-        "datacontenttype": "application/json",
-        "dataschema": contract.dataschema,
-        "site": data["site"],
-        "correlationid": correlation or str(data.get("request_id") or "c"),
-        "data": data,
-    }
-    if contract.has_department:
-        document["department"] = data["department"]
-    return runtime.catalog.parse(document)
-
-
-async def deliver(runtime: Runtime, event: Envelope, consumer: str = "intake-test") -> str:
-    return await apply_event(runtime, consumer, runtime.subscriptions.handlers, event)
-
-
-async def post(
-    client: httpx.AsyncClient, runtime: Runtime, body: dict[str, Any] | None = None, **changes: Any
-) -> dict[str, Any]:
-    response = await client.post("/requests", json={**(body or REPAIR), **changes}, headers=auth(runtime))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def move(
-    client: httpx.AsyncClient, runtime: Runtime, request_id: str, status: str, reason: str | None = None
-) -> httpx.Response:
-    body = {"status": status} | ({"reason": reason} if reason else {})
-    return await client.post(f"/requests/{request_id}/status", json=body, headers=auth(runtime))
-
-
-async def detail(client: httpx.AsyncClient, runtime: Runtime, request_id: str, **kw: Any) -> dict[str, Any]:
-    response = await client.get(f"/requests/{request_id}", headers=kw.get("headers") or auth(runtime))
-    assert response.status_code == 200, response.text
-    return response.json()
-
+from tests.services.intake import helpers as base
+from tests.services.intake.helpers import (
+    REPAIR,
+    auth,
+    clear_outbox,
+    deliver,
+    detail,
+    envelope,
+    events,
+    move,
+    new_runtime,
+    outbox_rows,
+    post,
+)
 
 # --- recording ------------------------------------------------------------------------------------
 
@@ -439,167 +334,6 @@ async def test_time_limits_follow_the_site_kind_and_priority(intake) -> None:
     assert warning["data"]["request_id"] == emergency["id"] and warning["data"]["stage"] == "warning"
 
 
-# --- the owner archive ----------------------------------------------------------------------------
-
-
-async def test_the_seed_publishes_the_archive_as_upsert_events(database_urls, tmp_path) -> None:
-    settings = Settings(service="intake", var_dir=tmp_path, database_url=database_urls["intake"])
-    await asyncio.to_thread(migrations.upgrade, "intake", settings)
-    runtime = new_runtime(settings)
-    try:
-        await seed(runtime)
-        units = await events(runtime, "intake.unit.upserted.v1")
-        parties = await events(runtime, "intake.party.upserted.v1")
-        assert len({e["data"]["unit_id"] for e in units}) == 9
-        a0101 = [e["data"] for e in units if e["data"]["unit_id"] == "harbour-A-0101"][-1]
-        assert a0101["area_m2"] == "89.50" and a0101["paying_party_id"] == "harbour-A-0101-owner"
-        vacant = [e["data"] for e in units if e["data"]["unit_id"] == "harbour-B-0302"][-1]
-        assert vacant["paying_party_id"] is None and vacant["occupied"] is False
-        zhang = [e["data"] for e in parties if e["data"]["party_id"] == "harbour-A-1201-owner"][-1]
-        assert zhang["extra_care"] == ["elderly"] and zhang["active"] is True
-        count = len(await outbox_rows(runtime))
-        await seed(runtime)
-        assert len(await outbox_rows(runtime)) == count  # idempotent
-    finally:
-        await runtime.engine.dispose()
-
-
-async def test_tenants_move_in_and_out_and_the_paying_party_follows(intake) -> None:
-    runtime, client = intake
-    tenant = await client.post(
-        "/units/harbour-A-0102/parties",
-        headers=auth(runtime),
-        json={
-            "role": "tenant",
-            "name": "Zhou Yu",
-            "phone": "13800000099",
-            "language": "en",
-            "move_in": "2026-11-01",
-            "tenancy_registration": "TR-2026-0042",
-            "pays": True,
-            "extra_care": ["disabled"],
-        },
-    )
-    assert tenant.status_code == 201, tenant.text
-    party_id = tenant.json()["id"]
-    [unit_event] = await events(runtime, "intake.unit.upserted.v1")
-    assert unit_event["data"]["paying_party_id"] == party_id
-    party_events = await events(runtime, "intake.party.upserted.v1")
-    assert {e["data"]["party_id"]: e["data"]["pays"] for e in party_events} == {
-        party_id: True,
-        "harbour-A-0102-owner": False,
-    }
-    await clear_outbox(runtime)
-    day = (date.today() - timedelta(days=3)).isoformat()
-    moved = await client.post(f"/parties/{party_id}/move-out", json={"move_out": day}, headers=auth(runtime))
-    assert moved.status_code == 200 and moved.json()["active"] is False
-    [left] = await events(runtime, "intake.party.upserted.v1")
-    assert left["data"]["active"] is False and left["data"]["move_out"] == day
-    [unit_event] = await events(runtime, "intake.unit.upserted.v1")
-    assert unit_event["data"]["paying_party_id"] == "harbour-A-0102-owner"  # back to the owner
-    bad = await client.post(
-        "/units/harbour-A-0102/parties", headers=auth(runtime), json={"role": "lodger", "name": "x"}
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "role"
-    worker = auth(runtime, roles=("worker",), department="engineering")
-    assert (
-        await client.post("/units/harbour-A-0102/parties", headers=worker, json={"role": "tenant", "name": "x"})
-    ).status_code == 403
-
-
-UNITS_CSV = """code,building,floor,area_m2,use,occupied
-A-0201,A,2,88.00,residential,true
-A-0202,A,2,101.25,residential,false
-A-0101,A,1,90.00,residential,true
-"""
-
-
-async def test_csv_import_applies_a_valid_file_and_exports_it_back(intake) -> None:
-    runtime, client = intake
-    manager = auth(runtime, roles=("manager",))
-    response = await client.post(
-        "/sites/harbour/import/units", content=UNITS_CSV.encode(), headers={**manager, "content-type": "text/csv"}
-    )
-    assert response.status_code == 200, response.text
-    assert response.json() == {"kind": "units", "rows": 3, "created": 2, "updated": 1}
-    upserts = await events(runtime, "intake.unit.upserted.v1")
-    assert {e["data"]["unit_id"]: e["data"]["area_m2"] for e in upserts} == {
-        "harbour-A-0201": "88.00",
-        "harbour-A-0202": "101.25",
-        "harbour-A-0101": "90.00",
-    }
-    parties_csv = (
-        "id,unit,role,name,phone,email,language,extra_care,move_in,move_out,tenancy_registration,pays\n"
-        ",A-0201,owner,Qian Hui,13800000201,,zh-CN,elderly;disabled,2020-01-01,,,true\n"
-    )
-    response = await client.post("/sites/harbour/import/parties", content=parties_csv.encode(), headers=manager)
-    assert response.status_code == 200, response.text
-    exported = await client.get("/sites/harbour/export/parties", headers=manager)
-    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    line = next(row for row in exported.text.splitlines() if "Qian Hui" in row)
-    assert ",A-0201,owner,Qian Hui,13800000201,,zh-CN,disabled;elderly,2020-01-01,,,true" in line
-    units = (await client.get("/sites/harbour/export/units", headers=manager)).text
-    assert "A-0202,A,2,101.25,residential,false" in units
-    # The export imports back unchanged.
-    again = await client.post("/sites/harbour/import/units", content=units.encode(), headers=manager)
-    assert again.status_code == 200 and again.json()["created"] == 0
-
-
-async def test_a_csv_file_with_errors_is_rejected_whole_with_every_bad_row_and_field(intake) -> None:
-    runtime, client = intake
-    manager = auth(runtime, roles=("manager",))
-    bad = """code,building,floor,area_m2,use,occupied
-A-0301,A,3,88.00,residential,true
-A-0302,Z,3,88.00,residential,true
-A-0303,A,three,-5,castle,maybe
-A-0301,A,3,88.00,residential,true
-"""
-    response = await client.post("/sites/harbour/import/units", content=bad.encode(), headers=manager)
-    assert response.status_code == 422
-    assert response.headers["content-type"] == PROBLEM_JSON
-    problem = response.json()
-    errors = {(e["row"], e["field"]) for e in problem["errors"]}
-    assert errors == {(3, "building"), (4, "floor"), (4, "area_m2"), (4, "use"), (4, "occupied"), (5, "code")}
-    assert "nothing was imported" in problem["detail"]
-    assert await outbox_rows(runtime) == []
-    async with runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Unit).where(Unit.code == "A-0301")) == 0
-    parties = (
-        "unit,role,name,phone,language,move_in,move_out,colour\nA-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01,red\n"
-    )
-    response = await client.post("/sites/harbour/import/parties", content=parties.encode(), headers=manager)
-    assert response.status_code == 422
-    assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(1, "colour")}
-    parties = (
-        "unit,role,name,phone,language,move_in,move_out\n"
-        "A-9999,owner,Ghost,12,fr,2026-02-01,2026-01-01\n"
-        "A-0101,landlord,,13800000001,zh-CN,,\n"
-    )
-    response = await client.post("/sites/harbour/import/parties", content=parties.encode(), headers=manager)
-    fields = {(e["row"], e["field"]) for e in response.json()["errors"]}
-    assert {(2, "unit"), (2, "phone"), (2, "language"), (3, "role"), (3, "name")} <= fields
-    async with runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Party).where(Party.name == "Ghost")) == 0
-    missing = await client.post("/sites/harbour/import/units", content=b"code,floor\nA-1,1\n", headers=manager)
-    assert {(e["row"], e["field"]) for e in missing.json()["errors"]} == {(1, "building"), (1, "area_m2")}
-
-
-async def test_the_taxonomy_is_site_editable(intake) -> None:
-    runtime, client = intake
-    supervisor = auth(runtime, roles=("supervisor",))
-    taxonomy = (await client.get("/sites/harbour/categories", headers=supervisor)).json()
-    assert {"water", "lift", "staff_attitude", "other"} <= {c["code"] for c in taxonomy}
-    keep = [{"code": c["code"], "name": c["name"]} for c in taxonomy if c["code"] != "gas"]
-    keep.append({"code": "pets", "name": "Pets"})
-    assert (await client.put("/sites/harbour/categories", json=keep, headers=supervisor)).status_code == 200
-    gas = await client.post("/requests", json={**REPAIR, "category": "gas"}, headers=auth(runtime))
-    assert gas.status_code == 422 and gas.json()["field"] == "category"
-    await post(client, runtime, kind="complaint", category="pets", in_unit=False)
-    # Riverside keeps its own taxonomy.
-    riverside = (await client.get("/sites/riverside/categories", headers=auth(runtime, sites=("riverside",)))).json()
-    assert {c["code"]: c["active"] for c in riverside}["gas"] is True
-
-
 # --- duplicates and incidents ---------------------------------------------------------------------
 
 
@@ -634,83 +368,7 @@ async def test_a_repeat_on_the_same_unit_and_category_is_flagged_and_can_be_link
     ).status_code == 403
 
 
-async def test_requests_on_one_building_and_category_form_an_incident_that_can_be_broadcast(intake) -> None:
-    runtime, client = intake
-    ids = []
-    for unit in ("harbour-A-0101", "harbour-A-0102"):
-        created = await post(client, runtime, unit_id=unit, description="No water")
-        assert created["incident_id"] is None
-        ids.append(created["id"])
-    common = await post(
-        client,
-        runtime,
-        unit_id=None,
-        in_unit=False,
-        location="Block A basement",
-        building="A",
-        description="Water pouring from a pipe",
-    )
-    ids.append(common["id"])
-    incident_id = common["incident_id"]
-    assert incident_id
-    later = await post(client, runtime, unit_id="harbour-A-1201", description="No water either")
-    assert later["incident_id"] == incident_id
-    elsewhere = await post(client, runtime, unit_id="harbour-B-0301", description="No water in B")
-    assert elsewhere["incident_id"] is None
-    incident = (await client.get(f"/incidents/{incident_id}", headers=auth(runtime))).json()
-    assert incident["request_count"] == 4 and sorted(r["id"] for r in incident["requests"]) == sorted(
-        [*ids, later["id"]]
-    )
-    response = await client.post(
-        f"/incidents/{incident_id}/broadcast",
-        headers=auth(runtime),
-        json={"message": "Water is off in Block A while a burst pipe is repaired", "urgency": "emergency"},
-    )
-    assert response.status_code == 201, response.text
-    [event] = await events(runtime, "intake.incident.broadcast.v1")
-    assert event["data"]["unit_ids"] == ["harbour-A-0101", "harbour-A-0102", "harbour-A-1201"]
-    assert event["data"]["building"] == "A" and event["data"]["urgency"] == "emergency"
-    timeline = (await detail(client, runtime, ids[0]))["timeline"]
-    assert timeline[-1]["event_type"] == "intake.incident.broadcast.v1"
-    bad = await client.post(
-        f"/incidents/{incident_id}/broadcast",
-        headers=auth(runtime),
-        json={"message": "x", "unit_ids": ["riverside-T1-1501"]},
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "unit_ids"
-    assert (
-        await client.get(f"/incidents/{incident_id}", headers=auth(runtime, sites=("riverside",)))
-    ).status_code == 403
-
-
 # --- caller lookup and timelines ------------------------------------------------------------------
-
-
-async def test_caller_lookup_shows_party_unit_requests_and_payment_status(intake) -> None:
-    runtime, client = intake
-    status = envelope(runtime, "billing.account.status_changed.v1")  # A-0101 in arrears
-    assert await deliver(runtime, status) == "handled"
-    stale = envelope(
-        runtime,
-        "billing.account.status_changed.v1",
-        {"in_arrears": False, "overdue_cents": 0, "updated_at": "2026-11-01T00:00:00+00:00"},
-    )
-    await deliver(runtime, stale)  # older than what intake holds: ignored
-    # Arrears never block a request.
-    created = await post(client, runtime)
-    await move(client, runtime, created["id"], "acknowledged")
-    found = (await client.get("/lookup", params={"phone": "13800000001"}, headers=auth(runtime))).json()
-    [match] = found["matches"]
-    assert match["party"]["id"] == "harbour-A-0101-owner" and match["unit"]["id"] == "harbour-A-0101"
-    assert match["payment"]["in_arrears"] is True and match["payment"]["overdue_cents"] == 26200
-    assert [r["id"] for r in match["open_requests"]] == [created["id"]]
-    assert [r["id"] for r in match["recent_requests"]] == [created["id"]]
-    by_unit = (await client.get("/lookup", params={"unit_id": "harbour-A-0101"}, headers=auth(runtime))).json()
-    assert by_unit["matches"][0]["parties"][0]["name"] == "Li Wei"
-    unknown = (await client.get("/lookup", params={"phone": "13999999999"}, headers=auth(runtime))).json()
-    assert unknown["matches"][0]["party"] is None and unknown["matches"][0]["open_requests"] == []
-    bad = await client.get("/lookup", params={"phone": "call me"}, headers=auth(runtime))
-    assert bad.status_code == 422 and bad.json()["field"] == "query.phone"
 
 
 async def test_one_timeline_per_request_and_per_unit_gathers_every_service(intake) -> None:
@@ -848,53 +506,6 @@ async def test_a_home_visit_can_raise_a_request(intake) -> None:
 # --- complaints, duty log, handover and reports ---------------------------------------------------
 
 
-async def test_complaints_are_classified_and_analysed_monthly(intake) -> None:
-    runtime, client = intake
-    complaint = {
-        **REPAIR,
-        "kind": "complaint",
-        "in_unit": False,
-        "category": "cleaning",
-        "description": "Stairwell not cleaned for a week",
-    }
-    valid = await post(client, runtime, complaint)
-    response = await client.post(
-        f"/requests/{valid['id']}/classification", headers=auth(runtime), json={"complaint_class": "valid"}
-    )
-    assert response.status_code == 422 and response.json()["field"] == "department"
-    response = await client.post(
-        f"/requests/{valid['id']}/classification",
-        headers=auth(runtime),
-        json={"complaint_class": "valid", "department": "cleaning"},
-    )
-    assert response.status_code == 200 and response.json()["escalated"] is True
-    await post(client, runtime, complaint, complaint_class="venting")
-    repair = await post(client, runtime)
-    response = await client.post(
-        f"/requests/{repair['id']}/classification", headers=auth(runtime), json={"complaint_class": "inquiry"}
-    )
-    assert response.status_code == 422 and response.json()["field"] == "complaint_class"
-    await move(client, runtime, valid["id"], "acknowledged")
-    month = utcnow().strftime("%Y-%m")
-    supervisor = auth(runtime, roles=("supervisor",))
-    analysis = (
-        await client.get("/reports/complaints", params={"month": month, "site": "harbour"}, headers=supervisor)
-    ).json()
-    assert analysis["complaints"] == 2
-    assert analysis["by_category"] == {"cleaning": 2}
-    assert analysis["by_class"] == {"valid": 1, "venting": 1}
-    assert analysis["by_department"] == {"cleaning": 1, "unassigned": 1}
-    assert analysis["acknowledge"] == {"met": 1, "missed": 0, "rate": 1.0}
-    assert analysis["hot_spots"] == [
-        {"site": "harbour", "unit_id": "harbour-A-0101", "category": "cleaning", "requests": 2}
-    ]
-    head_office = auth(runtime, roles=("head_office",), sites=("*",))
-    everywhere = (await client.get("/reports/complaints", params={"month": month}, headers=head_office)).json()
-    assert everywhere["sites"] == ["harbour", "lakeside", "riverside"] and everywhere["by_site"] == {"harbour": 2}
-    assert (await client.get("/reports/complaints", params={"month": "2026-13"}, headers=supervisor)).status_code == 422
-    assert (await client.get("/reports/complaints", params={"month": month}, headers=auth(runtime))).status_code == 403
-
-
 async def test_a_progress_reply_is_announced_for_the_owner_in_the_same_transaction(intake) -> None:
     runtime, client = intake
     created = await post(client, runtime)
@@ -1005,73 +616,6 @@ async def test_a_classification_is_announced_with_the_responsible_department(int
     ) == (recorded["id"], "help_seeking", None)
 
 
-async def test_the_daily_report_counts_the_day(intake) -> None:
-    runtime, client = intake
-    first = await post(client, runtime)
-    await post(client, runtime, kind="inquiry", category="charges", in_unit=False, channel="app")
-    await move(client, runtime, first["id"], "acknowledged")
-    await client.post(
-        "/duty-log",
-        headers=auth(runtime),
-        json={"site": "harbour", "kind": "patrol", "note": "Block B gate latch loose"},
-    )
-    report = (
-        await client.get("/reports/daily", params={"site": "harbour"}, headers=auth(runtime, roles=("supervisor",)))
-    ).json()
-    assert report["created"] == 2
-    assert report["created_by_kind"] == {"repair": 1, "inquiry": 1}
-    assert report["created_by_channel"] == {"phone": 1, "app": 1}
-    assert report["transitions"] == {"acknowledged": 1}
-    assert report["open_now"] == 2 and report["overdue_now"] == 0 and report["duty_log_entries"] == 1
-
-
-async def test_shift_handover_lists_the_shift_contacts_and_open_items(intake) -> None:
-    runtime, client = intake
-    open_one = await post(client, runtime)
-    done = await post(client, runtime, category="electrical")
-    await move(client, runtime, done["id"], "cancelled", reason="owner fixed it")
-    entry = await client.post(
-        "/duty-log",
-        headers=auth(runtime),
-        json={
-            "site": "harbour",
-            "kind": "call",
-            "note": "Owner of B-0301 asked about parking",
-            "unit_id": "harbour-B-0301",
-        },
-    )
-    assert entry.status_code == 201
-    bad = await client.post(
-        "/handovers",
-        headers=auth(runtime),
-        json={"site": "harbour", "to_agent": "agent.2", "items": [{"request_id": done["id"], "next_step": "x"}]},
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "items.0.request_id"
-    response = await client.post(
-        "/handovers",
-        headers=auth(runtime),
-        json={
-            "site": "harbour",
-            "to_agent": "agent.2",
-            "notes": "Quiet shift",
-            "items": [{"request_id": open_one["id"], "next_step": "Call the owner at 9 to book the engineer"}],
-        },
-    )
-    assert response.status_code == 201, response.text
-    handover = response.json()
-    [item] = handover["items"]
-    assert item["request_id"] == open_one["id"] and item["owner"] == "agent.1"
-    assert item["next_step"] == "Call the owner at 9 to book the engineer"
-    assert item["deadline"] == open_one["ack_due_at"].replace("Z", "+00:00")
-    assert [c["kind"] for c in handover["contacts"]] == ["phone", "phone", "call"]
-    listed = (await client.get("/handovers", params={"site": "harbour"}, headers=auth(runtime))).json()
-    assert [h["id"] for h in listed] == [handover["id"]]
-    assert (await client.get("/handovers", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
-    assert (
-        await client.post("/duty-log", headers=auth(runtime), json={"site": "riverside", "note": "x"})
-    ).status_code == 403
-
-
 async def test_owners_raise_and_follow_their_own_requests_from_the_app(intake) -> None:
     runtime, client = intake
 
@@ -1100,3 +644,207 @@ async def test_owners_raise_and_follow_their_own_requests_from_the_app(intake) -
     ).status_code == 403
     stranger = {"Authorization": "Bearer " + mint_token(runtime.settings, "x", ["owner"], ["harbour"])}
     assert (await client.post("/requests", json=REPAIR, headers=stranger)).status_code == 403
+
+
+# --- what an owner reads, what other services need from intake ------------------------------------
+
+
+async def test_a_classification_carries_what_dispatch_needs_to_open_the_complaints_work(intake) -> None:
+    runtime, client = intake
+    complaint = {
+        **base.REPAIR,
+        "kind": "complaint",
+        "in_unit": False,
+        "priority": "high",
+        "description": "Guard shut the water off and left",
+    }
+    created = await base.post(client, runtime, complaint)
+    response = await client.post(
+        f"/requests/{created['id']}/classification",
+        headers=base.auth(runtime),
+        json={"complaint_class": "valid", "department": "security"},
+    )
+    assert response.status_code == 200, response.text
+    [event] = await base.events(runtime, "intake.request.classified.v1")
+    data = event["data"]
+    assert (data["department"], data["priority"], data["in_unit"], data["location"], data["appointment"]) == (
+        "security",
+        "high",
+        False,
+        None,
+        None,
+    )
+    assert data["created_at"] == created["created_at"].replace("Z", "+00:00")
+
+
+# --- events from two streams, in every order ------------------------------------------------------
+
+
+def interleavings(first: list[Any], second: list[Any]) -> list[list[Any]]:
+    """Every merge of two streams that keeps each stream's own order."""
+    size = len(first) + len(second)
+    merged = []
+    for places in combinations(range(size), len(first)):
+        a, b = iter(first), iter(second)
+        merged.append([next(a) if i in places else next(b) for i in range(size)])
+    return merged
+
+
+def dispatch_round(runtime, rid: str, work_order: str) -> list[Envelope]:
+    changes = {"request_id": rid, "work_order_id": work_order}
+    return [
+        envelope(runtime, "dispatch.workorder.created.v1", changes, correlation=rid),
+        envelope(runtime, "dispatch.workorder.completed.v1", changes, correlation=rid),
+    ]
+
+
+def skipped(runtime, rid: str, work_order: str) -> Envelope:
+    return envelope(
+        runtime, "survey.followup.skipped.v1", {"request_id": rid, "work_order_id": work_order}, correlation=rid
+    )
+
+
+def followed_up(runtime, rid: str, work_order: str, *, satisfied: bool) -> Envelope:
+    changes: dict[str, Any] = {"request_id": rid, "work_order_id": work_order, "followup_id": f"fu-{work_order}"}
+    if satisfied:
+        changes |= {"outcome": "satisfied", "solved": True, "reopen": False, "comment": None}
+    return envelope(runtime, "survey.followup.completed.v1", changes, correlation=rid)
+
+
+OUTCOMES = {
+    "skipped": (lambda runtime, rid: skipped(runtime, rid, "wo-1"), "closed"),
+    "satisfied": (lambda runtime, rid: followed_up(runtime, rid, "wo-1", satisfied=True), "closed"),
+    "not_solved": (lambda runtime, rid: followed_up(runtime, rid, "wo-1", satisfied=False), "reopened"),
+}
+
+
+@pytest.mark.parametrize("outcome", sorted(OUTCOMES))
+async def test_a_follow_up_and_its_completion_reach_one_end_in_either_order(intake, outcome) -> None:
+    runtime, client = intake
+    make, expected = OUTCOMES[outcome]
+    orders = interleavings(["created", "completed"], ["followup"])
+    assert len(orders) == 3  # the follow-up first, between, and last
+    for order in orders:
+        rid = (await post(client, runtime))["id"]
+        created, completed = dispatch_round(runtime, rid, "wo-1")
+        by_name = {"created": created, "completed": completed, "followup": make(runtime, rid)}
+        for name in order:
+            assert await deliver(runtime, by_name[name]) == "handled"
+        result = await detail(client, runtime, rid)
+        assert result["status"] == expected, (order, result["status"])
+        changes = [
+            e for e in await events(runtime, "intake.request.status_changed.v1") if e["data"]["request_id"] == rid
+        ]
+        steps = [(e["data"]["from_status"], e["data"]["to_status"]) for e in changes]
+        assert steps[:2] == [("new", "in_progress"), ("in_progress", "resolved")], order
+        # The end is caused by the follow-up, whenever it arrived.
+        assert changes[-1]["causationid"] == by_name["followup"].id, order
+        reopened = [e for e in await events(runtime, "intake.request.reopened.v1") if e["data"]["request_id"] == rid]
+        assert len(reopened) == (1 if expected == "reopened" else 0), order
+
+
+async def test_rework_after_a_failed_follow_up_converges_in_every_order(intake) -> None:
+    """Round one fails its follow-up (reopened, escalated); the rework's completion and its satisfied follow-up
+    then arrive in any order, and a late answer about round one never closes the rework."""
+    runtime, client = intake
+    for order in interleavings(["created", "completed"], ["followup"]):
+        rid = (await post(client, runtime))["id"]
+        failed = followed_up(runtime, rid, "wo-1", satisfied=False)
+        await deliver(runtime, failed)  # before round one's completion: it waits for it
+        for event in dispatch_round(runtime, rid, "wo-1"):
+            await deliver(runtime, event)
+        assert (await detail(client, runtime, rid))["status"] == "reopened"
+        late = skipped(runtime, rid, "wo-1")  # about round one: only noted
+        assert await deliver(runtime, late) == "handled"
+        assert (await detail(client, runtime, rid))["status"] == "reopened"
+        created, completed = dispatch_round(runtime, rid, "wo-2")
+        by_name = {
+            "created": created,
+            "completed": completed,
+            "followup": followed_up(runtime, rid, "wo-2", satisfied=True),
+        }
+        for name in order:
+            await deliver(runtime, by_name[name])
+        result = await detail(client, runtime, rid)
+        assert (result["status"], result["reopen_count"]) == ("closed", 1), order
+
+
+async def test_a_follow_up_waiting_for_its_completion_is_applied_once(intake) -> None:
+    runtime, client = intake
+    rid = (await post(client, runtime))["id"]
+    skip = skipped(runtime, rid, "wo-1")
+    assert await deliver(runtime, skip) == "handled"
+    assert await deliver(runtime, skip) == "duplicate"
+    assert (await detail(client, runtime, rid))["status"] == "new"
+    created, completed = dispatch_round(runtime, rid, "wo-1")
+    for event in (created, completed, completed):
+        await deliver(runtime, event)
+    assert (await detail(client, runtime, rid))["status"] == "closed"
+    closes = [
+        e
+        for e in await events(runtime, "intake.request.status_changed.v1")
+        if e["data"]["request_id"] == rid and e["data"]["to_status"] == "closed"
+    ]
+    assert len(closes) == 1
+    # A worker of the department still sees the request they worked on (the department came with the events).
+    seen = await client.get(f"/requests/{rid}", headers=auth(runtime, roles=("worker",), department="engineering"))
+    assert seen.status_code == 200
+
+
+async def test_two_rounds_end_closed_in_every_order_the_streams_allow(intake) -> None:
+    """Round one fails its follow-up, round two satisfies the owner. Each stream keeps its own order, and the
+    rework (wo-2) and its follow-up exist only once intake has reopened the request, i.e. after it has seen
+    both round one's completion and its failed follow-up; every other order is possible."""
+    runtime, client = intake
+    dispatch = ["created-1", "completed-1", "created-2", "completed-2"]
+    survey = ["followup-1", "followup-2"]
+
+    def possible(order: list[str]) -> bool:
+        reopened_at = max(order.index("completed-1"), order.index("followup-1"))
+        return order.index("created-2") > reopened_at and order.index("followup-2") > reopened_at
+
+    orders = [order for order in interleavings(dispatch, survey) if possible(order)]
+    assert len(orders) == 9
+    for order in orders:
+        rid = (await post(client, runtime))["id"]
+        created_1, completed_1 = dispatch_round(runtime, rid, "wo-1")
+        created_2, completed_2 = dispatch_round(runtime, rid, "wo-2")
+        by_name = {
+            "created-1": created_1,
+            "completed-1": completed_1,
+            "created-2": created_2,
+            "completed-2": completed_2,
+            "followup-1": followed_up(runtime, rid, "wo-1", satisfied=False),
+            "followup-2": followed_up(runtime, rid, "wo-2", satisfied=True),
+        }
+        for name in order:
+            assert await deliver(runtime, by_name[name]) == "handled"
+        result = await detail(client, runtime, rid)
+        assert (result["status"], result["reopen_count"]) == ("closed", 1), order
+
+
+async def deliver_until_done(runtime, event: Envelope) -> str:
+    """Deliver as the consumer would: a transient failure (a lock conflict, a busy SQLite file) is retried."""
+    for _ in range(50):
+        try:
+            return await deliver(runtime, event)
+        except Exception:  # the consumer retries whatever a handler raises (here: at once)
+            continue
+    raise AssertionError(f"{event.type} never went through")
+
+
+async def test_a_completion_and_its_skip_handled_at_the_same_time_still_close_the_request(intake) -> None:
+    """The two durables run concurrently: the completion and the skip may be handled in overlapping
+    transactions, each not yet seeing what the other wrote."""
+    runtime, client = intake
+    rids = []
+    for _ in range(12):
+        rid = (await post(client, runtime))["id"]
+        created, completed = dispatch_round(runtime, rid, "wo-1")
+        await deliver(runtime, created)
+        await asyncio.gather(
+            deliver_until_done(runtime, completed), deliver_until_done(runtime, skipped(runtime, rid, "wo-1"))
+        )
+        rids.append(rid)
+    statuses = [(await detail(client, runtime, rid))["status"] for rid in rids]
+    assert statuses == ["closed"] * len(rids)

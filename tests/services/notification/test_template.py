@@ -1,8 +1,9 @@
-"""Message templates cannot break or bloat a message (issue 15): the sandboxed template language on its own
-(no database), the override API's check on save, the built-in fallback at send time, and the migration of
-overrides saved in the old ``str.format`` syntax; on real SQLite and PostgreSQL."""
+"""Message templates cannot break or bloat a message (issue 15): the sandboxed template language on its own (no
+database), the override API's check on save, the built-in fallback at send time, and the migration of
+overrides saved in the old ``str.format`` syntax; on real SQLite and PostgreSQL.
+"""
 
-# ruff: noqa: RUF001, F811  (F811: the notification and clock fixtures come from test_notification)
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -25,23 +26,66 @@ from pm_platform import migrations
 from pm_platform.contracts import load_catalog
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
-from tests.services.test_notification import (  # noqa: F401  (clock and notification are fixtures)
+from tests.services.notification.helpers import (
     DAY,
     REQUEST_ID,
     apply,
     auth,
-    clock,
     envelope,
     make_runtime,
     messages,
-    notification,
     request_created,
 )
+
+# --- templates ----------------------------------------------------------------------------------------
+
+
+async def test_administrators_edit_templates_per_site_and_group_wide(notification) -> None:
+    runtime, client = notification
+    manager = auth(runtime, roles=("manager",), sub="mgr.harbour")
+    head = auth(runtime, roles=("head_office",), sites=("*",), sub="ho.1")
+    url = "/templates/request.acknowledged/zh-CN"
+    site_text = {"body": "【海港花园】已收到您的{kind}，单号 {ref}"}
+    assert (await client.put(url, params={"site": "harbour"}, json=site_text, headers=manager)).status_code == 200
+    assert (await client.put(url, params={"site": "*"}, json=site_text, headers=manager)).status_code == 403
+    assert (await client.put(url, params={"site": "riverside"}, json=site_text, headers=manager)).status_code == 403
+    as_agent = await client.put(url, params={"site": "harbour"}, json=site_text, headers=auth(runtime))
+    assert as_agent.status_code == 403
+    unknown = await client.put(url, params={"site": "harbour"}, json={"body": "{ref} {password}"}, headers=manager)
+    assert unknown.status_code == 422 and unknown.json()["field"] == "body"
+    assert "unknown variables password" in unknown.json()["detail"]
+    assert (
+        await client.put("/templates/nope/zh-CN", params={"site": "harbour"}, json=site_text, headers=manager)
+    ).status_code == 404
+    group = await client.put(
+        "/templates/request.acknowledged/en",
+        params={"site": "*"},
+        json={"body": "Evergreen received {ref}", "subject": "Request {ref}"},
+        headers=head,
+    )
+    assert group.status_code == 200 and group.json()["source"] == "group"
+
+    await apply(runtime, request_created(runtime))
+    await apply(runtime, request_created(runtime, "evt-en", request_id="req-en-00001", language="en"))
+    bodies = {m.request_id: m.body for m in await messages(runtime)}
+    assert bodies == {
+        REQUEST_ID: "【海港花园】已收到您的repair，单号 3f6c1a9e",
+        "req-en-00001": "Evergreen received req-en-0",
+    }
+
+    listing = await client.get("/templates", params={"site": "harbour"}, headers=manager)
+    by_key = {(t["key"], t["language"]): t for t in listing.json()}
+    assert by_key[("request.acknowledged", "zh-CN")]["source"] == "site"
+    assert by_key[("request.acknowledged", "en")]["source"] == "group"
+    assert by_key[("workorder.assigned", "zh-CN")]["source"] == "default"
+    assert by_key[("workorder.assigned", "zh-CN")]["variables"] == ["ref", "department"]
+    reverted = await client.delete(url, params={"site": "harbour"}, headers=manager)
+    assert reverted.status_code == 200 and reverted.json()["source"] == "default"
+
 
 ACK = ("ref", "kind", "category")
 ACK_ZH = "您的报修已受理，单号 3f6c1a9e"  # the built-in acknowledgement of REQUEST_ID in Chinese
 URL = "/templates/request.acknowledged/zh-CN"
-
 # What administrators tried (issue 15 and the sandbox's known gaps), and what the answer must name.
 HOSTILE = {
     "{ref.x}": ("not_allowed", "attribute or item access in {ref.x}"),

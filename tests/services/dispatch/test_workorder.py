@@ -1,38 +1,46 @@
-"""Dispatch: requests become routed work orders; departments report the work (SQLite and PostgreSQL, no NATS)."""
+"""dispatch.workorder: requests become routed work orders; the working states, illegal transitions, charges,
+scope, time limits and pauses, rework, cancellation and complaints (on SQLite and PostgreSQL, no NATS).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from dispatch.database import Base, platform_tables
-from dispatch.department.models import Staff
 from dispatch.department.service import RoutingError
 from dispatch.main import create
-from dispatch.seed import seed
 from dispatch.workorder.handlers import subscriptions, timers
 from dispatch.workorder.models import WorkOrder
-from pm_platform import migrations
-from pm_platform.auth import mint_token
 from pm_platform.cli import describe_workorder_event
-from pm_platform.consumer import apply_event
 from pm_platform.envelope import Envelope
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
-from pm_platform.settings import REPO_ROOT, Settings
+from pm_platform.settings import REPO_ROOT
 from pm_platform.timers import fire_due
+from tests.services.dispatch.helpers import (
+    ALWAYS,
+    act,
+    apply,
+    auth,
+    new_order,
+    now_iso,
+    open_order,
+    put_staff,
+    request_created,
+    supervisor,
+    worker,
+)
 from tests.services.support import outbox_events
 
-CONSUMER = "dispatch-from-intake"
-CREATED = "intake.request.created.v1"
+# --- requests become work orders, the basic states ------------------------------------------------
+
+
 REOPENED = "intake.request.reopened.v1"
 REQUEST_TIME = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 APPOINTMENT_END = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -44,68 +52,8 @@ REPORT = {
 }
 
 
-@pytest.fixture
-async def dispatch(database_urls: dict[str, str], tmp_path: Path):
-    settings = Settings(service="dispatch", var_dir=tmp_path, database_url=database_urls["dispatch"])
-    await asyncio.to_thread(migrations.upgrade, "dispatch", settings)
-    runtime = Runtime(settings, Base.metadata, platform_tables, subscriptions)
-    await seed(runtime)
-    await seed(runtime)  # idempotent
-    async with runtime.sessionmaker() as session:  # the workers these tests act as: on engineering's staff
-        session.add_all(
-            [
-                Staff(
-                    site="harbour",
-                    id=member,
-                    department_code="engineering",
-                    name=member,
-                    skills=[],
-                    shifts=[],
-                    active=True,
-                )
-                for member in ("eng-01", "eng-02")
-            ]
-        )
-        await session.commit()
-    app = create(runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        yield runtime, client
-    await runtime.engine.dispose()
-
-
-def request_created(runtime: Runtime, event_id: str, **changes: Any) -> Envelope:
-    """An intake.request.created.v1 envelope around the contract's example, with ``changes`` to its data."""
-    data = {**json.loads((REPO_ROOT / "contracts" / "examples" / f"{CREATED}.json").read_text()), **changes}
-    return runtime.catalog.parse(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "pm/intake",
-            "type": CREATED,
-            "subject": data["request_id"],
-            "time": "2026-11-23T08:30:01+00:00",
-            "datacontenttype": "application/json",
-            "dataschema": f"urn:pm:contracts:{CREATED}",
-            "site": data["site"],
-            "correlationid": data["request_id"],
-            "data": data,
-        }
-    )
-
-
-def auth(
-    runtime: Runtime, roles=("agent",), sites=("harbour",), department: str | None = None, subject: str = "staff.1"
-) -> dict[str, str]:
-    token = mint_token(runtime.settings, subject, list(roles), list(sites), department)
-    return {"Authorization": "Bearer " + token}
-
-
 def engineer(runtime: Runtime, site: str = "harbour") -> dict[str, str]:
     return auth(runtime, roles=("worker",), sites=(site,), department="engineering", subject="eng-01")
-
-
-async def apply(runtime: Runtime, event: Envelope) -> str:
-    return await apply_event(runtime, CONSUMER, subscriptions.handlers, event)
 
 
 async def work_orders(runtime: Runtime) -> list[WorkOrder]:
@@ -116,15 +64,6 @@ async def work_orders(runtime: Runtime) -> list[WorkOrder]:
 async def inbox_count(runtime: Runtime) -> int:
     async with runtime.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(runtime.tables.inbox)) or 0
-
-
-async def open_order(
-    runtime: Runtime, client: httpx.AsyncClient, event_id: str = "evt-1", **changes: Any
-) -> dict[str, Any]:
-    await apply(runtime, request_created(runtime, event_id, **changes))
-    request_id = changes.get("request_id", "req-0001")
-    listing = (await client.get("/work-orders", headers=auth(runtime, roles=("supervisor",)))).json()
-    return next(item for item in listing["items"] if item["request_id"] == request_id)
 
 
 @pytest.mark.parametrize(
@@ -405,68 +344,7 @@ async def test_department_site_and_role_scope(dispatch) -> None:
     assert len(await outbox_events(runtime)) == 1
 
 
-async def test_departments_and_their_routing_per_site(dispatch) -> None:
-    runtime, client = dispatch
-    response = await client.get("/departments", params={"site": "harbour"}, headers=auth(runtime))
-    assert response.status_code == 200
-    departments = {d["code"]: d for d in response.json()}
-    assert set(departments) == {"engineering", "cleaning", "greening", "security", "lift"}
-    assert all(d["site"] == "harbour" for d in departments.values())
-    assert departments["engineering"]["default"] is True and departments["lift"]["default"] is False
-    assert "water" in departments["engineering"]["categories"]
-    assert departments["security"]["categories"] == ["noise", "parking", "security"]
-    assert departments["lift"]["name"] == "Lift"
-
-    head_office = auth(runtime, roles=("head_office",), sites=("*",))
-    everywhere = (await client.get("/departments", headers=head_office)).json()
-    assert {d["site"] for d in everywhere} == {"harbour", "riverside", "lakeside"}
-    assert len(everywhere) == 15
-    mine = (await client.get("/departments", headers=auth(runtime))).json()
-    assert {d["site"] for d in mine} == {"harbour"}
-    assert (await client.get("/departments", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
-    assert (await client.get("/departments")).status_code == 401
-
-
 # --- the full capability: states, policies, time limits, scope, rework, report ----------------------------
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
-ALWAYS = [{"days": EVERY_DAY, "start": "00:00", "end": "12:00"}, {"days": EVERY_DAY, "start": "12:00", "end": "00:00"}]
-
-
-def never() -> list[dict[str, Any]]:
-    """Whole-day shifts on every day but today (site time): off duty now."""
-    today = datetime.now(SHANGHAI).isoweekday()
-    days = [d for d in EVERY_DAY if d != today]
-    return [{"days": days, "start": "00:00", "end": "12:00"}, {"days": days, "start": "12:00", "end": "00:00"}]
-
-
-def supervisor(runtime: Runtime, site: str = "harbour") -> dict[str, str]:
-    return auth(runtime, roles=("supervisor",), sites=(site,), subject="sup.harbour")
-
-
-def worker(runtime: Runtime, subject: str, department: str = "engineering", site: str = "harbour") -> dict[str, str]:
-    return auth(runtime, roles=("worker",), sites=(site,), department=department, subject=subject)
-
-
-def now_iso(minutes_ago: float = 0) -> str:
-    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
-
-
-async def new_order(runtime: Runtime, client: httpx.AsyncClient, request_id: str, **changes: Any) -> dict[str, Any]:
-    """A request recorded just now (unless ``created_at`` says otherwise), without an appointment."""
-    changes = {"created_at": now_iso(), "appointment": None, **changes}
-    return await open_order(runtime, client, f"evt-{request_id}", request_id=request_id, **changes)
-
-
-async def act(
-    client: httpx.AsyncClient,
-    order: dict[str, Any],
-    action: str,
-    headers: dict[str, str],
-    body: dict[str, Any] | None = None,
-) -> httpx.Response:
-    return await client.post(f"/work-orders/{order['id']}/{action}", json=body, headers=headers)
 
 
 async def status_changes(runtime: Runtime, order_id: str) -> list[tuple[str, str]]:
@@ -475,35 +353,6 @@ async def status_changes(runtime: Runtime, order_id: str) -> list[tuple[str, str
         for _, e in await outbox_events(runtime)
         if e.type == "dispatch.workorder.status_changed.v1" and e.data["work_order_id"] == order_id
     ]
-
-
-async def put_staff(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    department: str,
-    staff_id: str,
-    shifts: list[dict[str, Any]],
-    skills: tuple[str, ...] = (),
-    active: bool = True,
-) -> None:
-    response = await client.put(
-        f"/departments/{department}/staff/{staff_id}",
-        params={"site": "harbour"},
-        json={"name": staff_id.title(), "skills": list(skills), "shifts": shifts, "active": active},
-        headers=supervisor(runtime),
-    )
-    assert response.status_code == 200, response.text
-
-
-async def set_policy(client: httpx.AsyncClient, runtime: Runtime, department: str, policy: str) -> None:
-    response = await client.patch(
-        f"/departments/{department}",
-        params={"site": "harbour"},
-        json={"assignment_policy": policy},
-        headers=supervisor(runtime),
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["assignment_policy"] == policy
 
 
 async def test_a_pool_order_through_every_working_state(dispatch) -> None:
@@ -732,81 +581,6 @@ async def test_bad_input_answers_422_naming_the_field(dispatch, action, body, fi
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["field"] == field
     assert len(await outbox_events(runtime)) == (2 if action == "pause" else 1)
-
-
-async def test_a_charge_by_price_list_code_and_quantity(dispatch) -> None:
-    runtime, client = dispatch
-    order = await new_order(runtime, client, "req-1", unit_id="harbour-A-0101", in_unit=True)
-    done = await act(
-        client,
-        order,
-        "complete",
-        worker(runtime, "eng-01"),
-        {"result": "Two hours", "charge": {"code": "labour_hour", "quantity": 2}},
-    )
-    assert done.json()["charge"] == {"item": "Labour per hour x 2", "amount_cents": 12000, "currency": "CNY"}
-    price_list = await client.get("/price-list", params={"site": "riverside"}, headers=auth(runtime, sites=("*",)))
-    assert {i["code"]: i["amount_cents"] for i in price_list.json()}["labour_hour"] == 9000  # the site's own rate
-
-
-async def test_round_robin_and_least_loaded_among_staff_on_duty(dispatch) -> None:
-    runtime, client = dispatch
-    # Greening (a contractor, manual in the demo) with staff under our control.
-    await put_staff(client, runtime, "greening", "green.harbour", ALWAYS, active=False)
-    await put_staff(client, runtime, "greening", "g1", ALWAYS)
-    await put_staff(client, runtime, "greening", "g2", ALWAYS)
-    await put_staff(client, runtime, "greening", "g3", never(), skills=("greening",))  # qualified, off duty
-    manual = await new_order(runtime, client, "req-0", category="greening")
-    assert (manual["status"], manual["assignee"]) == ("created", None)
-
-    await set_policy(client, runtime, "greening", "round_robin")
-    assignees = [(await new_order(runtime, client, f"req-{n}", category="greening"))["assignee"] for n in (1, 2, 3)]
-    assert assignees == ["g1", "g2", "g1"]
-    staff = (
-        await client.get("/departments/greening/staff", params={"site": "harbour"}, headers=supervisor(runtime))
-    ).json()
-    assert {s["id"]: (s["on_duty"], s["open_orders"]) for s in staff} == {
-        "g1": (True, 2),
-        "g2": (True, 1),
-        "g3": (False, 0),
-        "green.harbour": (False, 0),
-    }
-
-    await set_policy(client, runtime, "greening", "least_loaded")
-    assert (await new_order(runtime, client, "req-4", category="greening"))["assignee"] == "g2"  # 1 < 2
-    assert (await new_order(runtime, client, "req-5", category="greening"))["assignee"] == "g1"  # tie: by id
-    # A qualified worker on duty is preferred over a less loaded one without the skill.
-    await put_staff(client, runtime, "greening", "g3", ALWAYS, skills=("greening",))
-    await put_staff(client, runtime, "greening", "g4", ALWAYS)
-    assert (await new_order(runtime, client, "req-6", category="greening"))["assignee"] == "g3"
-
-    # Nobody on duty: the order waits unassigned for the service center.
-    for member in ("g1", "g2", "g3", "g4"):
-        await put_staff(client, runtime, "greening", member, never())
-    assert (await new_order(runtime, client, "req-7", category="greening"))["status"] == "created"
-
-    departments = (await client.get("/departments", params={"site": "harbour"}, headers=auth(runtime))).json()
-    greening = next(d for d in departments if d["code"] == "greening")
-    assert (greening["assignment_policy"], greening["contractor"], greening["staff"], greening["on_duty"]) == (
-        "least_loaded",
-        True,
-        4,
-        0,
-    )
-    bad = await client.patch(
-        "/departments/greening",
-        params={"site": "harbour"},
-        json={"assignment_policy": "lottery"},
-        headers=supervisor(runtime),
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "assignment_policy"
-    bad_shift = await client.put(
-        "/departments/greening/staff/g9",
-        params={"site": "harbour"},
-        json={"name": "G", "shifts": [{"days": [8], "start": "08:00", "end": "17:00"}]},
-        headers=supervisor(runtime),
-    )
-    assert bad_shift.status_code == 422 and bad_shift.json()["field"] == "shifts.0.days.0"
 
 
 async def test_time_limits_fire_after_a_restart_warn_breach_and_record_slips(dispatch) -> None:
@@ -1041,111 +815,6 @@ async def test_a_reopened_request_becomes_rework_for_the_same_department(dispatc
     assert not [o for o in await work_orders(runtime) if o.request_id == "req-10"]
 
 
-async def test_the_department_report(dispatch) -> None:
-    runtime, client = dispatch
-    sup, eng = supervisor(runtime), worker(runtime, "eng-01")
-    # Five normal orders recorded 30..600 minutes ago, completed now: on time (24 hours to arrive).
-    ages = [30, 60, 90, 120, 600]
-    for n, age in enumerate(ages):
-        order = await new_order(runtime, client, f"req-{n}", created_at=now_iso(age))
-        assert (await act(client, order, "complete", eng, {"result": "Done"})).status_code == 200
-    # An emergency recorded an hour ago: its limits breach (two slips), then it is completed late.
-    late = await new_order(runtime, client, "req-late", kind="emergency", created_at=now_iso(60))
-    assert await fire_due(runtime, timers, now=datetime.now(UTC)) == 2  # acceptance and arrival breaches
-    assert (await act(client, late, "claim", eng)).status_code == 200
-    assert (await act(client, late, "complete", eng, {"result": "Done late"})).status_code == 200
-    # One returned and still open; one cancelled; one moved to cleaning.
-    returned = await new_order(runtime, client, "req-ret")
-    assert (await act(client, returned, "return", eng, {"reason": "Not ours"})).status_code == 200
-    cancelled = await new_order(runtime, client, "req-can")
-    assert (await act(client, cancelled, "cancel", sup, {"reason": "Duplicate"})).status_code == 200
-    moved = await new_order(runtime, client, "req-mov")
-    assert (await act(client, moved, "transfer", eng, {"department": "cleaning", "reason": "Mess"})).status_code == 200
-
-    response = await client.get("/reports/departments", params={"site": "harbour"}, headers=sup)
-    assert response.status_code == 200, response.text
-    reports = {r["department"]: r for r in response.json()}
-    assert set(reports) == {"engineering", "cleaning", "greening", "security", "lift"}
-    report = reports["engineering"]
-    assert (report["opened"], report["completed"], report["cancelled"], report["open"]) == (8, 6, 1, 1)
-    assert report["by_status"] == {"completed": 6, "cancelled": 1, "returned": 1}
-    assert report["arrival"] == {"measured": 6, "on_time": 5, "rate": round(5 / 6, 4)}
-    assert report["completion"] == {"measured": 6, "on_time": 6, "rate": 1.0}
-    minutes = report["completion_minutes"]
-    assert minutes["count"] == 6
-    assert minutes["p50"] == pytest.approx(60, abs=1)  # 30, 60, 60, 90, 120, 600: the 3rd
-    assert minutes["p90"] == pytest.approx(600, abs=1)
-    assert (report["returns"], report["transfers_out"]) == (1, 1)
-    assert report["slips"] == {"total": 2, "acceptance": 1, "arrival": 1, "completion": 0}
-    # An order counts for the department holding it: the transferred one is cleaning's now.
-    assert reports["cleaning"]["opened"] == 1 and reports["cleaning"]["slips"]["total"] == 0
-
-    only = await client.get(
-        "/reports/departments",
-        params={"site": "harbour", "department": "engineering"},
-        headers=auth(runtime, roles=("head_office",), sites=("*",)),
-    )
-    assert [r["department"] for r in only.json()] == ["engineering"]
-    everywhere = (
-        await client.get("/reports/departments", headers=auth(runtime, roles=("head_office",), sites=("*",)))
-    ).json()
-    assert {r["site"] for r in everywhere} == {"harbour", "riverside", "lakeside"}
-    bad = await client.get(
-        "/reports/departments",
-        params={"site": "harbour", "since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
-        headers=sup,
-    )
-    assert bad.status_code == 422 and bad.json()["field"] == "since"
-    before = await client.get(
-        "/reports/departments", params={"site": "harbour", "until": "2020-01-01T00:00:00Z"}, headers=sup
-    )
-    assert {r["opened"] for r in before.json()} == {0}
-
-
-async def test_routing_time_limits_and_settings_are_per_site(dispatch) -> None:
-    runtime, client = dispatch
-    manager = auth(runtime, roles=("manager",), subject="mgr.harbour")
-    routing = await client.get("/routing", params={"site": "riverside"}, headers=auth(runtime, sites=("*",)))
-    limits = {t["limit_class"]: t for t in routing.json()["time_limits"]}
-    assert limits["normal"]["arrival_minutes"] == 240 and limits["lift_trapped"]["arrival_minutes"] == 10
-    harbour = (await client.get("/routing", params={"site": "harbour"}, headers=auth(runtime))).json()
-    assert harbour["rules"]["water"] == "engineering" and harbour["rules"]["*"] == "engineering"
-    assert harbour["timezone"] == "Asia/Shanghai" and harbour["lift_trapped_categories"] == ["lift_trapped"]
-
-    changed = await client.put(
-        "/routing/rules/water", params={"site": "harbour"}, json={"department": "cleaning"}, headers=supervisor(runtime)
-    )
-    assert changed.status_code == 200 and changed.json()["rules"]["water"] == "cleaning"
-    unknown = await client.put(
-        "/routing/rules/water", params={"site": "harbour"}, json={"department": "plumbing"}, headers=supervisor(runtime)
-    )
-    assert unknown.status_code == 422 and unknown.json()["field"] == "department"
-    faster = await client.put(
-        "/routing/time-limits/normal",
-        params={"site": "harbour"},
-        headers=manager,
-        json={"acceptance_minutes": 15, "arrival_minutes": 60, "completion_minutes": 240},
-    )
-    assert faster.status_code == 200, faster.text
-    disordered = await client.put(
-        "/routing/time-limits/normal",
-        params={"site": "harbour"},
-        headers=manager,
-        json={"acceptance_minutes": 90, "arrival_minutes": 60, "completion_minutes": 240},
-    )
-    assert disordered.status_code == 422
-    zone = await client.patch(
-        "/routing/settings", params={"site": "harbour"}, json={"timezone": "Mars/Olympus"}, headers=manager
-    )
-    assert zone.status_code == 422 and zone.json()["field"] == "timezone"
-
-    order = await new_order(runtime, client, "req-1")
-    assert order["department"] == "cleaning"
-    requested = datetime.fromisoformat(order["requested_at"])
-    assert datetime.fromisoformat(order["due_at"]) == requested + timedelta(minutes=60)
-    assert datetime.fromisoformat(order["acceptance_due_at"]) == requested + timedelta(minutes=15)
-
-
 def test_pm_watch_prints_status_and_time_limit_events_readably() -> None:
     def envelope(event_type: str, example: str) -> dict[str, Any]:
         data = json.loads((REPO_ROOT / "contracts" / "examples" / example).read_text())
@@ -1196,3 +865,241 @@ async def test_leaving_a_pause_other_than_by_resuming_also_moves_the_clock_on(di
     assert left.json()["paused_from"] is None and left.json()["assignee"] != "eng-01"
     shifted = datetime.fromisoformat(left.json()["due_at"]) - (requested + timedelta(hours=24))
     assert timedelta(minutes=119) < shifted < timedelta(minutes=121)
+
+
+# --- cancelled requests, pool claims, complaints --------------------------------------------------
+
+
+STATUS_CHANGED = "intake.request.status_changed.v1"
+
+
+def request_status_changed(runtime, request_id: str, to_status: str, **changes: Any) -> Envelope:
+    data = {
+        **json.loads((REPO_ROOT / "contracts" / "examples" / f"{STATUS_CHANGED}.json").read_text()),
+        "request_id": request_id,
+        "from_status": "acknowledged",
+        "to_status": to_status,
+        **changes,
+    }
+    return runtime.catalog.parse(
+        {
+            "specversion": "1.0",
+            "id": f"evt-{request_id}-{to_status}",
+            "source": "pm/intake",
+            "type": STATUS_CHANGED,
+            "subject": request_id,
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:pm:contracts:{STATUS_CHANGED}",
+            "site": data["site"],
+            "correlationid": request_id,
+            "data": data,
+        }
+    )
+
+
+async def test_a_cancelled_request_cancels_its_open_work_order_and_stops_its_clocks(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1", kind="emergency")
+    claimed = await act(client, order, "claim", worker(runtime, "eng.harbour"))
+    assert claimed.status_code == 200, claimed.text
+    other = await new_order(runtime, client, "req-2")
+    # Only a cancellation matters; other request moves leave the order alone.
+    assert await apply(runtime, request_status_changed(runtime, "req-1", "in_progress")) == "handled"
+    cancelled = request_status_changed(
+        runtime, "req-1", "cancelled", reason="duplicate of req-0", actor="agent.harbour"
+    )
+    assert await apply(runtime, cancelled) == "handled"
+    assert await apply(runtime, cancelled) == "duplicate"
+
+    listing = (await client.get("/work-orders", headers=supervisor(runtime))).json()
+    by_request = {o["request_id"]: o for o in listing["items"]}
+    assert by_request["req-1"]["status"] == "cancelled" and by_request["req-2"]["status"] == other["status"]
+    assert await status_changes(runtime, order["id"]) == [("created", "accepted"), ("accepted", "cancelled")]
+    [(subject, event)] = [
+        (s, e)
+        for s, e in await outbox_events(runtime)
+        if e.type == "dispatch.workorder.status_changed.v1" and e.data["to_status"] == "cancelled"
+    ]
+    # The worker who held it is named (notification and the department's subscription tell them).
+    assert subject == "dispatch.workorder.status_changed.v1.harbour.engineering"
+    assert (event.data["assignee"], event.data["reason"], event.data["actor"]) == (
+        "eng.harbour",
+        "request cancelled: duplicate of req-0",
+        "agent.harbour",
+    )
+    assert event.causationid == cancelled.id and event.correlationid == "req-1"
+    # Out of the pool and out of the worker's queue; none of its time limits fires any more.
+    assert (await client.get("/work-orders/mine", headers=worker(runtime, "eng.harbour"))).json()["total"] == 0
+    assert await fire_due(runtime, timers, now=datetime.now(UTC) + timedelta(days=30)) > 0  # req-2's
+    timelimits = {
+        e.data["work_order_id"] for _, e in await outbox_events(runtime) if e.type == "dispatch.workorder.timelimit.v1"
+    }
+    assert timelimits == {other["id"]}
+
+
+async def test_a_cancellation_after_completion_changes_nothing(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    done = await act(client, order, "complete", worker(runtime, "eng.harbour"), {"result": "Fixed"})
+    assert done.status_code == 200, done.text
+    before = await outbox_events(runtime)
+    assert (
+        await apply(runtime, request_status_changed(runtime, "req-1", "cancelled", reason="owner withdrew"))
+        == "handled"
+    )
+    assert len(await outbox_events(runtime)) == len(before)
+
+
+async def test_only_the_departments_own_staff_claim_from_its_pool(dispatch) -> None:
+    runtime, client = dispatch
+    order = await new_order(runtime, client, "req-1")
+    assert order["status"] == "created"  # engineering works from a pool
+    # A token for engineering, but nobody on engineering's staff at this site.
+    stranger = await act(client, order, "claim", worker(runtime, "someone.else"))
+    assert stranger.status_code == 403 and stranger.json()["field"] == "assignee"
+    # On the staff, of another department (a cleaner holding an engineering token is still not engineering's).
+    cleaner = await act(client, order, "claim", worker(runtime, "clean.harbour"))
+    assert cleaner.status_code == 403
+    # On engineering's staff at another site.
+    elsewhere = await act(client, order, "claim", worker(runtime, "eng.riverside"))
+    assert elsewhere.status_code == 403
+    assert await status_changes(runtime, order["id"]) == []
+    claimed = await act(client, order, "claim", worker(runtime, "eng.harbour"))
+    assert claimed.status_code == 200 and claimed.json()["assignee"] == "eng.harbour"
+
+
+CLASSIFIED = "intake.request.classified.v1"
+
+
+def classified(
+    runtime, request_id: str, complaint_class: str, department: str | None, n: int = 0, **changes: Any
+) -> Envelope:
+    data = {
+        **json.loads((REPO_ROOT / "contracts" / "examples" / f"{CLASSIFIED}.json").read_text()),
+        "request_id": request_id,
+        "category": "water",
+        "complaint_class": complaint_class,
+        "department": department,
+        "priority": "high",
+        "in_unit": False,
+        "location": None,
+        "appointment": None,
+        "created_at": "2026-11-23T08:30:00+00:00",
+        **changes,
+    }
+    return runtime.catalog.parse(
+        {
+            "specversion": "1.0",
+            "id": f"evt-{request_id}-classified-{n}",
+            "source": "pm/intake",
+            "type": CLASSIFIED,
+            "subject": request_id,
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:pm:contracts:{CLASSIFIED}",
+            "site": data["site"],
+            "correlationid": request_id,
+            "data": data,
+        }
+    )
+
+
+async def test_a_complaint_is_worked_by_the_department_its_classification_names(dispatch) -> None:
+    runtime, _ = dispatch
+    # A water complaint: routing would send water to engineering, but it waits for its classification.
+    assert (
+        await apply(
+            runtime,
+            request_created(
+                runtime, "evt-c", request_id="req-c", kind="complaint", category="water", priority="high", in_unit=False
+            ),
+        )
+        == "handled"
+    )
+    assert await work_orders(runtime) == []
+    assert await apply(runtime, classified(runtime, "req-c", "venting", None, 0)) == "handled"
+    assert await work_orders(runtime) == []  # communicative: the service center follows it up
+
+    # Valid, and security is responsible (say, a guard let the water be shut off): security gets the order.
+    valid = classified(runtime, "req-c", "valid", "security", 1)
+    assert await apply(runtime, valid) == "handled"
+    [order] = await work_orders(runtime)
+    assert (order.department, order.kind, order.priority, order.status in ("created", "assigned")) == (
+        "security",
+        "complaint",
+        "high",
+        True,
+    )
+    [(subject, created)] = [
+        (s, e) for s, e in await outbox_events(runtime) if e.type == "dispatch.workorder.created.v1"
+    ]
+    assert subject == "dispatch.workorder.created.v1.harbour.security"
+    assert created.data["department"] == "security" and created.causationid == valid.id
+    # The owner's clock started when the complaint was recorded, not when it was classified.
+    assert datetime.fromisoformat(created.data["acceptance_due_at"]) == datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+    # Classified again for cleaning: the same order moves there (the owner hears it from the transfer).
+    assert await apply(runtime, classified(runtime, "req-c", "valid", "cleaning", 2)) == "handled"
+    [order] = await work_orders(runtime)
+    assert order.department == "cleaning"
+    moves = [
+        e.data
+        for _, e in await outbox_events(runtime)
+        if e.type == "dispatch.workorder.status_changed.v1" and e.data["to_status"] == "transferred"
+    ]
+    assert [(m["from_department"], m["department"], m["reason"]) for m in moves] == [
+        ("security", "cleaning", "valid complaint: cleaning is responsible")
+    ]
+    # The same department again changes nothing; communicative after all cancels the work.
+    before = len(await outbox_events(runtime))
+    assert await apply(runtime, classified(runtime, "req-c", "valid", "cleaning", 3)) == "handled"
+    assert len(await outbox_events(runtime)) == before
+    assert await apply(runtime, classified(runtime, "req-c", "help_seeking", None, 4)) == "handled"
+    [order] = await work_orders(runtime)
+    assert order.status == "cancelled"
+
+
+async def test_a_complaint_recorded_as_communicative_opens_no_work_order(dispatch) -> None:
+    runtime, _ = dispatch
+    for n, complaint_class in enumerate(("inquiry", "venting", "help_seeking")):
+        request_id = f"req-{complaint_class}"
+        await apply(
+            runtime,
+            request_created(
+                runtime,
+                f"evt-{n}",
+                request_id=request_id,
+                kind="complaint",
+                complaint_class=complaint_class,
+                in_unit=False,
+            ),
+        )
+        await apply(runtime, classified(runtime, request_id, complaint_class, None))
+    # The owner was not satisfied at the follow-up: intake reopens it, still no work order (the service center
+    # answers it again, or classifies it valid).
+    data = {
+        **json.loads((REPO_ROOT / "contracts" / "examples" / "intake.request.reopened.v1.json").read_text()),
+        "request_id": "req-venting",
+        "kind": "complaint",
+        "work_order_id": None,
+        "followup_id": "fu-1",
+    }
+    reopened = runtime.catalog.parse(
+        {
+            "specversion": "1.0",
+            "id": "evt-reopened",
+            "source": "pm/intake",
+            "type": "intake.request.reopened.v1",
+            "subject": "req-venting",
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "dataschema": "urn:pm:contracts:intake.request.reopened.v1",
+            "site": "harbour",
+            "correlationid": "req-venting",
+            "data": data,
+        }
+    )
+    assert await apply(runtime, reopened) == "handled"
+    assert await work_orders(runtime) == []
+    assert await outbox_events(runtime) == []

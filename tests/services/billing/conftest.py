@@ -1,0 +1,50 @@
+"""Billing's fixtures: the app, migrated (and seeded), and a fixed issue day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from billing.account import service as account_service
+from billing.database import Base, platform_tables
+from billing.main import create, subscriptions
+from billing.period import service as period_service
+from billing.seed import seed
+from pm_platform import migrations
+from pm_platform.runtime import Runtime
+from pm_platform.settings import Settings
+
+
+@pytest.fixture
+async def billing(database_urls: dict[str, str], tmp_path: Path):
+    settings = Settings(service="billing", var_dir=tmp_path, database_url=database_urls["billing"])
+    await asyncio.to_thread(migrations.upgrade, "billing", settings)
+    runtime = Runtime(settings, Base.metadata, platform_tables, subscriptions)
+    app = create(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        yield runtime, client
+    await runtime.engine.dispose()
+
+
+@pytest.fixture
+async def seeded(billing):
+    runtime, client = billing
+    await seed(runtime)
+    await seed(runtime)  # idempotent
+    return runtime, client
+
+
+@pytest.fixture
+def issue_day(monkeypatch: pytest.MonkeyPatch):
+    """Pin billing's clock (issuing, and the overdue check) to a day, 09:00 UTC: due dates depend on it."""
+
+    def pin(day: date) -> None:
+        at = datetime.combine(day, time(9), tzinfo=UTC)
+        for module in (period_service, account_service):
+            monkeypatch.setattr(module, "utcnow", lambda: at)
+
+    return pin

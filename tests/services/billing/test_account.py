@@ -1,0 +1,161 @@
+"""billing.account: repair charges from completed work orders, a unit's account and its status events (on SQLite
+and PostgreSQL, no NATS).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from billing.account.models import Charge
+from billing.main import timers
+from pm_platform.envelope import Envelope, utcnow
+from pm_platform.problems import PROBLEM_JSON
+from pm_platform.runtime import Runtime
+from pm_platform.timers import fire_due
+from tests.services.billing.helpers import UNIT, apply, auth, completed, events_of, payment
+from tests.services.support import outbox_events
+
+
+async def charges(runtime: Runtime) -> list[Charge]:
+    async with runtime.sessionmaker() as session:
+        return list((await session.scalars(select(Charge).order_by(Charge.recorded_at))).all())
+
+
+async def test_a_completed_in_unit_repair_with_a_charge_is_recorded_once(billing) -> None:
+    runtime, _ = billing
+    event = completed(runtime, "evt-completed-1")
+    assert await apply(runtime, event) == "handled"
+    assert await apply(runtime, event) == "duplicate"
+
+    [charge] = await charges(runtime)
+    assert (charge.site, charge.unit_id, charge.item) == ("harbour", UNIT, "Tap cartridge replacement")
+    assert (charge.amount_cents, charge.currency) == (8000, "CNY")
+    assert (charge.request_id, charge.work_order_id, charge.source_event_id) == ("req-0001", "wo-0001", event.id)
+
+    [(subject, recorded), (status_subject, status)] = await outbox_events(runtime)
+    assert subject == "billing.charge.recorded.v1.harbour"
+    assert status_subject == "billing.account.status_changed.v1.harbour"
+    assert (status.data["unit_id"], status.data["balance_cents"], status.causationid) == (UNIT, 8000, event.id)
+    assert (recorded.type, recorded.correlationid, recorded.causationid) == (
+        "billing.charge.recorded.v1",
+        "req-0001",
+        event.id,
+    )
+    assert recorded.data["charge_id"] == charge.id
+    assert (recorded.data["amount_cents"], recorded.data["unit_id"]) == (8000, UNIT)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"charge": None}, {"in_unit": False, "unit_id": None}, {"in_unit": False}, {"unit_id": None}],
+    ids=["no-charge", "common-area", "not-in-unit", "no-unit"],
+)
+async def test_a_completion_without_a_billable_charge_records_nothing(billing, changes) -> None:
+    runtime, _ = billing
+    event = completed(runtime, "evt-completed-1", **changes)
+    assert await apply(runtime, event) == "handled"
+    assert await charges(runtime) == []
+    assert await outbox_events(runtime) == []
+
+
+async def test_a_units_account_sums_its_charges_within_the_callers_site(billing) -> None:
+    runtime, client = billing
+    await apply(runtime, completed(runtime, "evt-1"))
+    await apply(
+        runtime,
+        completed(
+            runtime,
+            "evt-2",
+            work_order_id="wo-0002",
+            request_id="req-0002",
+            charge={"item": "Lock cylinder", "amount_cents": 1550, "currency": "CNY"},
+        ),
+    )
+    await apply(
+        runtime,
+        completed(
+            runtime,
+            "evt-3",
+            site="riverside",
+            unit_id="riverside-T1-1501",
+            work_order_id="wo-0003",
+            request_id="req-0003",
+        ),
+    )
+
+    response = await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))
+    assert response.status_code == 200, response.text
+    account = response.json()
+    assert (account["unit_id"], account["site"], account["balance_cents"]) == (UNIT, "harbour", 9550)
+    assert account["balances"] == {"CNY": 9550}
+    assert sorted(c["amount_cents"] for c in account["charges"]) == [1550, 8000]
+
+    empty = (await client.get("/accounts/harbour-B-0302", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert (empty["balance_cents"], empty["charges"], empty["balances"]) == (0, [], {})
+
+    agent = auth(runtime, roles=("agent",))
+    assert (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=agent)).status_code == 200
+    missing_site = await client.get(f"/accounts/{UNIT}", headers=auth(runtime))
+    assert missing_site.status_code == 422 and missing_site.json()["field"] == "query.site"
+    other_site = await client.get("/accounts/riverside-T1-1501", params={"site": "riverside"}, headers=auth(runtime))
+    assert other_site.status_code == 403
+    assert other_site.headers["content-type"] == PROBLEM_JSON
+    worker = auth(runtime, roles=("worker",))
+    assert (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=worker)).status_code == 403
+    anonymous = await client.get(f"/accounts/{UNIT}", params={"site": "harbour"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == PROBLEM_JSON
+
+    listing = (await client.get("/charges", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert listing["total"] == 2 and {c["site"] for c in listing["items"]} == {"harbour"}
+    assert (await client.get("/charges", headers=auth(runtime))).json()["total"] == 2
+    head_office = auth(runtime, roles=("head_office",), sites=("*",))
+    assert (await client.get("/charges", headers=head_office)).json()["total"] == 3
+    by_unit = await client.get("/charges", params={"unit_id": "riverside-T1-1501"}, headers=head_office)
+    assert [c["work_order_id"] for c in by_unit.json()["items"]] == ["wo-0003"]
+    paged = (await client.get("/charges", params={"limit": 1, "offset": 1}, headers=head_office)).json()
+    assert (paged["total"], len(paged["items"])) == (3, 1)
+    assert (await client.get("/charges", params={"site": "riverside"}, headers=auth(runtime))).status_code == 403
+
+
+async def test_status_is_published_on_each_change_and_when_a_charge_falls_overdue(billing) -> None:
+    runtime, client = billing
+    await apply(runtime, completed(runtime, "evt-1"))
+    await apply(runtime, completed(runtime, "evt-2", work_order_id="wo-0002", charge=None))  # no charge: no change
+
+    def statuses(events: list[tuple[str, Envelope]]) -> list[tuple[Any, ...]]:
+        return [
+            (e.data["balance_cents"], e.data["overdue_cents"], e.data["in_arrears"], e.data["reason"])
+            for e in events_of(events, "billing.account.status_changed.v1")
+        ]
+
+    assert statuses(await outbox_events(runtime)) == [(8000, 0, False, "charge")]
+    assert (await client.post("/payments", json=payment("P-1", 8000), headers=auth(runtime))).status_code == 201
+    await apply(
+        runtime,
+        completed(
+            runtime,
+            "evt-3",
+            work_order_id="wo-0003",
+            charge={"item": "Lock cylinder", "amount_cents": 1550, "currency": "CNY"},
+        ),
+    )
+    assert statuses(await outbox_events(runtime)) == [
+        (8000, 0, False, "charge"),
+        (0, 0, False, "payment"),
+        (1550, 0, False, "charge"),
+    ]
+
+    # Fifteen days to pay a repair (demo default); the day after the due date the unit is in arrears.
+    assert await fire_due(runtime, timers, now=utcnow() + timedelta(days=5)) == 0
+    assert await fire_due(runtime, timers, now=utcnow() + timedelta(days=17)) == 1
+    [*_, (subject, overdue)] = await outbox_events(runtime)
+    assert subject == "billing.account.status_changed.v1.harbour"
+    assert (overdue.data["overdue_cents"], overdue.data["in_arrears"]) == (1550, True)
+    assert overdue.data["reason"] == "overdue"
+    assert overdue.data["oldest_due"] == (utcnow() + timedelta(days=15)).date().isoformat()
+    assert await fire_due(runtime, timers, now=utcnow() + timedelta(days=40)) == 0

@@ -1,0 +1,89 @@
+"""billing.directory: the slim copy of intake's units and parties (on SQLite and PostgreSQL, no NATS)."""
+
+from __future__ import annotations
+
+from billing.directory.models import Party, Unit
+from pm_platform.auth import mint_token
+from tests.services.billing.helpers import UNIT, apply_intake, auth, intake_event
+from tests.services.support import outbox_events
+
+
+async def test_units_and_parties_are_copied_idempotently_and_stale_events_are_ignored(billing) -> None:
+    runtime, client = billing
+    unit_type, party_type = "intake.unit.upserted.v1", "intake.party.upserted.v1"
+    first = intake_event(runtime, unit_type, "u-1")
+    assert await apply_intake(runtime, first) == "handled"
+    assert await apply_intake(runtime, first) == "duplicate"
+    newer = intake_event(
+        runtime,
+        unit_type,
+        "u-2",
+        area_m2="90.00",
+        paying_party_id="harbour-A-0101-tenant",
+        updated_at="2026-11-23T09:00:00+00:00",
+    )
+    # Arrives after the newer one although written before it: ignored.
+    older = intake_event(runtime, unit_type, "u-3", area_m2="10.00", updated_at="2026-11-23T07:00:00+00:00")
+    assert await apply_intake(runtime, newer) == "handled"
+    assert await apply_intake(runtime, older) == "handled"
+
+    owner = intake_event(runtime, party_type, "p-1")
+    tenant = intake_event(
+        runtime,
+        party_type,
+        "p-2",
+        party_id="harbour-A-0101-tenant",
+        role="tenant",
+        name="Tenant Tan",
+        phone="13911112222",
+        email=None,
+        pays=True,
+    )
+    stale_owner = intake_event(runtime, party_type, "p-3", name="Old Name", updated_at="2026-01-01T00:00:00+00:00")
+    for event in (owner, tenant, stale_owner):
+        assert await apply_intake(runtime, event) == "handled"
+
+    async with runtime.sessionmaker() as session:
+        unit = await session.get(Unit, UNIT)
+        assert unit is not None and (str(unit.area_m2), unit.paying_party_id) == ("90.00", "harbour-A-0101-tenant")
+        party = await session.get(Party, "harbour-A-0101-owner")
+        assert party is not None and party.name == "Li Wei"
+    assert await outbox_events(runtime) == []  # a copy changes no account
+
+    account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert account["unit"]["area_m2"] == "90.00"
+    assert account["payer"] == {
+        "party_id": "harbour-A-0101-tenant",
+        "name": "Tenant Tan",
+        "phone": "13911112222",
+        "email": None,
+    }
+    agent_view = (
+        await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime, roles=("agent",)))
+    ).json()
+    assert agent_view["payer"]["phone"] == "139****2222"
+
+    # An owner reads their own unit's account, nobody else's.
+    owner_token = mint_token(runtime.settings, "owner.li", ["owner"], ["harbour"], party_id="harbour-A-0101-owner")
+    as_owner = {"Authorization": f"Bearer {owner_token}"}
+    own = await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=as_owner)
+    assert own.status_code == 200 and own.json()["unit_id"] == UNIT
+    neighbour = await client.get("/accounts/harbour-A-0102", params={"site": "harbour"}, headers=as_owner)
+    assert neighbour.status_code == 403 and neighbour.json()["field"] == "unit_id"
+    assert (await client.get("/charges", params={"site": "harbour"}, headers=as_owner)).status_code == 403
+
+    # The tenant moves out: the owner pays again.
+    moved_out = intake_event(
+        runtime,
+        party_type,
+        "p-4",
+        party_id="harbour-A-0101-tenant",
+        role="tenant",
+        name="Tenant Tan",
+        active=False,
+        pays=False,
+        updated_at="2026-11-23T10:00:00+00:00",
+    )
+    assert await apply_intake(runtime, moved_out) == "handled"
+    account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert account["payer"]["party_id"] == "harbour-A-0101-owner"

@@ -1,0 +1,73 @@
+"""intake.report: the daily report and the monthly complaint analysis (on SQLite and PostgreSQL, no NATS)."""
+
+from __future__ import annotations
+
+from pm_platform.envelope import utcnow
+from tests.services.intake.helpers import REPAIR, auth, move, post
+
+
+async def test_complaints_are_classified_and_analysed_monthly(intake) -> None:
+    runtime, client = intake
+    complaint = {
+        **REPAIR,
+        "kind": "complaint",
+        "in_unit": False,
+        "category": "cleaning",
+        "description": "Stairwell not cleaned for a week",
+    }
+    valid = await post(client, runtime, complaint)
+    response = await client.post(
+        f"/requests/{valid['id']}/classification", headers=auth(runtime), json={"complaint_class": "valid"}
+    )
+    assert response.status_code == 422 and response.json()["field"] == "department"
+    response = await client.post(
+        f"/requests/{valid['id']}/classification",
+        headers=auth(runtime),
+        json={"complaint_class": "valid", "department": "cleaning"},
+    )
+    assert response.status_code == 200 and response.json()["escalated"] is True
+    await post(client, runtime, complaint, complaint_class="venting")
+    repair = await post(client, runtime)
+    response = await client.post(
+        f"/requests/{repair['id']}/classification", headers=auth(runtime), json={"complaint_class": "inquiry"}
+    )
+    assert response.status_code == 422 and response.json()["field"] == "complaint_class"
+    await move(client, runtime, valid["id"], "acknowledged")
+    month = utcnow().strftime("%Y-%m")
+    supervisor = auth(runtime, roles=("supervisor",))
+    analysis = (
+        await client.get("/reports/complaints", params={"month": month, "site": "harbour"}, headers=supervisor)
+    ).json()
+    assert analysis["complaints"] == 2
+    assert analysis["by_category"] == {"cleaning": 2}
+    assert analysis["by_class"] == {"valid": 1, "venting": 1}
+    assert analysis["by_department"] == {"cleaning": 1, "unassigned": 1}
+    assert analysis["acknowledge"] == {"met": 1, "missed": 0, "rate": 1.0}
+    assert analysis["hot_spots"] == [
+        {"site": "harbour", "unit_id": "harbour-A-0101", "category": "cleaning", "requests": 2}
+    ]
+    head_office = auth(runtime, roles=("head_office",), sites=("*",))
+    everywhere = (await client.get("/reports/complaints", params={"month": month}, headers=head_office)).json()
+    assert everywhere["sites"] == ["harbour", "lakeside", "riverside"] and everywhere["by_site"] == {"harbour": 2}
+    assert (await client.get("/reports/complaints", params={"month": "2026-13"}, headers=supervisor)).status_code == 422
+    assert (await client.get("/reports/complaints", params={"month": month}, headers=auth(runtime))).status_code == 403
+
+
+async def test_the_daily_report_counts_the_day(intake) -> None:
+    runtime, client = intake
+    first = await post(client, runtime)
+    await post(client, runtime, kind="inquiry", category="charges", in_unit=False, channel="app")
+    await move(client, runtime, first["id"], "acknowledged")
+    await client.post(
+        "/duty-log",
+        headers=auth(runtime),
+        json={"site": "harbour", "kind": "patrol", "note": "Block B gate latch loose"},
+    )
+    report = (
+        await client.get("/reports/daily", params={"site": "harbour"}, headers=auth(runtime, roles=("supervisor",)))
+    ).json()
+    assert report["created"] == 2
+    assert report["created_by_kind"] == {"repair": 1, "inquiry": 1}
+    assert report["created_by_channel"] == {"phone": 1, "app": 1}
+    assert report["transitions"] == {"acknowledged": 1}
+    assert report["open_now"] == 2 and report["overdue_now"] == 0 and report["duty_log_entries"] == 1
