@@ -4,14 +4,16 @@ and PostgreSQL, no NATS).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from billing.account.models import Charge
+from billing.account.service import settle
 from billing.main import timers
+from billing.payment.models import Payment
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
@@ -159,3 +161,58 @@ async def test_status_is_published_on_each_change_and_when_a_charge_falls_overdu
     assert overdue.data["reason"] == "overdue"
     assert overdue.data["oldest_due"] == (utcnow() + timedelta(days=15)).date().isoformat()
     assert await fire_due(runtime, timers, now=utcnow() + timedelta(days=40)) == 0
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+AUGUST = datetime(2026, 8, 1, tzinfo=UTC)
+
+
+def fee(charge_id: str, amount_cents: int, due: date, recorded_at: datetime = AUGUST) -> Charge:
+    return Charge(id=charge_id, amount_cents=amount_cents, due_date=due, recorded_at=recorded_at)
+
+
+def paid(amount_cents: int, received_at: datetime = AUGUST, voided: bool = False) -> Payment:
+    return Payment(amount_cents=amount_cents, received_at=received_at, voided_at=received_at if voided else None)
+
+
+@pytest.mark.unit
+def test_unit_payments_settle_the_oldest_due_charges_first() -> None:
+    charges = [
+        fee("nov", 100, date(2026, 11, 15)),
+        fee("aug", 100, date(2026, 8, 15)),
+        fee("sep", 100, date(2026, 9, 15)),
+    ]
+    ledger = settle(date(2026, 11, 30), charges, [paid(150), paid(1000, voided=True)])
+    assert ledger.outstanding == {"aug": 0, "sep": 50, "nov": 100}
+    assert (ledger.charged_cents, ledger.paid_cents, ledger.balance_cents) == (300, 150, 150)
+    assert (ledger.overdue_cents, ledger.oldest_due, ledger.days_overdue) == (150, date(2026, 9, 15), 76)
+
+
+@pytest.mark.unit
+def test_unit_arrears_are_aged_in_buckets_by_days_past_their_due_date() -> None:
+    as_of = date(2026, 12, 31)
+    charges = [
+        fee("due-today", 1, as_of),  # not overdue until the day after
+        fee("1", 10, date(2026, 12, 30)),
+        fee("30", 20, date(2026, 12, 1)),
+        fee("31", 40, date(2026, 11, 30)),
+        fee("61", 80, date(2026, 10, 31)),
+        fee("91", 160, date(2026, 10, 1)),
+    ]
+    ledger = settle(as_of, charges, [])
+    assert ledger.aging == {"1_30": 30, "31_60": 40, "61_90": 80, "over_90": 160}
+    assert ledger.overdue_cents == 310
+
+
+@pytest.mark.unit
+def test_unit_a_ledger_sees_only_what_was_recorded_or_received_by_the_end_of_its_day() -> None:
+    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ledger = settle(
+        date(2026, 11, 30),
+        [fee("aug", 100, date(2026, 8, 15)), fee("dec", 50, date(2026, 12, 15), later)],
+        [paid(100, later)],
+    )
+    assert (ledger.charged_cents, ledger.paid_cents, ledger.overdue_cents) == (100, 0, 100)
+    assert [c.id for c in ledger.charges] == ["aug"]

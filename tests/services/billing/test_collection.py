@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from billing.account.models import Charge
+from billing.account.service import settle
+from billing.collection.service import billed_in, months_between, period_collection, target_for
+from billing.payment.models import Payment
+from billing.period.models import SiteBilling
 from pm_platform.runtime import Runtime
 from tests.services.billing.helpers import apply, auth, completed, payment
 
@@ -187,3 +193,43 @@ async def test_collection_counts_repair_charges_in_the_month_they_were_billed(se
     )
     [november] = response.json()["sites"][0]["periods"]
     assert (november["billed_cents"], november["collected_cents"], november["rate_percent"]) == (33060, 33060, 100.0)
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+TARGETS = SiteBilling(site="harbour", target_current_pct=90, target_last_pct=95, target_before_pct=98)
+
+
+@pytest.mark.unit
+def test_unit_the_collection_target_depends_on_how_many_months_ago_the_period_was() -> None:
+    assert months_between("2026-11", "2026-11") == 0
+    assert months_between("2025-12", "2026-02") == 2
+    assert [target_for(TARGETS, months) for months in (0, 1, 2, 7)] == [90, 95, 98, 98]
+    assert target_for(TARGETS, -1) is None  # a future period has no target yet
+    assert target_for(None, 0) is None
+
+
+@pytest.mark.unit
+def test_unit_a_repair_charge_is_billed_in_the_month_it_was_recorded_and_a_fee_in_its_period() -> None:
+    recorded = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+    assert billed_in(Charge(period=None, recorded_at=recorded)) == "2026-10"
+    assert billed_in(Charge(period="2026-09", recorded_at=recorded)) == "2026-09"
+
+
+@pytest.mark.unit
+def test_unit_the_collection_rate_of_a_period_and_whether_it_meets_its_target() -> None:
+    recorded = datetime(2026, 11, 1, tzinfo=UTC)
+    charges = [
+        Charge(id="fee", period="2026-11", amount_cents=900, due_date=date(2026, 11, 15), recorded_at=recorded),
+        Charge(id="repair", period=None, amount_cents=100, due_date=date(2026, 11, 16), recorded_at=recorded),
+    ]
+    payment = Payment(amount_cents=900, received_at=recorded, voided_at=None)
+    ledger = settle(date(2026, 11, 30), charges, [payment])
+    result = period_collection([ledger], "2026-11", date(2026, 11, 30), TARGETS)
+    assert (result.billed_cents, result.collected_cents, result.outstanding_cents) == (1000, 900, 100)
+    assert (result.rate_percent, result.target_percent, result.meets_target) == (90.0, 90, True)
+    last_month = period_collection([ledger], "2026-11", date(2026, 12, 5), TARGETS)
+    assert (last_month.months_ago, last_month.target_percent, last_month.meets_target) == (1, 95, False)
+    empty = period_collection([], "2026-11", date(2026, 11, 30), TARGETS)
+    assert (empty.rate_percent, empty.meets_target) == (None, None)

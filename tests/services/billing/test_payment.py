@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from billing.payment.service import receipt_no
 from pm_platform.envelope import utcnow
 from tests.services.billing.helpers import HARBOUR_FEES, UNIT, auth, events_of, payment
 from tests.services.support import outbox_events
@@ -101,3 +104,12 @@ async def test_concurrent_payments_get_consecutive_receipts_and_one_status_each(
     for event in events_of(await outbox_events(runtime), "billing.account.status_changed.v1"):
         last[event.data["unit_id"]] = event.data["balance_cents"]
     assert last == {unit: -sum(b["amount_cents"] for b in bodies if b["unit_id"] == unit) for unit in units[:2]}
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_a_receipt_number_is_the_site_and_a_zero_padded_sequence() -> None:
+    assert receipt_no("harbour", 7) == "HARBOUR-000007"
+    assert receipt_no("lakeside", 1234567) == "LAKESIDE-1234567"

@@ -5,8 +5,12 @@ PostgreSQL, no NATS).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
 
 from billing.main import timers
+from billing.period.service import due_date_of, fee_cents, fee_due_date, period_of, shift_period
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.timers import fire_due
 from tests.services.billing.helpers import HARBOUR_FEES, UNIT, apply_intake, auth, events_of, intake_event
@@ -150,3 +154,30 @@ async def test_a_period_issued_after_its_due_day_is_due_a_grace_period_after_the
         await client.post("/billing-periods", json={"site": "harbour", "period": "2026-12"}, headers=clerk)
     ).json()
     assert december["due_date"] == "2026-12-25"
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_periods_are_months_that_shift_across_years() -> None:
+    assert period_of(date(2026, 1, 31)) == "2026-01"
+    assert shift_period("2026-11", 2) == "2027-01"
+    assert shift_period("2026-01", -1) == "2025-12"
+    assert shift_period("2026-03", -14) == "2025-01"
+
+
+@pytest.mark.unit
+def test_unit_a_fee_is_due_on_its_due_day_or_a_grace_period_after_a_late_issue() -> None:
+    assert due_date_of("2026-11", 15) == date(2026, 11, 15)
+    assert due_date_of("2026-02", 31) == date(2026, 2, 28)  # the last day of a short month
+    assert due_date_of("2028-02", 31) == date(2028, 2, 29)
+    assert fee_due_date("2026-11", 15, issued_on=date(2026, 11, 1), grace_days=10) == date(2026, 11, 15)
+    assert fee_due_date("2026-11", 15, issued_on=date(2026, 11, 20), grace_days=10) == date(2026, 11, 30)
+
+
+@pytest.mark.unit
+def test_unit_a_fee_is_area_times_rate_to_whole_fen_rounded_half_up() -> None:
+    assert fee_cents(Decimal("89.50"), Decimal("2.80")) == 25060
+    assert fee_cents(Decimal("0.125"), Decimal("1")) == 13  # 12.5 fen rounds up
+    assert fee_cents(Decimal("0.124"), Decimal("1")) == 12

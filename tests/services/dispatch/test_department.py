@@ -4,12 +4,15 @@ PostgreSQL, no NATS).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
+from dispatch.department.models import LimitClass, SiteSettings, on_duty
+from dispatch.department.service import limit_class
 from pm_platform.runtime import Runtime
 from tests.services.dispatch.helpers import ALWAYS, EVERY_DAY, auth, new_order, put_staff, supervisor
 
@@ -159,3 +162,36 @@ async def test_routing_time_limits_and_settings_are_per_site(dispatch) -> None:
     requested = datetime.fromisoformat(order["requested_at"])
     assert datetime.fromisoformat(order["due_at"]) == requested + timedelta(minutes=60)
     assert datetime.fromisoformat(order["acceptance_due_at"]) == requested + timedelta(minutes=15)
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+WEEKDAYS = [1, 2, 3, 4, 5]
+
+
+@pytest.mark.unit
+def test_unit_the_limit_class_puts_people_trapped_in_a_lift_first_then_emergencies_then_the_priority() -> None:
+    settings = SiteSettings(site="harbour", lift_trapped_categories=["lift_trapped"])
+    assert limit_class(settings, "repair", "lift_trapped", "low") is LimitClass.lift_trapped
+    assert limit_class(settings, "emergency", "lift", "normal") is LimitClass.lift_trapped
+    assert limit_class(settings, "emergency", "water", "normal") is LimitClass.emergency
+    assert limit_class(settings, "repair", "lift", "high") is LimitClass.high
+    assert limit_class(SiteSettings(site="lakeside", lift_trapped_categories=[]), "repair", "lift", "low") is (
+        LimitClass.low
+    )
+
+
+@pytest.mark.unit
+def test_unit_a_shift_covers_its_days_in_the_sites_local_time_and_may_run_overnight() -> None:
+    day = [{"days": WEEKDAYS, "start": "09:00", "end": "17:00"}]
+    night = [{"days": [5], "start": "22:00", "end": "06:00"}]  # Friday night into Saturday morning
+    shanghai = "Asia/Shanghai"
+    # Monday 2026-11-23 02:00 UTC is 10:00 in Shanghai.
+    assert on_duty(day, datetime(2026, 11, 23, 2, 0, tzinfo=UTC), shanghai)
+    assert not on_duty(day, datetime(2026, 11, 23, 9, 0, tzinfo=UTC), shanghai)  # 17:00: the shift has ended
+    assert not on_duty(day, datetime(2026, 11, 22, 2, 0, tzinfo=UTC), shanghai)  # a Sunday
+    assert on_duty(night, datetime(2026, 11, 27, 15, 0, tzinfo=UTC), shanghai)  # Friday 23:00
+    assert on_duty(night, datetime(2026, 11, 27, 21, 0, tzinfo=UTC), shanghai)  # Saturday 05:00
+    assert not on_duty(night, datetime(2026, 11, 28, 15, 0, tzinfo=UTC), shanghai)  # Saturday 23:00
+    assert not on_duty([], datetime(2026, 11, 23, 2, 0, tzinfo=UTC), shanghai)

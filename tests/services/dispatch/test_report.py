@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dispatch.report.service import percentile
 from dispatch.workorder.handlers import timers
 from pm_platform.timers import fire_due
 from tests.services.dispatch.helpers import act, auth, new_order, now_iso, supervisor, worker
@@ -70,3 +71,16 @@ async def test_the_department_report(dispatch) -> None:
         "/reports/departments", params={"site": "harbour", "until": "2020-01-01T00:00:00Z"}, headers=sup
     )
     assert {r["opened"] for r in before.json()} == {0}
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_percentiles_are_nearest_rank_values_that_occurred() -> None:
+    values = [30.0, 10.0, 20.0, 40.0]
+    assert percentile(values, 50) == 20.0
+    assert percentile(values, 90) == 40.0
+    assert percentile(values, 0) == 10.0
+    assert percentile([5.0], 99) == 5.0
+    assert percentile([], 50) is None

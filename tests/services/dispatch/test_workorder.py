@@ -16,7 +16,18 @@ from dispatch.database import Base, platform_tables
 from dispatch.department.service import RoutingError
 from dispatch.main import create
 from dispatch.workorder.handlers import subscriptions, timers
-from dispatch.workorder.models import WorkOrder
+from dispatch.workorder.models import (
+    TERMINAL,
+    TRANSITIONS,
+    Limit,
+    Stage,
+    Status,
+    WorkOrder,
+    can_transition,
+    raised,
+    timer_kind,
+)
+from dispatch.workorder.timelimits import _stage_open, warning_time
 from pm_platform.cli import describe_workorder_event
 from pm_platform.envelope import Envelope
 from pm_platform.problems import PROBLEM_JSON
@@ -1103,3 +1114,68 @@ async def test_a_complaint_recorded_as_communicative_opens_no_work_order(dispatc
     assert await apply(runtime, reopened) == "handled"
     assert await work_orders(runtime) == []
     assert await outbox_events(runtime) == []
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.unit
+def test_unit_the_work_order_state_machine() -> None:
+    assert set(TRANSITIONS) == set(Status)
+    for state in TERMINAL:
+        assert not any(can_transition(state, target) for target in Status)
+    # Accepting is optional: a department may report a quick job done straight away.
+    assert can_transition(Status.created, Status.completed)
+    assert can_transition(Status.assigned, Status.completed)
+    # A paused order resumes to where it was (the service does that); only these leave a pause otherwise.
+    assert {target for target in Status if can_transition(Status.paused, target)} == {
+        Status.cancelled,
+        Status.returned,
+        Status.transferred,
+    }
+    assert not can_transition(Status.on_site, Status.on_the_way)
+    assert not can_transition(Status.returned, Status.completed)  # the service center reassigns it first
+    assert can_transition(Status.transferred, Status.transferred)
+
+
+@pytest.mark.unit
+def test_unit_rework_raises_the_priority_one_step_up_to_urgent() -> None:
+    assert [raised(p) for p in ("low", "normal", "high", "urgent")] == ["normal", "high", "urgent", "urgent"]
+
+
+@pytest.mark.unit
+def test_unit_each_limit_and_stage_has_its_own_timer_kind() -> None:
+    kinds = {timer_kind(limit, stage) for limit in Limit for stage in Stage}
+    assert len(kinds) == len(Limit) * len(Stage)
+    assert timer_kind(Limit.arrival, Stage.breach) == "workorder.arrival.breach"
+
+
+@pytest.mark.unit
+def test_unit_the_warning_falls_when_its_share_of_the_limit_has_elapsed() -> None:
+    due = NOON + timedelta(hours=10)
+    assert warning_time(NOON, due, 0.8, now=NOON) == NOON + timedelta(hours=8)
+    assert warning_time(NOON, due, 0.5, now=NOON + timedelta(hours=4)) == NOON + timedelta(hours=5)
+    # Too late to warn (a restart, a resumed pause): only the breach is left.
+    assert warning_time(NOON, due, 0.5, now=NOON + timedelta(hours=5)) is None
+    assert warning_time(NOON, due, 0.8, now=NOON + timedelta(hours=9)) is None
+    assert warning_time(NOON, due, 1.0, now=NOON) is None  # not before the deadline
+    assert warning_time(NOON, NOON, 0.8, now=NOON - timedelta(hours=1)) is None  # a limit already due
+
+
+@pytest.mark.unit
+def test_unit_a_limit_fires_only_while_the_stage_it_watches_is_open() -> None:
+    def order(status: Status, arrived: bool = False) -> WorkOrder:
+        return WorkOrder(status=status.value, arrived_at=NOON if arrived else None)
+
+    assert _stage_open(order(Status.created), Limit.acceptance)
+    assert _stage_open(order(Status.assigned), Limit.acceptance)
+    assert not _stage_open(order(Status.accepted), Limit.acceptance)
+    assert _stage_open(order(Status.on_the_way), Limit.arrival)
+    assert not _stage_open(order(Status.on_site, arrived=True), Limit.arrival)
+    assert _stage_open(order(Status.on_site, arrived=True), Limit.completion)
+    # A pause stops every clock; a finished order has none left.
+    for status in (Status.paused, Status.completed, Status.cancelled):
+        assert not any(_stage_open(order(status), limit) for limit in Limit)

@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import pytest
+
+from intake.organization.models import Limit, TimeLimitRule
+from intake.organization.service import mask_phone, most_specific
 from intake.seed import seed
 from pm_platform import migrations
 from pm_platform.auth import mint_token
@@ -118,3 +122,43 @@ async def test_an_owner_reads_their_own_unit_and_no_other(intake) -> None:
     # The rest of the archive stays staff-only.
     assert (await client.get("/sites/harbour/units", headers=li)).status_code == 403
     assert (await client.get("/units/harbour-A-0101/parties", headers=li)).status_code == 403
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+def rule(limit: Limit, kind: str | None, priority: str | None, minutes: int) -> TimeLimitRule:
+    return TimeLimitRule(site="harbour", limit=limit, kind=kind, priority=priority, minutes=minutes, warning_minutes=5)
+
+
+@pytest.mark.unit
+def test_unit_the_most_specific_time_limit_rule_wins() -> None:
+    rules = [
+        rule(Limit.acknowledge, None, None, 120),
+        rule(Limit.acknowledge, None, "urgent", 30),
+        rule(Limit.acknowledge, "complaint", None, 60),
+        rule(Limit.acknowledge, "complaint", "urgent", 15),
+        rule(Limit.progress_reply, "repair", "urgent", 240),
+    ]
+
+    def minutes(kind: str, priority: str, limit: Limit = Limit.acknowledge) -> int | None:
+        best = most_specific(rules, limit, kind, priority)
+        return None if best is None else best.minutes
+
+    assert minutes("repair", "normal") == 120  # only the rule for any request fits
+    assert minutes("repair", "urgent") == 30
+    assert minutes("complaint", "normal") == 60  # naming the kind beats naming the priority
+    assert minutes("complaint", "urgent") == 15
+    assert minutes("repair", "urgent", Limit.progress_reply) == 240
+    assert minutes("repair", "normal", Limit.progress_reply) is None  # the default applies
+    assert most_specific([], Limit.acknowledge, "repair", "normal") is None
+
+
+@pytest.mark.unit
+def test_unit_a_masked_phone_keeps_its_first_three_and_last_four_digits() -> None:
+    assert mask_phone("13800000001") == "138****0001"
+    assert mask_phone("138 0000-0001") == "138****0001"
+    assert mask_phone("12345678") == "123*5678"
+    assert mask_phone("1234") == "****"
+    assert mask_phone("") == ""
+    assert mask_phone(None) is None

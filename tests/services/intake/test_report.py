@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from intake.report.service import _attainment, parse_month
 from pm_platform.envelope import utcnow
+from pm_platform.problems import Problem
 from tests.services.intake.helpers import REPAIR, auth, move, post
 
 
@@ -71,3 +77,34 @@ async def test_the_daily_report_counts_the_day(intake) -> None:
     assert report["created_by_channel"] == {"phone": 1, "app": 1}
     assert report["transitions"] == {"acknowledged": 1}
     assert report["open_now"] == 2 and report["overdue_now"] == 0 and report["duty_log_entries"] == 1
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.unit
+def test_unit_a_limit_counts_as_met_missed_or_not_yet_due() -> None:
+    hour = timedelta(hours=1)
+    pairs = [
+        (NOW - 2 * hour, NOW - hour),  # met before it was due
+        (NOW - hour, NOW - hour),  # met on the minute
+        (NOW, NOW - hour),  # met late
+        (None, NOW - hour),  # not met and past due
+        (None, NOW + hour),  # pending: not counted
+        (NOW, None),  # no limit: not counted
+    ]
+    attainment = _attainment(pairs, NOW)
+    assert (attainment.met, attainment.missed, attainment.rate) == (2, 2, 0.5)
+    assert _attainment([(None, NOW + hour)], NOW).rate is None
+
+
+@pytest.mark.unit
+def test_unit_a_month_is_its_first_day_up_to_the_first_of_the_next() -> None:
+    assert parse_month("2026-11") == (date(2026, 11, 1), date(2026, 12, 1))
+    assert parse_month("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
+    for bad in ("2026-13", "2026/11", "November"):
+        with pytest.raises(Problem):
+            parse_month(bad)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from intake.main import create
 from intake.request.handlers import timers
-from intake.request.models import Request, StatusChange
+from intake.request.models import OPEN, REPLY_SETTLED, TRANSITIONS, Request, Status, StatusChange, can_transition
 from pm_platform.auth import mint_token
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import PROBLEM_JSON
@@ -848,3 +848,31 @@ async def test_a_completion_and_its_skip_handled_at_the_same_time_still_close_th
         rids.append(rid)
     statuses = [(await detail(client, runtime, rid))["status"] for rid in rids]
     assert statuses == ["closed"] * len(rids)
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_the_request_state_machine() -> None:
+    assert set(TRANSITIONS) == set(Status)
+    assert not any(can_transition(Status.cancelled, target) for target in Status)
+    # Work may skip steps forward, never go back, and a resolved request is followed up, closed or reopened.
+    assert can_transition(Status.new, Status.resolved)
+    assert not can_transition(Status.in_progress, Status.acknowledged)
+    assert {target for target in Status if can_transition(Status.resolved, target)} == {
+        Status.followed_up,
+        Status.closed,
+        Status.reopened,
+    }
+    # Only a reopen brings a closed request back; a finished request can no longer be cancelled.
+    assert {target for target in Status if can_transition(Status.closed, target)} == {Status.reopened}
+    assert not can_transition(Status.resolved, Status.cancelled)
+    assert can_transition(Status.reopened, Status.in_progress)
+
+
+@pytest.mark.unit
+def test_unit_open_requests_and_those_owed_no_reply_do_not_overlap() -> None:
+    assert set(OPEN) == {Status.new, Status.acknowledged, Status.in_progress, Status.reopened}
+    assert not OPEN & REPLY_SETTLED
+    assert Status.cancelled in REPLY_SETTLED

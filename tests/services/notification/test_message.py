@@ -21,7 +21,7 @@ from notification.contact.models import RequestContact
 from notification.main import create
 from notification.message.channels import Channels, FileSink, build_channels
 from notification.message.handlers import ContactNotYetKnown
-from notification.message.models import Message
+from notification.message.models import Message, message_id
 from notification.message.sender import send_pending
 from notification.seed import seed
 from notification.times import as_utc
@@ -846,3 +846,20 @@ async def test_the_worker_holding_a_cancelled_order_is_told_not_to_go(database_u
         assert len(await messages(runtime, template="staff.workorder.cancelled")) == 1
     finally:
         await runtime.engine.dispose()
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_one_event_yields_at_most_one_message_per_template_recipient_and_channel() -> None:
+    first = message_id("evt-1", "request.acknowledged", "p-1", "sms")
+    assert first == message_id("evt-1", "request.acknowledged", "p-1", "sms")
+    others = {
+        message_id("evt-2", "request.acknowledged", "p-1", "sms"),
+        message_id("evt-1", "workorder.completed", "p-1", "sms"),
+        message_id("evt-1", "request.acknowledged", "p-2", "sms"),
+        message_id("evt-1", "request.acknowledged", "p-1", "email"),
+        message_id("evt-1", "request.acknowledged"),
+    }
+    assert first not in others and len(others) == 5

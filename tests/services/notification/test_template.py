@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from notification.template import engine
-from notification.template.defaults import LANGUAGES, TEMPLATES, VARIABLES
+from notification.template.defaults import LANGUAGES, TEMPLATES, VARIABLES, language_of, ref, yuan
 from notification.template.engine import TemplateProblem
 from notification.template.models import Template
 from notification.template.service import example_values
@@ -481,3 +481,13 @@ def _downgrade(settings: Settings, revision: str) -> None:
     from alembic import command
 
     command.downgrade(migrations.alembic_config("notification", settings), revision)
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_a_message_is_in_a_supported_language_and_quotes_money_and_references_plainly() -> None:
+    assert [language_of(x) for x in ("zh-CN", "en", "en-GB", "fr", None)] == ["zh-CN", "en", "en", "zh-CN", "zh-CN"]
+    assert yuan(8000) == "80.00" and yuan(1505) == "15.05" and yuan(7) == "0.07"
+    assert ref("3f6c1a9e-0b7d-4c51-9e2a-5d8f7b6a4c31") == "3f6c1a9e"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from pm_platform import migrations
 from pm_platform.consumer import apply_event
@@ -17,8 +18,8 @@ from pm_platform.envelope import Envelope, utcnow
 from pm_platform.runtime import Runtime
 from pm_platform.timers import fire_due, pending
 from survey.database import Base, platform_tables
-from survey.followup.models import FOLLOWUP_DUE_HOURS
-from survey.followup.service import in_sample
+from survey.followup.models import FOLLOWUP_DUE_HOURS, FollowUpAnswer, Outcome
+from survey.followup.service import in_sample, outcome_of
 from survey.main import create, subscriptions, timers
 from tests.services.survey.helpers import (
     COMPLETED,
@@ -506,3 +507,30 @@ async def test_every_endpoint_checks_role_and_site(survey) -> None:
     )
     assert_problem(await client.get("/sites/harbour/survey-config", headers=riverside_agent), 403, "site")
     assert_problem(await client.get("/visits"), 401)
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_a_sample_is_a_stable_share_of_requests() -> None:
+    ids = [f"req-{n:04d}" for n in range(2000)]
+    drawn = [request_id for request_id in ids if in_sample(request_id, 30)]
+    assert 500 < len(drawn) < 700
+    assert drawn == [request_id for request_id in ids if in_sample(request_id, 30)]  # replays agree
+    # A larger share keeps everyone a smaller one drew; 0 % asks nobody and 100 % everybody.
+    assert set(drawn) <= {request_id for request_id in ids if in_sample(request_id, 60)}
+    assert not any(in_sample(request_id, 0) for request_id in ids)
+    assert all(in_sample(request_id, 100) for request_id in ids)
+
+
+@pytest.mark.unit
+def test_unit_an_answer_is_not_solved_a_low_score_or_satisfied() -> None:
+    def answer(solved: bool, *scores: int) -> FollowUpAnswer:
+        values = dict(zip(("overall", "speed", "attitude"), scores, strict=True)) if scores else None
+        return FollowUpAnswer.model_validate({"solved": solved, "scores": values})
+
+    assert outcome_of(answer(False, 5, 5, 5), 2) is Outcome.not_solved
+    assert outcome_of(answer(True, 5, 2, 5), 2) is Outcome.low_score  # any score at the threshold
+    assert outcome_of(answer(True, 3, 3, 3), 2) is Outcome.satisfied
+    assert outcome_of(answer(True), 2) is Outcome.satisfied  # no scores given

@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import random
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from pm_platform import migrations
 from pm_platform.envelope import utcnow
 from pm_platform.runtime import Runtime
 from pm_platform.timers import fire_due
+from survey.contacts.models import Party, Unit
 from survey.database import Base, platform_tables
 from survey.main import create, subscriptions, timers
+from survey.questionnaire.service import allocate, draw
 from tests.services.survey.helpers import (
     _questionnaire,
     _settings,
@@ -223,3 +227,32 @@ async def test_samples_are_random_or_stratified_by_building(survey) -> None:
     assert (await client.post(f"/surveys/{random_sample.json()['id']}/send", headers=boss)).json()["invited"] == 4
     everyone = await client.post("/surveys", headers=boss, json=_questionnaire())
     assert (await client.post(f"/surveys/{everyone.json()['id']}/send", headers=boss)).json()["invited"] == 10
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_a_stratified_sample_is_allocated_in_proportion_by_largest_remainder() -> None:
+    assert allocate({"A": 50, "B": 30, "C": 20}, 10) == {"A": 5, "B": 3, "C": 2}
+    assert allocate({"A": 2, "B": 1}, 2) == {"A": 1, "B": 1}  # 1.33 and 0.67: B has the larger remainder
+    assert allocate({"A": 1, "B": 1}, 1) == {"A": 1, "B": 0}  # a tie goes to the first stratum by name
+    assert allocate({"A": 3, "B": 1}, 10) == {"A": 3, "B": 1}  # never more than a stratum holds
+    assert sum(allocate({"A": 7, "B": 11, "C": 13}, 9).values()) == 9
+
+
+@pytest.mark.unit
+def test_unit_a_draw_takes_everyone_a_random_sample_or_a_share_of_each_building() -> None:
+    population = [
+        (Party(id=f"p-{building}{n}"), Unit(id=f"{building}-{n:02d}", building=building))
+        for building, count in (("A", 6), ("B", 3), ("C", 1))
+        for n in range(count)
+    ]
+    assert draw(population, "all", 3, random.Random(1)) == population
+    assert draw(population, "random", None, random.Random(1)) == population
+    assert draw(population, "random", 20, random.Random(1)) == population
+    sample = draw(population, "random", 4, random.Random(1))
+    assert len(sample) == 4 and [u.id for _, u in sample] == sorted(u.id for _, u in sample)
+    assert sample == draw(population, "random", 4, random.Random(1))  # the seed decides
+    stratified = draw(population, "stratified", 5, random.Random(7))
+    assert [u.building for _, u in stratified] == ["A", "A", "A", "B", "B"]  # C's half a household loses the tie

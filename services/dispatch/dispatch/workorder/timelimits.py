@@ -41,14 +41,21 @@ def _deadline(order: WorkOrder, limit: Limit) -> datetime | None:
     return as_utc(value) if value is not None else None
 
 
+def warning_time(anchor: datetime, due: datetime, share: float, now: datetime) -> datetime | None:
+    """When to warn of a limit that runs from ``anchor`` to ``due``: once ``share`` of it has elapsed. None
+    when that moment is already past (or not before the deadline): only the breach is left."""
+    warning_at = anchor + (due - anchor) * share
+    return warning_at if now < warning_at < due else None
+
+
 async def _arm(uow: UnitOfWork, order: WorkOrder, limit: Limit, anchor: datetime, share: float) -> None:
     """Schedule the limit's breach at its deadline and its warning when ``share`` of it has elapsed."""
     due = _deadline(order, limit)
     if due is None:
         return
     payload = {"due_at": _iso(due), "site": order.site}
-    warning_at = anchor + (due - anchor) * share
-    if warning_at > utcnow() and warning_at < due:
+    warning_at = warning_time(anchor, due, share, utcnow())
+    if warning_at is not None:
         await schedule(uow, timer_kind(limit, Stage.warning), key=order.id, due_at=warning_at, payload=payload)
     else:  # too late to warn: only the breach is left
         await cancel(uow, timer_kind(limit, Stage.warning), key=order.id)

@@ -4,7 +4,7 @@ and survey set up the site and keep slim copies."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -444,16 +444,23 @@ async def replace_time_limits(uow: UnitOfWork, site: str, rules: list[TimeLimitR
     return await time_limit_rules(uow.session, site)
 
 
-async def resolve_limit(session: AsyncSession, site: str, limit: Limit, kind: str, priority: str) -> tuple[int, int]:
-    """(minutes, warning_minutes) for a request: the most specific of the site's rules, else the default."""
+def most_specific(rules: Iterable[TimeLimitRule], limit: Limit, kind: str, priority: str) -> TimeLimitRule | None:
+    """The rule for ``limit`` that fits a request of ``kind`` and ``priority`` most specifically: naming the
+    kind beats naming the priority, which beats a rule for any request; the first of equals wins."""
     best: TimeLimitRule | None = None
     best_score = -1
-    for rule in await time_limit_rules(session, site):
+    for rule in rules:
         if rule.limit != limit or rule.kind not in (None, kind) or rule.priority not in (None, priority):
             continue
         score = (2 if rule.kind else 0) + (1 if rule.priority else 0)
         if score > best_score:
             best, best_score = rule, score
+    return best
+
+
+async def resolve_limit(session: AsyncSession, site: str, limit: Limit, kind: str, priority: str) -> tuple[int, int]:
+    """(minutes, warning_minutes) for a request: the most specific of the site's rules, else the default."""
+    best = most_specific(await time_limit_rules(session, site), limit, kind, priority)
     if best is None:
         return DEFAULT_LIMIT_MINUTES[limit], DEFAULT_WARNING_MINUTES[limit]
     return best.minutes, best.warning_minutes
