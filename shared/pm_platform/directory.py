@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Boolean, Index, Integer, Numeric, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, class_mapper, declared_attr, mapped_column
@@ -83,46 +84,60 @@ def supersedes(incoming: datetime, held: datetime | None) -> bool:
     return held is None or as_utc(incoming) > as_utc(held)
 
 
-def unit_values(data: Mapping[str, Any]) -> dict[str, Any]:
+# A payload as the envelope carries it (JSON values) or as a typed event model (datetimes, Decimals, enums).
+Payload = Mapping[str, Any] | BaseModel
+
+
+def _fields(data: Payload) -> Mapping[str, Any]:
+    return data.model_dump() if isinstance(data, BaseModel) else data
+
+
+def _instant(value: str | datetime) -> datetime:
+    return as_utc(value) if isinstance(value, datetime) else parse_utc(value)
+
+
+def unit_values(payload: Payload) -> dict[str, Any]:
     """The column values of an ``intake.unit.upserted.v1`` payload (area exact, never a float)."""
+    data = _fields(payload)
     return {
         "site": data["site"],
         "building": str(data["building"]),
         "number": str(data["number"]),
         "floor": int(data["floor"]),
         "area_m2": Decimal(str(data["area_m2"])),
-        "use": data["use"],
+        "use": str(data["use"]),
         "occupied": bool(data["occupied"]),
         "paying_party_id": data.get("paying_party_id"),
-        "updated_at": parse_utc(data["updated_at"]),
+        "updated_at": _instant(data["updated_at"]),
     }
 
 
-def party_values(data: Mapping[str, Any]) -> dict[str, Any]:
+def party_values(payload: Payload) -> dict[str, Any]:
     """The column values of an ``intake.party.upserted.v1`` payload."""
+    data = _fields(payload)
     return {
         "site": data["site"],
         "unit_id": data["unit_id"],
-        "role": data["role"],
+        "role": str(data["role"]),
         "name": data["name"],
         "phone": data.get("phone"),
         "email": data.get("email"),
         "language": data["language"],
-        "extra_care": ",".join(data.get("extra_care") or []),
+        "extra_care": ",".join(str(need) for need in data.get("extra_care") or []),
         "active": bool(data["active"]),
         "pays": data.get("pays"),
-        "updated_at": parse_utc(data["updated_at"]),
+        "updated_at": _instant(data["updated_at"]),
     }
 
 
-async def upsert_unit(session: AsyncSession, model: type[U], data: Mapping[str, Any]) -> U | None:
+async def upsert_unit(session: AsyncSession, model: type[U], data: Payload) -> U | None:
     """Apply an ``intake.unit.upserted.v1`` payload to ``model``; None when it is not newer than the copy."""
-    return await _upsert(session, model, data["unit_id"], unit_values(data))
+    return await _upsert(session, model, _fields(data)["unit_id"], unit_values(data))
 
 
-async def upsert_party(session: AsyncSession, model: type[P], data: Mapping[str, Any]) -> P | None:
+async def upsert_party(session: AsyncSession, model: type[P], data: Payload) -> P | None:
     """Apply an ``intake.party.upserted.v1`` payload to ``model``; None when it is not newer than the copy."""
-    return await _upsert(session, model, data["party_id"], party_values(data))
+    return await _upsert(session, model, _fields(data)["party_id"], party_values(data))
 
 
 async def _upsert(session: AsyncSession, model: type[C], key: str, values: dict[str, Any]) -> C | None:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import String
+from pydantic import BaseModel
+from sqlalchemy import String, text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,6 +70,26 @@ def test_the_event_payloads_become_column_values() -> None:
     )
     assert (party["extra_care"], party["pays"], party["language"]) == ("elderly", True, "zh-CN")
     assert directory.party_values({**_example("intake.party.upserted.v1"), "extra_care": []})["extra_care"] == ""
+
+
+class TypedUnit(BaseModel):
+    """Stands in for a typed event model: its dump holds datetimes and Decimals, not JSON strings."""
+
+    unit_id: str
+    site: str
+    building: str
+    number: str
+    floor: int
+    area_m2: Decimal
+    use: str
+    occupied: bool
+    paying_party_id: str | None = None
+    updated_at: datetime
+
+
+def test_a_typed_event_model_gives_the_same_values_as_its_json_payload() -> None:
+    data = _example("intake.unit.upserted.v1")
+    assert directory.unit_values(TypedUnit.model_validate(data)) == directory.unit_values(data)
 
 
 # --- the upsert on a real database --------------------------------------------------------------------
@@ -162,6 +183,80 @@ async def test_the_migrations_give_each_service_the_components_tables(
     finally:
         await engine.dispose()
     assert differences == []
+
+
+# What each service's copy looked like before the component (its previous head), and one row of each.
+LEGACY: dict[str, tuple[str, str, str]] = {
+    "billing": (
+        "0004_outbox_trace_context",
+        "INSERT INTO units (id, site, building, number, floor, area_m2, use, occupied, paying_party_id, updated_at)"
+        " VALUES ('harbour-A-0101', 'harbour', 'A', 'A-0101', 1, 89.5, 'residential', :yes, NULL, :at)",
+        "INSERT INTO parties (id, site, unit_id, role, name, phone, email, active, pays, updated_at)"
+        " VALUES ('harbour-A-0101-owner', 'harbour', 'harbour-A-0101', 'owner', 'Li Wei', NULL, NULL, :yes, :yes, :at)",
+    ),
+    "survey": (
+        "0003_outbox_trace_context",
+        "INSERT INTO units (id, site, building, number, floor, occupied, updated_at)"
+        " VALUES ('harbour-A-0101', 'harbour', 'A', 'A-0101', NULL, :yes, :at)",
+        "INSERT INTO parties (id, site, unit_id, role, name, phone, language, active, updated_at)"
+        " VALUES ('harbour-A-0101-owner', 'harbour', 'harbour-A-0101', 'owner', 'Li Wei', NULL, NULL, :yes, :at)",
+    ),
+    "notification": (
+        "0004_sites",
+        "INSERT INTO units (unit_id, site, building, occupied, updated_at)"
+        " VALUES ('harbour-A-0101', 'harbour', 'A', :yes, :at)",
+        "INSERT INTO parties (party_id, site, unit_id, role, name, phone, email, language, extra_care, active,"
+        " updated_at) VALUES ('harbour-A-0101-owner', 'harbour', 'harbour-A-0101', 'owner', 'Li Wei', NULL, NULL,"
+        " 'zh-CN', '', :yes, :at)",
+    ),
+}
+
+
+@pytest.mark.parametrize("service", sorted(LEGACY))
+async def test_rows_copied_before_the_migration_survive_it_until_intake_updates_them(
+    service: str, database_urls: dict[str, str], tmp_path: Path
+) -> None:
+    previous, unit_row, party_row = LEGACY[service]
+    settings = Settings(service=service, database_url=database_urls[service], var_dir=tmp_path)
+    await asyncio.to_thread(migrations.upgrade, service, settings, previous)
+    engine = create_async_engine(settings.resolved_database_url())
+    try:
+        async with engine.begin() as connection:
+            for row in (unit_row, party_row):
+                await connection.execute(text(row), {"yes": True, "at": datetime(2026, 11, 1, tzinfo=UTC)})
+        await asyncio.to_thread(migrations.upgrade, service, settings)
+        models = importlib.import_module(MODELS[service])
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as session:
+            unit = await session.get(models.Unit, "harbour-A-0101")
+            party = await session.get(models.Party, "harbour-A-0101-owner")
+            assert unit is not None and party is not None
+            assert (unit.building, unit.occupied, party.name, party.active) == ("A", True, "Li Wei", True)
+            assert (party.language, party.extra_care) == ("zh-CN", "")
+            # Intake's next event replaces the row, placeholders and all.
+            assert await directory.upsert_unit(session, models.Unit, _example("intake.unit.upserted.v1"))
+            assert await directory.upsert_party(session, models.Party, _example("intake.party.upserted.v1"))
+            await session.commit()
+        async with sessions() as session:
+            unit = await session.get(models.Unit, "harbour-A-0101")
+            party = await session.get(models.Party, "harbour-A-0101-owner")
+    finally:
+        await engine.dispose()
+    assert unit is not None and party is not None
+    assert (unit.number, unit.floor, unit.area_m2, unit.use) == ("A-0101", 1, Decimal("89.50"), "residential")
+    assert (party.phone, party.email, party.extra_care, party.pays) == (
+        "13800000001",
+        "li.wei@example.com",
+        "elderly",
+        True,
+    )
+
+
+MODELS = {
+    "billing": "billing.directory.models",
+    "survey": "survey.contacts.models",
+    "notification": "notification.contact.models",
+}
 
 
 def _in_copy(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:

@@ -4,7 +4,6 @@ ignored), and find who pays for a unit."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,12 +11,12 @@ from billing.directory.models import Party, Unit
 from pm_platform import directory
 
 
-async def upsert_unit(session: AsyncSession, data: Mapping[str, Any]) -> bool:
+async def upsert_unit(session: AsyncSession, data: directory.Payload) -> bool:
     """Apply an intake.unit.upserted.v1 payload; False when it is not newer than the copy held."""
     return await directory.upsert_unit(session, Unit, data) is not None
 
 
-async def upsert_party(session: AsyncSession, data: Mapping[str, Any]) -> bool:
+async def upsert_party(session: AsyncSession, data: directory.Payload) -> bool:
     """Apply an intake.party.upserted.v1 payload; False when it is not newer than the copy held."""
     return await directory.upsert_party(session, Party, data) is not None
 

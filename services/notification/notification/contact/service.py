@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -50,12 +50,12 @@ async def find_request(session: AsyncSession, request_id: str | None) -> Request
     return await session.get(RequestContact, request_id)
 
 
-async def upsert_party(session: AsyncSession, data: Mapping[str, Any]) -> Party | None:
+async def upsert_party(session: AsyncSession, data: directory.Payload) -> Party | None:
     """Apply ``intake.party.upserted.v1``; None when it is not newer than the copy held (out of order)."""
     return await directory.upsert_party(session, Party, data)
 
 
-async def upsert_unit(session: AsyncSession, data: Mapping[str, Any]) -> Unit | None:
+async def upsert_unit(session: AsyncSession, data: directory.Payload) -> Unit | None:
     """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); None when not newer."""
     return await directory.upsert_unit(session, Unit, data)
 

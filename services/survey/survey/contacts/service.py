@@ -3,9 +3,8 @@ unit, and the survey-fatigue budget (at most N contacts per party in a rolling w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +20,11 @@ from survey.contacts.models import BudgetRead, Contact, ContactRead, Party, Unit
 ROLE_ORDER = {"owner": 0, "tenant": 1, "family": 2}
 
 
-async def upsert_unit(session: AsyncSession, data: Mapping[str, Any]) -> None:
+async def upsert_unit(session: AsyncSession, data: directory.Payload) -> None:
     await directory.upsert_unit(session, Unit, data)
 
 
-async def upsert_party(session: AsyncSession, data: Mapping[str, Any]) -> None:
+async def upsert_party(session: AsyncSession, data: directory.Payload) -> None:
     await directory.upsert_party(session, Party, data)
 
 
