@@ -1,4 +1,4 @@
-"""Survey's fixture: the app, migrated and seeded, over HTTP (no NATS: the runtime is not started)."""
+"""Survey's fixture: the app, migrated, over HTTP (no NATS: the runtime is not started)."""
 
 from __future__ import annotations
 
