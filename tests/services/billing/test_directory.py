@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from billing.directory.models import Party, Unit
+from billing.directory.service import choose_payer
 from pm_platform.auth import mint_token
 from tests.services.billing.helpers import UNIT, apply_intake, auth, intake_event
 from tests.services.support import outbox_events
@@ -87,3 +90,21 @@ async def test_units_and_parties_are_copied_idempotently_and_stale_events_are_ig
     assert await apply_intake(runtime, moved_out) == "handled"
     account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))).json()
     assert account["payer"]["party_id"] == "harbour-A-0101-owner"
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+
+@pytest.mark.unit
+def test_unit_the_payer_is_the_party_intake_names_else_one_marked_paying_else_the_owner() -> None:
+    def party(party_id: str, role: str = "tenant", pays: bool = False, active: bool = True) -> Party:
+        return Party(id=party_id, role=role, pays=pays, active=active)
+
+    owner, tenant, payer = party("owner", role="owner"), party("tenant"), party("payer", pays=True)
+    assert choose_payer(Unit(id="u", paying_party_id="tenant"), [owner, tenant, payer]) is tenant
+    assert choose_payer(Unit(id="u", paying_party_id="gone"), [owner, tenant, payer]) is payer
+    assert choose_payer(None, [tenant, owner]) is owner
+    # A party that moved out no longer pays, even when intake still names it.
+    moved_out = party("moved", role="owner", pays=True, active=False)
+    assert choose_payer(Unit(id="u", paying_party_id="moved"), [moved_out, tenant]) is None
+    assert choose_payer(None, []) is None
