@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 from jsonschema import Draft202012Validator
 
+from pm_events import EVENTS
 from pm_platform.bus import load_topology
 from pm_platform.compat import compare_directories
 from pm_platform.contracts import ContractViolation, EventContract, load_catalog
@@ -397,8 +398,8 @@ def _source_files(service: str) -> list[Path]:
 
 
 def _emitted_and_mentioned(service: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Event types passed as literals to ``.emit(...)``, and every string literal shaped like an event type,
-    each with where it occurs."""
+    """Event types passed to ``.emit(...)`` (as a literal or an event model built in the call), and every
+    event type named (a string literal shaped like one, or an event model built), each with where it occurs."""
     emitted: dict[str, list[str]] = {}
     mentioned: dict[str, list[str]] = {}
     for path in _source_files(service):
@@ -406,16 +407,27 @@ def _emitted_and_mentioned(service: str) -> tuple[dict[str, list[str]], dict[str
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=where)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_TYPE.match(node.value):
                 mentioned.setdefault(node.value, []).append(f"{where}:{node.lineno}")
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "emit"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                emitted.setdefault(node.args[0].value, []).append(f"{where}:{node.lineno}")
+            built = _event_built(node)
+            if built is not None:
+                mentioned.setdefault(built, []).append(f"{where}:{node.lineno}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    emitted.setdefault(first.value, []).append(f"{where}:{node.lineno}")
+                elif (model := _event_built(first)) is not None:
+                    emitted.setdefault(model, []).append(f"{where}:{node.lineno}")
     return emitted, mentioned
+
+
+# Event models by class name (``RequestCreated``), as a service's source spells them.
+EVENT_MODELS = {model.__name__: event_type for event_type, model in EVENTS.items()}
+
+
+def _event_built(node: ast.AST | None) -> str | None:
+    """The event type of an event model constructed here (``RequestCreated(...)``), else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return EVENT_MODELS.get(node.func.id)
+    return None
 
 
 @pytest.mark.parametrize("service", SERVICES)

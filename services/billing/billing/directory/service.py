@@ -5,53 +5,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.directory.models import Party, Unit
+from pm_events.intake import PartyUpserted, UnitUpserted
 from pm_platform.envelope import as_utc, parse_utc
 
 
-async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> bool:
+async def upsert_unit(session: AsyncSession, data: UnitUpserted) -> bool:
     """Apply an intake.unit.upserted.v1 payload; False when it is not newer than the copy held."""
-    updated_at = parse_utc(data["updated_at"])
-    unit = await session.get(Unit, data["unit_id"])
+    updated_at = parse_utc(data.updated_at)
+    unit = await session.get(Unit, data.unit_id)
     if unit is not None and as_utc(unit.updated_at) >= updated_at:
         return False
     if unit is None:
-        unit = Unit(id=data["unit_id"])
+        unit = Unit(id=data.unit_id)
         session.add(unit)
-    unit.site = data["site"]
-    unit.building = data["building"]
-    unit.number = data["number"]
-    unit.floor = int(data["floor"])
-    unit.area_m2 = Decimal(data["area_m2"])
-    unit.use = data["use"]
-    unit.occupied = bool(data["occupied"])
-    unit.paying_party_id = data.get("paying_party_id")
+    unit.site = data.site
+    unit.building = data.building
+    unit.number = data.number
+    unit.floor = int(data.floor)
+    unit.area_m2 = Decimal(data.area_m2)
+    unit.use = data.use
+    unit.occupied = bool(data.occupied)
+    unit.paying_party_id = data.paying_party_id
     unit.updated_at = updated_at
     return True
 
 
-async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> bool:
+async def upsert_party(session: AsyncSession, data: PartyUpserted) -> bool:
     """Apply an intake.party.upserted.v1 payload; False when it is not newer than the copy held."""
-    updated_at = parse_utc(data["updated_at"])
-    party = await session.get(Party, data["party_id"])
+    updated_at = parse_utc(data.updated_at)
+    party = await session.get(Party, data.party_id)
     if party is not None and as_utc(party.updated_at) >= updated_at:
         return False
     if party is None:
-        party = Party(id=data["party_id"])
+        party = Party(id=data.party_id)
         session.add(party)
-    party.site = data["site"]
-    party.unit_id = data["unit_id"]
-    party.role = data["role"]
-    party.name = data["name"]
-    party.phone = data.get("phone")
-    party.email = data.get("email")
-    party.active = bool(data["active"])
-    party.pays = data.get("pays")
+    party.site = data.site
+    party.unit_id = data.unit_id
+    party.role = data.role
+    party.name = data.name
+    party.phone = data.phone
+    party.email = data.email
+    party.active = bool(data.active)
+    party.pays = data.pays
     party.updated_at = updated_at
     return True
 

@@ -1,0 +1,70 @@
+"""A service's event handlers, typed: ``@subscriptions.on(RequestCreated)`` registers a handler that receives
+the event's model, its envelope (id, site, department, correlation, for ``caused_by=``) and the unit of work.
+
+The consumer loop sees only ``handlers``: one envelope-level handler per event type, which validates the data
+into its model first. Data the model refuses is a ``ContractViolation`` (dead-lettered at once)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+import pydantic
+
+from pm_events import Event
+from pm_platform.contracts import ContractViolation
+from pm_platform.envelope import Envelope
+from pm_platform.uow import UnitOfWork
+
+Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+
+E = TypeVar("E", bound=Event)
+TypedHandler = Callable[[E, Envelope, UnitOfWork], Awaitable[None]]
+
+
+def decode(model: type[E], envelope: Envelope) -> E:
+    """The envelope's data as its event model; a payload the model refuses breaks the contract."""
+    if envelope.type != model.event_type:
+        raise ContractViolation(f"type: {envelope.type!r} is not {model.event_type!r}")
+    try:
+        return model.model_validate(envelope.data)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        where = "/".join(str(part) for part in error["loc"]) or "(root)"
+        raise ContractViolation(f"data/{where}: {error['msg'][:500]}") from None
+
+
+@dataclass
+class Subscriptions:
+    """A service's handlers, by event type (``intake.request.created.v1``), as the consumer calls them."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    @overload
+    def on(self, model: str) -> Callable[[Handler], Handler]: ...
+
+    @overload
+    def on(self, model: type[E]) -> Callable[[TypedHandler[E]], TypedHandler[E]]: ...
+
+    def on(self, model: type[E] | str) -> Any:
+        if isinstance(model, str):  # TRANSITIONAL: the envelope-level form, until every service is typed
+            event_type = model
+
+            def register_envelope(handler: Handler) -> Handler:
+                self.handlers[event_type] = handler
+                return handler
+
+            return register_envelope
+        typed = model
+
+        def register(handler: TypedHandler[E]) -> TypedHandler[E]:
+            @functools.wraps(handler)
+            async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
+                await handler(decode(typed, envelope), envelope, uow)
+
+            self.handlers[typed.event_type] = handle
+            return handler
+
+        return register
