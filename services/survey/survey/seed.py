@@ -1,6 +1,7 @@
 """Seed survey's part of deploy/demo.yaml (idempotent): the slim copies of units and owners (later kept
 current by intake's events), site settings and follow-up policies."""
 
+from pm_events.intake import PartyUpserted, UnitUpserted
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
 from survey.config.models import FollowUpPolicy, PolicyUpdate, SiteConfig
@@ -18,33 +19,38 @@ async def seed(runtime: Runtime) -> None:
             code = site["code"]
             for unit in site["units"]:
                 unit_id = f"{code}-{unit['code']}"
+                # Not an event: only the fields survey keeps (built without validation).
                 await upsert_unit(
                     session,
-                    {
-                        "unit_id": unit_id,
-                        "site": code,
-                        "building": unit["building"],
-                        "number": unit["code"],
-                        "floor": unit["floor"],
-                        "occupied": unit["occupied"],
-                        "updated_at": seeded_at,
-                    },
+                    UnitUpserted.model_construct(
+                        **{
+                            "unit_id": unit_id,
+                            "site": code,
+                            "building": unit["building"],
+                            "number": unit["code"],
+                            "floor": unit["floor"],
+                            "occupied": unit["occupied"],
+                            "updated_at": seeded_at,
+                        }
+                    ),
                 )
                 owner = unit.get("owner")
                 if owner:
                     await upsert_party(
                         session,
-                        {
-                            "party_id": f"{unit_id}-owner",
-                            "site": code,
-                            "unit_id": unit_id,
-                            "role": "owner",
-                            "name": owner["name"],
-                            "phone": owner.get("phone"),
-                            "language": owner.get("language", "zh-CN"),
-                            "active": True,
-                            "updated_at": seeded_at,
-                        },
+                        PartyUpserted.model_construct(
+                            **{
+                                "party_id": f"{unit_id}-owner",
+                                "site": code,
+                                "unit_id": unit_id,
+                                "role": "owner",
+                                "name": owner["name"],
+                                "phone": owner.get("phone"),
+                                "language": owner.get("language", "zh-CN"),
+                                "active": True,
+                                "updated_at": seeded_at,
+                            }
+                        ),
                     )
             if await session.get(SiteConfig, code) is None:  # changes made since are kept
                 values = {**settings.get("defaults", {}), **settings.get("sites", {}).get(code, {})}

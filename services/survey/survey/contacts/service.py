@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_events.intake import PartyUpserted, UnitUpserted
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, parse_utc
 from pm_platform.problems import NotFound
@@ -21,30 +21,30 @@ from survey.contacts.models import BudgetRead, Contact, ContactRead, Party, Unit
 ROLE_ORDER = {"owner": 0, "tenant": 1, "family": 2}
 
 
-async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_utc(data["updated_at"])
-    unit = await session.get(Unit, data["unit_id"], with_for_update=True)
+async def upsert_unit(session: AsyncSession, data: UnitUpserted) -> None:
+    updated_at = parse_utc(data.updated_at)
+    unit = await session.get(Unit, data.unit_id, with_for_update=True)
     if unit is None:
-        unit = Unit(id=data["unit_id"])
+        unit = Unit(id=data.unit_id)
         session.add(unit)
     elif as_utc(unit.updated_at) > updated_at:
         return  # an older update arriving late
-    unit.site, unit.building, unit.number = data["site"], str(data["building"]), str(data["number"])
-    unit.floor, unit.occupied, unit.updated_at = data.get("floor"), bool(data["occupied"]), updated_at
+    unit.site, unit.building, unit.number = data.site, str(data.building), str(data.number)
+    unit.floor, unit.occupied, unit.updated_at = data.floor, bool(data.occupied), updated_at
     await session.flush()
 
 
-async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_utc(data["updated_at"])
-    party = await session.get(Party, data["party_id"], with_for_update=True)
+async def upsert_party(session: AsyncSession, data: PartyUpserted) -> None:
+    updated_at = parse_utc(data.updated_at)
+    party = await session.get(Party, data.party_id, with_for_update=True)
     if party is None:
-        party = Party(id=data["party_id"])
+        party = Party(id=data.party_id)
         session.add(party)
     elif as_utc(party.updated_at) > updated_at:
         return
-    party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
-    party.phone, party.language = data.get("phone"), data.get("language")
-    party.active, party.updated_at = bool(data.get("active", True)), updated_at
+    party.site, party.unit_id, party.role, party.name = data.site, data.unit_id, data.role, data.name
+    party.phone, party.language = data.phone, data.language
+    party.active, party.updated_at = bool(data.active), updated_at
     await session.flush()
 
 
