@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,25 +17,26 @@ from notification.contact.models import (
     Unit,
 )
 from notification.template.defaults import language_of
+from pm_events.intake import PartyUpserted, RequestCreated, UnitUpserted
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, parse_utc, utcnow
 from pm_platform.problems import NotFound
 
 
-async def remember_request(session: AsyncSession, created: dict[str, Any]) -> RequestContact:
+async def remember_request(session: AsyncSession, created: RequestCreated) -> RequestContact:
     """Keep the reporter of a new request (from ``intake.request.created.v1``)."""
-    reporter = created["reporter"]
+    reporter = created.reporter
     contact = RequestContact(
-        request_id=created["request_id"],
-        site=created["site"],
-        unit_id=created.get("unit_id"),
-        party_id=reporter.get("party_id"),
-        name=reporter["name"],
-        phone=reporter.get("phone"),
-        language=language_of(reporter.get("language")),
-        kind=created["kind"],
-        priority=created["priority"],
-        requested_at=parse_utc(created["created_at"]),
+        request_id=created.request_id,
+        site=created.site,
+        unit_id=created.unit_id,
+        party_id=reporter.party_id,
+        name=reporter.name,
+        phone=reporter.phone,
+        language=language_of(reporter.language),
+        kind=created.kind,
+        priority=created.priority,
+        requested_at=parse_utc(created.created_at),
         reopen_count=0,
     )
     session.add(contact)
@@ -49,34 +49,34 @@ async def find_request(session: AsyncSession, request_id: str | None) -> Request
     return await session.get(RequestContact, request_id)
 
 
-async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> Party:
+async def upsert_party(session: AsyncSession, data: PartyUpserted) -> Party:
     """Apply ``intake.party.upserted.v1``; an older version than the one held is ignored (out of order)."""
-    updated_at = parse_utc(data["updated_at"])
-    party = await session.get(Party, data["party_id"])
+    updated_at = parse_utc(data.updated_at)
+    party = await session.get(Party, data.party_id)
     if party is None:
-        party = Party(party_id=data["party_id"])
+        party = Party(party_id=data.party_id)
         session.add(party)
     elif as_utc(party.updated_at) > updated_at:
         return party
-    party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
-    party.phone, party.email, party.language = data.get("phone"), data.get("email"), language_of(data["language"])
-    party.extra_care, party.active, party.updated_at = ",".join(data["extra_care"]), data["active"], updated_at
+    party.site, party.unit_id, party.role, party.name = data.site, data.unit_id, data.role, data.name
+    party.phone, party.email, party.language = data.phone, data.email, language_of(data.language)
+    party.extra_care, party.active, party.updated_at = ",".join(data.extra_care), data.active, updated_at
     return party
 
 
-async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> Unit:
+async def upsert_unit(session: AsyncSession, data: UnitUpserted) -> Unit:
     """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); older versions are ignored."""
-    updated_at = parse_utc(data["updated_at"])
-    unit = await session.get(Unit, data["unit_id"])
+    updated_at = parse_utc(data.updated_at)
+    unit = await session.get(Unit, data.unit_id)
     if unit is None:
-        unit = Unit(unit_id=data["unit_id"])
+        unit = Unit(unit_id=data.unit_id)
         session.add(unit)
     elif as_utc(unit.updated_at) > updated_at:
         return unit
     unit.site, unit.building, unit.occupied, unit.updated_at = (
-        data["site"],
-        data["building"],
-        data["occupied"],
+        data.site,
+        data.building,
+        data.occupied,
         updated_at,
     )
     return unit
