@@ -11,12 +11,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from pm_events import EVENTS
+from pm_events import EVENTS, Event
+from pm_events.dispatch import WorkOrderCreated
 from pm_platform.bus import load_topology
 from pm_platform.compat import compare_directories
 from pm_platform.contracts import ContractViolation, EventContract, load_catalog
@@ -169,10 +170,9 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
     contract = catalog.contract(event_type)
     uow = _producer_uow(contract.producer)
     emitted = uow.emit(
-        event_type,
+        EVENTS[event_type].model_validate(data),
         subject=str(data.get("request_id", "s")),
         site=data["site"],
-        data=data,
         department=data.get("department"),
         correlation_id=data.get("request_id"),
     )
@@ -182,7 +182,11 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
     assert received.nats_subject == contract.subject.format(site=data["site"], department=data.get("department"))
     # The next event in the chain carries the correlation on and names its cause.
     caused = uow.emit(
-        event_type, subject="next", site=data["site"], data=data, department=data.get("department"), caused_by=received
+        EVENTS[event_type].model_validate(data),
+        subject="next",
+        site=data["site"],
+        department=data.get("department"),
+        caused_by=received,
     )
     assert caused.correlationid == received.correlationid
     assert caused.causationid == received.id
@@ -191,14 +195,19 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
 def test_emit_rejects_bad_tokens_and_a_missing_department() -> None:
     uow = _producer_uow("dispatch")
     data = example_data("dispatch.workorder.created.v1")
+    created = WorkOrderCreated.model_validate(data)
     with pytest.raises(InvalidToken, match="site"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="har.bour", data=data, department="engineering")
+        uow.emit(created, subject="s", site="har.bour", department="engineering")
     with pytest.raises(InvalidToken, match="department"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="harbour", data=data, department="eng.a")
+        uow.emit(created, subject="s", site="harbour", department="eng.a")
     with pytest.raises(InvalidToken, match="department"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="harbour", data=data)
+        uow.emit(created, subject="s", site="harbour")
+
+    class Exploded(Event):  # a model whose type the catalog does not know
+        event_type: ClassVar[str] = "dispatch.workorder.exploded.v1"
+
     with pytest.raises(ContractViolation, match="not in the contract catalog"):
-        uow.emit("dispatch.workorder.exploded.v1", subject="s", site="harbour", data=data)
+        uow.emit(Exploded.model_validate(data), subject="s", site="harbour")
     assert uow.events == []
 
 

@@ -35,7 +35,6 @@ from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
 
-FANOUT = "notification.broadcast.recipient.v1"
 START = "broadcast.start"
 _IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pm:notification:broadcast")
 INCIDENT_TITLES = {
