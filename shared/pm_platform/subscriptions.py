@@ -6,10 +6,9 @@ into its model first. Data the model refuses is a ``ContractViolation`` (dead-le
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import TypeVar
 
 import pydantic
 
@@ -42,29 +41,17 @@ class Subscriptions:
 
     handlers: dict[str, Handler] = field(default_factory=dict)
 
-    @overload
-    def on(self, model: str) -> Callable[[Handler], Handler]: ...
-
-    @overload
-    def on(self, model: type[E]) -> Callable[[TypedHandler[E]], TypedHandler[E]]: ...
-
-    def on(self, model: type[E] | str) -> Any:
-        if isinstance(model, str):  # TRANSITIONAL: the envelope-level form, until every service is typed
-            event_type = model
-
-            def register_envelope(handler: Handler) -> Handler:
-                self.handlers[event_type] = handler
-                return handler
-
-            return register_envelope
-        typed = model
+    def on(self, model: type[E]) -> Callable[[TypedHandler[E]], TypedHandler[E]]:
+        """Register ``handler(event, envelope, uow)`` for the model's event type."""
 
         def register(handler: TypedHandler[E]) -> TypedHandler[E]:
-            @functools.wraps(handler)
             async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
-                await handler(decode(typed, envelope), envelope, uow)
+                await handler(decode(model, envelope), envelope, uow)
 
-            self.handlers[typed.event_type] = handle
+            # Named as the service's handler (logs, traces); no __wrapped__: callers see the envelope signature.
+            handle.__name__, handle.__qualname__ = handler.__name__, handler.__qualname__
+
+            self.handlers[model.event_type] = handle
             return handler
 
         return register

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 
@@ -45,11 +45,10 @@ class UnitOfWork:
 
     def emit(
         self,
-        event: Event | str,
+        event: Event,
         *,
         subject: str,
         site: str,
-        data: dict[str, Any] | None = None,  # TRANSITIONAL: with a string event type, until every service emits models
         department: str | None = None,
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
@@ -64,10 +63,7 @@ class UnitOfWork:
         names its correlation id (the owner's request) itself, and work done later on behalf of an
         event (a queued message sent by a job) names that event's id as ``causation_id``.
         """
-        if isinstance(event, str):
-            event_type, payload = event, data or {}
-        else:
-            event_type, payload = event.event_type, event.payload()
+        event_type = event.event_type
         contract = self.runtime.catalog.contract(event_type)
         check_token("site", site)
         if contract.has_department:
@@ -87,7 +83,7 @@ class UnitOfWork:
             correlationid=correlation_id or subject,
             causationid=caused_by.id if caused_by else causation_id,
             traceparent=trace_context.get("traceparent"),
-            data=payload,
+            data=event.payload(),
         )
         self.runtime.catalog.check(envelope)
         self.events.append(envelope)
