@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pydantic
 
-from pm_events import Event
+from pm_events import EVENTS, Event
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope
 from pm_platform.uow import UnitOfWork
@@ -30,9 +30,17 @@ def decode(model: type[E], envelope: Envelope) -> E:
     try:
         return model.model_validate(envelope.data)
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        where = "/".join(str(part) for part in error["loc"]) or "(root)"
-        raise ContractViolation(f"data/{where}: {error['msg'][:500]}") from None
+        raise _violation(exc) from None
+
+
+def _violation(exc: pydantic.ValidationError) -> ContractViolation:
+    error = exc.errors()[0]
+    where = "/".join(str(part) for part in error["loc"]) or "(root)"
+    return ContractViolation(f"data/{where}: {error['msg'][:500]}")
+
+
+# Event models by class name, as a validation error names the model it was building.
+_EVENT_MODELS = frozenset(model.__name__ for model in EVENTS.values())
 
 
 @dataclass
@@ -46,7 +54,15 @@ class Subscriptions:
 
         def register(handler: TypedHandler[E]) -> TypedHandler[E]:
             async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
-                await handler(decode(model, envelope), envelope, uow)
+                event = decode(model, envelope)
+                try:
+                    await handler(event, envelope, uow)
+                except pydantic.ValidationError as exc:
+                    if exc.title not in _EVENT_MODELS:
+                        raise
+                    # The event this one leads to cannot be built from it: as permanent as a payload that breaks
+                    # its contract on receipt (the catalog check on emit said so before events were models).
+                    raise _violation(exc) from exc
 
             # Named as the service's handler (logs, traces); no __wrapped__: callers see the envelope signature.
             handle.__name__, handle.__qualname__ = handler.__name__, handler.__qualname__

@@ -92,3 +92,23 @@ def test_emit_writes_the_payload_as_given() -> None:
     assert envelope.dataschema == "urn:pm:contracts:intake.request.created.v1"
     assert json.dumps(envelope.data) == json.dumps(given)
     assert "building" not in envelope.data
+
+
+async def test_an_event_a_handler_cannot_build_is_a_contract_violation() -> None:
+    """Permanent (dead-lettered at once), as the catalog check on emit made it; other errors pass through."""
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(WorkOrderCompleted)
+    async def on_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+        RequestCreated.model_validate({"request_id": event.request_id})
+
+    envelope = _envelope(WorkOrderCompleted, _example("dispatch.workorder.completed.v1"))
+    with pytest.raises(ContractViolation, match="data/"):
+        await subscriptions.handlers["dispatch.workorder.completed.v1"](envelope, cast(UnitOfWork, None))
+
+    @subscriptions.on(WorkOrderCompleted)
+    async def on_completed_failing(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+        raise RuntimeError("the database is down")
+
+    with pytest.raises(RuntimeError):
+        await subscriptions.handlers["dispatch.workorder.completed.v1"](envelope, cast(UnitOfWork, None))
