@@ -451,6 +451,7 @@ def emit_classified(
             classified_by=actor,
             classified_at=now.isoformat(),
             summary=request.description,
+            # What dispatch needs to open a valid complaint's work order from its classification.
             priority=request.priority,
             location=request.location,
             in_unit=request.in_unit,
