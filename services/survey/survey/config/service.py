@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform.envelope import utcnow
-from pm_platform.problems import NotFound
+from pm_platform.errors import NotFound
 from pm_platform.uow import UnitOfWork
 from survey.config.models import (
     ANY_CATEGORY,
