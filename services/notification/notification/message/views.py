@@ -48,5 +48,5 @@ async def get_message(message_id: str, session: SessionDep, principal: ReadMessa
 
 @router.post("/{message_id}/receipt", response_model=MessageRead)
 async def post_receipt(message_id: str, body: ReceiptWrite, uow: UowDep, principal: RecordReceipts) -> Any:
-    """A gateway's delivery receipt."""
+    """A gateway's delivery receipt (the gateway integration calls with an operator service token)."""
     return MessageRead.model_validate(await service.record_receipt(uow, principal, message_id, body.status, body.error))
