@@ -39,7 +39,6 @@ from dispatch.workorder.models import OPEN, Status, WorkOrder
 from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
 from pm_platform.errors import Invalid, NotFound
-from pm_platform.problems import Problem
 from pm_platform.subjects import InvalidToken, check_token
 
 # Orders a worker holds: what "least loaded" counts.
@@ -173,8 +172,7 @@ async def choose_assignee(session: AsyncSession, department: Department, categor
 async def check_assignee(session: AsyncSession, site: str, department: str, assignee: str) -> Staff:
     staff = await session.get(Staff, (site, assignee))
     if staff is None or staff.department_code != department or not staff.active:
-        # Still a Problem: the work-order service catches it (until it moves onto the domain errors).
-        raise Problem(422, f"{assignee} is not an active member of {department} at site {site}", field="assignee")
+        raise Invalid(f"{assignee} is not an active member of {department} at site {site}", field="assignee")
     return staff
 
 
