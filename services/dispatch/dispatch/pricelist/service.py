@@ -14,8 +14,7 @@ from pm_platform.subjects import InvalidToken, check_token
 
 
 async def list_items(session: AsyncSession, principal: Principal, site: str) -> Sequence[PriceItem]:
-    principal.check_site(site)
-    query = select(PriceItem).where(PriceItem.site == site).order_by(PriceItem.code)
+    query = select(PriceItem).where(principal.site_filter(PriceItem.site, site)).order_by(PriceItem.code)
     return (await session.scalars(query)).all()
 
 
