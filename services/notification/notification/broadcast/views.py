@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from notification.broadcast import service
-from notification.broadcast.models import BroadcastCreate, BroadcastRead
+from notification.broadcast.models import Broadcast, BroadcastCreate, BroadcastRead
 from notification.permissions import READ_BROADCASTS, SEND_BROADCASTS
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
@@ -13,6 +13,13 @@ from pm_platform.auth import Principal, require
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 ReadBroadcasts = Annotated[Principal, Depends(require(READ_BROADCASTS))]
 SendBroadcasts = Annotated[Principal, Depends(require(SEND_BROADCASTS))]
+
+
+async def broadcast_in_scope(broadcast_id: str, session: SessionDep, principal: ReadBroadcasts) -> Broadcast:
+    return await service.get_broadcast(session, principal, broadcast_id)
+
+
+BroadcastInScope = Annotated[Broadcast, Depends(broadcast_in_scope)]
 
 
 @router.post("", status_code=201, response_model=BroadcastRead)
@@ -36,8 +43,7 @@ async def get_broadcasts(
 
 
 @router.get("/{broadcast_id}", response_model=BroadcastRead)
-async def get_broadcast(broadcast_id: str, session: SessionDep, principal: ReadBroadcasts) -> Any:
-    broadcast = await service.get_broadcast(session, principal, broadcast_id)
+async def get_broadcast(broadcast: BroadcastInScope, session: SessionDep) -> Any:
     return BroadcastRead.of(broadcast, await service.progress(session, broadcast))
 
 

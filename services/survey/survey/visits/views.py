@@ -9,12 +9,19 @@ from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDate, utcnow
 from survey.permissions import READ_COVERAGE, READ_VISITS, RECORD_VISITS
 from survey.visits import service
-from survey.visits.models import Coverage, VisitCreate, VisitRead
+from survey.visits.models import Coverage, Visit, VisitCreate, VisitRead
 
 router = APIRouter(prefix="/visits", tags=["home visits"])
 RecordVisits = Annotated[Principal, Depends(require(RECORD_VISITS))]
 ReadVisits = Annotated[Principal, Depends(require(READ_VISITS))]
 ReadCoverage = Annotated[Principal, Depends(require(READ_COVERAGE))]
+
+
+async def visit_in_scope(visit_id: str, session: SessionDep, principal: ReadVisits) -> Visit:
+    return await service.get_visit(session, principal, visit_id)
+
+
+VisitInScope = Annotated[Visit, Depends(visit_in_scope)]
 
 
 @router.post("", response_model=VisitRead, status_code=201)
@@ -46,5 +53,5 @@ async def get_coverage(session: SessionDep, principal: ReadCoverage, site: str, 
 
 
 @router.get("/{visit_id}", response_model=VisitRead)
-async def get_visit(visit_id: str, session: SessionDep, principal: ReadVisits) -> Any:
-    return VisitRead.model_validate(await service.get_visit(session, principal, visit_id))
+async def get_visit(visit: VisitInScope) -> Any:
+    return VisitRead.model_validate(visit)
