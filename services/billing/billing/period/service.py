@@ -236,10 +236,12 @@ async def issue_period(
     return PeriodIssued(**period_read(period).model_dump(), created=created, charged_now=len(charged), skipped=skipped)
 
 
-async def list_periods(session: AsyncSession, site: str) -> list[PeriodRead]:
+async def list_periods(session: AsyncSession, principal: Principal, site: str) -> list[PeriodRead]:
     rows = (
         await session.scalars(
-            select(BillingPeriod).where(BillingPeriod.site == site).order_by(BillingPeriod.period.desc())
+            select(BillingPeriod)
+            .where(principal.site_filter(BillingPeriod.site, site))
+            .order_by(BillingPeriod.period.desc())
         )
     ).all()
     return [period_read(p) for p in rows]

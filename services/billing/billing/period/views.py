@@ -40,5 +40,5 @@ async def issue_period(body: PeriodIssue, uow: UowDep, principal: IssuePeriods, 
 
 
 @router.get("/billing-periods", response_model=list[PeriodRead])
-async def list_periods(site: str, session: SessionDep, _: ReadBillingPeriods) -> Any:
-    return await service.list_periods(session, site)
+async def list_periods(site: str, session: SessionDep, principal: ReadBillingPeriods) -> Any:
+    return await service.list_periods(session, principal, site)

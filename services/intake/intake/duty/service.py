@@ -177,6 +177,11 @@ async def get_handover(session: AsyncSession, principal: Principal, handover_id:
     return await get_in_scope(session, Handover, handover_id, principal, what="handover")
 
 
-async def handovers(session: AsyncSession, site: str, limit: int) -> Sequence[Handover]:
-    query = select(Handover).where(Handover.site == site).order_by(Handover.handed_over_at.desc()).limit(limit)
+async def handovers(session: AsyncSession, principal: Principal, site: str, limit: int) -> Sequence[Handover]:
+    query = (
+        select(Handover)
+        .where(principal.site_filter(Handover.site, site))
+        .order_by(Handover.handed_over_at.desc())
+        .limit(limit)
+    )
     return (await session.scalars(query)).all()

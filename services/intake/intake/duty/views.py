@@ -40,9 +40,9 @@ async def post_handover(body: HandoverWrite, uow: UowDep, principal: KeepDutyLog
 
 @router.get("/handovers", response_model=list[HandoverRead])
 async def get_handovers(
-    site: str, session: SessionDep, _: ReadDutyLog, limit: Annotated[int, Query(ge=1, le=100)] = 20
+    site: str, session: SessionDep, principal: ReadDutyLog, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> object:
-    return await service.handovers(session, site, limit)
+    return await service.handovers(session, principal, site, limit)
 
 
 @router.get("/handovers/{handover_id}", response_model=HandoverRead)

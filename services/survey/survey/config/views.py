@@ -29,7 +29,7 @@ async def update_config(site: str, body: SiteConfigUpdate, uow: UowDep, principa
 
 @router.get("/followup-policies", response_model=list[PolicyRead])
 async def get_policies(site: str, session: SessionDep, principal: ReadSettings) -> Any:
-    return [PolicyRead.model_validate(p) for p in await service.list_policies(session, site)]
+    return [PolicyRead.model_validate(p) for p in await service.list_policies(session, principal, site)]
 
 
 @router.put("/followup-policies/{category}", response_model=PolicyRead)
