@@ -8,7 +8,7 @@ import pytest
 
 from intake.report.service import _attainment, parse_month
 from pm_platform.envelope import utcnow
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid
 from tests.services.intake.helpers import REPAIR, auth, move, post
 
 
@@ -106,5 +106,6 @@ def test_unit_a_month_is_its_first_day_up_to_the_first_of_the_next() -> None:
     assert parse_month("2026-11") == (date(2026, 11, 1), date(2026, 12, 1))
     assert parse_month("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
     for bad in ("2026-13", "2026/11", "November"):
-        with pytest.raises(Problem):
+        with pytest.raises(Invalid) as refused:
             parse_month(bad)
+        assert refused.value.field == "month"
