@@ -30,6 +30,7 @@ lint: $(BIN)/.installed
 	$(BIN)/python -m pm_platform.compat
 	$(BIN)/pm settings --check
 	$(BIN)/pm nats-config --check
+	$(BIN)/pm asyncapi --check
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format shared services tests
