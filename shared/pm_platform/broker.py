@@ -12,9 +12,13 @@
   (FastStream's keeps pulling until the batch is full or the timeout passes: up to a second of latency at
   low load) and survives every error a fetch can raise during a reconnect or before the durable exists.
 
-Messages are acked by the consumer itself (``AckPolicy.MANUAL``): commit, then ack; ``nak(delay)`` or
-``term()`` as ``pm_platform.consumer`` decides.
-"""
+One worker per durable (no ``max_workers``: a concurrent pull subscriber can over-fetch, faststream#2563);
+the throughput comes from the batch, applied in one transaction. Messages are acked by the consumer itself
+(``AckPolicy.MANUAL``): commit, then ack; ``nak(delay)`` or ``term()`` as ``pm_platform.consumer`` decides.
+
+nats-py stays where FastStream does not fit: the outbox relay (``pm_platform.outbox``: pipelined publishes
+on this connection), dead-letter replay (``pm_platform.deadletters``: no bus at all) and ``pm watch``
+(``bus.watch_workorders``: an ad-hoc push consumer for a terminal)."""
 
 from __future__ import annotations
 

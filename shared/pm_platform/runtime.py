@@ -67,11 +67,11 @@ class Runtime:
                 runner = ConsumerRunner(self, definition.stream, definition.durable, self.subscriptions.handlers)
                 runner.subscribe(self.broker, definition.filter_subjects)
                 self.consumers.append(runner)
-        await self.broker.start()  # connects and starts the subscribers
-        self.nc = self.broker.connection
+        self.nc = await self.broker.connect()
         if relay:
             self.relay = OutboxRelay(self, self.nc.jetstream())
             self._spawn(self.relay.run(), "outbox-relay")
+        await self.broker.start()  # starts the subscribers
         for job in [*self.background, housekeeping_job(self)]:
             self._spawn(job(), job.__name__)
 
