@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -1158,7 +1159,19 @@ async def _many_parties(runtime: Runtime, site: str, buildings: dict[str, int]) 
         for building, count in buildings.items():
             for n in range(count):
                 unit_id = f"{site}-{building}-{n:04d}"
-                session.add(Unit(unit_id=unit_id, site=site, building=building, occupied=True, updated_at=DAY))
+                session.add(
+                    Unit(
+                        unit_id=unit_id,
+                        site=site,
+                        building=building,
+                        number=f"{building}-{n:04d}",
+                        floor=1,
+                        area_m2=Decimal("80.00"),
+                        use="residential",
+                        occupied=True,
+                        updated_at=DAY,
+                    )
+                )
                 session.add(
                     Party(
                         party_id=f"{unit_id}-owner",

@@ -3,11 +3,11 @@ units and owners that intake's events keep up to date afterwards. No charges: a 
 clerk (POST /billing-periods), repairs come from completed work orders."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
-from billing.directory.models import Party, Unit
+from billing.directory.service import upsert_party, upsert_unit
 from billing.period.models import SiteBilling, SiteBillingUpdate
 from billing.period.service import ensure_site
+from pm_platform.directory import demo_payloads
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
 
@@ -27,37 +27,8 @@ async def seed(runtime: Runtime) -> None:
             await ensure_site(session, code)  # what intake.site.upserted.v1 sets up
         for site in demo["sites"]:
             for unit in site["units"]:
-                unit_id = f"{site['code']}-{unit['code']}"
-                owner = unit.get("owner")
-                party_id = f"{unit_id}-owner" if owner else None
-                if await session.get(Unit, unit_id) is None:
-                    session.add(
-                        Unit(
-                            id=unit_id,
-                            site=site["code"],
-                            building=unit["building"],
-                            number=unit["code"],
-                            floor=unit["floor"],
-                            area_m2=Decimal(unit["area_m2"]),
-                            use=unit["use"],
-                            occupied=unit["occupied"],
-                            paying_party_id=party_id,
-                            updated_at=SEEDED_AT,
-                        )
-                    )
-                if owner and party_id and await session.get(Party, party_id) is None:
-                    session.add(
-                        Party(
-                            id=party_id,
-                            site=site["code"],
-                            unit_id=unit_id,
-                            role="owner",
-                            name=owner["name"],
-                            phone=owner.get("phone"),
-                            email=owner.get("email"),
-                            active=True,
-                            pays=True,
-                            updated_at=SEEDED_AT,
-                        )
-                    )
+                unit_data, owner_data = demo_payloads(site["code"], unit, SEEDED_AT)
+                await upsert_unit(session, unit_data)
+                if owner_data is not None:
+                    await upsert_party(session, owner_data)
         await session.commit()

@@ -1,6 +1,9 @@
 """Seed survey's part of deploy/demo.yaml (idempotent): the slim copies of units and owners (later kept
 current by intake's events), site settings and follow-up policies."""
 
+from datetime import UTC, datetime
+
+from pm_platform.directory import demo_payloads
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
 from survey.config.models import FollowUpPolicy, PolicyUpdate, SiteConfig
@@ -12,40 +15,15 @@ async def seed(runtime: Runtime) -> None:
     demo = load_demo(runtime.settings)
     settings = demo.get("survey", {})
     # An epoch-old timestamp: any real event from intake is newer and wins.
-    seeded_at = "2000-01-01T00:00:00+00:00"
+    seeded_at = datetime(2000, 1, 1, tzinfo=UTC)
     async with runtime.sessionmaker() as session:
         for site in demo["sites"]:
             code = site["code"]
             for unit in site["units"]:
-                unit_id = f"{code}-{unit['code']}"
-                await upsert_unit(
-                    session,
-                    {
-                        "unit_id": unit_id,
-                        "site": code,
-                        "building": unit["building"],
-                        "number": unit["code"],
-                        "floor": unit["floor"],
-                        "occupied": unit["occupied"],
-                        "updated_at": seeded_at,
-                    },
-                )
-                owner = unit.get("owner")
-                if owner:
-                    await upsert_party(
-                        session,
-                        {
-                            "party_id": f"{unit_id}-owner",
-                            "site": code,
-                            "unit_id": unit_id,
-                            "role": "owner",
-                            "name": owner["name"],
-                            "phone": owner.get("phone"),
-                            "language": owner.get("language", "zh-CN"),
-                            "active": True,
-                            "updated_at": seeded_at,
-                        },
-                    )
+                unit_data, owner_data = demo_payloads(code, unit, seeded_at)
+                await upsert_unit(session, unit_data)
+                if owner_data is not None:
+                    await upsert_party(session, owner_data)
             if await session.get(SiteConfig, code) is None:  # changes made since are kept
                 values = {**settings.get("defaults", {}), **settings.get("sites", {}).get(code, {})}
                 await put_config(session, code, values)

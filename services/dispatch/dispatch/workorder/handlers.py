@@ -15,10 +15,10 @@ from dispatch.workorder.models import Limit, Stage, timer_kind
 from dispatch.workorder.service import (
     apply_classification,
     cancel_for_request,
-    fire_time_limit,
     open_rework,
     open_work_order,
 )
+from dispatch.workorder.timelimits import fire_time_limit
 from pm_platform.consumer import Subscriptions
 from pm_platform.envelope import Envelope
 from pm_platform.timers import DueTimer, TimerHandler, Timers

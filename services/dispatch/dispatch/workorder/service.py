@@ -1,13 +1,13 @@
-"""Work-order use cases: open one for a recorded request (or rework for a reopened one), move it through its
-states, keep its time limits armed as durable timers, and fire those limits as warnings and breaches.
+"""Work-order commands: open one for a recorded request (or rework for a reopened one) and move it through its
+states (assign, claim, accept, arrive, complete, return, transfer, pause, resume, reroute, cancel).
 
 Every state change is recorded as a transition and emitted as dispatch.workorder.status_changed.v1 in the same
-transaction; an illegal transition raises 409 before anything is written.
+transaction; an illegal transition raises 409 before anything is written. Reads live in ``queries``, the time
+limits (durable timers, warnings and breaches) in ``timelimits``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,30 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.department.models import Department
-from dispatch.department.service import (
-    check_assignee,
-    choose_assignee,
-    get_department,
-    limits_for,
-    route,
-    site_settings,
-)
+from dispatch.department.service import check_assignee, choose_assignee, get_department, limits_for, route
 from dispatch.pricelist.service import find_item
 from dispatch.workorder.models import (
     AWAITING_ACCEPTANCE,
     NO_WORK_ORDER_KINDS,
     OPEN,
     STATUS_CHANGED,
-    TERMINAL,
-    TIMELIMIT,
     Assign,
     Charge,
     ChargeInput,
     Limit,
-    NonconformanceSlip,
     Pause,
     Reroute,
-    Stage,
     Status,
     Transfer,
     Transition,
@@ -48,64 +37,16 @@ from dispatch.workorder.models import (
     WorkOrderComplete,
     can_transition,
     raised,
-    timer_kind,
 )
+from dispatch.workorder.queries import get_work_order, worker_only
+from dispatch.workorder.timelimits import _arm, _disarm, _iso, _resume_clocks
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
-from pm_platform.timers import DueTimer, cancel, schedule
+from pm_platform.problems import Conflict, Problem
 from pm_platform.uow import UnitOfWork
 
 COMPLAINT = "complaint"
 VALID = "valid"
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return as_utc(value).isoformat()
-
-
-def worker_only(principal: Principal) -> bool:
-    """A department worker and nothing more: sees and acts on their own department's work only."""
-    return "worker" in principal.roles and not (principal.roles - {"worker"})
-
-
-# --- time limits as durable timers --------------------------------------------------------------------
-
-
-def _deadline(order: WorkOrder, limit: Limit) -> datetime | None:
-    value = {
-        Limit.acceptance: order.acceptance_due_at,
-        Limit.arrival: order.due_at,
-        Limit.completion: order.completion_due_at,
-    }[limit]
-    return as_utc(value) if value is not None else None
-
-
-async def _arm(uow: UnitOfWork, order: WorkOrder, limit: Limit, anchor: datetime, share: float) -> None:
-    """Schedule the limit's breach at its deadline and its warning when ``share`` of it has elapsed."""
-    due = _deadline(order, limit)
-    if due is None:
-        return
-    payload = {"due_at": _iso(due), "site": order.site}
-    warning_at = anchor + (due - anchor) * share
-    if warning_at > utcnow() and warning_at < due:
-        await schedule(uow, timer_kind(limit, Stage.warning), key=order.id, due_at=warning_at, payload=payload)
-    else:  # too late to warn: only the breach is left
-        await cancel(uow, timer_kind(limit, Stage.warning), key=order.id)
-    await schedule(uow, timer_kind(limit, Stage.breach), key=order.id, due_at=due, payload=payload)
-
-
-async def _disarm(uow: UnitOfWork, order: WorkOrder, *limits: Limit) -> None:
-    for limit in limits:
-        for stage in Stage:
-            await cancel(uow, timer_kind(limit, stage), key=order.id)
-
-
-async def _warning_share(uow: UnitOfWork, site: str) -> float:
-    return (await site_settings(uow.session, site)).warning_per_mille / 1000
 
 
 # --- recording changes --------------------------------------------------------------------------------
@@ -372,120 +313,6 @@ async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
     )
 
 
-# --- reading ------------------------------------------------------------------------------------------
-
-
-async def get_work_order(
-    session: AsyncSession, principal: Principal, work_order_id: str, *, for_update: bool = False
-) -> WorkOrder:
-    order = await session.get(WorkOrder, work_order_id, with_for_update=for_update)
-    if order is None:
-        raise NotFound("work order", work_order_id)
-    principal.check_site(order.site)
-    principal.check_department(order.department)
-    return order
-
-
-def _worker_department(principal: Principal, department: str | None) -> str:
-    if principal.department is None:
-        raise Problem(403, "a worker's token must name the worker's department", field="department")
-    if department:
-        principal.check_department(department)
-    return principal.department
-
-
-async def list_work_orders(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    department: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-    assignee: str | None = None,
-    unassigned: bool = False,
-    open_only: bool = False,
-    rework: bool | None = None,
-    escalated: bool | None = None,
-    request_id: str | None = None,
-) -> tuple[Sequence[WorkOrder], int]:
-    query = select(WorkOrder)
-    query = query.where(principal.site_filter(WorkOrder.site, site))
-    if worker_only(principal):
-        department = _worker_department(principal, department)
-    if department:
-        query = query.where(WorkOrder.department == department)
-    if status:
-        query = query.where(WorkOrder.status == status)
-    if open_only:
-        query = query.where(WorkOrder.status.in_(list(OPEN)))
-    if assignee:
-        query = query.where(WorkOrder.assignee == assignee)
-    if unassigned:
-        query = query.where(WorkOrder.assignee.is_(None))
-    if rework is not None:
-        query = query.where(WorkOrder.rework.is_(rework))
-    if escalated is not None:
-        query = query.where(WorkOrder.escalated_at.is_not(None) if escalated else WorkOrder.escalated_at.is_(None))
-    if request_id:
-        query = query.where(WorkOrder.request_id == request_id)
-    return await fetch_page(session, query, WorkOrder.created_at.desc(), WorkOrder.id, limit=limit, offset=offset)
-
-
-async def my_queue(
-    session: AsyncSession, principal: Principal, site: str | None, limit: int, offset: int
-) -> tuple[Sequence[WorkOrder], int]:
-    """The caller's open orders, earliest deadline first."""
-    if worker_only(principal):
-        _worker_department(principal, None)
-    query = select(WorkOrder).where(WorkOrder.assignee == principal.subject, WorkOrder.status.in_(list(OPEN)))
-    query = query.where(principal.site_filter(WorkOrder.site, site))
-    if principal.department:
-        query = query.where(WorkOrder.department == principal.department)
-    return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
-
-
-async def pool(
-    session: AsyncSession, principal: Principal, site: str | None, department: str | None, limit: int, offset: int
-) -> tuple[Sequence[WorkOrder], int]:
-    """The department's orders nobody holds yet (to claim), earliest deadline first."""
-    if worker_only(principal):
-        department = _worker_department(principal, department)
-    elif not department:
-        raise Problem(422, "name the department whose pool to read", field="department")
-    query = select(WorkOrder).where(
-        WorkOrder.department == department,
-        WorkOrder.assignee.is_(None),
-        WorkOrder.status.in_([Status.created, Status.transferred]),
-    )
-    query = query.where(principal.site_filter(WorkOrder.site, site))
-    return await fetch_page(session, query, WorkOrder.due_at, WorkOrder.id, limit=limit, offset=offset)
-
-
-async def history(session: AsyncSession, principal: Principal, work_order_id: str) -> Sequence[Transition]:
-    await get_work_order(session, principal, work_order_id)
-    return (
-        await session.scalars(
-            select(Transition).where(Transition.work_order_id == work_order_id).order_by(Transition.id)
-        )
-    ).all()
-
-
-async def list_slips(
-    session: AsyncSession, principal: Principal, *, site: str | None, department: str | None, limit: int, offset: int
-) -> tuple[Sequence[NonconformanceSlip], int]:
-    query = select(NonconformanceSlip)
-    query = query.where(principal.site_filter(NonconformanceSlip.site, site))
-    if worker_only(principal):
-        department = _worker_department(principal, department)
-    if department:
-        query = query.where(NonconformanceSlip.department == department)
-    return await fetch_page(
-        session, query, NonconformanceSlip.breached_at.desc(), NonconformanceSlip.id, limit=limit, offset=offset
-    )
-
-
 # --- worker commands ----------------------------------------------------------------------------------
 
 
@@ -690,21 +517,6 @@ async def pause(uow: UnitOfWork, principal: Principal, work_order_id: str, body:
     return order
 
 
-async def _resume_clocks(uow: UnitOfWork, order: WorkOrder) -> None:
-    """Move the stopped deadlines on by the time spent paused and arm them again."""
-    paused_at = as_utc(order.paused_at) if order.paused_at else None
-    stopped = (order.updated_at - paused_at) if paused_at else timedelta(0)
-    order.clock_started_at = as_utc(order.clock_started_at) + stopped
-    if order.arrived_at is None:
-        order.due_at = as_utc(order.due_at) + stopped
-    if order.completion_due_at is not None:
-        order.completion_due_at = as_utc(order.completion_due_at) + stopped
-    share = await _warning_share(uow, order.site)
-    if order.arrived_at is None:
-        await _arm(uow, order, Limit.arrival, order.clock_started_at, share)
-    await _arm(uow, order, Limit.completion, order.clock_started_at, share)
-
-
 async def resume(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     order = await _for_action(uow, principal, work_order_id)
     if order.status != Status.paused or order.paused_from is None:
@@ -879,72 +691,4 @@ async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrd
             requested_at=parse_utc(created_at),
         ),
         classified,
-    )
-
-
-# --- time limits firing -------------------------------------------------------------------------------
-
-
-def _stage_open(order: WorkOrder, limit: Limit) -> bool:
-    status = Status(order.status)
-    if status in TERMINAL or status == Status.paused:
-        return False
-    if limit is Limit.acceptance:
-        return status in AWAITING_ACCEPTANCE
-    if limit is Limit.arrival:
-        return order.arrived_at is None
-    return True
-
-
-async def fire_time_limit(uow: UnitOfWork, timer: DueTimer, limit: Limit, stage: Stage) -> None:
-    """A warning tells the department and the supervisor the limit is close; a breach escalates to the
-    supervisor and records a nonconformance slip against the department holding the order."""
-    order = await uow.session.get(WorkOrder, timer.key, with_for_update=True)
-    if order is None or not _stage_open(order, limit):
-        return
-    due = _deadline(order, limit)
-    if due is None or _iso(due) != timer.payload.get("due_at"):
-        return  # the deadline moved after this timer was set (it was rescheduled with the new one)
-    now = utcnow()
-    slip_id = None
-    if stage is Stage.breach:
-        slip_id = new_id()
-        uow.session.add(
-            NonconformanceSlip(
-                id=slip_id,
-                site=order.site,
-                department=order.department,
-                work_order_id=order.id,
-                request_id=order.request_id,
-                limit=limit,
-                due_at=due,
-                breached_at=due,
-                assignee=order.assignee,
-                status_at_breach=order.status,
-            )
-        )
-        order.escalated_at = order.escalated_at or now
-    uow.emit(
-        TIMELIMIT,
-        subject=order.id,
-        site=order.site,
-        department=order.department,
-        correlation_id=order.request_id,
-        data={
-            "work_order_id": order.id,
-            "request_id": order.request_id,
-            "site": order.site,
-            "department": order.department,
-            "limit": limit,
-            "stage": stage,
-            "due_at": _iso(due),
-            "status": order.status,
-            "assignee": order.assignee,
-            "priority": order.priority,
-            "category": order.category,
-            "unit_id": order.unit_id,
-            "rework": order.rework,
-            "slip_id": slip_id,
-            "fired_at": _iso(now),
-        },
     )

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from dispatch.workorder import service
+from dispatch.workorder import queries, service
 from dispatch.workorder.models import (
     Assign,
     Pause,
@@ -44,7 +44,7 @@ async def get_work_orders(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_work_orders(
+    rows, total = await queries.list_work_orders(
         session,
         principal,
         site=site,
@@ -66,7 +66,7 @@ async def get_my_queue(
     session: SessionDep, principal: Workers, site: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
     """The caller's open orders, earliest deadline first."""
-    rows, total = await service.my_queue(session, principal, site, limit, offset)
+    rows, total = await queries.my_queue(session, principal, site, limit, offset)
     return page([WorkOrderRead.of(r) for r in rows], total, limit, offset)
 
 
@@ -80,18 +80,18 @@ async def get_pool(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """The department's orders nobody holds yet, to claim; earliest deadline first."""
-    rows, total = await service.pool(session, principal, site, department, limit, offset)
+    rows, total = await queries.pool(session, principal, site, department, limit, offset)
     return page([WorkOrderRead.of(r) for r in rows], total, limit, offset)
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead)
 async def get_work_order(work_order_id: str, session: SessionDep, principal: Readers) -> Any:
-    return WorkOrderRead.of(await service.get_work_order(session, principal, work_order_id))
+    return WorkOrderRead.of(await queries.get_work_order(session, principal, work_order_id))
 
 
 @router.get("/work-orders/{work_order_id}/history", response_model=list[TransitionRead])
 async def get_history(work_order_id: str, session: SessionDep, principal: Readers) -> Any:
-    return await service.history(session, principal, work_order_id)
+    return await queries.history(session, principal, work_order_id)
 
 
 # --- the worker's actions ------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ async def get_slips(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_slips(
+    rows, total = await queries.list_slips(
         session, principal, site=site, department=department, limit=limit, offset=offset
     )
     return page([SlipRead.model_validate(r) for r in rows], total, limit, offset)

@@ -12,6 +12,7 @@ from intake.events import INCIDENT_BROADCAST
 from intake.incident.models import Broadcast, BroadcastCommand, Incident
 from intake.organization.models import Building, Site, Unit
 from intake.request.models import Request, Status
+from intake.request.timeline import timeline_entry
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
@@ -96,8 +97,6 @@ async def broadcasts(session: AsyncSession, incident_id: str) -> Sequence[Broadc
 
 
 async def broadcast(uow: UnitOfWork, principal: Principal, incident_id: str, command: BroadcastCommand) -> Broadcast:
-    from intake.request.service import timeline_entry  # request.service groups through this module
-
     session = uow.session
     incident = await get_incident(session, principal, incident_id)
     if command.unit_ids is not None:

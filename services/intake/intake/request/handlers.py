@@ -12,10 +12,10 @@ from intake.request.service import (
     record_progress,
     record_request,
     time_limit_reached,
-    timeline_entry,
     timer_kind,
     transition,
 )
+from intake.request.timeline import timeline_entry
 from pm_platform.consumer import Subscriptions
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow

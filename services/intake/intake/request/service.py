@@ -1,5 +1,5 @@
 """Request use cases: record a request, move it through its state machine, keep its time limits, and
-apply what other services did about it."""
+apply what other services did about it. The timeline (building its entries and reading it) is in ``timeline``."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ from intake.request.models import (
     RequestCreate,
     Status,
     StatusChange,
-    TimelineEntry,
     can_transition,
 )
+from intake.request.timeline import note, timeline_entry
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
@@ -574,22 +574,6 @@ async def get_request(session: AsyncSession, principal: Principal, request_id: s
     return request
 
 
-async def timeline(session: AsyncSession, request_id: str) -> Sequence[TimelineEntry]:
-    query = select(TimelineEntry).where(TimelineEntry.request_id == request_id).order_by(TimelineEntry.id)
-    return (await session.scalars(query)).all()
-
-
-async def unit_timeline(session: AsyncSession, unit_id: str, limit: int, offset: int) -> Sequence[TimelineEntry]:
-    query = (
-        select(TimelineEntry)
-        .where(TimelineEntry.unit_id == unit_id)
-        .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return (await session.scalars(query)).all()
-
-
 def overdue_clause(now: datetime) -> Any:
     """Open and past a limit not yet met (by the clock, or because its breach timer fired)."""
     return or_(
@@ -676,30 +660,3 @@ async def record_progress(
     if request is not None and target is not None and can_transition(Status(request.status), target):
         await transition(uow, request, target, actor=None, caused_by=event, department=department)
     return request
-
-
-def timeline_entry(request_id: str, unit_id: str | None, event: Envelope, summary: str) -> TimelineEntry:
-    return TimelineEntry(
-        request_id=request_id,
-        unit_id=unit_id,
-        event_id=event.id,
-        event_type=event.type,
-        source=event.source.removeprefix("pm/"),
-        summary=summary,
-        data=event.data,
-        occurred_at=event.time,
-    )
-
-
-def note(request: Request, kind: str, summary: str, data: dict[str, Any]) -> TimelineEntry:
-    """A timeline entry for something intake did that is not an integration event (a reply, a link)."""
-    return TimelineEntry(
-        request_id=request.id,
-        unit_id=request.unit_id,
-        event_id=new_id(),
-        event_type=kind,
-        source="intake",
-        summary=summary,
-        data=data,
-        occurred_at=utcnow(),
-    )

@@ -20,6 +20,7 @@ from intake.request.models import (
     TimelineEntry,
     TimelineRead,
 )
+from intake.request.timeline import timeline, unit_timeline
 from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDate
@@ -95,7 +96,7 @@ async def get_requests(
 @router.get("/{request_id}", response_model=RequestDetail)
 async def get_request(request_id: str, session: SessionDep, principal: Readers) -> Any:
     request = await service.get_request(session, principal, request_id)
-    entries = await service.timeline(session, request_id)
+    entries = await timeline(session, request_id)
     return RequestDetail(**request_view(request, principal).model_dump(), timeline=timeline_view(entries, principal))
 
 
@@ -134,4 +135,4 @@ async def get_unit_timeline(
 ) -> Any:
     """Everything every service did about the unit's requests, newest first."""
     await unit_in_scope(session, principal, unit_id)
-    return timeline_view(await service.unit_timeline(session, unit_id, limit, offset), principal)
+    return timeline_view(await unit_timeline(session, unit_id, limit, offset), principal)

@@ -14,37 +14,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from notification.database import Base
 from pm_platform.db import UtcDateTime
+from pm_platform.directory import PartyCopy, UnitCopy
 from pm_platform.envelope import UtcDatetime
 
 
-class Unit(Base):
+class Unit(UnitCopy, Base):
     """Slim copy of intake's unit: enough to target a building."""
 
     __tablename__ = "units"
-    __table_args__ = (Index("ix_units_site_building", "site", "building"),)
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site: Mapped[str] = mapped_column(String(64))
-    building: Mapped[str] = mapped_column(String(32))
-    occupied: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class Party(Base):
+class Party(PartyCopy, Base):
     """Slim copy of intake's party (owner, tenant, family member): how to reach them."""
 
     __tablename__ = "parties"
-    __table_args__ = (Index("ix_parties_site_active", "site", "active"),)
     party_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site: Mapped[str] = mapped_column(String(64))
-    unit_id: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    email: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(16))
-    extra_care: Mapped[str] = mapped_column(String(64), default="")  # comma-separated: elderly, disabled
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RequestContact(Base):

@@ -18,8 +18,9 @@ from notification.contact.models import (
     Unit,
 )
 from notification.template.defaults import language_of
+from pm_platform import directory
 from pm_platform.auth import Principal
-from pm_platform.envelope import as_utc, parse_utc, utcnow
+from pm_platform.envelope import parse_utc, utcnow
 from pm_platform.problems import NotFound
 
 
@@ -49,37 +50,14 @@ async def find_request(session: AsyncSession, request_id: str | None) -> Request
     return await session.get(RequestContact, request_id)
 
 
-async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> Party:
-    """Apply ``intake.party.upserted.v1``; an older version than the one held is ignored (out of order)."""
-    updated_at = parse_utc(data["updated_at"])
-    party = await session.get(Party, data["party_id"])
-    if party is None:
-        party = Party(party_id=data["party_id"])
-        session.add(party)
-    elif as_utc(party.updated_at) > updated_at:
-        return party
-    party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
-    party.phone, party.email, party.language = data.get("phone"), data.get("email"), language_of(data["language"])
-    party.extra_care, party.active, party.updated_at = ",".join(data["extra_care"]), data["active"], updated_at
-    return party
+async def upsert_party(session: AsyncSession, data: directory.Payload) -> Party | None:
+    """Apply ``intake.party.upserted.v1``; None when it is not newer than the copy held (out of order)."""
+    return await directory.upsert_party(session, Party, data)
 
 
-async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> Unit:
-    """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); older versions are ignored."""
-    updated_at = parse_utc(data["updated_at"])
-    unit = await session.get(Unit, data["unit_id"])
-    if unit is None:
-        unit = Unit(unit_id=data["unit_id"])
-        session.add(unit)
-    elif as_utc(unit.updated_at) > updated_at:
-        return unit
-    unit.site, unit.building, unit.occupied, unit.updated_at = (
-        data["site"],
-        data["building"],
-        data["occupied"],
-        updated_at,
-    )
-    return unit
+async def upsert_unit(session: AsyncSession, data: directory.Payload) -> Unit | None:
+    """Apply ``intake.unit.upserted.v1`` (the building a broadcast may target); None when not newer."""
+    return await directory.upsert_unit(session, Unit, data)
 
 
 async def staff_for(

@@ -1,43 +1,28 @@
-"""Slim copies of intake's units and parties (who to ask, where they live), and the contact log that
-keeps each party within the survey-fatigue budget."""
+"""Slim copies of intake's units and parties (who to ask, where they live; pm_platform.directory), and the
+contact log that keeps each party within the survey-fatigue budget."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
+from pm_platform.directory import PartyCopy, UnitCopy
 from pm_platform.envelope import UtcDatetime
 from survey.database import Base
 
 
-class Unit(Base):
+class Unit(UnitCopy, Base):
     __tablename__ = "units"
-    __table_args__ = (Index("ix_units_site_building", "site", "building"),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site: Mapped[str] = mapped_column(String(64))
-    building: Mapped[str] = mapped_column(String(64))
-    number: Mapped[str] = mapped_column(String(64))
-    floor: Mapped[int | None] = mapped_column(Integer)
-    occupied: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class Party(Base):
+class Party(PartyCopy, Base):
     __tablename__ = "parties"
-    __table_args__ = (Index("ix_parties_site_active", "site", "active"),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site: Mapped[str] = mapped_column(String(64))
-    unit_id: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    language: Mapped[str | None] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Contact(Base):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_platform import directory
 from pm_platform.auth import Principal
-from pm_platform.envelope import as_utc, parse_utc
 from pm_platform.problems import NotFound
 from survey.config.models import SiteConfig
 from survey.config.service import get_config
@@ -21,38 +20,19 @@ from survey.contacts.models import BudgetRead, Contact, ContactRead, Party, Unit
 ROLE_ORDER = {"owner": 0, "tenant": 1, "family": 2}
 
 
-async def upsert_unit(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_utc(data["updated_at"])
-    unit = await session.get(Unit, data["unit_id"], with_for_update=True)
-    if unit is None:
-        unit = Unit(id=data["unit_id"])
-        session.add(unit)
-    elif as_utc(unit.updated_at) > updated_at:
-        return  # an older update arriving late
-    unit.site, unit.building, unit.number = data["site"], str(data["building"]), str(data["number"])
-    unit.floor, unit.occupied, unit.updated_at = data.get("floor"), bool(data["occupied"]), updated_at
-    await session.flush()
+async def upsert_unit(session: AsyncSession, data: directory.Payload) -> None:
+    await directory.upsert_unit(session, Unit, data)
 
 
-async def upsert_party(session: AsyncSession, data: dict[str, Any]) -> None:
-    updated_at = parse_utc(data["updated_at"])
-    party = await session.get(Party, data["party_id"], with_for_update=True)
-    if party is None:
-        party = Party(id=data["party_id"])
-        session.add(party)
-    elif as_utc(party.updated_at) > updated_at:
-        return
-    party.site, party.unit_id, party.role, party.name = data["site"], data["unit_id"], data["role"], data["name"]
-    party.phone, party.language = data.get("phone"), data.get("language")
-    party.active, party.updated_at = bool(data.get("active", True)), updated_at
-    await session.flush()
+async def upsert_party(session: AsyncSession, data: directory.Payload) -> None:
+    await directory.upsert_party(session, Party, data)
 
 
 async def party_for_unit(session: AsyncSession, unit_id: str | None) -> Party | None:
     """The active party who answers for a unit: its owner, else a tenant, else family."""
     if not unit_id:
         return None
-    parties = (await session.scalars(select(Party).where(Party.unit_id == unit_id, Party.active.is_(True)))).all()
+    parties = (await directory.parties_of_units(session, Party, [unit_id], active_only=True)).get(unit_id, [])
     return min(parties, key=lambda p: (ROLE_ORDER.get(p.role, 9), p.id), default=None)
 
 

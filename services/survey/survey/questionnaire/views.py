@@ -9,7 +9,7 @@ from pm_platform.app import Offset, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDatetime
 from survey.common import CALLERS, PLANNERS, STAFF
-from survey.questionnaire import service
+from survey.questionnaire import reports, service
 from survey.questionnaire.models import (
     AnswersIn,
     InvitationDetail,
@@ -78,12 +78,12 @@ async def close_survey(survey_id: str, uow: UowDep, principal: Planners) -> Any:
 
 @router.get("/surveys/{survey_id}/report", response_model=SurveyReport)
 async def survey_report(survey_id: str, session: SessionDep, principal: Staff) -> Any:
-    return await service.report(session, principal, survey_id)
+    return await reports.report(session, principal, survey_id)
 
 
 @router.get("/surveys/{survey_id}/export.csv", response_class=Response)
 async def export_survey(survey_id: str, session: SessionDep, principal: Planners) -> Response:
-    survey, text = await service.export_csv(session, principal, survey_id)
+    survey, text = await reports.export_csv(session, principal, survey_id)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -147,4 +147,4 @@ async def satisfaction(
     until: InputDatetime | None = None,
 ) -> Any:
     """Satisfaction per site and department (surveys and follow-ups) for head office and site managers."""
-    return await service.site_satisfaction(session, principal, site=site, since=since, until=until)
+    return await reports.site_satisfaction(session, principal, site=site, since=since, until=until)
