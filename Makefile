@@ -28,6 +28,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check shared services tests
 	$(BIN)/mypy
 	$(BIN)/python -m pm_platform.compat
+	$(BIN)/python -m pm_events.generate --check
 	$(BIN)/pm settings --check
 	$(BIN)/pm nats-config --check
 	$(BIN)/pm asyncapi --check

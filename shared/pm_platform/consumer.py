@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
@@ -26,6 +25,8 @@ from sqlalchemy.exc import DataError, DBAPIError
 from pm_platform.broker import DurablePullSubscriber, durable_subscriber
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
+from pm_platform.subscriptions import Handler as Handler  # re-exported: it lived here
+from pm_platform.subscriptions import Subscriptions as Subscriptions  # re-exported: it lived here
 from pm_platform.telemetry import attached, context_from_headers, tracer
 from pm_platform.uow import UnitOfWork
 
@@ -36,25 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
-
 
 class SimulatedCrash(BaseException):
     """Raised by fault-injection hooks in tests: the process 'dies' where it is (no ack, no nak)."""
-
-
-@dataclass
-class Subscriptions:
-    """A service's handlers, by event type (``intake.request.created.v1``)."""
-
-    handlers: dict[str, Handler] = field(default_factory=dict)
-
-    def on(self, event_type: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.handlers[event_type] = handler
-            return handler
-
-        return register
 
 
 class Outcome:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 
+from pm_events import Event
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.subjects import check_token
 from pm_platform.telemetry import current_trace_context
@@ -44,11 +45,10 @@ class UnitOfWork:
 
     def emit(
         self,
-        event_type: str,
+        event: Event,
         *,
         subject: str,
         site: str,
-        data: dict[str, Any],
         department: str | None = None,
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
@@ -56,10 +56,14 @@ class UnitOfWork:
     ) -> Envelope:
         """Record an integration event, validated against its contract, to be published after commit.
 
+        The event's model names its type (``RequestCreated`` is ``intake.request.created.v1``); its data is
+        the fields the producer gave, in that order (an explicit null stays, an absent field stays absent).
+
         ``caused_by`` carries the correlation id on and sets the causation id; a chain's first event
         names its correlation id (the owner's request) itself, and work done later on behalf of an
         event (a queued message sent by a job) names that event's id as ``causation_id``.
         """
+        event_type = event.event_type
         contract = self.runtime.catalog.contract(event_type)
         check_token("site", site)
         if contract.has_department:
@@ -79,7 +83,7 @@ class UnitOfWork:
             correlationid=correlation_id or subject,
             causationid=caused_by.id if caused_by else causation_id,
             traceparent=trace_context.get("traceparent"),
-            data=data,
+            data=event.payload(),
         )
         self.runtime.catalog.check(envelope)
         self.events.append(envelope)

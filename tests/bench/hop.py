@@ -13,14 +13,16 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, func, select
 
+from pm_events.dispatch import WorkOrderCreated
+from pm_events.intake import RequestCreated
 from pm_platform import bus
-from pm_platform.consumer import Subscriptions
 from pm_platform.db import define_platform_tables, service_metadata
 from pm_platform.envelope import Envelope, new_id, utcnow
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.uow import UnitOfWork
-from tests.bench.common import INTAKE_CREATED, WORKORDER_CREATED, intake_envelope, publish_all, wait_until
+from tests.bench.common import intake_envelope, publish_all, wait_until
 
 DEPARTMENT = "engineering"
 
@@ -60,42 +62,40 @@ def bench_metadata() -> tuple[MetaData, Table]:
 def make_subscriptions(orders: Table) -> Subscriptions:
     subscriptions = Subscriptions()
 
-    @subscriptions.on(INTAKE_CREATED)
-    async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
-        data: dict[str, Any] = event.data
+    @subscriptions.on(RequestCreated)
+    async def on_request_created(event: RequestCreated, envelope: Envelope, uow: UnitOfWork) -> None:
         order_id = new_id()
         now = utcnow()
         await uow.session.execute(
             orders.insert().values(
                 id=order_id,
-                request_id=data["request_id"],
-                site=data["site"],
+                request_id=event.request_id,
+                site=event.site,
                 department=DEPARTMENT,
                 state="created",
                 created_at=now,
             )
         )
         uow.emit(
-            WORKORDER_CREATED,
+            WorkOrderCreated(
+                work_order_id=order_id,
+                request_id=event.request_id,
+                site=event.site,
+                department=DEPARTMENT,
+                category=event.category,
+                priority=event.priority,
+                unit_id=event.unit_id,
+                location=event.location,
+                description=event.description,
+                in_unit=event.in_unit,
+                appointment=event.appointment.model_dump() if event.appointment else None,
+                due_at=None,
+                created_at=now.isoformat(),
+            ),
             subject=order_id,
-            site=data["site"],
+            site=event.site,
             department=DEPARTMENT,
-            caused_by=event,
-            data={
-                "work_order_id": order_id,
-                "request_id": data["request_id"],
-                "site": data["site"],
-                "department": DEPARTMENT,
-                "category": data["category"],
-                "priority": data["priority"],
-                "unit_id": data.get("unit_id"),
-                "location": data.get("location"),
-                "description": data["description"],
-                "in_unit": data["in_unit"],
-                "appointment": data.get("appointment"),
-                "due_at": None,
-                "created_at": now.isoformat(),
-            },
+            caused_by=envelope,
         )
 
     return subscriptions

@@ -11,11 +11,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from pm_events import EVENTS, Event
+from pm_events.dispatch import WorkOrderCreated
 from pm_platform.bus import load_topology
 from pm_platform.compat import compare_directories
 from pm_platform.contracts import ContractViolation, EventContract, load_catalog
@@ -168,10 +170,9 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
     contract = catalog.contract(event_type)
     uow = _producer_uow(contract.producer)
     emitted = uow.emit(
-        event_type,
+        EVENTS[event_type].model_validate(data),
         subject=str(data.get("request_id", "s")),
         site=data["site"],
-        data=data,
         department=data.get("department"),
         correlation_id=data.get("request_id"),
     )
@@ -181,7 +182,11 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
     assert received.nats_subject == contract.subject.format(site=data["site"], department=data.get("department"))
     # The next event in the chain carries the correlation on and names its cause.
     caused = uow.emit(
-        event_type, subject="next", site=data["site"], data=data, department=data.get("department"), caused_by=received
+        EVENTS[event_type].model_validate(data),
+        subject="next",
+        site=data["site"],
+        department=data.get("department"),
+        caused_by=received,
     )
     assert caused.correlationid == received.correlationid
     assert caused.causationid == received.id
@@ -190,14 +195,19 @@ def test_example_round_trips_from_emit_to_parse(event_type: str, example: Path) 
 def test_emit_rejects_bad_tokens_and_a_missing_department() -> None:
     uow = _producer_uow("dispatch")
     data = example_data("dispatch.workorder.created.v1")
+    created = WorkOrderCreated.model_validate(data)
     with pytest.raises(InvalidToken, match="site"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="har.bour", data=data, department="engineering")
+        uow.emit(created, subject="s", site="har.bour", department="engineering")
     with pytest.raises(InvalidToken, match="department"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="harbour", data=data, department="eng.a")
+        uow.emit(created, subject="s", site="harbour", department="eng.a")
     with pytest.raises(InvalidToken, match="department"):
-        uow.emit("dispatch.workorder.created.v1", subject="s", site="harbour", data=data)
+        uow.emit(created, subject="s", site="harbour")
+
+    class Exploded(Event):  # a model whose type the catalog does not know
+        event_type: ClassVar[str] = "dispatch.workorder.exploded.v1"
+
     with pytest.raises(ContractViolation, match="not in the contract catalog"):
-        uow.emit("dispatch.workorder.exploded.v1", subject="s", site="harbour", data=data)
+        uow.emit(Exploded.model_validate(data), subject="s", site="harbour")
     assert uow.events == []
 
 
@@ -397,8 +407,8 @@ def _source_files(service: str) -> list[Path]:
 
 
 def _emitted_and_mentioned(service: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Event types passed as literals to ``.emit(...)``, and every string literal shaped like an event type,
-    each with where it occurs."""
+    """Event types passed to ``.emit(...)`` (as a literal or an event model built in the call), and every
+    event type named (a string literal shaped like one, or an event model built), each with where it occurs."""
     emitted: dict[str, list[str]] = {}
     mentioned: dict[str, list[str]] = {}
     for path in _source_files(service):
@@ -406,16 +416,27 @@ def _emitted_and_mentioned(service: str) -> tuple[dict[str, list[str]], dict[str
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=where)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_TYPE.match(node.value):
                 mentioned.setdefault(node.value, []).append(f"{where}:{node.lineno}")
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "emit"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                emitted.setdefault(node.args[0].value, []).append(f"{where}:{node.lineno}")
+            built = _event_built(node)
+            if built is not None:
+                mentioned.setdefault(built, []).append(f"{where}:{node.lineno}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    emitted.setdefault(first.value, []).append(f"{where}:{node.lineno}")
+                elif (model := _event_built(first)) is not None:
+                    emitted.setdefault(model, []).append(f"{where}:{node.lineno}")
     return emitted, mentioned
+
+
+# Event models by class name (``RequestCreated``), as a service's source spells them.
+EVENT_MODELS = {model.__name__: event_type for event_type, model in EVENTS.items()}
+
+
+def _event_built(node: ast.AST | None) -> str | None:
+    """The event type of an event model constructed here (``RequestCreated(...)``), else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return EVENT_MODELS.get(node.func.id)
+    return None
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
+from pm_events.intake import RequestCreated
 from pm_platform import bus
 from pm_platform.consumer import Subscriptions
 from pm_platform.db import BigId, define_platform_tables, service_metadata
@@ -90,11 +91,10 @@ class Probe:
                 for _ in range(min(per_transaction, count - start)):
                     request_id = new_id()
                     uow.emit(
-                        EVENT_TYPE,
+                        RequestCreated.model_validate({**EXAMPLE, "request_id": request_id}),
                         subject=request_id,
                         site="harbour",
                         correlation_id=request_id,
-                        data={**EXAMPLE, "request_id": request_id},
                     )
                     ids.append(request_id)
                 await uow.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,8 @@ from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_
 from billing.directory.service import payers
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
+from pm_events.billing import AccountStatusChanged, ChargeRecorded
+from pm_events.dispatch import WorkOrderCompleted
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
@@ -35,7 +38,6 @@ from pm_platform.problems import NotFound, Problem
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
-STATUS_CHANGED = "billing.account.status_changed.v1"
 OVERDUE_TIMER = "account.falls_overdue"
 timers = Timers()
 
@@ -128,7 +130,7 @@ async def refresh_status(
     site: str,
     unit_id: str,
     *,
-    reason: str,
+    reason: Literal["charge", "payment", "period_issued", "overdue"],
     today: date | None = None,
     caused_by: Envelope | None = None,
     correlation_id: str | None = None,
@@ -158,22 +160,21 @@ async def refresh_status(
     status.updated_at = now
     currency = ledger.charges[0].currency if ledger.charges else await site_currency(uow.session, site)
     uow.emit(
-        STATUS_CHANGED,
+        AccountStatusChanged(
+            unit_id=unit_id,
+            site=site,
+            balance_cents=ledger.balance_cents,
+            overdue_cents=ledger.overdue_cents,
+            in_arrears=in_arrears,
+            oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+            currency=currency,
+            reason=reason,
+            updated_at=now.isoformat(),
+        ),
         subject=unit_id,
         site=site,
         caused_by=caused_by,
         correlation_id=correlation_id,
-        data={
-            "unit_id": unit_id,
-            "site": site,
-            "balance_cents": ledger.balance_cents,
-            "overdue_cents": ledger.overdue_cents,
-            "in_arrears": in_arrears,
-            "oldest_due": ledger.oldest_due.isoformat() if ledger.oldest_due else None,
-            "currency": currency,
-            "reason": reason,
-            "updated_at": now.isoformat(),
-        },
     )
     return True
 
@@ -207,52 +208,49 @@ async def on_falls_overdue(timer: DueTimer, uow: UnitOfWork) -> None:
 # --- charges -----------------------------------------------------------------------------------------
 
 
-def charge_data(charge: Charge) -> dict[str, object]:
-    """The billing.charge.recorded.v1 payload of a charge."""
-    return {
-        "charge_id": charge.id,
-        "site": charge.site,
-        "unit_id": charge.unit_id,
-        "item": charge.item,
-        "amount_cents": charge.amount_cents,
-        "currency": charge.currency,
-        "request_id": charge.request_id,
-        "work_order_id": charge.work_order_id,
-        "recorded_at": as_utc(charge.recorded_at).isoformat(),
-        "kind": charge.kind,
-        "period": charge.period,
-        "due_date": charge.due_date.isoformat(),
-    }
+def charge_recorded(charge: Charge) -> ChargeRecorded:
+    """The billing.charge.recorded.v1 event of a charge."""
+    return ChargeRecorded(
+        charge_id=charge.id,
+        site=charge.site,
+        unit_id=charge.unit_id,
+        item=charge.item,
+        amount_cents=charge.amount_cents,
+        currency=charge.currency,
+        request_id=charge.request_id,
+        work_order_id=charge.work_order_id,
+        recorded_at=as_utc(charge.recorded_at).isoformat(),
+        kind="repair" if charge.kind == REPAIR else "management_fee",  # the two kinds a charge has
+        period=charge.period,
+        due_date=charge.due_date.isoformat(),
+    )
 
 
-async def record_repair_charge(uow: UnitOfWork, completed: Envelope) -> Charge | None:
+async def record_repair_charge(uow: UnitOfWork, data: WorkOrderCompleted, completed: Envelope) -> Charge | None:
     """A completed in-unit work order with a charge puts that charge on the unit's account; nothing else does."""
-    data = completed.data
-    charge_data_in = data.get("charge")
-    if not charge_data_in or not data.get("in_unit") or not data.get("unit_id"):
+    charge_data_in = data.charge
+    if not charge_data_in or not data.in_unit or not data.unit_id:
         return None
-    settings = await uow.session.get(SiteBilling, data["site"])
+    settings = await uow.session.get(SiteBilling, data.site)
     due_days = settings.repair_due_days if settings else DEFAULT_REPAIR_DUE_DAYS
     now = utcnow()
     charge = Charge(
         id=new_id(),
-        site=data["site"],
-        unit_id=data["unit_id"],
+        site=data.site,
+        unit_id=data.unit_id,
         kind=REPAIR,
-        item=charge_data_in["item"],
-        amount_cents=int(charge_data_in["amount_cents"]),
-        currency=charge_data_in["currency"],
+        item=charge_data_in.item,
+        amount_cents=int(charge_data_in.amount_cents),
+        currency=charge_data_in.currency,
         period=None,
         due_date=now.date() + timedelta(days=due_days),
-        request_id=data.get("request_id"),
-        work_order_id=data.get("work_order_id"),
+        request_id=data.request_id,
+        work_order_id=data.work_order_id,
         source_event_id=completed.id,
         recorded_at=now,
     )
     uow.session.add(charge)
-    uow.emit(
-        "billing.charge.recorded.v1", subject=charge.id, site=charge.site, caused_by=completed, data=charge_data(charge)
-    )
+    uow.emit(charge_recorded(charge), subject=charge.id, site=charge.site, caused_by=completed)
     await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
     await refresh_status(uow, charge.site, charge.unit_id, reason="charge", caused_by=completed)
     return charge
@@ -266,7 +264,7 @@ def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
         id=charge.id,
         site=charge.site,
         unit_id=charge.unit_id,
-        kind=charge.kind,
+        kind="repair" if charge.kind == REPAIR else "management_fee",  # the two kinds a charge has
         item=charge.item,
         amount_cents=charge.amount_cents,
         currency=charge.currency,

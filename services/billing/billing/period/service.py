@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, Charge
-from billing.account.service import charge_data, refresh_status, watch_due_date
+from billing.account.service import charge_recorded, refresh_status, watch_due_date
 from billing.directory.models import Unit
 from billing.directory.service import payers
 from billing.payment.models import ReceiptCounter
@@ -216,11 +216,10 @@ async def issue_period(
     await uow.session.flush()
     for charge in charged:
         uow.emit(
-            "billing.charge.recorded.v1",
+            charge_recorded(charge),
             subject=charge.id,
             site=charge.site,
             correlation_id=period.id,
-            data=charge_data(charge),
         )
         await refresh_status(
             uow, charge.site, charge.unit_id, reason="period_issued", today=today, correlation_id=period.id

@@ -19,8 +19,9 @@ from dispatch.workorder.service import (
     open_work_order,
 )
 from dispatch.workorder.timelimits import fire_time_limit
-from pm_platform.consumer import Subscriptions
+from pm_events.intake import RequestClassified, RequestCreated, RequestReopened, RequestStatusChanged
 from pm_platform.envelope import Envelope
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import DueTimer, TimerHandler, Timers
 from pm_platform.uow import UnitOfWork
 
@@ -28,24 +29,24 @@ subscriptions = Subscriptions()
 timers = Timers()
 
 
-@subscriptions.on("intake.request.created.v1")
-async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
-    await open_work_order(uow, event)
+@subscriptions.on(RequestCreated)
+async def on_request_created(event: RequestCreated, envelope: Envelope, uow: UnitOfWork) -> None:
+    await open_work_order(uow, event, envelope)
 
 
-@subscriptions.on("intake.request.reopened.v1")
-async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
-    await open_rework(uow, event)
+@subscriptions.on(RequestReopened)
+async def on_request_reopened(event: RequestReopened, envelope: Envelope, uow: UnitOfWork) -> None:
+    await open_rework(uow, event, envelope)
 
 
-@subscriptions.on("intake.request.status_changed.v1")
-async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
-    await cancel_for_request(uow, event)
+@subscriptions.on(RequestStatusChanged)
+async def on_request_status_changed(event: RequestStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    await cancel_for_request(uow, event, envelope)
 
 
-@subscriptions.on("intake.request.classified.v1")
-async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
-    await apply_classification(uow, event)
+@subscriptions.on(RequestClassified)
+async def on_request_classified(event: RequestClassified, envelope: Envelope, uow: UnitOfWork) -> None:
+    await apply_classification(uow, event, envelope)
 
 
 def _limit_handler(limit: Limit, stage: Stage) -> TimerHandler:

@@ -19,10 +19,6 @@ from pm_platform.envelope import OptionalUtcDatetime, UtcDatetime
 # Request kinds that need no work: the front desk answers them itself.
 NO_WORK_ORDER_KINDS = frozenset({"inquiry", "praise", "suggestion"})
 
-# The events a work order's life produces besides created/completed (every state change; time limits).
-STATUS_CHANGED = "dispatch.workorder.status_changed.v1"
-TIMELIMIT = "dispatch.workorder.timelimit.v1"
-
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 

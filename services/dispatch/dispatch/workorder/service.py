@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from opentelemetry import trace
 from sqlalchemy import select
@@ -23,7 +22,6 @@ from dispatch.workorder.models import (
     AWAITING_ACCEPTANCE,
     NO_WORK_ORDER_KINDS,
     OPEN,
-    STATUS_CHANGED,
     Assign,
     Charge,
     ChargeInput,
@@ -40,6 +38,15 @@ from dispatch.workorder.models import (
 )
 from dispatch.workorder.queries import get_work_order, worker_only
 from dispatch.workorder.timelimits import _arm, _disarm, _iso, _resume_clocks
+from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged
+from pm_events.intake import (
+    RequestClassified,
+    RequestClassifiedAppointment,
+    RequestCreated,
+    RequestCreatedAppointment,
+    RequestReopened,
+    RequestStatusChanged,
+)
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
 from pm_platform.problems import Conflict, Problem
@@ -52,25 +59,25 @@ VALID = "valid"
 # --- recording changes --------------------------------------------------------------------------------
 
 
-def _status_data(
+def _status_changed(
     order: WorkOrder, from_status: str, actor: str | None, reason: str | None, from_department: str | None, at: datetime
-) -> dict[str, Any]:
-    return {
-        "work_order_id": order.id,
-        "request_id": order.request_id,
-        "site": order.site,
-        "department": order.department,
-        "from_status": from_status,
-        "to_status": order.status,
-        "assignee": order.assignee,
-        "reason": reason,
-        "actor": actor,
-        "from_department": from_department,
-        "priority": order.priority,
-        "unit_id": order.unit_id,
-        "rework": order.rework,
-        "changed_at": _iso(at),
-    }
+) -> WorkOrderStatusChanged:
+    return WorkOrderStatusChanged(
+        work_order_id=order.id,
+        request_id=order.request_id,
+        site=order.site,
+        department=order.department,
+        from_status=from_status,
+        to_status=order.status,
+        assignee=order.assignee,
+        reason=reason,
+        actor=actor,
+        from_department=from_department,
+        priority=order.priority,
+        unit_id=order.unit_id,
+        rework=order.rework,
+        changed_at=_iso(at),
+    )
 
 
 def _record(
@@ -99,13 +106,12 @@ def _record(
         )
     )
     uow.emit(
-        STATUS_CHANGED,
+        _status_changed(order, from_status, actor, reason, from_department, at),
         subject=order.id,
         site=order.site,
         department=order.department,
         caused_by=caused_by,
         correlation_id=None if caused_by else order.request_id,
-        data=_status_data(order, from_status, actor, reason, from_department, at),
     )
 
 
@@ -191,30 +197,29 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
     )
     uow.session.add(order)
     uow.emit(
-        "dispatch.workorder.created.v1",
+        WorkOrderCreated(
+            work_order_id=order.id,
+            request_id=order.request_id,
+            site=order.site,
+            department=order.department,
+            category=order.category,
+            priority=order.priority,
+            unit_id=order.unit_id,
+            location=order.location,
+            description=order.description,
+            in_unit=order.in_unit,
+            appointment={"start": _iso(start), "end": _iso(end)} if job.appointment else None,
+            due_at=_iso(order.due_at),
+            acceptance_due_at=_iso(order.acceptance_due_at),
+            completion_due_at=_iso(order.completion_due_at),
+            rework=order.rework,
+            original_work_order_id=order.original_work_order_id,
+            created_at=_iso(now),
+        ),
         subject=order.id,
         site=order.site,
         department=order.department,
         caused_by=caused_by,
-        data={
-            "work_order_id": order.id,
-            "request_id": order.request_id,
-            "site": order.site,
-            "department": order.department,
-            "category": order.category,
-            "priority": order.priority,
-            "unit_id": order.unit_id,
-            "location": order.location,
-            "description": order.description,
-            "in_unit": order.in_unit,
-            "appointment": {"start": _iso(start), "end": _iso(end)} if job.appointment else None,
-            "due_at": _iso(order.due_at),
-            "acceptance_due_at": _iso(order.acceptance_due_at),
-            "completion_due_at": _iso(order.completion_due_at),
-            "rework": order.rework,
-            "original_work_order_id": order.original_work_order_id,
-            "created_at": _iso(now),
-        },
     )
     for limit in Limit:
         await _arm(uow, order, limit, job.requested_at, limits.warning_share)
@@ -222,32 +227,37 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
     return order
 
 
-async def open_work_order(uow: UnitOfWork, created: Envelope) -> WorkOrder | None:
+def _slot(appointment: RequestCreatedAppointment | RequestClassifiedAppointment | None) -> dict[str, str] | None:
+    """The owner's booked slot as a job carries it."""
+    return {"start": appointment.start, "end": appointment.end} if appointment else None
+
+
+async def open_work_order(uow: UnitOfWork, data: RequestCreated, created: Envelope) -> WorkOrder | None:
     """Route a recorded request to its department as a work order; kinds that need no work get none."""
-    data: dict[str, Any] = created.data
-    if data["kind"] in NO_WORK_ORDER_KINDS:
+    if data.kind in NO_WORK_ORDER_KINDS:
         return None
-    if data["kind"] == COMPLAINT:
+    if data.kind == COMPLAINT:
         return None  # its classification decides: a valid one opens work for the department it names
     # The agent may have chosen the department at intake (an override); otherwise the site's routing decides.
-    department = data.get("department")
-    if not department or await uow.session.get(Department, (data["site"], department)) is None:
-        department = await route(uow.session, data["site"], data["category"])
+    # Not a field of v1: a producer may add it as an optional field (the model keeps unknown fields).
+    department: str | None = getattr(data, "department", None)
+    if not department or await uow.session.get(Department, (data.site, department)) is None:
+        department = await route(uow.session, data.site, data.category)
     return await _open(
         uow,
         Job(
-            request_id=data["request_id"],
-            site=data["site"],
+            request_id=data.request_id,
+            site=data.site,
             department=department,
-            kind=data["kind"],
-            category=data["category"],
-            priority=data["priority"],
-            unit_id=data.get("unit_id"),
-            location=data.get("location"),
-            description=data["description"],
-            in_unit=data["in_unit"],
-            appointment=data.get("appointment"),
-            requested_at=parse_utc(data["created_at"]),
+            kind=data.kind,
+            category=data.category,
+            priority=data.priority,
+            unit_id=data.unit_id,
+            location=data.location,
+            description=data.description,
+            in_unit=data.in_unit,
+            appointment=_slot(data.appointment),
+            requested_at=parse_utc(data.created_at),
         ),
         created,
     )
@@ -271,41 +281,40 @@ async def _original(session: AsyncSession, site: str, request_id: str, work_orde
     return candidates[0] if candidates else None
 
 
-async def open_rework(uow: UnitOfWork, reopened: Envelope) -> WorkOrder | None:
+async def open_rework(uow: UnitOfWork, data: RequestReopened, reopened: Envelope) -> WorkOrder | None:
     """A reopened request becomes a rework order linked to the work that failed, for the same department;
     an escalated reopening raises its priority one step. A reopened request that never had work (an inquiry,
     a communicative complaint) gets none: the service center answers it again."""
-    data: dict[str, Any] = reopened.data
-    site = data["site"]
-    original = await _original(uow.session, site, data["request_id"], data.get("work_order_id"))
-    kind = original.kind if original else data.get("kind", "repair")
+    site = data.site
+    original = await _original(uow.session, site, data.request_id, data.work_order_id)
+    kind = original.kind if original else (data.kind or "repair")
     if original is None and (kind in NO_WORK_ORDER_KINDS or kind == COMPLAINT):
         return None  # (a complaint without work was communicative: its classification opens any work)
     if original is not None:
         department = original.department
-    elif data.get("department") and await uow.session.get(Department, (site, data["department"])) is not None:
-        department = data["department"]
+    elif data.department and await uow.session.get(Department, (site, data.department)) is not None:
+        department = data.department
     else:
-        department = await route(uow.session, site, data["category"])
-    priority = data.get("priority") or (original.priority if original else "normal")
-    if data["escalated"]:
+        department = await route(uow.session, site, data.category)
+    priority = data.priority or (original.priority if original else "normal")
+    if data.escalated:
         priority = raised(priority)
-    reason = data["reason"]
+    reason = data.reason
     return await _open(
         uow,
         Job(
-            request_id=data["request_id"],
+            request_id=data.request_id,
             site=site,
             department=department,
             kind=kind,
-            category=original.category if original else data["category"],
+            category=original.category if original else data.category,
             priority=priority,
-            unit_id=original.unit_id if original else data.get("unit_id"),
+            unit_id=original.unit_id if original else data.unit_id,
             location=original.location if original else None,
             description=f"Rework: {reason}" + (f"\n\nOriginal: {original.description}" if original else ""),
-            in_unit=original.in_unit if original else data.get("unit_id") is not None,
+            in_unit=original.in_unit if original else data.unit_id is not None,
             appointment=None,
-            requested_at=parse_utc(data["reopened_at"]),
+            requested_at=parse_utc(data.reopened_at),
             rework=True,
             original_work_order_id=original.id if original else None,
         ),
@@ -428,28 +437,27 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, re
     await _disarm(uow, order, *Limit)
     _record(uow, order, previous, actor=principal.subject)
     uow.emit(
-        "dispatch.workorder.completed.v1",
+        WorkOrderCompleted(
+            work_order_id=order.id,
+            request_id=order.request_id,
+            site=order.site,
+            department=order.department,
+            unit_id=order.unit_id,
+            in_unit=order.in_unit,
+            result=order.result,
+            parts=order.parts,
+            minutes_spent=order.minutes_spent,
+            charge=charge.model_dump() if charge is not None else None,
+            charge_code=code,
+            worker=order.worker,
+            rework=order.rework,
+            original_work_order_id=order.original_work_order_id,
+            completed_at=_iso(order.completed_at),
+        ),
         subject=order.id,
         site=order.site,
         department=order.department,
         correlation_id=order.request_id,
-        data={
-            "work_order_id": order.id,
-            "request_id": order.request_id,
-            "site": order.site,
-            "department": order.department,
-            "unit_id": order.unit_id,
-            "in_unit": order.in_unit,
-            "result": order.result,
-            "parts": order.parts,
-            "minutes_spent": order.minutes_spent,
-            "charge": charge.model_dump() if charge is not None else None,
-            "charge_code": code,
-            "worker": order.worker,
-            "rework": order.rework,
-            "original_work_order_id": order.original_work_order_id,
-            "completed_at": _iso(order.completed_at),
-        },
     )
     await uow.commit()
     return order
@@ -613,39 +621,37 @@ async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str
     return order
 
 
-async def cancel_for_request(uow: UnitOfWork, changed: Envelope) -> list[WorkOrder]:
+async def cancel_for_request(uow: UnitOfWork, data: RequestStatusChanged, changed: Envelope) -> list[WorkOrder]:
     """The request was cancelled at the front desk (withdrawn, or a duplicate): its open work orders leave the
     pool and their clocks stop; the status change names the assignee, so whoever held it is told."""
-    data: dict[str, Any] = changed.data
-    if data["to_status"] != "cancelled":
+    if data.to_status != "cancelled":
         return []
     orders = (
         await uow.session.scalars(
             select(WorkOrder)
             .where(
-                WorkOrder.site == data["site"],
-                WorkOrder.request_id == data["request_id"],
+                WorkOrder.site == data.site,
+                WorkOrder.request_id == data.request_id,
                 WorkOrder.status.in_([str(s) for s in OPEN]),
             )
             .order_by(WorkOrder.created_at, WorkOrder.id)
             .with_for_update()
         )
     ).all()
-    reason = "request cancelled" + (f": {data['reason']}" if data.get("reason") else "")
+    reason = "request cancelled" + (f": {data.reason}" if data.reason else "")
     for order in orders:
         previous = _move(order, Status.cancelled)
         order.cancelled_at, order.last_reason = order.updated_at, reason
         await _disarm(uow, order, *Limit)
-        _record(uow, order, previous, actor=data.get("actor"), reason=reason, caused_by=changed)
+        _record(uow, order, previous, actor=data.actor, reason=reason, caused_by=changed)
     return list(orders)
 
 
-async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrder | None:
+async def apply_classification(uow: UnitOfWork, data: RequestClassified, classified: Envelope) -> WorkOrder | None:
     """A complaint's classification decides its work. Valid: the department it names does the work (its open
     order is transferred there, or one is opened there). Communicative (help-seeking, inquiry, venting): no
     work order; the service center follows it up, so an open one is cancelled."""
-    data: dict[str, Any] = classified.data
-    site, request_id = data["site"], data["request_id"]
+    site, request_id = data.site, data.request_id
     orders = (
         await uow.session.scalars(
             select(WorkOrder)
@@ -655,39 +661,39 @@ async def apply_classification(uow: UnitOfWork, classified: Envelope) -> WorkOrd
         )
     ).all()
     open_orders = [o for o in orders if Status(o.status) in OPEN]
-    actor = data.get("classified_by")
-    if data["complaint_class"] != VALID:
-        reason = f"communicative complaint ({data['complaint_class']}): the service center follows it up"
+    actor = data.classified_by
+    if data.complaint_class != VALID:
+        reason = f"communicative complaint ({data.complaint_class}): the service center follows it up"
         for order in open_orders:
             previous = _move(order, Status.cancelled)
             order.cancelled_at, order.last_reason = order.updated_at, reason
             await _disarm(uow, order, *Limit)
             _record(uow, order, previous, actor=actor, reason=reason, caused_by=classified)
         return None
-    department = data.get("department")
+    department = data.department
     if not department or await uow.session.get(Department, (site, department)) is None:
-        department = await route(uow.session, site, data["category"])
+        department = await route(uow.session, site, data.category)
     reason = f"valid complaint: {department} is responsible"
     for order in open_orders:
         if order.department != department:
             await _into_department(uow, actor, order, department, reason, caused_by=classified)
     if open_orders or any(o.status == Status.completed for o in orders):
         return open_orders[0] if open_orders else None
-    created_at = data.get("created_at") or data["classified_at"]
+    created_at = data.created_at or data.classified_at
     return await _open(
         uow,
         Job(
             request_id=request_id,
             site=site,
             department=department,
-            kind=data["kind"],
-            category=data["category"],
-            priority=data.get("priority") or "normal",
-            unit_id=data.get("unit_id"),
-            location=data.get("location"),
-            description=data.get("summary") or f"Valid complaint ({data['category']})",
-            in_unit=bool(data.get("in_unit")),
-            appointment=data.get("appointment"),
+            kind=data.kind,
+            category=data.category,
+            priority=data.priority or "normal",
+            unit_id=data.unit_id,
+            location=data.location,
+            description=data.summary or f"Valid complaint ({data.category})",
+            in_unit=bool(data.in_unit),
+            appointment=_slot(data.appointment),
             requested_at=parse_utc(created_at),
         ),
         classified,

@@ -10,7 +10,6 @@ from dispatch.department.service import site_settings
 from dispatch.workorder.models import (
     AWAITING_ACCEPTANCE,
     TERMINAL,
-    TIMELIMIT,
     Limit,
     NonconformanceSlip,
     Stage,
@@ -18,6 +17,7 @@ from dispatch.workorder.models import (
     WorkOrder,
     timer_kind,
 )
+from pm_events.dispatch import WorkOrderTimeLimit
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.timers import DueTimer, cancel, schedule
 from pm_platform.uow import UnitOfWork
@@ -123,26 +123,25 @@ async def fire_time_limit(uow: UnitOfWork, timer: DueTimer, limit: Limit, stage:
         )
         order.escalated_at = order.escalated_at or now
     uow.emit(
-        TIMELIMIT,
+        WorkOrderTimeLimit(
+            work_order_id=order.id,
+            request_id=order.request_id,
+            site=order.site,
+            department=order.department,
+            limit=limit,
+            stage=stage,
+            due_at=_iso(due),
+            status=order.status,
+            assignee=order.assignee,
+            priority=order.priority,
+            category=order.category,
+            unit_id=order.unit_id,
+            rework=order.rework,
+            slip_id=slip_id,
+            fired_at=_iso(now),
+        ),
         subject=order.id,
         site=order.site,
         department=order.department,
         correlation_id=order.request_id,
-        data={
-            "work_order_id": order.id,
-            "request_id": order.request_id,
-            "site": order.site,
-            "department": order.department,
-            "limit": limit,
-            "stage": stage,
-            "due_at": _iso(due),
-            "status": order.status,
-            "assignee": order.assignee,
-            "priority": order.priority,
-            "category": order.category,
-            "unit_id": order.unit_id,
-            "rework": order.rework,
-            "slip_id": slip_id,
-            "fired_at": _iso(now),
-        },
     )

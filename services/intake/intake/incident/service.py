@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.events import INCIDENT_BROADCAST
 from intake.incident.models import Broadcast, BroadcastCommand, Incident
 from intake.organization.models import Building, Site, Unit
 from intake.request.models import Request, Status
 from intake.request.timeline import timeline_entry
+from pm_events.intake import IncidentBroadcast
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.problems import Conflict, NotFound, Problem
@@ -131,22 +131,21 @@ async def broadcast(uow: UnitOfWork, principal: Principal, incident_id: str, com
     )
     session.add(record)
     event = uow.emit(
-        INCIDENT_BROADCAST,
+        IncidentBroadcast(
+            incident_id=incident.id,
+            site=incident.site,
+            building=building.code if building else None,
+            unit_ids=unit_ids,
+            category=incident.category,
+            message=command.message,
+            urgency=command.urgency,
+            requested_by=principal.subject,
+            broadcast_id=record.id,
+            requested_at=now.isoformat(),
+        ),
         subject=incident.id,
         site=incident.site,
         correlation_id=incident.id,
-        data={
-            "incident_id": incident.id,
-            "site": incident.site,
-            "building": building.code if building else None,
-            "unit_ids": unit_ids,
-            "category": incident.category,
-            "message": command.message,
-            "urgency": command.urgency,
-            "requested_by": principal.subject,
-            "broadcast_id": record.id,
-            "requested_at": now.isoformat(),
-        },
     )
     members = (await session.scalars(select(Request).where(Request.incident_id == incident.id))).all()
     for member in members:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +12,7 @@ from intake.lookup.models import CallerMatch, PaymentRead, PaymentStatus
 from intake.organization.models import Party, PartyRead, Unit, UnitRead
 from intake.organization.service import mask_phone, parties_by_phone, parties_of_unit, sees_contacts
 from intake.request.models import OPEN, Request, RequestRead
+from pm_events.billing import AccountStatusChanged
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Problem
@@ -22,19 +22,19 @@ RECENT_DAYS = 90
 RECENT_LIMIT = 10
 
 
-async def record_payment_status(uow: UnitOfWork, data: dict[str, Any]) -> None:
+async def record_payment_status(uow: UnitOfWork, data: AccountStatusChanged) -> None:
     """Upsert the unit's payment status; an event older than the one held is ignored (out of order)."""
-    updated_at = datetime.fromisoformat(data["updated_at"])
-    row = await uow.session.get(PaymentStatus, data["unit_id"])
+    updated_at = datetime.fromisoformat(data.updated_at)
+    row = await uow.session.get(PaymentStatus, data.unit_id)
     if row is not None and as_utc(row.updated_at) > updated_at:
         return
     if row is None:
-        row = PaymentStatus(unit_id=data["unit_id"])
+        row = PaymentStatus(unit_id=data.unit_id)
         uow.session.add(row)
-    row.site, row.balance_cents, row.overdue_cents = data["site"], data["balance_cents"], data["overdue_cents"]
-    row.in_arrears = data["in_arrears"]
-    row.oldest_due = date.fromisoformat(data["oldest_due"]) if data.get("oldest_due") else None
-    row.currency = data.get("currency") or "CNY"
+    row.site, row.balance_cents, row.overdue_cents = data.site, data.balance_cents, data.overdue_cents
+    row.in_arrears = data.in_arrears
+    row.oldest_due = date.fromisoformat(data.oldest_due) if data.oldest_due else None
+    row.currency = data.currency or "CNY"
     row.updated_at = updated_at
 
 

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.events import PARTY_UPSERTED, SITE_UPSERTED, UNIT_UPSERTED
 from intake.organization.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_LIMIT_MINUTES,
@@ -30,6 +29,7 @@ from intake.organization.models import (
     Unit,
     UnitWrite,
 )
+from pm_events.intake import PartyUpserted, SiteUpserted, UnitUpserted
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.problems import NotFound, Problem
@@ -80,19 +80,18 @@ async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSett
 def publish_site(uow: UnitOfWork, site: Site) -> None:
     updated_at = site.updated_at or utcnow()
     uow.emit(
-        SITE_UPSERTED,
+        SiteUpserted(
+            site=site.code,
+            name=site.name,
+            kind=site.kind,
+            group_code=site.group_code,
+            service_center=site.service_center,
+            timezone=site.timezone,
+            updated_at=updated_at.isoformat(),
+        ),
         subject=site.code,
         site=site.code,
         correlation_id=site.code,
-        data={
-            "site": site.code,
-            "name": site.name,
-            "kind": site.kind,
-            "group_code": site.group_code,
-            "service_center": site.service_center,
-            "timezone": site.timezone,
-            "updated_at": updated_at.isoformat(),
-        },
     )
 
 
@@ -238,22 +237,21 @@ async def publish_unit(uow: UnitOfWork, unit: Unit) -> None:
     building = await uow.session.get(Building, unit.building_id)
     updated_at = unit.updated_at or utcnow()
     uow.emit(
-        UNIT_UPSERTED,
+        UnitUpserted(
+            unit_id=unit.id,
+            site=unit.site,
+            building=building.code if building else unit.building_id,
+            number=unit.code,
+            floor=unit.floor,
+            area_m2=f"{unit.area_m2:.2f}",
+            use=unit.use,
+            occupied=unit.occupied,
+            paying_party_id=await paying_party_id(uow.session, unit.id),
+            updated_at=updated_at.isoformat(),
+        ),
         subject=unit.id,
         site=unit.site,
         correlation_id=unit.id,
-        data={
-            "unit_id": unit.id,
-            "site": unit.site,
-            "building": building.code if building else unit.building_id,
-            "number": unit.code,
-            "floor": unit.floor,
-            "area_m2": f"{unit.area_m2:.2f}",
-            "use": unit.use,
-            "occupied": unit.occupied,
-            "paying_party_id": await paying_party_id(uow.session, unit.id),
-            "updated_at": updated_at.isoformat(),
-        },
     )
 
 
@@ -343,26 +341,25 @@ async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
 def publish_party(uow: UnitOfWork, party: Party) -> None:
     updated_at = party.updated_at or utcnow()
     uow.emit(
-        PARTY_UPSERTED,
+        PartyUpserted(
+            party_id=party.id,
+            site=party.site,
+            unit_id=party.unit_id or "",
+            role=party.role,
+            name=party.name,
+            phone=party.phone,
+            email=party.email,
+            language=party.language,
+            extra_care=[c for c in party.extra_care.split(",") if c],
+            active=party.active,
+            pays=party.pays,
+            move_in=party.move_in.isoformat() if party.move_in else None,
+            move_out=party.move_out.isoformat() if party.move_out else None,
+            updated_at=updated_at.isoformat(),
+        ),
         subject=party.id,
         site=party.site,
         correlation_id=party.id,
-        data={
-            "party_id": party.id,
-            "site": party.site,
-            "unit_id": party.unit_id or "",
-            "role": party.role,
-            "name": party.name,
-            "phone": party.phone,
-            "email": party.email,
-            "language": party.language,
-            "extra_care": [c for c in party.extra_care.split(",") if c],
-            "active": party.active,
-            "pays": party.pays,
-            "move_in": party.move_in.isoformat() if party.move_in else None,
-            "move_out": party.move_out.isoformat() if party.move_out else None,
-            "updated_at": updated_at.isoformat(),
-        },
     )
 
 

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.duty.models import DutyLogEntry
-from intake.events import REQUEST_TIMELIMIT
 from intake.organization.models import Site
 from intake.report.models import Attainment, ComplaintAnalysis, DailyReport, HotSpot
 from intake.request.models import OPEN, Kind, Request, Status, StatusChange, TimelineEntry
 from intake.request.service import overdue_clause
+from pm_events.intake import RequestTimeLimit
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.problems import Problem
@@ -48,7 +48,7 @@ async def daily(session: AsyncSession, site: str, day: date) -> DailyReport:
             .join(Request, Request.id == TimelineEntry.request_id)
             .where(
                 Request.site == site,
-                TimelineEntry.event_type == REQUEST_TIMELIMIT,
+                TimelineEntry.event_type == RequestTimeLimit.event_type,
                 TimelineEntry.occurred_at >= start,
                 TimelineEntry.occurred_at < end,
             )

@@ -16,10 +16,14 @@ from intake.request.service import (
     transition,
 )
 from intake.request.timeline import timeline_entry
-from pm_platform.consumer import Subscriptions
+from pm_events.billing import ChargeRecorded
+from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
+from pm_events.notification import MessageSent
+from pm_events.survey import FollowupCompleted, FollowupScheduled, FollowupSkipped, VisitRecorded
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import Problem
+from pm_platform.subscriptions import Subscriptions, decode
 from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
 
@@ -30,34 +34,38 @@ timers = Timers()
 WORKING = frozenset({"accepted", "on_the_way", "on_site"})
 
 
-@subscriptions.on("dispatch.workorder.created.v1")
-async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(WorkOrderCreated)
+async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow: UnitOfWork) -> None:
     await record_progress(
         uow,
-        event,
-        f"work order created for {event.data['department']}",
+        envelope,
+        f"work order created for {event.department}",
         Status.in_progress,
-        department=event.data["department"],
+        department=event.department,
+        request_id=event.request_id,
+        unit_id=event.unit_id,
     )
 
 
-@subscriptions.on("dispatch.workorder.completed.v1")
-async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(WorkOrderCompleted)
+async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
     request = await record_progress(
         uow,
-        event,
-        f"work order completed: {event.data['result']}",
+        envelope,
+        f"work order completed: {event.result}",
         Status.resolved,
-        department=event.data["department"],
+        department=event.department,
+        request_id=event.request_id,
+        unit_id=event.unit_id,
     )
     if request is None:
         return
     uow.session.add(
         WorkFact(
             request_id=request.id,
-            work_order_id=event.data["work_order_id"],
+            work_order_id=event.work_order_id,
             kind="work_order_completed",
-            event=event.model_dump(mode="json"),
+            event=envelope.model_dump(mode="json"),
             applied=True,
             recorded_at=utcnow(),
         )
@@ -69,7 +77,7 @@ async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
             .where(
                 WorkFact.request_id == request.id,
                 WorkFact.applied.is_(False),
-                WorkFact.work_order_id == event.data["work_order_id"],
+                WorkFact.work_order_id == event.work_order_id,
             )
             .order_by(WorkFact.id)
         )
@@ -78,16 +86,18 @@ async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
         fact.applied = True
         followup = Envelope.model_validate(fact.event)
         if fact.kind == "followup_skipped":
-            await _apply_skip(uow, request, followup)
+            await _apply_skip(uow, request, decode(FollowupSkipped, followup), followup)
         else:
-            await _apply_followup(uow, request, followup)
+            await _apply_followup(uow, request, decode(FollowupCompleted, followup), followup)
 
 
-async def _waits_for_completion(uow: UnitOfWork, request: Request, event: Envelope, kind: str) -> bool:
+async def _waits_for_completion(
+    uow: UnitOfWork, request: Request, event: FollowupCompleted | FollowupSkipped, envelope: Envelope, kind: str
+) -> bool:
     """Whether a follow-up outcome must wait for its work order's completion, which dispatch's stream has not
     delivered yet (the request is still open and intake has not seen that work order complete); if so it is
     kept as a fact and applied when the completion arrives."""
-    work_order_id = event.data.get("work_order_id")
+    work_order_id = event.work_order_id
     if not work_order_id or Status(request.status) not in OPEN:
         return False
     completed = await uow.session.scalar(
@@ -106,7 +116,7 @@ async def _waits_for_completion(uow: UnitOfWork, request: Request, event: Envelo
             request_id=request.id,
             work_order_id=work_order_id,
             kind=kind,
-            event=event.model_dump(mode="json"),
+            event=envelope.model_dump(mode="json"),
             applied=False,
             recorded_at=utcnow(),
         )
@@ -114,65 +124,73 @@ async def _waits_for_completion(uow: UnitOfWork, request: Request, event: Envelo
     return True
 
 
-@subscriptions.on("dispatch.workorder.status_changed.v1")
-async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    summary = f"work order {data['from_status']} → {data['to_status']} ({data['department']})"
-    if data.get("assignee"):
-        summary += f", assigned to {data['assignee']}"
-    if data.get("reason"):
-        summary += f": {data['reason']}"
-    target = Status.in_progress if data["to_status"] in WORKING else None
-    await record_progress(uow, event, summary, target, department=data["department"])
-
-
-@subscriptions.on("dispatch.workorder.timelimit.v1")
-async def on_work_order_time_limit(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
+@subscriptions.on(WorkOrderStatusChanged)
+async def on_work_order_status_changed(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    summary = f"work order {event.from_status} → {event.to_status} ({event.department})"
+    if event.assignee:
+        summary += f", assigned to {event.assignee}"
+    if event.reason:
+        summary += f": {event.reason}"
+    target = Status.in_progress if event.to_status in WORKING else None
     await record_progress(
-        uow, event, f"work order {data['limit']} limit {data['stage']} ({data['department']}), due {data['due_at']}"
+        uow, envelope, summary, target, department=event.department, request_id=event.request_id, unit_id=event.unit_id
     )
 
 
-@subscriptions.on("survey.followup.scheduled.v1")
-async def on_followup_scheduled(event: Envelope, uow: UnitOfWork) -> None:
-    await record_progress(uow, event, f"follow-up ({event.data['method']}) due {event.data['due_at']}")
+@subscriptions.on(WorkOrderTimeLimit)
+async def on_work_order_time_limit(event: WorkOrderTimeLimit, envelope: Envelope, uow: UnitOfWork) -> None:
+    await record_progress(
+        uow,
+        envelope,
+        f"work order {event.limit} limit {event.stage} ({event.department}), due {event.due_at}",
+        request_id=event.request_id,
+        unit_id=event.unit_id,
+    )
 
 
-@subscriptions.on("survey.followup.completed.v1")
-async def on_followup_completed(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    summary = f"follow-up {data['outcome']}" + (f": {data['comment']}" if data.get("comment") else "")
-    request = await record_progress(uow, event, summary)
-    if request is None or await _waits_for_completion(uow, request, event, "followup_completed"):
+@subscriptions.on(FollowupScheduled)
+async def on_followup_scheduled(event: FollowupScheduled, envelope: Envelope, uow: UnitOfWork) -> None:
+    await record_progress(
+        uow,
+        envelope,
+        f"follow-up ({event.method}) due {event.due_at}",
+        request_id=event.request_id,
+        unit_id=event.unit_id,
+    )
+
+
+@subscriptions.on(FollowupCompleted)
+async def on_followup_completed(event: FollowupCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    summary = f"follow-up {event.outcome}" + (f": {event.comment}" if event.comment else "")
+    request = await record_progress(uow, envelope, summary, request_id=event.request_id, unit_id=event.unit_id)
+    if request is None or await _waits_for_completion(uow, request, event, envelope, "followup_completed"):
         return
-    await _apply_followup(uow, request, event)
+    await _apply_followup(uow, request, event, envelope)
 
 
-async def _apply_followup(uow: UnitOfWork, request: Request, event: Envelope) -> None:
+async def _apply_followup(uow: UnitOfWork, request: Request, event: FollowupCompleted, envelope: Envelope) -> None:
     """A failed follow-up reopens and escalates the request (dispatch then creates rework); otherwise the
     request is followed up, and closed when the owner is satisfied."""
-    data = event.data
-    if data["reopen"]:
+    if event.reopen:
         if can_transition(Status(request.status), Status.reopened):
-            reason = f"follow-up {data['outcome']}" + (f": {data['comment']}" if data.get("comment") else "")
+            reason = f"follow-up {event.outcome}" + (f": {event.comment}" if event.comment else "")
             await transition(
                 uow,
                 request,
                 Status.reopened,
                 actor=None,
                 reason=reason,
-                caused_by=event,
-                department=data.get("department"),
-                followup_id=data["followup_id"],
-                work_order_id=data.get("work_order_id"),
+                caused_by=envelope,
+                department=event.department,
+                followup_id=event.followup_id,
+                work_order_id=event.work_order_id,
             )
         return
     if can_transition(Status(request.status), Status.followed_up):
-        await transition(uow, request, Status.followed_up, actor=None, caused_by=event)
-    if data["outcome"] == "satisfied" and can_transition(Status(request.status), Status.closed):
+        await transition(uow, request, Status.followed_up, actor=None, caused_by=envelope)
+    if event.outcome == "satisfied" and can_transition(Status(request.status), Status.closed):
         await transition(
-            uow, request, Status.closed, actor=None, reason="owner satisfied at the follow-up", caused_by=event
+            uow, request, Status.closed, actor=None, reason="owner satisfied at the follow-up", caused_by=envelope
         )
 
 
@@ -185,81 +203,92 @@ SKIP_REASONS = {
 }
 
 
-@subscriptions.on("survey.followup.skipped.v1")
-async def on_followup_skipped(event: Envelope, uow: UnitOfWork) -> None:
-    why = SKIP_REASONS.get(event.data["reason"], event.data["reason"])
-    request = await record_progress(uow, event, f"follow-up skipped: {why}")
-    if request is None or await _waits_for_completion(uow, request, event, "followup_skipped"):
+@subscriptions.on(FollowupSkipped)
+async def on_followup_skipped(event: FollowupSkipped, envelope: Envelope, uow: UnitOfWork) -> None:
+    why = SKIP_REASONS.get(event.reason, event.reason)
+    request = await record_progress(
+        uow, envelope, f"follow-up skipped: {why}", request_id=event.request_id, unit_id=event.unit_id
+    )
+    if request is None or await _waits_for_completion(uow, request, event, envelope, "followup_skipped"):
         return
-    await _apply_skip(uow, request, event)
+    await _apply_skip(uow, request, event, envelope)
 
 
-async def _apply_skip(uow: UnitOfWork, request: Request, event: Envelope) -> None:
+async def _apply_skip(uow: UnitOfWork, request: Request, event: FollowupSkipped, envelope: Envelope) -> None:
     """No follow-up will come: a resolved request is closed with the reason (it would wait forever); a request
     in any other status (reopened, already followed up or closed) only records it on its timeline."""
-    why = SKIP_REASONS.get(event.data["reason"], event.data["reason"])
+    why = SKIP_REASONS.get(event.reason, event.reason)
     if request.status == Status.resolved:
-        await transition(uow, request, Status.closed, actor=None, reason=f"follow-up skipped: {why}", caused_by=event)
+        await transition(
+            uow, request, Status.closed, actor=None, reason=f"follow-up skipped: {why}", caused_by=envelope
+        )
 
 
-@subscriptions.on("survey.visit.recorded.v1")
-async def on_visit_recorded(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(VisitRecorded)
+async def on_visit_recorded(event: VisitRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
     """A manager's home visit found something to do: record it as a request raised on the visit."""
-    data = event.data
-    raise_request = data.get("raise_request")
+    raise_request = event.raise_request
     if not raise_request:
         return
     session = uow.session
-    category = raise_request["category"]
+    category = raise_request.category
     known = await session.scalar(
-        select(Category).where(Category.site == data["site"], Category.code == category, Category.active.is_(True))
+        select(Category).where(Category.site == event.site, Category.code == category, Category.active.is_(True))
     )
-    description = raise_request["description"]
+    description = raise_request.description
     if known is None:  # keep what the manager wrote rather than lose the request
         description, category = f"[{category}] {description}", "other"
-    party = await session.get(Party, data["party_id"]) if data.get("party_id") else None
+    party = await session.get(Party, event.party_id) if event.party_id else None
     reporter = Reporter(
         party_id=party.id if party else None,
-        name=party.name if party else data["manager"],
+        name=party.name if party else event.manager,
         phone=party.phone if party else None,
         language=party.language if party else "zh-CN",
     )
     try:
         command = RequestCreate(
-            site=data["site"],
-            kind=raise_request["kind"],
+            site=event.site,
+            kind=raise_request.kind,
             channel=Channel.visit,
             category=category,
-            priority=raise_request.get("priority", "normal"),
+            priority=raise_request.priority or "normal",
             description=description,
-            unit_id=data["unit_id"],
-            in_unit=raise_request.get("in_unit", False),
+            unit_id=event.unit_id,
+            in_unit=bool(raise_request.in_unit),
             reporter=reporter,
         )
-        request = await record_request(uow, command, actor=data["manager"], caused_by=event)
+        request = await record_request(uow, command, actor=event.manager, caused_by=envelope)
     except (Problem, ValueError) as exc:
         # Retrying cannot help (an unknown unit, say): dead-letter it with the reason for an operator.
-        raise ContractViolation(f"cannot raise a request from visit {data['visit_id']}: {exc}") from exc
+        raise ContractViolation(f"cannot raise a request from visit {event.visit_id}: {exc}") from exc
     uow.session.add(
         timeline_entry(
-            request.id, request.unit_id, event, f"raised on a home visit by {data['manager']}: {data['notes'][:200]}"
+            request.id, request.unit_id, envelope, f"raised on a home visit by {event.manager}: {event.notes[:200]}"
         )
     )
 
 
-@subscriptions.on("billing.charge.recorded.v1")
-async def on_charge_recorded(event: Envelope, uow: UnitOfWork) -> None:
-    amount = event.data["amount_cents"]
+@subscriptions.on(ChargeRecorded)
+async def on_charge_recorded(event: ChargeRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
+    amount = event.amount_cents
     await record_progress(
-        uow, event, f"charge {amount // 100}.{amount % 100:02d} {event.data['currency']}: {event.data['item']}"
+        uow,
+        envelope,
+        f"charge {amount // 100}.{amount % 100:02d} {event.currency}: {event.item}",
+        request_id=event.request_id,
+        unit_id=event.unit_id,
     )
 
 
-@subscriptions.on("notification.message.sent.v1")
-async def on_message_sent(event: Envelope, uow: UnitOfWork) -> None:
-    if event.data.get("request_id"):
+@subscriptions.on(MessageSent)
+async def on_message_sent(event: MessageSent, envelope: Envelope, uow: UnitOfWork) -> None:
+    if event.request_id:
         await record_progress(
-            uow, event, f"{event.data['channel']} message {event.data['template']}: {event.data['status']}"
+            uow,
+            envelope,
+            f"{event.channel} message {event.template}: {event.status}",
+            request_id=event.request_id,
+            unit_id=None,  # a message names no unit
         )
 
 

@@ -11,14 +11,6 @@ from opentelemetry import trace
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.events import (
-    REQUEST_CLASSIFIED,
-    REQUEST_CREATED,
-    REQUEST_REOPENED,
-    REQUEST_REPLIED,
-    REQUEST_STATUS_CHANGED,
-    REQUEST_TIMELIMIT,
-)
 from intake.incident import service as incidents
 from intake.organization.models import Building, Limit, Party, Site, Unit
 from intake.organization.service import check_category, resolve_limit, sees_contacts
@@ -40,6 +32,15 @@ from intake.request.models import (
     can_transition,
 )
 from intake.request.timeline import note, timeline_entry
+from pm_events import Event
+from pm_events.intake import (
+    RequestClassified,
+    RequestCreated,
+    RequestReopened,
+    RequestReplied,
+    RequestStatusChanged,
+    RequestTimeLimit,
+)
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
@@ -149,33 +150,33 @@ async def record_request(
     incident = await incidents.group(uow, site, request)
     # Lets an operator find this request's trace (`pm trace <request id>`).
     trace.get_current_span().set_attribute("pm.correlation_id", request.id)
-    data: dict[str, Any] = {
-        "request_id": request.id,
-        "site": request.site,
-        "kind": request.kind,
-        "category": request.category,
-        "priority": request.priority,
-        "description": request.description,
-        "unit_id": request.unit_id,
-        "location": request.location,
-        "in_unit": request.in_unit,
-        "channel": request.channel,
-        "reporter": command.reporter.model_dump(),
-        "appointment": command.appointment.model_dump(mode="json") if command.appointment else None,
-        "created_at": now.isoformat(),
+    created = RequestCreated(
+        request_id=request.id,
+        site=request.site,
+        kind=request.kind,
+        category=request.category,
+        priority=request.priority,
+        description=request.description,
+        unit_id=request.unit_id,
+        location=request.location,
+        in_unit=request.in_unit,
+        channel=request.channel,
+        reporter=command.reporter.model_dump(),
+        appointment=command.appointment.model_dump(mode="json") if command.appointment else None,
+        created_at=now.isoformat(),
         # Optional additions (v1 stays compatible).
-        "building": command.building or (building_id.removeprefix(f"{site.code}-") if building_id else None),
-        "photos": request.photos,
-        "complaint_class": request.complaint_class,
-        "possible_duplicate_of": request.possible_duplicate_of,
-        "incident_id": incident.id if incident else None,
-        "ack_due_at": request.ack_due_at.isoformat() if request.ack_due_at else None,
-        "reply_due_at": request.reply_due_at.isoformat() if request.reply_due_at else None,
-    }
+        building=command.building or (building_id.removeprefix(f"{site.code}-") if building_id else None),
+        photos=request.photos,
+        complaint_class=request.complaint_class,
+        possible_duplicate_of=request.possible_duplicate_of,
+        incident_id=incident.id if incident else None,
+        ack_due_at=request.ack_due_at.isoformat() if request.ack_due_at else None,
+        reply_due_at=request.reply_due_at.isoformat() if request.reply_due_at else None,
+    )
     if caused_by is not None:
-        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data, caused_by=caused_by)
+        event = uow.emit(created, subject=request.id, site=request.site, caused_by=caused_by)
     else:
-        event = uow.emit(REQUEST_CREATED, subject=request.id, site=request.site, data=data, correlation_id=request.id)
+        event = uow.emit(created, subject=request.id, site=request.site, correlation_id=request.id)
     summary = f"{request.kind} recorded by {actor} ({request.channel})"
     if request.possible_duplicate_of:
         summary += f"; possible duplicate of {request.possible_duplicate_of}"
@@ -290,46 +291,45 @@ async def transition(
             changed_at=now,
         )
     )
-    data = {
-        "request_id": request.id,
-        "site": request.site,
-        "unit_id": request.unit_id,
-        "kind": request.kind,
-        "category": request.category,
-        "priority": request.priority,
-        "from_status": str(current),
-        "to_status": str(target),
-        "reason": reason,
-        "actor": actor,
-        "department": request.department,
-        "complaint_class": request.complaint_class,
-        "party_id": request.reporter_party_id,
-        "changed_at": now.isoformat(),
-    }
-    event = _emit(uow, REQUEST_STATUS_CHANGED, request, data, caused_by)
+    changed = RequestStatusChanged(
+        request_id=request.id,
+        site=request.site,
+        unit_id=request.unit_id,
+        kind=request.kind,
+        category=request.category,
+        priority=request.priority,
+        from_status=str(current),
+        to_status=str(target),
+        reason=reason,
+        actor=actor,
+        department=request.department,
+        complaint_class=request.complaint_class,
+        party_id=request.reporter_party_id,
+        changed_at=now.isoformat(),
+    )
+    event = _emit(uow, changed, request, caused_by)
     summary = f"{current} → {target}" + (f" by {actor}" if actor else "") + (f": {reason}" if reason else "")
     session.add(timeline_entry(request.id, request.unit_id, event, summary))
     if target is Status.reopened:
         reopened = _emit(
             uow,
-            REQUEST_REOPENED,
+            RequestReopened(
+                request_id=request.id,
+                site=request.site,
+                unit_id=request.unit_id,
+                kind=request.kind,
+                category=request.category,
+                priority=request.priority,
+                reason=reason or "",
+                followup_id=followup_id,
+                work_order_id=work_order_id,
+                department=request.department,
+                escalated=True,
+                reopen_count=request.reopen_count,
+                actor=actor,
+                reopened_at=now.isoformat(),
+            ),
             request,
-            {
-                "request_id": request.id,
-                "site": request.site,
-                "unit_id": request.unit_id,
-                "kind": request.kind,
-                "category": request.category,
-                "priority": request.priority,
-                "reason": reason or "",
-                "followup_id": followup_id,
-                "work_order_id": work_order_id,
-                "department": request.department,
-                "escalated": True,
-                "reopen_count": request.reopen_count,
-                "actor": actor,
-                "reopened_at": now.isoformat(),
-            },
             caused_by,
         )
         session.add(
@@ -342,12 +342,10 @@ async def transition(
         )
 
 
-def _emit(
-    uow: UnitOfWork, event_type: str, request: Request, data: dict[str, Any], caused_by: Envelope | None
-) -> Envelope:
+def _emit(uow: UnitOfWork, event: Event, request: Request, caused_by: Envelope | None) -> Envelope:
     if caused_by is not None:
-        return uow.emit(event_type, subject=request.id, site=request.site, data=data, caused_by=caused_by)
-    return uow.emit(event_type, subject=request.id, site=request.site, data=data, correlation_id=request.id)
+        return uow.emit(event, subject=request.id, site=request.site, caused_by=caused_by)
+    return uow.emit(event, subject=request.id, site=request.site, correlation_id=request.id)
 
 
 async def change_status(
@@ -372,18 +370,17 @@ async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command:
     # Notification sends the text to the reporter: the reply reaches the owner, not only the timeline.
     event = _emit(
         uow,
-        REQUEST_REPLIED,
+        RequestReplied(
+            request_id=request.id,
+            site=request.site,
+            unit_id=request.unit_id,
+            party_id=request.reporter_party_id,
+            message=command.message,
+            replied_by=principal.subject,
+            replied_at=now.isoformat(),
+            language=party.language if party else None,
+        ),
         request,
-        {
-            "request_id": request.id,
-            "site": request.site,
-            "unit_id": request.unit_id,
-            "party_id": request.reporter_party_id,
-            "message": command.message,
-            "replied_by": principal.subject,
-            "replied_at": now.isoformat(),
-            "language": party.language if party else None,
-        },
         None,
     )
     uow.session.add(
@@ -443,33 +440,30 @@ def emit_classified(
     now = utcnow()
     event = _emit(
         uow,
-        REQUEST_CLASSIFIED,
-        request,
-        {
-            "request_id": request.id,
-            "site": request.site,
-            "unit_id": request.unit_id,
-            "kind": request.kind,
-            "category": request.category,
-            "complaint_class": request.complaint_class,
-            "department": department,
-            "classified_by": actor,
-            "classified_at": now.isoformat(),
-            "summary": request.description,
+        RequestClassified(
+            request_id=request.id,
+            site=request.site,
+            unit_id=request.unit_id,
+            kind=request.kind,
+            category=request.category,
+            complaint_class=request.complaint_class,
+            department=department,
+            classified_by=actor,
+            classified_at=now.isoformat(),
+            summary=request.description,
             # What dispatch needs to open a valid complaint's work order from its classification.
-            "priority": request.priority,
-            "location": request.location,
-            "in_unit": request.in_unit,
-            "appointment": (
-                {
-                    "start": as_utc(request.appointment_start).isoformat(),
-                    "end": as_utc(request.appointment_end).isoformat(),
-                }
-                if request.appointment_start and request.appointment_end
-                else None
-            ),
-            "created_at": as_utc(request.created_at).isoformat(),
-        },
+            priority=request.priority,
+            location=request.location,
+            in_unit=request.in_unit,
+            appointment={
+                "start": as_utc(request.appointment_start).isoformat(),
+                "end": as_utc(request.appointment_end).isoformat(),
+            }
+            if request.appointment_start and request.appointment_end
+            else None,
+            created_at=as_utc(request.created_at).isoformat(),
+        ),
+        request,
         caused_by,
     )
     uow.session.add(
@@ -530,20 +524,19 @@ async def time_limit_reached(uow: UnitOfWork, request_id: str, limit: Limit, sta
             request.reply_breached = True
     event = _emit(
         uow,
-        REQUEST_TIMELIMIT,
+        RequestTimeLimit(
+            request_id=request.id,
+            site=request.site,
+            unit_id=request.unit_id,
+            kind=request.kind,
+            category=request.category,
+            priority=request.priority,
+            limit=str(limit),
+            stage=stage,
+            status=request.status,
+            due_at=as_utc(due or utcnow()).isoformat(),
+        ),
         request,
-        {
-            "request_id": request.id,
-            "site": request.site,
-            "unit_id": request.unit_id,
-            "kind": request.kind,
-            "category": request.category,
-            "priority": request.priority,
-            "limit": str(limit),
-            "stage": stage,
-            "status": request.status,
-            "due_at": as_utc(due or utcnow()).isoformat(),
-        },
         None,
     )
     words = "acknowledge" if limit is Limit.acknowledge else "progress reply"
@@ -644,16 +637,23 @@ async def reporter_party(session: AsyncSession, request: Request) -> Party | Non
 
 
 async def record_progress(
-    uow: UnitOfWork, event: Envelope, summary: str, target: Status | None = None, *, department: str | None = None
+    uow: UnitOfWork,
+    event: Envelope,
+    summary: str,
+    target: Status | None = None,
+    *,
+    request_id: str | None,
+    unit_id: str | None,
+    department: str | None = None,
 ) -> Request | None:
-    """Add another service's event to the request's timeline and move the request on where that is legal
-    (an event that arrives late never moves a request backwards)."""
-    data: dict[str, Any] = event.data
-    request_id = data.get("request_id") or event.correlationid
+    """Add another service's event (about ``request_id``, else its correlation's request) to the request's
+    timeline and move the request on where that is legal (an event that arrives late never moves a request
+    backwards)."""
+    request_id = request_id or event.correlationid
     # Locked: intake's durables (dispatch, survey, ...) run concurrently, and a handler decides from the status
     # and the facts the other stream's handler may be writing (a completion and its follow-up's skip).
     request = await uow.session.get(Request, request_id, with_for_update=True)
-    unit_id = request.unit_id if request is not None else data.get("unit_id")
+    unit_id = request.unit_id if request is not None else unit_id
     uow.session.add(timeline_entry(request_id, unit_id, event, summary))
     if request is not None and department:
         request.department = department  # the department holding the work now (a transfer moves it)

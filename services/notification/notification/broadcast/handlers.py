@@ -4,8 +4,10 @@ events, and the timer that starts a scheduled broadcast."""
 from __future__ import annotations
 
 from notification.broadcast import service
-from pm_platform.consumer import Subscriptions
+from pm_events.intake import IncidentBroadcast
+from pm_events.notification import BroadcastRecipient
 from pm_platform.envelope import Envelope
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
 
@@ -13,14 +15,14 @@ subscriptions = Subscriptions()
 timers = Timers()
 
 
-@subscriptions.on("intake.incident.broadcast.v1")
-async def on_incident_broadcast(event: Envelope, uow: UnitOfWork) -> None:
-    await service.from_incident(uow, event)
+@subscriptions.on(IncidentBroadcast)
+async def on_incident_broadcast(event: IncidentBroadcast, envelope: Envelope, uow: UnitOfWork) -> None:
+    await service.from_incident(uow, event, envelope)
 
 
-@subscriptions.on("notification.broadcast.recipient.v1")
-async def on_broadcast_recipient(event: Envelope, uow: UnitOfWork) -> None:
-    await service.deliver(uow, event)
+@subscriptions.on(BroadcastRecipient)
+async def on_broadcast_recipient(event: BroadcastRecipient, envelope: Envelope, uow: UnitOfWork) -> None:
+    await service.deliver(uow, event, envelope)
 
 
 @timers.on(service.START)

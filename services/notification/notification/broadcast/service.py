@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +25,8 @@ from notification.contact.models import Party, Unit
 from notification.message.models import Message, Status
 from notification.message.service import Notice, Recipient, notify, party_recipient
 from notification.preference.models import Category, Channel
+from pm_events.intake import IncidentBroadcast
+from pm_events.notification import BroadcastRecipient
 from pm_platform.auth import Principal
 from pm_platform.contracts import ContractViolation
 from pm_platform.db import fetch_page
@@ -34,7 +35,6 @@ from pm_platform.problems import Conflict, NotFound, Problem
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
 
-FANOUT = "notification.broadcast.recipient.v1"
 START = "broadcast.start"
 _IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:pm:notification:broadcast")
 INCIDENT_TITLES = {
@@ -122,28 +122,27 @@ async def _check_targets(session: AsyncSession, body: BroadcastCreate) -> None:
             raise Problem(422, f"unknown buildings at {body.site}: {', '.join(unknown)}", field="buildings")
 
 
-async def from_incident(uow: UnitOfWork, event: Envelope) -> None:
+async def from_incident(uow: UnitOfWork, data: IncidentBroadcast, event: Envelope) -> None:
     """``intake.incident.broadcast.v1``: tell the incident's units at once."""
-    data = event.data
-    broadcast_id = data.get("broadcast_id") or str(uuid.uuid5(_IDS, event.id))
+    broadcast_id = data.broadcast_id or str(uuid.uuid5(_IDS, event.id))
     if await uow.session.get(Broadcast, broadcast_id) is not None:
         return  # the same broadcast announced again
-    urgency = Urgency(data["urgency"])
+    urgency = Urgency(data.urgency)
     broadcast = Broadcast(
         id=broadcast_id,
-        site=data["site"],
+        site=data.site,
         kind=Kind.incident.value,
-        category=data["category"],
+        category=data.category,
         urgency=urgency.value,
         title=dict(INCIDENT_TITLES[urgency]),
-        text={"zh-CN": data["message"], "en": data["message"]},
-        buildings=[data["building"]] if data.get("building") else [],
-        unit_ids=list(data["unit_ids"]),
+        text={"zh-CN": data.message, "en": data.message},
+        buildings=[data.building] if data.building else [],
+        unit_ids=list(data.unit_ids),
         notice_board=True,
-        incident_id=data["incident_id"],
+        incident_id=data.incident_id,
         dedupe_key=None,
         state=State.scheduled.value,
-        requested_by=data["requested_by"],
+        requested_by=data.requested_by,
         correlation_id=event.correlationid,
         recipients=0,
         created_at=utcnow(),
@@ -179,19 +178,18 @@ async def start(uow: UnitOfWork, broadcast: Broadcast, caused_by: Envelope | Non
             "extra_care": bool(party.extra_care),
         }
         uow.emit(
-            FANOUT,
+            BroadcastRecipient(
+                broadcast_id=broadcast.id,
+                site=broadcast.site,
+                party_id=party.party_id,
+                unit_id=party.unit_id,
+                urgency=broadcast.urgency,
+                contact=contact,
+            ),
             subject=broadcast.id,
             site=broadcast.site,
             caused_by=caused_by,
             correlation_id=broadcast.correlation_id,
-            data={
-                "broadcast_id": broadcast.id,
-                "site": broadcast.site,
-                "party_id": party.party_id,
-                "unit_id": party.unit_id,
-                "urgency": broadcast.urgency,
-                "contact": contact,
-            },
         )
     broadcast.recipients, broadcast.state, broadcast.started_at = len(audience), State.started.value, now
     if broadcast.notice_board:
@@ -230,23 +228,22 @@ def _notice(broadcast: Broadcast, source_event_id: str, template: str = "broadca
     )
 
 
-async def deliver(uow: UnitOfWork, event: Envelope) -> None:
+async def deliver(uow: UnitOfWork, data: BroadcastRecipient, event: Envelope) -> None:
     """One recipient of a broadcast: record their messages (``notification.broadcast.recipient.v1``)."""
-    data = event.data
-    broadcast = await uow.session.get(Broadcast, data["broadcast_id"])
+    broadcast = await uow.session.get(Broadcast, data.broadcast_id)
     if broadcast is None:
-        raise ContractViolation(f"data/broadcast_id: no broadcast {data['broadcast_id']}")
+        raise ContractViolation(f"data/broadcast_id: no broadcast {data.broadcast_id}")
     notice = _notice(broadcast, source_event_id=event.id)
-    party = _carried(data) or await uow.session.get(Party, data["party_id"])
+    party = _carried(data) or await uow.session.get(Party, data.party_id)
     if party is None or not party.active:
         # Moved out between the fan-out and now: logged, so the broadcast's progress still completes.
         gone = Recipient(
             audience="owner",
-            key=data["party_id"],
-            name=data["party_id"],
+            key=data.party_id,
+            name=data.party_id,
             language="zh-CN",
             channels=((Channel.sms.value, None),),
-            party_id=data["party_id"],
+            party_id=data.party_id,
             inactive=True,
         )
         await notify(uow, notice, gone)
@@ -275,21 +272,21 @@ async def deliver(uow: UnitOfWork, event: Envelope) -> None:
         await complete_if_final(uow.session, {broadcast.id})  # nothing left for the sender: maybe the last one
 
 
-def _carried(data: dict[str, Any]) -> Party | None:
+def _carried(data: BroadcastRecipient) -> Party | None:
     """The party as the fan-out event carries it (not added to the session: a read-only snapshot)."""
-    contact = data.get("contact")
+    contact = data.contact
     if not contact:
         return None
     return Party(
-        party_id=data["party_id"],
-        site=data["site"],
-        unit_id=data["unit_id"],
+        party_id=data.party_id,
+        site=data.site,
+        unit_id=data.unit_id,
         role="owner",
-        name=contact["name"],
-        phone=contact.get("phone"),
-        email=contact.get("email"),
-        language=contact["language"],
-        extra_care="extra_care" if contact.get("extra_care") else "",
+        name=contact.name,
+        phone=contact.phone,
+        email=contact.email,
+        language=contact.language,
+        extra_care="extra_care" if contact.extra_care else "",
         active=True,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,26 +17,27 @@ from notification.contact.models import (
     Unit,
 )
 from notification.template.defaults import language_of
+from pm_events.intake import RequestCreated
 from pm_platform import directory
 from pm_platform.auth import Principal
 from pm_platform.envelope import parse_utc, utcnow
 from pm_platform.problems import NotFound
 
 
-async def remember_request(session: AsyncSession, created: dict[str, Any]) -> RequestContact:
+async def remember_request(session: AsyncSession, created: RequestCreated) -> RequestContact:
     """Keep the reporter of a new request (from ``intake.request.created.v1``)."""
-    reporter = created["reporter"]
+    reporter = created.reporter
     contact = RequestContact(
-        request_id=created["request_id"],
-        site=created["site"],
-        unit_id=created.get("unit_id"),
-        party_id=reporter.get("party_id"),
-        name=reporter["name"],
-        phone=reporter.get("phone"),
-        language=language_of(reporter.get("language")),
-        kind=created["kind"],
-        priority=created["priority"],
-        requested_at=parse_utc(created["created_at"]),
+        request_id=created.request_id,
+        site=created.site,
+        unit_id=created.unit_id,
+        party_id=reporter.party_id,
+        name=reporter.name,
+        phone=reporter.phone,
+        language=language_of(reporter.language),
+        kind=created.kind,
+        priority=created.priority,
+        requested_at=parse_utc(created.created_at),
         reopen_count=0,
     )
     session.add(contact)

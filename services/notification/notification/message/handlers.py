@@ -28,8 +28,20 @@ from notification.template.defaults import (
     ref,
     yuan,
 )
-from pm_platform.consumer import Subscriptions
+from pm_events import Event
+from pm_events.billing import ChargeRecorded
+from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
+from pm_events.intake import (
+    RequestClassified,
+    RequestCreated,
+    RequestReopened,
+    RequestReplied,
+    RequestStatusChanged,
+    RequestTimeLimit,
+)
+from pm_events.survey import InvitationRequested
 from pm_platform.envelope import Envelope, parse_utc
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.uow import UnitOfWork
 
 subscriptions = Subscriptions()
@@ -71,19 +83,19 @@ def _local(at: str, uow: UnitOfWork) -> str:
     return parse_utc(at).astimezone(zone).strftime("%m-%d %H:%M")
 
 
-def _urgent(data: dict[str, Any]) -> bool:
-    return data.get("kind") == "emergency" or data.get("priority") == "urgent"
+def _urgent(event: Event) -> bool:
+    return getattr(event, "kind", None) == "emergency" or getattr(event, "priority", None) == "urgent"
 
 
-async def _contact_for(event: Envelope, uow: UnitOfWork) -> RequestContact:
-    contact = await find_request(uow.session, event.data["request_id"])
+async def _contact_for(request_id: str, uow: UnitOfWork) -> RequestContact:
+    contact = await find_request(uow.session, request_id)
     if contact is None:
-        raise ContactNotYetKnown(event.data["request_id"])
+        raise ContactNotYetKnown(request_id)
     return contact
 
 
 def _owner_notice(
-    event: Envelope,
+    envelope: Envelope,
     contact: RequestContact,
     template: str,
     *,
@@ -94,9 +106,9 @@ def _owner_notice(
     return Notice(
         template=template,
         category=Category.emergency if urgent else Category.service,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
         request_id=contact.request_id,
         values={"ref": ref(contact.request_id), **values},
         dedupe=dedupe,
@@ -104,7 +116,7 @@ def _owner_notice(
     )
 
 
-async def _tell_reporter(event: Envelope, uow: UnitOfWork, contact: RequestContact, notice: Notice) -> None:
+async def _tell_reporter(envelope: Envelope, uow: UnitOfWork, contact: RequestContact, notice: Notice) -> None:
     await notify(uow, notice, await reporter_recipient(uow.session, contact, config_of(uow.runtime)))
 
 
@@ -114,258 +126,253 @@ def _done_key(contact: RequestContact) -> str:
     return f"request:{contact.request_id}:done:{contact.reopen_count}"
 
 
-@subscriptions.on("intake.request.created.v1")
-async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
-    contact = await remember_request(uow.session, event.data)
+@subscriptions.on(RequestCreated)
+async def on_request_created(event: RequestCreated, envelope: Envelope, uow: UnitOfWork) -> None:
+    contact = await remember_request(uow.session, event)
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "request.acknowledged",
         dedupe=f"request:{contact.request_id}:ack",
-        urgent=_urgent(event.data),
-        kind=event.data["kind"],
-        category=event.data["category"],
+        urgent=_urgent(event),
+        kind=event.kind,
+        category=event.category,
     )
-    await _tell_reporter(event, uow, contact, notice)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("intake.request.status_changed.v1")
-async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    status = data["to_status"]
+@subscriptions.on(RequestStatusChanged)
+async def on_request_status_changed(event: RequestStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    status = event.to_status
     # In progress matters to the owner when no work order tells them (complaints, inquiries).
-    if status not in OWNER_REQUEST_STATUSES or (status == "in_progress" and data.get("department")):
+    if status not in OWNER_REQUEST_STATUSES or (status == "in_progress" and event.department):
         return
-    contact = await _contact_for(event, uow)
-    dedupe = _done_key(contact) if status == "resolved" else f"request:{contact.request_id}:{status}:{event.id}"
-    notice = _owner_notice(event, contact, "request.status_changed", dedupe=dedupe, urgent=_urgent(data))
+    contact = await _contact_for(event.request_id, uow)
+    dedupe = _done_key(contact) if status == "resolved" else f"request:{contact.request_id}:{status}:{envelope.id}"
+    notice = _owner_notice(envelope, contact, "request.status_changed", dedupe=dedupe, urgent=_urgent(event))
     notice.localised = {
         "status": _localised(REQUEST_STATUSES, status),
-        "reason": _reason(data.get("reason") if status == "cancelled" else None),
+        "reason": _reason(event.reason if status == "cancelled" else None),
     }
-    await _tell_reporter(event, uow, contact, notice)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("intake.request.reopened.v1")
-async def on_request_reopened(event: Envelope, uow: UnitOfWork) -> None:
-    contact = await _contact_for(event, uow)
-    contact.reopen_count = max(contact.reopen_count + 1, event.data.get("reopen_count") or 0)
+@subscriptions.on(RequestReopened)
+async def on_request_reopened(event: RequestReopened, envelope: Envelope, uow: UnitOfWork) -> None:
+    contact = await _contact_for(event.request_id, uow)
+    contact.reopen_count = max(contact.reopen_count + 1, event.reopen_count or 0)
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "request.reopened",
-        reason=event.data["reason"],
+        reason=event.reason,
         dedupe=f"request:{contact.request_id}:reopened:{contact.reopen_count}",
     )
-    await _tell_reporter(event, uow, contact, notice)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("intake.request.replied.v1")
-async def on_request_replied(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(RequestReplied)
+async def on_request_replied(event: RequestReplied, envelope: Envelope, uow: UnitOfWork) -> None:
     """The agent's progress reply, in their words, to the reporter: service-critical (no opt-out), held back by
     quiet hours like the other routine owner messages."""
-    contact = await _contact_for(event, uow)
+    contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "request.replied",
-        message=event.data["message"],
-        dedupe=f"request:{contact.request_id}:replied:{event.id}",
+        message=event.message,
+        dedupe=f"request:{contact.request_id}:replied:{envelope.id}",
         urgent=contact.kind == "emergency" or contact.priority == "urgent",
     )
-    await _tell_reporter(event, uow, contact, notice)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
 # When the department is not known yet, what a valid complaint's message says instead of its name.
 NO_DEPARTMENT = {"zh-CN": "责任部门待定", "en": "department not yet known"}
 
 
-@subscriptions.on("intake.request.classified.v1")
-async def on_request_classified(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(RequestClassified)
+async def on_request_classified(event: RequestClassified, envelope: Envelope, uow: UnitOfWork) -> None:
     """A valid complaint goes to the responsible department's supervisor; communicative ones are handled at the
     front desk and send nothing."""
-    data = event.data
-    if data["complaint_class"] != "valid":
+    if event.complaint_class != "valid":
         return
-    department = data.get("department")
-    contact = await find_request(uow.session, data["request_id"])
-    unit = data.get("unit_id") or (contact.unit_id if contact else None) or ""
+    department = event.department
+    contact = await find_request(uow.session, event.request_id)
+    unit = event.unit_id or (contact.unit_id if contact else None) or ""
     notice = Notice(
         template="staff.complaint.valid",
         category=Category.staff,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
-        request_id=data["request_id"],
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
+        request_id=event.request_id,
         values={
-            "ref": ref(data["request_id"]),
-            "category": data["category"],
+            "ref": ref(event.request_id),
+            "category": event.category,
             "unit": unit,
-            "summary": data.get("summary") or "",
+            "summary": event.summary or "",
         },
         localised={"department": _localised(DEPARTMENTS, department) if department else NO_DEPARTMENT},
-        dedupe=f"complaint:{data['request_id']}:valid:{department or '-'}",
+        dedupe=f"complaint:{event.request_id}:valid:{department or '-'}",
     )
-    for member in await supervisors_of(uow.session, event.site, department):
+    for member in await supervisors_of(uow.session, envelope.site, department):
         await notify(uow, notice, staff_recipient(member))
 
 
-@subscriptions.on("dispatch.workorder.created.v1")
-async def on_work_order_created(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    contact = await _contact_for(event, uow)
+@subscriptions.on(WorkOrderCreated)
+async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow: UnitOfWork) -> None:
+    contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(
-        event, contact, "workorder.assigned", urgent=_urgent(data), dedupe=f"workorder:{data['work_order_id']}:assigned"
+        envelope,
+        contact,
+        "workorder.assigned",
+        urgent=_urgent(event),
+        dedupe=f"workorder:{event.work_order_id}:assigned",
     )
-    notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
-    await _tell_reporter(event, uow, contact, notice)
+    notice.localised = {"department": _localised(DEPARTMENTS, event.department)}
+    await _tell_reporter(envelope, uow, contact, notice)
     # The department on duty learns of its new work order.
     staff = Notice(
         template="staff.workorder.new",
         category=Category.staff,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
         request_id=contact.request_id,
         values={
             "ref": ref(contact.request_id),
-            "work_order": ref(data["work_order_id"]),
-            "category": data["category"],
-            "priority": data["priority"],
-            "unit": data.get("unit_id") or data.get("location") or "",
+            "work_order": ref(event.work_order_id),
+            "category": event.category,
+            "priority": event.priority,
+            "unit": event.unit_id or event.location or "",
         },
-        localised={"department": _localised(DEPARTMENTS, data["department"])},
-        dedupe=f"workorder:{data['work_order_id']}:new",
+        localised={"department": _localised(DEPARTMENTS, event.department)},
+        dedupe=f"workorder:{event.work_order_id}:new",
     )
-    for member in await staff_for(uow.session, event.site, [StaffRole.duty], data["department"]):
+    for member in await staff_for(uow.session, envelope.site, [StaffRole.duty], event.department):
         await notify(uow, staff, staff_recipient(member))
 
 
-@subscriptions.on("dispatch.workorder.status_changed.v1")
-async def on_work_order_status_changed(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    status = data["to_status"]
+@subscriptions.on(WorkOrderStatusChanged)
+async def on_work_order_status_changed(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    status = event.to_status
     if status == "transferred":
-        await _tell_new_department(event, uow)
+        await _tell_new_department(event, envelope, uow)
         return
-    if status == "cancelled" and data.get("assignee"):
-        await _tell_assignee(event, uow)
+    if status == "cancelled" and event.assignee:
+        await _tell_assignee(event, envelope, uow)
     if status not in OWNER_WORKORDER_STATUSES:
         return
-    contact = await _contact_for(event, uow)
+    contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "workorder.status_changed",
-        urgent=_urgent(data),
-        dedupe=f"workorder:{data['work_order_id']}:{status}:{event.id}",
+        urgent=_urgent(event),
+        dedupe=f"workorder:{event.work_order_id}:{status}:{envelope.id}",
     )
     notice.localised = {
-        "department": _localised(DEPARTMENTS, data["department"]),
+        "department": _localised(DEPARTMENTS, event.department),
         "status": _localised(WORKORDER_STATUSES, status),
-        "reason": _reason(data.get("reason") if status in ("paused", "cancelled") else None),
+        "reason": _reason(event.reason if status in ("paused", "cancelled") else None),
     }
     if status == "on_the_way":
-        notice.expires_at = parse_utc(data["changed_at"]) + ON_THE_WAY_VALID
-    await _tell_reporter(event, uow, contact, notice)
+        notice.expires_at = parse_utc(event.changed_at) + ON_THE_WAY_VALID
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-async def _tell_assignee(event: Envelope, uow: UnitOfWork) -> None:
+async def _tell_assignee(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
     """A cancelled order someone held (the request was withdrawn, say): the worker is told not to go; the
     department's phone on duty when the worker is not on the roster."""
-    data = event.data
     notice = Notice(
         template="staff.workorder.cancelled",
         category=Category.staff,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
-        request_id=data["request_id"],
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
+        request_id=event.request_id,
         values={
-            "ref": ref(data["request_id"]),
-            "work_order": ref(data["work_order_id"]),
-            "unit": data.get("unit_id") or "",
-            "reason": data.get("reason") or "",
+            "ref": ref(event.request_id),
+            "work_order": ref(event.work_order_id),
+            "unit": event.unit_id or "",
+            "reason": event.reason or "",
         },
-        localised={"department": _localised(DEPARTMENTS, data["department"])},
-        dedupe=f"workorder:{data['work_order_id']}:cancelled",
+        localised={"department": _localised(DEPARTMENTS, event.department)},
+        dedupe=f"workorder:{event.work_order_id}:cancelled",
     )
-    worker = await uow.session.get(StaffMember, data["assignee"])
+    worker = await uow.session.get(StaffMember, event.assignee)
     members = (
         [worker]
-        if worker is not None and worker.active and worker.site == event.site
-        else await staff_for(uow.session, event.site, [StaffRole.duty], data["department"])
+        if worker is not None and worker.active and worker.site == envelope.site
+        else await staff_for(uow.session, envelope.site, [StaffRole.duty], event.department)
     )
     for member in members:
         await notify(uow, notice, staff_recipient(member))
 
 
-async def _tell_new_department(event: Envelope, uow: UnitOfWork) -> None:
+async def _tell_new_department(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
     """The work moved to another department (a transfer, or a complaint classified for another one): the owner
     is told who has it now, as when it was first assigned."""
-    data = event.data
-    contact = await _contact_for(event, uow)
+    contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "workorder.assigned",
-        urgent=_urgent(data),
-        dedupe=f"workorder:{data['work_order_id']}:assigned:{data['department']}",
+        urgent=_urgent(event),
+        dedupe=f"workorder:{event.work_order_id}:assigned:{event.department}",
     )
-    notice.localised = {"department": _localised(DEPARTMENTS, data["department"])}
-    await _tell_reporter(event, uow, contact, notice)
+    notice.localised = {"department": _localised(DEPARTMENTS, event.department)}
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("dispatch.workorder.completed.v1")
-async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
-    contact = await _contact_for(event, uow)
-    notice = _owner_notice(
-        event, contact, "workorder.completed", dedupe=_done_key(contact), result=event.data["result"]
-    )
-    await _tell_reporter(event, uow, contact, notice)
+@subscriptions.on(WorkOrderCompleted)
+async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    contact = await _contact_for(event.request_id, uow)
+    notice = _owner_notice(envelope, contact, "workorder.completed", dedupe=_done_key(contact), result=event.result)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("billing.charge.recorded.v1")
-async def on_charge_recorded(event: Envelope, uow: UnitOfWork) -> None:
+@subscriptions.on(ChargeRecorded)
+async def on_charge_recorded(event: ChargeRecorded, envelope: Envelope, uow: UnitOfWork) -> None:
     # A charge need not come from a request (a monthly fee goes on the bill, not in a message of its own):
     # no known reporter, no message.
-    contact = await find_request(uow.session, event.data.get("request_id"))
+    contact = await find_request(uow.session, event.request_id)
     if contact is None:
         return
     notice = _owner_notice(
-        event,
+        envelope,
         contact,
         "charge.recorded",
-        item=event.data["item"],
-        amount=yuan(event.data["amount_cents"]),
-        dedupe=f"charge:{event.data['charge_id']}",
+        item=event.item,
+        amount=yuan(event.amount_cents),
+        dedupe=f"charge:{event.charge_id}",
     )
     notice.conversation_at = None  # a charge is never a reply: it waits for the morning
-    await _tell_reporter(event, uow, contact, notice)
+    await _tell_reporter(envelope, uow, contact, notice)
 
 
-@subscriptions.on("survey.invitation.requested.v1")
-async def on_survey_invitation(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
-    party = await uow.session.get(Party, data["party_id"])
+@subscriptions.on(InvitationRequested)
+async def on_survey_invitation(event: InvitationRequested, envelope: Envelope, uow: UnitOfWork) -> None:
+    party = await uow.session.get(Party, event.party_id)
     if party is None:
-        raise PartyNotYetKnown(data["party_id"])
+        raise PartyNotYetKnown(event.party_id)
     if not party.active:
         return  # moved out since the sample was drawn
-    closes = data.get("closes_at")
+    closes = event.closes_at
     notice = Notice(
         template="survey.invitation",
         category=Category.surveys,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
         values={
-            "title": data["title"],
-            "link": data["link"],
-            "summary": data.get("summary") or "",
+            "title": event.title,
+            "link": event.link,
+            "summary": event.summary or "",
             "closes": _local(closes, uow) if closes else "",
         },
-        dedupe=f"survey:{data['invitation_id']}",
+        dedupe=f"survey:{event.invitation_id}",
         expires_at=parse_utc(closes) if closes else None,
     )
     await notify(uow, notice, await party_recipient(uow.session, party, config_of(uow.runtime)))
@@ -376,52 +383,50 @@ def _staff_roles(stage: str, *first: StaffRole) -> list[StaffRole]:
     return [*first, StaffRole.manager] if stage == "breach" else list(first)
 
 
-@subscriptions.on("intake.request.timelimit.v1")
-async def on_request_time_limit(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
+@subscriptions.on(RequestTimeLimit)
+async def on_request_time_limit(event: RequestTimeLimit, envelope: Envelope, uow: UnitOfWork) -> None:
     notice = Notice(
         template="staff.request.timelimit",
         category=Category.staff,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
-        request_id=data["request_id"],
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
+        request_id=event.request_id,
         values={
-            "ref": ref(data["request_id"]),
-            "due": _local(data["due_at"], uow),
-            "category": data["category"],
-            "unit": data.get("unit_id") or "",
+            "ref": ref(event.request_id),
+            "due": _local(event.due_at, uow),
+            "category": event.category,
+            "unit": event.unit_id or "",
         },
-        localised={"limit": _localised(LIMITS, data["limit"]), "stage": _localised(STAGES, data["stage"])},
-        dedupe=f"timelimit:{data['request_id']}:{data['limit']}:{data['stage']}:{data['due_at']}",
+        localised={"limit": _localised(LIMITS, event.limit), "stage": _localised(STAGES, event.stage)},
+        dedupe=f"timelimit:{event.request_id}:{event.limit}:{event.stage}:{event.due_at}",
     )
-    for member in await staff_for(uow.session, event.site, _staff_roles(data["stage"], StaffRole.supervisor)):
+    for member in await staff_for(uow.session, envelope.site, _staff_roles(event.stage, StaffRole.supervisor)):
         await notify(uow, notice, staff_recipient(member))
 
 
-@subscriptions.on("dispatch.workorder.timelimit.v1")
-async def on_work_order_time_limit(event: Envelope, uow: UnitOfWork) -> None:
-    data = event.data
+@subscriptions.on(WorkOrderTimeLimit)
+async def on_work_order_time_limit(event: WorkOrderTimeLimit, envelope: Envelope, uow: UnitOfWork) -> None:
     notice = Notice(
         template="staff.workorder.timelimit",
         category=Category.staff,
-        site=event.site,
-        source_event_id=event.id,
-        correlation_id=event.correlationid,
-        request_id=data["request_id"],
+        site=envelope.site,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlationid,
+        request_id=event.request_id,
         values={
-            "ref": ref(data["request_id"]),
-            "work_order": ref(data["work_order_id"]),
-            "due": _local(data["due_at"], uow),
-            "unit": data.get("unit_id") or "",
+            "ref": ref(event.request_id),
+            "work_order": ref(event.work_order_id),
+            "due": _local(event.due_at, uow),
+            "unit": event.unit_id or "",
         },
         localised={
-            "department": _localised(DEPARTMENTS, data["department"]),
-            "limit": _localised(LIMITS, data["limit"]),
-            "stage": _localised(STAGES, data["stage"]),
+            "department": _localised(DEPARTMENTS, event.department),
+            "limit": _localised(LIMITS, event.limit),
+            "stage": _localised(STAGES, event.stage),
         },
-        dedupe=f"timelimit:{data['work_order_id']}:{data['limit']}:{data['stage']}:{data['due_at']}",
+        dedupe=f"timelimit:{event.work_order_id}:{event.limit}:{event.stage}:{event.due_at}",
     )
-    roles = _staff_roles(data["stage"], StaffRole.duty, StaffRole.supervisor)
-    for member in await staff_for(uow.session, event.site, roles, data["department"]):
+    roles = _staff_roles(event.stage, StaffRole.duty, StaffRole.supervisor)
+    for member in await staff_for(uow.session, envelope.site, roles, event.department):
         await notify(uow, notice, staff_recipient(member))

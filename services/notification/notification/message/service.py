@@ -28,6 +28,7 @@ from notification.preference.service import default_channels, effective_for
 from notification.template.defaults import language_of
 from notification.template.service import render
 from notification.times import quiet_until
+from pm_events.notification import MessageSent
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import as_utc, utcnow
@@ -283,30 +284,28 @@ async def _seen(
 
 def announce(uow: UnitOfWork, message: Message, at: datetime) -> None:
     """``notification.message.sent.v1`` for a message that reached a final state (or was delivered)."""
-    data: dict[str, Any] = {
-        "message_id": message.id,
-        "site": message.site,
-        "channel": message.channel,
-        "recipient": message.recipient,
-        "template": message.template,
-        "request_id": message.request_id,
-        "status": message.status,
-        "sent_at": at.isoformat(),
-        "audience": message.audience,
-        "category": message.category,
-        "party_id": message.party_id,
-        "broadcast_id": message.broadcast_id,
-        "reason": message.reason,
-        "attempts": message.attempts,
-    }
     # The event that caused the message caused this one too.
     uow.emit(
-        "notification.message.sent.v1",
+        MessageSent(
+            message_id=message.id,
+            site=message.site,
+            channel=message.channel,
+            recipient=message.recipient,
+            template=message.template,
+            request_id=message.request_id,
+            status=message.status,
+            sent_at=at.isoformat(),
+            audience=message.audience,
+            category=message.category,
+            party_id=message.party_id,
+            broadcast_id=message.broadcast_id,
+            reason=message.reason,
+            attempts=message.attempts,
+        ),
         subject=message.id,
         site=message.site,
         correlation_id=message.correlation_id,
         causation_id=message.source_event_id,
-        data=data,
     )
 
 

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification.site.models import Site
+from pm_events.intake import SiteUpserted
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, parse_utc
 from pm_platform.problems import NotFound
 
 
-async def upsert_site(session: AsyncSession, data: dict[str, Any]) -> Site:
+async def upsert_site(session: AsyncSession, data: SiteUpserted) -> Site:
     """Apply ``intake.site.upserted.v1``."""
-    updated_at = parse_utc(data["updated_at"])
-    site = await session.get(Site, data["site"])
+    updated_at = parse_utc(data.updated_at)
+    site = await session.get(Site, data.site)
     if site is None:
-        site = Site(site=data["site"])
+        site = Site(site=data.site)
         session.add(site)
     elif as_utc(site.updated_at) > updated_at:
         return site
-    site.name, site.kind, site.timezone = data["name"], data["kind"], data["timezone"]
-    site.service_center, site.updated_at = data.get("service_center") or "", updated_at
+    site.name, site.kind, site.timezone = data.name, data.kind, data.timezone
+    site.service_center, site.updated_at = data.service_center or "", updated_at
     await session.flush()
     return site
 

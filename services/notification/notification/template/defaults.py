@@ -9,6 +9,21 @@ language falls back to Chinese.
 
 from __future__ import annotations
 
+from pm_events import Event
+from pm_events.billing import ChargeRecorded
+from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
+from pm_events.intake import (
+    IncidentBroadcast,
+    RequestClassified,
+    RequestCreated,
+    RequestReopened,
+    RequestReplied,
+    RequestStatusChanged,
+    RequestTimeLimit,
+)
+from pm_events.notification import BroadcastRecipient
+from pm_events.survey import InvitationRequested
+
 LANGUAGES = ("zh-CN", "en")
 FALLBACK_LANGUAGE = "zh-CN"
 
@@ -33,23 +48,23 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
-EVENTS: dict[str, tuple[str, ...]] = {
-    "request.acknowledged": ("intake.request.created.v1",),
-    "request.status_changed": ("intake.request.status_changed.v1",),
-    "request.reopened": ("intake.request.reopened.v1",),
-    "request.replied": ("intake.request.replied.v1",),
-    "workorder.assigned": ("dispatch.workorder.created.v1",),
-    "workorder.status_changed": ("dispatch.workorder.status_changed.v1",),
-    "workorder.completed": ("dispatch.workorder.completed.v1",),
-    "charge.recorded": ("billing.charge.recorded.v1",),
-    "survey.invitation": ("survey.invitation.requested.v1",),
-    "broadcast.notice": ("intake.incident.broadcast.v1", "notification.broadcast.recipient.v1"),
-    "broadcast.call_task": ("intake.incident.broadcast.v1", "notification.broadcast.recipient.v1"),
-    "staff.request.timelimit": ("intake.request.timelimit.v1",),
-    "staff.workorder.timelimit": ("dispatch.workorder.timelimit.v1",),
-    "staff.workorder.new": ("dispatch.workorder.created.v1",),
-    "staff.complaint.valid": ("intake.request.classified.v1",),
-    "staff.workorder.cancelled": ("dispatch.workorder.status_changed.v1",),
+EVENTS: dict[str, tuple[type[Event], ...]] = {
+    "request.acknowledged": (RequestCreated,),
+    "request.status_changed": (RequestStatusChanged,),
+    "request.reopened": (RequestReopened,),
+    "request.replied": (RequestReplied,),
+    "workorder.assigned": (WorkOrderCreated,),
+    "workorder.status_changed": (WorkOrderStatusChanged,),
+    "workorder.completed": (WorkOrderCompleted,),
+    "charge.recorded": (ChargeRecorded,),
+    "survey.invitation": (InvitationRequested,),
+    "broadcast.notice": (IncidentBroadcast, BroadcastRecipient),
+    "broadcast.call_task": (IncidentBroadcast, BroadcastRecipient),
+    "staff.request.timelimit": (RequestTimeLimit,),
+    "staff.workorder.timelimit": (WorkOrderTimeLimit,),
+    "staff.workorder.new": (WorkOrderCreated,),
+    "staff.complaint.valid": (RequestClassified,),
+    "staff.workorder.cancelled": (WorkOrderStatusChanged,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {

@@ -112,8 +112,8 @@ def example_values(catalog: Catalog, key: str, language: str) -> list[tuple[str,
     """For each contract example of the events that use template ``key``, the values its handler would
     render the template with (the same derivations: references, labels in ``language``, amounts)."""
     samples = []
-    for event_type in EVENTS[key]:
-        for path in catalog.contract(event_type).examples:
+    for model in EVENTS[key]:
+        for path in catalog.contract(model.event_type).examples:
             data = json.loads(path.read_text(encoding="utf-8"))
             samples.append((path.name, _values_from(data, language)))
     return samples

@@ -3,14 +3,15 @@ office changes them through PATCH /survey-config)."""
 
 from __future__ import annotations
 
-from pm_platform.consumer import Subscriptions
+from pm_events.intake import SiteUpserted
 from pm_platform.envelope import Envelope
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.uow import UnitOfWork
 from survey.config.service import ensure_site
 
 subscriptions = Subscriptions()
 
 
-@subscriptions.on("intake.site.upserted.v1")
-async def on_site_upserted(event: Envelope, uow: UnitOfWork) -> None:
-    await ensure_site(uow.session, event.data["site"])
+@subscriptions.on(SiteUpserted)
+async def on_site_upserted(event: SiteUpserted, envelope: Envelope, uow: UnitOfWork) -> None:
+    await ensure_site(uow.session, event.site)

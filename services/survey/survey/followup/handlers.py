@@ -3,8 +3,10 @@ repeat a no-op); new requests are remembered for their kind, category and report
 
 from __future__ import annotations
 
-from pm_platform.consumer import Subscriptions
+from pm_events.dispatch import WorkOrderCompleted
+from pm_events.intake import RequestCreated, RequestStatusChanged
 from pm_platform.envelope import Envelope
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
 from survey.followup import service
@@ -13,19 +15,19 @@ subscriptions = Subscriptions()
 timers = Timers()
 
 
-@subscriptions.on("dispatch.workorder.completed.v1")
-async def on_work_order_completed(event: Envelope, uow: UnitOfWork) -> None:
-    await service.schedule_for_work_order(uow, event)
+@subscriptions.on(WorkOrderCompleted)
+async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    await service.schedule_for_work_order(uow, event, envelope)
 
 
-@subscriptions.on("intake.request.created.v1")
-async def on_request_created(event: Envelope, uow: UnitOfWork) -> None:
-    await service.remember_request(uow.session, event.data)
+@subscriptions.on(RequestCreated)
+async def on_request_created(event: RequestCreated, envelope: Envelope, uow: UnitOfWork) -> None:
+    await service.remember_request(uow.session, event)
 
 
-@subscriptions.on("intake.request.status_changed.v1")
-async def on_request_status_changed(event: Envelope, uow: UnitOfWork) -> None:
-    await service.request_status_changed(uow, event)
+@subscriptions.on(RequestStatusChanged)
+async def on_request_status_changed(event: RequestStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    await service.request_status_changed(uow, event, envelope)
 
 
 @timers.on(service.DUE_TIMER)

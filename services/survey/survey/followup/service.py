@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_events.dispatch import WorkOrderCompleted
+from pm_events.intake import RequestCreated, RequestStatusChanged
+from pm_events.survey import FollowupCompleted, FollowupScheduled, FollowupSkipped
 from pm_platform import timers
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
@@ -42,17 +44,18 @@ RESOLVED = "resolved"
 # --- the slim copy of intake's requests -------------------------------------------------------------
 
 
-async def remember_request(session: AsyncSession, data: dict[str, Any]) -> RequestInfo:
-    info = await session.get(RequestInfo, data["request_id"])
+async def remember_request(session: AsyncSession, data: RequestCreated | RequestStatusChanged) -> RequestInfo:
+    info = await session.get(RequestInfo, data.request_id)
     if info is None:
-        info = RequestInfo(id=data["request_id"])
+        info = RequestInfo(id=data.request_id)
         session.add(info)
-    info.site, info.kind, info.category = data["site"], data["kind"], data["category"]
-    info.unit_id = data.get("unit_id") or info.unit_id
-    reporter = data.get("reporter") or {}
-    info.party_id = data.get("party_id") or reporter.get("party_id") or info.party_id
-    if "to_status" in data:
-        info.status = data["to_status"]
+    info.site, info.kind, info.category = data.site, data.kind, data.category
+    info.unit_id = data.unit_id or info.unit_id
+    if isinstance(data, RequestCreated):
+        info.party_id = data.reporter.party_id or info.party_id
+    else:
+        info.party_id = data.party_id or info.party_id
+        info.status = data.to_status
     await session.flush()
     return info
 
@@ -170,74 +173,70 @@ def _emit_skipped(uow: UnitOfWork, followup: FollowUp, now: datetime, *, caused_
     """Nobody will be asked: tell intake, so a resolved request does not wait for an answer forever."""
     assert followup.skip_reason is not None
     uow.emit(
-        "survey.followup.skipped.v1",
+        FollowupSkipped(
+            request_id=followup.request_id,
+            site=followup.site,
+            work_order_id=followup.work_order_id,
+            unit_id=followup.unit_id,
+            party_id=followup.party_id,
+            reason=SKIPPED_REASONS[followup.skip_reason],
+            skipped_at=now.isoformat(),
+        ),
         subject=followup.id,
         site=followup.site,
         caused_by=caused_by,
-        data={
-            "request_id": followup.request_id,
-            "site": followup.site,
-            "work_order_id": followup.work_order_id,
-            "unit_id": followup.unit_id,
-            "party_id": followup.party_id,
-            "reason": SKIPPED_REASONS[followup.skip_reason],
-            "skipped_at": now.isoformat(),
-        },
     )
 
 
 def _emit_scheduled(uow: UnitOfWork, followup: FollowUp, *, caused_by: Envelope | None = None) -> None:
     uow.emit(
-        "survey.followup.scheduled.v1",
+        FollowupScheduled(
+            followup_id=followup.id,
+            request_id=followup.request_id,
+            work_order_id=followup.work_order_id,
+            site=followup.site,
+            due_at=as_utc(followup.due_at).isoformat(),
+            method=followup.method,
+            unit_id=followup.unit_id,
+            party_id=followup.party_id,
+            source=followup.source,
+            attempt=followup.attempts + 1,
+        ),
         subject=followup.id,
         site=followup.site,
         caused_by=caused_by,
         correlation_id=followup.request_id,
-        data={
-            "followup_id": followup.id,
-            "request_id": followup.request_id,
-            "work_order_id": followup.work_order_id,
-            "site": followup.site,
-            "due_at": as_utc(followup.due_at).isoformat(),
-            "method": followup.method,
-            "unit_id": followup.unit_id,
-            "party_id": followup.party_id,
-            "source": followup.source,
-            "attempt": followup.attempts + 1,
-        },
     )
 
 
-async def schedule_for_work_order(uow: UnitOfWork, completed: Envelope) -> FollowUp:
-    data = completed.data
+async def schedule_for_work_order(uow: UnitOfWork, data: WorkOrderCompleted, completed: Envelope) -> FollowUp:
     return await schedule_followup(
         uow,
         completed,
         source=Source.work_order,
-        request_id=data["request_id"],
-        site=data["site"],
-        done_at=parse_utc(data["completed_at"]),
-        work_order_id=data["work_order_id"],
-        unit_id=data.get("unit_id"),
-        department=data["department"],
+        request_id=data.request_id,
+        site=data.site,
+        done_at=parse_utc(data.completed_at),
+        work_order_id=data.work_order_id,
+        unit_id=data.unit_id,
+        department=data.department,
     )
 
 
-async def request_status_changed(uow: UnitOfWork, changed: Envelope) -> FollowUp | None:
+async def request_status_changed(uow: UnitOfWork, data: RequestStatusChanged, changed: Envelope) -> FollowUp | None:
     """Keep the request copy current; a resolved complaint gets its follow-up."""
-    data = changed.data
     await remember_request(uow.session, data)
-    if data["kind"] != COMPLAINT or data["to_status"] != RESOLVED:
+    if data.kind != COMPLAINT or data.to_status != RESOLVED:
         return None
     return await schedule_followup(
         uow,
         changed,
         source=Source.complaint,
-        request_id=data["request_id"],
-        site=data["site"],
-        done_at=parse_utc(data["changed_at"]),
-        unit_id=data.get("unit_id"),
-        department=data.get("department"),
+        request_id=data.request_id,
+        site=data.site,
+        done_at=parse_utc(data.changed_at),
+        unit_id=data.unit_id,
+        department=data.department,
     )
 
 
@@ -250,30 +249,29 @@ def _emit_completed(uow: UnitOfWork, followup: FollowUp) -> None:
         scores = {"overall": followup.score_overall, "speed": followup.score_speed, "attitude": followup.score_attitude}
     assert followup.completed_at is not None and followup.outcome is not None
     uow.emit(
-        "survey.followup.completed.v1",
+        FollowupCompleted(
+            followup_id=followup.id,
+            request_id=followup.request_id,
+            work_order_id=followup.work_order_id,
+            site=followup.site,
+            unit_id=followup.unit_id,
+            party_id=followup.party_id,
+            department=followup.department,
+            kind=followup.kind,
+            category=followup.category,
+            outcome=followup.outcome,
+            solved=followup.solved,
+            scores=scores,
+            comment=followup.comment,
+            reopen=bool(followup.reopen),
+            attempts=followup.attempts,
+            method=followup.method,
+            recorded_by=followup.answered_by,
+            completed_at=as_utc(followup.completed_at).isoformat(),
+        ),
         subject=followup.id,
         site=followup.site,
         correlation_id=followup.request_id,
-        data={
-            "followup_id": followup.id,
-            "request_id": followup.request_id,
-            "work_order_id": followup.work_order_id,
-            "site": followup.site,
-            "unit_id": followup.unit_id,
-            "party_id": followup.party_id,
-            "department": followup.department,
-            "kind": followup.kind,
-            "category": followup.category,
-            "outcome": followup.outcome,
-            "solved": followup.solved,
-            "scores": scores,
-            "comment": followup.comment,
-            "reopen": bool(followup.reopen),
-            "attempts": followup.attempts,
-            "method": followup.method,
-            "recorded_by": followup.answered_by,
-            "completed_at": as_utc(followup.completed_at).isoformat(),
-        },
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_events.survey import InvitationRequested
 from pm_platform import timers
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
@@ -205,24 +206,23 @@ async def send_survey(uow: UnitOfWork, principal: Principal, survey_id: str) -> 
         session.add(invitation)
         record_contact(session, party_id=party.id, site=survey.site, kind="survey", ref_id=invitation.id, at=now)
         uow.emit(
-            "survey.invitation.requested.v1",
+            InvitationRequested(
+                invitation_id=invitation.id,
+                survey_id=survey.id,
+                site=survey.site,
+                party_id=party.id,
+                unit_id=unit.id,
+                title=survey.title,
+                link=f"/invitations/{invitation.id}",
+                summary=_summary(questions),
+                question_count=len(questions),
+                language=party.language,
+                closes_at=as_utc(survey.closes_at).isoformat() if survey.closes_at else None,
+                requested_at=now.isoformat(),
+            ),
             subject=invitation.id,
             site=survey.site,
             correlation_id=survey.id,
-            data={
-                "invitation_id": invitation.id,
-                "survey_id": survey.id,
-                "site": survey.site,
-                "party_id": party.id,
-                "unit_id": unit.id,
-                "title": survey.title,
-                "link": f"/invitations/{invitation.id}",
-                "summary": _summary(questions),
-                "question_count": len(questions),
-                "language": party.language,
-                "closes_at": as_utc(survey.closes_at).isoformat() if survey.closes_at else None,
-                "requested_at": now.isoformat(),
-            },
         )
     survey.status, survey.sent_at = SurveyStatus.sent, now
     survey.invited, survey.excluded_by_budget = len(chosen), len(population) - len(eligible)

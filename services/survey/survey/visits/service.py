@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_events.survey import VisitRecorded
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import as_utc, new_id, utcnow
@@ -58,20 +59,19 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
     )
     session.add(visit)
     uow.emit(
-        "survey.visit.recorded.v1",
+        VisitRecorded(
+            visit_id=visit.id,
+            site=visit.site,
+            unit_id=visit.unit_id,
+            party_id=visit.party_id,
+            manager=visit.manager,
+            visited_at=as_utc(visit.visited_at).isoformat(),
+            notes=visit.notes,
+            raise_request=raise_request,
+        ),
         subject=visit.id,
         site=visit.site,
         correlation_id=visit.id,
-        data={
-            "visit_id": visit.id,
-            "site": visit.site,
-            "unit_id": visit.unit_id,
-            "party_id": visit.party_id,
-            "manager": visit.manager,
-            "visited_at": as_utc(visit.visited_at).isoformat(),
-            "notes": visit.notes,
-            "raise_request": raise_request,
-        },
     )
     await uow.commit()
     return visit
