@@ -116,11 +116,11 @@ async def print_work_order(envelope: Envelope, event: WorkOrderEvent) -> None:
         case WorkOrderCreated():
             line = f"new {event.priority} work order {event.work_order_id}: {event.description or event.category}"
         case WorkOrderStatusChanged():
-            line = f"{event.work_order_id}: {event.model_dump(mode='json').get('status', 'changed')}"
+            line = f"{event.work_order_id}: {event.from_status} -> {event.to_status}"
         case WorkOrderCompleted():
-            line = f"{event.work_order_id} completed"
+            line = f"{event.work_order_id} completed: {event.result}"
         case WorkOrderTimeLimit():
-            line = f"{event.work_order_id}: time limit ({event.model_dump(mode='json').get('stage', '')})"
+            line = f"{event.work_order_id}: {event.limit} time limit {event.stage} (due {event.due_at})"
     print(f"[{envelope.site}/{envelope.department}] {line}", flush=True)
 
 
