@@ -6,7 +6,8 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from http import HTTPStatus
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -16,11 +17,13 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.trace import Status, StatusCode
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import asyncapi, deadletters
 from pm_platform.db import MAX_OFFSET
+from pm_platform.errors import DomainError
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
@@ -69,6 +72,7 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    app.add_exception_handler(DomainError, answer_domain_error)
     app.include_router(health)
     app.include_router(deadletters.router)
     for router in routers:
@@ -83,6 +87,19 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
+
+
+async def answer_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """The edge's answer to a domain error the service layer raised: problem+json with its status."""
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        exc.status,
+        HTTPStatus(exc.status).phrase,
+        exc.detail,
+        request.url.path,
+        field=exc.field,
+        **exc.extra,
+    )
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -105,7 +122,21 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing (``pm_platform.db.fetch_page``): the items, in the listing's order, and the total
+    count they are a page of. The ``response_model`` of every paged list endpoint, as ``Page[XRead]``."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
 def page(items: Sequence[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The body of a ``Page`` response (the route's ``response_model`` validates and documents the items)."""
     return {"items": list(items), "total": total, "limit": limit, "offset": offset}
 
 

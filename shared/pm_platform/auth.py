@@ -1,8 +1,8 @@
 """Bearer JWT auth: who the caller is, their roles, the sites they may act on and their department.
 
 HS256 with ``PM_JWT_SECRET`` in the embedded default; RS256 against an identity provider's JWKS URL
-(``PM_JWT_JWKS_URL``) in production. ``require(...)`` is the one dependency that enforces role and
-site scope.
+(``PM_JWT_JWKS_URL``) in production. ``require(permission)`` is the one dependency that enforces role
+and site scope.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -23,16 +24,34 @@ from pm_platform.settings import Settings
 
 ALL_SITES = "*"
 
-ROLES = (
-    "agent",  # front-desk / hotline agent
-    "supervisor",  # customer-service supervisor
-    "manager",  # service-center manager
-    "head_office",
-    "worker",  # department worker
-    "billing_clerk",
-    "owner",
-    "operator",
-)
+
+class Role(StrEnum):
+    """The roles a token may carry (its ``roles`` claim)."""
+
+    agent = "agent"  # front-desk / hotline agent
+    supervisor = "supervisor"  # customer-service supervisor
+    manager = "manager"  # service-center manager
+    head_office = "head_office"
+    worker = "worker"  # department worker
+    billing_clerk = "billing_clerk"
+    owner = "owner"
+    operator = "operator"
+
+
+ROLES = tuple(Role)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do what: a named permission and the roles that hold it, in the order a refusal names them.
+    Each service names its permissions once, in its ``permissions.py``."""
+
+    name: str
+    roles: tuple[Role, ...]
+
+    def __init__(self, name: str, *roles: Role) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "roles", roles)
 
 
 @dataclass(frozen=True)
@@ -166,9 +185,12 @@ def current_principal(
     return decode_token(settings, credentials.credentials)
 
 
-def require(*roles: str) -> Callable[..., Principal]:
-    """Dependency: the caller holds one of ``roles``; with a ``site`` path or query parameter, the
-    caller may act on that site."""
+def require(*grants: Permission | str) -> Callable[..., Principal]:
+    """Dependency: the caller holds the permission (one of its roles), or one of the roles given; with a
+    ``site`` path or query parameter, the caller may act on that site."""
+    roles: tuple[str, ...] = tuple(
+        dict.fromkeys(role for grant in grants for role in (grant.roles if isinstance(grant, Permission) else (grant,)))
+    )
 
     def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if roles and not principal.has_any(roles):

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from pm_platform.broker import DurablePullSubscriber, durable_subscriber
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
+from pm_platform.errors import DomainError
 from pm_platform.subscriptions import Handler as Handler  # re-exported: it lived here
 from pm_platform.subscriptions import Subscriptions as Subscriptions  # re-exported: it lived here
 from pm_platform.telemetry import attached, context_from_headers, tracer
@@ -371,7 +372,8 @@ MAX_STORED_HEADER = 1000
 def is_poison(exc: BaseException) -> bool:
     """Did a handler fail on what the message holds, so that every delivery fails the same way? Values the
     database refuses (a NUL in text on PostgreSQL, a string too long, a number out of range: SQLSTATE class
-    22), text that cannot be encoded (a lone surrogate), numbers and dates out of range, nesting too deep.
+    22), text that cannot be encoded (a lone surrogate), numbers and dates out of range, nesting too deep,
+    and a 4xx-class domain error (a conflict, something unknown: the event asks what cannot be done).
     Anything else (a database that is down, a bug fixed by the next deploy) is retried."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -381,6 +383,8 @@ def is_poison(exc: BaseException) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, (RecursionError, OverflowError, UnicodeError, DataError)):
+            return True
+        if isinstance(current, DomainError) and 400 <= current.status < 500:
             return True
         if str(getattr(current, "sqlstate", None) or "").startswith("22"):
             return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
+from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc
+from pm_platform.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -203,3 +205,25 @@ async def fetch_page(
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))).all()
     return rows, total
+
+
+class OfASite(Protocol):
+    """A row that belongs to one site."""
+
+    @property
+    def site(self) -> str: ...
+
+
+S = TypeVar("S", bound=OfASite)
+
+
+async def get_in_scope(
+    session: AsyncSession, model: type[S], key: Any, principal: Principal, *, what: str, for_update: bool = False
+) -> S:
+    """The row of ``model`` with primary key ``key``: NotFound (404) when there is none, Forbidden (403, naming
+    the site) when it is of a site the caller may not act on."""
+    row = await session.get(model, key, with_for_update=for_update)
+    if row is None:
+        raise NotFound(what, key)
+    principal.check_site(row.site)
+    return row

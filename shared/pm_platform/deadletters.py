@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from pm_platform.auth import Principal, require
+from pm_platform.auth import Permission, Principal, Role, require
 from pm_platform.consumer import apply_event
 from pm_platform.contracts import ContractViolation
 from pm_platform.db import MAX_ID
 from pm_platform.envelope import utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Invalid, NotFound
 
 if TYPE_CHECKING:
     from pm_platform.runtime import Runtime
@@ -91,16 +91,16 @@ async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: P
     try:
         envelope = runtime.catalog.parse(row["payload"])
     except ContractViolation as violation:
-        raise Problem(422, f"the message still breaks its contract: {violation}", field="payload") from None
+        raise Invalid(f"the message still breaks its contract: {violation}", field="payload") from None
     # The payload, not only its subject, must belong to the operator's sites.
     if principal is not None and not principal.can_act_on(envelope.site):
         raise NotFound("dead letter", dead_letter_id)
     try:
         outcome = await apply_event(runtime, row["consumer"], runtime.subscriptions.handlers, envelope)
     except ContractViolation as violation:
-        raise Problem(422, f"the message still breaks its contract: {violation}", field="payload") from None
+        raise Invalid(f"the message still breaks its contract: {violation}", field="payload") from None
     except Exception as exc:
-        raise Problem(409, f"replay failed again: {type(exc).__name__}: {exc}") from None
+        raise Conflict(f"replay failed again: {type(exc).__name__}: {exc}") from None
     async with runtime.sessionmaker() as session:
         await session.execute(
             update(table).where(table.c.id == dead_letter_id).values(status="replayed", resolved_at=utcnow())
@@ -110,13 +110,14 @@ async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: P
 
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
-Operator = Annotated[Principal, Depends(require("operator", "head_office"))]
+HANDLE_DEAD_LETTERS = Permission("read and replay dead letters", Role.operator, Role.head_office)
+HandleDeadLetters = Annotated[Principal, Depends(require(HANDLE_DEAD_LETTERS))]
 
 
 @router.get("", response_model=list[DeadLetterRead])
 async def get_dead_letters(
     request: Request,
-    principal: Operator,
+    principal: HandleDeadLetters,
     status: Annotated[str | None, Query(pattern="^(open|replayed|discarded)$")] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
@@ -125,7 +126,7 @@ async def get_dead_letters(
 
 @router.post("/{dead_letter_id}/replay")
 async def post_replay(
-    request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Operator
+    request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: HandleDeadLetters
 ) -> dict[str, Any]:
     outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id, principal)
     return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}

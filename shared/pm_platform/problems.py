@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pm_platform.errors import Conflict as Conflict  # the domain errors, where they were first imported from
+from pm_platform.errors import NotFound as NotFound
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -34,7 +37,8 @@ class ProblemBody(BaseModel):
 
 
 class Problem(Exception):
-    """Raise from any layer to answer with a problem+json body."""
+    """Raise at the edge (views, auth) to answer with a problem+json body; the service layer raises
+    ``pm_platform.errors`` instead."""
 
     def __init__(
         self,
@@ -53,16 +57,6 @@ class Problem(Exception):
         self.field = field
         self.headers = headers
         self.extra = extra
-
-
-class NotFound(Problem):
-    def __init__(self, what: str, key: object) -> None:
-        super().__init__(404, f"{what} {key} not found")
-
-
-class Conflict(Problem):
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(409, detail, **extra)
 
 
 def problem_response(

@@ -14,6 +14,7 @@ import pytest
 from pm_platform import bus
 from pm_platform.consumer import ConsumerRunner
 from pm_platform.envelope import Envelope
+from pm_platform.errors import Conflict
 from pm_platform.natsserver import NatsServer
 from tests.platform.harness import Probe, bad_envelope, eventually, provision
 
@@ -113,6 +114,35 @@ async def test_text_the_database_refuses_in_a_handler_is_a_dead_letter_at_once(
     else:
         assert dead == []
     assert {row["event_id"] for row in await consumer.rows(consumer.effects)} >= {good["id"]}
+
+
+async def test_a_domain_error_in_a_handler_is_a_dead_letter_at_once_and_a_transient_error_is_retried(
+    probes: MakeProbe, nats_server: NatsServer
+) -> None:
+    consumer = await probes("dispatch", "probe")
+    refused, flaky = bad_envelope(), bad_envelope()
+    attempts: dict[str, int] = {}
+
+    async def fail(event: Envelope) -> None:
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        if event.id == refused["id"]:  # the same on every delivery: the event asks what cannot be done
+            raise Conflict(f"request {event.data['request_id']} is already closed", field="request_id")
+        if attempts[event.id] == 1:
+            raise ConnectionError("the database went away")
+
+    consumer.fail = fail
+    await consumer.runtime.start(relay=False)
+    await publish(nats_server.url, json.dumps(refused).encode(), json.dumps(flaky).encode())
+
+    async def settled() -> bool:
+        return (await consumer.effect_counts())[1] >= 1 and await pending(nats_server.url) == (0, 0)
+
+    await eventually(settled, timeout=30)
+    [letter] = await consumer.rows(consumer.tables.dead_letters)
+    assert (letter["event_id"], letter["deliveries"]) == (refused["id"], 1)
+    assert letter["reason"] == f"Conflict: request {refused['data']['request_id']} is already closed"
+    assert attempts == {refused["id"]: 1, flaky["id"]: 2}
+    assert {row["event_id"] for row in await consumer.rows(consumer.effects)} == {flaky["id"]}
 
 
 async def test_a_body_with_a_raw_nul_invalid_utf8_and_hostile_headers_is_recorded_sanitized(

@@ -34,7 +34,7 @@ from pm_events.dispatch import WorkOrderCompleted
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Forbidden, NotFound
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
@@ -344,7 +344,7 @@ async def check_owner(session: AsyncSession, principal: Principal, unit_id: str)
         return
     party = await session.get(Party, principal.party_id) if principal.party_id else None
     if party is None or party.unit_id != unit_id or not party.active:
-        raise Problem(403, f"not a party of unit {unit_id}", field="unit_id")
+        raise Forbidden(f"not a party of unit {unit_id}", field="unit_id")
 
 
 async def list_accounts(

@@ -5,29 +5,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from billing.account import service
-from billing.account.models import AccountRead
-from pm_platform.app import Offset, SessionDep, page
+from billing.account.models import AccountRead, AccountSummary, ChargeRead
+from billing.permissions import READ_ACCOUNTS, READ_UNIT_ACCOUNT
+from pm_platform.app import Offset, Page, SessionDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import MONTH_PATTERN, InputDate
 
 router = APIRouter(tags=["accounts"])
-# `require` checks the caller's scope on the `site` query parameter. Agents see a unit's payment status as
-# context when an owner calls (it never blocks a request); the payer's phone is masked for them.
-Staff = Annotated[
-    Principal, Depends(require("billing_clerk", "agent", "supervisor", "manager", "head_office", "operator"))
-]
-# Owners (and paying tenants) read their own unit's account only.
-StaffOrOwner = Annotated[
-    Principal,
-    Depends(require("billing_clerk", "agent", "supervisor", "manager", "head_office", "operator", "owner")),
-]
+# `require` checks the caller's scope on the `site` query parameter.
+ReadAccounts = Annotated[Principal, Depends(require(READ_ACCOUNTS))]
+ReadUnitAccount = Annotated[Principal, Depends(require(READ_UNIT_ACCOUNT))]
 Period = Annotated[str | None, Query(pattern=MONTH_PATTERN)]
 
 
-@router.get("/accounts")
+@router.get("/accounts", response_model=Page[AccountSummary])
 async def list_accounts(
     session: SessionDep,
-    principal: Staff,
+    principal: ReadAccounts,
     site: Annotated[str, Query(min_length=1, max_length=64)],
     as_of: InputDate | None = None,
     in_arrears: bool | None = None,
@@ -44,17 +38,17 @@ async def list_accounts(
 async def get_account(
     unit_id: str,
     session: SessionDep,
-    principal: StaffOrOwner,
+    principal: ReadUnitAccount,
     site: Annotated[str, Query(min_length=1, max_length=64)],
     as_of: InputDate | None = None,
 ) -> Any:
     return await service.account(session, principal, site, unit_id, as_of)
 
 
-@router.get("/charges")
+@router.get("/charges", response_model=Page[ChargeRead])
 async def get_charges(
     session: SessionDep,
-    principal: Staff,
+    principal: ReadAccounts,
     site: str | None = None,
     unit_id: str | None = None,
     period: Period = None,

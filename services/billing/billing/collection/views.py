@@ -7,20 +7,20 @@ from pydantic import StringConstraints
 
 from billing.collection import service
 from billing.collection.models import ArrearsRead, CollectionRead
+from billing.permissions import READ_COLLECTION
 from pm_platform.app import Offset, SessionDep
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import MONTH_PATTERN, InputDate
 
 router = APIRouter(tags=["arrears and collection"])
 PeriodText = Annotated[str, StringConstraints(pattern=MONTH_PATTERN)]
-# Those who chase and report on collection; phone numbers are masked for head office.
-Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "manager", "head_office"))]
+ReadCollection = Annotated[Principal, Depends(require(READ_COLLECTION))]
 
 
 @router.get("/arrears", response_model=ArrearsRead)
 async def get_arrears(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadCollection,
     site: Annotated[str, Query(min_length=1, max_length=64)],
     as_of: InputDate | None = None,
     min_days: Annotated[int, Query(ge=1, le=3650)] = 1,
@@ -33,7 +33,7 @@ async def get_arrears(
 @router.get("/collection", response_model=CollectionRead)
 async def get_collection(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadCollection,
     site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     as_of: InputDate | None = None,
     period: Annotated[list[PeriodText] | None, Query(max_length=24)] = None,

@@ -22,9 +22,9 @@ from billing.payment.models import (
     ReceiptCounter,
 )
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
 
@@ -75,10 +75,10 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
     if not known and not await uow.session.scalar(
         select(func.count()).select_from(Charge).where(Charge.site == request.site, Charge.unit_id == request.unit_id)
     ):
-        raise Problem(404, f"unit {request.unit_id} is not known at site {request.site}", field="unit_id")
+        raise NotFound(f"unit {request.unit_id} is not known at site {request.site}", field="unit_id")
     currency = await site_currency(uow.session, request.site)
     if request.currency != currency:
-        raise Problem(422, f"site {request.site} takes payments in {currency}", field="currency")
+        raise Invalid(f"site {request.site} takes payments in {currency}", field="currency")
     now = utcnow()
     received_at = (
         request.received_at.replace(tzinfo=UTC)
@@ -86,7 +86,7 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
         else request.received_at
     ) or now
     if received_at > now:
-        raise Problem(422, "a payment cannot be received in the future", field="received_at")
+        raise Invalid("a payment cannot be received in the future", field="received_at")
     try:
         payment = await _insert(uow, principal, request, received_at.astimezone(UTC), now)
         await uow.commit()
@@ -125,10 +125,7 @@ async def _insert(
 
 async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, request: PaymentVoid) -> Payment:
     """Void a payment with a reason: it stays on record with its receipt number and stops counting."""
-    payment = await uow.session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("payment", payment_id)
-    principal.check_site(payment.site)
+    payment = await get_in_scope(uow.session, Payment, payment_id, principal, what="payment")
     if payment.voided_at is not None:
         raise Conflict(f"payment {payment_id} (receipt {payment.receipt_no}) is already void", field="payment_id")
     payment.voided_at = utcnow()
@@ -176,8 +173,7 @@ async def month_summary(session: AsyncSession, principal: Principal, site: str, 
 async def list_payments(
     session: AsyncSession, principal: Principal, *, site: str, unit_id: str | None, limit: int, offset: int
 ) -> tuple[Sequence[Payment], int]:
-    principal.check_site(site)
-    query = select(Payment).where(Payment.site == site)
+    query = select(Payment).where(principal.site_filter(Payment.site, site))
     if unit_id:
         query = query.where(Payment.unit_id == unit_id)
     return await fetch_page(session, query, Payment.receipt_seq.desc(), limit=limit, offset=offset)

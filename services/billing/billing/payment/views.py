@@ -6,15 +6,23 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from billing.payment import service
 from billing.payment.models import Payment, PaymentCreate, PaymentRead, PaymentsSummary, PaymentVoid
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from billing.permissions import READ_PAYMENTS, RECORD_PAYMENTS, VOID_PAYMENTS
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import MONTH_PATTERN
-from pm_platform.problems import NotFound
 
 router = APIRouter(tags=["payments"])
-Cashiers = Annotated[Principal, Depends(require("billing_clerk"))]
-Voiders = Annotated[Principal, Depends(require("billing_clerk", "manager"))]
-Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "manager", "head_office"))]
+RecordPayments = Annotated[Principal, Depends(require(RECORD_PAYMENTS))]
+VoidPayments = Annotated[Principal, Depends(require(VOID_PAYMENTS))]
+ReadPayments = Annotated[Principal, Depends(require(READ_PAYMENTS))]
+
+
+async def payment_in_scope(payment_id: str, session: SessionDep, principal: ReadPayments) -> Payment:
+    return await get_in_scope(session, Payment, payment_id, principal, what="payment")
+
+
+PaymentInScope = Annotated[Payment, Depends(payment_in_scope)]
 
 
 def read(payment: Payment) -> PaymentRead:
@@ -27,17 +35,17 @@ def read(payment: Payment) -> PaymentRead:
     status_code=201,
     responses={200: {"description": "A payment with this reference was already recorded"}},
 )
-async def record_payment(body: PaymentCreate, uow: UowDep, principal: Cashiers, response: Response) -> Any:
+async def record_payment(body: PaymentCreate, uow: UowDep, principal: RecordPayments, response: Response) -> Any:
     payment, created = await service.record_payment(uow, principal, body)
     if not created:
         response.status_code = 200
     return read(payment)
 
 
-@router.get("/payments")
+@router.get("/payments", response_model=Page[PaymentRead])
 async def list_payments(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadPayments,
     site: Annotated[str, Query(min_length=1, max_length=64)],
     unit_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -52,7 +60,7 @@ async def list_payments(
 @router.get("/payments/summary", response_model=PaymentsSummary)
 async def payments_summary(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadPayments,
     site: Annotated[str, Query(min_length=1, max_length=64)],
     month: Annotated[str, Query(pattern=MONTH_PATTERN)],
 ) -> Any:
@@ -60,14 +68,10 @@ async def payments_summary(
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentRead)
-async def get_payment(payment_id: str, session: SessionDep, principal: Readers) -> Any:
-    payment = await session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("payment", payment_id)
-    principal.check_site(payment.site)
+async def get_payment(payment: PaymentInScope) -> Any:
     return read(payment)
 
 
 @router.post("/payments/{payment_id}/void", response_model=PaymentRead)
-async def void_payment(payment_id: str, body: PaymentVoid, uow: UowDep, principal: Voiders) -> Any:
+async def void_payment(payment_id: str, body: PaymentVoid, uow: UowDep, principal: VoidPayments) -> Any:
     return read(await service.void_payment(uow, principal, payment_id, body))

@@ -29,7 +29,7 @@ from billing.period.models import (
 )
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
 
@@ -139,10 +139,10 @@ async def issue_period(
     principal.check_site(request.site)
     today = today or utcnow().date()
     if request.period > shift_period(period_of(today), 1):
-        raise Problem(422, f"period {request.period} is more than a month ahead", field="period")
+        raise Invalid(f"period {request.period} is more than a month ahead", field="period")
     settings = await uow.session.get(SiteBilling, request.site)
     if settings is None:
-        raise Problem(409, f"site {request.site} has no fee rate: set its billing settings first", field="site")
+        raise Conflict(f"site {request.site} has no fee rate: set its billing settings first", field="site")
     period = (
         await uow.session.scalars(
             select(BillingPeriod).where(BillingPeriod.site == request.site, BillingPeriod.period == request.period)
@@ -235,10 +235,12 @@ async def issue_period(
     return PeriodIssued(**period_read(period).model_dump(), created=created, charged_now=len(charged), skipped=skipped)
 
 
-async def list_periods(session: AsyncSession, site: str) -> list[PeriodRead]:
+async def list_periods(session: AsyncSession, principal: Principal, site: str) -> list[PeriodRead]:
     rows = (
         await session.scalars(
-            select(BillingPeriod).where(BillingPeriod.site == site).order_by(BillingPeriod.period.desc())
+            select(BillingPeriod)
+            .where(principal.site_filter(BillingPeriod.site, site))
+            .order_by(BillingPeriod.period.desc())
         )
     ).all()
     return [period_read(p) for p in rows]

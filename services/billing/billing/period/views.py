@@ -6,23 +6,23 @@ from fastapi import APIRouter, Depends, Response
 
 from billing.period import service
 from billing.period.models import PeriodIssue, PeriodIssued, PeriodRead, SiteBillingRead, SiteBillingUpdate
+from billing.permissions import ISSUE_PERIODS, READ_BILLING_PERIODS, SET_FEE_RATES
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["billing periods"])
-Readers = Annotated[Principal, Depends(require("billing_clerk", "supervisor", "manager", "head_office"))]
-# The published rate is a management decision; clerks apply it.
-Managers = Annotated[Principal, Depends(require("manager", "head_office"))]
-Issuers = Annotated[Principal, Depends(require("billing_clerk", "manager"))]
+ReadBillingPeriods = Annotated[Principal, Depends(require(READ_BILLING_PERIODS))]
+SetFeeRates = Annotated[Principal, Depends(require(SET_FEE_RATES))]
+IssuePeriods = Annotated[Principal, Depends(require(ISSUE_PERIODS))]
 
 
 @router.get("/sites/{site}/billing-settings", response_model=SiteBillingRead)
-async def get_site_settings(site: str, session: SessionDep, _: Readers) -> Any:
+async def get_site_settings(site: str, session: SessionDep, _: ReadBillingPeriods) -> Any:
     return service.settings_read(await service.site_settings(session, site))
 
 
 @router.put("/sites/{site}/billing-settings", response_model=SiteBillingRead)
-async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: Managers) -> Any:
+async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: SetFeeRates) -> Any:
     return service.settings_read(await service.put_site_settings(uow, site, body))
 
 
@@ -32,7 +32,7 @@ async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: 
     status_code=201,
     responses={200: {"description": "The period had been issued: only units without its fee were charged"}},
 )
-async def issue_period(body: PeriodIssue, uow: UowDep, principal: Issuers, response: Response) -> Any:
+async def issue_period(body: PeriodIssue, uow: UowDep, principal: IssuePeriods, response: Response) -> Any:
     issued = await service.issue_period(uow, principal, body)
     if not issued.created:
         response.status_code = 200
@@ -40,5 +40,5 @@ async def issue_period(body: PeriodIssue, uow: UowDep, principal: Issuers, respo
 
 
 @router.get("/billing-periods", response_model=list[PeriodRead])
-async def list_periods(site: str, session: SessionDep, _: Readers) -> Any:
-    return await service.list_periods(session, site)
+async def list_periods(site: str, session: SessionDep, principal: ReadBillingPeriods) -> Any:
+    return await service.list_periods(session, principal, site)

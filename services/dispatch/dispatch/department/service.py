@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +38,7 @@ from dispatch.site.service import known_site
 from dispatch.workorder.models import OPEN, Status, WorkOrder
 from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Invalid, NotFound
 from pm_platform.subjects import InvalidToken, check_token
 
 # Orders a worker holds: what "least loaded" counts.
@@ -114,13 +115,15 @@ async def limits_for(session: AsyncSession, site: str, kind: str, category: str,
 
 
 async def get_department(
-    session: AsyncSession, site: str, code: str, *, field: str = "department", status: int = 404
+    session: AsyncSession, site: str, code: str, *, field: str = "department", status: Literal[404, 422] = 404
 ) -> Department:
+    """The department; NotFound when it does not exist, or Invalid (naming ``field``) with ``status=422``, for a
+    command that names it."""
     department = await session.get(Department, (site, code))
     if department is None:
         if status == 404:
             raise NotFound("department", f"{code} at site {site}")
-        raise Problem(status, f"site {site} has no department {code}", field=field)
+        raise Invalid(f"site {site} has no department {code}", field=field)
     return department
 
 
@@ -169,7 +172,7 @@ async def choose_assignee(session: AsyncSession, department: Department, categor
 async def check_assignee(session: AsyncSession, site: str, department: str, assignee: str) -> Staff:
     staff = await session.get(Staff, (site, assignee))
     if staff is None or staff.department_code != department or not staff.active:
-        raise Problem(422, f"{assignee} is not an active member of {department} at site {site}", field="assignee")
+        raise Invalid(f"{assignee} is not an active member of {department} at site {site}", field="assignee")
     return staff
 
 
@@ -177,18 +180,9 @@ async def check_assignee(session: AsyncSession, site: str, department: str, assi
 
 
 async def list_departments(session: AsyncSession, principal: Principal, site: str | None) -> list[DepartmentRead]:
-    query = select(Department)
-    rules = select(RoutingRule)
-    staff_query = select(Staff).where(Staff.active.is_(True))
-    if site:
-        principal.check_site(site)
-        query = query.where(Department.site == site)
-        rules = rules.where(RoutingRule.site == site)
-        staff_query = staff_query.where(Staff.site == site)
-    elif not principal.all_sites:
-        query = query.where(Department.site.in_(principal.sites))
-        rules = rules.where(RoutingRule.site.in_(principal.sites))
-        staff_query = staff_query.where(Staff.site.in_(principal.sites))
+    query = select(Department).where(principal.site_filter(Department.site, site))
+    rules = select(RoutingRule).where(principal.site_filter(RoutingRule.site, site))
+    staff_query = select(Staff).where(Staff.active.is_(True), principal.site_filter(Staff.site, site))
     categories: dict[tuple[str, str], list[str]] = defaultdict(list)
     for rule in (await session.scalars(rules.order_by(RoutingRule.category))).all():
         categories[(rule.site, rule.department_code)].append(rule.category)
@@ -230,7 +224,7 @@ async def add_department(session: AsyncSession, site: str, code: str, body: Depa
     try:
         check_token("department", code)
     except InvalidToken as exc:
-        raise Problem(422, str(exc), field="code") from None
+        raise Invalid(str(exc), field="code") from None
     await known_site(session, site)
     department = await session.get(Department, (site, code))
     if department is None:
@@ -339,7 +333,7 @@ async def put_routing_rule(
 ) -> RoutingRead:
     principal.check_site(site)
     if category != DEFAULT_CATEGORY and not (1 <= len(category) <= 64):
-        raise Problem(422, "a category has 1 to 64 characters", field="category")
+        raise Invalid("a category has 1 to 64 characters", field="category")
     await get_department(session, site, department, status=422)
     rule = await session.get(RoutingRule, (site, category))
     if rule is None:

@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.pricelist.models import PriceItem, PriceItemUpsert
 from pm_platform.auth import Principal
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid
 from pm_platform.subjects import InvalidToken, check_token
 
 
 async def list_items(session: AsyncSession, principal: Principal, site: str) -> Sequence[PriceItem]:
-    principal.check_site(site)
-    query = select(PriceItem).where(PriceItem.site == site).order_by(PriceItem.code)
+    query = select(PriceItem).where(principal.site_filter(PriceItem.site, site)).order_by(PriceItem.code)
     return (await session.scalars(query)).all()
 
 
@@ -36,7 +35,7 @@ async def upsert_item(
     try:
         check_token("code", code)
     except InvalidToken as exc:
-        raise Problem(422, str(exc), field="code") from None
+        raise Invalid(str(exc), field="code") from None
     item = await session.get(PriceItem, (site, code))
     if item is None:
         item = PriceItem(site=site, code=code)

@@ -14,7 +14,7 @@ from dispatch.report.models import DepartmentReport, Percentiles, Rate, Slips
 from dispatch.workorder.models import TERMINAL, NonconformanceSlip, Status, Transition, WorkOrder
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid, NotFound
 
 DEFAULT_PERIOD = timedelta(days=30)
 
@@ -64,7 +64,7 @@ async def department_report(
     until = as_utc(until) if until else now
     since = as_utc(since) if since else until - DEFAULT_PERIOD
     if since >= until:
-        raise Problem(422, "since must be before until", field="since")
+        raise Invalid("since must be before until", field="since")
     if site:
         principal.check_site(site)
         sites = [site]
@@ -79,7 +79,7 @@ async def department_report(
         (d.site, d.code) for d in (await session.scalars(departments.order_by(Department.site, Department.code))).all()
     ]
     if department and not keys:
-        raise Problem(404, f"no department {department} at the site(s) asked for", field="department")
+        raise NotFound(f"no department {department} at the site(s) asked for", field="department")
 
     orders: dict[tuple[str, str], list[WorkOrder]] = defaultdict(list)
     for order in (

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from dispatch.permissions import READ_REPORTS
 from dispatch.report import service
 from dispatch.report.models import DepartmentReport
 from pm_platform.app import SessionDep
@@ -11,13 +12,13 @@ from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDatetime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-Readers = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+ReadReports = Annotated[Principal, Depends(require(READ_REPORTS))]
 
 
 @router.get("/departments", response_model=list[DepartmentReport])
 async def get_department_report(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadReports,
     site: str | None = None,
     department: str | None = None,
     since: InputDatetime | None = None,

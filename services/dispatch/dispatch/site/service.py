@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.department.models import DEFAULT_TIMEZONE, Department, SiteSettings
 from dispatch.site.models import SiteRead
-from pm_platform.problems import Problem
+from pm_platform.errors import NotFound
 
 
 async def ensure_site(session: AsyncSession, site: str, timezone: str = DEFAULT_TIMEZONE) -> SiteSettings:
@@ -25,7 +25,7 @@ async def ensure_site(session: AsyncSession, site: str, timezone: str = DEFAULT_
 async def known_site(session: AsyncSession, site: str) -> SiteSettings:
     settings = await session.get(SiteSettings, site)
     if settings is None:
-        raise Problem(404, f"site {site} is not known to dispatch (onboard it through intake first)", field="site")
+        raise NotFound(f"site {site} is not known to dispatch (onboard it through intake first)", field="site")
     return settings
 
 

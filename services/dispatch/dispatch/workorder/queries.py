@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.workorder.models import OPEN, NonconformanceSlip, Status, Transition, WorkOrder
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
-from pm_platform.problems import NotFound, Problem
+from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.errors import Forbidden, Invalid
 
 
 def worker_only(principal: Principal) -> bool:
@@ -23,17 +23,14 @@ def worker_only(principal: Principal) -> bool:
 async def get_work_order(
     session: AsyncSession, principal: Principal, work_order_id: str, *, for_update: bool = False
 ) -> WorkOrder:
-    order = await session.get(WorkOrder, work_order_id, with_for_update=for_update)
-    if order is None:
-        raise NotFound("work order", work_order_id)
-    principal.check_site(order.site)
+    order = await get_in_scope(session, WorkOrder, work_order_id, principal, what="work order", for_update=for_update)
     principal.check_department(order.department)
     return order
 
 
 def _worker_department(principal: Principal, department: str | None) -> str:
     if principal.department is None:
-        raise Problem(403, "a worker's token must name the worker's department", field="department")
+        raise Forbidden("a worker's token must name the worker's department", field="department")
     if department:
         principal.check_department(department)
     return principal.department
@@ -98,7 +95,7 @@ async def pool(
     if worker_only(principal):
         department = _worker_department(principal, department)
     elif not department:
-        raise Problem(422, "name the department whose pool to read", field="department")
+        raise Invalid("name the department whose pool to read", field="department")
     query = select(WorkOrder).where(
         WorkOrder.department == department,
         WorkOrder.assignee.is_(None),

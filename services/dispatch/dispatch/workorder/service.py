@@ -49,7 +49,7 @@ from pm_events.intake import (
 )
 from pm_platform.auth import Principal
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
-from pm_platform.problems import Conflict, Problem
+from pm_platform.errors import Conflict, Forbidden, Invalid
 from pm_platform.uow import UnitOfWork
 
 COMPLAINT = "complaint"
@@ -329,7 +329,7 @@ async def _for_action(uow: UnitOfWork, principal: Principal, work_order_id: str)
     """The order, locked; a worker may act only on their department's orders that are theirs or nobody's."""
     order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
     if worker_only(principal) and order.assignee is not None and order.assignee != principal.subject:
-        raise Problem(403, f"work order {order.id} is assigned to {order.assignee}", field="assignee")
+        raise Forbidden(f"work order {order.id} is assigned to {order.assignee}", field="assignee")
     trace.get_current_span().set_attribute("pm.correlation_id", order.request_id)
     return order
 
@@ -346,9 +346,9 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
     # A token naming the department is not enough: the claimer becomes the assignee, so must be on its staff here.
     try:
         await check_assignee(uow.session, order.site, order.department, principal.subject)
-    except Problem as exc:
-        raise Problem(
-            403, f"{principal.subject} is not on the staff of {order.department} at site {order.site}", field="assignee"
+    except Invalid as exc:
+        raise Forbidden(
+            f"{principal.subject} is not on the staff of {order.department} at site {order.site}", field="assignee"
         ) from exc
     previous = _move(order, Status.accepted)
     order.assignee = order.worker = principal.subject
@@ -396,25 +396,24 @@ async def arrive(uow: UnitOfWork, principal: Principal, work_order_id: str) -> W
 async def _charge(session: AsyncSession, order: WorkOrder, charge: ChargeInput) -> tuple[Charge, str]:
     """The charge at the site's published rate (在规定收费标准收费), and the price-list code it came from."""
     if not order.in_unit:
-        raise Problem(
-            422, "only an in-unit repair may carry a charge; common areas are not billed to a unit", field="charge"
+        raise Invalid(
+            "only an in-unit repair may carry a charge; common areas are not billed to a unit", field="charge"
         )
     named = charge.code if charge.code is not None else charge.item
     assert named is not None  # the model requires one of them
     item = await find_item(session, order.site, named)
     if item is None:
         field = "charge.code" if charge.code is not None else "charge.item"
-        raise Problem(422, f"{named!r} is not on the price list of site {order.site}", field=field)
+        raise Invalid(f"{named!r} is not on the price list of site {order.site}", field=field)
     amount = item.amount_cents * charge.quantity
     if charge.amount_cents is not None and charge.amount_cents != amount:
-        raise Problem(
-            422,
+        raise Invalid(
             f"the price list of site {order.site} charges {amount} for {charge.quantity} x "
             f"{item.name}, not {charge.amount_cents}",
             field="charge.amount_cents",
         )
     if charge.currency is not None and charge.currency != item.currency:
-        raise Problem(422, f"the price list charges {item.name} in {item.currency}", field="charge.currency")
+        raise Invalid(f"the price list charges {item.name} in {item.currency}", field="charge.currency")
     name = item.name if charge.quantity == 1 else f"{item.name} x {charge.quantity}"
     return Charge(item=name[:120], amount_cents=amount, currency=item.currency), item.code
 
@@ -491,7 +490,7 @@ async def _into_department(
     acceptance clock starts now, the owner's arrival and completion clocks keep running) and the new
     department's assignment policy applies."""
     if department == order.department:
-        raise Problem(422, f"work order {order.id} is already with {department}", field="department")
+        raise Invalid(f"work order {order.id} is already with {department}", field="department")
     await get_department(uow.session, order.site, department, status=422)
     previous = _move(order, Status.transferred)
     if previous == Status.paused:  # the stopped clocks run again from now
@@ -565,7 +564,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
     """The service center overrides routing before the order is signed for: another department and/or another
     priority (its time limits are recomputed from the request's time)."""
     if body.department is None and body.priority is None:
-        raise Problem(422, "give a department, a priority or both", field="department")
+        raise Invalid("give a department, a priority or both", field="department")
     order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
     if order.status not in (*AWAITING_ACCEPTANCE, Status.returned):
         raise Conflict(
@@ -575,8 +574,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
     new_department = body.department is not None and body.department != order.department
     new_priority = body.priority is not None and body.priority != order.priority
     if not new_department and not new_priority:
-        raise Problem(
-            422,
+        raise Invalid(
             f"work order {order.id} already has that department and priority",
             field="department" if body.department is not None else "priority",
         )

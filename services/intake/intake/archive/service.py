@@ -16,7 +16,7 @@ from sqlalchemy import select
 from intake.archive.models import COLUMNS, MAX_ROWS, REQUIRED, ROW_MODELS, ImportResult, RecordKind, RowError
 from intake.organization import service as archive
 from intake.organization.models import Building, BuildingWrite, Party, PartyWrite, Unit, UnitWrite
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
 
 
@@ -24,7 +24,7 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")  # Excel writes a BOM
     except UnicodeDecodeError:
-        raise Problem(422, "the file is not UTF-8 text", field="file") from None
+        raise Invalid("the file is not UTF-8 text", field="file") from None
 
 
 def _row_input(kind: RecordKind, row: dict[str, str]) -> dict[str, Any]:
@@ -50,9 +50,9 @@ async def import_csv(uow: UnitOfWork, site: str, kind: RecordKind, body: bytes) 
     errors += [RowError(row=1, field=f, message="required column is missing") for f in missing]
     errors += [RowError(row=1, field=f, message="unknown column") for f in unknown]
     if not rows and not errors:
-        raise Problem(422, "the file has no rows", field="file")
+        raise Invalid("the file has no rows", field="file")
     if len(rows) > MAX_ROWS:
-        raise Problem(422, f"the file has {len(rows)} rows; at most {MAX_ROWS} per import", field="file")
+        raise Invalid(f"the file has {len(rows)} rows; at most {MAX_ROWS} per import", field="file")
     if errors:
         _reject(errors)
 
@@ -76,8 +76,7 @@ async def import_csv(uow: UnitOfWork, site: str, kind: RecordKind, body: bytes) 
 def _reject(errors: list[RowError]) -> None:
     bad_rows = len({e.row for e in errors})
     errors.sort(key=lambda e: (e.row, e.field))
-    raise Problem(
-        422,
+    raise Invalid(
         f"{len(errors)} errors in {bad_rows} rows; nothing was imported",
         field=errors[0].field,
         errors=[e.model_dump() for e in errors],

@@ -7,12 +7,13 @@ from fastapi.responses import Response
 
 from intake.archive import service
 from intake.archive.models import ImportResult, RecordKind
+from intake.permissions import IMPORT_ARCHIVE
 from pm_platform.app import UowDep
 from pm_platform.auth import Principal, require
 from pm_platform.problems import Problem
 
 router = APIRouter(tags=["archive"])
-Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+ImportArchive = Annotated[Principal, Depends(require(IMPORT_ARCHIVE))]
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -21,7 +22,7 @@ MAX_BYTES = 10 * 1024 * 1024
     response_model=ImportResult,
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep, _: Archivists) -> object:
+async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep, _: ImportArchive) -> object:
     """Import a CSV file (UTF-8, a header row; the columns of GET .../export/{kind}) all or nothing."""
     body = await request.body()
     if len(body) > MAX_BYTES:
@@ -30,7 +31,7 @@ async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep
 
 
 @router.get("/sites/{site}/export/{kind}", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def get_export(site: str, kind: RecordKind, uow: UowDep, _: Archivists) -> Response:
+async def get_export(site: str, kind: RecordKind, uow: UowDep, _: ImportArchive) -> Response:
     text = await service.export_csv(uow, site, kind)
     return Response(
         text,

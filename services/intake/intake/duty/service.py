@@ -13,8 +13,9 @@ from intake.duty.models import DutyLogEntry, DutyLogWrite, Handover, HandoverWri
 from intake.organization.models import Site
 from intake.request.models import OPEN, Request, Status
 from pm_platform.auth import Principal
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
 
 DEFAULT_SHIFT = timedelta(hours=12)
@@ -30,13 +31,11 @@ NEXT_STEP = {
 async def log(uow: UnitOfWork, principal: Principal, command: DutyLogWrite) -> DutyLogEntry:
     principal.check_site(command.site)
     if await uow.session.get(Site, command.site) is None:
-        raise Problem(422, f"site {command.site} does not exist", field="site")
+        raise Invalid(f"site {command.site} does not exist", field="site")
     if command.request_id:
         request = await uow.session.get(Request, command.request_id)
         if request is None or request.site != command.site:
-            raise Problem(
-                422, f"request {command.request_id} is not a request of site {command.site}", field="request_id"
-            )
+            raise Invalid(f"request {command.request_id} is not a request of site {command.site}", field="request_id")
     entry = DutyLogEntry(
         site=command.site,
         author=principal.subject,
@@ -109,7 +108,7 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
     principal.check_site(command.site)
     session = uow.session
     if await session.get(Site, command.site) is None:
-        raise Problem(422, f"site {command.site} does not exist", field="site")
+        raise Invalid(f"site {command.site} does not exist", field="site")
     now = utcnow()
     previous = await session.scalar(
         select(Handover).where(Handover.site == command.site).order_by(Handover.handed_over_at.desc()).limit(1)
@@ -119,8 +118,7 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
     for index, given in enumerate(command.items):
         item = items.get(given.request_id)
         if item is None:
-            raise Problem(
-                422,
+            raise Invalid(
                 f"request {given.request_id} is not an open request of site {command.site}",
                 field=f"items.{index}.request_id",
             )
@@ -176,13 +174,14 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
 
 
 async def get_handover(session: AsyncSession, principal: Principal, handover_id: str) -> Handover:
-    handover = await session.get(Handover, handover_id)
-    if handover is None:
-        raise NotFound("handover", handover_id)
-    principal.check_site(handover.site)
-    return handover
+    return await get_in_scope(session, Handover, handover_id, principal, what="handover")
 
 
-async def handovers(session: AsyncSession, site: str, limit: int) -> Sequence[Handover]:
-    query = select(Handover).where(Handover.site == site).order_by(Handover.handed_over_at.desc()).limit(limit)
+async def handovers(session: AsyncSession, principal: Principal, site: str, limit: int) -> Sequence[Handover]:
+    query = (
+        select(Handover)
+        .where(principal.site_filter(Handover.site, site))
+        .order_by(Handover.handed_over_at.desc())
+        .limit(limit)
+    )
     return (await session.scalars(query)).all()

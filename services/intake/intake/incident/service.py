@@ -14,8 +14,9 @@ from intake.request.models import Request, Status
 from intake.request.timeline import timeline_entry
 from pm_events.intake import IncidentBroadcast
 from pm_platform.auth import Principal
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Invalid
 from pm_platform.uow import UnitOfWork
 
 
@@ -74,11 +75,7 @@ async def group(uow: UnitOfWork, site: Site, request: Request) -> Incident | Non
 
 
 async def get_incident(session: AsyncSession, principal: Principal, incident_id: str) -> Incident:
-    incident = await session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("incident", incident_id)
-    principal.check_site(incident.site)
-    return incident
+    return await get_in_scope(session, Incident, incident_id, principal, what="incident")
 
 
 async def list_incidents(
@@ -106,9 +103,7 @@ async def broadcast(uow: UnitOfWork, principal: Principal, incident_id: str, com
         )
         unknown = [u for u in unit_ids if u not in known]
         if unknown:
-            raise Problem(
-                422, f"units {', '.join(unknown[:5])} are not units of site {incident.site}", field="unit_ids"
-            )
+            raise Invalid(f"units {', '.join(unknown[:5])} are not units of site {incident.site}", field="unit_ids")
     else:
         unit_ids = list(
             (

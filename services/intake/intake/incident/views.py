@@ -5,15 +5,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from intake.incident import service
-from intake.incident.models import BroadcastCommand, BroadcastRead, IncidentRead
+from intake.incident.models import BroadcastCommand, BroadcastRead, Incident, IncidentRead
+from intake.permissions import HANDLE_INCIDENTS, READ_INCIDENTS
 from intake.request.models import RequestRead
 from intake.request.service import list_requests
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
-Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
-FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
+ReadIncidents = Annotated[Principal, Depends(require(READ_INCIDENTS))]
+HandleIncidents = Annotated[Principal, Depends(require(HANDLE_INCIDENTS))]
+
+
+async def incident_in_scope(incident_id: str, session: SessionDep, principal: ReadIncidents) -> Incident:
+    return await service.get_incident(session, principal, incident_id)
+
+
+IncidentInScope = Annotated[Incident, Depends(incident_in_scope)]
 
 
 class IncidentDetail(IncidentRead):
@@ -23,14 +31,13 @@ class IncidentDetail(IncidentRead):
 
 @router.get("", response_model=list[IncidentRead])
 async def get_incidents(
-    session: SessionDep, principal: Staff, site: str | None = None, status: str | None = None
+    session: SessionDep, principal: ReadIncidents, site: str | None = None, status: str | None = None
 ) -> object:
     return await service.list_incidents(session, principal, site, status)
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-async def get_incident(incident_id: str, session: SessionDep, principal: Staff) -> Any:
-    incident = await service.get_incident(session, principal, incident_id)
+async def get_incident(incident: IncidentInScope, session: SessionDep, principal: ReadIncidents) -> Any:
     requests, _ = await list_requests(
         session, principal, site=incident.site, status=None, limit=500, offset=0, incident_id=incident.id
     )
@@ -42,10 +49,10 @@ async def get_incident(incident_id: str, session: SessionDep, principal: Staff) 
 
 
 @router.post("/{incident_id}/broadcast", status_code=201, response_model=BroadcastRead)
-async def post_broadcast(incident_id: str, body: BroadcastCommand, uow: UowDep, principal: FrontDesk) -> object:
+async def post_broadcast(incident_id: str, body: BroadcastCommand, uow: UowDep, principal: HandleIncidents) -> object:
     return await service.broadcast(uow, principal, incident_id, body)
 
 
 @router.post("/{incident_id}/close", response_model=IncidentRead)
-async def post_close(incident_id: str, uow: UowDep, principal: FrontDesk) -> object:
+async def post_close(incident_id: str, uow: UowDep, principal: HandleIncidents) -> object:
     return await service.close(uow, principal, incident_id)

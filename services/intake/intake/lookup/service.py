@@ -15,7 +15,7 @@ from intake.request.models import OPEN, Request, RequestRead
 from pm_events.billing import AccountStatusChanged
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
 RECENT_DAYS = 90
@@ -42,7 +42,7 @@ async def lookup(
     session: AsyncSession, principal: Principal, *, site: str | None, phone: str | None, unit_id: str | None
 ) -> list[CallerMatch]:
     if not phone and not unit_id:
-        raise Problem(422, "give a phone number or a unit", field="phone")
+        raise Invalid("give a phone number or a unit", field="phone")
     if site:
         principal.check_site(site)
     sites = {site} if site else (None if principal.all_sites else set(principal.sites))
@@ -50,7 +50,7 @@ async def lookup(
     if unit_id:
         unit = await session.get(Unit, unit_id)
         if unit is None or (sites is not None and unit.site not in sites):
-            raise Problem(404, f"unit {unit_id} not found", field="unit_id")
+            raise NotFound(f"unit {unit_id} not found", field="unit_id")
         pairs.append((None, unit))
     else:
         assert phone is not None

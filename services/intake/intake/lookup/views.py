@@ -6,17 +6,18 @@ from fastapi import APIRouter, Depends, Query
 
 from intake.lookup import service
 from intake.lookup.models import LookupResult
+from intake.permissions import LOOK_UP_CALLERS
 from pm_platform.app import SessionDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["lookup"])
-FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office"))]
+LookUpCallers = Annotated[Principal, Depends(require(LOOK_UP_CALLERS))]
 
 
 @router.get("/lookup", response_model=LookupResult)
 async def get_lookup(
     session: SessionDep,
-    principal: FrontDesk,
+    principal: LookUpCallers,
     site: str | None = None,
     phone: Annotated[str | None, Query(pattern=r"^\+?[0-9 -]{5,20}$")] = None,
     unit_id: str | None = None,

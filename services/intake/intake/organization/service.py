@@ -31,8 +31,9 @@ from intake.organization.models import (
 )
 from pm_events.intake import PartyUpserted, SiteUpserted, UnitUpserted
 from pm_platform.auth import Principal
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
 # Roles that see owners' full phone numbers and arrears; everyone else (department workers) sees them masked.
@@ -53,10 +54,8 @@ def mask_phone(phone: str | None) -> str | None:
     return digits[:3] + "*" * max(len(digits) - 7, 1) + digits[-4:]
 
 
-async def list_sites(session: AsyncSession, codes: set[str] | None) -> Sequence[Site]:
-    query = select(Site).order_by(Site.code)
-    if codes is not None:
-        query = query.where(Site.code.in_(codes))
+async def list_sites(session: AsyncSession, principal: Principal) -> Sequence[Site]:
+    query = select(Site).where(principal.site_filter(Site.code)).order_by(Site.code)
     return (await session.scalars(query)).all()
 
 
@@ -101,24 +100,24 @@ async def create_site(uow: UnitOfWork, command: SiteCreate, *, now: datetime | N
     session = uow.session
     now = now or utcnow()
     if await session.get(Site, command.code) is not None:
-        raise Problem(409, f"site {command.code} exists", field="code")
+        raise Conflict(f"site {command.code} exists", field="code")
     buildings = [b.code for b in command.buildings]
     for index, code in enumerate(buildings):
         if buildings.index(code) != index:
-            raise Problem(422, f"building {code} is listed twice", field=f"buildings[{index}].code")
+            raise Invalid(f"building {code} is listed twice", field=f"buildings[{index}].code")
     units: set[str] = set()
     for index, unit in enumerate(command.units):
         if unit.building not in buildings:
-            raise Problem(
-                422, f"building {unit.building} is not among the site's buildings", field=f"units[{index}].building"
+            raise Invalid(
+                f"building {unit.building} is not among the site's buildings", field=f"units[{index}].building"
             )
         if unit.code in units:
-            raise Problem(422, f"unit {unit.code} is listed twice", field=f"units[{index}].code")
+            raise Invalid(f"unit {unit.code} is listed twice", field=f"units[{index}].code")
         units.add(unit.code)
     if command.time_limits:
         keys = [(r.limit, r.kind, r.priority) for r in command.time_limits]
         if len(set(keys)) != len(keys):
-            raise Problem(422, "two rules for the same limit, kind and priority", field="time_limits")
+            raise Invalid("two rules for the same limit, kind and priority", field="time_limits")
     site = Site(
         code=command.code,
         name=command.name,
@@ -187,15 +186,12 @@ async def get_unit(session: AsyncSession, unit_id: str) -> Unit | None:
 
 
 async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: str) -> Unit:
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    principal.check_site(unit.site)
+    unit = await get_in_scope(session, Unit, unit_id, principal, what="unit")
     if owner_only(principal):
         # An owner or tenant reads the unit they are an active party of, and no other.
         party = await session.get(Party, principal.party_id) if principal.party_id else None
         if party is None or not party.active or party.unit_id != unit.id:
-            raise Problem(403, f"unit {unit_id} is not the caller's", field="unit_id")
+            raise Forbidden(f"unit {unit_id} is not the caller's", field="unit_id")
     return unit
 
 
@@ -208,7 +204,7 @@ async def upsert_unit(uow: UnitOfWork, site: str, command: UnitWrite, *, now: da
     session = uow.session
     building = await session.get(Building, f"{site}-{command.building}")
     if building is None or building.site != site:
-        raise Problem(422, f"building {command.building} does not exist at site {site}", field="building")
+        raise Invalid(f"building {command.building} does not exist at site {site}", field="building")
     unit_id = f"{site}-{command.code}"
     unit = await session.get(Unit, unit_id)
     if unit is None:
@@ -266,11 +262,7 @@ async def parties_of_unit(session: AsyncSession, unit_id: str, *, include_inacti
 
 
 async def get_party(session: AsyncSession, principal: Principal, party_id: str) -> Party:
-    party = await session.get(Party, party_id)
-    if party is None:
-        raise NotFound("party", party_id)
-    principal.check_site(party.site)
-    return party
+    return await get_in_scope(session, Party, party_id, principal, what="party")
 
 
 def _active(move_out: date | None, today: date) -> bool:
@@ -286,7 +278,7 @@ async def save_party(
     now = now or utcnow()
     party = await session.get(Party, party_id) if party_id else None
     if party is not None and party.unit_id != unit.id:
-        raise Problem(409, f"party {party_id} belongs to unit {party.unit_id}", field="unit_id")
+        raise Conflict(f"party {party_id} belongs to unit {party.unit_id}", field="unit_id")
     before = await paying_party_id(session, unit.id)
     if party is None:
         party = Party(id=party_id or f"{unit.id}-{command.role}-{new_id()[:8]}", site=unit.site, unit_id=unit.id)
@@ -318,9 +310,9 @@ async def save_party(
 async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
     unit = await uow.session.get(Unit, party.unit_id) if party.unit_id else None
     if unit is None:
-        raise Problem(409, f"party {party.id} has no unit to move out of", field="unit_id")
+        raise Conflict(f"party {party.id} has no unit to move out of", field="unit_id")
     if party.move_in is not None and day < party.move_in:
-        raise Problem(422, f"move_out {day} is before move_in {party.move_in}", field="move_out")
+        raise Invalid(f"move_out {day} is before move_in {party.move_in}", field="move_out")
     command = PartyWrite.model_validate(
         {
             "role": party.role,
@@ -384,7 +376,7 @@ async def check_category(session: AsyncSession, site: str, code: str) -> None:
         return
     if found is None and code in DEFAULT_CATEGORIES and not await categories(session, site):
         return
-    raise Problem(422, f"category {code} is not in the taxonomy of site {site}", field="category")
+    raise Invalid(f"category {code} is not in the taxonomy of site {site}", field="category")
 
 
 async def replace_categories(uow: UnitOfWork, site: str, items: list[CategoryWrite]) -> Sequence[Category]:
@@ -393,7 +385,7 @@ async def replace_categories(uow: UnitOfWork, site: str, items: list[CategoryWri
     codes = [item.code for item in items]
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
-        raise Problem(422, f"category {duplicates[0]} is listed twice", field="code")
+        raise Invalid(f"category {duplicates[0]} is listed twice", field="code")
     existing = {c.code: c for c in await categories(uow.session, site)}
     for item in items:
         category = existing.pop(item.code, None)
@@ -422,7 +414,7 @@ async def replace_time_limits(uow: UnitOfWork, site: str, rules: list[TimeLimitR
     await get_site(uow.session, site)
     keys = [(r.limit, r.kind, r.priority) for r in rules]
     if len(set(keys)) != len(keys):
-        raise Problem(422, "two rules for the same limit, kind and priority", field="rules")
+        raise Invalid("two rules for the same limit, kind and priority", field="rules")
     for rule in await time_limit_rules(uow.session, site):
         await uow.session.delete(rule)
     await uow.session.flush()

@@ -22,25 +22,25 @@ from intake.organization.models import (
     UnitRead,
     UnitWrite,
 )
+from intake.permissions import (
+    EDIT_PARTIES,
+    EDIT_SITE_SETUP,
+    ONBOARD_SITES,
+    READ_ARCHIVE,
+    READ_TIME_LIMITS,
+    READ_UNITS,
+)
 from pm_platform.app import SessionDep, UowDep
 from pm_platform.auth import Principal, require
 from pm_platform.problems import Problem
 
 router = APIRouter(tags=["organization"])
-Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
-# Department workers read the archive too (the unit and who lives there), with contacts masked.
-Readers = Annotated[
-    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "billing_clerk"))
-]
-# An owner's token (with its party id) reads the owner's own unit; unit_in_scope checks it is theirs.
-UnitReaders = Annotated[
-    Principal,
-    Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "billing_clerk", "owner")),
-]
-FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
-Archivists = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
-# Onboarding a site is head office's decision alone.
-HeadOffice = Annotated[Principal, Depends(require("head_office"))]
+ReadTimeLimits = Annotated[Principal, Depends(require(READ_TIME_LIMITS))]
+ReadArchive = Annotated[Principal, Depends(require(READ_ARCHIVE))]
+ReadUnits = Annotated[Principal, Depends(require(READ_UNITS))]
+EditParties = Annotated[Principal, Depends(require(EDIT_PARTIES))]
+EditSiteSetup = Annotated[Principal, Depends(require(EDIT_SITE_SETUP))]
+OnboardSites = Annotated[Principal, Depends(require(ONBOARD_SITES))]
 
 
 def party_view(party: Party, principal: Principal) -> PartyRead:
@@ -57,12 +57,12 @@ class UnitDetail(UnitRead):
 
 
 @router.get("/sites", response_model=list[SiteRead])
-async def get_sites(session: SessionDep, principal: Readers) -> object:
-    return await service.list_sites(session, None if principal.all_sites else set(principal.sites))
+async def get_sites(session: SessionDep, principal: ReadArchive) -> object:
+    return await service.list_sites(session, principal)
 
 
 @router.post("/sites", status_code=201, response_model=SiteRead)
-async def post_site(body: SiteCreate, uow: UowDep, _: HeadOffice) -> object:
+async def post_site(body: SiteCreate, uow: UowDep, _: OnboardSites) -> object:
     """Onboard a site with its buildings and units; the other services learn it from intake.site.upserted.v1."""
     site = await service.create_site(uow, body)
     await uow.commit()
@@ -70,12 +70,12 @@ async def post_site(body: SiteCreate, uow: UowDep, _: HeadOffice) -> object:
 
 
 @router.get("/sites/{site}", response_model=SiteRead)
-async def get_site(site: str, session: SessionDep, _: Readers) -> object:
+async def get_site(site: str, session: SessionDep, _: ReadArchive) -> object:
     return await service.get_site(session, site)
 
 
 @router.patch("/sites/{site}/settings", response_model=SiteRead)
-async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, principal: Archivists) -> object:
+async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, principal: EditSiteSetup) -> object:
     # The site's identity (its name and time zone) is the manager's or head office's; windows are the supervisor's too.
     if (body.name is not None or body.timezone is not None) and not principal.has_any({"manager", "head_office"}):
         raise Problem(403, "only a manager or head office renames a site or changes its time zone", field="name")
@@ -83,44 +83,44 @@ async def patch_site_settings(site: str, body: SiteSettingsUpdate, uow: UowDep, 
 
 
 @router.get("/sites/{site}/buildings", response_model=list[BuildingRead])
-async def get_buildings(site: str, session: SessionDep, _: Readers) -> object:
+async def get_buildings(site: str, session: SessionDep, _: ReadArchive) -> object:
     return await service.list_buildings(session, site)
 
 
 @router.post("/sites/{site}/buildings", response_model=BuildingRead)
-async def post_building(site: str, body: BuildingWrite, uow: UowDep, _: Archivists) -> object:
+async def post_building(site: str, body: BuildingWrite, uow: UowDep, _: EditSiteSetup) -> object:
     building = await service.upsert_building(uow, site, body)
     await uow.commit()
     return building
 
 
 @router.get("/sites/{site}/units", response_model=list[UnitRead])
-async def get_units(site: str, session: SessionDep, _: Readers, building: str | None = None) -> object:
+async def get_units(site: str, session: SessionDep, _: ReadArchive, building: str | None = None) -> object:
     return await service.list_units(session, site, building)
 
 
 @router.post("/sites/{site}/units", response_model=UnitRead)
-async def post_unit(site: str, body: UnitWrite, uow: UowDep, _: Archivists) -> object:
+async def post_unit(site: str, body: UnitWrite, uow: UowDep, _: EditSiteSetup) -> object:
     unit = await service.upsert_unit(uow, site, body)
     await uow.commit()
     return unit
 
 
 @router.get("/units/{unit_id}", response_model=UnitDetail)
-async def get_unit(unit_id: str, session: SessionDep, principal: UnitReaders) -> Any:
+async def get_unit(unit_id: str, session: SessionDep, principal: ReadUnits) -> Any:
     unit = await service.unit_in_scope(session, principal, unit_id)
     parties = [party_view(p, principal) for p in await service.parties_of_unit(session, unit_id)]
     return UnitDetail(**UnitRead.model_validate(unit).model_dump(), parties=parties)
 
 
 @router.get("/units/{unit_id}/parties", response_model=list[PartyRead])
-async def get_unit_parties(unit_id: str, session: SessionDep, principal: Readers) -> object:
+async def get_unit_parties(unit_id: str, session: SessionDep, principal: ReadArchive) -> object:
     await service.unit_in_scope(session, principal, unit_id)
     return [party_view(p, principal) for p in await service.parties_of_unit(session, unit_id)]
 
 
 @router.post("/units/{unit_id}/parties", status_code=201, response_model=PartyRead)
-async def post_party(unit_id: str, body: PartyWrite, uow: UowDep, principal: FrontDesk) -> object:
+async def post_party(unit_id: str, body: PartyWrite, uow: UowDep, principal: EditParties) -> object:
     unit = await service.unit_in_scope(uow.session, principal, unit_id)
     party = await service.save_party(uow, unit, body)
     await uow.commit()
@@ -128,12 +128,12 @@ async def post_party(unit_id: str, body: PartyWrite, uow: UowDep, principal: Fro
 
 
 @router.get("/parties/{party_id}", response_model=PartyRead)
-async def get_party(party_id: str, session: SessionDep, principal: Readers) -> object:
+async def get_party(party_id: str, session: SessionDep, principal: ReadArchive) -> object:
     return party_view(await service.get_party(session, principal, party_id), principal)
 
 
 @router.put("/parties/{party_id}", response_model=PartyRead)
-async def put_party(party_id: str, body: PartyWrite, uow: UowDep, principal: FrontDesk) -> object:
+async def put_party(party_id: str, body: PartyWrite, uow: UowDep, principal: EditParties) -> object:
     party = await service.get_party(uow.session, principal, party_id)
     unit = await service.unit_in_scope(uow.session, principal, party.unit_id or "")
     party = await service.save_party(uow, unit, body, party_id=party_id)
@@ -142,7 +142,7 @@ async def put_party(party_id: str, body: PartyWrite, uow: UowDep, principal: Fro
 
 
 @router.post("/parties/{party_id}/move-out", response_model=PartyRead)
-async def post_move_out(party_id: str, body: MoveOut, uow: UowDep, principal: FrontDesk) -> object:
+async def post_move_out(party_id: str, body: MoveOut, uow: UowDep, principal: EditParties) -> object:
     party = await service.get_party(uow.session, principal, party_id)
     party = await service.move_out(uow, party, body.move_out)
     await uow.commit()
@@ -150,13 +150,13 @@ async def post_move_out(party_id: str, body: MoveOut, uow: UowDep, principal: Fr
 
 
 @router.get("/sites/{site}/categories", response_model=list[CategoryRead])
-async def get_categories(site: str, session: SessionDep, _: Readers) -> object:
+async def get_categories(site: str, session: SessionDep, _: ReadArchive) -> object:
     return await service.categories(session, site)
 
 
 @router.put("/sites/{site}/categories", response_model=list[CategoryRead])
 async def put_categories(
-    site: str, uow: UowDep, _: Archivists, body: Annotated[list[CategoryWrite], Body(min_length=1)]
+    site: str, uow: UowDep, _: EditSiteSetup, body: Annotated[list[CategoryWrite], Body(min_length=1)]
 ) -> object:
     return await service.replace_categories(uow, site, body)
 
@@ -166,12 +166,12 @@ class TimeLimits(BaseModel):
 
 
 @router.get("/sites/{site}/time-limits", response_model=TimeLimits)
-async def get_time_limits(site: str, session: SessionDep, _: Staff) -> Any:
+async def get_time_limits(site: str, session: SessionDep, _: ReadTimeLimits) -> Any:
     rules = await service.time_limit_rules(session, site)
     return TimeLimits(rules=[TimeLimitRuleWrite.model_validate(r) for r in rules])
 
 
 @router.put("/sites/{site}/time-limits", response_model=TimeLimits)
-async def put_time_limits(site: str, body: TimeLimits, uow: UowDep, _: Archivists) -> Any:
+async def put_time_limits(site: str, body: TimeLimits, uow: UowDep, _: EditSiteSetup) -> Any:
     rules = await service.replace_time_limits(uow, site, body.rules)
     return TimeLimits(rules=[TimeLimitRuleWrite.model_validate(r) for r in rules])

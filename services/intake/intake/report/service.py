@@ -17,7 +17,7 @@ from intake.request.service import overdue_clause
 from pm_events.intake import RequestTimeLimit
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
-from pm_platform.problems import Problem
+from pm_platform.errors import Invalid, NotFound
 
 HOT_SPOT_MIN = 2
 
@@ -28,7 +28,7 @@ def _bounds(start_day: date, end_day: date) -> tuple[datetime, datetime]:
 
 async def daily(session: AsyncSession, site: str, day: date) -> DailyReport:
     if await session.get(Site, site) is None:
-        raise Problem(404, f"site {site} not found", field="site")
+        raise NotFound(f"site {site} not found", field="site")
     start, end = _bounds(day, day + timedelta(days=1))
     created = (
         await session.scalars(
@@ -133,7 +133,7 @@ def parse_month(month: str) -> tuple[date, date]:
     try:
         first = date.fromisoformat(f"{month}-01")
     except ValueError:
-        raise Problem(422, f"month {month!r} is not YYYY-MM", field="month") from None
+        raise Invalid(f"month {month!r} is not YYYY-MM", field="month") from None
     following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return first, following
 

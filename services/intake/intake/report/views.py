@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from intake.permissions import READ_REPORTS
 from intake.report import service
 from intake.report.models import ComplaintAnalysis, DailyReport
 from pm_platform.app import SessionDep
@@ -11,18 +12,18 @@ from pm_platform.auth import Principal, require
 from pm_platform.envelope import MONTH_PATTERN, InputDate, utcnow
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-Supervisors = Annotated[Principal, Depends(require("supervisor", "manager", "head_office"))]
+ReadReports = Annotated[Principal, Depends(require(READ_REPORTS))]
 
 
 @router.get("/daily", response_model=DailyReport)
-async def get_daily(site: str, session: SessionDep, _: Supervisors, day: InputDate | None = None) -> object:
+async def get_daily(site: str, session: SessionDep, _: ReadReports, day: InputDate | None = None) -> object:
     return await service.daily(session, site, day or utcnow().date())
 
 
 @router.get("/complaints", response_model=ComplaintAnalysis)
 async def get_complaints(
     session: SessionDep,
-    principal: Supervisors,
+    principal: ReadReports,
     month: Annotated[str, Query(pattern=MONTH_PATTERN)],
     site: str | None = None,
 ) -> object:

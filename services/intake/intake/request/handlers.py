@@ -22,7 +22,7 @@ from pm_events.notification import MessageSent
 from pm_events.survey import FollowupCompleted, FollowupScheduled, FollowupSkipped, VisitRecorded
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
-from pm_platform.problems import Problem
+from pm_platform.errors import DomainError
 from pm_platform.subscriptions import Subscriptions, decode
 from pm_platform.timers import DueTimer, Timers
 from pm_platform.uow import UnitOfWork
@@ -258,7 +258,7 @@ async def on_visit_recorded(event: VisitRecorded, envelope: Envelope, uow: UnitO
             reporter=reporter,
         )
         request = await record_request(uow, command, actor=event.manager, caused_by=envelope)
-    except (Problem, ValueError) as exc:
+    except (DomainError, ValueError) as exc:
         # Retrying cannot help (an unknown unit, say): dead-letter it with the reason for an operator.
         raise ContractViolation(f"cannot raise a request from visit {event.visit_id}: {exc}") from exc
     uow.session.add(

@@ -42,9 +42,9 @@ from pm_events.intake import (
     RequestTimeLimit,
 )
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Forbidden, Invalid
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
 
@@ -76,11 +76,11 @@ async def _as_owner(session: AsyncSession, principal: Principal, command: Reques
     """An owner's own request from the app: the reporter is their archive record, the unit theirs."""
     party = await session.get(Party, principal.party_id) if principal.party_id else None
     if party is None or not party.active or party.site != command.site:
-        raise Problem(403, "the token's party is not an active party of this site", field="reporter")
+        raise Forbidden("the token's party is not an active party of this site", field="reporter")
     if command.unit_id is not None and command.unit_id != party.unit_id:
-        raise Problem(403, f"unit {command.unit_id} is not the caller's unit", field="unit_id")
+        raise Forbidden(f"unit {command.unit_id} is not the caller's unit", field="unit_id")
     if command.complaint_class is not None:
-        raise Problem(403, "complaints are classified by the service center", field="complaint_class")
+        raise Forbidden("complaints are classified by the service center", field="complaint_class")
     reporter = Reporter(party_id=party.id, name=party.name, phone=party.phone, language=party.language)
     return command.model_copy(update={"channel": Channel.app, "reporter": reporter})
 
@@ -93,21 +93,20 @@ async def record_request(
     session = uow.session
     site = await session.get(Site, command.site)
     if site is None:
-        raise Problem(422, f"site {command.site} does not exist", field="site")
+        raise Invalid(f"site {command.site} does not exist", field="site")
     unit: Unit | None = None
     if command.unit_id is not None:
         unit = await session.get(Unit, command.unit_id)
         if unit is None or unit.site != command.site:
-            raise Problem(422, f"unit {command.unit_id} does not exist at site {command.site}", field="unit_id")
+            raise Invalid(f"unit {command.unit_id} does not exist at site {command.site}", field="unit_id")
     if command.complaint_class is not None and command.kind != Kind.complaint:
-        raise Problem(422, "complaint_class is for complaints only", field="complaint_class")
+        raise Invalid("complaint_class is for complaints only", field="complaint_class")
     await check_category(session, command.site, command.category)
     building_id = unit.building_id if unit else None
     if command.building is not None:
         building = await session.get(Building, f"{command.site}-{command.building}")
         if building is None or (unit is not None and building.id != unit.building_id):
-            raise Problem(
-                422,
+            raise Invalid(
                 f"building {command.building} does not exist at site {command.site}"
                 + (" or is not the unit's" if unit else ""),
                 field="building",
@@ -256,7 +255,7 @@ async def transition(
             allowed=allowed,
         )
     if target in (Status.cancelled, Status.reopened) and not reason:
-        raise Problem(422, f"a reason is required to move a request to {target}", field="reason")
+        raise Invalid(f"a reason is required to move a request to {target}", field="reason")
     session = uow.session
     now = utcnow()
     request.status, request.updated_at = target, now
@@ -398,10 +397,10 @@ async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command:
 async def classify(uow: UnitOfWork, principal: Principal, request_id: str, command: ClassifyCommand) -> Request:
     request = await get_request(uow.session, principal, request_id)
     if request.kind != Kind.complaint:
-        raise Problem(422, f"request {request.id} is a {request.kind}, not a complaint", field="complaint_class")
+        raise Invalid(f"request {request.id} is a {request.kind}, not a complaint", field="complaint_class")
     department = command.department or await known_department(uow.session, request)
     if command.complaint_class is ComplaintClass.valid and not department:
-        raise Problem(422, "a valid complaint names the responsible department", field="department")
+        raise Invalid("a valid complaint names the responsible department", field="department")
     request.complaint_class = command.complaint_class
     if command.department or command.complaint_class is ComplaintClass.valid:
         request.department = department  # a communicative complaint keeps no guessed department
@@ -480,8 +479,8 @@ async def link_duplicate(uow: UnitOfWork, principal: Principal, request_id: str,
     request = await get_request(uow.session, principal, request_id)
     original = await uow.session.get(Request, command.duplicate_of)
     if original is None or original.site != request.site or original.id == request.id:
-        raise Problem(
-            422, f"request {command.duplicate_of} is not another request of site {request.site}", field="duplicate_of"
+        raise Invalid(
+            f"request {command.duplicate_of} is not another request of site {request.site}", field="duplicate_of"
         )
     request.duplicate_of = original.duplicate_of or original.id  # link to the root, not a chain
     uow.session.add(
@@ -556,14 +555,11 @@ def only_own_department(principal: Principal) -> bool:
 
 
 async def get_request(session: AsyncSession, principal: Principal, request_id: str) -> Request:
-    request = await session.get(Request, request_id)
-    if request is None:
-        raise NotFound("request", request_id)
-    principal.check_site(request.site)
+    request = await get_in_scope(session, Request, request_id, principal, what="request")
     if only_own_department(principal) and request.department != principal.department:
-        raise Problem(403, f"request {request_id} is not for department {principal.department}", field="department")
+        raise Forbidden(f"request {request_id} is not for department {principal.department}", field="department")
     if is_owner(principal) and request.reporter_party_id != principal.party_id:
-        raise Problem(403, f"request {request_id} is not the caller's", field="request_id")
+        raise Forbidden(f"request {request_id} is not the caller's", field="request_id")
     return request
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from intake.organization.service import mask_phone, sees_contacts, unit_in_scope
+from intake.permissions import HANDLE_REQUESTS, READ_REQUESTS, READ_UNIT_TIMELINES, RECORD_REQUESTS
 from intake.request import service
 from intake.request.models import (
     ClassifyCommand,
@@ -21,20 +22,23 @@ from intake.request.models import (
     TimelineRead,
 )
 from intake.request.timeline import timeline, unit_timeline
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDate
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 units_router = APIRouter(tags=["requests"])
-FrontDesk = Annotated[Principal, Depends(require("agent", "supervisor", "manager"))]
-# Owners raise their own requests through the app.
-Raisers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "owner"))]
-Staff = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator"))]
-# Department workers read their own department's requests, with the reporter's phone masked; owners their own.
-Readers = Annotated[
-    Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "worker", "owner"))
-]
+HandleRequests = Annotated[Principal, Depends(require(HANDLE_REQUESTS))]
+RecordRequests = Annotated[Principal, Depends(require(RECORD_REQUESTS))]
+ReadUnitTimelines = Annotated[Principal, Depends(require(READ_UNIT_TIMELINES))]
+ReadRequests = Annotated[Principal, Depends(require(READ_REQUESTS))]
+
+
+async def request_in_scope(request_id: str, session: SessionDep, principal: ReadRequests) -> Request:
+    return await service.get_request(session, principal, request_id)
+
+
+RequestInScope = Annotated[Request, Depends(request_in_scope)]
 
 
 def request_view(request: Request, principal: Principal) -> RequestRead:
@@ -53,14 +57,14 @@ def timeline_view(entries: list[TimelineEntry] | Any, principal: Principal) -> l
 
 
 @router.post("", status_code=201, response_model=RequestRead)
-async def post_request(body: RequestCreate, uow: UowDep, principal: Raisers) -> Any:
+async def post_request(body: RequestCreate, uow: UowDep, principal: RecordRequests) -> Any:
     return await service.create_request(uow, principal, body)
 
 
-@router.get("")
+@router.get("", response_model=Page[RequestRead])
 async def get_requests(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadRequests,
     site: str | None = None,
     status: Status | None = None,
     kind: Kind | None = None,
@@ -94,33 +98,32 @@ async def get_requests(
 
 
 @router.get("/{request_id}", response_model=RequestDetail)
-async def get_request(request_id: str, session: SessionDep, principal: Readers) -> Any:
-    request = await service.get_request(session, principal, request_id)
-    entries = await timeline(session, request_id)
+async def get_request(request: RequestInScope, session: SessionDep, principal: ReadRequests) -> Any:
+    entries = await timeline(session, request.id)
     return RequestDetail(**request_view(request, principal).model_dump(), timeline=timeline_view(entries, principal))
 
 
 @router.post("/{request_id}/status", response_model=RequestRead)
-async def post_status(request_id: str, body: StatusCommand, uow: UowDep, principal: FrontDesk) -> Any:
+async def post_status(request_id: str, body: StatusCommand, uow: UowDep, principal: HandleRequests) -> Any:
     """Move the request (new, acknowledged, in_progress, resolved, followed_up, closed, reopened, cancelled);
     an illegal transition answers 409 and changes nothing. cancelled and reopened need a reason."""
     return await service.change_status(uow, principal, request_id, body.status, body.reason)
 
 
 @router.post("/{request_id}/replies", response_model=RequestRead)
-async def post_reply(request_id: str, body: ReplyCommand, uow: UowDep, principal: FrontDesk) -> Any:
+async def post_reply(request_id: str, body: ReplyCommand, uow: UowDep, principal: HandleRequests) -> Any:
     """Record a progress reply to the owner (meets the progress-reply time limit)."""
     return await service.reply(uow, principal, request_id, body)
 
 
 @router.post("/{request_id}/classification", response_model=RequestRead)
-async def post_classification(request_id: str, body: ClassifyCommand, uow: UowDep, principal: FrontDesk) -> Any:
+async def post_classification(request_id: str, body: ClassifyCommand, uow: UowDep, principal: HandleRequests) -> Any:
     """Classify a complaint: valid (to the responsible department's supervisor) or communicative."""
     return await service.classify(uow, principal, request_id, body)
 
 
 @router.post("/{request_id}/duplicate-of", response_model=RequestRead)
-async def post_duplicate_of(request_id: str, body: LinkCommand, uow: UowDep, principal: FrontDesk) -> Any:
+async def post_duplicate_of(request_id: str, body: LinkCommand, uow: UowDep, principal: HandleRequests) -> Any:
     """Link the request to the one it repeats (and, by default, cancel it as a duplicate)."""
     return await service.link_duplicate(uow, principal, request_id, body)
 
@@ -129,7 +132,7 @@ async def post_duplicate_of(request_id: str, body: LinkCommand, uow: UowDep, pri
 async def get_unit_timeline(
     unit_id: str,
     session: SessionDep,
-    principal: Staff,
+    principal: ReadUnitTimelines,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
 ) -> Any:

@@ -29,9 +29,9 @@ from pm_events.intake import IncidentBroadcast
 from pm_events.notification import BroadcastRecipient
 from pm_platform.auth import Principal
 from pm_platform.contracts import ContractViolation
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Invalid
 from pm_platform.timers import cancel, schedule
 from pm_platform.uow import UnitOfWork
 
@@ -108,7 +108,7 @@ async def _check_targets(session: AsyncSession, body: BroadcastCreate) -> None:
         )
         unknown = sorted(set(body.unit_ids) - known)
         if unknown:
-            raise Problem(422, f"unknown units at {body.site}: {', '.join(unknown[:10])}", field="unit_ids")
+            raise Invalid(f"unknown units at {body.site}: {', '.join(unknown[:10])}", field="unit_ids")
     if body.buildings:
         known = set(
             (
@@ -119,7 +119,7 @@ async def _check_targets(session: AsyncSession, body: BroadcastCreate) -> None:
         )
         unknown = sorted(set(body.buildings) - known)
         if unknown:
-            raise Problem(422, f"unknown buildings at {body.site}: {', '.join(unknown)}", field="buildings")
+            raise Invalid(f"unknown buildings at {body.site}: {', '.join(unknown)}", field="buildings")
 
 
 async def from_incident(uow: UnitOfWork, data: IncidentBroadcast, event: Envelope) -> None:
@@ -308,18 +308,13 @@ async def cancel_broadcast(uow: UnitOfWork, principal: Principal, broadcast_id: 
 
 
 async def get_broadcast(session: AsyncSession, principal: Principal, broadcast_id: str) -> Broadcast:
-    broadcast = await session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        raise NotFound("broadcast", broadcast_id)
-    principal.check_site(broadcast.site)
-    return broadcast
+    return await get_in_scope(session, Broadcast, broadcast_id, principal, what="broadcast")
 
 
 async def list_broadcasts(
     session: AsyncSession, principal: Principal, site: str, limit: int, offset: int
 ) -> tuple[Sequence[Broadcast], int]:
-    principal.check_site(site)
-    query = select(Broadcast).where(Broadcast.site == site)
+    query = select(Broadcast).where(principal.site_filter(Broadcast.site, site))
     return await fetch_page(session, query, Broadcast.created_at.desc(), Broadcast.id, limit=limit, offset=offset)
 
 

@@ -21,7 +21,7 @@ from pm_events.intake import RequestCreated
 from pm_platform import directory
 from pm_platform.auth import Principal
 from pm_platform.envelope import parse_utc, utcnow
-from pm_platform.problems import NotFound
+from pm_platform.errors import NotFound
 
 
 async def remember_request(session: AsyncSession, created: RequestCreated) -> RequestContact:

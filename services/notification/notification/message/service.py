@@ -30,9 +30,9 @@ from notification.template.service import render
 from notification.times import quiet_until
 from pm_events.notification import MessageSent
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, utcnow
-from pm_platform.problems import Conflict, NotFound
+from pm_platform.errors import Conflict, NotFound
 from pm_platform.telemetry import current_traceparent
 from pm_platform.uow import UnitOfWork
 
@@ -313,10 +313,7 @@ async def record_receipt(
     uow: UnitOfWork, principal: Principal, message_id_: str, status: Status, error: str | None
 ) -> Message:
     """A gateway's delivery receipt: a sent message is delivered, or failed after all."""
-    message = await uow.session.get(Message, message_id_)
-    if message is None:
-        raise NotFound("message", message_id_)
-    principal.check_site(message.site)
+    message = await get_in_scope(uow.session, Message, message_id_, principal, what="message")
     if status not in (Status.delivered, Status.failed):
         raise Conflict(f"a receipt reports delivered or failed, not {status}", field="status")
     if message.status == status:

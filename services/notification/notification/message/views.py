@@ -6,19 +6,19 @@ from fastapi import APIRouter, Depends, Query
 
 from notification.message import service
 from notification.message.models import MessageRead, ReceiptWrite, Status
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from notification.permissions import READ_MESSAGES, RECORD_RECEIPTS
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/messages", tags=["messages"])
-# Owners read their own messages only (the service layer narrows the query to their party).
-Readers = Annotated[Principal, Depends(require("agent", "supervisor", "manager", "head_office", "operator", "owner"))]
-Gateways = Annotated[Principal, Depends(require("operator"))]
+ReadMessages = Annotated[Principal, Depends(require(READ_MESSAGES))]
+RecordReceipts = Annotated[Principal, Depends(require(RECORD_RECEIPTS))]
 
 
-@router.get("")
+@router.get("", response_model=Page[MessageRead])
 async def get_messages(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadMessages,
     site: str | None = None,
     request_id: str | None = None,
     party_id: str | None = None,
@@ -42,11 +42,11 @@ async def get_messages(
 
 
 @router.get("/{message_id}", response_model=MessageRead)
-async def get_message(message_id: str, session: SessionDep, principal: Readers) -> Any:
+async def get_message(message_id: str, session: SessionDep, principal: ReadMessages) -> Any:
     return MessageRead.model_validate(await service.get_message(session, principal, message_id))
 
 
 @router.post("/{message_id}/receipt", response_model=MessageRead)
-async def post_receipt(message_id: str, body: ReceiptWrite, uow: UowDep, principal: Gateways) -> Any:
+async def post_receipt(message_id: str, body: ReceiptWrite, uow: UowDep, principal: RecordReceipts) -> Any:
     """A gateway's delivery receipt (the gateway integration calls with an operator service token)."""
     return MessageRead.model_validate(await service.record_receipt(uow, principal, message_id, body.status, body.error))

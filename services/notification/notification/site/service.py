@@ -11,7 +11,7 @@ from notification.site.models import Site
 from pm_events.intake import SiteUpserted
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, parse_utc
-from pm_platform.problems import NotFound
+from pm_platform.errors import NotFound
 
 
 async def upsert_site(session: AsyncSession, data: SiteUpserted) -> Site:

@@ -38,7 +38,7 @@ from notification.template.models import GROUP, Template, TemplateRead, Template
 from pm_platform.auth import Principal
 from pm_platform.contracts import Catalog
 from pm_platform.envelope import utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,13 @@ def _checked(catalog: Catalog, key: str, language: str, field: str, text: str, l
             raise TemplateProblem("too_long", f"the text is longer than {min(limit, engine.MAX_SOURCE)} characters")
         engine.check(source, VARIABLES[key], key=key)
     except TemplateProblem as problem:
-        raise Problem(422, f"{field}: {problem.message}", field=field, kind=problem.kind) from None
+        raise Invalid(f"{field}: {problem.message}", field=field, kind=problem.kind) from None
     for example, values in example_values(catalog, key, language):
         try:
             engine.render(source, VARIABLES[key], values, limit=limit)
         except TemplateProblem as problem:
-            raise Problem(
-                422, f"{field}: {problem.message} (with the example {example})", field=field, kind=problem.kind
+            raise Invalid(
+                f"{field}: {problem.message} (with the example {example})", field=field, kind=problem.kind
             ) from None
     return source
 
@@ -167,13 +167,13 @@ def _check_key(key: str, language: str) -> None:
     if key not in VARIABLES:
         raise NotFound("template", key)
     if language not in LANGUAGES:
-        raise Problem(422, f"language {language!r} is not one of {', '.join(LANGUAGES)}", field="language")
+        raise Invalid(f"language {language!r} is not one of {', '.join(LANGUAGES)}", field="language")
 
 
 def _check_scope(principal: Principal, site: str) -> None:
     if site == GROUP:
         if not principal.has_any(("head_office", "operator")):
-            raise Problem(403, "only head office or an operator may change the group-wide texts", field="site")
+            raise Forbidden("only head office or an operator may change the group-wide texts", field="site")
     else:
         principal.check_site(site)
 

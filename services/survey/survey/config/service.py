@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
-from pm_platform.problems import NotFound
+from pm_platform.errors import NotFound
 from pm_platform.uow import UnitOfWork
 from survey.config.models import (
     ANY_CATEGORY,
@@ -63,8 +64,10 @@ async def ensure_site(session: AsyncSession, site: str) -> None:
         await put_config(session, site, {})
 
 
-async def list_policies(session: AsyncSession, site: str) -> Sequence[FollowUpPolicy]:
-    query = select(FollowUpPolicy).where(FollowUpPolicy.site == site).order_by(FollowUpPolicy.category)
+async def list_policies(session: AsyncSession, principal: Principal, site: str) -> Sequence[FollowUpPolicy]:
+    query = (
+        select(FollowUpPolicy).where(principal.site_filter(FollowUpPolicy.site, site)).order_by(FollowUpPolicy.category)
+    )
     return (await session.scalars(query)).all()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_platform import directory
 from pm_platform.auth import Principal
-from pm_platform.problems import NotFound
+from pm_platform.errors import NotFound
 from survey.config.models import SiteConfig
 from survey.config.service import get_config
 from survey.contacts.models import BudgetRead, Contact, ContactRead, Party, Unit

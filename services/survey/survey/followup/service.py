@@ -18,7 +18,7 @@ from pm_platform import timers
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Forbidden, NotFound
 from pm_platform.timers import DueTimer
 from pm_platform.uow import UnitOfWork
 from survey.config.models import Method, PolicyMode, SiteConfig
@@ -303,7 +303,7 @@ async def answer(
     followup = await _open_followup(uow.session, followup_id)
     if by_owner:
         if not principal.party_id or principal.party_id != followup.party_id:
-            raise Problem(403, "owners answer only their own follow-ups", field="followup_id")
+            raise Forbidden("owners answer only their own follow-ups", field="followup_id")
     else:
         principal.check_site(followup.site)
     _require_open(followup)
@@ -375,7 +375,7 @@ async def get_followup(session: AsyncSession, principal: Principal, followup_id:
         raise NotFound("follow-up", followup_id)
     if principal.roles == {"owner"}:
         if not principal.party_id or principal.party_id != followup.party_id:
-            raise Problem(403, "owners see only their own follow-ups", field="followup_id")
+            raise Forbidden("owners see only their own follow-ups", field="followup_id")
     else:
         principal.check_site(followup.site)
     return followup

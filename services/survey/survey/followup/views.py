@@ -4,22 +4,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
-from survey.common import CALLERS, STAFF
 from survey.followup import service
 from survey.followup.models import AttemptCreate, FollowUpAnswer, FollowUpRead, Status
+from survey.permissions import ANSWER_AS_OWNER, READ_FOLLOW_UPS, RECORD_CALLS
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
-Readers = Annotated[Principal, Depends(require(*STAFF, "owner"))]
-Callers = Annotated[Principal, Depends(require(*CALLERS))]
-Owner = Annotated[Principal, Depends(require("owner"))]
+ReadFollowUps = Annotated[Principal, Depends(require(READ_FOLLOW_UPS))]
+RecordCalls = Annotated[Principal, Depends(require(RECORD_CALLS))]
+AnswerAsOwner = Annotated[Principal, Depends(require(ANSWER_AS_OWNER))]
 
 
-@router.get("")
+@router.get("", response_model=Page[FollowUpRead])
 async def get_followups(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadFollowUps,
     site: str | None = None,
     status: Status | None = None,
     overdue: bool | None = None,
@@ -34,23 +34,23 @@ async def get_followups(
 
 
 @router.get("/{followup_id}", response_model=FollowUpRead)
-async def get_followup(followup_id: str, session: SessionDep, principal: Readers) -> Any:
+async def get_followup(followup_id: str, session: SessionDep, principal: ReadFollowUps) -> Any:
     return FollowUpRead.model_validate(await service.get_followup(session, principal, followup_id))
 
 
 @router.post("/{followup_id}/result", response_model=FollowUpRead)
-async def record_result(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: Callers) -> Any:
+async def record_result(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: RecordCalls) -> Any:
     """An agent records the owner's answer taken by phone."""
     return FollowUpRead.model_validate(await service.answer(uow, principal, followup_id, body, by_owner=False))
 
 
 @router.post("/{followup_id}/attempts", response_model=FollowUpRead)
-async def record_attempt(followup_id: str, body: AttemptCreate, uow: UowDep, principal: Callers) -> Any:
+async def record_attempt(followup_id: str, body: AttemptCreate, uow: UowDep, principal: RecordCalls) -> Any:
     """An agent called and nobody answered (the owner is unreachable after the site's maximum)."""
     return FollowUpRead.model_validate(await service.record_attempt(uow, principal, followup_id, body))
 
 
 @router.post("/{followup_id}/answer", response_model=FollowUpRead)
-async def owner_answer(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: Owner) -> Any:
+async def owner_answer(followup_id: str, body: FollowUpAnswer, uow: UowDep, principal: AnswerAsOwner) -> Any:
     """The owner answers their own follow-up (the message they received)."""
     return FollowUpRead.model_validate(await service.answer(uow, principal, followup_id, body, by_owner=True))

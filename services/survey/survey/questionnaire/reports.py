@@ -178,12 +178,8 @@ async def site_satisfaction(
     answered follow-ups went, for surveys sent and follow-ups completed in the period."""
     query = select(Survey).where(Survey.status != SurveyStatus.draft)
     fu_query = select(FollowUp).where(FollowUp.status == Status.done)
-    if site:
-        principal.check_site(site)
-        query, fu_query = query.where(Survey.site == site), fu_query.where(FollowUp.site == site)
-    elif not principal.all_sites:
-        query = query.where(Survey.site.in_(principal.sites))
-        fu_query = fu_query.where(FollowUp.site.in_(principal.sites))
+    query = query.where(principal.site_filter(Survey.site, site))
+    fu_query = fu_query.where(principal.site_filter(FollowUp.site, site))
     if since:
         query, fu_query = query.where(Survey.sent_at >= since), fu_query.where(FollowUp.completed_at >= since)
     if until:

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pm_events.survey import InvitationRequested
 from pm_platform import timers
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.problems import Conflict, NotFound, Problem
+from pm_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from pm_platform.timers import DueTimer
 from pm_platform.uow import UnitOfWork
 from survey.config.service import get_config
@@ -48,7 +48,7 @@ CLOSE_TIMER = "survey.close"
 async def create_survey(uow: UnitOfWork, principal: Principal, body: SurveyCreate) -> tuple[Survey, list[Question]]:
     principal.check_site(body.site)
     if body.closes_at is not None and body.closes_at <= utcnow():
-        raise Problem(422, "a survey closes in the future", field="closes_at")
+        raise Invalid("a survey closes in the future", field="closes_at")
     survey = Survey(
         id=new_id(),
         site=body.site,
@@ -87,11 +87,7 @@ async def create_survey(uow: UnitOfWork, principal: Principal, body: SurveyCreat
 async def get_survey(
     session: AsyncSession, principal: Principal, survey_id: str, *, for_update: bool = False
 ) -> Survey:
-    survey = await session.get(Survey, survey_id, with_for_update=for_update)
-    if survey is None:
-        raise NotFound("survey", survey_id)
-    principal.check_site(survey.site)
-    return survey
+    return await get_in_scope(session, Survey, survey_id, principal, what="survey", for_update=for_update)
 
 
 async def questions_of(session: AsyncSession, survey_id: str) -> list[Question]:
@@ -264,7 +260,7 @@ async def get_invitation(
         raise NotFound("invitation", invitation_id)
     if _is_owner(principal):
         if not principal.party_id or principal.party_id != invitation.party_id:
-            raise Problem(403, "owners see only their own invitations", field="invitation_id")
+            raise Forbidden("owners see only their own invitations", field="invitation_id")
     else:
         principal.check_site(invitation.site)
     return invitation
@@ -287,8 +283,8 @@ async def list_invitations(
         query = query.where(Invitation.party_id == (principal.party_id or ""))
     elif survey_id:
         await get_survey(session, principal, survey_id)
-    elif not principal.all_sites:
-        query = query.where(Invitation.site.in_(principal.sites))
+    else:
+        query = query.where(principal.site_filter(Invitation.site))
     if survey_id:
         query = query.where(Invitation.survey_id == survey_id)
     if status:
@@ -304,28 +300,26 @@ def _check_answers(questions: list[Question], body: AnswersIn) -> list[Answer]:
     for index, item in enumerate(body.answers):
         question = by_id.get(item.question_id)
         if question is None:
-            raise Problem(
-                422, f"question {item.question_id} is not in this survey", field=f"answers.{index}.question_id"
-            )
+            raise Invalid(f"question {item.question_id} is not in this survey", field=f"answers.{index}.question_id")
         if question.id in seen:
-            raise Problem(422, f"question {question.id} is answered twice", field=f"answers.{index}.question_id")
+            raise Invalid(f"question {question.id} is answered twice", field=f"answers.{index}.question_id")
         seen.add(question.id)
         value, field = item.value, f"answers.{index}.value"
         if question.kind == QuestionKind.scale:
             if not isinstance(value, int) or not SCALE_MIN <= value <= SCALE_MAX:
-                raise Problem(422, f"a scale answer is an integer {SCALE_MIN}-{SCALE_MAX}", field=field)
+                raise Invalid(f"a scale answer is an integer {SCALE_MIN}-{SCALE_MAX}", field=field)
             answers.append(Answer(question_id=question.id, value_int=value))
         elif question.kind == QuestionKind.choice:
             if not isinstance(value, str) or value not in question.options:
-                raise Problem(422, f"choose one of {question.options}", field=field)
+                raise Invalid(f"choose one of {question.options}", field=field)
             answers.append(Answer(question_id=question.id, value_text=value))
         else:
             if not isinstance(value, str) or len(value) > TEXT_MAX:
-                raise Problem(422, f"a text answer is a string of at most {TEXT_MAX} characters", field=field)
+                raise Invalid(f"a text answer is a string of at most {TEXT_MAX} characters", field=field)
             answers.append(Answer(question_id=question.id, value_text=value))
     missing = [q.position for q in questions if q.required and q.id not in seen]
     if missing:
-        raise Problem(422, f"required questions unanswered: {missing}", field="answers")
+        raise Invalid(f"required questions unanswered: {missing}", field="answers")
     return answers
 
 
@@ -335,7 +329,7 @@ async def submit_answers(
     session = uow.session
     invitation = await get_invitation(session, principal, invitation_id, for_update=True)
     if by_owner and invitation.party_id != principal.party_id:
-        raise Problem(403, "owners answer only their own invitations", field="invitation_id")
+        raise Forbidden("owners answer only their own invitations", field="invitation_id")
     survey = await session.get(Survey, invitation.survey_id)
     assert survey is not None
     now = utcnow()

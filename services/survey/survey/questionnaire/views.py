@@ -5,10 +5,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDatetime
-from survey.common import CALLERS, PLANNERS, STAFF
+from survey.permissions import (
+    ANSWER_AS_OWNER,
+    PLAN_SURVEYS,
+    READ_INVITATIONS,
+    READ_SATISFACTION,
+    READ_SURVEYS,
+    RECORD_CALLS,
+)
 from survey.questionnaire import reports, service
 from survey.questionnaire.models import (
     AnswersIn,
@@ -25,11 +32,12 @@ from survey.questionnaire.models import (
 )
 
 router = APIRouter(tags=["surveys"])
-Staff = Annotated[Principal, Depends(require(*STAFF))]
-Planners = Annotated[Principal, Depends(require(*PLANNERS))]
-Callers = Annotated[Principal, Depends(require(*CALLERS))]
-Owner = Annotated[Principal, Depends(require("owner"))]
-Readers = Annotated[Principal, Depends(require(*STAFF, "owner"))]
+ReadSurveys = Annotated[Principal, Depends(require(READ_SURVEYS))]
+PlanSurveys = Annotated[Principal, Depends(require(PLAN_SURVEYS))]
+RecordCalls = Annotated[Principal, Depends(require(RECORD_CALLS))]
+AnswerAsOwner = Annotated[Principal, Depends(require(ANSWER_AS_OWNER))]
+ReadInvitations = Annotated[Principal, Depends(require(READ_INVITATIONS))]
+ReadSatisfaction = Annotated[Principal, Depends(require(READ_SATISFACTION))]
 
 
 def _detail(survey: Any, questions: list[Any]) -> SurveyDetail:
@@ -42,15 +50,15 @@ def _detail(survey: Any, questions: list[Any]) -> SurveyDetail:
 
 
 @router.post("/surveys", response_model=SurveyDetail, status_code=201)
-async def create_survey(body: SurveyCreate, uow: UowDep, principal: Planners) -> Any:
+async def create_survey(body: SurveyCreate, uow: UowDep, principal: PlanSurveys) -> Any:
     survey, questions = await service.create_survey(uow, principal, body)
     return _detail(survey, questions)
 
 
-@router.get("/surveys")
+@router.get("/surveys", response_model=Page[SurveyRead])
 async def get_surveys(
     session: SessionDep,
-    principal: Staff,
+    principal: ReadSurveys,
     site: str | None = None,
     status: SurveyStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -61,28 +69,28 @@ async def get_surveys(
 
 
 @router.get("/surveys/{survey_id}", response_model=SurveyDetail)
-async def get_survey(survey_id: str, session: SessionDep, principal: Staff) -> Any:
+async def get_survey(survey_id: str, session: SessionDep, principal: ReadSurveys) -> Any:
     survey = await service.get_survey(session, principal, survey_id)
     return _detail(survey, await service.questions_of(session, survey.id))
 
 
 @router.post("/surveys/{survey_id}/send", response_model=SurveyRead)
-async def send_survey(survey_id: str, uow: UowDep, principal: Planners) -> Any:
+async def send_survey(survey_id: str, uow: UowDep, principal: PlanSurveys) -> Any:
     return SurveyRead.model_validate(await service.send_survey(uow, principal, survey_id))
 
 
 @router.post("/surveys/{survey_id}/close", response_model=SurveyRead)
-async def close_survey(survey_id: str, uow: UowDep, principal: Planners) -> Any:
+async def close_survey(survey_id: str, uow: UowDep, principal: PlanSurveys) -> Any:
     return SurveyRead.model_validate(await service.close_survey(uow, principal, survey_id))
 
 
 @router.get("/surveys/{survey_id}/report", response_model=SurveyReport)
-async def survey_report(survey_id: str, session: SessionDep, principal: Staff) -> Any:
+async def survey_report(survey_id: str, session: SessionDep, principal: ReadSurveys) -> Any:
     return await reports.report(session, principal, survey_id)
 
 
 @router.get("/surveys/{survey_id}/export.csv", response_class=Response)
-async def export_survey(survey_id: str, session: SessionDep, principal: Planners) -> Response:
+async def export_survey(survey_id: str, session: SessionDep, principal: PlanSurveys) -> Response:
     survey, text = await reports.export_csv(session, principal, survey_id)
     return Response(
         text,
@@ -91,10 +99,10 @@ async def export_survey(survey_id: str, session: SessionDep, principal: Planners
     )
 
 
-@router.get("/invitations")
+@router.get("/invitations", response_model=Page[InvitationRead])
 async def get_invitations(
     session: SessionDep,
-    principal: Readers,
+    principal: ReadInvitations,
     survey_id: str | None = None,
     status: InvitationStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -108,7 +116,7 @@ async def get_invitations(
 
 
 @router.get("/invitations/{invitation_id}", response_model=InvitationDetail)
-async def get_invitation(invitation_id: str, session: SessionDep, principal: Readers) -> Any:
+async def get_invitation(invitation_id: str, session: SessionDep, principal: ReadInvitations) -> Any:
     """The questionnaire behind an invitation (the link the owner received)."""
     invitation, survey, questions = await service.invitation_detail(session, principal, invitation_id)
     return InvitationDetail.model_validate(
@@ -123,7 +131,7 @@ async def get_invitation(invitation_id: str, session: SessionDep, principal: Rea
 
 
 @router.post("/invitations/{invitation_id}/answer", response_model=InvitationRead)
-async def owner_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: Owner) -> Any:
+async def owner_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: AnswerAsOwner) -> Any:
     """The owner answers their own invitation."""
     return InvitationRead.model_validate(
         await service.submit_answers(uow, principal, invitation_id, body, by_owner=True)
@@ -131,7 +139,7 @@ async def owner_answer(invitation_id: str, body: AnswersIn, uow: UowDep, princip
 
 
 @router.post("/invitations/{invitation_id}/phone-answer", response_model=InvitationRead)
-async def phone_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: Callers) -> Any:
+async def phone_answer(invitation_id: str, body: AnswersIn, uow: UowDep, principal: RecordCalls) -> Any:
     """An agent records the answers an owner gave on the phone."""
     return InvitationRead.model_validate(
         await service.submit_answers(uow, principal, invitation_id, body, by_owner=False)
@@ -141,7 +149,7 @@ async def phone_answer(invitation_id: str, body: AnswersIn, uow: UowDep, princip
 @router.get("/satisfaction", response_model=list[SiteSatisfaction])
 async def satisfaction(
     session: SessionDep,
-    principal: Planners,
+    principal: ReadSatisfaction,
     site: str | None = None,
     since: InputDatetime | None = None,
     until: InputDatetime | None = None,

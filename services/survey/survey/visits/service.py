@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm_events.survey import VisitRecorded
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.problems import NotFound, Problem
+from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
 from survey.config.service import get_config
 from survey.contacts.models import Party, Unit
@@ -34,14 +34,14 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
     session, now = uow.session, utcnow()
     unit = await session.get(Unit, body.unit_id)
     if unit is None or unit.site != body.site:
-        raise Problem(422, f"unit {body.unit_id} is not a known unit of site {body.site}", field="unit_id")
+        raise Invalid(f"unit {body.unit_id} is not a known unit of site {body.site}", field="unit_id")
     if body.visited_at and body.visited_at > now + timedelta(minutes=5):
-        raise Problem(422, "a visit is recorded after it happened", field="visited_at")
+        raise Invalid("a visit is recorded after it happened", field="visited_at")
     party_id = body.party_id
     if party_id:
         party = await session.get(Party, party_id)
         if party is None or party.unit_id != unit.id:
-            raise Problem(422, f"party {party_id} does not live in unit {unit.id}", field="party_id")
+            raise Invalid(f"party {party_id} does not live in unit {unit.id}", field="party_id")
     else:
         found = await party_for_unit(session, unit.id)
         party_id = found.id if found else None
@@ -78,11 +78,7 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
 
 
 async def get_visit(session: AsyncSession, principal: Principal, visit_id: str) -> Visit:
-    visit = await session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound("visit", visit_id)
-    principal.check_site(visit.site)
-    return visit
+    return await get_in_scope(session, Visit, visit_id, principal, what="visit")
 
 
 async def list_visits(

@@ -4,29 +4,36 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from pm_platform.app import Offset, SessionDep, UowDep, page
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDate, utcnow
-from survey.common import PLANNERS, STAFF
+from survey.permissions import READ_COVERAGE, READ_VISITS, RECORD_VISITS
 from survey.visits import service
-from survey.visits.models import Coverage, VisitCreate, VisitRead
+from survey.visits.models import Coverage, Visit, VisitCreate, VisitRead
 
 router = APIRouter(prefix="/visits", tags=["home visits"])
-Visitors = Annotated[Principal, Depends(require("manager", "supervisor"))]
-Staff = Annotated[Principal, Depends(require(*STAFF))]
-Planners = Annotated[Principal, Depends(require(*PLANNERS))]
+RecordVisits = Annotated[Principal, Depends(require(RECORD_VISITS))]
+ReadVisits = Annotated[Principal, Depends(require(READ_VISITS))]
+ReadCoverage = Annotated[Principal, Depends(require(READ_COVERAGE))]
+
+
+async def visit_in_scope(visit_id: str, session: SessionDep, principal: ReadVisits) -> Visit:
+    return await service.get_visit(session, principal, visit_id)
+
+
+VisitInScope = Annotated[Visit, Depends(visit_in_scope)]
 
 
 @router.post("", response_model=VisitRead, status_code=201)
-async def record_visit(body: VisitCreate, uow: UowDep, principal: Visitors) -> Any:
+async def record_visit(body: VisitCreate, uow: UowDep, principal: RecordVisits) -> Any:
     """The caller records their visit; ``raise_request`` asks intake to record what they found."""
     return VisitRead.model_validate(await service.record_visit(uow, principal, body))
 
 
-@router.get("")
+@router.get("", response_model=Page[VisitRead])
 async def get_visits(
     session: SessionDep,
-    principal: Staff,
+    principal: ReadVisits,
     site: str | None = None,
     manager: str | None = None,
     unit_id: str | None = None,
@@ -40,11 +47,11 @@ async def get_visits(
 
 
 @router.get("/coverage", response_model=Coverage)
-async def get_coverage(session: SessionDep, principal: Planners, site: str, on: InputDate | None = None) -> Any:
+async def get_coverage(session: SessionDep, principal: ReadCoverage, site: str, on: InputDate | None = None) -> Any:
     """Who is behind: managers under their weekly visits, households under their yearly visits (as of ``on``)."""
     return await service.coverage(session, principal, site, on or utcnow().date())
 
 
 @router.get("/{visit_id}", response_model=VisitRead)
-async def get_visit(visit_id: str, session: SessionDep, principal: Staff) -> Any:
-    return VisitRead.model_validate(await service.get_visit(session, principal, visit_id))
+async def get_visit(visit: VisitInScope) -> Any:
+    return VisitRead.model_validate(visit)

@@ -1,0 +1,32 @@
+"""Who may do what in billing: each permission once, with the roles that hold it."""
+
+from __future__ import annotations
+
+from pm_platform.auth import Permission, Role
+
+# Agents see a unit's payment status as context when an owner calls (it never blocks a request); the payer's
+# phone is masked for them.
+READ_ACCOUNTS = Permission(
+    "read accounts",
+    Role.billing_clerk,
+    Role.agent,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+    Role.operator,
+)
+# Owners (and paying tenants) read their own unit's account only.
+READ_UNIT_ACCOUNT = Permission("read a unit's account", *READ_ACCOUNTS.roles, Role.owner)
+# Those who chase and report on collection; phone numbers are masked for head office.
+READ_COLLECTION = Permission(
+    "read arrears and collection", Role.billing_clerk, Role.supervisor, Role.manager, Role.head_office
+)
+READ_PAYMENTS = Permission("read payments", Role.billing_clerk, Role.supervisor, Role.manager, Role.head_office)
+RECORD_PAYMENTS = Permission("record payments", Role.billing_clerk)
+VOID_PAYMENTS = Permission("void payments", Role.billing_clerk, Role.manager)
+READ_BILLING_PERIODS = Permission(
+    "read billing settings and periods", Role.billing_clerk, Role.supervisor, Role.manager, Role.head_office
+)
+# The published rate is a management decision; clerks apply it.
+SET_FEE_RATES = Permission("set a site's billing settings", Role.manager, Role.head_office)
+ISSUE_PERIODS = Permission("issue billing periods", Role.billing_clerk, Role.manager)

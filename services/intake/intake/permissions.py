@@ -1,0 +1,35 @@
+"""Who may do what in intake: each permission once, with the roles that hold it."""
+
+from __future__ import annotations
+
+from pm_platform.auth import Permission, Role
+
+_FRONT_DESK = (Role.agent, Role.supervisor, Role.manager)
+_STAFF = (*_FRONT_DESK, Role.head_office, Role.operator)
+_SITE_SETUP = (Role.supervisor, Role.manager, Role.head_office)
+
+# Owners raise their own requests through the app.
+RECORD_REQUESTS = Permission("record requests", *_FRONT_DESK, Role.owner)
+# Department workers read their own department's requests, with the reporter's phone masked; owners their own.
+READ_REQUESTS = Permission("read requests", *_STAFF, Role.worker, Role.owner)
+HANDLE_REQUESTS = Permission("change a request's status, reply, classify it, link a duplicate", *_FRONT_DESK)
+READ_UNIT_TIMELINES = Permission("read a unit's timeline", *_STAFF)
+READ_INCIDENTS = Permission("read incidents", *_STAFF)
+HANDLE_INCIDENTS = Permission("broadcast about and close incidents", *_FRONT_DESK)
+LOOK_UP_CALLERS = Permission("look up who is calling", *_FRONT_DESK, Role.head_office)
+KEEP_DUTY_LOG = Permission("write the duty log and hand over", *_FRONT_DESK)
+READ_DUTY_LOG = Permission("read the duty log and handovers", *_FRONT_DESK, Role.head_office)
+# Department workers read the archive too (the unit and who lives there), with contacts masked.
+READ_ARCHIVE = Permission(
+    "read sites, buildings, units, parties and categories", *_STAFF, Role.worker, Role.billing_clerk
+)
+# An owner's token (with its party id) reads the owner's own unit; unit_in_scope checks it is theirs.
+READ_UNITS = Permission("read a unit and who lives there", *READ_ARCHIVE.roles, Role.owner)
+EDIT_PARTIES = Permission("record parties and their moves", *_FRONT_DESK)
+READ_TIME_LIMITS = Permission("read a site's time limits", *_STAFF)
+# A site's buildings, units, categories, windows and time limits.
+EDIT_SITE_SETUP = Permission("change a site's setup", *_SITE_SETUP)
+IMPORT_ARCHIVE = Permission("import and export the archive", *_SITE_SETUP)
+READ_REPORTS = Permission("read the daily report and the complaint analysis", *_SITE_SETUP)
+# Onboarding a site is head office's decision alone.
+ONBOARD_SITES = Permission("onboard sites", Role.head_office)
