@@ -24,16 +24,17 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m tests.bench
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check shared services tests
-	$(BIN)/ruff format --check shared services tests
+	$(BIN)/ruff check shared services tests examples
+	$(BIN)/ruff format --check shared services tests examples
 	$(BIN)/mypy
 	$(BIN)/python -m pm_platform.compat
 	$(BIN)/python -m pm_events.generate --check
 	$(BIN)/pm settings --check
 	$(BIN)/pm nats-config --check
+	$(BIN)/pm asyncapi --check
 
 format: $(BIN)/.installed
-	$(BIN)/ruff format shared services tests
+	$(BIN)/ruff format shared services tests examples
 
 # Recompile requirements.lock from requirements.in (needs network access to PyPI), then the production
 # image's requirements-runtime.lock, constrained to the development pins.

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pm_platform import deadletters
+from pm_platform import asyncapi, deadletters
 from pm_platform.db import MAX_OFFSET
 from pm_platform.errors import DomainError
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
@@ -78,6 +78,10 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     for router in routers:
         app.include_router(router)
     document_problems(app)
+    settings = runtime.settings
+    asyncapi.install_routes(
+        app, asyncapi.service_document(runtime.catalog, runtime.topology, settings.nats_url, settings.service)
+    )
     app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

@@ -157,7 +157,9 @@ async def watch_workorders(
     (``$JS.API.CONSUMER.CREATE.DISPATCH.<name>.<filter>``), which is what a department user's
     permissions allow; nats-py's ordered consumer creates without the filter in the subject (and so is
     refused). No acks and no flow control (nothing to publish back); the server removes the consumer
-    a minute after the watcher goes away.
+    a minute after the watcher goes away. Plain nats-py, not FastStream: a throwaway consumer read by a
+    terminal, with nothing to ack, decode or route (examples/department_subscriber is the FastStream way
+    for a department's own app).
     """
     subject = natsauth.workorder_filter(site, department)
     inbox = nc.new_inbox()

@@ -123,6 +123,31 @@ def nats_config(
     typer.echo(f"wrote {path}")
 
 
+@app.command("asyncapi")
+def asyncapi_command(
+    out: Annotated[Path | None, typer.Option(help="default: contracts/asyncapi.yaml")] = None,
+    check: Annotated[bool, typer.Option(help="fail if the file is not what the catalog and topology give")] = False,
+) -> None:
+    """Write the AsyncAPI 3.0 document of the whole event catalog (contracts/asyncapi.yaml)."""
+    from pm_platform import asyncapi
+    from pm_platform.contracts import load_catalog
+
+    settings = load_settings("cli")
+    path = out or settings.contracts_dir / "asyncapi.yaml"
+    document = asyncapi.catalog_document(
+        load_catalog(settings.contracts_dir), bus.load_topology(settings.deploy_dir), asyncapi.DEFAULT_SERVER
+    )
+    text = asyncapi.render_yaml(document)
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            typer.echo(f"{path} is out of date: run `pm asyncapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{path} is up to date")
+        return
+    path.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
 @app.command("nats-credentials")
 def nats_credentials(
     env_file: Annotated[Path | None, typer.Option(help="default: var/nats/credentials.env")] = None,

@@ -2,24 +2,27 @@
 commit, then ack. Duplicates are acked without effect; contract violations (and handler failures that
 only the message's content can cause) are dead-lettered and terminated at once; transient failures are
 retried with a growing delay and dead-lettered when the attempts run out. No message, whatever it holds,
-stops the loop."""
+stops the loop.
+
+Each durable consumer is a FastStream subscriber (``pm_platform.broker.DurablePullSubscriber``) on the
+service's ``NatsBroker``, bound by name to the durable ``pm provision`` created; the subscriber hands each
+fetched batch to ``ConsumerRunner.handle_batch`` and the runner acks, naks or terminates each message
+itself (FastStream's ack policy is ``MANUAL``). Replaying a dead letter (``apply_event``) needs no bus."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import nats.errors
-import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from sqlalchemy import insert
 from sqlalchemy.exc import DataError, DBAPIError
 
+from pm_platform.broker import DurablePullSubscriber, durable_subscriber
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.errors import DomainError
@@ -29,9 +32,9 @@ from pm_platform.telemetry import attached, context_from_headers, tracer
 from pm_platform.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from nats.js import JetStreamContext
+    from faststream.nats import NatsBroker
 
-    from pm_platform.runtime import Runtime
+    from pm_platform.parts import ServiceParts
 
 log = logging.getLogger(__name__)
 
@@ -46,61 +49,54 @@ class Outcome:
 
 
 class ConsumerRunner:
-    """Runs one provisioned durable consumer of one service."""
+    """Runs one provisioned durable consumer of one service, as a FastStream subscriber."""
 
-    def __init__(
-        self, runtime: Runtime, js: JetStreamContext, stream: str, durable: str, handlers: dict[str, Handler]
-    ) -> None:
-        self.runtime = runtime
-        self.js = js
+    def __init__(self, parts: ServiceParts, stream: str, durable: str, handlers: dict[str, Handler]) -> None:
+        self.parts = parts
         self.stream = stream
         self.durable = durable
         self.handlers = handlers
-        self.bound = False
+        self.subscriber: DurablePullSubscriber | None = None
         # Test hook: runs after the commit (or the duplicate check) and before the ack.
         self.after_commit: Callable[[Envelope, str], Awaitable[None]] | None = None
 
+    def subscribe(self, broker: NatsBroker, filter_subjects: list[str]) -> DurablePullSubscriber:
+        """Register this consumer's subscriber on ``broker`` (it starts with the broker)."""
+        subscriber = durable_subscriber(
+            broker,
+            stream=self.stream,
+            durable=self.durable,
+            filter_subjects=filter_subjects,
+            batch=self.parts.settings.consumer_batch,
+            title=f"{self.durable}:{self.stream}",
+            description=f"The durable consumer {self.durable} of the stream {self.stream}.",
+        )
+        subscriber(self.on_batch)
+        self.subscriber = subscriber
+        return subscriber
+
+    @property
+    def bound(self) -> bool:
+        """Bound to the durable, and fetching."""
+        return self.subscriber is not None and self.subscriber.fetching
+
     async def is_ready(self) -> bool:
         """Bound, and the durable provisioned from deploy/ exists on the server."""
-        if not self.bound:
+        if self.subscriber is None or not self.bound:
             return False
         try:
-            await self.js.consumer_info(self.stream, self.durable, timeout=1.0)
+            await self.subscriber.jetstream.consumer_info(self.stream, self.durable, timeout=1.0)
         except Exception:
             return False
         return True
 
-    async def run(self) -> None:
-        settings = self.runtime.settings
-        subscription = await self.js.pull_subscribe_bind(self.durable, self.stream)
-        self.bound = True
+    async def on_batch(self, messages: list[Msg]) -> None:
+        """The subscriber's handler: whatever one batch does (an ack lost with the connection, say), the
+        consumer goes on: an unacked message comes back after ack_wait and the inbox absorbs the repeat."""
         try:
-            while True:
-                try:
-                    messages = await subscription.fetch(settings.consumer_batch, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    continue
-                except (
-                    nats.errors.ConnectionClosedError,
-                    nats.errors.ConnectionReconnectingError,
-                    nats.js.errors.APIError,
-                    nats.errors.NoRespondersError,
-                ) as exc:
-                    log.warning("%s: fetch failed (%s), retrying", self.durable, exc)
-                    await asyncio.sleep(0.5)
-                    continue
-                except Exception:
-                    log.exception("%s: fetch failed unexpectedly, retrying", self.durable)
-                    await asyncio.sleep(0.5)
-                    continue
-                try:
-                    await self.handle_batch(messages)
-                except Exception:
-                    # Whatever one batch does (an ack lost with the connection, say), the loop goes on: an
-                    # unacked message comes back after ack_wait and the inbox absorbs the repeat.
-                    log.exception("%s: a batch of %d failed; going on", self.durable, len(messages))
-        finally:
-            self.bound = False
+            await self.handle_batch(messages)
+        except Exception:
+            log.exception("%s: a batch of %d failed; going on", self.durable, len(messages))
 
     async def handle_batch(self, messages: list[Msg]) -> None:
         """Apply a fetched batch in one transaction, then ack each message.
@@ -115,7 +111,7 @@ class ConsumerRunner:
         parsed: list[tuple[Msg, Envelope, trace.Span]] = []
         for message in messages:
             try:
-                envelope = self.runtime.catalog.parse(message.data)
+                envelope = self.parts.catalog.parse(message.data)
                 span = self._consume_span(message, envelope)
             except Exception:
                 await self._handle_alone(message)  # dead-lettered there, with its reason
@@ -148,7 +144,7 @@ class ConsumerRunner:
 
     async def _apply_batch(self, batch: list[tuple[Envelope, trace.Span, Context]]) -> list[str]:
         outcomes: list[str] = []
-        async with UnitOfWork(self.runtime) as uow:
+        async with UnitOfWork(self.parts) as uow:
             seen = await uow.received_among(self.durable, [envelope.id for envelope, _, _ in batch])
             for envelope, span, context in batch:
                 if envelope.id in seen:
@@ -207,7 +203,7 @@ class ConsumerRunner:
             ) as span,
         ):
             try:
-                envelope = self.runtime.catalog.parse(message.data)
+                envelope = self.parts.catalog.parse(message.data)
             except Exception as exc:  # parse raises ContractViolation only; anything else is the body's fault too
                 reason = str(exc) if isinstance(exc, ContractViolation) else f"{type(exc).__name__}: {exc}"
                 span.set_status(trace.StatusCode.ERROR, _clip(reason))
@@ -236,10 +232,10 @@ class ConsumerRunner:
             await message.ack()
 
     async def process(self, envelope: Envelope) -> str:
-        return await apply_event(self.runtime, self.durable, self.handlers, envelope)
+        return await apply_event(self.parts, self.durable, self.handlers, envelope)
 
     def _retry_delay(self, deliveries: int) -> float:
-        settings = self.runtime.settings
+        settings = self.parts.settings
         return float(
             min(
                 settings.consumer_retry_max_seconds,
@@ -248,7 +244,7 @@ class ConsumerRunner:
         )
 
     async def retry_or_dead_letter(self, message: Msg, envelope: Envelope, exc: Exception) -> None:
-        settings = self.runtime.settings
+        settings = self.parts.settings
         deliveries = message.metadata.num_delivered
         reason = _describe(exc)
         if deliveries >= settings.consumer_max_attempts:
@@ -346,17 +342,17 @@ class ConsumerRunner:
         log.error("%s: dead letter (%s) for %s: %s", self.durable, kind, _clip(message.subject), _clip(reason))
 
     async def _insert_dead_letter(self, values: dict[str, Any]) -> None:
-        async with self.runtime.sessionmaker() as session:
-            await session.execute(insert(self.runtime.tables.dead_letters).values(**values))
+        async with self.parts.sessionmaker() as session:
+            await session.execute(insert(self.parts.tables.dead_letters).values(**values))
             await session.commit()
 
 
-async def apply_event(runtime: Runtime, consumer: str, handlers: dict[str, Handler], envelope: Envelope) -> str:
+async def apply_event(parts: ServiceParts, consumer: str, handlers: dict[str, Handler], envelope: Envelope) -> str:
     """Apply an event exactly once: inbox check, handler, inbox record and outbox in one commit."""
     handler = handlers.get(envelope.type)
     if handler is None:
         raise ContractViolation(f"type: consumer {consumer} has no handler for {envelope.type}")
-    async with UnitOfWork(runtime) as uow:
+    async with UnitOfWork(parts) as uow:
         if await uow.already_received(consumer, envelope.id):
             return Outcome.DUPLICATE
         await handler(envelope, uow)

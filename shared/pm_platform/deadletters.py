@@ -1,4 +1,7 @@
-"""Dead letters: list them, and replay one through its consumer (exactly once, thanks to the inbox)."""
+"""Dead letters: list them, and replay one through its consumer (exactly once, thanks to the inbox).
+
+A replay applies the stored payload with ``consumer.apply_event`` in a unit of work: no bus is involved, so
+neither FastStream nor nats-py (the message was already delivered once; the row holds what is needed)."""
 
 from __future__ import annotations
 

@@ -21,15 +21,15 @@ from sqlalchemy import delete
 from pm_platform.envelope import utcnow
 
 if TYPE_CHECKING:
-    from pm_platform.runtime import Runtime
+    from pm_platform.parts import ServiceParts
 
 log = logging.getLogger(__name__)
 
 
-async def purge(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+async def purge(parts: ServiceParts, now: datetime | None = None) -> dict[str, int]:
     """Delete what has outlived its retention; returns the rows deleted per table."""
-    settings = runtime.settings
-    tables = runtime.tables
+    settings = parts.settings
+    tables = parts.tables
     now = now or utcnow()
     statements = {
         "outbox": delete(tables.outbox).where(
@@ -45,7 +45,7 @@ async def purge(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
         ),
     }
     deleted: dict[str, int] = {}
-    async with runtime.sessionmaker() as session:
+    async with parts.sessionmaker() as session:
         for name, statement in statements.items():
             result = await session.execute(statement)
             deleted[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -53,16 +53,16 @@ async def purge(runtime: Runtime, now: datetime | None = None) -> dict[str, int]
     return deleted
 
 
-def housekeeping_job(runtime: Runtime) -> Callable[[], Coroutine[Any, Any, None]]:
+def housekeeping_job(parts: ServiceParts) -> Callable[[], Coroutine[Any, Any, None]]:
     async def housekeeping() -> None:
         while True:
             try:
                 with suppress_instrumentation():
-                    deleted = await purge(runtime)
+                    deleted = await purge(parts)
                 if any(deleted.values()):
                     log.info("housekeeping deleted %s", deleted)
             except Exception:
                 log.exception("housekeeping failed")
-            await asyncio.sleep(runtime.settings.housekeeping_interval_seconds)
+            await asyncio.sleep(parts.settings.housekeeping_interval_seconds)
 
     return housekeeping

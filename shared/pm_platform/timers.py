@@ -32,10 +32,10 @@ from sqlalchemy import select, update
 
 from pm_platform.db import READ_ONLY
 from pm_platform.envelope import as_utc, utcnow
+from pm_platform.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from pm_platform.runtime import Runtime
-    from pm_platform.uow import UnitOfWork
+    from pm_platform.parts import ServiceParts
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("pm_platform.timers")
@@ -50,7 +50,7 @@ class DueTimer:
     payload: dict[str, Any]
 
 
-TimerHandler = Callable[[DueTimer, "UnitOfWork"], Awaitable[None]]
+TimerHandler = Callable[[DueTimer, UnitOfWork], Awaitable[None]]
 
 
 class Timers:
@@ -125,12 +125,12 @@ def _due(row: Any) -> DueTimer:
     )
 
 
-async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None, limit: int = 100) -> int:
+async def fire_due(parts: ServiceParts, timers: Timers, now: datetime | None = None, limit: int = 100) -> int:
     """Fire the timers due by ``now``; returns how many fired. Called by the loop, and by tests."""
-    table = runtime.tables.timers
+    table = parts.tables.timers
     now = now or utcnow()
     with suppress_instrumentation():  # the idle poll would otherwise be a span every second
-        async with runtime.engine.connect() as connection:
+        async with parts.engine.connect() as connection:
             connection = await connection.execution_options(**READ_ONLY)
             rows = await connection.execute(
                 select(table)
@@ -142,7 +142,7 @@ async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None
     fired = 0
     for timer in due:
         try:
-            if await _fire(runtime, timers, timer, now):
+            if await _fire(parts, timers, timer, now):
                 fired += 1
         except Exception:
             # Stays pending: the next poll tries again (the handler's effects were rolled back).
@@ -150,10 +150,10 @@ async def fire_due(runtime: Runtime, timers: Timers, now: datetime | None = None
     return fired
 
 
-async def _fire(runtime: Runtime, timers: Timers, timer: DueTimer, now: datetime) -> bool:
-    table = runtime.tables.timers
+async def _fire(parts: ServiceParts, timers: Timers, timer: DueTimer, now: datetime) -> bool:
+    table = parts.tables.timers
     with tracer.start_as_current_span(f"timer {timer.kind}", attributes={"pm.timer.key": timer.key}):
-        async with runtime.uow() as uow:
+        async with UnitOfWork(parts) as uow:
             claimed = await uow.session.execute(
                 update(table)
                 .where(table.c.id == timer.id, table.c.status == "pending", table.c.due_at == timer.due_at)
@@ -166,15 +166,15 @@ async def _fire(runtime: Runtime, timers: Timers, timer: DueTimer, now: datetime
     return True
 
 
-def timer_job(runtime: Runtime, timers: Timers) -> Callable[[], Coroutine[Any, Any, None]]:
+def timer_job(parts: ServiceParts, timers: Timers) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background job that fires due timers every ``timer_poll_seconds``."""
 
     async def timer_loop() -> None:
         while True:
             try:
-                await fire_due(runtime, timers)
+                await fire_due(parts, timers)
             except Exception:
                 log.exception("timer poll failed")
-            await asyncio.sleep(runtime.settings.timer_poll_seconds)
+            await asyncio.sleep(parts.settings.timer_poll_seconds)
 
     return timer_loop

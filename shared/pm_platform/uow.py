@@ -15,19 +15,19 @@ from pm_platform.telemetry import current_trace_context
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from pm_platform.runtime import Runtime
+    from pm_platform.parts import ServiceParts
 
 
 class UnitOfWork:
-    """``async with runtime.uow() as uow: ...; uow.emit(...); await uow.commit()``.
+    """``async with runtime.uow() as uow: ...; uow.emit(...); await uow.commit()`` (or ``UnitOfWork(parts)``).
 
     Leaving the block without ``commit()`` rolls back; events are written to the outbox only on commit.
     """
 
     session: AsyncSession
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, runtime: ServiceParts) -> None:
+        self.runtime = runtime  # the service's parts (named runtime: handlers and emit read it so)
         self.events: list[Envelope] = []
         # Per event id: tracestate and baggage, which the outbox row keeps beside the envelope's traceparent.
         self._trace_context: dict[str, dict[str, str]] = {}

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pm_platform.natsserver import NatsServer, nats_server_binary
+from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT
+from tests.bench.baseline import BaselineRuntime
 from tests.bench.broadcast import broadcast_to_site
 from tests.bench.common import DEFAULT_POSTGRES_URL, Postgres
 from tests.bench.hop import platform_hop
@@ -73,6 +75,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=int(_env_number("PM_BENCH_BROADCAST_UNITS", 10000)),
         help="units of the site the broadcast goes to (PM_BENCH_BROADCAST_UNITS; default 10000; 0 skips it)",
+    )
+    parser.add_argument(
+        "--hop-rounds",
+        type=int,
+        default=int(_env_number("PM_BENCH_HOP_ROUNDS", 2)),
+        help="runs of the hop before and after FastStream each, alternating their order (default 2)",
     )
     parser.add_argument("--hop-timeout", type=float, default=180.0, help="give up on a hop after this many seconds")
     parser.add_argument(
@@ -169,36 +177,73 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             label = "SQLite" if backend == "sqlite" else "PostgreSQL"
             base = work / backend
 
-            _say(f"{label}: platform hop, {args.events:,} events ...")
-            if backend == "sqlite":
-                hop_url = f"sqlite+aiosqlite:///{base / 'hop' / 'dispatch.db'}"
-            else:
-                name = postgres.name("hop_dispatch")
-                await postgres.create(name)
-                hop_url = postgres.async_url(name)
-            (base / "hop").mkdir(parents=True, exist_ok=True)
-            with NatsServer(base / "nats-hop") as server:
-                try:
-                    hop = await platform_hop(
-                        server.url, hop_url, base / "hop", args.events, args.hop_timeout, **settings
-                    )
-                    relay_rate = raw.get("relay_ev_per_s")
-                    result["hop"] = {
-                        "events": hop.events,
-                        "done": hop.done,
-                        "seconds": hop.seconds,
-                        "finished": hop.finished,
-                        "ev_per_s": hop.rate,
-                        "ratio_to_raw_relay": hop.rate / relay_rate if relay_rate else None,
-                    }
+            relay_rate = raw.get("relay_ev_per_s")
+            # Before (the hand-written nats-py loop, bench-only) and after (FastStream subscribers), each run on
+            # a fresh nats-server and database, in the order before, after, after, before, ... so that neither
+            # gains from going first (a later run in one process is a little slower); the rate is the mean.
+            variants = {
+                "hop_baseline": (BaselineRuntime, "before: nats-py loop"),
+                "hop": (Runtime, "after: FastStream"),
+            }
+            rates: dict[str, list[float]] = {key: [] for key in variants}
+            cpus: dict[str, list[float]] = {key: [] for key in variants}
+            for round_ in range(args.hop_rounds):
+                for key in list(variants)[:: 1 if round_ % 2 == 0 else -1]:
+                    runtime_class, what = variants[key]
+                    run_key = f"{key}_{round_}"
+                    _say(f"{label}: platform hop ({what}, run {round_ + 1}), {args.events:,} events ...")
+                    if backend == "sqlite":
+                        hop_url = f"sqlite+aiosqlite:///{base / run_key / 'dispatch.db'}"
+                    else:
+                        name = postgres.name(f"{run_key}_dispatch")
+                        await postgres.create(name)
+                        hop_url = postgres.async_url(name)
+                    (base / run_key).mkdir(parents=True, exist_ok=True)
+                    with NatsServer(base / f"nats-{run_key}") as server:
+                        try:
+                            hop = await platform_hop(
+                                server.url,
+                                hop_url,
+                                base / run_key,
+                                args.events,
+                                args.hop_timeout,
+                                runtime_class,
+                                **settings,
+                            )
+                        except Exception as exc:
+                            result[key] = {"error": _error(exc)}
+                            _say(f"  hop failed: {result[key]['error']}")
+                            continue
                     _say(
                         f"  {hop.rate:,.0f} ev/s ({hop.done:,} in {hop.seconds:.1f} s"
                         + ("" if hop.finished else ", TIMED OUT")
-                        + ")"
+                        + f"), CPU {hop.cpu_us_per_event:,.0f} us/event"
                     )
-                except Exception as exc:
-                    result["hop"] = {"error": _error(exc)}
-                    _say(f"  hop failed: {result['hop']['error']}")
+                    if "error" in result.get(key, {}):
+                        continue
+                    rates[key].append(hop.rate)
+                    cpus[key].append(hop.cpu_us_per_event)
+                    previous = result.get(key, {"done": hop.events, "seconds": 0.0, "finished": True})
+                    mean = sum(rates[key]) / len(rates[key])
+                    result[key] = {
+                        "events": hop.events,
+                        "done": min(previous["done"], hop.done),
+                        "seconds": previous["seconds"] + hop.seconds,
+                        "finished": previous["finished"] and hop.finished,
+                        "runs_ev_per_s": list(rates[key]),
+                        "ev_per_s": mean,
+                        "cpu_us_per_event": sum(cpus[key]) / len(cpus[key]),
+                        "ratio_to_raw_relay": mean / relay_rate if relay_rate else None,
+                    }
+            before, after = result.get("hop_baseline", {}).get("ev_per_s"), result.get("hop", {}).get("ev_per_s")
+            if before and after:
+                result["hop_after_over_before"] = after / before
+                cpu_before, cpu_after = result["hop_baseline"]["cpu_us_per_event"], result["hop"]["cpu_us_per_event"]
+                result["hop_cpu_after_over_before"] = cpu_after / cpu_before if cpu_before else None
+                _say(
+                    f"  hop before {before:,.0f} ev/s, after {after:,.0f} ev/s: after / before = {after / before:.3f}; "
+                    f"CPU per event before {cpu_before:,.0f} us, after {cpu_after:,.0f} us"
+                )
 
             if args.broadcast_units and importlib.util.find_spec("notification") is not None:
                 _say(f"{label}: broadcast to a site of {args.broadcast_units:,} units ...")
@@ -296,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(figures, args.output)
     print(f"\n{figures['seconds']:.0f} s in all; figures written to {args.output}")
     failed = bool(figures["raw"].get("publish_error") or figures["raw"].get("relay_error")) or any(
-        "error" in result.get("hop", {}) for result in figures["backends"].values()
+        "error" in result.get(key, {}) for result in figures["backends"].values() for key in ("hop", "hop_baseline")
     )
     return 1 if failed else 0
 

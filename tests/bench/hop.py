@@ -33,6 +33,11 @@ class HopResult:
     seconds: float
     done: int
     finished: bool
+    cpu_seconds: float = 0.0  # this process's CPU time (all threads) in the same window
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_seconds / self.done * 1e6 if self.done else 0.0
 
     @property
     def rate(self) -> float:
@@ -97,9 +102,18 @@ def make_subscriptions(orders: Table) -> Subscriptions:
 
 
 async def platform_hop(
-    nats_url: str, database_url: str, var_dir: Path, count: int, within: float, **settings: Any
+    nats_url: str,
+    database_url: str,
+    var_dir: Path,
+    count: int,
+    within: float,
+    runtime_class: type[Runtime] = Runtime,
+    **settings: Any,
 ) -> HopResult:
-    """Preload ``count`` intake events into INTAKE, then run the dispatch runtime until they are relayed."""
+    """Preload ``count`` intake events into INTAKE, then run the dispatch runtime until they are relayed.
+
+    ``runtime_class``: ``Runtime`` (consumers as FastStream subscribers) or the bench-only
+    ``tests.bench.baseline.BaselineRuntime`` (the hand-written nats-py loop they replaced)."""
     nc = await bus.connect(nats_url, "bench-hop")
     try:
         await bus.provision(nc, bus.load_topology(REPO_ROOT / "deploy"))
@@ -109,7 +123,7 @@ async def platform_hop(
 
         metadata, orders = bench_metadata()
         tables = define_platform_tables(metadata)
-        runtime = Runtime(
+        runtime = runtime_class(
             Settings(service="dispatch", var_dir=var_dir, database_url=database_url, nats_url=nats_url, **settings),
             metadata,
             tables,
@@ -130,13 +144,14 @@ async def platform_hop(
                 )
             return int(published or 0) >= count
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             await runtime.start()
             finished = await wait_until(all_published, within=within, interval=0.05)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         finally:
             await runtime.stop()
-        return HopResult(events=count, seconds=elapsed, done=min(count, await work_orders_stored()), finished=finished)
+        done = min(count, await work_orders_stored())
+        return HopResult(events=count, seconds=elapsed, done=done, finished=finished, cpu_seconds=cpu)
     finally:
         await nc.close()

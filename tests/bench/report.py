@@ -65,12 +65,23 @@ def render(figures: dict[str, Any]) -> str:
                 out.append("-")
         return out
 
-    def hop_rate(r: dict[str, Any]) -> str:
-        hop = r["hop"]
+    def hop_rate(r: dict[str, Any], key: str = "hop") -> str:
+        hop = r[key]
         if "error" in hop:
             return "failed"
         text = _rate(hop["ev_per_s"], "ev/s")
         return text if hop["finished"] else f"{text} (timeout)"
+
+    def baseline_rate(r: dict[str, Any]) -> str:
+        return hop_rate(r, "hop_baseline")
+
+    def after_over_before(r: dict[str, Any]) -> str:
+        value = r.get("hop_after_over_before")
+        return "-" if value is None else f"{value:.3f} x"
+
+    def cpu_after_over_before(r: dict[str, Any]) -> str:
+        value = r.get("hop_cpu_after_over_before")
+        return "-" if value is None else f"{value:.3f} x"
 
     def ratio(r: dict[str, Any]) -> str:
         value = r["hop"].get("ratio_to_raw_relay")
@@ -92,6 +103,9 @@ def render(figures: dict[str, Any]) -> str:
         )
 
     row(f"hop: pull, validate, inbox + row + outbox, relay (N={params['events']:,})", *cells(hop_rate))
+    row("the same hop before FastStream (nats-py loop, bench-only)", *cells(baseline_rate))
+    row("hop after / before (FastStream / nats-py loop)", *cells(after_over_before))
+    row("CPU per event after / before (lower is cheaper)", *cells(cpu_after_over_before))
     row("hop / raw relay (same run)", *cells(ratio))
     latency_label = f"{params['rate']:g} req/s for {params['seconds']:g} s"
 
@@ -118,7 +132,7 @@ def render(figures: dict[str, Any]) -> str:
     row("events received (all + engineering) / requests created", *cells(received))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
     for n, r in zip(names, results, strict=True):
-        for part in ("hop", "broadcast", "latency"):
+        for part in ("hop_baseline", "hop", "broadcast", "latency"):
             error = r.get(part, {}).get("error")
             if error and not error.startswith("skipped"):
                 notes.append(f"  {BACKENDS[n]} {part} failed: {error}")
@@ -135,7 +149,12 @@ provisioned durable consumer, JSON Schema validation of the incoming and the out
 transaction per fetched batch (inbox check, a state row per event, inbox records, outbox rows), commit, then
 ack each, and the outbox relay publishing the rows in commit order and marking them published. "hop / raw
 relay" is what exactly-once effects and never losing an event cost against the bare bus: the hop is bound by
-the database work (round trips and SQLAlchemy in Python, one writer at a time on SQLite), not by NATS. The hop runs in
+the database work (round trips and SQLAlchemy in Python, one writer at a time on SQLite), not by NATS. "before" is
+the same hop with the hand-written nats-py consumer loop the services ran before their consumers became
+FastStream subscribers (tests/bench/baseline.py); each run has a fresh nats-server and database, the runs
+alternate (before, after, after, before) and each figure is their mean; "after / before" should stay above 0.9.
+The CPU row (this process, all threads, per event) is the cost of the two loops with the machine's load mostly
+taken out: on a shared machine the rates of single runs move by more than the difference being measured. The hop runs in
 this process with no tracer provider; the latency rows run intake and dispatch as real processes (HTTP, JWT,
 tracing to files, intake's outbox, dispatch's consumer and outbox) at a request rate far below the hop's
 throughput, so they show the delay of the path rather than queueing. The engineering row is the same event

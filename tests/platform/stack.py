@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from pm_platform import bus, migrations
+from pm_platform.db import READ_ONLY
 from pm_platform.natsserver import NatsServer
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
@@ -93,6 +94,8 @@ class Stack:
         runtime = self.runtimes[service]
         table = getattr(runtime.tables, table_name)
         async with runtime.sessionmaker() as session:
+            # Read-only: on SQLite a plain session would BEGIN IMMEDIATE and queue behind the consumers' writes.
+            await session.connection(execution_options=READ_ONLY)
             return [dict(row) for row in (await session.execute(select(table))).mappings().all()]
 
 

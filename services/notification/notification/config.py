@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from pm_platform.runtime import Runtime
+    from pm_platform.parts import ServiceParts
 
 
 class NotificationSettings(BaseSettings):
@@ -81,15 +81,15 @@ def load_notification_settings(**overrides: object) -> NotificationSettings:
     return NotificationSettings(**overrides)  # type: ignore[arg-type]
 
 
-_CONFIGS: WeakKeyDictionary[Runtime, NotificationSettings] = WeakKeyDictionary()
+_CONFIGS: WeakKeyDictionary[ServiceParts, NotificationSettings] = WeakKeyDictionary()
 
 
-def configure(runtime: Runtime, settings: NotificationSettings) -> NotificationSettings:
+def configure(runtime: ServiceParts, settings: NotificationSettings) -> NotificationSettings:
     """Attach notification's settings to a runtime (build_runtime does; tests pass their own)."""
     _CONFIGS[runtime] = settings
     return settings
 
 
-def config_of(runtime: Runtime) -> NotificationSettings:
+def config_of(runtime: ServiceParts) -> NotificationSettings:
     found = _CONFIGS.get(runtime)
     return found if found is not None else configure(runtime, load_notification_settings())

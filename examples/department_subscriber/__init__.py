@@ -1,0 +1,1 @@
+"""A department's own FastStream subscriber for its work orders (see README.md)."""

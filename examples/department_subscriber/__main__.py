@@ -1,0 +1,3 @@
+from examples.department_subscriber.app import main
+
+main()
