@@ -119,12 +119,6 @@ class Topology:
     def consumers_of(self, service: str) -> list[ConsumerDefinition]:
         return [c for c in self.consumers if c.service == service]
 
-    def stream_for(self, subject_prefix: str) -> StreamDefinition:
-        for stream in self.streams:
-            if any(s.split(".")[0] == subject_prefix for s in stream.subjects):
-                return stream
-        raise KeyError(subject_prefix)
-
 
 def load_topology(deploy_dir: Path) -> Topology:
     document = yaml.safe_load((deploy_dir / "nats" / "jetstream.yaml").read_text(encoding="utf-8"))

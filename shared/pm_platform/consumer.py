@@ -26,8 +26,7 @@ from pm_platform.broker import DurablePullSubscriber, durable_subscriber
 from pm_platform.contracts import ContractViolation
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.errors import DomainError
-from pm_platform.subscriptions import Handler as Handler  # re-exported: it lived here
-from pm_platform.subscriptions import Subscriptions as Subscriptions  # re-exported: it lived here
+from pm_platform.subscriptions import Handler
 from pm_platform.telemetry import attached, context_from_headers, tracer
 from pm_platform.uow import UnitOfWork
 

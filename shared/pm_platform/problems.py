@@ -11,9 +11,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pm_platform.errors import Conflict as Conflict  # the domain errors, where they were first imported from
-from pm_platform.errors import NotFound as NotFound
-
 PROBLEM_JSON = "application/problem+json"
 
 

@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm_platform import bus
 from pm_platform.broker import ServiceBroker
-from pm_platform.consumer import ConsumerRunner, Subscriptions
+from pm_platform.consumer import ConsumerRunner
 from pm_platform.contracts import Catalog, load_catalog
 from pm_platform.db import PlatformTables, create_engine, sessionmaker
 from pm_platform.housekeeping import housekeeping_job
 from pm_platform.outbox import OutboxRelay
 from pm_platform.settings import Settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

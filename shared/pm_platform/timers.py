@@ -101,11 +101,6 @@ async def cancel(uow: UnitOfWork, kind: str, *, key: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def cancel_all(uow: UnitOfWork, key: str, kinds: list[str]) -> None:
-    for kind in kinds:
-        await cancel(uow, kind, key=key)
-
-
 async def pending(uow: UnitOfWork, key: str) -> list[DueTimer]:
     """The pending timers of one key (for example a request's time limits), earliest first."""
     timers = uow.runtime.tables.timers

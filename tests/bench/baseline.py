@@ -15,11 +15,12 @@ import nats.js.errors
 from nats.js import JetStreamContext
 
 from pm_platform import bus
-from pm_platform.consumer import ConsumerRunner, Handler
+from pm_platform.consumer import ConsumerRunner
 from pm_platform.housekeeping import housekeeping_job
 from pm_platform.outbox import OutboxRelay
 from pm_platform.parts import ServiceParts
 from pm_platform.runtime import Runtime
+from pm_platform.subscriptions import Handler
 
 log = logging.getLogger(__name__)
 

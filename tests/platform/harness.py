@@ -19,11 +19,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from pm_events.intake import RequestCreated
 from pm_platform import bus
-from pm_platform.consumer import Subscriptions
 from pm_platform.db import BigId, define_platform_tables, service_metadata
 from pm_platform.envelope import Envelope, new_id
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT, Settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.uow import UnitOfWork
 
 EXAMPLE = json.loads((REPO_ROOT / "contracts/examples/intake.request.created.v1.json").read_text())

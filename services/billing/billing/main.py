@@ -11,9 +11,9 @@ from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
 from pm_platform.app import create_app
-from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
 subscriptions = Subscriptions({**account_subscriptions.handlers, **directory_subscriptions.handlers})

@@ -12,9 +12,9 @@ from dispatch.workorder.handlers import subscriptions as workorder_subscriptions
 from dispatch.workorder.handlers import timers
 from dispatch.workorder.views import router as workorder_router
 from pm_platform.app import create_app
-from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
 subscriptions = Subscriptions({**workorder_subscriptions.handlers, **site_subscriptions.handlers})

@@ -15,9 +15,9 @@ from intake.request.handlers import timers
 from intake.request.views import router as request_router
 from intake.request.views import units_router
 from pm_platform.app import create_app
-from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
 subscriptions = Subscriptions({**request_subscriptions.handlers, **lookup_subscriptions.handlers})

@@ -17,9 +17,9 @@ from notification.site import handlers as site_handlers
 from notification.site.views import router as site_router
 from notification.template.views import router as template_router
 from pm_platform.app import create_app
-from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import Settings, load_settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import Timers, timer_job
 
 subscriptions = Subscriptions(

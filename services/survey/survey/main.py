@@ -3,9 +3,9 @@
 from fastapi import FastAPI
 
 from pm_platform.app import create_app
-from pm_platform.consumer import Subscriptions
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
+from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import Timers, timer_job
 from survey.config.handlers import subscriptions as config_subscriptions
 from survey.config.views import router as config_router

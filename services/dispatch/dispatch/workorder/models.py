@@ -64,8 +64,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.cancelled: frozenset(),
 }
 TERMINAL = frozenset({Status.completed, Status.cancelled})
-# Nobody holds the order: the department (or, when returned, the service center) has to act on it.
-UNASSIGNED = frozenset({Status.created, Status.transferred, Status.returned})
 # Waiting to be signed for: the acceptance limit runs.
 AWAITING_ACCEPTANCE = frozenset({Status.created, Status.transferred, Status.assigned})
 OPEN = frozenset(set(Status) - TERMINAL)

@@ -181,10 +181,6 @@ async def list_units(session: AsyncSession, site: str, building: str | None = No
     return (await session.scalars(query.order_by(Unit.id))).all()
 
 
-async def get_unit(session: AsyncSession, unit_id: str) -> Unit | None:
-    return await session.get(Unit, unit_id)
-
-
 async def unit_in_scope(session: AsyncSession, principal: Principal, unit_id: str) -> Unit:
     unit = await get_in_scope(session, Unit, unit_id, principal, what="unit")
     if owner_only(principal):

@@ -229,10 +229,6 @@ class Channels:
     def for_channel(self, channel: str) -> Sender:
         return self.senders.get(channel, self.default)
 
-    @classmethod
-    def single(cls, sender: Sender) -> Channels:
-        return cls(sender)
-
     async def aclose(self) -> None:
         for sender in {id(s): s for s in [self.default, *self.senders.values()]}.values():
             close = getattr(sender, "aclose", None)

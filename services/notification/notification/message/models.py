@@ -26,9 +26,6 @@ class Status(StrEnum):
     suppressed = "suppressed"
 
 
-FINAL_STATUSES = (Status.sent, Status.delivered, Status.failed, Status.suppressed)
-
-
 class Reason(StrEnum):
     """Why a message was suppressed (or, for quiet_hours on a queued message, deferred)."""
 

@@ -13,13 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pm_platform.db import BigId, UtcDateTime
 from pm_platform.envelope import UtcDatetime
-from survey.config.models import DEFAULTS, Method
+from survey.config.models import DEFAULTS
 from survey.database import Base
 
 # The default of the per-site setting (survey.config): how long after the work the follow-up is due.
 FOLLOWUP_DUE_HOURS: int = DEFAULTS["followup_due_hours"]
-
-__all__ = ["FOLLOWUP_DUE_HOURS", "Method"]
 
 
 class Status(StrEnum):
