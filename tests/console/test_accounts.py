@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.account import service
-from console.account.models import StaffAccount
+from console.account.models import StaffAccount, StaffSession
 from console.config import load_console_settings
 from console.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed
 from pm_platform import migrations
@@ -111,3 +111,18 @@ async def test_wrong_passwords_lock_the_account_even_against_the_right_one(
 
 async def test_an_unknown_name_reads_like_a_wrong_password(session: AsyncSession, settings: Any) -> None:
     assert await service.sign_in(session, settings, CONSOLE, "nobody", "x") == service.SignInRefusal.wrong_credentials
+
+
+async def test_a_session_ends_with_its_token_and_is_removed_at_the_next_sign_in(
+    session: AsyncSession, settings: Any
+) -> None:
+    await seed(session)
+    long_ago = datetime.now(UTC) - timedelta(hours=9)
+    old = await service.sign_in(session, settings, CONSOLE, "ops", DEMO_PASSWORD, long_ago)
+    assert isinstance(old, service.SignedIn)
+    await session.commit()
+    assert await service.current(session, old.cookie_value) is None  # 8 hours, like its token
+    new = await service.sign_in(session, settings, CONSOLE, "ops", DEMO_PASSWORD)
+    assert isinstance(new, service.SignedIn)
+    await session.commit()
+    assert await session.get(StaffSession, old.session.id_hash) is None

@@ -81,6 +81,10 @@ async def sign_in(
     token = mint_token(
         settings, account.username, account.roles, account.sites, account.department, ttl_seconds=lifetime
     )
+    # The person's expired sessions go as a new one starts: the table holds live sessions, not a history.
+    await session.execute(
+        delete(StaffSession).where(StaffSession.username == account.username, StaffSession.expires_at <= now)
+    )
     cookie_value = secrets.token_urlsafe(32)
     row = StaffSession(
         id_hash=_hash_cookie(cookie_value),
