@@ -70,7 +70,9 @@ def test_an_agent_signs_in_and_sees_a_request_recorded_through_intake(
 
     # The filter updates the table in place (htmx) and keeps the address in step.
     page.get_by_label("状态").select_option("closed")
-    page.get_by_role("button", name="查询").click()
+    with page.expect_request(lambda request: "status=closed" in request.url) as filtered:
+        page.get_by_role("button", name="查询").click()
+    assert filtered.value.headers.get("hx-request") == "true"  # htmx fetched the table alone
     expect(page.locator(f"#request-{request_id}")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"status=closed"))
     page.get_by_label("状态").select_option("new")
