@@ -128,8 +128,9 @@ def test_the_language_switch_turns_the_page_to_english_and_stays(page: Page) -> 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_role("link", name="Request list").click()
     expect(page.get_by_role("heading", name="Request list")).to_be_visible()
-    page.reload()
-    expect(page.get_by_role("columnheader", name="Time limit")).to_be_visible()
+    page.reload()  # the cookie keeps the choice
+    expect(page.get_by_label("Status")).to_be_visible()
+    expect(page.get_by_role("button", name="Search")).to_be_visible()
 
 
 def test_keyboard_only_sign_in(page: Page) -> None:
