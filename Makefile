@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := intake dispatch billing survey notification
-PACKAGES := shared $(addprefix services/,$(SERVICES))
+PACKAGES := shared $(addprefix services/,$(SERVICES) console)
 
 .PHONY: run test test-sqlite test-postgres bench lint format lock clean
 

@@ -5,3 +5,4 @@ CREATE DATABASE pm_dispatch;
 CREATE DATABASE pm_billing;
 CREATE DATABASE pm_survey;
 CREATE DATABASE pm_notification;
+CREATE DATABASE pm_console;

@@ -1,4 +1,4 @@
-"""``make run``: nats-server from the bundled binary, provisioning, migrations, seed, five services."""
+"""``make run``: nats-server from the bundled binary, provisioning, migrations, seed, five services, the console."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from pm_platform.settings import load_settings
 
 SERVICES = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "notification": 8105}
 NATS_PORT = 4333  # beside, not on, a system NATS on 4222
+# The console: no NATS login, its own database of staff accounts; it calls the services over HTTP.
+CONSOLE_PORT = 8100
 
 
 def secure_nats(var_dir: Path, deploy_dir: Path, contracts_dir: Path) -> tuple[Path, dict[str, str]]:
@@ -53,6 +55,20 @@ def prepare(
         failed = [service for service, job in jobs.items() if job.wait() != 0]
         if failed:
             raise RuntimeError(f"{command} failed for: {', '.join(failed)}")
+
+
+def console_env(env: dict[str, str], services: dict[str, int] = SERVICES) -> dict[str, str]:
+    """``env`` with each service's base URL for the console (PM_CONSOLE_<SERVICE>_URL)."""
+    return {
+        **env,
+        **{f"PM_CONSOLE_{service.upper()}_URL": f"http://127.0.0.1:{port}" for service, port in services.items()},
+    }
+
+
+def prepare_console(env: dict[str, str], seed: bool = True) -> None:
+    """Migrate the console's database and seed the demo staff accounts."""
+    for command in ("migrate", "seed") if seed else ("migrate",):
+        subprocess.run([sys.executable, "-m", "console", command], check=True, env=env)
 
 
 def start_services(
@@ -129,8 +145,10 @@ def run_stack(seed: bool = True) -> None:
     try:
         print(f"nats-server (JetStream) on {nats.url}, store {var / 'nats'}, users and permissions {config}")
         prepare(env, seed=seed, passwords=passwords)
+        prepare_console(env, seed=seed)
         processes = start_services(env, var / "logs", passwords=passwords)
-        ready = wait_ready()
+        processes.update(start_services(console_env(env), var / "logs", {"console": CONSOLE_PORT}))
+        ready = wait_ready({**SERVICES, "console": CONSOLE_PORT})
         if not all(ready.values()):
             print(f"not ready: {', '.join(s for s, ok in ready.items() if not ok)}; see {var / 'logs'}")
             raise SystemExit(1)
@@ -151,9 +169,10 @@ def _print_banner(seconds: float) -> None:
     agent = mint_token(settings, "agent.harbour", ["agent"], ["harbour"])
     worker = mint_token(settings, "eng.harbour", ["worker"], ["harbour"], department="engineering")
     operator = mint_token(settings, "ops", ["operator", "head_office"], ["*"])
-    print(f"\nAll five services are ready ({seconds:.1f}s):")
+    print(f"\nAll five services and the console are ready ({seconds:.1f}s):")
     for service, port in SERVICES.items():
         print(f"  {service:<13} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+    print(f"  {'console':<13} http://127.0.0.1:{CONSOLE_PORT}   sign in as agent.harbour (demo accounts: README)")
     print("\nDevelopment tokens (12 h; mint more with `.venv/bin/pm token --help`):")
     print(f"  front-desk agent, site harbour:     {agent}")
     print(f"  engineering worker, site harbour:   {worker}")

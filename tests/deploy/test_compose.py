@@ -28,6 +28,7 @@ from compose_spec import PyCompose
 from sqlalchemy.engine import make_url
 
 from pm_platform.cli import SERVICE_PORTS
+from pm_platform.devstack import CONSOLE_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -43,6 +44,8 @@ RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
 
 # The five services and their ports: the same table `pm dead-letters --service` uses for its default URLs.
 APP_SERVICES: dict[str, int] = dict(SERVICE_PORTS)
+# The console: built from the same image, but with no NATS login (it calls the services over HTTP).
+WEB_SERVICES: dict[str, int] = {"console": CONSOLE_PORT}
 INFRASTRUCTURE = ("nats", "nats-provision", "postgres", "otel-collector", "jaeger")
 SERVICE_FOLDERS = sorted(path.parent.name for path in (ROOT / "services").glob("*/pyproject.toml"))
 
@@ -212,7 +215,9 @@ def test_every_service_folder_has_a_compose_service(services: dict[str, dict[str
     assert SERVICE_FOLDERS, "no services/*/pyproject.toml found"
     for folder in SERVICE_FOLDERS:
         assert folder in services, f"services/{folder} has no service in docker-compose.yml"
-        assert folder in APP_SERVICES, f"services/{folder} has no port in pm_platform.cli.SERVICE_PORTS"
+        assert folder in APP_SERVICES or folder in WEB_SERVICES, (
+            f"services/{folder} has no port in pm_platform.cli.SERVICE_PORTS"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
@@ -356,7 +361,7 @@ def test_postgres_creates_a_database_per_service(services: dict[str, dict[str, A
     assert "/var/lib/postgresql/data" in mounts, "the data must be a volume"
     sql = re.sub(r"--[^\n]*", "", POSTGRES_INIT.read_text(encoding="utf-8"))
     created = re.findall(r"CREATE\s+DATABASE\s+\"?(\w+)\"?", sql, re.IGNORECASE)
-    assert sorted(created) == sorted(f"pm_{name}" for name in APP_SERVICES)
+    assert sorted(created) == sorted(f"pm_{name}" for name in [*APP_SERVICES, *WEB_SERVICES])
     check = healthcheck_command(postgres)
     assert "pg_isready" in " ".join(check)
 
@@ -623,3 +628,17 @@ def test_the_compose_file_follows_the_compose_specification() -> None:
     broken["services"]["intake"]["depends_on"]["nats"]["condition"] = "service_ready"
     with pytest.raises(ValueError, match="service_ready"):
         _spec_check(broken)
+
+
+def test_the_console_is_served_from_the_shared_image_with_the_services_urls(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    console = services["console"]
+    assert console["build"]["dockerfile"] == "deploy/docker/Dockerfile"
+    assert console["build"]["args"]["SERVICE"] == "console"
+    environment = console["environment"]
+    for name, port in APP_SERVICES.items():
+        assert environment[f"PM_CONSOLE_{name.upper()}_URL"] == f"http://{name}:{port}"
+    assert make_url(environment["PM_DATABASE_URL"]).database == "pm_console"
+    assert f"127.0.0.1:{CONSOLE_PORT}:{CONSOLE_PORT}" in console["ports"]
+    assert f"127.0.0.1:{CONSOLE_PORT}/readyz" in " ".join(healthcheck_command(console))

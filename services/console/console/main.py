@@ -1,0 +1,76 @@
+"""Composition root: the console's FastAPI application (pages, static files, health)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from console.account.views import router as account_router
+from console.config import ConsoleSettings, load_console_settings
+from console.frontdesk.views import router as frontdesk_router
+from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.services import Services
+from console.web import SignInRequired, redirect, templates
+from pm_platform.db import create_engine, sessionmaker
+from pm_platform.settings import Settings, load_settings
+
+
+def create(settings: Settings | None = None, console: ConsoleSettings | None = None) -> FastAPI:
+    settings = settings or load_settings("console")
+    console = console or load_console_settings()
+    problem = settings.auth_config_error()
+    if problem:
+        raise SystemExit(f"console: {problem}")
+    engine = create_engine(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+            await engine.dispose()
+
+    app = FastAPI(title="Console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings, app.state.console = settings, console
+    app.state.engine, app.state.sessionmaker = engine, sessionmaker(engine)
+    app.state.services = Services(console)
+    app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
+    app.include_router(account_router)
+    app.include_router(frontdesk_router)
+
+    @app.exception_handler(SignInRequired)
+    async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("HX-Request"):  # htmx follows a redirect inside the target: reload instead
+            return Response(status_code=401, headers={"HX-Redirect": "/signin"})
+        return redirect("/signin")
+
+    @app.exception_handler(HTTPException)
+    async def error_page(request: Request, exc: HTTPException) -> Response:
+        t = translator(language_of(request.cookies.get(LANGUAGE_COOKIE)))
+        key = {"csrf": "error.csrf", "forbidden": "error.forbidden"}.get(str(exc.detail))
+        message = t(key) if key else str(exc.detail)
+        return templates.TemplateResponse(
+            request, "error.html", {"t": t, "page": None, "message": message}, status_code=exc.status_code
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"database": False}, status_code=503)
+        return JSONResponse({"database": True})
+
+    return app

@@ -1,0 +1,58 @@
+"""Calls to the five services, always with the signed-in person's own token (the services enforce who may
+do what). A 4xx is handed back with the service's own wording for the page to show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from console.config import ConsoleSettings
+
+
+@dataclass(frozen=True)
+class ServiceError(Exception):
+    """A service refused (4xx, with its problem's wording) or could not be reached (status None)."""
+
+    service: str
+    status: int | None
+    detail: str
+
+
+class Services:
+    def __init__(self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_urls = {
+            "intake": settings.intake_url,
+            "dispatch": settings.dispatch_url,
+            "billing": settings.billing_url,
+            "survey": settings.survey_url,
+            "notification": settings.notification_url,
+        }
+        self.client = httpx.AsyncClient(timeout=settings.service_timeout_seconds, transport=transport)
+
+    async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
+        url = self.base_urls[service].rstrip("/") + path
+        try:
+            response = await self.client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise ServiceError(service, None, type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise ServiceError(service, response.status_code, problem_detail(response))
+        return response.json()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def problem_detail(response: httpx.Response) -> str:
+    """The service's own words for a refusal: a problem's detail (or title), else the body's text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "title"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])
+    return response.text[:500]

@@ -1,0 +1,71 @@
+"""The console and intake as real processes (as tests/e2e starts services: nats-server from the bundled binary,
+the devstack's prepare and start functions), on SQLite, and a headless Debian Chromium driven by Playwright.
+One stack serves the module; each test signs in with its own browser context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from pm_platform.devstack import (
+    console_env,
+    prepare,
+    prepare_console,
+    secure_nats,
+    start_services,
+    stop_all,
+    wait_ready,
+)
+from pm_platform.natsserver import NatsServer, free_port
+from pm_platform.settings import REPO_ROOT, Settings
+from tests.e2e.conftest import Stack
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it); `playwright install` cannot download here
+
+
+@pytest.fixture(scope="package")
+def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    base = tmp_path_factory.mktemp("console-stack")
+    env = dict(os.environ)
+    (base / "var" / "nats").mkdir(parents=True)
+    config, passwords = secure_nats(base / "var", REPO_ROOT / "deploy", REPO_ROOT / "contracts")
+    nats = NatsServer(base / "nats", config_file=config, env=passwords).start()
+    services = {"intake": free_port()}
+    ports = {**services, "console": free_port()}
+    env.update({"PM_VAR_DIR": str(base / "var"), "PM_NATS_URL": nats.url})
+    for key in ("PM_NATS_USER", "PM_NATS_PASSWORD", "PM_DATABASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        env.pop(key, None)
+    processes: dict[str, Any] = {}
+    try:
+        prepare(env, services, passwords=passwords)
+        prepare_console(env)
+        processes = start_services(env, base / "logs", services, passwords=passwords)
+        processes.update(start_services(console_env(env, services), base / "logs", {"console": ports["console"]}))
+        ready = wait_ready(ports, timeout=60)
+        assert all(ready.values()), f"not ready: {ready}; logs in {base / 'logs'}"
+        yield Stack(base / "var", ports, Settings(service="test"), nats.url, passwords)
+    finally:
+        stop_all(processes)
+        nats.stop()
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # Never skipped: without Chromium the browser tests fail and say how to install it.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium"
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -1,0 +1,155 @@
+"""The console in a real Chromium: sign-in, the request list with a request created through intake's API,
+refusals (wrong password, lockout, a POST without the CSRF token) and the language switch."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from console.seed import DEMO_PASSWORD
+from pm_platform.settings import REPO_ROOT
+from tests.e2e.conftest import Stack
+
+# The README's picture of the request list; rewritten only when asked (PM_TEST_SCREENSHOTS=1), so a test run
+# leaves the working tree clean.
+SCREENSHOT = REPO_ROOT / "docs" / "console-requests.png"
+
+
+@pytest.fixture
+def page(browser: Browser, console_stack: Stack) -> Iterator[Page]:
+    context = browser.new_context(base_url=console_stack.url("console", ""), viewport={"width": 1100, "height": 560})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_an_agent_signs_in_and_sees_a_request_recorded_through_intake(
+    page: Page, console_stack: Stack, tmp_path: Path
+) -> None:
+    agent = console_stack.token("agent.harbour", ["agent"], ["harbour"])
+    repair = {
+        "site": "harbour",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "water",
+        "priority": "urgent",
+        "description": "厨房水龙头漏水 (console test)",
+        "unit_id": "harbour-A-0101",
+        "in_unit": True,
+        "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
+    }
+    response = httpx.post(console_stack.url("intake", "/requests"), json=repair, headers=agent)
+    assert response.status_code == 201, response.text
+    request_id = response.json()["id"]
+
+    sign_in(page, "agent.harbour", DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()
+    page.get_by_role("link", name="报事报修列表").click()
+    row = page.locator(f"#request-{request_id}")
+    expect(row).to_contain_text("厨房水龙头漏水")
+    expect(row).to_contain_text("报修")
+    expect(row).to_contain_text("紧急")
+    expect(row).to_contain_text("新建")
+    expect(row).to_contain_text("受理截止")
+
+    # The filter updates the table in place (htmx) and keeps the address in step.
+    page.get_by_label("状态").select_option("closed")
+    with page.expect_request(lambda request: "status=closed" in request.url) as filtered:
+        page.get_by_role("button", name="查询").click()
+    assert filtered.value.headers.get("hx-request") == "true"  # htmx fetched the table alone
+    expect(page.locator(f"#request-{request_id}")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"status=closed"))
+    page.get_by_label("状态").select_option("new")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(f"#request-{request_id}")).to_be_visible()
+    _screenshot(page, tmp_path)
+
+
+def test_a_service_refusal_is_shown_as_the_service_worded_it(page: Page) -> None:
+    sign_in(page, "agent.harbour", DEMO_PASSWORD)
+    page.goto("/front-desk/requests?site=elsewhere")  # not the agent's site: intake answers 403
+    expect(page.locator("#service-error")).to_contain_text("intake")
+    expect(page.locator("#service-error")).to_contain_text("403")
+
+
+def test_a_wrong_password_is_refused(page: Page) -> None:
+    sign_in(page, "supervisor.harbour", "not-the-password")
+    expect(page.locator("#signin-message")).to_have_text("用户名或密码错误。")
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+
+
+def test_the_account_locks_after_five_failures(page: Page) -> None:
+    for _ in range(4):
+        sign_in(page, "clerk.harbour", "wrong")
+        expect(page.locator("#signin-message")).to_have_text("用户名或密码错误。")
+    sign_in(page, "clerk.harbour", "wrong")
+    expect(page.locator("#signin-message")).to_contain_text("已锁定 15 分钟")
+    sign_in(page, "clerk.harbour", DEMO_PASSWORD)  # the right password no longer opens it
+    expect(page.locator("#signin-message")).to_contain_text("已锁定")
+
+
+def test_a_post_without_the_csrf_token_is_refused(page: Page) -> None:
+    sign_in(page, "manager.harbour", DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()
+    # The browser sends the session cookie, but a form from elsewhere cannot know the session's token.
+    refused = page.request.post("/signout", form={"csrf_token": "forged"})
+    assert refused.status == 403
+    assert "表单已过期" in refused.text()
+    missing = page.request.post("/language", form={"language": "en"})
+    assert missing.status == 403
+    page.goto("/")
+    expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()  # still signed in, still Chinese
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator("#signin-message")).to_have_text("您已退出登录。")
+
+
+def test_the_language_switch_turns_the_page_to_english_and_stays(page: Page) -> None:
+    sign_in(page, "agent.harbour", DEMO_PASSWORD)
+    page.get_by_label("语言").select_option("en")
+    page.get_by_role("button", name="切换").click()
+    expect(page.get_by_role("heading", name="My desk")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("link", name="Request list").click()
+    expect(page.get_by_role("heading", name="Request list")).to_be_visible()
+    page.reload()  # the cookie keeps the choice
+    expect(page.get_by_label("Status")).to_be_visible()
+    expect(page.get_by_role("button", name="Search")).to_be_visible()
+
+
+def test_keyboard_only_sign_in(page: Page) -> None:
+    page.goto("/signin")
+    expect(page.get_by_label("用户名")).to_be_focused()  # the form is where the cursor starts
+    page.keyboard.type("ops")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()
+    # From the page's start, Tab reaches the skip link first, and it leads to the main content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="跳到主要内容")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+def _screenshot(page: Page, tmp_path: Path) -> None:
+    # One small picture of the request list for the README (kept under 100 KB).
+    path = SCREENSHOT if os.environ.get("PM_TEST_SCREENSHOTS") else tmp_path / SCREENSHOT.name
+    page.screenshot(path=str(path), type="png")
+    assert path.stat().st_size < 100_000
