@@ -88,6 +88,52 @@ def test_a_service_refusal_is_shown_as_the_service_worded_it(page: Page) -> None
     expect(page.locator("#service-error")).to_contain_text("403")
 
 
+def test_an_agent_records_a_request_through_the_form_and_follows_it(page: Page) -> None:
+    sign_in(page, "agent.harbour", DEMO_PASSWORD)
+    page.goto("/front-desk/requests")
+    page.get_by_role("link", name="登记新报事").click()
+    expect(page.get_by_role("heading", name="登记报事报修")).to_be_visible()
+    page.get_by_label("类型").select_option("repair")
+    page.get_by_label("类别").select_option("water")  # the site's taxonomy, from intake
+    page.get_by_label("房号").fill("A-0101")
+    page.get_by_label("内容").fill("卫生间地漏堵塞 (console form test)")
+    page.get_by_label("紧急程度").select_option("high")
+    page.get_by_label("来源渠道").select_option("visit")
+    page.get_by_label("报事人姓名").fill("Wang Fang")
+    page.get_by_label("报事人电话").fill("13800000002")
+    page.get_by_role("button", name="登记", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/front-desk/requests/[^/]+$"))
+    request_id = page.url.rsplit("/", 1)[1]
+    details = page.locator(f"#request-{request_id}")
+    expect(details).to_contain_text("卫生间地漏堵塞")
+    expect(details).to_contain_text("报修")
+    expect(details).to_contain_text("高")
+    expect(details).to_contain_text("来访")
+    expect(details).to_contain_text("harbour-A-0101")
+    expect(page.get_by_role("heading", name="处理记录")).to_be_visible()
+    expect(page.locator("#timeline li")).not_to_have_count(0)  # intake notes the request's creation
+
+    page.get_by_role("link", name="返回报事报修列表").click()
+    row = page.locator(f"#request-{request_id}")
+    expect(row).to_contain_text("卫生间地漏堵塞")
+    row.get_by_role("link").click()  # the list links to the request's page
+    expect(page).to_have_url(re.compile(rf"/front-desk/requests/{request_id}$"))
+
+
+def test_a_field_intake_refuses_shows_intake_s_message_next_to_it(page: Page) -> None:
+    sign_in(page, "agent.harbour", DEMO_PASSWORD)
+    page.goto("/front-desk/requests/new")
+    page.get_by_label("类别").select_option("water")
+    page.get_by_label("房号").fill("Z-9999")  # no such unit at the site
+    page.get_by_label("内容").fill("不存在的房号 (console form test)")
+    page.get_by_label("报事人姓名").fill("Zhao Lei")
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator("#error-unit_code")).to_contain_text("unit harbour-Z-9999 does not exist at site harbour")
+    expect(page.get_by_label("内容")).to_have_value("不存在的房号 (console form test)")  # the input is kept
+    expect(page).to_have_url(re.compile(r"/front-desk/requests/new$"))
+
+
 def test_a_wrong_password_is_refused(page: Page) -> None:
     sign_in(page, "supervisor.harbour", "not-the-password")
     expect(page.locator("#signin-message")).to_have_text("用户名或密码错误。")

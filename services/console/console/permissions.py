@@ -10,6 +10,9 @@ SEE_REQUEST_LIST = Permission(
     "see the front desk's request list", Role.agent, Role.supervisor, Role.manager, Role.head_office, Role.operator
 )
 
+# The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
+RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
 

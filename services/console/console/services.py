@@ -18,6 +18,7 @@ class ServiceError(Exception):
     service: str
     status: int | None
     detail: str
+    field: str | None = None  # the problem's `field`: which input the service refused
 
 
 class Services:
@@ -38,7 +39,17 @@ class Services:
         except httpx.HTTPError as exc:
             raise ServiceError(service, None, type(exc).__name__) from exc
         if response.status_code >= 400:
-            raise ServiceError(service, response.status_code, problem_detail(response))
+            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
+        return response.json()
+
+    async def post(self, service: str, path: str, token: str, body: dict[str, Any]) -> Any:
+        url = self.base_urls[service].rstrip("/") + path
+        try:
+            response = await self.client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise ServiceError(service, None, type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
         return response.json()
 
     async def close(self) -> None:
@@ -56,3 +67,14 @@ def problem_detail(response: httpx.Response) -> str:
             if isinstance(body.get(key), str) and body[key]:
                 return str(body[key])
     return response.text[:500]
+
+
+def problem_field(response: httpx.Response) -> str | None:
+    """The problem's `field` (the input the service refused), when it names one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("field"), str) and body["field"]:
+        return str(body["field"])
+    return None
