@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
@@ -23,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import asyncapi, deadletters
 from pm_platform.db import MAX_OFFSET
-from pm_platform.errors import DomainError
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
@@ -72,7 +70,6 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.add_exception_handler(DomainError, answer_domain_error)
     app.include_router(health)
     app.include_router(deadletters.router)
     for router in routers:
@@ -87,19 +84,6 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
-
-
-async def answer_domain_error(request: Request, exc: Exception) -> JSONResponse:
-    """The edge's answer to a domain error the service layer raised: problem+json with its status."""
-    assert isinstance(exc, DomainError)
-    return problem_response(
-        exc.status,
-        HTTPStatus(exc.status).phrase,
-        exc.detail,
-        request.url.path,
-        field=exc.field,
-        **exc.extra,
-    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pm_platform.errors import DomainError
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -97,6 +99,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        # A domain error the service layer raised: problem+json with its status.
+        assert isinstance(exc, DomainError)
+        return problem_response(
+            exc.status, HTTPStatus(exc.status).phrase, exc.detail, request.url.path, field=exc.field, **exc.extra
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -12,7 +12,6 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from pm_platform.app import answer_domain_error
 from pm_platform.auth import ROLES, Permission, Principal, Role, mint_token, require
 from pm_platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from pm_platform.problems import PROBLEM_JSON, install_problem_handlers
@@ -29,7 +28,6 @@ def make_app() -> FastAPI:
     app = FastAPI()
     app.state.runtime = type("R", (), {"settings": SETTINGS})()
     install_problem_handlers(app)
-    app.add_exception_handler(DomainError, answer_domain_error)
     router = APIRouter()
 
     @router.get("/sites/{site}/things")
