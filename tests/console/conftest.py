@@ -1,5 +1,5 @@
-"""The console and intake as real processes (as tests/e2e starts services: nats-server from the bundled binary,
-the devstack's prepare and start functions), on SQLite, and a headless Debian Chromium driven by Playwright.
+"""The console and the five services as real processes (as tests/e2e starts them: nats-server from the bundled
+binary, the devstack's prepare and start functions), on SQLite, and a headless Debian Chromium driven by Playwright.
 One stack serves the module; each test signs in with its own browser context."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from pm_platform.devstack import (
+    SERVICES,
     console_env,
     prepare,
     prepare_console,
@@ -35,7 +36,7 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (base / "var" / "nats").mkdir(parents=True)
     config, passwords = secure_nats(base / "var", REPO_ROOT / "deploy", REPO_ROOT / "contracts")
     nats = NatsServer(base / "nats", config_file=config, env=passwords).start()
-    services = {"intake": free_port()}
+    services = {name: free_port() for name in SERVICES}
     ports = {**services, "console": free_port()}
     env.update({"PM_VAR_DIR": str(base / "var"), "PM_NATS_URL": nats.url})
     for key in ("PM_NATS_USER", "PM_NATS_PASSWORD", "PM_DATABASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"):

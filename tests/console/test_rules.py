@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import string
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from console.account.rules import Lockout, LockoutPolicy, after_failure, after_success, csrf_ok, is_locked
-from console.i18n import LANGUAGES, language_of
+from console.i18n import LANGUAGES, catalog, language_of
 from console.permissions import screens_for
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -50,14 +49,15 @@ def test_csrf_needs_the_sessions_own_token() -> None:
 
 
 def test_both_catalogs_have_the_same_keys_and_placeholders() -> None:
-    catalogs = {
-        language: json.loads((resources.files("console") / "messages" / f"{language}.json").read_text("utf-8"))
-        for language in LANGUAGES
-    }
+    catalogs = {language: catalog(language) for language in LANGUAGES}
     zh, en = catalogs["zh"], catalogs["en"]
     assert set(zh) == set(en)
     for key in zh:
         assert _placeholders(zh[key]) == _placeholders(en[key]), key
+    # Each area's file exists in both languages, so an area is translated as a whole.
+    folders = {language: resources.files("console") / "messages" / language for language in LANGUAGES}
+    names = {language: sorted(f.name for f in folder.iterdir()) for language, folder in folders.items()}
+    assert names["zh"] == names["en"]
 
 
 def test_chinese_is_the_default_language() -> None:

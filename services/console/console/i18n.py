@@ -1,4 +1,5 @@
-"""Message catalogs: one JSON file per language under messages/, Chinese by default, chosen by a cookie."""
+"""Message catalogs: messages/<language>/<area>.json, merged per language (one file per screen area, so areas are
+edited apart); Chinese by default, chosen by a cookie."""
 
 from __future__ import annotations
 
@@ -13,8 +14,17 @@ LANGUAGE_COOKIE = "console_lang"
 
 @cache
 def catalog(language: str) -> dict[str, str]:
-    text = (resources.files("console") / "messages" / f"{language}.json").read_text(encoding="utf-8")
-    messages: dict[str, str] = json.loads(text)
+    """Every area's messages in one language; a key defined by two areas is an error, not a silent override."""
+    messages: dict[str, str] = {}
+    folder = resources.files("console") / "messages" / language
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if not entry.name.endswith(".json"):
+            continue
+        area: dict[str, str] = json.loads(entry.read_text(encoding="utf-8"))
+        clash = set(area) & set(messages)
+        if clash:
+            raise ValueError(f"messages/{language}/{entry.name} repeats keys: {sorted(clash)}")
+        messages.update(area)
     return messages
 
 

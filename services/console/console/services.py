@@ -32,25 +32,41 @@ class Services:
         }
         self.client = httpx.AsyncClient(timeout=settings.service_timeout_seconds, transport=transport)
 
-    async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
+    async def request(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        token: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One call as the person; a 4xx or 5xx becomes a ServiceError with the service's own words."""
         url = self.base_urls[service].rstrip("/") + path
         try:
-            response = await self.client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+            response = await self.client.request(
+                method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
+            )
         except httpx.HTTPError as exc:
             raise ServiceError(service, None, type(exc).__name__) from exc
         if response.status_code >= 400:
             raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
-        return response.json()
+        return response.json() if response.content else None
 
-    async def post(self, service: str, path: str, token: str, body: dict[str, Any]) -> Any:
-        url = self.base_urls[service].rstrip("/") + path
-        try:
-            response = await self.client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            raise ServiceError(service, None, type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
-        return response.json()
+    async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
+        return await self.request("GET", service, path, token, params=params)
+
+    async def post(self, service: str, path: str, token: str, body: Any = None) -> Any:
+        return await self.request("POST", service, path, token, body=body)
+
+    async def put(self, service: str, path: str, token: str, body: Any = None) -> Any:
+        return await self.request("PUT", service, path, token, body=body)
+
+    async def patch(self, service: str, path: str, token: str, body: Any = None) -> Any:
+        return await self.request("PATCH", service, path, token, body=body)
+
+    async def delete(self, service: str, path: str, token: str) -> Any:
+        return await self.request("DELETE", service, path, token)
 
     async def close(self) -> None:
         await self.client.aclose()

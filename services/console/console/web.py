@@ -19,7 +19,9 @@ from console.account.models import StaffAccount, StaffSession
 from console.account.rules import csrf_ok
 from console.config import ConsoleSettings
 from console.i18n import LANGUAGE_COOKIE, Translator, language_of, translator
+from console.permissions import screens_for
 from console.services import Services
+from pm_platform.auth import Permission
 from pm_platform.settings import Settings
 
 SESSION_COOKIE = "console_session"
@@ -39,6 +41,26 @@ class Page:
     csrf_token: str
     session: StaffSession | None = None
     account: StaffAccount | None = None
+
+    @property
+    def token(self) -> str:
+        """The signed-in person's own token to the services (pages that need a person only)."""
+        assert self.session is not None
+        return self.session.service_token
+
+    def may(self, permission: Permission) -> bool:
+        """Whether the person's roles open a screen guarded by this permission."""
+        return self.account is not None and bool(set(self.account.roles) & {str(r) for r in permission.roles})
+
+    def require(self, permission: Permission) -> None:
+        """403 before calling a service when the person's roles do not open this screen."""
+        if not self.may(permission):
+            raise HTTPException(status_code=403, detail="forbidden")
+
+    @property
+    def screens(self) -> list[tuple[str, str]]:
+        """(path, title key) of the screens this person sees: the navigation and the home page."""
+        return screens_for(self.account.roles) if self.account is not None else []
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         console: ConsoleSettings = self.request.app.state.console

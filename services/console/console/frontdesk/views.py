@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
 from console.permissions import RECORD_REQUEST, SEE_REQUEST_LIST
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
-from pm_platform.auth import Permission
 
 router = APIRouter(prefix="/front-desk")
 
@@ -41,20 +40,13 @@ def time_limit(item: dict[str, Any]) -> tuple[str, str | None, bool]:
     return "requests.no_limit", None, False
 
 
-def require_screen(page: Page, permission: Permission) -> None:
-    """403 before calling a service when the person's roles do not open this screen."""
-    assert page.account is not None and page.session is not None
-    if not set(page.account.roles) & {str(role) for role in permission.roles}:
-        raise HTTPException(status_code=403, detail="forbidden")
-
-
 @router.get("/requests")
 async def request_list(
     page: SignedInPage,
     site: Annotated[str, Query(max_length=64)] = "",
     status: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    require_screen(page, SEE_REQUEST_LIST)
+    page.require(SEE_REQUEST_LIST)
     assert page.account is not None and page.session is not None
     params = {"limit": "100"}
     if site:
@@ -79,7 +71,7 @@ async def request_list(
         statuses=STATUSES,
         time_limit=time_limit,
         sites=[s for s in page.account.sites if s != "*"],
-        may_record=bool(set(page.account.roles) & {str(role) for role in RECORD_REQUEST.roles}),
+        may_record=page.may(RECORD_REQUEST),
     )
 
 
@@ -115,7 +107,7 @@ async def _new_request_form(
 
 @router.get("/requests/new")
 async def new_request(page: SignedInPage, site: Annotated[str, Query(max_length=64)] = "") -> Response:
-    require_screen(page, RECORD_REQUEST)
+    page.require(RECORD_REQUEST)
     return await _new_request_form(page, {"site": site, "priority": "normal", "channel": "phone"}, {})
 
 
@@ -134,7 +126,7 @@ async def record_request(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     check_csrf(page, csrf_token)
-    require_screen(page, RECORD_REQUEST)
+    page.require(RECORD_REQUEST)
     assert page.session is not None
     form = {
         "site": site,
@@ -175,7 +167,7 @@ async def record_request(
 
 @router.get("/requests/{request_id}")
 async def request_page(page: SignedInPage, request_id: Annotated[str, Path(max_length=64)]) -> Response:
-    require_screen(page, SEE_REQUEST_LIST)
+    page.require(SEE_REQUEST_LIST)
     assert page.session is not None
     try:
         found = await services_of(page.request).get("intake", f"/requests/{request_id}", page.session.service_token)
