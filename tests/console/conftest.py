@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from pm_platform.devstack import (
     SERVICES,
@@ -70,3 +70,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         yield browser
     finally:
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, console_stack: Stack) -> Iterator[Page]:
+    """A fresh browser context per test (its own cookies), desktop-sized; phone tests make their own."""
+    context = browser.new_context(base_url=console_stack.url("console", ""), viewport={"width": 1100, "height": 560})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -3,41 +3,16 @@ refusals (wrong password, lockout, a POST without the CSRF token) and the langua
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from console.seed import DEMO_PASSWORD
-from pm_platform.settings import REPO_ROOT
+from tests.console.helpers import screenshot, sign_in
 from tests.e2e.conftest import Stack
-
-# The README's picture of the request list; rewritten only when asked (PM_TEST_SCREENSHOTS=1), so a test run
-# leaves the working tree clean.
-SCREENSHOT = REPO_ROOT / "docs" / "console-requests.png"
-
-
-@pytest.fixture
-def page(browser: Browser, console_stack: Stack) -> Iterator[Page]:
-    context = browser.new_context(base_url=console_stack.url("console", ""), viewport={"width": 1100, "height": 560})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def sign_in(page: Page, username: str, password: str) -> None:
-    page.goto("/signin")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_an_agent_signs_in_and_sees_a_request_recorded_through_intake(
@@ -88,7 +63,7 @@ def test_an_agent_signs_in_and_sees_a_request_recorded_through_intake(
     page.get_by_label("状态").select_option("in_progress")
     page.get_by_role("button", name="查询").click()
     expect(page.locator(f"#request-{request_id}")).to_be_visible()
-    _screenshot(page, tmp_path)
+    assert screenshot(page, "console-requests", tmp_path).stat().st_size < 100_000  # small for the README
 
 
 def test_a_service_refusal_is_shown_as_the_service_worded_it(page: Page) -> None:
@@ -202,10 +177,3 @@ def test_keyboard_only_sign_in(page: Page) -> None:
     expect(page.get_by_role("link", name="跳到主要内容")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
-
-
-def _screenshot(page: Page, tmp_path: Path) -> None:
-    # One small picture of the request list for the README (kept under 100 KB).
-    path = SCREENSHOT if os.environ.get("PM_TEST_SCREENSHOTS") else tmp_path / SCREENSHOT.name
-    page.screenshot(path=str(path), type="png")
-    assert path.stat().st_size < 100_000
