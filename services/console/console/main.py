@@ -16,6 +16,7 @@ from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.services import Services
+from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
 from pm_platform.db import create_engine, sessionmaker
 from pm_platform.settings import Settings, load_settings
@@ -44,6 +45,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(staff_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

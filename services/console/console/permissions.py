@@ -13,8 +13,14 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# Head office manages the staff accounts (the console's own data).
+MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:
