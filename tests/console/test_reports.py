@@ -83,8 +83,8 @@ def test_head_office_compares_every_site_side_by_side(page: Page, console_stack:
     for site in ("harbour", "riverside", "lakeside"):
         expect(glance.get_by_role("columnheader", name=site)).to_be_visible()
     expect(page.get_by_role("img", name="当日概况 图表")).to_have_attribute("data-drawn", "true")
-    collection = page.get_by_role("table", name="各月账单收缴率")
-    expect(collection.get_by_role("columnheader", name="riverside")).to_be_visible()
+    coverage = page.get_by_role("table", name="住户走访与经理每周走访")
+    expect(coverage.get_by_role("columnheader", name="riverside")).to_be_visible()
 
     # One site alone, chosen in the site chooser.
     page.get_by_label("项目", exact=True).select_option("riverside")

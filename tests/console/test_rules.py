@@ -73,3 +73,9 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
 
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_reports_are_for_site_managers_and_head_office() -> None:
+    assert ("/reports", "reports.screen") in screens_for(["manager"])
+    assert ("/reports", "reports.screen") in screens_for(["head_office"])
+    assert ("/reports", "reports.screen") not in screens_for(["agent", "supervisor", "billing_clerk", "operator"])

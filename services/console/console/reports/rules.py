@@ -252,7 +252,8 @@ def collection_figure(t: Translator, collections: Mapping[str, Mapping[str, Any]
         found = {p["period"]: p for p in collection["periods"]}
         series.append(Series(site, [found[p]["rate_percent"] if p in found else None for p in periods]))
         for p in periods:
-            if p in found and found[p]["target_percent"] is not None:
+            # Only a billed month has a rate to hold against its target.
+            if p in found and found[p]["target_percent"] is not None and found[p]["meets_target"] is not None:
                 verdict = t("reports.collection.met") if found[p]["meets_target"] else t("reports.collection.missed")
                 target = found[p]["target_percent"]
                 notes.append(t("reports.collection.target", site=site, period=p, target=target, verdict=verdict))
