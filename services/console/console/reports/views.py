@@ -44,8 +44,11 @@ async def reports_page(
 ) -> Response:
     page.require(SEE_REPORTS)
     chosen, choices, shown, sections, error = await _reports(page, period, day, month, site)
-    # htmx asks for the sections alone when the chooser changes; a plain request gets the whole page.
-    template = "reports/sections.html" if page.request.headers.get("HX-Request") else "reports/reports.html"
+    # htmx asks for the sections alone when the chooser changes; a plain request, or htmx restoring a page from
+    # the history it has not kept, gets the whole page.
+    headers = page.request.headers
+    partial = headers.get("HX-Request") and not headers.get("HX-History-Restore-Request")
+    template = "reports/sections.html" if partial else "reports/reports.html"
     return page.render(
         template,
         period=chosen,
