@@ -127,3 +127,9 @@ def test_the_oidc_attempt_survives_its_cookie_and_derives_the_s256_challenge() -
     assert Attempt.from_cookie("a.b") is None and Attempt.from_cookie(None) is None
     # RFC 7636, appendix B: this verifier's S256 challenge.
     assert attempt.challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_the_reports_are_for_site_managers_and_head_office() -> None:
+    assert ("/reports", "reports.screen") in screens_for(["manager"])
+    assert ("/reports", "reports.screen") in screens_for(["head_office"])
+    assert ("/reports", "reports.screen") not in screens_for(["agent", "supervisor", "billing_clerk", "operator"])

@@ -15,6 +15,7 @@ from console.account.views import router as account_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.reports.views import router as reports_router
 from console.services import Services
 from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
@@ -46,6 +47,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(account_router)
     app.include_router(frontdesk_router)
     app.include_router(staff_router)
+    app.include_router(reports_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

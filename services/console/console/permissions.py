@@ -15,11 +15,14 @@ RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Ro
 
 # Head office manages the staff accounts (the console's own data).
 MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
+# The reports with charts: site managers (their sites) and head office (every site side by side).
+SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.head_office)
 
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
+    (SEE_REPORTS, "/reports", "reports.screen"),
 )
 
 
