@@ -15,6 +15,7 @@ RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Ro
 
 # Head office manages the staff accounts (the console's own data).
 MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
+
 # The reports with charts: site managers (their sites) and head office (every site side by side).
 SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.head_office)
 
