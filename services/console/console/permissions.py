@@ -16,10 +16,15 @@ RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Ro
 # Head office manages the staff accounts (the console's own data).
 MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
 
+# The department worker's phone screens (queue, pool, a work order's commands): dispatch's DO_WORK_ORDERS for
+# the department's own staff (a supervisor has no department, so no pool of their own).
+DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Role.worker)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
+    (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
 )
 
 
