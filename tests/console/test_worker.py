@@ -39,20 +39,23 @@ def engineer(stack: Stack) -> dict[str, str]:
     return stack.token("eng.harbour", ["worker"], ["harbour"], "engineering")
 
 
-def record_repair(stack: Stack, description: str) -> str:
-    """A water repair in unit A-0101 recorded at the front desk (harbour routes water to engineering's pool)."""
+def record_repair(stack: Stack, description: str, common_area: str | None = None) -> str:
+    """A water repair in unit A-0101 (or at a common-area place) recorded at the front desk (harbour routes water
+    to engineering's pool)."""
     agent = stack.token("agent.harbour", ["agent"], ["harbour"])
-    repair = {
+    repair: dict[str, Any] = {
         "site": "harbour",
         "kind": "repair",
         "channel": "phone",
         "category": "water",
         "priority": "urgent",
         "description": description,
-        "unit_id": "harbour-A-0101",
-        "in_unit": True,
         "reporter": {"party_id": "harbour-A-0101-owner", "name": "Li Wei", "phone": "13800000001"},
     }
+    if common_area:
+        repair.update(location=common_area, in_unit=False)
+    else:
+        repair.update(unit_id="harbour-A-0101", in_unit=True)
     response = httpx.post(stack.url("intake", "/requests"), json=repair, headers=agent)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -164,6 +167,27 @@ def test_completing_twice_shows_dispatch_s_refusal_and_the_order_as_it_now_is(
     expect(refusal).to_contain_text(f"work order {order['id']} is completed; it cannot become completed")
     expect(stale.locator("#order-status")).to_contain_text("已完工")
     expect(stale.get_by_role("button", name="确认完工")).to_have_count(0)
+
+
+def test_a_charge_dispatch_refuses_is_shown_next_to_the_charge_and_the_report_is_kept(
+    phone: Page, console_stack: Stack
+) -> None:
+    request_id = record_repair(console_stack, f"地下车库消防水管滴水 {uuid.uuid4().hex[:8]}", common_area="B1 车库")
+    order = work_order_for(console_stack, request_id)
+    sign_in(phone, "eng.harbour")
+    phone.goto(f"/work/orders/{order['id']}")
+    phone.get_by_role("button", name="领取").tap()
+    phone.get_by_text("填写完工报告").tap()
+    phone.get_by_label("处理结果").fill("紧固接头")
+    phone.get_by_label("收费项目").select_option("tap_cartridge")
+    phone.get_by_role("button", name="确认完工").tap()
+    # Common areas are not billed to a unit: dispatch's words, by the input its problem names.
+    expect(phone.locator("#error-complete-charge_code")).to_contain_text("only an in-unit repair may carry a charge")
+    expect(phone.get_by_label("处理结果")).to_have_value("紧固接头")
+    expect(phone.locator("#order-status")).to_contain_text("已签收")
+    phone.get_by_label("收费项目").select_option("")
+    phone.get_by_role("button", name="确认完工").tap()
+    expect(phone.locator("#order-status")).to_contain_text("已完工")
 
 
 def test_a_worker_pauses_with_a_reason_and_resumes(phone: Page, console_stack: Stack) -> None:
