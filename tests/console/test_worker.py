@@ -212,6 +212,10 @@ def test_a_worker_pauses_with_a_reason_and_resumes(phone: Page, console_stack: S
     expect(phone.get_by_role("button", name="出发")).to_be_visible()
     phone.goto("/work")
     expect(phone.locator(f"#mine #order-{order['id']}")).to_contain_text("已签收")  # in my queue now
+    # htmx refreshes the two lists alone (every 30 s): the fragment, not a whole page.
+    fragment = phone.request.get("/work", headers={"HX-Request": "true"})
+    assert fragment.ok and "<html" not in fragment.text()
+    assert f'id="order-{order["id"]}"' in fragment.text() and 'id="work-lists"' in fragment.text()
 
 
 def test_an_agent_cannot_open_the_worker_screens(page: Page) -> None:

@@ -30,9 +30,9 @@ async def queue_and_pool(page: SignedInPage) -> Response:
         pool = await services.get("dispatch", "/work-orders/pool", page.token, {"limit": "100"})
     except ServiceError as exc:
         error = exc
-    return page.render(
-        "worker/queue.html", status_code=(error.status or 502) if error else 200, mine=mine, pool=pool, error=error
-    )
+    # htmx's periodic refresh asks for the two lists alone; a plain request gets the whole page.
+    template = "worker/lists.html" if page.request.headers.get("HX-Request") else "worker/queue.html"
+    return page.render(template, status_code=(error.status or 502) if error else 200, mine=mine, pool=pool, error=error)
 
 
 async def _order_page(
