@@ -218,6 +218,25 @@ def test_a_worker_pauses_with_a_reason_and_resumes(phone: Page, console_stack: S
     assert f'id="order-{order["id"]}"' in fragment.text() and 'id="work-lists"' in fragment.text()
 
 
+def test_a_worker_transfers_an_order_to_another_department_with_a_reason(phone: Page, console_stack: Stack) -> None:
+    request_id = record_repair(console_stack, f"电梯厅漏水 {uuid.uuid4().hex[:8]}")
+    order = work_order_for(console_stack, request_id)
+    sign_in(phone, "eng.harbour")
+    phone.goto(f"/work/orders/{order['id']}")
+    phone.get_by_role("button", name="领取").tap()
+    expect(phone.locator("#order-status")).to_contain_text("已签收")
+    phone.get_by_text("转给其他部门").tap()
+    phone.get_by_label("转至部门").select_option("lift")
+    phone.get_by_label("转派原因").fill("电梯机房漏水 需电梯维保处理")
+    phone.get_by_role("button", name="确认转派").tap()
+    # The order is the lift department's now: back to the worker's lists, where it no longer is.
+    expect(phone.locator("#done")).to_contain_text("工单已转给其他部门")
+    expect(phone.locator(f"#order-{order['id']}")).to_have_count(0)
+    supervisor = console_stack.token("supervisor.harbour", ["supervisor"], ["harbour"])
+    moved = httpx.get(console_stack.url("dispatch", f"/work-orders/{order['id']}"), headers=supervisor).json()
+    assert moved["department"] == "lift" and moved["last_reason"] == "电梯机房漏水 需电梯维保处理"
+
+
 def test_an_agent_cannot_open_the_worker_screens(page: Page) -> None:
     sign_in(page, "agent.harbour")
     expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()

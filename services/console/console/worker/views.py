@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path
+from fastapi import APIRouter, Form, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from console.permissions import DO_DEPARTMENT_WORK
@@ -19,7 +19,7 @@ OrderId = Annotated[str, Path(max_length=64)]
 
 
 @router.get("")
-async def queue_and_pool(page: SignedInPage) -> Response:
+async def queue_and_pool(page: SignedInPage, done: Annotated[str, Query(max_length=32)] = "") -> Response:
     page.require(DO_DEPARTMENT_WORK)
     services = services_of(page.request)
     mine: dict[str, Any] = {"items": [], "total": 0}
@@ -32,7 +32,14 @@ async def queue_and_pool(page: SignedInPage) -> Response:
         error = exc
     # htmx's periodic refresh asks for the two lists alone; a plain request gets the whole page.
     template = "worker/lists.html" if page.request.headers.get("HX-Request") else "worker/queue.html"
-    return page.render(template, status_code=(error.status or 502) if error else 200, mine=mine, pool=pool, error=error)
+    return page.render(
+        template,
+        status_code=(error.status or 502) if error else 200,
+        mine=mine,
+        pool=pool,
+        error=error,
+        transferred=done == "transfer",
+    )
 
 
 async def _order_page(
@@ -119,4 +126,6 @@ async def send_command(
         )
     except ServiceError as exc:
         return await _order_page(page, order_id, exc, action, form, status_code=exc.status or 502)
+    if action == "transfer":  # now another department's: no longer the worker's to see
+        return redirect("/work?done=transfer")
     return redirect(f"/work/orders/{order_id}")
