@@ -74,7 +74,7 @@ def test_chinese_is_the_default_language() -> None:
 
 def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
     assert screens_for(["agent"]) == [("/front-desk/requests", "screen.requests")]
-    assert screens_for(["worker"]) == []
+    assert screens_for(["worker"]) == [("/work", "worker.screen")]
 
 
 def _placeholders(text: str) -> set[str]:

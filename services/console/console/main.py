@@ -19,6 +19,7 @@ from console.reports.views import router as reports_router
 from console.services import Services
 from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
+from console.worker.views import router as worker_router
 from pm_platform.db import create_engine, sessionmaker
 from pm_platform.settings import Settings, load_settings
 
@@ -48,6 +49,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(frontdesk_router)
     app.include_router(staff_router)
     app.include_router(reports_router)
+    app.include_router(worker_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

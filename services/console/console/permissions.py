@@ -19,11 +19,16 @@ MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
 # The reports with charts: site managers (their sites) and head office (every site side by side).
 SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.head_office)
 
+# The department worker's phone screens (queue, pool, a work order's commands): dispatch's DO_WORK_ORDERS for
+# the department's own staff (a supervisor has no department, so no pool of their own).
+DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Role.worker)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
     (SEE_REPORTS, "/reports", "reports.screen"),
+    (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
 )
 
 
