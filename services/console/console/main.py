@@ -15,6 +15,7 @@ from console.account.views import router as account_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.operations.views import router as operations_router
 from console.services import Services
 from console.web import SignInRequired, redirect, templates
 from pm_platform.db import create_engine, sessionmaker
@@ -44,6 +45,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(operations_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

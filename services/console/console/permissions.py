@@ -13,8 +13,14 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The operator's screen: health, consumer lag, dead letters and traces (the services' operator-only APIs).
+OPERATE = Permission("keep the platform running", Role.operator)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (OPERATE, "/operations", "operations.screen"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:
