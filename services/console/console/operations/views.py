@@ -54,6 +54,16 @@ async def status_fragment(page: SignedInPage) -> Response:
     return page.render("operations/status.html", **await _status(page))
 
 
+@router.get("/dead-letters")
+async def dead_letters_fragment(
+    page: SignedInPage, status: Annotated[str, Query(pattern="^(open|replayed|discarded)$")] = "open"
+) -> Response:
+    """The dead-letter table alone: what the page's htmx polling swaps in, so new ones show up."""
+    page.require(OPERATE)
+    letters = await service.dead_letters(services_of(page.request), page.token, status)
+    return page.render("operations/dead_letters.html", letters=letters)
+
+
 async def _dead_letter_page(
     page: Page, name: str, dead_letter_id: int, error: ServiceError | None = None, outcome: str = ""
 ) -> Response:
