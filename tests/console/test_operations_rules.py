@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from console.operations.rules import MIN_BAR_PERCENT, trace_id_of, valid_request_id, waterfalls
+from console.operations.rules import MIN_BAR_PERCENT, still_growing, trace_id_of, valid_request_id, waterfalls
 
 pytestmark = pytest.mark.unit
 
@@ -68,3 +69,11 @@ def test_a_span_whose_parent_is_missing_is_a_root_a_tiny_span_stays_visible_and_
 def test_traces_are_drawn_oldest_first() -> None:
     spans = [span("late", "05.000", "06.000", trace=OTHER), span("early", "01.000", "02.000")]
     assert [fall.trace_id for fall in waterfalls(spans)] == [TRACE, OTHER]
+
+
+def test_a_trace_may_still_grow_until_its_last_span_is_some_seconds_old() -> None:
+    spans = [span("a", "00.000", "02.000")]
+    ended = datetime(2026, 12, 2, 8, 0, 2, tzinfo=UTC)
+    assert still_growing([], ended)
+    assert still_growing(spans, ended + timedelta(seconds=14))
+    assert not still_growing(spans, ended + timedelta(seconds=15))

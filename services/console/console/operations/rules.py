@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -21,6 +21,19 @@ def trace_id_of(text: str) -> str | None:
 
 def valid_request_id(text: str) -> bool:
     return bool(REQUEST_ID.match(text.strip()))
+
+
+# Services export spans in batches (every 5 s by default): a trace whose last span ended more recently than this
+# may still be missing another service's spans.
+GROWING = timedelta(seconds=15)
+
+
+def still_growing(spans: list[dict[str, Any]], now: datetime | None = None) -> bool:
+    """Whether more spans of these traces may still arrive: none yet, or the last one ended a moment ago."""
+    if not spans:
+        return True
+    last = max(_moment(span["end_time"]) for span in spans)
+    return (now or datetime.now(UTC)) - last < GROWING
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from console.config import ConsoleSettings
 from console.operations import service
-from console.operations.rules import trace_id_of, valid_request_id, waterfalls
+from console.operations.rules import still_growing, trace_id_of, valid_request_id, waterfalls
 from console.permissions import OPERATE
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
@@ -154,12 +154,21 @@ async def trace(page: SignedInPage, asked: Annotated[str, Query(alias="id", max_
     page.require(OPERATE)
     console: ConsoleSettings = page.request.app.state.console
     wanted = asked.strip()
-    context: dict[str, Any] = {"wanted": wanted, "falls": [], "errors": [], "otlp": [], "invalid": False}
+    context: dict[str, Any] = {
+        "wanted": wanted,
+        "falls": [],
+        "errors": [],
+        "otlp": [],
+        "invalid": False,
+        "growing": False,
+    }
     if wanted and not (trace_id_of(wanted) or valid_request_id(wanted)):
         context["invalid"] = True
     elif wanted:
         trace_id = trace_id_of(wanted)
         found = await service.trace_spans(services_of(page.request), page.token, trace_id, None if trace_id else wanted)
-        context.update(falls=waterfalls(found.spans), errors=found.errors, otlp=found.otlp)
+        context.update(
+            falls=waterfalls(found.spans), errors=found.errors, otlp=found.otlp, growing=still_growing(found.spans)
+        )
     template = "operations/trace_result.html" if page.request.headers.get("HX-Request") else "operations/trace.html"
     return page.render(template, jaeger_url=console.jaeger_ui_url.rstrip("/"), **context)
