@@ -77,6 +77,12 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
     assert screens_for(["worker"]) == [("/work", "worker.screen")]
 
 
+def test_operations_is_the_operators_screen() -> None:
+    assert ("/operations", "operations.screen") in screens_for(["operator"])
+    for role in ("agent", "supervisor", "manager", "head_office", "worker", "billing_clerk", "owner"):
+        assert ("/operations", "operations.screen") not in screens_for([role])
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 

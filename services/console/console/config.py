@@ -46,6 +46,9 @@ class ConsoleSettings(BaseSettings):
     """Scopes the console asks the provider for."""
     display_timezone: str = "Asia/Shanghai"
     """Time zone the screens show times in (IANA name; every demo site is in China)."""
+    jaeger_ui_url: str = ""
+    """The Jaeger UI (e.g. http://127.0.0.1:16686) when the services send spans to it over OTLP: the operations
+    screen links each trace there. Empty: no link (spans are read from the services' trace files)."""
 
 
 def load_console_settings(**overrides: object) -> ConsoleSettings:

@@ -16,6 +16,7 @@ from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.reports.views import router as reports_router
+from console.operations.views import router as operations_router
 from console.services import Services
 from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
@@ -50,6 +51,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(staff_router)
     app.include_router(reports_router)
     app.include_router(worker_router)
+    app.include_router(operations_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

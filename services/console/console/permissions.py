@@ -23,12 +23,16 @@ SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.h
 # the department's own staff (a supervisor has no department, so no pool of their own).
 DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Role.worker)
 
+# The operator's screen: health, consumer lag, dead letters and traces (the services' operator-only APIs).
+OPERATE = Permission("keep the platform running", Role.operator)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
     (SEE_REPORTS, "/reports", "reports.screen"),
     (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
+    (OPERATE, "/operations", "operations.screen"),
 )
 
 
