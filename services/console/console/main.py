@@ -15,8 +15,8 @@ from console.account.views import router as account_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
-from console.reports.views import router as reports_router
 from console.operations.views import router as operations_router
+from console.reports.views import router as reports_router
 from console.services import Services
 from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
