@@ -71,5 +71,16 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
     assert screens_for(["worker"]) == []
 
 
+def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
+    billing = [
+        ("/billing/accounts", "billing.screen.accounts"),
+        ("/billing/payments", "billing.screen.payments"),
+        ("/billing/arrears", "billing.screen.arrears"),
+    ]
+    assert screens_for(["billing_clerk"]) == billing
+    assert screens_for(["head_office"]) == [("/front-desk/requests", "screen.requests"), *billing]
+    assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}

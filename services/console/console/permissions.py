@@ -13,8 +13,19 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The billing screens (accounts, payments and receipts, arrears): billing's readers among the office staff.
+SEE_BILLING = Permission("see accounts, payments and arrears", Role.billing_clerk, Role.manager, Role.head_office)
+# Taking a payment is the clerk's (billing's RECORD_PAYMENTS); a void also the manager's (billing's VOID_PAYMENTS).
+RECORD_PAYMENT = Permission("record a payment", Role.billing_clerk)
+VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
+    (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
+    (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:
