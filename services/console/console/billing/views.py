@@ -308,6 +308,7 @@ async def arrears(
     page: SignedInPage,
     site: SiteQuery = "",
     sort: Annotated[str, Query(pattern=r"^(age|amount)$")] = "age",
+    as_of: Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
 ) -> Response:
     page.require(SEE_BILLING)
     sites = await site_choices(page)
@@ -317,9 +318,11 @@ async def arrears(
     error: ServiceError | None = None
     if site:
         services = services_of(page.request)
+        # A day other than today: the month-end arrears report, or who will be overdue by then.
+        day = {"as_of": as_of} if as_of else {}
         try:
-            owing = await services.get("billing", "/arrears", page.token, {"site": site, "limit": "500"})
-            collection = await services.get("billing", "/collection", page.token, {"site": site})
+            owing = await services.get("billing", "/arrears", page.token, {"site": site, "limit": "500", **day})
+            collection = await services.get("billing", "/collection", page.token, {"site": site, **day})
         except ServiceError as exc:
             error = exc
     items = sort_arrears(owing["items"], sort) if owing else []
@@ -334,5 +337,6 @@ async def arrears(
         site=site,
         sites=sites,
         sort=sort,
+        as_of=as_of,
         aging=AGING,
     )
