@@ -22,8 +22,12 @@ from tests.e2e.conftest import Stack
 PERIOD = "2025-03"  # a past month: its fee falls due the grace days after the issue, so later it is overdue
 
 
+# The tests sign in as the second cashier: the console's sign-in tests lock clerk.harbour's account for a while.
+CASHIER = "cashier.harbour"
+
+
 def clerk_token(stack: Stack) -> dict[str, str]:
-    return stack.token("clerk.harbour", ["billing_clerk"], ["harbour"])
+    return stack.token(CASHIER, ["billing_clerk"], ["harbour"])
 
 
 def issue_period(stack: Stack, period: str = PERIOD) -> None:
@@ -52,7 +56,7 @@ def test_the_clerk_sees_harbours_accounts_and_opens_one_with_its_charges(
     page: Page, console_stack: Stack, tmp_path: Path
 ) -> None:
     issue_period(console_stack)
-    sign_in(page, "clerk.harbour")
+    sign_in(page, CASHIER)
     page.get_by_role("navigation").get_by_role("link", name="收费账户").click()
     expect(page.get_by_role("heading", name="收费账户")).to_be_visible()
     for unit in ("harbour-A-0101", "harbour-A-0102", "harbour-A-1201", "harbour-B-0301", "harbour-B-0302"):
@@ -81,7 +85,7 @@ def test_a_receipt_shows_the_amount_in_figures_and_capitals_and_a_void_shows_on_
 ) -> None:
     issue_period(console_stack)
     payment = pay(console_stack, "harbour-A-1201", 1_234_505)  # ¥12,345.05
-    sign_in(page, "clerk.harbour")
+    sign_in(page, CASHIER)
     page.goto("/billing/payments")
     page.locator(f"#payment-{payment['id']}").get_by_role("link", name=payment["receipt_no"]).click()
     expect(page.get_by_role("heading", name=f"收款 {payment['receipt_no']}")).to_be_visible()
@@ -125,7 +129,7 @@ def test_the_clerk_records_a_payment_and_billing_refuses_a_reused_reference_in_i
 ) -> None:
     issue_period(console_stack)
     reference = f"CASH-{uuid.uuid4().hex[:10]}"
-    sign_in(page, "clerk.harbour")
+    sign_in(page, CASHIER)
     page.goto("/billing/accounts/harbour-B-0301?site=harbour")
     page.get_by_role("link", name="登记收款").click()
     expect(page.get_by_label("房号")).to_have_value("harbour-B-0301")
@@ -180,3 +184,20 @@ def test_an_agent_cannot_open_the_billing_screens(page: Page) -> None:
     for path in ("/billing", "/billing/accounts", "/billing/payments", "/billing/arrears"):
         response = page.goto(path)
         assert response is not None and response.status == 403, path
+
+
+def test_head_office_picks_any_site_and_a_manager_reads_without_recording(page: Page, console_stack: Stack) -> None:
+    sign_in(page, "ho")
+    page.goto("/billing/accounts")
+    page.get_by_label("项目").select_option("riverside")  # head office's sites come from intake
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#account-riverside-T1-1501")).to_contain_text("Zhao Lei")
+    expect(page.locator("#account-harbour-A-0101")).to_have_count(0)
+    page.get_by_role("button", name="退出登录").click()
+
+    sign_in(page, "manager.harbour")
+    page.goto("/billing/accounts/harbour-A-0101?site=harbour")
+    expect(page.get_by_role("heading", name="账户 harbour-A-0101")).to_be_visible()
+    expect(page.get_by_role("link", name="登记收款")).to_have_count(0)  # recording a payment is the clerk's
+    refused = page.goto("/billing/payments/new")
+    assert refused is not None and refused.status == 403
