@@ -326,14 +326,15 @@ async def arrears(
         except ServiceError as exc:
             error = exc
     items = sort_arrears(owing["items"], sort) if owing else []
-    periods = collection["sites"][0]["periods"] if collection and collection["sites"] else []
+    site_collection = collection["sites"][0] if collection and collection["sites"] else None
     return render(
         page,
         fragment(page, "billing/arrears.html", "billing/arrears_table.html"),
         error,
         owing=owing,
         items=items,
-        periods=periods,
+        periods=site_collection["periods"] if site_collection else [],
+        collection_currency=site_collection["currency"] if site_collection else "CNY",
         site=site,
         sites=sites,
         sort=sort,
