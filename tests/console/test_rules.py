@@ -83,6 +83,17 @@ def test_operations_is_the_operators_screen() -> None:
         assert ("/operations", "operations.screen") not in screens_for([role])
 
 
+def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
+    billing = [
+        ("/billing/accounts", "billing.screen.accounts"),
+        ("/billing/payments", "billing.screen.payments"),
+        ("/billing/arrears", "billing.screen.arrears"),
+    ]
+    assert screens_for(["billing_clerk"]) == billing
+    assert screens_for(["head_office"]) == [("/front-desk/requests", "screen.requests"), *billing]
+    assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from console.account.views import router as account_router
+from console.billing.views import router as billing_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
@@ -52,6 +53,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(reports_router)
     app.include_router(worker_router)
     app.include_router(operations_router)
+    app.include_router(billing_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -26,6 +26,12 @@ DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Rol
 # The operator's screen: health, consumer lag, dead letters and traces (the services' operator-only APIs).
 OPERATE = Permission("keep the platform running", Role.operator)
 
+# The billing screens (accounts, payments and receipts, arrears): billing's readers among the office staff.
+SEE_BILLING = Permission("see accounts, payments and arrears", Role.billing_clerk, Role.manager, Role.head_office)
+# Taking a payment is the clerk's (billing's RECORD_PAYMENTS); a void also the manager's (billing's VOID_PAYMENTS).
+RECORD_PAYMENT = Permission("record a payment", Role.billing_clerk)
+VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -33,6 +39,9 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REPORTS, "/reports", "reports.screen"),
     (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
     (OPERATE, "/operations", "operations.screen"),
+    (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
+    (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
+    (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
 )
 
 
