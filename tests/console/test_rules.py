@@ -90,7 +90,7 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/arrears", "billing.screen.arrears"),
     ]
     assert screens_for(["billing_clerk"]) == billing
-    assert screens_for(["head_office"]) == [("/front-desk/requests", "screen.requests"), *billing]
+    assert set(billing) <= set(screens_for(["head_office"])) and set(billing) <= set(screens_for(["manager"]))
     assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
 
 
