@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def test_a_second_request_of_the_same_unit_and_category_warns_before_saving(page
     expect(page.get_by_label("报事人姓名")).to_have_value("Wang Fang")
 
     page.locator(f"#duplicate-of-{first['id']}").check()  # the agent recognises the repeat call
-    page.get_by_label("内容").fill(_unique("业主再次来电：厨房下水慢"))
+    page.get_by_label("内容").fill(_unique("业主再次来电 厨房下水慢"))
     page.get_by_role("button", name="登记", exact=True).click()
     expect(page).to_have_url(re.compile(r"/front-desk/requests/[^/]+$"))
     details = page.locator("dl.request")
@@ -145,9 +146,26 @@ def test_a_complaint_is_classified_and_replied_to_on_its_timeline(page: Page, co
     expect(page.locator("#timeline")).to_contain_text(f"progress reply by agent.harbour (phone): {reply}")
 
 
+def test_due_times_count_down_every_second_and_turn_red_when_passed(page: Page, console_stack: Stack) -> None:
+    item = _record(console_stack, category="other", description=_unique("咨询装修时间"), location="Service center")
+    sign_in(page, "agent.harbour")
+    page.goto("/front-desk/requests?site=harbour")
+    countdown = page.locator(f"#request-{item['id']} .countdown")
+    expect(countdown).to_contain_text(re.compile(r"剩余 \d\d:\d\d:\d\d"))
+    shown = countdown.inner_text()
+    expect(countdown).not_to_have_text(shown)  # a second later it says less
+    expect(countdown).not_to_have_class(re.compile("overdue"))
+    # Three hours on (the browser's clock), the two-hour acknowledgement has passed: overdue, in red.
+    page.clock.install(time=datetime.now(UTC) + timedelta(hours=3))
+    page.goto(f"/front-desk/requests/{item['id']}")
+    late = page.locator("dl.request .countdown")
+    expect(late).to_contain_text(re.compile(r"已超时 0[01]:\d\d:\d\d"))
+    expect(late).to_have_class(re.compile("overdue"))
+
+
 def test_a_duty_log_entry_and_a_handover_accepted_by_the_next_agent(browser: Browser, page: Page) -> None:
     note = _unique("B座业主询问停车位")
-    notes = _unique("夜班平静，A-0101 待回访")
+    notes = _unique("夜班平静 A-0101 待回访")
     sign_in(page, "agent.harbour")
     page.get_by_role("navigation").get_by_role("link", name="值班记录与交接").click()
     page.get_by_label("记录类型").select_option("call")
@@ -155,7 +173,7 @@ def test_a_duty_log_entry_and_a_handover_accepted_by_the_next_agent(browser: Bro
     page.get_by_role("button", name="保存记录").click()
     expect(page.locator("#duty-log")).to_contain_text(note)
 
-    page.get_by_label("接班人（用户名）").fill("supervisor.harbour")
+    page.get_by_label("接班人用户名").fill("supervisor.harbour")
     page.get_by_label("交接说明").fill(notes)
     page.get_by_role("button", name="交班").click()
     handover = page.locator("ul.handovers > li", has_text=notes)
@@ -190,7 +208,7 @@ def test_an_incident_is_broadcast_to_the_building_and_closed(page: Page, console
     page.get_by_role("navigation").get_by_role("link", name="突发事件与群发通知").click()
     page.locator(f"#incident-{incident_id}").get_by_role("link").click()
     expect(page.get_by_role("heading", name="突发事件", exact=True)).to_be_visible()
-    message = _unique("B座燃气管道检修中，请勿使用明火")
+    message = _unique("B座燃气管道检修中 请勿使用明火")
     page.get_by_label("通知内容").fill(message)
     page.get_by_label("紧急程度").select_option("emergency")
     page.get_by_role("button", name="群发通知").click()
