@@ -42,6 +42,7 @@ async def request_list(
     page: SignedInPage,
     site: Annotated[str, Query(max_length=64)] = "",
     status: Annotated[str, Query(max_length=32)] = "",
+    unit: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     page.require(SEE_REQUEST_LIST)
     assert page.account is not None and page.session is not None
@@ -50,6 +51,12 @@ async def request_list(
         params["site"] = site
     if status:
         params["status"] = status
+    sites = [s for s in page.account.sites if s != "*"]
+    unit = unit.strip()
+    if unit:
+        # A unit's code within the chosen (or the person's only) site; else the unit's whole id as typed.
+        unit_site = site or (sites[0] if len(sites) == 1 else "")
+        params["unit_id"] = rules.unit_id_of(unit_site, unit) if unit_site else unit
     body: dict[str, Any] = {"items": [], "total": 0}
     error: ServiceError | None = None
     try:
@@ -65,9 +72,10 @@ async def request_list(
         error=error,
         site=site,
         status=status,
+        unit=unit,
         statuses=STATUSES,
         time_limit=time_limit,
-        sites=[s for s in page.account.sites if s != "*"],
+        sites=sites,
         may_record=page.may(RECORD_REQUEST),
     )
 
@@ -160,11 +168,18 @@ async def unit_check(
     unit_code: Annotated[str, Query(max_length=64)] = "",
     category: Annotated[str, Query(max_length=64)] = "",
     party_id: Annotated[str, Query(max_length=64)] = "",
+    duplicate_of: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """The form's unit panel alone (htmx, when the unit or the category changes)."""
+    """The form's unit panel alone (htmx, when the unit or the category changes), keeping what was chosen."""
     page.require(RECORD_REQUEST)
     check = await _unit_check(page, site, unit_code.strip(), category)
-    form = {"site": site, "unit_code": unit_code.strip(), "category": category, "party_id": party_id}
+    form = {
+        "site": site,
+        "unit_code": unit_code.strip(),
+        "category": category,
+        "party_id": party_id,
+        "duplicate_of": duplicate_of,
+    }
     return page.render("frontdesk/unit_check.html", form=form, time_limit=time_limit, **check)
 
 
