@@ -73,7 +73,13 @@ def test_chinese_is_the_default_language() -> None:
 
 
 def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
-    assert screens_for(["agent"]) == [("/front-desk/requests", "screen.requests")]
+    assert screens_for(["agent"]) == [
+        ("/front-desk/requests", "screen.requests"),
+        ("/front-desk/call", "screen.call"),
+        ("/front-desk/duty", "screen.duty"),
+        ("/front-desk/incidents", "screen.incidents"),
+    ]
+    assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])
     assert screens_for(["worker"]) == [("/work", "worker.screen")]
 
 

@@ -13,6 +13,13 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The front desk's own work: the request page's actions (intake's HANDLE_REQUESTS), the incoming-call screen
+# (its lookup and a new request), the duty log and handover, incidents and their broadcasts.
+HANDLE_REQUEST = Permission("acknowledge, classify and reply to requests", Role.agent, Role.supervisor, Role.manager)
+TAKE_CALLS = Permission("take an incoming call at the front desk", Role.agent, Role.supervisor, Role.manager)
+KEEP_DUTY = Permission("keep the duty log and hand over a shift", Role.agent, Role.supervisor, Role.manager)
+HANDLE_INCIDENTS = Permission("follow incidents and broadcast them", Role.agent, Role.supervisor, Role.manager)
+
 # Head office manages the staff accounts (the console's own data).
 MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
 
@@ -35,6 +42,9 @@ VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (TAKE_CALLS, "/front-desk/call", "screen.call"),
+    (KEEP_DUTY, "/front-desk/duty", "screen.duty"),
+    (HANDLE_INCIDENTS, "/front-desk/incidents", "screen.incidents"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
     (SEE_REPORTS, "/reports", "reports.screen"),
     (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
