@@ -67,7 +67,10 @@ def test_chinese_is_the_default_language() -> None:
 
 
 def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
-    assert screens_for(["agent"]) == [("/front-desk/requests", "screen.requests")]
+    assert screens_for(["agent"]) == [
+        ("/front-desk/requests", "screen.requests"),
+        ("/follow-ups", "followup.screen.follow_ups"),
+    ]
     assert screens_for(["worker"]) == []
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from console.account.views import router as account_router
 from console.config import ConsoleSettings, load_console_settings
+from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.services import Services
@@ -44,6 +45,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(followup_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -13,8 +13,22 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
+SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
+
+# Satisfaction surveys: planned, sent, closed and reported by the site's manager and head office.
+PLAN_SURVEYS = Permission("plan, send and report satisfaction surveys", Role.manager, Role.head_office)
+
+# Home visits (走访) and their coverage: the managers and supervisors who make them (survey's RECORD_VISITS).
+SEE_VISITS = Permission("record home visits and see their coverage", Role.manager, Role.supervisor)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
+    (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
+    (SEE_VISITS, "/visits", "followup.screen.visits"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:
