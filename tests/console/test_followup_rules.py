@@ -62,7 +62,7 @@ def test_a_local_time_gets_the_display_zone_and_odd_text_goes_as_typed() -> None
 
 @pytest.mark.unit
 def test_lists_split_on_latin_and_chinese_separators() -> None:
-    assert split_list("A, B，C；D、E\nF;;") == ["A", "B", "C", "D", "E", "F"]
+    assert split_list("A, B\uff0cC\uff1bD\u3001E\nF;;") == ["A", "B", "C", "D", "E", "F"]
 
 
 def _form(**changes: object) -> SurveyForm:
