@@ -35,11 +35,17 @@ def desk_sites(page: Page) -> list[str]:
 async def follow_up_list(
     page: SignedInPage,
     site: Annotated[str, Query(max_length=64)] = "",
-    status: Annotated[str, Query(max_length=32)] = "scheduled",
+    status: Annotated[str | None, Query(max_length=32)] = None,
     overdue: Annotated[str, Query(max_length=8)] = "",
+    request: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
+    """The site's follow-ups, soonest due first; ``request`` narrows them to one request's (linked from elsewhere)."""
     page.require(SEE_FOLLOW_UPS)
+    if status is None:  # the desk's worklist: those still due; one request's: all of them
+        status = "" if request else "scheduled"
     params = {"limit": "200"}
+    if request:
+        params["request_id"] = request
     if site:
         params["site"] = site
     if status:
@@ -63,6 +69,7 @@ async def follow_up_list(
         site=site,
         status=status,
         overdue=overdue,
+        request=request,
         statuses=STATUSES,
         sites=desk_sites(page),
     )
