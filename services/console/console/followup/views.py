@@ -69,7 +69,7 @@ async def follow_up_list(
         site=site,
         status=status,
         overdue=overdue,
-        request=request,
+        one_request=request,
         statuses=STATUSES,
         sites=desk_sites(page),
     )
@@ -101,7 +101,7 @@ async def _follow_up_page(
         "followup/follow_up.html",
         status_code=status_code,
         followup=followup,
-        request=request,
+        followed=request,
         request_error=request_error,
         may_open_request=page.may(SEE_REQUEST_LIST),
         error=error,
