@@ -13,6 +13,16 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# Head office manages the staff accounts (the console's own data).
+MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
+
+# The reports with charts: site managers (their sites) and head office (every site side by side).
+SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.head_office)
+
+# The department worker's phone screens (queue, pool, a work order's commands): dispatch's DO_WORK_ORDERS for
+# the department's own staff (a supervisor has no department, so no pool of their own).
+DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Role.worker)
+
 # Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
 SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
 
@@ -25,6 +35,9 @@ SEE_VISITS = Permission("record home visits and see their coverage", Role.manage
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
+    (SEE_REPORTS, "/reports", "reports.screen"),
+    (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
