@@ -14,6 +14,7 @@ from sqlalchemy import text
 from console.account.views import router as account_router
 from console.billing.views import router as billing_router
 from console.config import ConsoleSettings, load_console_settings
+from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.operations.views import router as operations_router
@@ -54,6 +55,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(worker_router)
     app.include_router(operations_router)
     app.include_router(billing_router)
+    app.include_router(followup_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -39,6 +39,15 @@ SEE_BILLING = Permission("see accounts, payments and arrears", Role.billing_cler
 RECORD_PAYMENT = Permission("record a payment", Role.billing_clerk)
 VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
 
+# Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
+SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
+
+# Satisfaction surveys: planned, sent, closed and reported by the site's manager and head office.
+PLAN_SURVEYS = Permission("plan, send and report satisfaction surveys", Role.manager, Role.head_office)
+
+# Home visits (走访) and their coverage: the managers and supervisors who make them (survey's RECORD_VISITS).
+SEE_VISITS = Permission("record home visits and see their coverage", Role.manager, Role.supervisor)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -52,6 +61,9 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
     (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
     (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
+    (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
+    (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
+    (SEE_VISITS, "/visits", "followup.screen.visits"),
 )
 
 

@@ -42,6 +42,19 @@ class Services:
         body: Any = None,
     ) -> Any:
         """One call as the person; a 4xx or 5xx becomes a ServiceError with the service's own words."""
+        response = await self.send(method, service, path, token, params=params, body=body)
+        return response.json() if response.content else None
+
+    async def send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        token: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        """The response itself (a CSV export, say), once it is not a refusal."""
         url = self.base_urls[service].rstrip("/") + path
         try:
             response = await self.client.request(
@@ -51,7 +64,7 @@ class Services:
             raise ServiceError(service, None, type(exc).__name__) from exc
         if response.status_code >= 400:
             raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
-        return response.json() if response.content else None
+        return response
 
     async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", service, path, token, params=params)
