@@ -33,6 +33,8 @@ class ConsoleSettings(BaseSettings):
     """Timeout of one call from the console to a service."""
     display_timezone: str = "Asia/Shanghai"
     """Time zone the screens show times in (IANA name; every demo site is in China)."""
+    live_heartbeat_seconds: float = 15.0
+    """How often a live page's event stream (/live) sends a heartbeat and checks that its sign-in still holds."""
 
 
 def load_console_settings(**overrides: object) -> ConsoleSettings:

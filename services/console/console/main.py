@@ -12,9 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from console.account.views import router as account_router
+from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.live.hub import LiveHub
+from console.live.views import router as live_router
 from console.services import Services
 from console.web import SignInRequired, redirect, templates
 from pm_platform.db import create_engine, sessionmaker
@@ -34,6 +37,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
         try:
             yield
         finally:
+            await app.state.live.close()
             await app.state.services.close()
             await engine.dispose()
 
@@ -41,9 +45,12 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.state.settings, app.state.console = settings, console
     app.state.engine, app.state.sessionmaker = engine, sessionmaker(engine)
     app.state.services = Services(console)
+    app.state.live = LiveHub(settings)
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(live_router)
+    app.include_router(board_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

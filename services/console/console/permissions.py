@@ -13,8 +13,14 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The supervisor's board: a site's requests, time limits, department queues, slips and follow-ups, live.
+SEE_BOARD = Permission("watch a site's board", Role.supervisor, Role.manager, Role.head_office)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (SEE_BOARD, "/board", "screen.board"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:
