@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.console.helpers import screenshot, sign_in
 from tests.e2e.conftest import Stack
 
-LIVE_ON = "实时更新：已连接。"
+LIVE_ON = "实时更新已连接。"
 
 
 def record_inquiry(stack: Stack, site: str, description: str) -> str:
@@ -75,6 +75,36 @@ def test_a_new_request_appears_on_the_board_without_reload_and_moves_when_cancel
     assert path.stat().st_size < 100_000
 
 
+def test_a_time_limit_event_adds_an_alert_naming_the_request(page: Page, console_stack: Stack) -> None:
+    """The alert list's wiring without waiting minutes for a real limit: the SSE extension's own event, as
+    it fires for a live ``timelimits`` event, with what console.live forwards of intake's time-limit event."""
+    description = f"车位咨询 alert {uuid.uuid4().hex[:8]}"
+    request_id = record_inquiry(console_stack, "harbour", description)
+    sign_in(page, "supervisor.harbour")
+    page.goto("/board?site=harbour")
+    expect(page.get_by_role("status")).to_have_text(LIVE_ON)
+    event = {
+        "type": "intake.request.timelimit.v1",
+        "site": "harbour",
+        "request_id": request_id,
+        "limit": "acknowledge",
+        "stage": "warning",
+        "due_at": "2026-12-02T10:00:00+00:00",
+    }
+    page.evaluate(
+        "data => htmx.trigger('#board-alerts', 'sse:timelimits', {data: data})", json.dumps(event, ensure_ascii=False)
+    )
+    alerts = page.get_by_role("list", name="实时预警与超时")
+    expect(alerts.get_by_role("listitem")).to_contain_text("预警")
+    expect(alerts.get_by_role("listitem")).to_contain_text("受理时限")
+    expect(alerts.get_by_role("listitem")).to_contain_text("2026-12-02 18:00")  # 10:00 UTC in Shanghai
+    expect(alerts.get_by_role("link", name=description)).to_have_attribute("href", f"/front-desk/requests/{request_id}")
+    # An event naming what the person cannot see, or another site, adds nothing.
+    for forged in ({**event, "request_id": "no-such-request"}, {**event, "site": "riverside"}):
+        answer = page.request.get("/board/alert", params={"site": "harbour", "event": json.dumps(forged)})
+        assert answer.status == 204
+
+
 def test_a_worker_cannot_open_the_board_nor_its_live_requests(page: Page, console_stack: Stack) -> None:
     sign_in(page, "eng.harbour")
     expect(page.get_by_role("navigation").get_by_role("link", name="主管看板")).to_have_count(0)
@@ -122,4 +152,4 @@ def test_a_live_stream_at_one_site_receives_nothing_from_another(page: Page, con
     assert events and all(data["site"] == "harbour" for _, data in events), events
     assert all(elsewhere not in data.values() for _, data in events)
     created = [data for name, data in events if name == "requests" and data.get("request_id") == here]
-    assert created == [{"type": "intake.request.created", "site": "harbour", "request_id": here}]
+    assert created == [{"type": "intake.request.created.v1", "site": "harbour", "request_id": here}]

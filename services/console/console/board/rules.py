@@ -8,8 +8,8 @@ from typing import Any
 
 # The time-limit events and the limits each names (contracts/events/*.timelimit.v1.schema.json).
 LIMITS = {
-    "intake.request.timelimit": ("acknowledge", "progress_reply"),
-    "dispatch.workorder.timelimit": ("acceptance", "arrival", "completion"),
+    "intake.request.timelimit.v1": ("acknowledge", "progress_reply"),
+    "dispatch.workorder.timelimit.v1": ("acceptance", "arrival", "completion"),
 }
 STAGES = ("warning", "breach")
 # An id goes into an API path: letters, digits, '-' and '_' only.
@@ -34,8 +34,8 @@ def alert_of(event: dict[str, Any]) -> Alert | None:
     fields = [event.get(name) for name in ("site", "request_id", "due_at")]
     if not all(isinstance(value, str) and value for value in fields) or not ID.match(str(fields[1])):
         return None
-    work_order_id = event.get("work_order_id") if kind == "dispatch.workorder.timelimit" else None
-    if kind == "dispatch.workorder.timelimit" and not (isinstance(work_order_id, str) and ID.match(work_order_id)):
+    work_order_id = event.get("work_order_id") if kind == "dispatch.workorder.timelimit.v1" else None
+    if kind == "dispatch.workorder.timelimit.v1" and not (isinstance(work_order_id, str) and ID.match(work_order_id)):
         return None
     site, request_id, due_at = (str(value) for value in fields)
     return Alert(site, str(event["limit"]), str(event["stage"]), due_at, request_id, work_order_id)
