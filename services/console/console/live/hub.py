@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import anyio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -34,6 +35,7 @@ FORWARDED = ("request_id", "work_order_id", "followup_id", "status", "to_status"
 QUEUE_SIZE = 256
 # How long the server keeps a consumer whose inbox nobody listens to any more (a console that died).
 INACTIVE_SECONDS = 30.0
+CONNECT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,11 @@ class LiveSubscription:
     overflowed: bool = False
 
     async def close(self) -> None:
-        for subscription in self.subscriptions:
-            with contextlib.suppress(Exception):  # the connection may be gone already
-                await subscription.unsubscribe()
+        # Shielded: a browser that went away cancels the stream, and the inboxes must still be let go.
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CONNECT_SECONDS):
+            for subscription in self.subscriptions:
+                with contextlib.suppress(Exception):  # the connection may be gone already
+                    await subscription.unsubscribe()
 
 
 class LiveHub:
@@ -65,10 +69,14 @@ class LiveHub:
 
     async def connection(self) -> Client:
         async with self.lock:
-            if self.nc is None or self.nc.is_closed:
-                s = self.settings
-                self.nc = await bus.connect(s.nats_url, "console", s.nats_user, s.nats_password)
-            return self.nc
+            if self.nc is not None and not self.nc.is_closed:
+                return self.nc
+            s = self.settings
+            # bus.connect keeps trying an unreachable server: a page asking for live updates waits no longer.
+            connecting = bus.connect(s.nats_url, "console", s.nats_user, s.nats_password)
+            nc = await asyncio.wait_for(connecting, CONNECT_SECONDS)
+            self.nc = nc
+            return nc
 
     def reconnected_since(self, live: LiveSubscription) -> bool:
         return self.nc is None or self.nc.is_closed or self.nc.stats["reconnects"] != live.reconnects
@@ -79,20 +87,26 @@ class LiveHub:
         live = LiveSubscription(reconnects=nc.stats["reconnects"])
         js = nc.jetstream()
         try:
+            configs = []
             for topic, subject in subjects:
                 inbox = nc.new_inbox()
                 live.subscriptions.append(await nc.subscribe(inbox, cb=_forward(topic, live)))
-                config = ConsumerConfig(
-                    name=f"live-{secrets.token_hex(8)}",
-                    filter_subject=subject,
-                    deliver_subject=inbox,
-                    deliver_policy=DeliverPolicy.NEW,
-                    ack_policy=AckPolicy.NONE,
-                    inactive_threshold=INACTIVE_SECONDS,
-                    mem_storage=True,
-                    num_replicas=1,
+                configs.append(
+                    ConsumerConfig(
+                        name=f"live-{secrets.token_hex(8)}",
+                        filter_subject=subject,
+                        deliver_subject=inbox,
+                        deliver_policy=DeliverPolicy.NEW,
+                        ack_policy=AckPolicy.NONE,
+                        inactive_threshold=INACTIVE_SECONDS,
+                        mem_storage=True,
+                        num_replicas=1,
+                    )
                 )
-                await js.add_consumer(natsauth.stream_of(subject), config, timeout=5)
+            # Side by side: a board opens a dozen, and each is one round trip to the server.
+            await asyncio.gather(
+                *(js.add_consumer(natsauth.stream_of(c.filter_subject or ""), c, timeout=5) for c in configs)
+            )
         except BaseException:
             await live.close()
             raise

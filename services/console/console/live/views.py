@@ -23,7 +23,7 @@ from console.web import SESSION_COOKIE
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-# How often the stream wakes to notice a lost NATS connection, a signed-out session or a gone browser.
+# How often the stream wakes to notice a lost NATS connection or an overflow.
 TICK_SECONDS = 1.0
 
 
@@ -55,7 +55,7 @@ async def live(
     expires = staff_session.expires_at.replace(tzinfo=staff_session.expires_at.tzinfo or UTC)
     console: ConsoleSettings = request.app.state.console
     return StreamingResponse(
-        _stream(request, hub, subscription, maker, cookie or "", expires, console.live_heartbeat_seconds),
+        _stream(hub, subscription, maker, cookie or "", expires, console.live_heartbeat_seconds),
         media_type="text/event-stream",
         # No proxy buffering and no caching: each event must reach the browser at once.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -67,7 +67,6 @@ def sse(event: str, data: dict[str, str]) -> str:
 
 
 async def _stream(
-    request: Request,
     hub: LiveHub,
     live: LiveSubscription,
     maker: async_sessionmaker[AsyncSession],
@@ -76,8 +75,9 @@ async def _stream(
     heartbeat_seconds: float,
 ) -> AsyncIterator[str]:
     """``ready`` once subscribed, then each event under its topic's name, and a comment as heartbeat. Ends
-    (and the browser reconnects, reloading) when NATS reconnected, the queue overflowed, the session ended
-    or the browser went away; the consumers go with it."""
+    (and the browser reconnects, reloading) when NATS reconnected, the queue overflowed or the session ended.
+    A browser that goes away cancels it (Starlette's StreamingResponse listens for the disconnect); the
+    consumers go with it either way."""
     try:
         yield "retry: 2000\n\n" + sse("ready", {})
         last_sent = last_checked = time.monotonic()
@@ -90,7 +90,7 @@ async def _stream(
                 yield sse(event.topic, event.data)
                 last_sent = time.monotonic()
                 continue
-            if await request.is_disconnected() or hub.reconnected_since(live) or live.overflowed:
+            if hub.reconnected_since(live) or live.overflowed:
                 return
             now = time.monotonic()
             if now - last_checked >= heartbeat_seconds:
