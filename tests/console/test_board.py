@@ -56,7 +56,10 @@ def test_a_new_request_appears_on_the_board_without_reload_and_moves_when_cancel
     page.get_by_role("navigation").get_by_role("link", name="主管看板").click()
     expect(page.get_by_role("heading", name="主管看板 · harbour")).to_be_visible()
     expect(page.get_by_role("heading", name="按状态查看报事")).to_be_visible()
-    expect(page.get_by_role("heading", name="部门队列与工作量")).to_be_visible()
+    departments = page.get_by_role("region", name="部门队列与工作量")
+    expect(departments.get_by_role("rowheader", name="Engineering")).to_be_visible()  # dispatch's own name
+    for part in ("时限", "不合格单", "待回访"):
+        expect(page.get_by_role("region", name=part, exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_have_text(LIVE_ON)
     page.evaluate("window.boardNotReloaded = true")
 
@@ -113,6 +116,15 @@ def test_a_worker_cannot_open_the_board_nor_its_live_requests(page: Page, consol
     expect(page.get_by_text("您的角色无权查看此页面")).to_be_visible()
     assert page.request.get("/board/sections/requests?site=harbour").status == 403
     assert page.request.get("/live?topic=requests&site=harbour").status == 403
+
+
+def test_head_office_chooses_the_site_of_the_board(page: Page, console_stack: Stack) -> None:
+    sign_in(page, "ho")
+    page.get_by_role("navigation").get_by_role("link", name="主管看板").click()
+    page.get_by_label("项目代码").fill("harbour")
+    page.get_by_role("button", name="查看").click()
+    expect(page.get_by_role("heading", name="主管看板 · harbour")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text(LIVE_ON)
 
 
 def read_events(lines: Iterator[str], until: str, seconds: float = 15.0) -> list[tuple[str, dict[str, Any]]]:
