@@ -19,7 +19,8 @@ from pm_platform.settings import load_settings
 
 SERVICES = {"intake": 8101, "dispatch": 8102, "billing": 8103, "survey": 8104, "notification": 8105}
 NATS_PORT = 4333  # beside, not on, a system NATS on 4222
-# The console: no NATS login, its own database of staff accounts; it calls the services over HTTP.
+# The console: its own database of staff accounts; it calls the services over HTTP and reads events from NATS
+# (as the NATS user ``console``) only for its live pages.
 CONSOLE_PORT = 8100
 
 
@@ -147,7 +148,7 @@ def run_stack(seed: bool = True) -> None:
         prepare(env, seed=seed, passwords=passwords)
         prepare_console(env, seed=seed)
         processes = start_services(env, var / "logs", passwords=passwords)
-        processes.update(start_services(console_env(env), var / "logs", {"console": CONSOLE_PORT}))
+        processes.update(start_services(console_env(env), var / "logs", {"console": CONSOLE_PORT}, passwords=passwords))
         ready = wait_ready({**SERVICES, "console": CONSOLE_PORT})
         if not all(ready.values()):
             print(f"not ready: {', '.join(s for s, ok in ready.items() if not ok)}; see {var / 'logs'}")

@@ -5,6 +5,12 @@ Every client logs in; an anonymous connection is refused. Users:
 - one per service: publishes only the events the catalog names it producer of, pulls from and acks only
   its own durable consumers (``deploy/nats/jetstream.yaml``), and reads only its own reply inbox;
 - ``provisioner`` (``pm provision``): the JetStream API, to create streams and durable consumers;
+- ``console`` (the staff's web screens, live updates in ``console.live``): may only create short-lived
+  push consumers of the event streams, with the filter in the API subject (like a department user), that
+  deliver to its own inbox; it publishes no event and cannot touch a durable. It does not subscribe to the
+  event subjects themselves: while anyone listens there, a department user's consumer could be pointed at
+  an event subject and the server would push its work orders into another service's stream
+  (tests/platform/test_nats_permissions.py shows both);
 - one read-only user per department and site (``dept-<site>-<department>``, and ``dept-all-<department>``
   for head office): may only create a consumer of DISPATCH filtered on
   ``dispatch.workorder.*.v1.<site>.<department>`` (the filter is part of the API subject, so the server's
@@ -31,6 +37,7 @@ import yaml
 from pm_platform.subjects import check_token
 
 PROVISIONER = "provisioner"
+CONSOLE = "console"
 WORKORDER_STREAM = "DISPATCH"
 ALL_SITES = "all"  # the site part of a head-office department user's name
 
@@ -94,6 +101,29 @@ def service_user(service: str, catalog: dict[str, object], topology: dict[str, o
     return NatsUser(service, publish=publish, subscribe=[inbox_prefix(service) + ".>"])
 
 
+def event_subjects(catalog: dict[str, object]) -> list[str]:
+    """Every event's subject with its placeholders as wildcards: ``intake.request.created.v1.*``."""
+    events = catalog["events"]
+    assert isinstance(events, dict)
+    return sorted({re.sub(r"\{[a-z_]+\}", "*", entry["subject"]) for entry in events.values()})
+
+
+def stream_of(subject: str) -> str:
+    """The stream an event subject is stored in: each service's events in its own (``intake.>`` in INTAKE)."""
+    return subject.split(".", 1)[0].upper()
+
+
+def live_consumer_subject(subject: str, name: str) -> str:
+    """The API subject that creates a console's live consumer on ``subject`` (a filter, wildcards allowed)."""
+    return f"$JS.API.CONSUMER.CREATE.{stream_of(subject)}.{name}.{subject}"
+
+
+def console_user(catalog: dict[str, object]) -> NatsUser:
+    # The consumer's name is the console's choice (one token); the filter after it must be an event subject.
+    create = [live_consumer_subject(subject, "*") for subject in event_subjects(catalog)]
+    return NatsUser(CONSOLE, publish=create, subscribe=[inbox_prefix(CONSOLE) + ".>"])
+
+
 def department_reader(site: str, department: str) -> NatsUser:
     name = department_user(site, department)
     if site != "*":
@@ -107,7 +137,7 @@ def department_reader(site: str, department: str) -> NatsUser:
 def build_users(
     deploy_dir: Path, contracts_dir: Path, sites: list[str] | None = None, departments: list[str] | None = None
 ) -> list[NatsUser]:
-    """Every user: services (from the catalog and topology), provisioner, department readers.
+    """Every user: services (from the catalog and topology), provisioner, console, department readers.
 
     Sites and departments default to ``deploy/demo.yaml``'s.
     """
@@ -123,6 +153,7 @@ def build_users(
     )
     users = [service_user(service, catalog, topology) for service in services]
     users.append(NatsUser(PROVISIONER, publish=["$JS.API.>"], subscribe=[inbox_prefix(PROVISIONER) + ".>"]))
+    users.append(console_user(catalog))
     for site in [*sites, "*"]:
         users += [department_reader(site, department) for department in departments]
     return users

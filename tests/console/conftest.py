@@ -46,7 +46,11 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         prepare(env, services, passwords=passwords)
         prepare_console(env)
         processes = start_services(env, base / "logs", services, passwords=passwords)
-        processes.update(start_services(console_env(env, services), base / "logs", {"console": ports["console"]}))
+        processes.update(
+            start_services(
+                console_env(env, services), base / "logs", {"console": ports["console"]}, passwords=passwords
+            )
+        )
         ready = wait_ready(ports, timeout=60)
         assert all(ready.values()), f"not ready: {ready}; logs in {base / 'logs'}"
         yield Stack(base / "var", ports, Settings(service="test"), nats.url, passwords)

@@ -101,6 +101,14 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
     assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
 
 
+def test_the_board_is_for_supervisors_managers_and_head_office() -> None:
+    board = ("/board", "screen.board")
+    for role in ("supervisor", "manager", "head_office"):
+        assert board in screens_for([role])
+    for role in ("agent", "worker", "billing_clerk", "owner", "operator"):
+        assert board not in screens_for([role])
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 

@@ -27,6 +27,7 @@ import yaml
 from compose_spec import PyCompose
 from sqlalchemy.engine import make_url
 
+from pm_platform import natsauth
 from pm_platform.cli import SERVICE_PORTS
 from pm_platform.devstack import CONSOLE_PORT
 
@@ -44,7 +45,8 @@ RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
 
 # The five services and their ports: the same table `pm dead-letters --service` uses for its default URLs.
 APP_SERVICES: dict[str, int] = dict(SERVICE_PORTS)
-# The console: built from the same image, but with no NATS login (it calls the services over HTTP).
+# The console: built from the same image; it calls the services over HTTP and reads events from NATS (as its
+# own read-only user) for its live pages only.
 WEB_SERVICES: dict[str, int] = {"console": CONSOLE_PORT}
 INFRASTRUCTURE = ("nats", "nats-provision", "postgres", "otel-collector", "jaeger")
 SERVICE_FOLDERS = sorted(path.parent.name for path in (ROOT / "services").glob("*/pyproject.toml"))
@@ -640,5 +642,9 @@ def test_the_console_is_served_from_the_shared_image_with_the_services_urls(
     for name, port in APP_SERVICES.items():
         assert environment[f"PM_CONSOLE_{name.upper()}_URL"] == f"http://{name}:{port}"
     assert make_url(environment["PM_DATABASE_URL"]).database == "pm_console"
+    # Its live pages log in to NATS as the console's own user, with the password from the credentials file.
+    assert environment["PM_NATS_URL"] == "nats://nats:4222"
+    assert environment["PM_NATS_USER"] == natsauth.CONSOLE
+    assert environment["PM_NATS_PASSWORD"] == "${" + natsauth.password_variable(natsauth.CONSOLE) + "}"
     assert f"127.0.0.1:{CONSOLE_PORT}:{CONSOLE_PORT}" in console["ports"]
     assert f"127.0.0.1:{CONSOLE_PORT}/readyz" in " ".join(healthcheck_command(console))

@@ -451,6 +451,61 @@ async def test_a_watch_consumer_cannot_push_events_into_another_stream(secured: 
     assert await secured.stored("INTAKE") == 0
 
 
+# --- the console ------------------------------------------------------------------------------------
+
+
+def live_consumer(inbox: str, subject: str) -> ConsumerConfig:
+    """What console.live creates: a throwaway push consumer of new events, delivered to the console's inbox."""
+    return ConsumerConfig(
+        name="live-test",
+        filter_subject=subject,
+        deliver_subject=inbox,
+        deliver_policy=DeliverPolicy.NEW,
+        ack_policy=AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+    )
+
+
+async def test_the_console_reads_events_through_its_own_filtered_consumers(secured: Secured) -> None:
+    console = await secured.login(natsauth.CONSOLE)
+    inbox = console.nc.new_inbox()
+    received = await console.nc.subscribe(inbox)
+    filter_subject = example_subject("intake.request.created.v1", "harbour")
+    await console.nc.jetstream().add_consumer("INTAKE", live_consumer(inbox, filter_subject), timeout=5)
+    intake = (await secured.login("intake")).nc.jetstream()
+    for site in ("riverside", "harbour"):
+        subject = example_subject("intake.request.created.v1", site)
+        await intake.publish(subject, envelope("intake.request.created.v1", site=site), timeout=5)
+    message = await received.next_msg(timeout=5)
+    assert json.loads(message.data)["data"]["site"] == "harbour"
+    with pytest.raises(nats.errors.TimeoutError):
+        await received.next_msg(timeout=0.5)
+    assert console.violations() == []
+
+
+async def test_the_console_publishes_no_event_and_reads_nothing_else(secured: Secured) -> None:
+    console = await secured.login(natsauth.CONSOLE)
+    await refused_publish(console, example_subject("intake.request.created.v1"))
+    assert await secured.stored("INTAKE") == 0
+    js = console.nc.jetstream(timeout=REFUSED)
+    # No consumer wider than an event subject, no durable, no direct read.
+    with pytest.raises(nats.errors.TimeoutError):
+        await js.add_consumer("INTAKE", live_consumer(console.nc.new_inbox(), "intake.>"), timeout=REFUSED)
+    stolen = await js.pull_subscribe_bind("dispatch-from-intake", "INTAKE")
+    with pytest.raises(nats.errors.TimeoutError):
+        await stolen.fetch(1, timeout=REFUSED)
+    with pytest.raises(nats.errors.TimeoutError):
+        await js.get_msg("INTAKE", seq=1)
+    # Nor a core subscription to an event subject: a listener there would let a department user's consumer
+    # push work orders into another stream (test_a_watch_consumer_cannot_push_events_into_another_stream).
+    await console.nc.subscribe(example_subject("intake.request.created.v1"))
+    await console.nc.flush()
+    await eventually(lambda: _async(any("subscription" in v for v in console.violations())), timeout=5)
+    info = await (await secured.admin()).jetstream().stream_info("INTAKE")
+    assert info.state.consumer_count == len([c for c in TOPOLOGY.consumers if c.stream == "INTAKE"])
+
+
 # --- the generated files ----------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""``python -m console serve | migrate | seed``, like the other services (the console has no NATS parts)."""
+"""``python -m console serve | migrate | seed``, like the other services (NATS only for live pages)."""
 
 from __future__ import annotations
 

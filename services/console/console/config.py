@@ -49,6 +49,8 @@ class ConsoleSettings(BaseSettings):
     jaeger_ui_url: str = ""
     """The Jaeger UI (e.g. http://127.0.0.1:16686) when the services send spans to it over OTLP: the operations
     screen links each trace there. Empty: no link (spans are read from the services' trace files)."""
+    live_heartbeat_seconds: float = 15.0
+    """How often a live page's event stream (/live) sends a heartbeat and checks that its sign-in still holds."""
 
 
 def load_console_settings(**overrides: object) -> ConsoleSettings:

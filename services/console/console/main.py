@@ -13,10 +13,13 @@ from sqlalchemy import text
 
 from console.account.views import router as account_router
 from console.billing.views import router as billing_router
+from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
 from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.live.hub import LiveHub
+from console.live.views import router as live_router
 from console.operations.views import router as operations_router
 from console.reports.views import router as reports_router
 from console.services import Services
@@ -40,6 +43,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
         try:
             yield
         finally:
+            await app.state.live.close()
             await app.state.services.close()
             await engine.dispose()
 
@@ -47,6 +51,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.state.settings, app.state.console = settings, console
     app.state.engine, app.state.sessionmaker = engine, sessionmaker(engine)
     app.state.services = Services(console)
+    app.state.live = LiveHub(settings)
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
@@ -56,6 +61,8 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(operations_router)
     app.include_router(billing_router)
     app.include_router(followup_router)
+    app.include_router(live_router)
+    app.include_router(board_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

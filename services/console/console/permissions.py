@@ -48,6 +48,9 @@ PLAN_SURVEYS = Permission("plan, send and report satisfaction surveys", Role.man
 # Home visits (走访) and their coverage: the managers and supervisors who make them (survey's RECORD_VISITS).
 SEE_VISITS = Permission("record home visits and see their coverage", Role.manager, Role.supervisor)
 
+# The supervisor's board: a site's requests, time limits, department queues, slips and follow-ups, live.
+SEE_BOARD = Permission("watch a site's board", Role.supervisor, Role.manager, Role.head_office)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -64,6 +67,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
+    (SEE_BOARD, "/board", "screen.board"),
 )
 
 
