@@ -15,6 +15,7 @@ from console.account.views import router as account_router
 from console.config import ConsoleSettings, load_console_settings
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.portal.views import router as portal_router
 from console.services import Services
 from console.web import SignInRequired, redirect, templates
 from pm_platform.db import create_engine, sessionmaker
@@ -44,12 +45,13 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(portal_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
         if request.headers.get("HX-Request"):  # htmx follows a redirect inside the target: reload instead
-            return Response(status_code=401, headers={"HX-Redirect": "/signin"})
-        return redirect("/signin")
+            return Response(status_code=401, headers={"HX-Redirect": exc.path})
+        return redirect(exc.path)
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:

@@ -13,8 +13,14 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The owners' portal (owners sign in there with a one-time code; no staff role opens it).
+USE_PORTAL = Permission("use the owners' portal", Role.owner)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
-SCREENS: tuple[tuple[Permission, str, str], ...] = ((SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),)
+SCREENS: tuple[tuple[Permission, str, str], ...] = (
+    (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (USE_PORTAL, "/portal", "screen.portal"),
+)
 
 
 def screens_for(roles: list[str]) -> list[tuple[str, str]]:

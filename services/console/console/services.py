@@ -32,6 +32,18 @@ class Services:
         }
         self.client = httpx.AsyncClient(timeout=settings.service_timeout_seconds, transport=transport)
 
+    async def send(self, method: str, service: str, path: str, token: str, **options: Any) -> httpx.Response:
+        """One call as the person (httpx's options: params, json, data, files); a 4xx or 5xx becomes a
+        ServiceError with the service's own words."""
+        url = self.base_urls[service].rstrip("/") + path
+        try:
+            response = await self.client.request(method, url, headers={"Authorization": f"Bearer {token}"}, **options)
+        except httpx.HTTPError as exc:
+            raise ServiceError(service, None, type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
+        return response
+
     async def request(
         self,
         method: str,
@@ -41,17 +53,21 @@ class Services:
         params: dict[str, str] | None = None,
         body: Any = None,
     ) -> Any:
-        """One call as the person; a 4xx or 5xx becomes a ServiceError with the service's own words."""
-        url = self.base_urls[service].rstrip("/") + path
-        try:
-            response = await self.client.request(
-                method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceError(service, None, type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
+        """One JSON call as the person; the answer's JSON body."""
+        response = await self.send(method, service, path, token, params=params, json=body)
         return response.json() if response.content else None
+
+    async def post_file(
+        self, service: str, path: str, token: str, data: dict[str, str], files: dict[str, tuple[str, bytes, str]]
+    ) -> Any:
+        """A multipart upload (form fields and files by field name: (file name, content, content type))."""
+        response = await self.send("POST", service, path, token, data=data, files=files)
+        return response.json() if response.content else None
+
+    async def get_bytes(self, service: str, path: str, token: str) -> tuple[bytes, str]:
+        """A file the service serves: its bytes and content type."""
+        response = await self.send("GET", service, path, token)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
     async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", service, path, token, params=params)
