@@ -2,6 +2,9 @@
 embedded SMS sink), a repair with a photo, my requests, quiet hours, the lock after five wrong codes, the same
 answer for an unknown phone, and no staff screen for an owner."""
 
+# Chinese labels use Chinese (full-width) punctuation.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import json
