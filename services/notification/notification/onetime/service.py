@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from weakref import WeakKeyDictionary
 
-from notification.message.channels import Channels
+from notification.config import config_of
+from notification.message.channels import Channels, build_channels
 from notification.message.models import Message, Status, message_id
 from notification.message.service import announce
 from notification.onetime.models import OneTimeCodeSend
@@ -46,7 +47,12 @@ def use_channels(runtime: ServiceParts, channels: Channels) -> None:
 
 
 def channels_of(runtime: ServiceParts) -> Channels:
-    return _CHANNELS[runtime]
+    """The runtime's senders; a runtime built without them (a test's) gets the configured ones."""
+    found = _CHANNELS.get(runtime)
+    if found is None:
+        found = build_channels(config_of(runtime), runtime.settings.var_dir)
+        use_channels(runtime, found)
+    return found
 
 
 async def send_code(uow: UnitOfWork, channels: Channels, principal: Principal, command: OneTimeCodeSend) -> Message:
