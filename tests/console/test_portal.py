@@ -143,10 +143,25 @@ def test_the_seeded_owner_signs_in_with_a_texted_code_and_raises_a_repair_with_a
     prefs = httpx.get(console_stack.url("notification", "/preferences/harbour-A-0101-owner"), headers=owner).json()
     assert (prefs["quiet_hours"], prefs["quiet_start"], prefs["quiet_end"]) == (True, "21:30", "07:15")
 
+    # My account (billing's ledger of my unit) and my surveys answer without an error.
+    phone.get_by_role("link", name="我的账单").click()
+    expect(phone.locator("#account")).to_contain_text("应缴余额")
+    expect(phone.locator("#service-error")).to_have_count(0)
+    phone.get_by_role("link", name="问卷").click()
+    expect(phone.get_by_role("heading", name="问卷")).to_be_visible()
+    expect(phone.locator("#service-error")).to_have_count(0)
+
     # An owner opens no staff screen.
     response = phone.goto("/front-desk/requests")
     assert response is not None and response.status == 403
     expect(phone.get_by_role("alert")).to_contain_text("无权")
+
+    # Signing out ends the owner's session.
+    phone.goto("/portal")
+    phone.get_by_role("button", name="退出").click()
+    expect(phone.locator("#portal-message")).to_have_text("您已退出。")
+    phone.goto("/portal/account")
+    expect(phone.get_by_role("heading", name="业主登录")).to_be_visible()
 
 
 def test_five_wrong_codes_lock_the_code_and_the_right_one_no_longer_works(phone: Page, console_stack: Stack) -> None:
