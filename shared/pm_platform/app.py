@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pm_platform import asyncapi, deadletters
+from pm_platform import asyncapi, deadletters, ops
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
@@ -72,6 +72,7 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     install_problem_handlers(app)
     app.include_router(health)
     app.include_router(deadletters.router)
+    app.include_router(ops.router)
     for router in routers:
         app.include_router(router)
     document_problems(app)

@@ -109,6 +109,38 @@ async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: P
     return outcome
 
 
+async def _visible_row(runtime: Runtime, dead_letter_id: int, principal: Principal | None) -> dict[str, Any]:
+    table = runtime.tables.dead_letters
+    async with runtime.sessionmaker() as session:
+        row = (await session.execute(select(table).where(table.c.id == dead_letter_id))).mappings().first()
+    if row is None or not _visible(principal, row["subject"]):
+        raise NotFound("dead letter", dead_letter_id)
+    return dict(row)
+
+
+async def get_dead_letter(runtime: Runtime, dead_letter_id: int, principal: Principal | None = None) -> DeadLetterRead:
+    """One dead letter, whatever its status, within the principal's sites."""
+    return DeadLetterRead.model_validate(await _visible_row(runtime, dead_letter_id, principal))
+
+
+async def discard_dead_letter(runtime: Runtime, dead_letter_id: int, principal: Principal | None = None) -> None:
+    """Give up on an open dead letter (a message nobody needs applied): it leaves the open list, and its row and
+    payload stay for the record."""
+    await _visible_row(runtime, dead_letter_id, principal)
+    table = runtime.tables.dead_letters
+    async with runtime.sessionmaker() as session:
+        # Only an open one: a replay that finished meanwhile is not overwritten.
+        result = await session.execute(
+            update(table)
+            .where(table.c.id == dead_letter_id, table.c.status == "open")
+            .values(status="discarded", resolved_at=utcnow())
+        )
+        await session.commit()
+    if getattr(result, "rowcount", 0) != 1:
+        current = await get_dead_letter(runtime, dead_letter_id, principal)
+        raise Conflict(f"dead letter {dead_letter_id} is already {current.status}")
+
+
 router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
 HANDLE_DEAD_LETTERS = Permission("read and replay dead letters", Role.operator, Role.head_office)
 HandleDeadLetters = Annotated[Principal, Depends(require(HANDLE_DEAD_LETTERS))]
@@ -130,3 +162,18 @@ async def post_replay(
 ) -> dict[str, Any]:
     outcome = await replay_dead_letter(request.app.state.runtime, dead_letter_id, principal)
     return {"id": dead_letter_id, "status": "replayed", "outcome": outcome}
+
+
+@router.get("/{dead_letter_id}", response_model=DeadLetterRead)
+async def get_one(
+    request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: HandleDeadLetters
+) -> Any:
+    return await get_dead_letter(request.app.state.runtime, dead_letter_id, principal)
+
+
+@router.post("/{dead_letter_id}/discard")
+async def post_discard(
+    request: Request, dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: HandleDeadLetters
+) -> dict[str, Any]:
+    await discard_dead_letter(request.app.state.runtime, dead_letter_id, principal)
+    return {"id": dead_letter_id, "status": "discarded"}

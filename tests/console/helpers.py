@@ -25,3 +25,18 @@ def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
     path = target if os.environ.get("PM_TEST_SCREENSHOTS") else tmp_path / target.name
     page.screenshot(path=str(path), type="png")
     return path
+
+
+def create_staff_account(
+    page: Page, username: str, password: str, role: str = "客服专员", site: str = "harbour"
+) -> None:
+    """Head office's form (the page is signed in as `ho`): a test's own account, so a lockout or a disabled
+    account never touches a demo account another test signs in with."""
+    page.goto("/staff-accounts/new")
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("姓名", exact=True).fill(username)
+    page.get_by_label(role, exact=True).check()
+    page.get_by_label("管理处", exact=True).fill(site)
+    page.get_by_label("初始密码").fill(password)
+    page.get_by_role("button", name="创建账号").click()
+    page.locator("#saved").wait_for()

@@ -31,8 +31,24 @@ class ConsoleSettings(BaseSettings):
     """How long a locked account stays locked."""
     service_timeout_seconds: float = 10.0
     """Timeout of one call from the console to a service."""
+    oidc_issuer: str = ""
+    """Sign staff in through this OpenID Connect provider (its issuer URL; discovery at
+    /.well-known/openid-configuration). Empty: password sign-in against the console's own accounts. The provider's
+    access token is what the console hands the services, so set PM_JWT_JWKS_URL (and PM_JWT_ISSUER,
+    PM_JWT_AUDIENCE) to the same provider; its access tokens carry the claims roles, sites and department."""
+    oidc_client_id: str = ""
+    """The console's client id at the OpenID Connect provider."""
+    oidc_client_secret: str = ""
+    """The console's client secret at the OpenID Connect provider (a confidential client; PKCE is used too)."""
+    oidc_redirect_url: str = "http://127.0.0.1:8100/signin/oidc/callback"
+    """The console's callback URL as registered at the provider (the console's public address)."""
+    oidc_scopes: str = "openid profile"
+    """Scopes the console asks the provider for."""
     display_timezone: str = "Asia/Shanghai"
     """Time zone the screens show times in (IANA name; every demo site is in China)."""
+    jaeger_ui_url: str = ""
+    """The Jaeger UI (e.g. http://127.0.0.1:16686) when the services send spans to it over OTLP: the operations
+    screen links each trace there. Empty: no link (spans are read from the services' trace files)."""
 
 
 def load_console_settings(**overrides: object) -> ConsoleSettings:

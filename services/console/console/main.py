@@ -12,12 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from console.account.views import router as account_router
+from console.billing.views import router as billing_router
 from console.config import ConsoleSettings, load_console_settings
+from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
+from console.operations.views import router as operations_router
 from console.portal.views import router as portal_router
+from console.reports.views import router as reports_router
 from console.services import Services
+from console.staff.views import router as staff_router
 from console.web import SignInRequired, redirect, templates
+from console.worker.views import router as worker_router
 from pm_platform.db import create_engine, sessionmaker
 from pm_platform.settings import Settings, load_settings
 
@@ -45,6 +51,12 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.mount("/static", StaticFiles(directory=str(resources.files("console") / "static")), name="static")
     app.include_router(account_router)
     app.include_router(frontdesk_router)
+    app.include_router(staff_router)
+    app.include_router(reports_router)
+    app.include_router(worker_router)
+    app.include_router(operations_router)
+    app.include_router(billing_router)
+    app.include_router(followup_router)
     app.include_router(portal_router)
 
     @app.exception_handler(SignInRequired)

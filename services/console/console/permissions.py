@@ -13,12 +13,60 @@ SEE_REQUEST_LIST = Permission(
 # The new request form (linked from the request list): intake's RECORD_REQUESTS for staff at a desk.
 RECORD_REQUEST = Permission("record a request at the front desk", Role.agent, Role.supervisor, Role.manager)
 
+# The front desk's own work: the request page's actions (intake's HANDLE_REQUESTS), the incoming-call screen
+# (its lookup and a new request), the duty log and handover, incidents and their broadcasts.
+HANDLE_REQUEST = Permission("acknowledge, classify and reply to requests", Role.agent, Role.supervisor, Role.manager)
+TAKE_CALLS = Permission("take an incoming call at the front desk", Role.agent, Role.supervisor, Role.manager)
+KEEP_DUTY = Permission("keep the duty log and hand over a shift", Role.agent, Role.supervisor, Role.manager)
+HANDLE_INCIDENTS = Permission("follow incidents and broadcast them", Role.agent, Role.supervisor, Role.manager)
+
+# Head office manages the staff accounts (the console's own data).
+MANAGE_ACCOUNTS = Permission("manage the staff accounts", Role.head_office)
+
+# The reports with charts: site managers (their sites) and head office (every site side by side).
+SEE_REPORTS = Permission("read the reports of their sites", Role.manager, Role.head_office)
+
+# The department worker's phone screens (queue, pool, a work order's commands): dispatch's DO_WORK_ORDERS for
+# the department's own staff (a supervisor has no department, so no pool of their own).
+DO_DEPARTMENT_WORK = Permission("work the department's orders from a phone", Role.worker)
+
+# The operator's screen: health, consumer lag, dead letters and traces (the services' operator-only APIs).
+OPERATE = Permission("keep the platform running", Role.operator)
+
+# The billing screens (accounts, payments and receipts, arrears): billing's readers among the office staff.
+SEE_BILLING = Permission("see accounts, payments and arrears", Role.billing_clerk, Role.manager, Role.head_office)
+# Taking a payment is the clerk's (billing's RECORD_PAYMENTS); a void also the manager's (billing's VOID_PAYMENTS).
+RECORD_PAYMENT = Permission("record a payment", Role.billing_clerk)
+VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
+
+# Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
+SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
+
+# Satisfaction surveys: planned, sent, closed and reported by the site's manager and head office.
+PLAN_SURVEYS = Permission("plan, send and report satisfaction surveys", Role.manager, Role.head_office)
+
+# Home visits (走访) and their coverage: the managers and supervisors who make them (survey's RECORD_VISITS).
+SEE_VISITS = Permission("record home visits and see their coverage", Role.manager, Role.supervisor)
+
 # The owners' portal (owners sign in there with a one-time code; no staff role opens it).
 USE_PORTAL = Permission("use the owners' portal", Role.owner)
 
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
+    (TAKE_CALLS, "/front-desk/call", "screen.call"),
+    (KEEP_DUTY, "/front-desk/duty", "screen.duty"),
+    (HANDLE_INCIDENTS, "/front-desk/incidents", "screen.incidents"),
+    (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
+    (SEE_REPORTS, "/reports", "reports.screen"),
+    (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
+    (OPERATE, "/operations", "operations.screen"),
+    (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
+    (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
+    (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
+    (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
+    (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
+    (SEE_VISITS, "/visits", "followup.screen.visits"),
     (USE_PORTAL, "/portal", "screen.portal"),
 )
 

@@ -15,6 +15,9 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, list[str], list[str], str | None], ...] = (
     ("supervisor.harbour", "陈刚 (supervisor)", ["supervisor"], ["harbour"], None),
     ("eng.harbour", "刘强 (engineering)", ["worker"], ["harbour"], "engineering"),
     ("clerk.harbour", "赵敏 (billing)", ["billing_clerk"], ["harbour"], None),
+    # A second cashier at the front counter (the browser tests of the billing screens sign in as her, since
+    # the sign-in tests lock clerk.harbour for a while).
+    ("cashier.harbour", "钱悦 (cashier)", ["billing_clerk"], ["harbour"], None),
     ("manager.harbour", "孙丽 (manager)", ["manager"], ["harbour"], None),
     ("ho", "周总部 (head office)", ["head_office"], ["*"], None),
     ("ops", "吴运维 (operator)", ["operator"], ["*"], None),

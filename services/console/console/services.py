@@ -32,18 +32,6 @@ class Services:
         }
         self.client = httpx.AsyncClient(timeout=settings.service_timeout_seconds, transport=transport)
 
-    async def send(self, method: str, service: str, path: str, token: str, **options: Any) -> httpx.Response:
-        """One call as the person (httpx's options: params, json, data, files); a 4xx or 5xx becomes a
-        ServiceError with the service's own words."""
-        url = self.base_urls[service].rstrip("/") + path
-        try:
-            response = await self.client.request(method, url, headers={"Authorization": f"Bearer {token}"}, **options)
-        except httpx.HTTPError as exc:
-            raise ServiceError(service, None, type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
-        return response
-
     async def request(
         self,
         method: str,
@@ -53,9 +41,39 @@ class Services:
         params: dict[str, str] | None = None,
         body: Any = None,
     ) -> Any:
-        """One JSON call as the person; the answer's JSON body."""
-        response = await self.send(method, service, path, token, params=params, json=body)
+        """One call as the person; a 4xx or 5xx becomes a ServiceError with the service's own words."""
+        response = await self.send(method, service, path, token, params=params, body=body)
         return response.json() if response.content else None
+
+    async def send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        token: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Response:
+        """The response itself (a CSV export, say, or a photo), once it is not a refusal; with ``data`` and
+        ``files`` the call is a multipart upload."""
+        url = self.base_urls[service].rstrip("/") + path
+        try:
+            response = await self.client.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                data=data,
+                files=files,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceError(service, None, type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
+        return response
 
     async def post_file(
         self, service: str, path: str, token: str, data: dict[str, str], files: dict[str, tuple[str, bytes, str]]

@@ -106,6 +106,41 @@ async def test_concurrent_payments_get_consecutive_receipts_and_one_status_each(
     assert last == {unit: -sum(b["amount_cents"] for b in bodies if b["unit_id"] == unit) for unit in units[:2]}
 
 
+async def test_a_receipt_lists_the_charges_its_payment_settled_oldest_due_first(seeded) -> None:
+    runtime, client = seeded
+    clerk = auth(runtime)
+    for period in ("2026-09", "2026-10"):
+        issued = await client.post("/billing-periods", json={"site": "harbour", "period": period}, headers=clerk)
+        assert issued.status_code == 201, issued.text
+    fee = HARBOUR_FEES[UNIT]
+    first = (await client.post("/payments", json=payment("R-1", 10000), headers=clerk)).json()
+    second = (await client.post("/payments", json=payment("R-2", 2 * fee - 10000 + 500), headers=clerk)).json()
+
+    found = await client.get(f"/payments/{second['id']}/receipt", headers=clerk)
+    assert found.status_code == 200, found.text
+    receipt = found.json()
+    assert receipt["payment"]["receipt_no"] == second["receipt_no"]
+    assert (receipt["unit"]["unit_id"], receipt["payer"]["name"]) == (UNIT, "Li Wei")
+    # The first payment took 100.00 of September's fee: this one settles the rest of it, then October's.
+    assert [(i["period"], i["kind"], i["amount_cents"]) for i in receipt["items"]] == [
+        ("2026-09", "management_fee", fee - 10000),
+        ("2026-10", "management_fee", fee),
+    ]
+    assert receipt["credit_cents"] == 500
+    first_receipt = (await client.get(f"/payments/{first['id']}/receipt", headers=clerk)).json()
+    assert [(i["period"], i["amount_cents"]) for i in first_receipt["items"]] == [("2026-09", 10000)]
+
+    # Voiding the first moves what the second settled forward; the void one still shows what it had settled.
+    await client.post(f"/payments/{first['id']}/void", json={"reason": "Wrong unit"}, headers=clerk)
+    receipt = (await client.get(f"/payments/{second['id']}/receipt", headers=clerk)).json()
+    assert [(i["period"], i["amount_cents"]) for i in receipt["items"]] == [("2026-09", fee), ("2026-10", fee - 9500)]
+    assert receipt["credit_cents"] == 0
+    first_receipt = (await client.get(f"/payments/{first['id']}/receipt", headers=clerk)).json()
+    assert [(i["period"], i["amount_cents"]) for i in first_receipt["items"]] == [("2026-09", 10000)]
+    riverside_clerk = auth(runtime, sites=("riverside",))
+    assert (await client.get(f"/payments/{second['id']}/receipt", headers=riverside_clerk)).status_code == 403
+
+
 # --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
 
 

@@ -50,3 +50,27 @@ async def test_shift_handover_lists_the_shift_contacts_and_open_items(intake) ->
     assert (
         await client.post("/duty-log", headers=auth(runtime), json={"site": "riverside", "note": "x"})
     ).status_code == 403
+
+
+async def test_the_agent_handed_to_accepts_the_handover_once(intake) -> None:
+    runtime, client = intake
+    handed = await client.post(
+        "/handovers", headers=auth(runtime), json={"site": "harbour", "to_agent": "agent.2", "notes": "Busy night"}
+    )
+    assert handed.status_code == 201, handed.text
+    handover_id = handed.json()["id"]
+    assert handed.json()["accepted_at"] is None
+    # Only the person it was handed to takes the shift over.
+    other = await client.post(f"/handovers/{handover_id}/accept", headers=auth(runtime, subject="agent.3"))
+    assert other.status_code == 403
+    accepted = await client.post(f"/handovers/{handover_id}/accept", headers=auth(runtime, subject="agent.2"))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["accepted_by"] == "agent.2" and accepted.json()["accepted_at"]
+    again = await client.post(f"/handovers/{handover_id}/accept", headers=auth(runtime, subject="agent.2"))
+    assert again.status_code == 409 and again.json()["field"] == "accepted_at"
+    listed = (await client.get("/handovers", params={"site": "harbour"}, headers=auth(runtime))).json()
+    assert listed[0]["accepted_by"] == "agent.2"
+    elsewhere = await client.post(
+        f"/handovers/{handover_id}/accept", headers=auth(runtime, sites=("riverside",), subject="agent.2")
+    )
+    assert elsewhere.status_code == 403

@@ -72,12 +72,15 @@ class Ledger:
         return (self.as_of - self.oldest_due).days if self.oldest_due else 0
 
 
+def settlement_order(charge: Charge) -> tuple[date, datetime, str]:
+    """The order payments settle charges in: oldest due first."""
+    return charge.due_date, as_utc(charge.recorded_at), charge.id
+
+
 def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) -> Ledger:
     """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date."""
     cutoff = end_of_day(as_of)
-    live_charges = sorted(
-        (c for c in charges if as_utc(c.recorded_at) <= cutoff), key=lambda c: (c.due_date, as_utc(c.recorded_at), c.id)
-    )
+    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) <= cutoff), key=settlement_order)
     live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) <= cutoff]
     ledger = Ledger(as_of, live_charges, live_payments)
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)

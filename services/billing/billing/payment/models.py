@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
+from billing.directory.models import PayerRead, UnitRead
 from pm_platform.db import UtcDateTime
 from pm_platform.envelope import InputDatetime, UtcDatetime
 
@@ -103,3 +104,24 @@ class PaymentRead(BaseModel):
     voided_at: UtcDatetime | None
     voided_by: str | None
     void_reason: str | None
+
+
+class ReceiptItem(BaseModel):
+    """The part of one charge a payment settled (payments settle the oldest due charges first)."""
+
+    charge_id: str
+    kind: str
+    item: str
+    period: str | None
+    amount_cents: int
+
+
+class ReceiptRead(BaseModel):
+    """What a printed receipt carries: the payment, the unit and its payer, and the charges it settled."""
+
+    payment: PaymentRead
+    unit: UnitRead | None
+    payer: PayerRead | None
+    items: list[ReceiptItem]
+    # Paid beyond every charge recorded so far: a credit the unit's next charges use.
+    credit_cents: int

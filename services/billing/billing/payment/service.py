@@ -10,20 +10,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.models import Charge
-from billing.account.service import refresh_status, site_currency
-from billing.directory.models import Unit
+from billing.account.models import REPAIR, Charge
+from billing.account.service import refresh_status, settlement_order, site_currency
+from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
+from billing.directory.service import payers
 from billing.payment.models import (
     MethodTotal,
     Payment,
     PaymentCreate,
+    PaymentRead,
     PaymentsSummary,
     PaymentVoid,
     ReceiptCounter,
+    ReceiptItem,
+    ReceiptRead,
 )
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
-from pm_platform.envelope import new_id, utcnow
+from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
@@ -177,3 +181,50 @@ async def list_payments(
     if unit_id:
         query = query.where(Payment.unit_id == unit_id)
     return await fetch_page(session, query, Payment.receipt_seq.desc(), limit=limit, offset=offset)
+
+
+async def receipt(session: AsyncSession, principal: Principal, payment: Payment) -> ReceiptRead:
+    """A payment's receipt: the unit, its payer and the charges the payment settled. The unit's payments settle
+    its charges oldest due first, in the order they were received; a void payment shows what it settled while
+    it counted."""
+    charges = (
+        await session.scalars(select(Charge).where(Charge.site == payment.site, Charge.unit_id == payment.unit_id))
+    ).all()
+    others = (
+        await session.scalars(
+            select(Payment).where(
+                Payment.site == payment.site,
+                Payment.unit_id == payment.unit_id,
+                Payment.voided_at.is_(None),
+                Payment.id != payment.id,
+            )
+        )
+    ).all()
+    position = (as_utc(payment.received_at), payment.receipt_seq)
+    start = sum(p.amount_cents for p in others if (as_utc(p.received_at), p.receipt_seq) < position)
+    end = start + payment.amount_cents
+    items: list[ReceiptItem] = []
+    settled_before = 0  # the charges ahead of this one in settlement order
+    for charge in sorted(charges, key=settlement_order):
+        part = min(end, settled_before + charge.amount_cents) - max(start, settled_before)
+        settled_before += charge.amount_cents
+        if part > 0:
+            items.append(
+                ReceiptItem(
+                    charge_id=charge.id,
+                    kind="repair" if charge.kind == REPAIR else "management_fee",
+                    item=charge.item,
+                    period=charge.period,
+                    amount_cents=part,
+                )
+            )
+    unit = await session.get(Unit, payment.unit_id)
+    unit = unit if unit is not None and unit.site == payment.site else None
+    payer = (await payers(session, {payment.unit_id: unit} if unit else {}, [payment.unit_id])).get(payment.unit_id)
+    return ReceiptRead(
+        payment=PaymentRead.model_validate(payment, from_attributes=True),
+        unit=unit_read(unit) if unit else None,
+        payer=payer_read(payer, full_phone=principal.has_any(PHONE_ROLES)) if payer else None,
+        items=items,
+        credit_cents=payment.amount_cents - sum(i.amount_cents for i in items),
+    )

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from billing.payment import service
-from billing.payment.models import Payment, PaymentCreate, PaymentRead, PaymentsSummary, PaymentVoid
+from billing.payment.models import Payment, PaymentCreate, PaymentRead, PaymentsSummary, PaymentVoid, ReceiptRead
 from billing.permissions import READ_PAYMENTS, RECORD_PAYMENTS, VOID_PAYMENTS
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
@@ -70,6 +70,12 @@ async def payments_summary(
 @router.get("/payments/{payment_id}", response_model=PaymentRead)
 async def get_payment(payment: PaymentInScope) -> Any:
     return read(payment)
+
+
+@router.get("/payments/{payment_id}/receipt", response_model=ReceiptRead)
+async def get_receipt(payment: PaymentInScope, session: SessionDep, principal: ReadPayments) -> Any:
+    """What the payment's printed receipt carries: the unit, its payer and the charges the payment settled."""
+    return await service.receipt(session, principal, payment)
 
 
 @router.post("/payments/{payment_id}/void", response_model=PaymentRead)

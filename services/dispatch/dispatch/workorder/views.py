@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from dispatch.permissions import DISPATCH_WORK_ORDERS, DO_WORK_ORDERS, READ_WORK_ORDERS
 from dispatch.workorder import queries, service
+from dispatch.workorder.actions import WorkOrderActions, available_actions
 from dispatch.workorder.models import (
     Assign,
     Pause,
@@ -99,6 +100,12 @@ async def get_work_order(order: WorkOrderInScope) -> Any:
 @router.get("/work-orders/{work_order_id}/history", response_model=list[TransitionRead])
 async def get_history(work_order_id: str, session: SessionDep, principal: ReadWorkOrders) -> Any:
     return await queries.history(session, principal, work_order_id)
+
+
+@router.get("/work-orders/{work_order_id}/actions", response_model=WorkOrderActions)
+async def get_actions(order: WorkOrderInScope, principal: ReadWorkOrders) -> Any:
+    """The commands the caller may send now in the order's state (a worker's screen shows them as buttons)."""
+    return WorkOrderActions(work_order_id=order.id, status=order.status, actions=available_actions(order, principal))
 
 
 # --- the worker's actions ------------------------------------------------------------------------------

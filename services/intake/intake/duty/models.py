@@ -37,6 +37,9 @@ class Handover(Base):
     notes: Mapped[str] = mapped_column(Text)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The incoming agent's acceptance: from then on the open items are theirs.
+    accepted_by: Mapped[str | None] = mapped_column(String(128))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class DutyLogWrite(BaseModel):
@@ -90,3 +93,5 @@ class HandoverRead(BaseModel):
     notes: str
     contacts: list[dict[str, Any]]
     items: list[dict[str, Any]]
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None

@@ -15,7 +15,7 @@ from intake.request.models import OPEN, Request, Status
 from pm_platform.auth import Principal
 from pm_platform.db import get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.errors import Invalid
+from pm_platform.errors import Conflict, Forbidden, Invalid
 from pm_platform.uow import UnitOfWork
 
 DEFAULT_SHIFT = timedelta(hours=12)
@@ -175,6 +175,18 @@ async def hand_over(uow: UnitOfWork, principal: Principal, command: HandoverWrit
 
 async def get_handover(session: AsyncSession, principal: Principal, handover_id: str) -> Handover:
     return await get_in_scope(session, Handover, handover_id, principal, what="handover")
+
+
+async def accept(uow: UnitOfWork, principal: Principal, handover_id: str) -> Handover:
+    """The incoming agent takes the shift over: only the person it was handed to, and only once."""
+    handover = await get_in_scope(uow.session, Handover, handover_id, principal, what="handover", for_update=True)
+    if handover.to_agent != principal.subject:
+        raise Forbidden(f"handover {handover.id} was handed to {handover.to_agent}, not to {principal.subject}")
+    if handover.accepted_at is not None:
+        raise Conflict(f"handover {handover.id} was already accepted by {handover.accepted_by}", field="accepted_at")
+    handover.accepted_by, handover.accepted_at = principal.subject, utcnow()
+    await uow.commit()
+    return handover
 
 
 async def handovers(session: AsyncSession, principal: Principal, site: str, limit: int) -> Sequence[Handover]:

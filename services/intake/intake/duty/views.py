@@ -38,6 +38,12 @@ async def post_handover(body: HandoverWrite, uow: UowDep, principal: KeepDutyLog
     return await service.hand_over(uow, principal, body)
 
 
+@router.post("/handovers/{handover_id}/accept", response_model=HandoverRead)
+async def post_accept(handover_id: str, uow: UowDep, principal: KeepDutyLog) -> object:
+    """The agent the shift was handed to accepts it (403 for anyone else, 409 when already accepted)."""
+    return await service.accept(uow, principal, handover_id)
+
+
 @router.get("/handovers", response_model=list[HandoverRead])
 async def get_handovers(
     site: str, session: SessionDep, principal: ReadDutyLog, limit: Annotated[int, Query(ge=1, le=100)] = 20

@@ -1,15 +1,15 @@
 """owners' one-time codes and sessions
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_accounts
 Create Date: 2026-12-02 07:10:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002_accounts'
 branch_labels = None
 depends_on = None
 
