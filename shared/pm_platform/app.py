@@ -190,7 +190,11 @@ class RejectNul:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        field = nul_field(scope["path"], scope.get("query_string", b""), body)
+        # A multipart upload carries files, which are binary: only its path and query are checked here (the
+        # routes that take uploads check their form fields by pattern).
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        checked = b"" if content_type.lower().startswith(b"multipart/form-data") else body
+        field = nul_field(scope["path"], scope.get("query_string", b""), checked)
         if field is not None:
             reason = "NUL characters are not allowed"
             response = problem_response(

@@ -57,8 +57,9 @@ def household(stack: Stack) -> tuple[str, str, str]:
     party_id = response.json()["id"]
     eventually(
         "survey knows the owner",
-        lambda: httpx.get(stack.url("survey", f"/parties/{party_id}/contact-budget"), headers=manager).status_code
-        == 200,
+        lambda: (
+            httpx.get(stack.url("survey", f"/parties/{party_id}/contact-budget"), headers=manager).status_code == 200
+        ),
     )
     return unit_id, party_id, phone
 

@@ -175,6 +175,14 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     handover = await created(
         await client.post("/handovers", headers=staff, json={"site": FOREIGN, "to_agent": "agent.2", "notes": SECRET})
     )
+    photo = await created(
+        await client.post(
+            "/photos",
+            data={"site": FOREIGN},
+            files={"file": ("p.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+            headers=staff,
+        )
+    )
     walk = Walk(
         values={
             "request_id": first["id"],
@@ -184,6 +192,7 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "party_id": FOREIGN_PARTY,
             "site": FOREIGN,
             "kind": "units",
+            "name": photo["ref"].split("/", 1)[1],  # a photo stored for the foreign site
         },
         query={"unit_id": FOREIGN_UNIT, "phone": "13900000011", "month": MONTH, "day": date.today().isoformat()},
     )
@@ -436,6 +445,7 @@ async def notification_setup(runtime: Runtime, client: httpx.AsyncClient) -> Wal
         },
         # Staff ids are unique across sites: one of the intruder's own site must not take over riverside's.
         ("PUT", "/staff/{staff_id}"): lambda intruder: {"site": intruder.home, "role": "supervisor", "name": "Wu"},
+        ("POST", "/one-time-codes"): {"site": FOREIGN, "phone": "13900000099", "code": "123456"},
     }
     return walk
 

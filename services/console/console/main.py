@@ -21,6 +21,7 @@ from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.live.hub import LiveHub
 from console.live.views import router as live_router
 from console.operations.views import router as operations_router
+from console.portal.views import router as portal_router
 from console.reports.views import router as reports_router
 from console.services import Services
 from console.staff.views import router as staff_router
@@ -63,12 +64,13 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(followup_router)
     app.include_router(live_router)
     app.include_router(board_router)
+    app.include_router(portal_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
         if request.headers.get("HX-Request"):  # htmx follows a redirect inside the target: reload instead
-            return Response(status_code=401, headers={"HX-Redirect": "/signin"})
-        return redirect("/signin")
+            return Response(status_code=401, headers={"HX-Redirect": exc.path})
+        return redirect(exc.path)
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:

@@ -51,6 +51,9 @@ SEE_VISITS = Permission("record home visits and see their coverage", Role.manage
 # The supervisor's board: a site's requests, time limits, department queues, slips and follow-ups, live.
 SEE_BOARD = Permission("watch a site's board", Role.supervisor, Role.manager, Role.head_office)
 
+# The owners' portal (owners sign in there with a one-time code; no staff role opens it).
+USE_PORTAL = Permission("use the owners' portal", Role.owner)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -68,6 +71,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
     (SEE_BOARD, "/board", "screen.board"),
+    (USE_PORTAL, "/portal", "screen.portal"),
 )
 
 

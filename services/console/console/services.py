@@ -53,18 +53,39 @@ class Services:
         token: str,
         params: dict[str, str] | None = None,
         body: Any = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
-        """The response itself (a CSV export, say), once it is not a refusal."""
+        """The response itself (a CSV export, say, or a photo), once it is not a refusal; with ``data`` and
+        ``files`` the call is a multipart upload."""
         url = self.base_urls[service].rstrip("/") + path
         try:
             response = await self.client.request(
-                method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
+                method,
+                url,
+                params=params,
+                json=body,
+                data=data,
+                files=files,
+                headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.HTTPError as exc:
             raise ServiceError(service, None, type(exc).__name__) from exc
         if response.status_code >= 400:
             raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
         return response
+
+    async def post_file(
+        self, service: str, path: str, token: str, data: dict[str, str], files: dict[str, tuple[str, bytes, str]]
+    ) -> Any:
+        """A multipart upload (form fields and files by field name: (file name, content, content type))."""
+        response = await self.send("POST", service, path, token, data=data, files=files)
+        return response.json() if response.content else None
+
+    async def get_bytes(self, service: str, path: str, token: str) -> tuple[bytes, str]:
+        """A file the service serves: its bytes and content type."""
+        response = await self.send("GET", service, path, token)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
     async def get(self, service: str, path: str, token: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", service, path, token, params=params)

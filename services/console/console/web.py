@@ -20,11 +20,15 @@ from console.account.rules import csrf_ok
 from console.config import ConsoleSettings
 from console.i18n import LANGUAGE_COOKIE, Translator, language_of, translator
 from console.permissions import screens_for
+from console.portal import service as owners
+from console.portal.models import OwnerSession
 from console.services import Services
 from pm_platform.auth import Permission
 from pm_platform.settings import Settings
 
 SESSION_COOKIE = "console_session"
+# An owner's session in the portal (owners sign in with a one-time code, not as staff).
+OWNER_SESSION_COOKIE = "portal_session"
 # Before sign-in there is no session: the sign-in and language forms use a double-submit cookie instead.
 ANONYMOUS_CSRF_COOKIE = "console_csrf"
 
@@ -41,16 +45,25 @@ class Page:
     csrf_token: str
     session: StaffSession | None = None
     account: StaffAccount | None = None
+    owner: OwnerSession | None = None  # an owner signed in to the portal (then session and account are None)
 
     @property
     def token(self) -> str:
         """The signed-in person's own token to the services (pages that need a person only)."""
+        if self.owner is not None:
+            return self.owner.service_token
         assert self.session is not None
         return self.session.service_token
 
+    @property
+    def roles(self) -> list[str]:
+        if self.account is not None:
+            return list(self.account.roles)
+        return ["owner"] if self.owner is not None else []
+
     def may(self, permission: Permission) -> bool:
         """Whether the person's roles open a screen guarded by this permission."""
-        return self.account is not None and bool(set(self.account.roles) & {str(r) for r in permission.roles})
+        return bool(set(self.roles) & {str(r) for r in permission.roles})
 
     def require(self, permission: Permission) -> None:
         """403 before calling a service when the person's roles do not open this screen."""
@@ -60,7 +73,7 @@ class Page:
     @property
     def screens(self) -> list[tuple[str, str]]:
         """(path, title key) of the screens this person sees: the navigation and the home page."""
-        return screens_for(self.account.roles) if self.account is not None else []
+        return screens_for(self.roles)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         console: ConsoleSettings = self.request.app.state.console
@@ -101,13 +114,20 @@ Database = Annotated[AsyncSession, Depends(database)]
 
 
 class SignInRequired(Exception):
-    """Raised by pages that need a person; answered with a redirect to the sign-in page."""
+    """Raised by pages that need a person; answered with a redirect to the sign-in page (staff's or owners')."""
+
+    def __init__(self, path: str = "/signin") -> None:
+        super().__init__(path)
+        self.path = path
 
 
 async def page_context(request: Request, session: Database) -> Page:
     language = language_of(request.cookies.get(LANGUAGE_COOKIE))
     found = await accounts.current(session, request.cookies.get(SESSION_COOKIE))
     if found is None:
+        owner = await owners.current_owner(session, request.cookies.get(OWNER_SESSION_COOKIE))
+        if owner is not None:
+            return Page(request, language, translator(language), owner.csrf_token, owner=owner)
         csrf = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or ""
         return Page(request, language, translator(language), csrf)
     staff_session, account = found
@@ -118,7 +138,8 @@ AnyPage = Annotated[Page, Depends(page_context)]
 
 
 async def signed_in_page(page: AnyPage) -> Page:
-    if page.session is None:
+    """A person signed in: staff, or an owner (whom every staff screen's `page.require` then answers 403)."""
+    if page.session is None and page.owner is None:
         raise SignInRequired
     return page
 

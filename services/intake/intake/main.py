@@ -9,6 +9,7 @@ from intake.incident.views import router as incident_router
 from intake.lookup.handlers import subscriptions as lookup_subscriptions
 from intake.lookup.views import router as lookup_router
 from intake.organization.views import router as organization_router
+from intake.photo.views import router as photo_router
 from intake.report.views import router as report_router
 from intake.request.handlers import subscriptions as request_subscriptions
 from intake.request.handlers import timers
@@ -37,6 +38,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             organization_router,
             archive_router,
             request_router,
+            photo_router,
             units_router,
             lookup_router,
             incident_router,

@@ -25,6 +25,8 @@ READ_ARCHIVE = Permission(
 )
 # An owner's token (with its party id) reads the owner's own unit; unit_in_scope checks it is theirs.
 READ_UNITS = Permission("read a unit and who lives there", *READ_ARCHIVE.roles, Role.owner)
+# Owners choose a category when they raise a request in the portal: the site's taxonomy is not confidential.
+READ_CATEGORIES = Permission("read a site's request categories", *READ_ARCHIVE.roles, Role.owner)
 EDIT_PARTIES = Permission("record parties and their moves", *_FRONT_DESK)
 READ_TIME_LIMITS = Permission("read a site's time limits", *_STAFF)
 # A site's buildings, units, categories, windows and time limits.

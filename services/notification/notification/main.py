@@ -12,6 +12,8 @@ from notification.message import handlers as message_handlers
 from notification.message.channels import Channels, build_channels
 from notification.message.sender import sender_job
 from notification.message.views import router as message_router
+from notification.onetime import service as onetime
+from notification.onetime.views import router as onetime_router
 from notification.preference.views import router as preference_router
 from notification.site import handlers as site_handlers
 from notification.site.views import router as site_router
@@ -38,7 +40,9 @@ def build_runtime(
 ) -> Runtime:
     runtime = Runtime(settings or load_settings("notification"), Base.metadata, platform_tables, subscriptions)
     config = configure(runtime, config or load_notification_settings())
-    runtime.background.append(sender_job(runtime, channels or build_channels(config, runtime.settings.var_dir)))
+    channels = channels or build_channels(config, runtime.settings.var_dir)
+    onetime.use_channels(runtime, channels)  # one-time codes go out at once through the same senders
+    runtime.background.append(sender_job(runtime, channels))
     runtime.background.append(timer_job(runtime, timers))
     return runtime
 
@@ -47,6 +51,14 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Notification",
-        routers=[message_router, broadcast_router, preference_router, template_router, staff_router, site_router],
+        routers=[
+            message_router,
+            onetime_router,
+            broadcast_router,
+            preference_router,
+            template_router,
+            staff_router,
+            site_router,
+        ],
         description="Messages to owners and staff: templates, channels, preferences, quiet hours, broadcasts.",
     )

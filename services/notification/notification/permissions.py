@@ -31,3 +31,5 @@ EDIT_PREFERENCES = Permission(
     Role.operator,
 )
 EDIT_TEMPLATES = Permission("read and change message templates", Role.operator, Role.head_office, Role.manager)
+# The console's owner sign-in texts one-time codes with its own service token (operator role, subject console).
+SEND_ONE_TIME_CODES = Permission("text a one-time sign-in code", Role.operator)

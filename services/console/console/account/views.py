@@ -156,7 +156,7 @@ async def signout(
     page: SignedInPage, session: Database, csrf_token: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
     check_csrf(page, csrf_token)
-    await accounts.sign_out(session, page.request.cookies[SESSION_COOKIE])
+    await accounts.sign_out(session, page.request.cookies.get(SESSION_COOKIE, ""))
     response = redirect("/signin?signed_out=true")
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -180,6 +180,8 @@ async def switch_language(
 
 @router.get("/")
 async def home(page: SignedInPage) -> Response:
+    if page.owner is not None:
+        return redirect("/portal")  # an owner's home is the portal
     assert page.account is not None
     separator = "、" if page.language == "zh" else ", "
     role_names = separator.join(page.t.value("role", role) for role in page.account.roles)

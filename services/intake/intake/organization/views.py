@@ -27,6 +27,7 @@ from intake.permissions import (
     EDIT_SITE_SETUP,
     ONBOARD_SITES,
     READ_ARCHIVE,
+    READ_CATEGORIES,
     READ_TIME_LIMITS,
     READ_UNITS,
 )
@@ -37,6 +38,7 @@ from pm_platform.problems import Problem
 router = APIRouter(tags=["organization"])
 ReadTimeLimits = Annotated[Principal, Depends(require(READ_TIME_LIMITS))]
 ReadArchive = Annotated[Principal, Depends(require(READ_ARCHIVE))]
+ReadCategories = Annotated[Principal, Depends(require(READ_CATEGORIES))]
 ReadUnits = Annotated[Principal, Depends(require(READ_UNITS))]
 EditParties = Annotated[Principal, Depends(require(EDIT_PARTIES))]
 EditSiteSetup = Annotated[Principal, Depends(require(EDIT_SITE_SETUP))]
@@ -150,7 +152,7 @@ async def post_move_out(party_id: str, body: MoveOut, uow: UowDep, principal: Ed
 
 
 @router.get("/sites/{site}/categories", response_model=list[CategoryRead])
-async def get_categories(site: str, session: SessionDep, _: ReadArchive) -> object:
+async def get_categories(site: str, session: SessionDep, _: ReadCategories) -> object:
     return await service.categories(session, site)
 
 
