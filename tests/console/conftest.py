@@ -86,3 +86,19 @@ def page(browser: Browser, console_stack: Stack) -> Iterator[Page]:
         yield page
     finally:
         context.close()
+
+
+# A phone: the worker's and the owner's screens are laid out for it first.
+PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def phone(browser: Browser, console_stack: Stack) -> Iterator[Page]:
+    """A fresh phone-sized, touch browser context (its own cookies)."""
+    context = browser.new_context(base_url=console_stack.url("console", ""), **PHONE)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()

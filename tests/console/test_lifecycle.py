@@ -18,12 +18,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.console.conftest import PHONE
 from tests.console.helpers import sign_in
 from tests.console.test_portal import ask_for_code, sent_codes, wait_for_code
 from tests.e2e.conftest import Stack
 
 LIVE_ON = "实时更新已连接。"
-PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
 def eventually(what: str, read: Callable[[], Any], timeout: float = 45) -> Any:

@@ -13,32 +13,15 @@ import struct
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.console.helpers import screenshot, sign_in
 from tests.e2e.conftest import Stack
 
 SEEDED_OWNER_PHONE = "13800000001"  # Li Wei, harbour-A-0101 (deploy/demo.yaml)
-PHONE_SIZE = {"width": 375, "height": 740}
-
-
-@pytest.fixture
-def phone(browser: Browser, console_stack: Stack) -> Iterator[Page]:
-    """A fresh phone-sized browser context (its own cookies)."""
-    context = browser.new_context(
-        base_url=console_stack.url("console", ""), viewport=PHONE_SIZE, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def small_png(path: Path) -> Path:

@@ -7,32 +7,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.console.helpers import screenshot, sign_in
 from tests.e2e.conftest import Stack
-
-PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture
-def phone(browser: Browser, console_stack: Stack) -> Iterator[Page]:
-    """A phone-sized, touch browser context of its own (its own cookies)."""
-    context = browser.new_context(
-        base_url=console_stack.url("console", ""), viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def engineer(stack: Stack) -> dict[str, str]:
