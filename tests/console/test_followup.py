@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.helpers import screenshot, sign_in
+from tests.console.helpers import household, screenshot, sign_in
 from tests.e2e.conftest import Stack, eventually, items
 
 
@@ -104,37 +104,8 @@ def test_an_agent_records_an_unanswered_call_and_a_not_solved_answer_and_intake_
     expect(page.locator(f"#follow-up-{followup['id']}")).to_contain_text("问题未解决")
 
 
-def _household_of_its_own(stack: Stack) -> tuple[str, str]:
-    """A building of one occupied unit and its owner, made at intake and known to survey, so the survey below
-    invites exactly this household whatever other tests did to the demo owners' contact budgets."""
-    manager = stack.token("manager.harbour", ["manager"], ["harbour"])
-    building = "S" + uuid.uuid4().hex[:6]
-    response = httpx.post(
-        stack.url("intake", "/sites/harbour/buildings"),
-        json={"code": building, "name": f"Survey test {building}", "floors": 2},
-        headers=manager,
-    )
-    assert response.status_code == 200, response.text
-    unit = {"code": f"{building}-0101", "building": building, "floor": 1, "area_m2": "80.00", "occupied": True}
-    response = httpx.post(stack.url("intake", "/sites/harbour/units"), json=unit, headers=manager)
-    assert response.status_code == 200, response.text
-    unit_id = response.json()["id"]
-    owner = {"role": "owner", "name": "Survey Owner", "phone": "13800000099"}
-    response = httpx.post(stack.url("intake", f"/units/{unit_id}/parties"), json=owner, headers=manager)
-    assert response.status_code == 201, response.text
-    party_id = response.json()["id"]
-
-    def known_to_survey() -> bool:
-        budget = httpx.get(stack.url("survey", f"/parties/{party_id}/contact-budget"), headers=manager)
-        coverage = httpx.get(stack.url("survey", "/visits/coverage"), params={"site": "harbour"}, headers=manager)
-        return budget.status_code == 200 and unit_id in str(coverage.json())
-
-    eventually(known_to_survey, timeout=30)
-    return building, party_id
-
-
 def test_a_manager_creates_sends_reports_and_closes_a_survey(page: Page, console_stack: Stack) -> None:
-    building, party_id = _household_of_its_own(console_stack)
+    building, _, party_id, _ = household(console_stack)
     title = f"冬季满意度调查 {uuid.uuid4().hex[:6]}"
 
     sign_in(page, "manager.harbour")

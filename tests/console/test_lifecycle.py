@@ -7,7 +7,6 @@ owners' contact budget can skip the follow-up) and to wait for the services' own
 
 from __future__ import annotations
 
-import random
 import re
 import time
 import uuid
@@ -19,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.console.conftest import PHONE
-from tests.console.helpers import sign_in
+from tests.console.helpers import household, sign_in
 from tests.console.test_portal import ask_for_code, sent_codes, wait_for_code
 from tests.e2e.conftest import Stack
 
@@ -35,34 +34,6 @@ def eventually(what: str, read: Callable[[], Any], timeout: float = 45) -> Any:
             return value
         time.sleep(0.25)
     raise AssertionError(f"{what}: not within {timeout} s")
-
-
-def household(stack: Stack) -> tuple[str, str, str]:
-    """(unit id, party id, phone) of a new occupied unit and its owner, known to survey and notification."""
-    manager = stack.token("manager.harbour", ["manager"], ["harbour"])
-    building = "L" + uuid.uuid4().hex[:6]
-    response = httpx.post(
-        stack.url("intake", "/sites/harbour/buildings"),
-        json={"code": building, "name": f"Lifecycle {building}", "floors": 2},
-        headers=manager,
-    )
-    assert response.status_code == 200, response.text
-    unit = {"code": f"{building}-0101", "building": building, "floor": 1, "area_m2": "90.00", "occupied": True}
-    response = httpx.post(stack.url("intake", "/sites/harbour/units"), json=unit, headers=manager)
-    assert response.status_code == 200, response.text
-    unit_id = response.json()["id"]
-    phone = "139" + "".join(random.choices("0123456789", k=8))
-    owner = {"role": "owner", "name": "Zhao Lei", "phone": phone}
-    response = httpx.post(stack.url("intake", f"/units/{unit_id}/parties"), json=owner, headers=manager)
-    assert response.status_code == 201, response.text
-    party_id = response.json()["id"]
-    eventually(
-        "survey knows the owner",
-        lambda: (
-            httpx.get(stack.url("survey", f"/parties/{party_id}/contact-budget"), headers=manager).status_code == 200
-        ),
-    )
-    return unit_id, party_id, phone
 
 
 @pytest.fixture
@@ -86,7 +57,7 @@ def contexts(browser: Browser, console_stack: Stack) -> Iterator[Callable[..., P
 def test_a_repair_from_call_to_reopened_through_every_role_s_screens(
     contexts: Callable[..., Page], console_stack: Stack
 ) -> None:
-    unit_id, party_id, phone = household(console_stack)
+    _, unit_id, party_id, phone = household(console_stack)
     unit_code = unit_id.removeprefix("harbour-")
     description = f"主卧空调滴水 lifecycle {uuid.uuid4().hex[:6]}"
 
