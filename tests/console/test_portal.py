@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.helpers import screenshot, sign_in
-from tests.e2e.conftest import Stack
+from tests.console.helpers import household, screenshot, sign_in
+from tests.e2e.conftest import Stack, eventually, items
 
 SEEDED_OWNER_PHONE = "13800000001"  # Li Wei, harbour-A-0101 (deploy/demo.yaml)
 
@@ -191,3 +191,69 @@ def test_staff_are_refused_the_portal_and_a_visitor_is_sent_to_its_sign_in(
     expect(page.get_by_role("heading", name="我的工作台")).to_be_visible()
     refused = page.goto("/portal")
     assert refused is not None and refused.status == 403
+
+
+def test_the_owner_answers_the_follow_up_of_a_completed_repair_and_the_request_closes(
+    phone: Page, console_stack: Stack
+) -> None:
+    # A household of the test's own (no other test's contacts can skip its follow-up), and a repair of theirs
+    # that engineering completes (the APIs: the worker's screens have their own tests).
+    home = household(console_stack)
+    agent = console_stack.token("agent.harbour", ["agent"], ["harbour"])
+    description = f"阳台地漏反味 {uuid.uuid4().hex[:6]}"
+    repair = {
+        "site": "harbour",
+        "kind": "repair",
+        "channel": "phone",
+        "category": "water",
+        "description": description,
+        "unit_id": home.unit_id,
+        "in_unit": True,
+        "reporter": {"party_id": home.party_id, "name": "Zhao Lei", "phone": home.phone},
+    }
+    response = httpx.post(console_stack.url("intake", "/requests"), json=repair, headers=agent)
+    assert response.status_code == 201, response.text
+    request_id = response.json()["id"]
+    engineer = console_stack.token("eng.harbour", ["worker"], ["harbour"], "engineering")
+    orders = eventually(
+        lambda: items(
+            httpx.get(
+                console_stack.url("dispatch", "/work-orders"), params={"request_id": request_id}, headers=engineer
+            ).json()
+        ),
+        timeout=30,
+    )
+    order_url = console_stack.url("dispatch", f"/work-orders/{orders[0]['id']}")
+    assert httpx.post(order_url + "/claim", headers=engineer).status_code == 200
+    done = httpx.post(order_url + "/complete", json={"result": "清理地漏 加装防臭芯"}, headers=engineer)
+    assert done.status_code == 200, done.text
+    eventually(
+        lambda: items(
+            httpx.get(
+                console_stack.url("survey", "/follow-ups"), params={"request_id": request_id}, headers=agent
+            ).json()
+        ),
+        timeout=30,
+    )
+
+    # The owner signs in, opens the request and answers its follow-up: solved, five stars.
+    known = len(sent_codes(console_stack, home.phone))
+    ask_for_code(phone, home.phone)
+    phone.get_by_label("验证码").fill(wait_for_code(console_stack, home.phone, known))
+    phone.get_by_role("button", name="登录", exact=True).click()
+    phone.locator(f"#request-{request_id}").get_by_role("link").first.click()
+    follow_up = phone.locator("section.followup")
+    expect(follow_up.get_by_role("heading", name="服务回访")).to_be_visible()
+    follow_up.get_by_label("是").check()
+    follow_up.get_by_label("补充意见").fill("师傅很专业")
+    follow_up.get_by_role("button", name="提交回访").click()
+    expect(phone.locator("section.followup")).to_contain_text("已回复，谢谢")
+
+    # Survey tells intake; a satisfied owner closes the request.
+    eventually(
+        lambda: (
+            httpx.get(console_stack.url("intake", f"/requests/{request_id}"), headers=agent).json()["status"]
+            == "closed"
+        ),
+        timeout=30,
+    )
