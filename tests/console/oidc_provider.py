@@ -35,7 +35,7 @@ class Person:
 
 
 @dataclass
-class TestProvider:
+class LocalProvider:
     port: int
     person: Person
     key: rsa.RSAPrivateKey = field(
@@ -108,7 +108,7 @@ class TestProvider:
 
         return app
 
-    def start(self) -> TestProvider:
+    def start(self) -> LocalProvider:
         config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         threading.Thread(target=self.server.run, daemon=True).start()

@@ -22,13 +22,13 @@ from pm_platform.devstack import (
 )
 from pm_platform.natsserver import NatsServer, free_port
 from pm_platform.settings import REPO_ROOT
-from tests.console.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Person, TestProvider
+from tests.console.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, LocalProvider, Person
 
 
 @pytest.fixture(scope="module")
-def oidc_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TestProvider]]:
+def oidc_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LocalProvider]]:
     base = tmp_path_factory.mktemp("oidc-stack")
-    provider = TestProvider(free_port(), Person("li.na@harbour", "李娜 (SSO)", ["agent"], ["harbour"])).start()
+    provider = LocalProvider(free_port(), Person("li.na@harbour", "李娜 (SSO)", ["agent"], ["harbour"])).start()
     (base / "var" / "nats").mkdir(parents=True)
     config, passwords = secure_nats(base / "var", REPO_ROOT / "deploy", REPO_ROOT / "contracts")
     nats = NatsServer(base / "nats", config_file=config, env=passwords).start()
@@ -68,7 +68,7 @@ def oidc_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 
 @pytest.fixture
-def sso_page(browser: Browser, oidc_stack: tuple[str, TestProvider]) -> Iterator[Page]:
+def sso_page(browser: Browser, oidc_stack: tuple[str, LocalProvider]) -> Iterator[Page]:
     context = browser.new_context(base_url=oidc_stack[0], viewport={"width": 1100, "height": 560})
     page = context.new_page()
     page.set_default_timeout(15_000)
