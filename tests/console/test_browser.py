@@ -187,3 +187,10 @@ def test_keyboard_only_sign_in(page: Page) -> None:
     expect(page.get_by_role("link", name="跳到主要内容")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def test_the_staff_sign_in_page_leads_owners_to_their_portal(page: Page) -> None:
+    page.goto("/signin")
+    page.get_by_role("link", name="业主请由此登录业主服务").click()
+    expect(page).to_have_url(re.compile(r"/portal/signin$"))
+    expect(page.get_by_label("手机号")).to_be_visible()
