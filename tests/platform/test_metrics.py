@@ -1,0 +1,177 @@
+"""``/metrics`` on a service app against a real nats-server, parsed as Prometheus parses it: HTTP answers by route
+template and status, a durable's lag read from JetStream, the outbox backlog and its age, open dead letters and
+overdue timers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
+
+from pm_platform import bus
+from pm_platform.app import create_app
+from pm_platform.auth import mint_token
+from pm_platform.envelope import utcnow
+from pm_platform.natsserver import NatsServer
+from tests.platform.harness import Probe, bad_envelope, eventually, provision
+
+pytestmark = pytest.mark.timeout(120)
+
+SUBJECT = "intake.request.created.v1.harbour"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str) -> Samples:
+    """Every sample by (name, labels)."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    return found[(name, frozenset(labels.items()))]
+
+
+async def scrape(client: httpx.AsyncClient) -> Samples:
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return samples(response.text)
+
+
+def client_of(probe: Probe) -> httpx.AsyncClient:
+    app: FastAPI = create_app(probe.runtime, title="probe", routers=[])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+@pytest.fixture
+async def dispatch(nats_server: NatsServer, database_urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Probe]:
+    """A probe named dispatch: it binds dispatch's durables, among them dispatch-from-intake."""
+    await provision(nats_server.url)
+    probe = Probe("dispatch", database_urls["probe"], nats_server.url, tmp_path)
+    await probe.create_schema()
+    yield probe
+    await probe.runtime.stop()
+
+
+async def publish(nats_url: str, count: int) -> None:
+    nc = await bus.connect(nats_url, "test-publisher")
+    try:
+        for _ in range(count):
+            await nc.jetstream().publish(SUBJECT, json.dumps(bad_envelope()).encode())
+    finally:
+        await nc.close()
+
+
+async def test_metrics_show_http_answers_consumer_lag_outbox_dead_letters_and_timers(
+    dispatch: Probe, nats_server: NatsServer
+) -> None:
+    probe = dispatch
+    await publish(nats_server.url, 4)  # nobody consumes them: the durable's backlog is exactly 4
+    await probe.runtime.start(relay=False, consumers=False)
+    tables = probe.runtime.tables
+    async with probe.runtime.sessionmaker() as session:
+        # No relay: three outbox rows wait, the oldest written 30 s ago.
+        now = utcnow()
+        await session.execute(
+            insert(tables.outbox),
+            [
+                {
+                    "event_id": envelope["id"],
+                    "subject": SUBJECT,
+                    "type": envelope["type"],
+                    "payload": json.dumps(envelope),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now - timedelta(seconds=seconds),
+                    "next_attempt_at": now,
+                }
+                for seconds, envelope in ((30, bad_envelope()), (10, bad_envelope()), (1, bad_envelope()))
+            ],
+        )
+        await session.execute(
+            insert(tables.dead_letters).values(
+                consumer="dispatch-from-intake",
+                subject=SUBJECT,
+                payload="{}",
+                kind="terminated",
+                reason="test",
+                status="open",
+                created_at=utcnow(),
+            )
+        )
+        await session.execute(
+            insert(tables.timers),
+            [
+                {"kind": "test.late", "key": "a", "due_at": now - timedelta(minutes=5), "status": "pending"},
+                {"kind": "test.late", "key": "b", "due_at": now + timedelta(hours=1), "status": "pending"},
+                {"kind": "test.late", "key": "c", "due_at": now - timedelta(hours=1), "status": "fired"},
+            ],
+        )
+        await session.commit()
+
+    async with client_of(probe) as client:
+        operator = {"Authorization": "Bearer " + mint_token(probe.settings, "metrics-test", ["operator"], ["*"])}
+        assert (await client.get("/admin/dead-letters/424242", headers=operator)).status_code == 404
+        assert (await client.get("/admin/dead-letters/434343", headers=operator)).status_code == 404
+        assert (await client.get("/ops/consumers")).status_code == 401
+        assert (await client.get("/no/such/path/8f3a")).status_code == 404
+
+        found = await scrape(client)
+
+    # HTTP: by route template (never the id in the path), method and status; a path no route matches is one label.
+    one = "/admin/dead-letters/{dead_letter_id}"
+    assert value(found, "pm_http_requests_total", method="GET", route=one, status="404") == 2
+    assert value(found, "pm_http_requests_total", method="GET", route="/ops/consumers", status="401") == 1
+    assert value(found, "pm_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert value(found, "pm_http_request_duration_seconds_count", method="GET", route=one) == 2
+    assert not any("424242" in str(labels) or "8f3a" in str(labels) for _, labels in found)
+
+    # Consumer lag, from JetStream at scrape time.
+    durable = {"stream": "INTAKE", "durable": "dispatch-from-intake"}
+    assert value(found, "pm_consumer_pending", **durable) == 4
+    assert value(found, "pm_consumer_ack_pending", **durable) == 0
+    assert value(found, "pm_consumer_redelivered", **durable) == 0
+    assert value(found, "pm_consumer_info_up", **durable) == 1
+    expected = {(c.stream, c.durable) for c in probe.runtime.topology.consumers_of("dispatch")}
+    up = {(dict(labels)["stream"], dict(labels)["durable"]) for name, labels in found if name == "pm_consumer_info_up"}
+    assert up == expected
+
+    # The outbox, the dead letters and the timers.
+    assert value(found, "pm_outbox_backlog") == 3
+    assert 30 <= value(found, "pm_outbox_oldest_age_seconds") < 90
+    assert value(found, "pm_dead_letters_open") == 1
+    assert value(found, "pm_timers_overdue") == 1
+
+    # Once the relay runs, the backlog drains and its age goes back to 0; once consumers run, the lag does.
+    await probe.restart()
+    async with client_of(probe) as client:
+
+        async def caught_up() -> bool:
+            found = await scrape(client)
+            return (
+                value(found, "pm_outbox_backlog") == 0
+                and value(found, "pm_outbox_oldest_age_seconds") == 0
+                and value(found, "pm_consumer_pending", **durable) == 0
+                and value(found, "pm_consumer_ack_pending", **durable) == 0
+            )
+
+        await eventually(caught_up, timeout=30)
+
+
+async def test_a_durable_whose_info_cannot_be_read_is_down_without_a_stale_lag(dispatch: Probe) -> None:
+    async with client_of(dispatch) as client:  # never started: no NATS connection
+        found = await scrape(client)
+    ups = {labels: v for (name, labels), v in found.items() if name == "pm_consumer_info_up"}
+    assert ups and set(ups.values()) == {0}
+    assert not any(name == "pm_consumer_pending" for name, _ in found)
+    assert value(found, "pm_outbox_backlog") == 0
