@@ -4,18 +4,23 @@ overdue timers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
+from typer.testing import CliRunner, Result
 
-from pm_platform import bus
+from pm_platform import bus, cli
 from pm_platform.app import create_app
 from pm_platform.auth import mint_token
 from pm_platform.envelope import utcnow
@@ -175,3 +180,106 @@ async def test_a_durable_whose_info_cannot_be_read_is_down_without_a_stale_lag(d
     assert ups and set(ups.values()) == {0}
     assert not any(name == "pm_consumer_pending" for name, _ in found)
     assert value(found, "pm_outbox_backlog") == 0
+
+
+def invoke_cli(*args: str) -> Result:
+    # Wide and plain, so rich's table neither wraps nor colours what the assertions read.
+    return CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a real HTTP port in this event loop (the runtime is started by the test, not the lifespan)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started, timeout=10, interval=0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def test_pm_status_shows_readiness_lag_outbox_and_dead_letters_of_each_service(
+    dispatch: Probe, nats_server: NatsServer
+) -> None:
+    probe = dispatch
+    await publish(nats_server.url, 2)
+    await probe.runtime.start(relay=False, consumers=False)
+    async with probe.runtime.sessionmaker() as session:
+        await session.execute(
+            insert(probe.runtime.tables.dead_letters),
+            [
+                {
+                    "consumer": "dispatch-from-intake",
+                    "subject": SUBJECT,
+                    "payload": "{}",
+                    "kind": "terminated",
+                    "reason": "test",
+                    "status": "open",
+                    "created_at": utcnow(),
+                }
+            ]
+            * 2,
+        )
+        await session.commit()
+    others = ["intake", "billing", "survey", "notification"]
+
+    async with served(create_app(probe.runtime, title="probe", routers=[])) as url:
+        # The four others are down (closed ports, never a stack that may run on the default ones).
+        down = [f"{name}=http://127.0.0.1:{closed_port()}" for name in others]
+        args = ["status", "--url", f"dispatch={url}", *(arg for item in down for arg in ("--url", item))]
+        result = await asyncio.to_thread(invoke_cli, *args)
+        assert result.exit_code == 1, result.output
+        lines = result.stdout.splitlines()
+        row = next(line for line in lines if line.startswith("│ dispatch"))
+        # service, ready, pending, ack pending, redelivered, outbox, oldest, dead letters
+        assert [cell.strip() for cell in row.strip("│").split("│")] == [
+            "dispatch",
+            "ready",
+            "2",
+            "0",
+            "0",
+            "0",
+            "-",
+            "2",
+        ]
+        for name in others:
+            line = next(line for line in lines if line.startswith(f"│ {name}"))
+            assert "unreachable" in line
+        behind = next(line for line in lines if "dispatch-from-intake" in line)
+        assert [cell.strip() for cell in behind.strip("│").split("│")][:6] == [
+            "dispatch",
+            "dispatch-from-intake",
+            "INTAKE",
+            "2",
+            "0",
+            "0",
+        ]
+        assert "intake (http://127.0.0.1:" in result.stdout and "unreachable: ConnectError" in result.stdout
+
+        # Every service answering ready (the same app under each name): exit code 0.
+        everyone = [arg for name in ["dispatch", *others] for arg in ("--url", f"{name}={url}")]
+        result = await asyncio.to_thread(invoke_cli, "status", *everyone)
+        assert result.exit_code == 0, result.output
+        assert "unreachable" not in result.stdout
+
+
+def test_pm_status_refuses_a_url_without_a_known_service() -> None:
+    result = invoke_cli("status", "--url", "plumbing=http://127.0.0.1:1")
+    assert result.exit_code == 2
+    assert "SERVICE=URL" in result.output
