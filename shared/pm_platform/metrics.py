@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -177,14 +178,17 @@ router = APIRouter(tags=["operations"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_PLAIN_0_0_4: {}}}},
 )
 async def get_metrics(request: Request) -> Response:
     """This service's metrics in Prometheus text format. Unauthenticated, like most scrape targets: the labels
     carry routes, durables and site codes only."""
     metrics = of(request.app)
     await metrics.refresh(request.app.state.runtime)
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    # The format the scraper asks for (OpenMetrics, or a newer text format); the classic text format otherwise,
+    # which every Prometheus version reads.
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(metrics.registry), headers={"Content-Type": content_type})
 
 
 def install(app: FastAPI) -> PlatformMetrics:

@@ -49,7 +49,7 @@ def value(found: Samples, name: str, **labels: str) -> float:
 async def scrape(client: httpx.AsyncClient) -> Samples:
     response = await client.get("/metrics")
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")  # what every Prometheus reads
     return samples(response.text)
 
 
@@ -180,6 +180,11 @@ async def test_a_durable_whose_info_cannot_be_read_is_down_without_a_stale_lag(d
     assert ups and set(ups.values()) == {0}
     assert not any(name == "pm_consumer_pending" for name, _ in found)
     assert value(found, "pm_outbox_backlog") == 0
+
+    async with client_of(dispatch) as client:  # a scraper that asks for OpenMetrics gets it
+        response = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
 
 
 def invoke_cli(*args: str) -> Result:
