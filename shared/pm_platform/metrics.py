@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # grow the label set without bound.
 UNMATCHED = "unmatched"
 
-MetricsSource = Callable[["Runtime", CollectorRegistry], Awaitable[None]]
+MetricsSource = Callable[["Runtime"], Awaitable[None]]
 """Called at each scrape, after the platform's gauges are read: sets a service's own gauges."""
 
 
@@ -98,7 +98,7 @@ class PlatformMetrics:
             self.consumer_redelivered.labels(lag.stream, lag.durable).set(lag.redelivered or 0)
         await self._read_tables(runtime)
         for source in self.sources:
-            await source(runtime, self.registry)
+            await source(runtime)
 
     async def _read_tables(self, runtime: Runtime) -> None:
         tables = runtime.tables
@@ -137,7 +137,7 @@ def of(app: FastAPI) -> PlatformMetrics:
 
 
 def add_source(app: FastAPI, source: MetricsSource) -> None:
-    """Register a service's own scrape-time gauges (create them in ``of(app).registry``)."""
+    """Register a service's own scrape-time gauges (created in ``of(app).registry``, set by ``source``)."""
     of(app).sources.append(source)
 
 
