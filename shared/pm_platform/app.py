@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pm_platform import asyncapi, deadletters, ops
+from pm_platform import asyncapi, deadletters, metrics, ops
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
@@ -82,7 +82,9 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     )
     app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    metrics.install(app)  # outermost of ours: counts the answers the middleware above give too
+    # Probes and scrapes come every few seconds: not a trace each.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
 

@@ -279,6 +279,39 @@ def dead_letters_replay(
 
 
 @app.command()
+def status(
+    url: Annotated[
+        list[str] | None, typer.Option(help="SERVICE=URL for a service not on its default local port; repeat")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each service")] = 3.0,
+) -> None:
+    """Each service's readiness, consumer lag, outbox backlog and dead letters on one screen.
+
+    Exit code 1 when a service is unreachable, not ready or would not answer its operator API."""
+    from rich.console import Console
+
+    from pm_platform.status import lagging_table, read_all, services_table
+
+    urls = {service.value: _service_url(service, None) for service in Service}
+    for item in url or []:
+        name, sep, base = item.partition("=")
+        if not sep or name not in urls or not base:
+            raise typer.BadParameter(f"expected SERVICE=URL with SERVICE one of {', '.join(urls)}", param_hint="--url")
+        urls[name] = base.rstrip("/")
+    statuses = asyncio.run(read_all(urls, _operator_headers(), timeout))
+    console = Console(highlight=False)
+    console.print(services_table(statuses))
+    lagging = lagging_table(statuses)
+    if lagging is not None:
+        console.print(lagging)
+    for state in statuses:
+        for problem in state.problems:
+            console.print(f"{state.service} ({state.url}): {problem}")
+    if not all(state.healthy for state in statuses):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
 def watch(
     site: Annotated[str, typer.Option(help="site code, or '*' for every site")],
     department: Annotated[str, typer.Option(help="department, or '*' for every department")],

@@ -469,6 +469,7 @@ SERVICES = {
 COMMON_UNWALKED = {
     ("GET", "/healthz"): "public liveness probe, no data",
     ("GET", "/readyz"): "public readiness probe, no data",
+    ("GET", "/metrics"): "public Prometheus scrape: counts only, labelled by route, durable and site code",
 }
 
 

@@ -11,6 +11,7 @@ from intake.lookup.views import router as lookup_router
 from intake.organization.views import router as organization_router
 from intake.photo.views import router as photo_router
 from intake.report.views import router as report_router
+from intake.request import metrics as request_metrics
 from intake.request.handlers import subscriptions as request_subscriptions
 from intake.request.handlers import timers
 from intake.request.views import router as request_router
@@ -31,7 +32,7 @@ def build_runtime() -> Runtime:
 
 
 def create(runtime: Runtime | None = None) -> FastAPI:
-    return create_app(
+    app = create_app(
         runtime or build_runtime(),
         title="Intake",
         routers=[
@@ -47,3 +48,5 @@ def create(runtime: Runtime | None = None) -> FastAPI:
         ],
         description="The front desk: the owner archive and every request owners raise.",
     )
+    request_metrics.install(app)
+    return app
