@@ -23,7 +23,7 @@ from pm_platform import bus
 from pm_platform.broker import ServiceBroker
 from pm_platform.consumer import ConsumerRunner
 from pm_platform.contracts import Catalog, load_catalog
-from pm_platform.db import PlatformTables, create_engine, sessionmaker
+from pm_platform.db import READ_ONLY, PlatformTables, create_engine, sessionmaker
 from pm_platform.housekeeping import housekeeping_job
 from pm_platform.outbox import OutboxRelay
 from pm_platform.settings import Settings
@@ -146,6 +146,8 @@ class Runtime:
 
         async def ask() -> None:
             async with self.engine.connect() as connection:
+                # Read-only: on SQLite a plain transaction begins IMMEDIATE and would queue behind every writer.
+                connection = await connection.execution_options(**READ_ONLY)
                 await connection.execute(text("SELECT 1"))
 
         try:
