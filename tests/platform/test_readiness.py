@@ -71,10 +71,10 @@ async def test_readiness_names_a_consumer_that_fell_far_behind(
         release.set()
 
         async def caught_up() -> bool:
-            return (await consumer.runtime.readiness_report()).ready
+            return (await consumer.effect_counts())[1] == 20
 
         await eventually(caught_up, timeout=30)
-        assert (await consumer.effect_counts())[1] == 20
+        assert (await consumer.runtime.readiness_report()).ready
     finally:
         release.set()
         await consumer.runtime.stop()
