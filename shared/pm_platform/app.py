@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import asyncapi, deadletters, metrics, ops
+from pm_platform.accesslog import AccessLog, setup_access_log
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
@@ -44,11 +45,12 @@ async def healthz() -> dict[str, str]:
     "/readyz", responses={503: {"description": "Not ready: a check failed", "content": {"application/json": {}}}}
 )
 async def readyz(request: Request) -> JSONResponse:
-    checks = await request.app.state.runtime.readiness()
-    ready = all(checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    report = await request.app.state.runtime.readiness_report()
+    body: dict[str, Any] = {"status": "ready" if report.ready else "not ready", "checks": report.checks}
+    if not report.ready:
+        body["reasons"] = report.reasons
+        body["consumers"] = report.consumers
+    return JSONResponse(body, status_code=200 if report.ready else 503)
 
 
 def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], description: str = "") -> FastAPI:
@@ -56,6 +58,7 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     if problem:
         raise InsecureConfiguration(f"{runtime.settings.service} refuses to start: {problem}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_access_log()
     setup_tracing(runtime.settings)
 
     @asynccontextmanager
@@ -82,6 +85,7 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     )
     app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
+    app.add_middleware(AccessLog)  # logs the final status, inside OpenTelemetry's span
     metrics.install(app)  # outermost of ours: counts the answers the middleware above give too
     # Probes and scrapes come every few seconds: not a trace each.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

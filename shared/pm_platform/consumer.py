@@ -80,14 +80,28 @@ class ConsumerRunner:
         return self.subscriber is not None and self.subscriber.fetching
 
     async def is_ready(self) -> bool:
-        """Bound, and the durable provisioned from deploy/ exists on the server."""
-        if self.subscriber is None or not self.bound:
-            return False
+        """Bound, the durable provisioned from deploy/ exists on the server, and it is not far behind."""
+        return await self.readiness_problem() is None
+
+    async def readiness_problem(self) -> str | None:
+        """Why this consumer is not ready (stopped, unbound, not provisioned, fallen behind), or None."""
+        settings = self.parts.settings
+        timeout, max_pending = settings.ready_check_timeout_seconds, settings.ready_max_pending
+        if self.subscriber is None:
+            return "not subscribed"
+        tasks = self.subscriber.tasks
+        # FastStream may restart a failed fetch loop (a new task beside the ended one): stopped means none runs.
+        if tasks and all(task.done() for task in tasks):
+            return "stopped: its fetch loop ended"
+        if not self.bound:
+            return "not bound to its durable yet"
         try:
-            await self.subscriber.jetstream.consumer_info(self.stream, self.durable, timeout=1.0)
-        except Exception:
-            return False
-        return True
+            info = await self.subscriber.jetstream.consumer_info(self.stream, self.durable, timeout=timeout)
+        except Exception as exc:
+            return f"no consumer info ({type(exc).__name__}: {exc})".replace(": )", ")")
+        if info.num_pending is not None and info.num_pending > max_pending:
+            return f"fallen behind: {info.num_pending} events pending (more than {max_pending})"
+        return None
 
     async def on_batch(self, messages: list[Msg]) -> None:
         """The subscriber's handler: whatever one batch does (an ack lost with the connection, say), the

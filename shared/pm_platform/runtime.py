@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -22,7 +23,7 @@ from pm_platform import bus
 from pm_platform.broker import ServiceBroker
 from pm_platform.consumer import ConsumerRunner
 from pm_platform.contracts import Catalog, load_catalog
-from pm_platform.db import PlatformTables, create_engine, sessionmaker
+from pm_platform.db import READ_ONLY, PlatformTables, create_engine, sessionmaker
 from pm_platform.housekeeping import housekeeping_job
 from pm_platform.outbox import OutboxRelay
 from pm_platform.settings import Settings
@@ -50,6 +51,7 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.consumers: list[ConsumerRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._connecting: asyncio.Task[None] | None = None
         # Periodic jobs of the service (timers), started with the runtime.
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
@@ -68,13 +70,31 @@ class Runtime:
                 runner = ConsumerRunner(self, definition.stream, definition.durable, self.subscriptions.handlers)
                 runner.subscribe(self.broker, definition.filter_subjects)
                 self.consumers.append(runner)
+        # nats-py's first connect retries for ever while the server is down: waited for briefly, then left to
+        # finish in the background, so that a service started during an outage serves /healthz (and /readyz
+        # 503) and becomes ready once NATS is back. A refused login still fails the start (it ends at once).
+        connecting = asyncio.create_task(self._connect_and_start(relay), name="nats-connect")
+        done, _ = await asyncio.wait({connecting}, timeout=self.settings.nats_connect_wait_seconds)
+        if connecting in done:
+            connecting.result()
+        else:
+            log.warning(
+                "%s: NATS at %s is unreachable; serving while connecting in the background",
+                self.settings.service,
+                self.settings.nats_url,
+            )
+            connecting.add_done_callback(_log_task_end)
+            self._connecting = connecting
+        for job in [*self.background, housekeeping_job(self)]:
+            self._spawn(job(), job.__name__)
+
+    async def _connect_and_start(self, relay: bool) -> None:
+        assert self.broker is not None
         self.nc = await self.broker.connect()
         if relay:
             self.relay = OutboxRelay(self, self.nc.jetstream())
             self._spawn(self.relay.run(), "outbox-relay")
         await self.broker.start()  # starts the subscribers
-        for job in [*self.background, housekeeping_job(self)]:
-            self._spawn(job(), job.__name__)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
@@ -84,7 +104,9 @@ class Runtime:
     async def stop(self) -> None:
         # The subscribers' fetch loops stop with our own tasks, before the broker drains the connection.
         subscriber_tasks = [task for runner in self.consumers if runner.subscriber for task in runner.subscriber.tasks]
-        await _cancel_until_done([*self._tasks, *subscriber_tasks])
+        connecting = [self._connecting] if self._connecting is not None else []
+        self._connecting = None
+        await _cancel_until_done([*connecting, *self._tasks, *subscriber_tasks])
         self._tasks.clear()
         self.consumers.clear()
         if self.broker is not None:
@@ -98,18 +120,74 @@ class Runtime:
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, bool]:
-        database = True
-        try:
+        return (await self.readiness_report()).checks
+
+    async def readiness_report(self) -> Readiness:
+        """Each check and, for a failed one, why. Quick by design: the NATS check reads the connection's state
+        (no round trip), the consumers are asked only while connected, and every wait is bounded."""
+        reasons: dict[str, str] = {}
+        database, nats_problem, consumer_problems = await asyncio.gather(
+            self._database_problem(), self._nats_problem(), self._consumer_problems()
+        )
+        if database:
+            reasons["database"] = database
+        if nats_problem:
+            reasons["nats"] = nats_problem
+        if consumer_problems:
+            reasons["consumers"] = "; ".join(f"{durable}: {problem}" for durable, problem in consumer_problems.items())
+        ended = [task.get_name() for task in self._tasks if task.done()]
+        if ended:
+            reasons["tasks"] = "ended: " + ", ".join(ended)
+        checks = {name: name not in reasons for name in ("database", "nats", "consumers", "tasks")}
+        return Readiness(checks, reasons, consumer_problems)
+
+    async def _database_problem(self) -> str | None:
+        timeout = self.settings.ready_check_timeout_seconds
+
+        async def ask() -> None:
             async with self.engine.connect() as connection:
+                # Read-only: on SQLite a plain transaction begins IMMEDIATE and would queue behind every writer.
+                connection = await connection.execution_options(**READ_ONLY)
                 await connection.execute(text("SELECT 1"))
-        except Exception:
-            database = False
-        return {
-            "database": database,
-            "nats": bool(self.nc and self.nc.is_connected),
-            "consumers": all([await c.is_ready() for c in self.consumers]),
-            "tasks": all(not t.done() for t in self._tasks),
-        }
+
+        try:
+            await asyncio.wait_for(ask(), timeout)
+        except TimeoutError:
+            return f"no answer within {timeout} s"
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+        return None
+
+    async def _nats_problem(self) -> str | None:
+        if self.nc is None:
+            return "connecting"
+        if self.nc.is_connected:
+            return None
+        if self.nc.is_closed:
+            return "connection closed"
+        return "disconnected, reconnecting"
+
+    async def _consumer_problems(self) -> dict[str, str]:
+        if not self.consumers:
+            return {}
+        if self.nc is None or not self.nc.is_connected:
+            return {runner.durable: "NATS not connected" for runner in self.consumers}
+        problems = await asyncio.gather(*(runner.readiness_problem() for runner in self.consumers))
+        return {runner.durable: problem for runner, problem in zip(self.consumers, problems, strict=True) if problem}
+
+
+@dataclass
+class Readiness:
+    checks: dict[str, bool]
+    """Each check: database, nats, consumers, tasks."""
+    reasons: dict[str, str]
+    """Why each failed check failed."""
+    consumers: dict[str, str]
+    """Each durable that is not ready, and why (stopped, not provisioned, fallen behind)."""
+
+    @property
+    def ready(self) -> bool:
+        return all(self.checks.values())
 
 
 async def _cancel_until_done(tasks: list[asyncio.Task[Any]]) -> None:

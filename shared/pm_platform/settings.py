@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     """How long the relay waits for a PubAck before retrying the row."""
     timer_poll_seconds: float = 1.0
     """How often due time-limit timers are looked for."""
+    # Readiness (/readyz): every check is bounded so that an outage answers 503 quickly instead of hanging.
+    ready_check_timeout_seconds: float = 0.5
+    """Longest wait of one readiness check (the database query, a consumer's info); past it the check fails."""
+    ready_max_pending: int = 10000
+    """A durable consumer with more undelivered events than this makes /readyz answer 503 (fallen behind)."""
+    nats_connect_wait_seconds: float = 2.0
+    """How long a starting service waits for NATS before serving /healthz (and /readyz 503) while it keeps
+    connecting in the background."""
     # Housekeeping: inbox retention must exceed the streams' max age (90 days) so replays stay deduplicated.
     outbox_retention_days: int = 7
     """Published outbox rows are deleted after this many days."""
