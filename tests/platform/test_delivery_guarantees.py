@@ -211,10 +211,10 @@ async def test_transient_failures_are_retried_with_growing_delay_and_succeed(pro
     times = [t for _, t in consumer.deliveries]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) == failures + 1
-    # nak(delay) grows: 0.2 s, 0.4 s, 0.8 s.
-    assert gaps[0] >= 0.15
-    assert gaps[1] > gaps[0] * 1.5
-    assert gaps[2] > gaps[1] * 1.5
+    # nak(delay) grows: 0.2 s, 0.4 s, 0.8 s. A delay is a floor (the server never redelivers sooner) while a busy
+    # machine only adds to a gap, so each gap is held to its own floor rather than to the gap before it.
+    for gap, floor in zip(gaps, (0.2, 0.4, 0.8), strict=True):
+        assert gap >= floor * 0.95, (gaps, floor)
     assert await consumer.rows(consumer.tables.dead_letters) == []
     assert await consumer.effect_counts() == (1, 1)
 
