@@ -151,3 +151,13 @@ def bad_envelope(**data_overrides: Any) -> dict[str, Any]:
         "correlationid": request_id,
         "data": {k: v for k, v in data.items() if v is not None or k not in data_overrides},
     }
+
+
+async def publish_bad_envelopes(nats_url: str, subject: str, count: int) -> None:
+    """``count`` envelopes published straight to JetStream (no outbox): a backlog for a consumer nobody runs."""
+    nc = await bus.connect(nats_url, "test-publisher")
+    try:
+        for _ in range(count):
+            await nc.jetstream().publish(subject, json.dumps(bad_envelope()).encode())
+    finally:
+        await nc.close()

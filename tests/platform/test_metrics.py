@@ -20,12 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 from typer.testing import CliRunner, Result
 
-from pm_platform import bus, cli
+from pm_platform import cli
 from pm_platform.app import create_app
 from pm_platform.auth import mint_token
 from pm_platform.envelope import utcnow
 from pm_platform.natsserver import NatsServer
-from tests.platform.harness import Probe, bad_envelope, eventually, provision
+from tests.platform.harness import Probe, bad_envelope, eventually, provision, publish_bad_envelopes
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,20 +68,11 @@ async def dispatch(nats_server: NatsServer, database_urls: dict[str, str], tmp_p
     await probe.runtime.stop()
 
 
-async def publish(nats_url: str, count: int) -> None:
-    nc = await bus.connect(nats_url, "test-publisher")
-    try:
-        for _ in range(count):
-            await nc.jetstream().publish(SUBJECT, json.dumps(bad_envelope()).encode())
-    finally:
-        await nc.close()
-
-
 async def test_metrics_show_http_answers_consumer_lag_outbox_dead_letters_and_timers(
     dispatch: Probe, nats_server: NatsServer
 ) -> None:
     probe = dispatch
-    await publish(nats_server.url, 4)  # nobody consumes them: the durable's backlog is exactly 4
+    await publish_bad_envelopes(nats_server.url, SUBJECT, 4)  # nobody consumes them: the durable's backlog is exactly 4
     await probe.runtime.start(relay=False, consumers=False)
     tables = probe.runtime.tables
     async with probe.runtime.sessionmaker() as session:
@@ -223,7 +214,7 @@ async def test_pm_status_shows_readiness_lag_outbox_and_dead_letters_of_each_ser
     dispatch: Probe, nats_server: NatsServer
 ) -> None:
     probe = dispatch
-    await publish(nats_server.url, 2)
+    await publish_bad_envelopes(nats_server.url, SUBJECT, 2)
     await probe.runtime.start(relay=False, consumers=False)
     async with probe.runtime.sessionmaker() as session:
         await session.execute(

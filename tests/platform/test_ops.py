@@ -11,12 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from pm_platform import bus
 from pm_platform.app import create_app
 from pm_platform.auth import mint_token
 from pm_platform.natsserver import NatsServer
 from pm_platform.ops import find_spans
-from tests.platform.harness import Probe, bad_envelope, eventually, provision
+from tests.platform.harness import Probe, eventually, provision, publish_bad_envelopes
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,20 +45,11 @@ async def dispatch(
     await probe.runtime.stop()
 
 
-async def publish(nats_url: str, count: int) -> None:
-    nc = await bus.connect(nats_url, "test-publisher")
-    try:
-        for _ in range(count):
-            await nc.jetstream().publish(SUBJECT, json.dumps(bad_envelope()).encode())
-    finally:
-        await nc.close()
-
-
 async def test_an_operator_sees_each_durable_consumers_backlog_until_it_is_consumed(
     dispatch: tuple[Probe, httpx.AsyncClient], nats_server: NatsServer
 ) -> None:
     probe, client = dispatch
-    await publish(nats_server.url, 3)
+    await publish_bad_envelopes(nats_server.url, SUBJECT, 3)
     await probe.runtime.start(relay=False, consumers=False)  # connected, not consuming: the backlog stays
 
     response = await client.get("/ops/consumers", headers=bearer(probe, ["operator"], ["*"]))
