@@ -20,6 +20,8 @@ import pytest
 from pm_platform.natsserver import NatsServer
 
 POSTGRES_ENV = "PM_TEST_POSTGRES_URL"
+# The server every session and CI has running (trust auth): used when the variable is not set.
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # Tests run outside development mode, with a real secret of their own (inherited by the service processes
 # the e2e tests start), so the refusal of the well-known default secret holds for them too.
@@ -52,13 +54,30 @@ def postgres_admin_url() -> Iterator[str]:
     if url:
         yield url
         return
+    if _postgres_answers(LOCAL_POSTGRES):
+        yield LOCAL_POSTGRES
+        return
     if _docker_available():
         from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
 
         with PostgresContainer("postgres:16") as container:
             yield container.get_connection_url(driver=None)
         return
-    pytest.skip(f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set and no Docker engine is running")
+    # Never a skip: the PostgreSQL guarantees must run wherever the suite runs.
+    pytest.fail(f"PostgreSQL is needed: set {POSTGRES_ENV}, run one on 127.0.0.1:5432, or start a Docker engine")
+
+
+def _postgres_answers(url: str) -> bool:
+    async def probe() -> None:
+        connection = await asyncpg.connect(url, timeout=3)
+        await connection.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a fixture may run inside a test's event loop
+            pool.submit(asyncio.run, probe()).result()
+    except Exception:
+        return False
+    return True
 
 
 async def _create_database(admin_url: str, name: str) -> None:
