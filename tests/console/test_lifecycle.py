@@ -8,7 +8,6 @@ owners' contact budget can skip the follow-up) and to wait for the services' own
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,20 +19,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.console.conftest import PHONE
 from tests.console.helpers import household, sign_in
 from tests.console.test_portal import ask_for_code, sent_codes, wait_for_code
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, eventually
 
 LIVE_ON = "实时更新已连接。"
-
-
-def eventually(what: str, read: Callable[[], Any], timeout: float = 45) -> Any:
-    """The services' asynchronous steps (events between them) take their time; the screens are not polled."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = read()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @pytest.fixture
@@ -112,7 +100,7 @@ def test_a_repair_from_call_to_reopened_through_every_role_s_screens(
         ).json()
         return [item for item in found.get("items", []) if item.get("request_id") == request_id]
 
-    eventually("the follow-up is scheduled", follow_up)
+    eventually(follow_up, timeout=45)  # survey schedules it once intake resolves
     agent.goto(f"/follow-ups?request={request_id}")
     agent.locator(f"[data-request='{request_id}']").get_by_role("link").first.click()
     agent.get_by_label("未解决").check()
@@ -129,7 +117,7 @@ def test_a_repair_from_call_to_reopened_through_every_role_s_screens(
         found = httpx.get(console_stack.url("intake", f"/requests/{request_id}"), headers=agent_token).json()
         return int(found.get("reopen_count") or 0) >= 1
 
-    eventually("intake reopens the request", reopened)
+    eventually(reopened, timeout=45)
     expect(board.locator(f"#board-request-{request_id}")).to_contain_text("重新打开 1 次", timeout=2000)
     expect(board.locator(f"#board-request-{request_id}")).to_contain_text(description)
 
