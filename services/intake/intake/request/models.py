@@ -137,11 +137,15 @@ class StatusChange(Base):
 
 
 class TimelineEntry(Base):
-    """What any service did about a request, gathered from its events (one timeline per request)."""
+    """What any service did about a request or a unit, gathered from its events: one timeline per request, and
+    the unit's timeline across its requests and its site procedures (a decoration permit, a move-in...), which
+    name themselves in ``procedure`` and ``procedure_id`` and have no request."""
 
     __tablename__ = "timeline"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    procedure: Mapped[str | None] = mapped_column(String(32))
+    procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     event_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(128))
@@ -270,6 +274,9 @@ class RequestRead(BaseModel):
 
 class TimelineRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    request_id: str | None = None
+    procedure: str | None = None
+    procedure_id: str | None = None
     event_type: str
     source: str
     summary: str

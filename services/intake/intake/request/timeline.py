@@ -54,3 +54,38 @@ def note(request: Request, kind: str, summary: str, data: dict[str, Any]) -> Tim
         data=data,
         occurred_at=utcnow(),
     )
+
+
+def procedure_entry(
+    procedure: str,
+    procedure_id: str,
+    unit_id: str,
+    event: Envelope | None,
+    kind: str,
+    summary: str,
+    data: dict[str, Any],
+) -> TimelineEntry:
+    """A line in the unit's timeline for a step of a site procedure ("decoration", "move_in"...):
+    from the integration event the step emitted, or, with ``event`` None, a step that emits none."""
+    return TimelineEntry(
+        request_id=None,
+        procedure=procedure,
+        procedure_id=procedure_id,
+        unit_id=unit_id,
+        event_id=event.id if event is not None else new_id(),
+        event_type=event.type if event is not None else kind,
+        source="intake",
+        summary=summary,
+        data=data,
+        occurred_at=event.time if event is not None else utcnow(),
+    )
+
+
+async def procedure_timeline(session: AsyncSession, procedure: str, procedure_id: str) -> Sequence[TimelineEntry]:
+    """One procedure's whole history, oldest first."""
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.procedure == procedure, TimelineEntry.procedure_id == procedure_id)
+        .order_by(TimelineEntry.id)
+    )
+    return (await session.scalars(query)).all()
