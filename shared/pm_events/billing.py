@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from pm_events.base import Event
+from pm_events.base import Event, Payload
 
 
 class AccountStatusChanged(Event):
@@ -65,7 +65,63 @@ class ChargeRecorded(Event):
     recorded_at: str
 
 
+class DepositHeld(Event):
+    """Deposit held (billing.deposit.held.v1)."""
+
+    event_type: ClassVar[str] = "billing.deposit.held.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    deposit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    purpose: Literal["decoration", "tenancy", "key_card"]
+    reference: Annotated[
+        str,
+        Field(
+            description="What the deposit is for, in its producer's terms: the decoration permit's id.",
+            max_length=64,
+            min_length=1,
+        ),
+    ]
+    amount_cents: Annotated[int, Field(ge=0)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    status: Literal["requested", "paid"]
+    updated_at: str
+
+
+class DepositReturnedDeduction(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    reason: Annotated[str, Field(max_length=500, min_length=1)]
+    amount_cents: Annotated[int, Field(ge=1)]
+    kind: Literal["damage", "fine", "cleaning", "other"] | None = None
+
+
+class DepositReturned(Event):
+    """Deposit returned (billing.deposit.returned.v1)."""
+
+    event_type: ClassVar[str] = "billing.deposit.returned.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    deposit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    purpose: Literal["decoration", "tenancy", "key_card"]
+    reference: Annotated[str, Field(max_length=64, min_length=1)]
+    held_cents: Annotated[int, Field(ge=0)]
+    deducted_cents: Annotated[int, Field(ge=0)]
+    returned_cents: Annotated[int, Field(ge=0)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    deductions: Annotated[list[DepositReturnedDeduction] | None, Field(max_length=50)] = None
+    returned_at: str
+
+
 EVENTS: dict[str, type[Event]] = {
     "billing.account.status_changed.v1": AccountStatusChanged,
     "billing.charge.recorded.v1": ChargeRecorded,
+    "billing.deposit.held.v1": DepositHeld,
+    "billing.deposit.returned.v1": DepositReturned,
 }

@@ -12,6 +12,41 @@ from typing_extensions import TypeAliasType
 
 from pm_events.base import Event, Payload
 
+
+class InspectionCompletedItem(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    code: Annotated[str, Field(pattern="^[a-z0-9_]{1,64}$")]
+    ok: bool
+    note: Annotated[str | None, Field(max_length=1000, min_length=1)] = None
+
+
+InspectionCompletedPhoto = TypeAliasType(
+    "InspectionCompletedPhoto", Annotated[str, Field(max_length=200, min_length=1)]
+)
+
+
+class InspectionCompleted(Event):
+    """Inspection completed (dispatch.inspection.completed.v1)."""
+
+    event_type: ClassVar[str] = "dispatch.inspection.completed.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    inspection_id: Annotated[str, Field(max_length=64, min_length=1)]
+    permit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    work_order_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    result: Literal["passed", "violation"]
+    items: Annotated[list[InspectionCompletedItem], Field(max_length=50)]
+    photos: Annotated[list[InspectionCompletedPhoto] | None, Field(max_length=20)] = None
+    inspector: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    note: Annotated[str | None, Field(max_length=2000, min_length=1)] = None
+    completed_at: str
+
+
 WorkOrderCompletedPart = TypeAliasType("WorkOrderCompletedPart", Annotated[str, Field(max_length=120)])
 
 
@@ -189,6 +224,7 @@ class WorkOrderTimeLimit(Event):
 
 
 EVENTS: dict[str, type[Event]] = {
+    "dispatch.inspection.completed.v1": InspectionCompleted,
     "dispatch.workorder.completed.v1": WorkOrderCompleted,
     "dispatch.workorder.created.v1": WorkOrderCreated,
     "dispatch.workorder.status_changed.v1": WorkOrderStatusChanged,

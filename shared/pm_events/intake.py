@@ -12,6 +12,173 @@ from typing_extensions import TypeAliasType
 
 from pm_events.base import Event, Payload
 
+DecorationApprovedCondition = TypeAliasType(
+    "DecorationApprovedCondition", Annotated[str, Field(max_length=1000, min_length=1)]
+)
+
+
+class DecorationApprovedWorkHours(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    start: Annotated[str, Field(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    end: Annotated[str, Field(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+DecorationApprovedNeighbourUnitId = TypeAliasType(
+    "DecorationApprovedNeighbourUnitId", Annotated[str, Field(max_length=64, min_length=1)]
+)
+
+
+class DecorationApproved(Event):
+    """Decoration permit approved (intake.decoration.approved.v1)."""
+
+    event_type: ClassVar[str] = "intake.decoration.approved.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    permit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    applicant_party_id: Annotated[str | None, Field(max_length=64, min_length=1)] = None
+    deposit_cents: Annotated[
+        int,
+        Field(description="The decoration deposit (装修押金), held money returned at the end less deductions.", ge=0),
+    ]
+    fee_cents: Annotated[int, Field(description="The decoration management fee (装修管理费), income.", ge=0)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    conditions: Annotated[list[DecorationApprovedCondition] | None, Field(max_length=50)] = None
+    works_from: str
+    works_to: str
+    work_hours: Annotated[
+        DecorationApprovedWorkHours | None, Field(description="The hours of the day noisy work is allowed, site-local.")
+    ] = None
+    contractor_name: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    neighbour_unit_ids: Annotated[
+        list[DecorationApprovedNeighbourUnitId] | None,
+        Field(
+            description="The units to notify: the same floor and the floors directly above and below.", max_length=500
+        ),
+    ] = None
+    approved_at: str
+
+
+class DecorationInspectionRequestedChecklistItem(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    code: Annotated[str, Field(pattern="^[a-z0-9_]{1,64}$")]
+    label: Annotated[str, Field(max_length=300, min_length=1)]
+
+
+class DecorationInspectionRequested(Event):
+    """Decoration inspection requested (intake.decoration.inspection_requested.v1)."""
+
+    event_type: ClassVar[str] = "intake.decoration.inspection_requested.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    inspection_id: Annotated[str, Field(max_length=64, min_length=1)]
+    permit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    kind: Literal["routine", "recheck", "completion"]
+    checklist: Annotated[list[DecorationInspectionRequestedChecklistItem], Field(max_length=50, min_length=1)]
+    due_at: str
+    note: Annotated[str | None, Field(max_length=2000, min_length=1)] = None
+    requested_at: str
+
+
+class DecorationSettledDeduction(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    reason: Annotated[str, Field(max_length=500, min_length=1)]
+    amount_cents: Annotated[int, Field(ge=1)]
+    kind: Literal["damage", "fine", "cleaning", "other"] | None = None
+
+
+class DecorationSettled(Event):
+    """Decoration permit settled (intake.decoration.settled.v1)."""
+
+    event_type: ClassVar[str] = "intake.decoration.settled.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    permit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    deductions: Annotated[list[DecorationSettledDeduction], Field(max_length=50)]
+    settled_at: str
+
+
+class DecorationStatusChanged(Event):
+    """Decoration permit status changed (intake.decoration.status_changed.v1)."""
+
+    event_type: ClassVar[str] = "intake.decoration.status_changed.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    permit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    from_status: Annotated[
+        Literal[
+            "applied",
+            "under_review",
+            "approved",
+            "rejected",
+            "withdrawn",
+            "in_works",
+            "stopped",
+            "completion_requested",
+            "completed",
+            "settled",
+            "closed",
+        ]
+        | None,
+        Field(
+            description="A permit's status: applied, under review, approved (with or without conditions), rejected, withdrawn, in works, stopped (a stop order), completion requested, completed (passed its completion inspection), settled (the deposit's return asked of billing), closed (billing returned it)."
+        ),
+    ] = None
+    to_status: Annotated[
+        Literal[
+            "applied",
+            "under_review",
+            "approved",
+            "rejected",
+            "withdrawn",
+            "in_works",
+            "stopped",
+            "completion_requested",
+            "completed",
+            "settled",
+            "closed",
+        ],
+        Field(
+            description="A permit's status: applied, under review, approved (with or without conditions), rejected, withdrawn, in works, stopped (a stop order), completion requested, completed (passed its completion inspection), settled (the deposit's return asked of billing), closed (billing returned it)."
+        ),
+    ]
+    action: Annotated[
+        str,
+        Field(
+            description="The step: apply, start_review, approve, approve_with_conditions, reject, withdraw, start_works, stop, resume, request_completion, pass_completion, fail_completion, settle, close.",
+            max_length=64,
+            min_length=1,
+        ),
+    ]
+    actor: Annotated[
+        str | None,
+        Field(
+            description="Who did it (a staff login or an owner's party id); null for the system (a timer, an event).",
+            max_length=128,
+            min_length=1,
+        ),
+    ] = None
+    reason: Annotated[str | None, Field(max_length=2000, min_length=1)] = None
+    changed_at: str
+
+
 IncidentBroadcastUnitId = TypeAliasType("IncidentBroadcastUnitId", Annotated[str, Field(max_length=64, min_length=1)])
 
 
@@ -370,6 +537,10 @@ class UnitUpserted(Event):
 
 
 EVENTS: dict[str, type[Event]] = {
+    "intake.decoration.approved.v1": DecorationApproved,
+    "intake.decoration.inspection_requested.v1": DecorationInspectionRequested,
+    "intake.decoration.settled.v1": DecorationSettled,
+    "intake.decoration.status_changed.v1": DecorationStatusChanged,
     "intake.incident.broadcast.v1": IncidentBroadcast,
     "intake.party.upserted.v1": PartyUpserted,
     "intake.request.classified.v1": RequestClassified,
