@@ -36,6 +36,7 @@ class Role(StrEnum):
     billing_clerk = "billing_clerk"
     owner = "owner"
     operator = "operator"
+    security = "security"  # gate and patrol: checks passes, visitors and release passes; sees no contacts or arrears
 
 
 ROLES = tuple(Role)

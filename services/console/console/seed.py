@@ -21,6 +21,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, list[str], list[str], str | None], ...] = (
     ("manager.harbour", "孙丽 (manager)", ["manager"], ["harbour"], None),
     ("ho", "周总部 (head office)", ["head_office"], ["*"], None),
     ("ops", "吴运维 (operator)", ["operator"], ["*"], None),
+    ("guard.harbour", "郑勇 (security)", ["security"], ["harbour"], None),
 )
 
 
