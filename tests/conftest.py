@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -67,14 +68,23 @@ def postgres_admin_url() -> Iterator[str]:
     pytest.fail(f"PostgreSQL is needed: set {POSTGRES_ENV}, run one on 127.0.0.1:5432, or start a Docker engine")
 
 
+T = TypeVar("T")
+
+
+def on_own_thread(function: Callable[..., T], *args: Any) -> T:
+    """A blocking call that starts an event loop of its own (``asyncio.run``, Alembic) run on a thread of its
+    own: the caller may be inside a running loop (an async test's, or the Playwright sync API's)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
 def _postgres_answers(url: str) -> bool:
     async def probe() -> None:
         connection = await asyncpg.connect(url, timeout=3)
         await connection.close()
 
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # a fixture may run inside a test's event loop
-            pool.submit(asyncio.run, probe()).result()
+        on_own_thread(asyncio.run, probe())
     except Exception:
         return False
     return True
@@ -114,9 +124,7 @@ class PostgresDatabases(dict[str, str]):
         if service not in SERVICE_DATABASES:
             raise KeyError(service)
         name = f"pm_test_{service}_{self.suffix}"
-        # Called from inside the test's event loop, so the creation runs on a loop of its own.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, _create_database(self.admin_url, name)).result()
+        on_own_thread(asyncio.run, _create_database(self.admin_url, name))
         self.created.append(name)
         self[service] = url = f"{self.base}/{name}"
         return url

@@ -20,7 +20,7 @@ from console.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed
 from pm_platform import migrations
 from pm_platform.db import create_engine, sessionmaker
 from pm_platform.settings import load_settings
-from tests.conftest import _create_database, _drop_database
+from tests.conftest import _create_database, _drop_database, on_own_thread
 
 CONSOLE = load_console_settings(lockout_failures=3, lockout_minutes=15)
 
@@ -32,18 +32,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         return
     admin = request.getfixturevalue("postgres_admin_url")
     name = f"pm_test_console_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_database(admin, name))
+    on_own_thread(asyncio.run, _create_database(admin, name))
     try:
         yield admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
     finally:
-        asyncio.run(_drop_database(admin, name))
+        on_own_thread(asyncio.run, _drop_database(admin, name))
 
 
 @pytest.fixture
 def settings(database_url: str) -> Any:
     settings = load_settings("console", database_url=database_url)
-    # Alembic runs its own event loop: migrate before the test's loop starts.
-    migrations.upgrade("console", settings)
+    on_own_thread(migrations.upgrade, "console", settings)
     return settings
 
 

@@ -9,7 +9,6 @@ import json
 import re
 import uuid
 from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from dispatch.database import platform_tables
 from pm_platform import bus, natsauth
 from pm_platform.db import create_engine
 from pm_platform.settings import REPO_ROOT
+from tests.conftest import on_own_thread
 from tests.console.helpers import screenshot, sign_in
 from tests.e2e.conftest import Stack
 
@@ -34,8 +34,7 @@ T = TypeVar("T")
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """An async step (nats-py, the async engine) from a sync Playwright test: on a loop of its own thread."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+    return on_own_thread(asyncio.run, coroutine)
 
 
 def request_created(request_id: str, **data: Any) -> dict[str, Any]:
