@@ -96,7 +96,7 @@ def new_key(area: str, site: str, kind: FileKind) -> str:
 
 
 def kind_of_key(key: str) -> FileKind:
-    match = _KEY.match(key)
+    match = _KEY.fullmatch(key)  # not match: its `$` also matches before a final newline
     if match is None:
         raise NotFound("file", key, field="key")
     return KINDS_BY_EXTENSION[match.group(1)]

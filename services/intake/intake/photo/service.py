@@ -40,7 +40,7 @@ async def read_photo(store: FileStore, principal: Principal, site: str, name: st
     """A stored photo's bytes and content type; the name is checked, so no key leaves the site's photos."""
     principal.check_site(site)
     try:
-        if _NAME.match(name) is None:
+        if _NAME.fullmatch(name) is None:
             raise NotFound("not a photo's name")
         return await store.get(f"{AREA}/{site}/{name}")
     except NotFound:
