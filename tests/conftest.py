@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 import pytest
 
-from pm_platform.natsserver import NatsServer
+from pm_platform.natsserver import NatsServer, free_port
+from tests.s3 import s3_client
 
 POSTGRES_ENV = "PM_TEST_POSTGRES_URL"
 # The server every session and CI has running (trust auth): used when the variable is not set.
@@ -36,6 +41,48 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint URL of a local S3 server (moto's, in a process of its own on a free port)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto-server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url, timeout=1)  # any answer: it listens
+                break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"moto's S3 server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_settings(s3_server: str) -> dict[str, str]:
+    """Settings of a file store in a fresh bucket of the local S3 server (``Settings(**s3_settings)``)."""
+    bucket = f"pm-test-{uuid.uuid4().hex[:12]}"
+    s3_client(s3_server).create_bucket(Bucket=bucket)
+    return {
+        "files_s3_bucket": bucket,
+        "files_s3_endpoint_url": s3_server,
+        "files_s3_access_key_id": "test",
+        "files_s3_secret_access_key": "test-secret",
+    }
 
 
 def _docker_available() -> bool:

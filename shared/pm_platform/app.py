@@ -25,6 +25,7 @@ from pm_platform.accesslog import AccessLog, setup_access_log
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
+from pm_platform.storage import FileStore, file_store
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
 from pm_platform.uow import UnitOfWork
 
@@ -108,7 +109,12 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
+def get_file_store(request: Request) -> FileStore:
+    return file_store(get_runtime(request).settings)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+FileStoreDep = Annotated[FileStore, Depends(get_file_store)]  # where the service's uploaded files are
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 

@@ -89,6 +89,23 @@ class Settings(BaseSettings):
     """Fired or cancelled timers are deleted after this many days."""
     housekeeping_interval_seconds: float = 3600.0
     """How often the retention cleanup runs."""
+    # Uploaded files (pm_platform.storage): under PM_VAR_DIR/<service>/ unless a bucket is named.
+    files_s3_bucket: str = ""
+    """The S3 bucket that keeps uploaded files (photos, plans, signed forms); empty: files under
+    PM_VAR_DIR/<service>/."""
+    files_s3_endpoint_url: str = ""
+    """URL of an S3-compatible store (MinIO, Ceph, SeaweedFS...), addressed path-style; empty: AWS S3 in
+    PM_FILES_S3_REGION."""
+    files_s3_region: str = "us-east-1"
+    """The bucket's region (the request signature names it)."""
+    files_s3_access_key_id: str = Field(default="", json_schema_extra={"secret": True})
+    """Access key of the file store; empty: the AWS default chain (AWS_* variables, a profile, an instance role)."""
+    files_s3_secret_access_key: str = Field(default="", json_schema_extra={"secret": True})
+    """Secret key going with PM_FILES_S3_ACCESS_KEY_ID."""
+    files_s3_prefix: str = "{service}/"
+    """Prefix of every object key; `{service}` becomes the service name, so the services may share one bucket."""
+    files_s3_timeout_seconds: float = 10.0
+    """Longest wait to connect to the file store, and for each read of its answer."""
     # Follows OTEL_EXPORTER_OTLP_ENDPOINT when set; otherwise spans go to var_dir/traces.
     otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     """OTLP/HTTP endpoint for spans (standard OpenTelemetry name); empty: JSON lines under PM_VAR_DIR/traces."""
@@ -99,6 +116,16 @@ class Settings(BaseSettings):
         # service must not start with one.
         if not self.jwt_jwks_url and len(self.jwt_secret.encode()) < 32:
             raise ValueError("PM_JWT_SECRET must be at least 32 bytes (or set PM_JWT_JWKS_URL)")
+        return self
+
+    @model_validator(mode="after")
+    def _file_store_is_whole(self) -> Settings:
+        if bool(self.files_s3_access_key_id) != bool(self.files_s3_secret_access_key):
+            raise ValueError(
+                "PM_FILES_S3_ACCESS_KEY_ID and PM_FILES_S3_SECRET_ACCESS_KEY go together: set both or neither"
+            )
+        if self.files_s3_endpoint_url and not self.files_s3_bucket:
+            raise ValueError("PM_FILES_S3_ENDPOINT_URL is set without PM_FILES_S3_BUCKET: name the bucket")
         return self
 
     def resolved_database_url(self) -> str:

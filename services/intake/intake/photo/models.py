@@ -1,4 +1,4 @@
-"""Photos of a request: stored as files under intake's var dir; a request keeps their references."""
+"""Photos of a request: stored in intake's file store; a request keeps their references."""
 
 from __future__ import annotations
 
