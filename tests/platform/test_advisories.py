@@ -80,6 +80,17 @@ async def dead_letters(client: httpx.AsyncClient, headers: dict[str, str]) -> li
     return rows
 
 
+async def the_dead_letter(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
+    """The one open dead letter, once it is there."""
+
+    async def listed() -> bool:
+        return bool(await dead_letters(client, headers))
+
+    await eventually(listed, timeout=30)
+    [row] = await dead_letters(client, headers)
+    return row
+
+
 async def test_a_message_that_hits_max_deliveries_shows_as_an_advisory(
     dispatch: Probe, nats_server: NatsServer
 ) -> None:
@@ -91,12 +102,7 @@ async def test_a_message_that_hits_max_deliveries_shows_as_an_advisory(
     await dispatch.runtime.start(relay=False)
     async with client_of(dispatch) as client:
         headers = operator(dispatch)
-
-        async def listed() -> bool:
-            return bool(await dead_letters(client, headers))
-
-        await eventually(listed, timeout=30)
-        [row] = await dead_letters(client, headers)
+        row = await the_dead_letter(client, headers)
         assert row["kind"] == "max_deliveries"
         assert (row["consumer"], row["stream"], row["stream_sequence"]) == (DURABLE, "INTAKE", sequence)
         assert row["deliveries"] == 2
@@ -144,12 +150,7 @@ async def test_a_message_terminated_while_the_service_was_down_shows_when_it_sta
     await dispatch.runtime.start(relay=False)
     async with client_of(dispatch) as client:
         headers = operator(dispatch)
-
-        async def listed() -> bool:
-            return bool(await dead_letters(client, headers))
-
-        await eventually(listed, timeout=30)
-        [row] = await dead_letters(client, headers)
+        row = await the_dead_letter(client, headers)
         assert row["kind"] == "terminated"
         assert (row["consumer"], row["stream"], row["stream_sequence"], row["deliveries"]) == (
             DURABLE,

@@ -70,6 +70,17 @@ class Secured:
     async def admin(self) -> Client:
         return (await self.login(natsauth.PROVISIONER)).nc
 
+    def probe(self, service: str, database_url: str, var_dir: Path) -> Probe:
+        """A probe runtime named ``service`` that logs in as that service's user."""
+        return Probe(
+            service,
+            database_url,
+            self.server.url,
+            var_dir / service,
+            nats_user=service,
+            nats_password=self.passwords[natsauth.password_variable(service)],
+        )
+
     async def stored(self, stream: str) -> int:
         info = await (await self.admin()).jetstream().stream_info(stream)
         return int(info.state.messages)
@@ -182,22 +193,8 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(
 ) -> None:
     """The real outbox relay (PubAcks on the service's own inbox) and consumer runner (fetch, ack,
     readiness through consumer info) under the generated permissions, across a server restart."""
-    producer = Probe(
-        "intake",
-        database_urls["producer"],
-        secured.server.url,
-        tmp_path / "intake",
-        nats_user="intake",
-        nats_password=secured.passwords["PM_NATS_PASSWORD_INTAKE"],
-    )
-    consumer = Probe(
-        "dispatch",
-        database_urls["dispatch"],
-        secured.server.url,
-        tmp_path / "dispatch",
-        nats_user="dispatch",
-        nats_password=secured.passwords["PM_NATS_PASSWORD_DISPATCH"],
-    )
+    producer = secured.probe("intake", database_urls["producer"], tmp_path)
+    consumer = secured.probe("dispatch", database_urls["dispatch"], tmp_path)
     for probe in (producer, consumer):
         await probe.create_schema()
     await producer.runtime.start(consumers=False)
@@ -249,14 +246,7 @@ async def test_a_service_records_the_advisories_of_its_own_durables_only(
     await message.term()
     await older.nc.close()
     admin = (await secured.admin()).jetstream()
-    dispatch = Probe(
-        "dispatch",
-        database_urls["dispatch"],
-        secured.server.url,
-        tmp_path / "dispatch",
-        nats_user="dispatch",
-        nats_password=secured.passwords["PM_NATS_PASSWORD_DISPATCH"],
-    )
+    dispatch = secured.probe("dispatch", database_urls["dispatch"], tmp_path)
     await dispatch.create_schema()
     await dispatch.runtime.start(relay=False)
     try:
