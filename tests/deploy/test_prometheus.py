@@ -378,7 +378,8 @@ async def test_every_metric_and_label_the_rules_and_the_dashboard_name_is_export
                 query = expression.replace("$service", ".*").replace("$site", ".*")
                 answer = (await api.get("/api/v1/query", params={"query": query})).json()
                 assert answer["status"] == "success", (expression, answer)
-            sites = (await api.get("/api/v1/query", params={"query": "last_over_time(pm_intake_open_requests[1m])"})).json()
+            latest = {"query": "last_over_time(pm_intake_open_requests[1m])"}
+            sites = (await api.get("/api/v1/query", params=latest)).json()
             assert {"harbour"} <= {series["metric"]["site"] for series in sites["data"]["result"]}
 
             async with intake.sessionmaker() as session:
