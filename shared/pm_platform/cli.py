@@ -293,9 +293,11 @@ def dead_letters_list(
     if response.status_code >= 400:
         fail(f"{service.value} answered {response.status_code}: {_problem_detail(response)}", EXIT_FAILED)
     for row in response.json():
+        # Where the original is (a server advisory holds no message: `pm stream-message` fetches it).
+        where = f"{row.get('stream')} #{row.get('stream_sequence')}, {row.get('deliveries')} deliveries: "
         typer.echo(
-            f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<9} "
-            f"{row['subject']}\n       {row['reason']}"
+            f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<14} "
+            f"{row['subject']}\n       {where if row.get('stream') else ''}{row['reason']}"
         )
     if not response.json():
         typer.echo("no dead letters")
