@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from pm_platform import natsauth
+from pm_platform.subjects import ADVISORY_STREAM, advisory_durable, advisory_subjects
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,37 @@ class ConsumerDefinition:
 class Topology:
     streams: list[StreamDefinition]
     consumers: list[ConsumerDefinition]
+    """The durables of events, as deploy/nats/jetstream.yaml lists them."""
+    advisory_consumers: list[ConsumerDefinition] = field(default_factory=list)
+    """One durable of ADVISORIES per service, filtered on the advisories of that service's own durables."""
 
     def consumers_of(self, service: str) -> list[ConsumerDefinition]:
         return [c for c in self.consumers if c.service == service]
+
+    def advisory_consumer_of(self, service: str) -> ConsumerDefinition | None:
+        return next((c for c in self.advisory_consumers if c.service == service), None)
+
+
+def advisory_consumers(consumers: list[ConsumerDefinition], defaults: dict[str, Any]) -> list[ConsumerDefinition]:
+    """Derived from the event durables, so a new durable's advisories are read without another line in deploy/."""
+    services = sorted({consumer.service for consumer in consumers})
+    return [
+        ConsumerDefinition(
+            **{
+                **defaults,
+                "service": service,
+                "stream": ADVISORY_STREAM,
+                "durable": advisory_durable(service),
+                "filter_subjects": [
+                    subject
+                    for consumer in consumers
+                    if consumer.service == service
+                    for subject in advisory_subjects(consumer.stream, consumer.durable)
+                ],
+            }
+        )
+        for service in services
+    ]
 
 
 def load_topology(deploy_dir: Path) -> Topology:
@@ -125,7 +154,10 @@ def load_topology(deploy_dir: Path) -> Topology:
     defaults = document.get("consumer_defaults", {})
     streams = [StreamDefinition(**entry) for entry in document["streams"]]
     consumers = [ConsumerDefinition(**{**defaults, **entry}) for entry in document["consumers"]]
-    return Topology(streams=streams, consumers=consumers)
+    advisories = (
+        advisory_consumers(consumers, defaults) if any(stream.name == ADVISORY_STREAM for stream in streams) else []
+    )
+    return Topology(streams=streams, consumers=consumers, advisory_consumers=advisories)
 
 
 async def provision(nc: Client, topology: Topology, **consumer_overrides: Any) -> None:
@@ -142,6 +174,9 @@ async def provision(nc: Client, topology: Topology, **consumer_overrides: Any) -
     for consumer in topology.consumers:
         await js.add_consumer(consumer.stream, consumer.config(**consumer_overrides))
         log.info("consumer %s on %s provisioned", consumer.durable, consumer.stream)
+    for consumer in topology.advisory_consumers:  # the overrides are for the event durables under test
+        await js.add_consumer(consumer.stream, consumer.config())
+        log.info("advisory consumer %s provisioned", consumer.durable)
 
 
 async def watch_workorders(

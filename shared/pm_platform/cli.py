@@ -179,9 +179,45 @@ def provision(
         try:
             topology = bus.load_topology(settings.deploy_dir)
             await bus.provision(nc, topology)
-            typer.echo(f"provisioned {len(topology.streams)} streams and {len(topology.consumers)} consumers")
+            typer.echo(
+                f"provisioned {len(topology.streams)} streams, {len(topology.consumers)} consumers and "
+                f"{len(topology.advisory_consumers)} consumers of advisories"
+            )
         finally:
             await nc.close()
+
+    with _nats_errors(url):
+        asyncio.run(run())
+
+
+@app.command("stream-message")
+def stream_message(
+    stream: Annotated[str, typer.Argument(help="the stream, as a dead letter names it (INTAKE, DISPATCH, ...)")],
+    sequence: Annotated[int, typer.Argument(help="the stream sequence the dead letter names", min=1)],
+    nats_url: Annotated[str | None, typer.Option(envvar="PM_NATS_URL")] = None,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+) -> None:
+    """Print one message of a stream by sequence (the original of a dead letter), as the ``provisioner`` user:
+    a service's own login may not read a stream."""
+    from nats.js.errors import NotFoundError
+
+    settings = _settings()
+    url = nats_url or settings.nats_url
+
+    async def run() -> None:
+        nc = await _connect_nats(url, "pm-stream-message", nats_user or "", nats_password or "")
+        try:
+            message = await nc.jetstream().get_msg(stream, seq=sequence)
+        except NotFoundError:
+            fail(f"stream {stream} no longer holds sequence {sequence} (or has no such stream)", EXIT_FAILED)
+        finally:
+            await nc.close()
+        typer.echo(f"subject: {message.subject}")
+        for name, value in (message.headers or {}).items():
+            typer.echo(f"{name}: {value}")
+        typer.echo("")
+        typer.echo((message.data or b"").decode("utf-8", errors="backslashreplace"))
 
     with _nats_errors(url):
         asyncio.run(run())
@@ -257,9 +293,11 @@ def dead_letters_list(
     if response.status_code >= 400:
         fail(f"{service.value} answered {response.status_code}: {_problem_detail(response)}", EXIT_FAILED)
     for row in response.json():
+        # Where the original is (a server advisory holds no message: `pm stream-message` fetches it).
+        where = f"{row.get('stream')} #{row.get('stream_sequence')}, {row.get('deliveries')} deliveries: "
         typer.echo(
-            f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<9} "
-            f"{row['subject']}\n       {row['reason']}"
+            f"{row['id']:>5}  {row['created_at'][:19]}  {row['consumer']:<28} {row['kind']:<14} "
+            f"{row['subject']}\n       {where if row.get('stream') else ''}{row['reason']}"
         )
     if not response.json():
         typer.echo("no dead letters")

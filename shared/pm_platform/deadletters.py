@@ -1,5 +1,9 @@
 """Dead letters: list them, and replay one through its consumer (exactly once, thanks to the inbox).
 
+A dead letter is the consumer's own record (kind ``contract`` or ``transient``, with the message) or the server's
+advisory about a message the service missed (kind ``max_deliveries`` or ``terminated``, ``pm_platform.advisories``:
+the stream sequence and delivery count, no message).
+
 A replay applies the stored payload with ``consumer.apply_event`` in a unit of work: no bus is involved, so
 neither FastStream nor nats-py (the message was already delivered once; the row holds what is needed)."""
 
@@ -18,6 +22,7 @@ from pm_platform.contracts import ContractViolation
 from pm_platform.db import MAX_ID
 from pm_platform.envelope import utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
+from pm_platform.subjects import ADVISORY_KINDS
 
 if TYPE_CHECKING:
     from pm_platform.runtime import Runtime
@@ -41,7 +46,10 @@ class DeadLetterRead(BaseModel):
 
 
 def subject_site(subject: str) -> str | None:
-    """The site token of ``<service>.<aggregate>.<event>.v<major>.<site>[.<department>]``, if it has one."""
+    """The site token of ``<service>.<aggregate>.<event>.v<major>.<site>[.<department>]``, if it has one; a
+    server advisory's subject (``$JS.EVENT...``) has none, so only an operator of every site sees it."""
+    if subject.startswith("$"):
+        return None
     tokens = subject.split(".")
     return tokens[4] if len(tokens) >= 5 else None
 
@@ -88,6 +96,12 @@ async def replay_dead_letter(runtime: Runtime, dead_letter_id: int, principal: P
         raise NotFound("dead letter", dead_letter_id)
     if row["status"] != "open":
         raise Conflict(f"dead letter {dead_letter_id} is already {row['status']}")
+    if not row["payload"] and row["kind"] in ADVISORY_KINDS.values():
+        raise Conflict(
+            f"dead letter {dead_letter_id} is a server advisory and holds no message: fetch stream {row['stream']} "
+            f"sequence {row['stream_sequence']} (`pm stream-message {row['stream']} {row['stream_sequence']}`), "
+            "then discard it once the message is dealt with"
+        )
     try:
         envelope = runtime.catalog.parse(row["payload"])
     except ContractViolation as violation:

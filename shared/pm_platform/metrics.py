@@ -6,6 +6,7 @@
   service's own NATS connection (``pm_platform.ops.consumer_lag``, which ``/ops/consumers`` also serves).
 - The outbox backlog and the age of its oldest unpublished row, open dead letters, overdue timers: read from the
   service's own database at scrape time.
+- Readiness: what ``/readyz`` answers, overall and per check, so an alert can say which check fails.
 - A service may add its own gauges (intake's open requests per site) with ``add_source``.
 
 Each app has its own registry (not the library's global one): tests build several apps in one process.
@@ -83,6 +84,13 @@ class PlatformMetrics:
             "pm_dead_letters_open", "Dead letters waiting for an operator", registry=registry
         )
         self.timers_overdue = Gauge("pm_timers_overdue", "Pending timers whose due time has passed", registry=registry)
+        self.ready = Gauge("pm_ready", "1 when the service is ready (what /readyz answers 200 to)", registry=registry)
+        self.ready_check = Gauge(
+            "pm_ready_check",
+            "1 when this readiness check passes (database, nats, consumers, tasks)",
+            ["check"],
+            registry=registry,
+        )
         self.sources: list[MetricsSource] = []
 
     async def refresh(self, runtime: Runtime) -> None:
@@ -97,6 +105,10 @@ class PlatformMetrics:
             self.consumer_ack_pending.labels(lag.stream, lag.durable).set(lag.ack_pending or 0)
             self.consumer_redelivered.labels(lag.stream, lag.durable).set(lag.redelivered or 0)
         await self._read_tables(runtime)
+        readiness = await runtime.readiness_report()
+        self.ready.set(1 if readiness.ready else 0)
+        for check, passed in readiness.checks.items():
+            self.ready_check.labels(check).set(1 if passed else 0)
         for source in self.sources:
             await source(runtime)
 

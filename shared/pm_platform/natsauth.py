@@ -3,7 +3,9 @@
 Every client logs in; an anonymous connection is refused. Users:
 
 - one per service: publishes only the events the catalog names it producer of, pulls from and acks only
-  its own durable consumers (``deploy/nats/jetstream.yaml``), and reads only its own reply inbox;
+  its own durable consumers (``deploy/nats/jetstream.yaml``) and its durable of the server's advisories about
+  them (``<service>-advisories`` on ADVISORIES, created by ``pm provision`` with a filter on those durables'
+  advisory subjects), and reads only its own reply inbox;
 - ``provisioner`` (``pm provision``): the JetStream API, to create streams and durable consumers;
 - ``console`` (the staff's web screens, live updates in ``console.live``): may only create short-lived
   push consumers of the event streams, with the filter in the API subject (like a department user), that
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from pm_platform.subjects import check_token
+from pm_platform.subjects import ADVISORY_STREAM, advisory_durable, check_token
 
 PROVISIONER = "provisioner"
 CONSOLE = "console"
@@ -88,11 +90,14 @@ def service_user(service: str, catalog: dict[str, object], topology: dict[str, o
         {re.sub(r"\{[a-z_]+\}", "*", entry["subject"]) for entry in events.values() if entry["producer"] == service}
     )
     consumers = topology["consumers"]
-    assert isinstance(consumers, list)
-    for consumer in consumers:
-        if consumer["service"] != service:
-            continue
-        stream, durable = consumer["stream"], consumer["durable"]
+    streams = topology["streams"]
+    assert isinstance(consumers, list) and isinstance(streams, list)
+    durables = [(c["stream"], c["durable"]) for c in consumers if c["service"] == service]
+    # The server's advisories about those durables (max deliveries, terminated), through the service's one
+    # durable of the ADVISORIES stream (pm_platform.advisories): filtered to its own durables when provisioned.
+    if durables and any(entry["name"] == ADVISORY_STREAM for entry in streams):
+        durables.append((ADVISORY_STREAM, advisory_durable(service)))
+    for stream, durable in durables:
         publish += [
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
             f"$JS.API.CONSUMER.INFO.{stream}.{durable}",

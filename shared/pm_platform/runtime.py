@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm_platform import bus
+from pm_platform.advisories import AdvisoryRecorder
 from pm_platform.broker import ServiceBroker
 from pm_platform.consumer import ConsumerRunner
 from pm_platform.contracts import Catalog, load_catalog
@@ -50,6 +51,7 @@ class Runtime:
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[ConsumerRunner] = []
+        self.advisories: AdvisoryRecorder | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connecting: asyncio.Task[None] | None = None
         # Periodic jobs of the service (timers), started with the runtime.
@@ -70,6 +72,10 @@ class Runtime:
                 runner = ConsumerRunner(self, definition.stream, definition.durable, self.subscriptions.handlers)
                 runner.subscribe(self.broker, definition.filter_subjects)
                 self.consumers.append(runner)
+            advisories = self.topology.advisory_consumer_of(self.settings.service)
+            if advisories is not None and self.consumers:
+                self.advisories = AdvisoryRecorder(self, advisories)
+                self.advisories.subscribe(self.broker)
         # nats-py's first connect retries for ever while the server is down: waited for briefly, then left to
         # finish in the background, so that a service started during an outage serves /healthz (and /readyz
         # 503) and becomes ready once NATS is back. A refused login still fails the start (it ends at once).
@@ -103,12 +109,15 @@ class Runtime:
 
     async def stop(self) -> None:
         # The subscribers' fetch loops stop with our own tasks, before the broker drains the connection.
-        subscriber_tasks = [task for runner in self.consumers if runner.subscriber for task in runner.subscriber.tasks]
+        subscribers = [runner.subscriber for runner in self.consumers]
+        subscribers.append(self.advisories.subscriber if self.advisories else None)
+        subscriber_tasks = [task for subscriber in subscribers if subscriber for task in subscriber.tasks]
         connecting = [self._connecting] if self._connecting is not None else []
         self._connecting = None
         await _cancel_until_done([*connecting, *self._tasks, *subscriber_tasks])
         self._tasks.clear()
         self.consumers.clear()
+        self.advisories = None
         if self.broker is not None:
             try:
                 await self.broker.stop()  # unsubscribes; drains what is buffered (acks), 2 s at most

@@ -164,6 +164,10 @@ def render_env_example(docs: list[SettingDoc]) -> str:
         "# 0: start without the demo data.",
         "# PM_SEED=1",
         "",
+        "# Grafana's admin password (http://127.0.0.1:3000); unset, Grafana's own default (admin), which it asks",
+        "# to change at the first sign-in. Anonymous visitors read the dashboards only.",
+        "# PM_GRAFANA_ADMIN_PASSWORD=",
+        "",
     ]
     scope = None
     for doc in docs:

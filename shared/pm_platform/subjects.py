@@ -27,3 +27,21 @@ def event_subject(event_type: str, version: int, site: str, department: str | No
     if department is not None:
         parts.append(check_token("department", department))
     return ".".join(parts)
+
+
+# JetStream's own advisories about one durable's messages: kept by the ADVISORIES stream (deploy/nats/jetstream.yaml)
+# and read by each service through one durable of its own (pm_platform.advisories).
+ADVISORY_STREAM = "ADVISORIES"
+ADVISORY_PREFIX = "$JS.EVENT.ADVISORY.CONSUMER."
+ADVISORY_KINDS = {"MAX_DELIVERIES": "max_deliveries", "MSG_TERMINATED": "terminated"}
+"""The advisory subject's token -> the dead letter's kind."""
+
+
+def advisory_subjects(stream: str, durable: str) -> list[str]:
+    """The subjects of the server's advisories about ``durable``'s messages: max deliveries reached, terminated."""
+    return [f"{ADVISORY_PREFIX}{token}.{stream}.{durable}" for token in ADVISORY_KINDS]
+
+
+def advisory_durable(service: str) -> str:
+    """The durable of ADVISORIES through which ``service`` reads the advisories of its own durables."""
+    return f"{service}-advisories"

@@ -67,24 +67,27 @@ async def publish_as_intake(stack: Stack, envelope: dict[str, Any]) -> None:
 async def record_dead_letter(stack: Stack, envelope: dict[str, Any], reason: str) -> int:
     """The row dispatch's consumer writes when an event failed on every attempt (a site's routing missing, say):
     waiting a real consumer's eight attempts with backoff would take a minute."""
+    return await insert_dead_letter(
+        stack,
+        subject=f"{CREATED}.harbour",
+        event_id=envelope["id"],
+        event_type=CREATED,
+        payload=json.dumps(envelope),
+        kind="transient",
+        reason=reason,
+        deliveries=8,
+    )
+
+
+async def insert_dead_letter(stack: Stack, **values: Any) -> int:
+    """A dead letter of dispatch-from-intake (stream INTAKE, sequence 1 unless given), straight into its table."""
     engine = create_engine(f"sqlite+aiosqlite:///{stack.var_dir / 'dispatch.db'}")
+    defaults = {"consumer": "dispatch-from-intake", "stream": "INTAKE", "stream_sequence": 1, "headers": "{}"}
     try:
         async with engine.begin() as connection:
             result = await connection.execute(
                 insert(platform_tables.dead_letters).values(
-                    consumer="dispatch-from-intake",
-                    stream="INTAKE",
-                    stream_sequence=1,
-                    subject=f"{CREATED}.harbour",
-                    event_id=envelope["id"],
-                    event_type=CREATED,
-                    payload=json.dumps(envelope),
-                    headers="{}",
-                    kind="transient",
-                    reason=reason,
-                    deliveries=8,
-                    status="open",
-                    created_at=datetime.now(UTC),
+                    **{**defaults, **values}, status="open", created_at=datetime.now(UTC)
                 )
             )
             return int(result.inserted_primary_key[0])
@@ -155,6 +158,39 @@ def test_a_dead_letter_is_replayed_from_the_screen_once_its_cause_is_gone(page: 
         headers=worker,
     )
     assert [order["request_id"] for order in listing.json()["items"]] == [request_id]
+
+
+def test_a_server_advisory_shows_with_its_stream_sequence_and_cannot_be_replayed(
+    page: Page, console_stack: Stack
+) -> None:
+    """What pm_platform.advisories records when the server gave up on a message dispatch never recorded
+    (tests/platform/test_advisories.py produces it on a real server)."""
+    subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.INTAKE.dispatch-from-intake"
+    letter = run(
+        insert_dead_letter(
+            console_stack,
+            stream_sequence=424242,
+            subject=subject,
+            payload="",
+            kind="max_deliveries",
+            reason="server advisory: max deliveries reached (20 deliveries, never acknowledged); the original is "
+            "stream INTAKE sequence 424242",
+            deliveries=20,
+        )
+    )
+    sign_in(page, "ops")
+    page.goto("/operations")
+    row = page.locator(f"#dead-letter-dispatch-{letter}")
+    expect(row).to_contain_text("达到最大投递次数")
+    expect(row).to_contain_text(subject)
+    expect(row.get_by_role("cell").last).to_have_text("20")
+    row.get_by_role("link").click()
+
+    expect(page.locator("#dead-letter")).to_contain_text("INTAKE #424242")
+    expect(page.get_by_role("button", name="重放")).to_have_count(0)
+    expect(page.locator("#dead-letter-hint")).to_contain_text("pm stream-message INTAKE 424242")
+    page.get_by_role("button", name="丢弃").click()
+    expect(page.locator("#dead-letter")).to_have_attribute("data-status", "discarded")
 
 
 def test_the_trace_of_a_request_shows_spans_of_several_services(page: Page, console_stack: Stack) -> None:

@@ -115,11 +115,24 @@ def test_dead_letters_list_talks_to_the_service(service: tuple[str, type[_Servic
             "kind": "contract",
             "subject": "intake.request.created.v1.harbour",
             "reason": "data: bad",
-        }
+        },
+        {
+            "id": 8,
+            "created_at": "2026-12-01T03:05:00+00:00",
+            "consumer": "dispatch-from-intake",
+            "stream": "INTAKE",
+            "stream_sequence": 42,
+            "deliveries": 20,
+            "kind": "max_deliveries",
+            "subject": "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.INTAKE.dispatch-from-intake",
+            "reason": "server advisory: max deliveries reached",
+        },
     ]
     result = invoke("dead-letters", "list", "--service", "dispatch", "--url", url)
     assert result.exit_code == 0, result.output
     assert "dispatch-from-intake" in result.output and "data: bad" in result.output
+    assert "max_deliveries" in result.output
+    assert "INTAKE #42, 20 deliveries: server advisory: max deliveries reached" in result.output
     [(method, path, authorization)] = handler.requests
     assert (method, path) == ("GET", "/admin/dead-letters?status=open")
     assert authorization.startswith("Bearer ")

@@ -29,21 +29,26 @@ async def test_subscribers_bind_without_creating_or_changing_a_consumer(
         runners = list(probe.runtime.consumers)
         assert sorted(r.durable for r in runners) == sorted(c.durable for c in TOPOLOGY.consumers_of("notification"))
         assert probe.runtime.broker is not None
-        assert {id(r.subscriber) for r in runners} == {id(s) for s in probe.runtime.broker.subscribers}
-        assert all(isinstance(r.subscriber, DurablePullSubscriber) for r in runners)
+        # The event durables and the one of the server's advisories about them (pm_platform.advisories).
+        advisories = probe.runtime.advisories
+        assert advisories is not None and advisories.definition == TOPOLOGY.advisory_consumer_of("notification")
+        subscribers = [r.subscriber for r in runners] + [advisories.subscriber]
+        assert {id(s) for s in subscribers} == {id(s) for s in probe.runtime.broker.subscribers}
+        assert all(isinstance(s, DurablePullSubscriber) for s in subscribers)
         await asyncio.sleep(1.5)  # several fetches against missing durables
         for stream in TOPOLOGY.streams:
             assert await js.consumers_info(stream.name) == []
 
         await provision(nats_server.url)
-        provisioned = {c.durable: (await js.consumer_info(c.stream, c.durable)).config for c in TOPOLOGY.consumers}
+        durables = [*TOPOLOGY.consumers, *TOPOLOGY.advisory_consumers]
+        provisioned = {c.durable: (await js.consumer_info(c.stream, c.durable)).config for c in durables}
 
         async def ready() -> bool:
             return (await probe.runtime.readiness())["consumers"]
 
         await eventually(ready, timeout=10)
         await asyncio.sleep(1.5)
-        for consumer in TOPOLOGY.consumers:
+        for consumer in durables:
             assert (await js.consumer_info(consumer.stream, consumer.durable)).config == provisioned[consumer.durable]
     finally:
         await probe.runtime.stop()

@@ -24,6 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pm_platform import bus, natsauth
 from pm_platform.natsserver import NatsServer
 from pm_platform.settings import REPO_ROOT
+from pm_platform.subjects import ADVISORY_STREAM, advisory_durable
 from tests.platform.harness import Probe, eventually
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -68,6 +69,17 @@ class Secured:
 
     async def admin(self) -> Client:
         return (await self.login(natsauth.PROVISIONER)).nc
+
+    def probe(self, service: str, database_url: str, var_dir: Path) -> Probe:
+        """A probe runtime named ``service`` that logs in as that service's user."""
+        return Probe(
+            service,
+            database_url,
+            self.server.url,
+            var_dir / service,
+            nats_user=service,
+            nats_password=self.passwords[natsauth.password_variable(service)],
+        )
 
     async def stored(self, stream: str) -> int:
         info = await (await self.admin()).jetstream().stream_info(stream)
@@ -181,22 +193,8 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(
 ) -> None:
     """The real outbox relay (PubAcks on the service's own inbox) and consumer runner (fetch, ack,
     readiness through consumer info) under the generated permissions, across a server restart."""
-    producer = Probe(
-        "intake",
-        database_urls["producer"],
-        secured.server.url,
-        tmp_path / "intake",
-        nats_user="intake",
-        nats_password=secured.passwords["PM_NATS_PASSWORD_INTAKE"],
-    )
-    consumer = Probe(
-        "dispatch",
-        database_urls["dispatch"],
-        secured.server.url,
-        tmp_path / "dispatch",
-        nats_user="dispatch",
-        nats_password=secured.passwords["PM_NATS_PASSWORD_DISPATCH"],
-    )
+    producer = secured.probe("intake", database_urls["producer"], tmp_path)
+    consumer = secured.probe("dispatch", database_urls["dispatch"], tmp_path)
     for probe in (producer, consumer):
         await probe.create_schema()
     await producer.runtime.start(consumers=False)
@@ -229,6 +227,56 @@ async def test_the_platform_runtime_relays_and_consumes_with_its_login(
     finally:
         await producer.runtime.stop()
         await consumer.runtime.stop()
+
+
+async def test_a_service_records_the_advisories_of_its_own_durables_only(
+    secured: Secured, database_urls: dict[str, str], tmp_path: Path
+) -> None:
+    """The server's advisory about dispatch's durable reaches dispatch's dead letters through its own durable of
+    ADVISORIES, under its login; billing can neither read that durable nor listen to advisories directly."""
+    intake = await secured.login("intake")
+    await intake.nc.jetstream().publish(
+        example_subject("intake.request.created.v1"), envelope("intake.request.created.v1"), timeout=5
+    )
+    # Terminated by a client that records nothing (an older release, say) while the service is down: an advisory.
+    older = await secured.login("dispatch")
+    [message] = await (await older.nc.jetstream().pull_subscribe_bind("dispatch-from-intake", "INTAKE")).fetch(
+        1, timeout=5
+    )
+    await message.term()
+    await older.nc.close()
+    admin = (await secured.admin()).jetstream()
+    dispatch = secured.probe("dispatch", database_urls["dispatch"], tmp_path)
+    await dispatch.create_schema()
+    await dispatch.runtime.start(relay=False)
+    try:
+
+        async def recorded() -> bool:
+            return len(await dispatch.rows(dispatch.tables.dead_letters)) == 1
+
+        await eventually(recorded, timeout=30)
+        [row] = await dispatch.rows(dispatch.tables.dead_letters)
+        assert (row["kind"], row["consumer"], row["stream"], row["stream_sequence"]) == (
+            "terminated",
+            "dispatch-from-intake",
+            "INTAKE",
+            1,
+        )
+        info = await admin.consumer_info(ADVISORY_STREAM, advisory_durable("dispatch"))
+        assert info.num_ack_pending == 0 and info.num_pending == 0
+    finally:
+        await dispatch.runtime.stop()
+
+    billing = await secured.login("billing")
+    stolen = await billing.nc.jetstream().pull_subscribe_bind(advisory_durable("dispatch"), ADVISORY_STREAM)
+    with pytest.raises(nats.errors.TimeoutError):
+        await stolen.fetch(1, timeout=REFUSED)
+    assert any(
+        f"$js.api.consumer.msg.next.advisories.{advisory_durable('dispatch')}" in v for v in billing.violations()
+    )
+    await billing.nc.subscribe("$JS.EVENT.ADVISORY.>")
+    await billing.nc.flush()
+    await eventually(lambda: _async(any("$js.event.advisory.>" in v for v in billing.violations())), timeout=5)
 
 
 @pytest.mark.parametrize(
