@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,7 +95,7 @@ def next_status(current: Status, action: Action) -> Status:
         raise Conflict(
             f"the permit is {current}; it cannot {action} (allowed: {', '.join(allowed) or 'none'})",
             field="status",
-            status=str(current),
+            current_status=str(current),
             allowed=allowed,
         )
     return target
@@ -342,14 +342,12 @@ class PermitCreate(BaseModel):
     works_to: InputDate
     work_hours: Hours | None = Field(default=None, description="Within the site's hours; default: the site's.")
 
-    @model_validator(mode="after")
-    def _dates(self) -> PermitCreate:
-        if self.works_to < self.works_from:
-            raise ValueError("works_to must not be before works_from")
-        for item in self.scope:
-            if not 1 <= len(item) <= 200:
-                raise ValueError("a scope item is 1 to 200 characters")
-        return self
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: list[str]) -> list[str]:
+        if any(not 1 <= len(item) <= 200 for item in value):
+            raise ValueError("a scope item is 1 to 200 characters")
+        return value
 
 
 class CheckOutcome(BaseModel):

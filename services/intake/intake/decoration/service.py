@@ -218,6 +218,8 @@ async def apply(uow: UnitOfWork, principal: Principal, command: PermitCreate) ->
     zone = site.timezone if site else "Asia/Shanghai"
     now = utcnow()
     today = now.astimezone(ZoneInfo(zone)).date()
+    if command.works_to < command.works_from:
+        raise Invalid("works_to must not be before works_from", field="works_to")
     if command.works_from < today:
         raise Invalid("works_from is in the past", field="works_from")
     if (command.works_to - command.works_from).days + 1 > settings.max_days:
