@@ -459,7 +459,7 @@ async def test_files_are_checked_kept_and_served_back_in_scope(intake) -> None:
     pid = permit["id"]
     stored = await upload(client, runtime, pid, headers=owner(runtime))
     assert stored.status_code == 201, stored.text
-    name = stored.json()["name"]
+    name = stored.json()["file_name"]
     fetched = await client.get(f"/decoration-permits/{pid}/files/{name}", headers=auth(runtime))
     assert fetched.status_code == 200 and fetched.content == PDF
     assert fetched.headers["content-type"] == "application/pdf"

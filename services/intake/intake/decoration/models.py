@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from pm_platform.db import UtcDateTime
-from pm_platform.envelope import InputDate
+from pm_platform.envelope import InputDate, InputDatetime
 from pm_platform.errors import Conflict
 
 PROCEDURE = "decoration"
@@ -373,7 +373,7 @@ class Reason(BaseModel):
 class InspectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: InspectionKind = InspectionKind.routine
-    due_at: datetime | None = None
+    due_at: InputDatetime | None = None
     note: str | None = Field(default=None, min_length=1, max_length=2000)
 
 
@@ -416,6 +416,14 @@ class FileRead(BaseModel):
     content_type: str
     size: int
     uploaded_at: datetime
+
+
+class FileStored(BaseModel):
+    key: str
+    file_name: str  # read back at GET /decoration-permits/{permit_id}/files/{file_name}
+    purpose: str
+    content_type: str
+    size: int
 
 
 class PassRead(BaseModel):

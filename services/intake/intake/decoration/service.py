@@ -45,6 +45,7 @@ from intake.decoration.models import (
 )
 from intake.decoration.rules import Calendar, Place, add_working_days, fee, neighbours, within
 from intake.organization.models import Party, Site, Unit
+from intake.organization.service import sees_contacts
 from intake.request.models import Kind, Request
 from intake.request.service import is_owner
 from intake.request.timeline import procedure_entry
@@ -314,7 +315,7 @@ async def read_file(session: AsyncSession, store: FileStore, permit: Permit, nam
     key = f"{PROCEDURE}/{permit.site}/{name}"
     row = await session.get(PermitFile, key)
     if row is None or row.permit_id != permit.id:
-        raise NotFound("file", name, field="name")
+        raise NotFound("file", name, field="file_name")
     return await store.get(key)
 
 
@@ -807,9 +808,16 @@ def own_only(principal: Principal) -> bool:
     return is_owner(principal)
 
 
+def check_department(principal: Principal) -> None:
+    """Of the department workers only engineering's (who review and inspect) read decoration permits."""
+    if "worker" in principal.roles and not sees_contacts(principal) and principal.department != "engineering":
+        raise Forbidden("decoration permits are engineering's among the departments", field="department")
+
+
 async def get_permit(
     session: AsyncSession, principal: Principal, permit_id: str, *, for_update: bool = False
 ) -> Permit:
+    check_department(principal)
     permit = await get_in_scope(session, Permit, permit_id, principal, what="decoration permit", for_update=for_update)
     if own_only(principal) and permit.applicant_party_id != principal.party_id:
         raise Forbidden(f"decoration permit {permit_id} is not the caller's", field="permit_id")
@@ -832,6 +840,7 @@ async def list_permits(
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Permit], int]:
+    check_department(principal)
     query = select(Permit).where(principal.site_filter(Permit.site, site))
     if own_only(principal):
         query = query.where(Permit.applicant_party_id == principal.party_id)

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from intake.decoration import agreement, service
 from intake.decoration.models import (
     ComplaintLink,
+    FileStored,
     InspectionCreate,
     InspectionRead,
     PassCheck,
@@ -132,7 +133,7 @@ async def get_timeline(permit: PermitInScope, session: SessionDep, principal: Re
     return timeline_view(await procedure_timeline(session, "decoration", permit.id), principal)
 
 
-@router.post("/decoration-permits/{permit_id}/files", status_code=201)
+@router.post("/decoration-permits/{permit_id}/files", status_code=201, response_model=FileStored)
 async def post_file(
     permit: PermitToChange,
     uow: UowDep,
@@ -140,22 +141,28 @@ async def post_file(
     principal: ApplyDecoration,
     purpose: Annotated[Purpose, Form()],
     file: Annotated[UploadFile, File(description="A PDF or an image (PNG, JPEG, WebP) of at most 10 MB.")],
-) -> dict[str, Any]:
+) -> FileStored:
     """Keep a plan or drawing, the owner's authorisation for their contractor, or a photo of a violation."""
     if purpose is Purpose.photo and not principal.has_any(HANDLE_DECORATION.roles):
         raise Forbidden("photos of violations are the service center's", field="purpose")
     content = await file.read(service.MAX_FILE_BYTES + 1)
     row = await service.add_file(uow, file_store(runtime.settings), principal, permit, purpose, content)
-    return {"key": row.key, "name": row.key.rsplit("/", 1)[-1], "purpose": row.purpose, "size": row.size}
+    return FileStored(
+        key=row.key,
+        file_name=row.key.rsplit("/", 1)[-1],
+        purpose=row.purpose,
+        content_type=row.content_type,
+        size=row.size,
+    )
 
 
 @router.get(
-    "/decoration-permits/{permit_id}/files/{name}",
+    "/decoration-permits/{permit_id}/files/{file_name}",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
 )
-async def get_file(permit: PermitInScope, name: str, session: SessionDep, runtime: RuntimeDep) -> Response:
-    content, content_type = await service.read_file(session, file_store(runtime.settings), permit, name)
+async def get_file(permit: PermitInScope, file_name: str, session: SessionDep, runtime: RuntimeDep) -> Response:
+    content, content_type = await service.read_file(session, file_store(runtime.settings), permit, file_name)
     return Response(content, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
