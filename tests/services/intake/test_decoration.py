@@ -5,9 +5,11 @@ pure rules (state machine, working days, neighbours, fee) as unit tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,13 +18,27 @@ import pytest
 
 from intake.decoration.models import TRANSITIONS, Action, Status, next_status
 from intake.decoration.rules import Calendar, Place, add_working_days, fee, neighbours, within
-from intake.main import timers
+from intake.main import create, timers
+from intake.seed import seed
+from pm_platform import bus, migrations
 from pm_platform.auth import mint_token
 from pm_platform.errors import Conflict
+from pm_platform.natsserver import NatsServer
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
+from pm_platform.settings import Settings
 from pm_platform.timers import fire_due
-from tests.services.intake.helpers import REPAIR, auth, clear_outbox, deliver, envelope, events, outbox_rows
+from tests.platform.harness import eventually, provision
+from tests.services.intake.helpers import (
+    REPAIR,
+    auth,
+    clear_outbox,
+    deliver,
+    envelope,
+    events,
+    new_runtime,
+    outbox_rows,
+)
 
 PDF = b"%PDF-1.4\n" + b"0" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -583,6 +599,63 @@ async def test_events_of_other_deposits_and_unknown_permits_change_nothing(intak
     await deposit(runtime, permit["id"], "requested")
     assert (await permit_of(client, runtime, permit["id"]))["deposit_status"] == "paid"
     assert json.loads((await outbox_rows(runtime))[-1]["payload"])["type"] != "billing.deposit.held.v1"
+
+
+# --- over a real nats-server ----------------------------------------------------------------------
+
+
+async def test_billings_and_dispatchs_events_reach_the_permit_over_a_real_nats_server(
+    database_urls: dict[str, str], nats_server: NatsServer, tmp_path: Path
+) -> None:
+    await provision(nats_server.url)
+    settings = Settings(
+        service="intake",
+        var_dir=tmp_path,
+        database_url=database_urls["intake"],
+        nats_url=nats_server.url,
+        relay_idle_seconds=0.05,
+        consumer_retry_base_seconds=0.2,
+    )
+    await asyncio.to_thread(migrations.upgrade, "intake", settings)
+    runtime = new_runtime(settings)
+    await seed(runtime)
+    await runtime.start()
+    nc = await bus.connect(nats_server.url, "test-billing-and-dispatch")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create(runtime)), base_url="http://t") as client:
+            permit = await approved(client, runtime)
+            pid = permit["id"]
+
+            async def relayed() -> bool:  # the approval left through the outbox onto intake's stream
+                rows = await outbox_rows(runtime)
+                return bool(rows) and all(row["status"] == "published" for row in rows)
+
+            await eventually(relayed)
+            js = nc.jetstream()
+            # Billing's and dispatch's events as they publish them: on their streams, deduplicated by event id.
+            paid = envelope(runtime, "billing.deposit.held.v1", {"reference": pid, "status": "paid"})
+            await js.publish("billing.deposit.held.v1.harbour", paid.to_json(), headers={"Nats-Msg-Id": paid.id})
+
+            async def status(expected: str, field: str = "status") -> bool:
+                return (await permit_of(client, runtime, pid))[field] == expected
+
+            await eventually(lambda: status("paid", "deposit_status"))
+            assert (await post(client, auth(runtime), f"/decoration-permits/{pid}/start-works")).status_code == 200
+            assert (await post(client, owner(runtime), f"/decoration-permits/{pid}/completion")).status_code == 200
+            completion = await last_inspection(runtime, "completion")
+            items = [{"code": code, "ok": True} for code in CHECKLIST]
+            passed = envelope(
+                runtime,
+                "dispatch.inspection.completed.v1",
+                {"permit_id": pid, "inspection_id": completion["inspection_id"], "result": "passed", "items": items},
+            )
+            subject = "dispatch.inspection.completed.v1.harbour"
+            await js.publish(subject, passed.to_json(), headers={"Nats-Msg-Id": passed.id})
+            await eventually(lambda: status("completed"))
+    finally:
+        await nc.close()
+        await runtime.stop()
+        await runtime.engine.dispose()
 
 
 # --- pure rules -----------------------------------------------------------------------------------
