@@ -374,6 +374,31 @@ async def test_only_engineering_reviews_and_a_plan_and_the_owners_authority_are_
     assert (await post(client, manager(runtime), f"/decoration-permits/{pid}/review", body)).status_code == 200
 
 
+async def test_a_manager_lifts_a_stop_order_with_a_reason_and_only_complaints_are_linked(intake) -> None:
+    runtime, client = intake
+    permit = await approved(client, runtime)
+    pid = permit["id"]
+    await deposit(runtime, pid, "paid")
+    await post(client, auth(runtime), f"/decoration-permits/{pid}/start-works")
+    stop = {"description": "Wall chased without a permit", "stop_order": True}
+    assert (await post(client, auth(runtime), f"/decoration-permits/{pid}/violations", stop)).status_code == 201
+    # Stopped: a second stop order is illegal; the desk cannot resume without a passed re-check.
+    assert (await post(client, auth(runtime), f"/decoration-permits/{pid}/violations", stop)).status_code == 409
+    assert (await post(client, auth(runtime), f"/decoration-permits/{pid}/resume", {"reason": "ok"})).status_code == 409
+    no_reason = await post(client, manager(runtime), f"/decoration-permits/{pid}/resume")
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    resumed = await post(client, manager(runtime), f"/decoration-permits/{pid}/resume", {"reason": "Wall restored"})
+    assert resumed.status_code == 200 and resumed.json()["status"] == "in_works"
+    repair = await client.post("/requests", json=REPAIR, headers=auth(runtime))
+    not_a_complaint = await post(
+        client, auth(runtime), f"/decoration-permits/{pid}/complaints", {"request_id": repair.json()["id"]}
+    )
+    assert not_a_complaint.status_code == 422 and not_a_complaint.json()["field"] == "request_id"
+    unknown_photo = {"description": "Debris in the corridor", "photos": ["decoration/harbour/" + "0" * 32 + ".png"]}
+    refused = await post(client, auth(runtime), f"/decoration-permits/{pid}/violations", unknown_photo)
+    assert refused.status_code == 422 and refused.json()["field"] == "photos"
+
+
 # --- the application's input ----------------------------------------------------------------------
 
 
