@@ -64,6 +64,9 @@ OBJECT_PARAMS = {
     "broadcast_id",
     "staff_id",
     "dead_letter_id",
+    "permit_id",
+    "number",
+    "file_name",
 }
 
 
@@ -183,8 +186,45 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             headers=staff,
         )
     )
+    permit = await created(
+        await client.post(
+            "/decoration-permits",
+            headers=staff,
+            json={
+                "unit_id": FOREIGN_UNIT,
+                "party_id": FOREIGN_PARTY,
+                "scope": [f"Partition wall {SECRET}"],
+                "description": f"Office fit-out {SECRET}",
+                "contractor": {
+                    "company": f"Builder {SECRET}",
+                    "licence_number": "L-1",
+                    "manager_name": "Qian",
+                    "manager_phone": "13912345678",
+                },
+                "workers": [{"name": f"Worker {SECRET}", "id_last4": "1234", "trade": "carpenter"}],
+                "works_from": date.today().isoformat(),
+                "works_to": (date.today() + timedelta(days=10)).isoformat(),
+            },
+        )
+    )
+    plan = await created(
+        await client.post(
+            f"/decoration-permits/{permit['id']}/files",
+            data={"purpose": "plan"},
+            files={"file": ("plan.pdf", b"%PDF-1.4 plan", "application/pdf")},
+            headers=staff,
+        )
+    )
+    settings = (await client.get(f"/sites/{FOREIGN}/decoration-settings", headers=staff)).json()
+    checklist = [{"code": item["code"], "ok": True} for item in settings["checklist"]]
+    review = {"result": "approve", "checklist": checklist}
+    await created(await client.post(f"/decoration-permits/{permit['id']}/review", json=review, headers=staff))
+    permit = (await client.get(f"/decoration-permits/{permit['id']}", headers=staff)).json()
     walk = Walk(
         values={
+            "permit_id": permit["id"],
+            "number": permit["passes"][0]["number"],
+            "file_name": plan["file_name"],
             "request_id": first["id"],
             "incident_id": incident["id"],
             "handover_id": handover["id"],

@@ -4,6 +4,10 @@ from fastapi import FastAPI
 
 from intake.archive.views import router as archive_router
 from intake.database import Base, platform_tables
+from intake.decoration import metrics as decoration_metrics
+from intake.decoration.handlers import subscriptions as decoration_subscriptions
+from intake.decoration.handlers import timers as decoration_timers
+from intake.decoration.views import router as decoration_router
 from intake.duty.views import router as duty_router
 from intake.incident.views import router as incident_router
 from intake.lookup.handlers import subscriptions as lookup_subscriptions
@@ -13,16 +17,19 @@ from intake.photo.views import router as photo_router
 from intake.report.views import router as report_router
 from intake.request import metrics as request_metrics
 from intake.request.handlers import subscriptions as request_subscriptions
-from intake.request.handlers import timers
+from intake.request.handlers import timers as request_timers
 from intake.request.views import router as request_router
 from intake.request.views import units_router
 from pm_platform.app import create_app
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
-from pm_platform.timers import timer_job
+from pm_platform.timers import Timers, timer_job
 
-subscriptions = Subscriptions({**request_subscriptions.handlers, **lookup_subscriptions.handlers})
+subscriptions = Subscriptions(
+    {**request_subscriptions.handlers, **lookup_subscriptions.handlers, **decoration_subscriptions.handlers}
+)
+timers = Timers().include(request_timers).include(decoration_timers)
 
 
 def build_runtime() -> Runtime:
@@ -45,8 +52,10 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             incident_router,
             duty_router,
             report_router,
+            decoration_router,
         ],
         description="The front desk: the owner archive and every request owners raise.",
     )
     request_metrics.install(app)
+    decoration_metrics.install(app)
     return app

@@ -35,3 +35,18 @@ IMPORT_ARCHIVE = Permission("import and export the archive", *_SITE_SETUP)
 READ_REPORTS = Permission("read the daily report and the complaint analysis", *_SITE_SETUP)
 # Onboarding a site is head office's decision alone.
 ONBOARD_SITES = Permission("onboard sites", Role.head_office)
+
+# Decoration permits (二次装修): owners apply for their own unit (and follow it); engineering reviews (department
+# workers of engineering, or a manager); the front desk runs the permit; security checks passes at the gate.
+APPLY_DECORATION = Permission(
+    "apply for a decoration permit, add its plans, ask its completion", *_FRONT_DESK, Role.owner
+)
+READ_DECORATION = Permission("read decoration permits", *_STAFF, Role.worker, Role.owner)
+REVIEW_DECORATION = Permission("review a decoration permit", Role.worker, Role.manager)
+HANDLE_DECORATION = Permission(
+    "start and stop works, inspections, violations, complaints, passes and settlement of decoration permits",
+    *_FRONT_DESK,
+)
+CHECK_PASSES = Permission("check a decoration worker's pass at the gate", Role.security, *_FRONT_DESK)
+READ_DECORATION_SETTINGS = Permission("read a site's decoration settings", *_STAFF, Role.worker)
+EDIT_DECORATION_SETTINGS = Permission("change a site's decoration settings", Role.manager, Role.head_office)

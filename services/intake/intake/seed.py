@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from intake.decoration.models import DecorationSettings, SettingsWrite
+from intake.decoration.service import default_settings, settings_values
 from intake.organization.models import Category, PartyRole, PartyWrite, Site, SiteCreate, TimeLimitRule, Unit
 from intake.organization.service import create_site, save_party, seed_categories
 from pm_platform.runtime import Runtime
@@ -84,4 +86,18 @@ async def seed(runtime: Runtime) -> None:
                             warning_minutes=rule["warning_minutes"],
                         )
                     )
+            if await session.get(DecorationSettings, code) is None:
+                session.add(decoration_settings(config, code))
         await uow.commit()
+
+
+def decoration_settings(config: dict[str, Any], site: str) -> DecorationSettings:
+    """A site's decoration settings from the demo (the default, then the site's own overrides)."""
+    decoration: dict[str, Any] = config.get("decoration", {})
+    values = {**decoration.get("default", {}), **decoration.get("sites", {}).get(site, {})}
+    row = default_settings(site)
+    if values:
+        base = SettingsWrite.model_validate(row).model_dump(mode="json")
+        for name, value in settings_values(SettingsWrite.model_validate({**base, **values})).items():
+            setattr(row, name, value)
+    return row

@@ -40,4 +40,7 @@ async def test_metrics_count_open_and_breached_requests_per_site(intake) -> None
         expected[("pm_intake_open_requests", (("site", site),))] = 1 if mine else 0
         expected[("pm_intake_breached_requests", (("limit", "ack"), ("site", site)))] = 2 if mine else 0
         expected[("pm_intake_breached_requests", (("limit", "reply"), ("site", site)))] = 0
+        # No decoration permit here (test_decoration counts a breached review).
+        expected[("pm_intake_decoration_awaiting_review", (("site", site),))] = 0
+        expected[("pm_intake_decoration_review_breached", (("site", site),))] = 0
     assert found == expected
