@@ -4,7 +4,6 @@ trace that scheduled it; ``pm trace`` follows the links. On real SQLite and Post
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,27 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from pm_events.intake import RequestCreated
-from pm_platform import migrations
-from pm_platform.db import define_platform_tables, service_metadata
 from pm_platform.envelope import Envelope, utcnow
-from pm_platform.settings import Settings
 from pm_platform.telemetry import span_context_of
 from pm_platform.timers import DueTimer, Timers, fire_due, schedule
 from pm_platform.tracefiles import print_request_trace, trace_ids_for_request
 from pm_platform.uow import UnitOfWork
 from tests.platform.harness import EXAMPLE, Probe
 
-SERVICES = ["intake", "dispatch", "billing", "survey", "notification"]
 tracer = trace.get_tracer("tests")
 
 
@@ -238,35 +229,3 @@ def test_pm_trace_prints_each_trace_and_its_links(tmp_path: Path, capsys: pytest
     assert "(2 spans: dispatch, intake)" in headers[0]
     assert f"POST /work-orders/{{id}}/complete  -> linked to trace 0x{REQUEST}" in out
     assert "GET /work-orders" not in out and f"0x{OTHER}" in out  # named as a link target only
-
-
-# --- the migrations give every service the platform's tables --------------------------------------------------
-
-
-def _traced_tables(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
-    table = name if kind == "table" else getattr(getattr(obj, "table", None), "name", None)
-    return table in ("timers", "request_traces")
-
-
-def _differences(connection: Any) -> list[Any]:
-    expected = service_metadata()
-    define_platform_tables(expected)
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": _traced_tables})
-    return list(compare_metadata(context, expected))
-
-
-@pytest.mark.parametrize("service", SERVICES)
-async def test_migrations_give_request_traces_and_timer_trace_columns(
-    service: str, database_urls: dict[str, str], tmp_path: Path
-) -> None:
-    settings = Settings(service=service, database_url=database_urls[service], var_dir=tmp_path)
-    await asyncio.to_thread(migrations.upgrade, service, settings)  # Alembic runs its own event loop
-    engine = create_async_engine(settings.resolved_database_url())
-    try:
-        async with engine.connect() as connection:
-            columns = await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("timers")})
-            differences = await connection.run_sync(_differences)
-    finally:
-        await engine.dispose()
-    assert {"traceparent", "tracestate", "baggage"} <= columns
-    assert differences == []
