@@ -156,6 +156,12 @@ class ConsumerRunner:
                 await message.ack()
 
     async def _apply_batch(self, batch: list[tuple[Envelope, trace.Span, Context]]) -> list[str]:
+        # The batch's own statements (the inbox check, the commit) in one span linked to each message's.
+        links = [trace.Link(span.get_span_context()) for _, span, _ in batch]
+        with tracer.start_as_current_span(f"apply {len(batch)} events", links=links):
+            return await self._apply_batch_in(batch)
+
+    async def _apply_batch_in(self, batch: list[tuple[Envelope, trace.Span, Context]]) -> list[str]:
         outcomes: list[str] = []
         async with UnitOfWork(self.parts) as uow:
             seen = await uow.received_among(self.durable, [envelope.id for envelope, _, _ in batch])

@@ -81,6 +81,7 @@ class PlatformTables:
     inbox: Table
     dead_letters: Table
     timers: Table
+    request_traces: Table
 
 
 def define_platform_tables(metadata: MetaData) -> PlatformTables:
@@ -147,10 +148,26 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         # pending -> fired | cancelled
         Column("status", String(16), nullable=False, default="pending"),
         Column("fired_at", UtcDateTime()),
+        # The W3C trace context that scheduled the timer: it fires inside it (the request's trace).
+        Column("traceparent", String(64)),
+        Column("tracestate", Text),
+        Column("baggage", Text),
         Index("ix_timers_status_due", "status", "due_at"),
         Index("uq_timers_kind_key", "kind", "key", unique=True),
     )
-    return PlatformTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters, timers=timers)
+    # The trace each correlation (an owner's request) lives in, as this service first saw it: an HTTP
+    # step on the request's aggregate links to it and its events continue it (``UnitOfWork.join_request``).
+    request_traces = Table(
+        "request_traces",
+        metadata,
+        Column("correlation_id", String(128), primary_key=True),
+        Column("traceparent", String(64), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Index("ix_request_traces_created_at", "created_at"),
+    )
+    return PlatformTables(
+        outbox=outbox, inbox=inbox, dead_letters=dead_letters, timers=timers, request_traces=request_traces
+    )
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -4,6 +4,8 @@
 - Inbox rows are kept ``inbox_retention_days``, which must exceed the streams' max age (90 days in
   deploy/nats/jetstream.yaml): a redelivery or replay of anything the stream still holds finds its row.
 - Fired and cancelled timers are kept ``timer_retention_days``.
+- A correlation's trace (``request_traces``) is kept ``inbox_retention_days``: a step on a request older
+  than that is a trace of its own, without the link to the request's trace.
 Pending outbox rows, pending timers and dead letters are never purged.
 """
 
@@ -42,6 +44,9 @@ async def purge(parts: ServiceParts, now: datetime | None = None) -> dict[str, i
         "timers": delete(tables.timers).where(
             tables.timers.c.status.in_(["fired", "cancelled"]),
             tables.timers.c.due_at < now - timedelta(days=settings.timer_retention_days),
+        ),
+        "request_traces": delete(tables.request_traces).where(
+            tables.request_traces.c.created_at < now - timedelta(days=settings.inbox_retention_days)
         ),
     }
     deleted: dict[str, int] = {}

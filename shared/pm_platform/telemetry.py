@@ -75,12 +75,24 @@ def current_traceparent() -> str | None:
     return current_trace_context().get("traceparent")
 
 
-def current_trace_context() -> dict[str, str]:
-    """The current W3C trace context as headers: ``traceparent`` and, when present, ``tracestate`` and
-    ``baggage`` (what an outbox row keeps so the relay publishes inside the context that wrote it)."""
+def current_trace_context(context: otel_context.Context | None = None) -> dict[str, str]:
+    """The current W3C trace context (or ``context``) as headers: ``traceparent`` and, when present,
+    ``tracestate`` and ``baggage`` (what an outbox row keeps so the relay publishes inside the context that
+    wrote it)."""
     carrier: dict[str, str] = {}
-    inject(carrier)
+    inject(carrier, context=context)
     return carrier
+
+
+def span_context_of(traceparent: str | None) -> trace.SpanContext | None:
+    """The span a ``traceparent`` names (valid), or None."""
+    context = context_from_traceparent(traceparent)
+    span_context = trace.get_current_span(context).get_span_context() if context is not None else None
+    return span_context if span_context is not None and span_context.is_valid else None
+
+
+def traceparent_of(span_context: trace.SpanContext) -> str:
+    return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context | None:
@@ -109,8 +121,12 @@ def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Cont
 
 
 @contextlib.contextmanager
-def attached(context: otel_context.Context) -> Iterator[None]:
-    """Make ``context`` current (its baggage included, which ``trace.use_span`` alone would drop)."""
+def attached(context: otel_context.Context | None) -> Iterator[None]:
+    """Make ``context`` current (its baggage included, which ``trace.use_span`` alone would drop); None
+    leaves the current context as it is."""
+    if context is None:
+        yield
+        return
     token = otel_context.attach(context)
     try:
         yield

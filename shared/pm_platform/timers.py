@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 
 from pm_platform.db import READ_ONLY
 from pm_platform.envelope import as_utc, utcnow
+from pm_platform.telemetry import attached, context_from_trace_fields
 from pm_platform.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class DueTimer:
     key: str
     due_at: datetime
     payload: dict[str, Any]
+    # The W3C trace context (traceparent, tracestate, baggage) that scheduled it: it fires inside it.
+    trace_context: tuple[str | None, str | None, str | None] = (None, None, None)
 
 
 TimerHandler = Callable[[DueTimer, UnitOfWork], Awaitable[None]]
@@ -77,13 +80,18 @@ class Timers:
 async def schedule(
     uow: UnitOfWork, kind: str, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None
 ) -> None:
-    """Schedule (or move) the timer ``(kind, key)``; a fired or cancelled one is armed again."""
+    """Schedule (or move) the timer ``(kind, key)``; a fired or cancelled one is armed again. It fires in the
+    trace context of this unit of work (the request's trace, when the unit of work joined a request)."""
     timers = uow.runtime.tables.timers
+    trace_context = uow.trace_context()
     values = {
         "due_at": as_utc(due_at),
         "payload": json.dumps(payload or {}, default=str),
         "status": "pending",
         "fired_at": None,
+        "traceparent": trace_context.get("traceparent"),
+        "tracestate": trace_context.get("tracestate"),
+        "baggage": trace_context.get("baggage"),
     }
     moved = await uow.session.execute(update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values))
     if moved.rowcount == 0:  # type: ignore[attr-defined]
@@ -117,6 +125,7 @@ def _due(row: Any) -> DueTimer:
         key=row["key"],
         due_at=as_utc(row["due_at"]),
         payload=json.loads(row["payload"] or "{}"),
+        trace_context=(row["traceparent"], row["tracestate"], row["baggage"]),
     )
 
 
@@ -147,7 +156,10 @@ async def fire_due(parts: ServiceParts, timers: Timers, now: datetime | None = N
 
 async def _fire(parts: ServiceParts, timers: Timers, timer: DueTimer, now: datetime) -> bool:
     table = parts.tables.timers
-    with tracer.start_as_current_span(f"timer {timer.kind}", attributes={"pm.timer.key": timer.key}):
+    with (
+        attached(context_from_trace_fields(*timer.trace_context)),
+        tracer.start_as_current_span(f"timer {timer.kind}", attributes={"pm.timer.key": timer.key}),
+    ):
         async with UnitOfWork(parts) as uow:
             claimed = await uow.session.execute(
                 update(table)

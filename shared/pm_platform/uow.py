@@ -5,12 +5,21 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from opentelemetry import trace
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from pm_events import Event
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.subjects import check_token
-from pm_platform.telemetry import current_trace_context
+from pm_platform.telemetry import (
+    context_from_traceparent,
+    current_trace_context,
+    span_context_of,
+    traceparent_of,
+    tracer,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +41,11 @@ class UnitOfWork:
         # Per event id: tracestate and baggage, which the outbox row keeps beside the envelope's traceparent.
         self._trace_context: dict[str, dict[str, str]] = {}
         self._received: list[tuple[str, Envelope]] = []
+        # The trace each correlation lives in, as this transaction saw it first (kept if none is known yet).
+        self._request_traces: dict[str, str] = {}
+        # Per request joined from another trace (an HTTP step): the span in the request's trace that the
+        # step's events and timers continue from.
+        self._joined: dict[str, trace.Span] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self.runtime.sessionmaker()
@@ -40,8 +54,63 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        for step in self._joined.values():
+            step.end()
+        self._joined.clear()
         await self.session.rollback()
         await self.session.close()
+
+    async def join_request(self, request_id: str) -> None:
+        """Say that this work acts on the owner's request ``request_id`` (an HTTP step on its aggregate: a
+        worker completing the work order, an agent replying, a follow-up's result; a timer).
+
+        The current span is marked (``pm.correlation_id``, ``pm.request_id``). When the request lives in
+        another trace (as this service first saw it), the current span gets a link to it and a ``step`` span
+        opens in the request's trace, linked back to the current span: the events this unit of work emits
+        for the request, and the timers it schedules, continue the request's trace from there. So an HTTP
+        step is a trace of its own (its server span and SQL) linked both ways with the request's trace, and
+        the event-driven chain stays the request's one trace. A request not seen before lives in the
+        current trace from now on.
+        """
+        span = trace.get_current_span()
+        span.set_attribute("pm.correlation_id", request_id)
+        span.set_attribute("pm.request_id", request_id)
+        if request_id in self._joined:
+            return
+        current = span.get_span_context()
+        table = self.runtime.tables.request_traces
+        stored = (
+            await self.session.execute(select(table.c.traceparent).where(table.c.correlation_id == request_id))
+        ).scalar_one_or_none()
+        request = span_context_of(stored)
+        if request is None:
+            if current.is_valid:
+                self._remember_trace(request_id, traceparent_of(current))
+            return
+        if request.trace_id == current.trace_id:
+            return
+        if current.is_valid:
+            span.add_link(request, {"pm.link": "request", "pm.request_id": request_id})
+        step = tracer.start_span(
+            f"step {getattr(span, 'name', '') or 'on the request'}",
+            context=context_from_traceparent(stored),
+            links=[trace.Link(current, {"pm.link": "step"})] if current.is_valid else None,
+            attributes={"pm.correlation_id": request_id, "pm.request_id": request_id},
+        )
+        if step.get_span_context().is_valid:  # not when tracing is off
+            self._joined[request_id] = step
+
+    def trace_context(self, correlation_id: str | None = None) -> dict[str, str]:
+        """The W3C trace context that work done in this unit of work for ``correlation_id`` (or for the
+        request it joined, when None) continues: the joined request's step span, else the current one."""
+        step = self._joined.get(correlation_id) if correlation_id else next(iter(self._joined.values()), None)
+        if step is None:
+            return current_trace_context()
+        return current_trace_context(trace.set_span_in_context(step))
+
+    def _remember_trace(self, correlation_id: str | None, traceparent: str | None) -> None:
+        if correlation_id and traceparent and len(correlation_id) <= 128 and len(traceparent) <= 64:
+            self._request_traces.setdefault(correlation_id, traceparent)
 
     def emit(
         self,
@@ -72,7 +141,10 @@ class UnitOfWork:
             department = None
         if caused_by is not None:
             correlation_id = caused_by.correlationid
-        trace_context = current_trace_context()
+        correlation_id = correlation_id or subject
+        trace_context = self.trace_context(correlation_id)
+        if caused_by is None:
+            self._remember_trace(correlation_id, trace_context.get("traceparent"))
         envelope = Envelope(
             source=f"pm/{self.runtime.settings.service}",
             type=event_type,
@@ -80,7 +152,7 @@ class UnitOfWork:
             dataschema=contract.dataschema,
             site=site,
             department=department,
-            correlationid=correlation_id or subject,
+            correlationid=correlation_id,
             causationid=caused_by.id if caused_by else causation_id,
             traceparent=trace_context.get("traceparent"),
             data=event.payload(),
@@ -107,6 +179,7 @@ class UnitOfWork:
 
     def mark_received(self, consumer: str, envelope: Envelope) -> None:
         self._received.append((consumer, envelope))
+        self._remember_trace(envelope.correlationid, envelope.traceparent)
 
     async def commit(self) -> None:
         now = utcnow()
@@ -139,7 +212,24 @@ class UnitOfWork:
                     for env in self.events
                 ],
             )
+        if self._request_traces:
+            # Sorted, so that concurrent transactions take the keys in one order (no deadlock on PostgreSQL).
+            await self.session.execute(
+                _insert_if_absent(self.runtime.tables.request_traces, self.runtime.engine.dialect.name),
+                [
+                    {"correlation_id": correlation_id, "traceparent": traceparent, "created_at": now}
+                    for correlation_id, traceparent in sorted(self._request_traces.items())
+                ],
+            )
         await self.session.commit()
         if self.events:
             self.runtime.outbox_written.set()
         self._received.clear()
+        self._request_traces.clear()
+
+
+def _insert_if_absent(table: Table, dialect: str) -> Insert:
+    """An insert that leaves a row whose key is already there (the first writer wins)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -4,15 +4,23 @@ An agent records a repair; it lands in engineering's pool; the engineer claims i
 completes it with a price-list charge; billing charges the unit; survey schedules the follow-up; the
 owner is not satisfied, so intake reopens and escalates the request and dispatch opens rework for the
 same department; notification tells the owner along the way; intake's timeline gathers it all.
+
+And the whole life is one trace: the request's trace holds every service's part (every event, every
+message), and each HTTP step on the work order or the follow-up is a trace of its own linked both ways with
+it; `pm trace <request id>` shows them all.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from pm_platform.tracefiles import carries_request, links_of, load_all_spans, roots, service_of, trace_of
 from tests.e2e.conftest import Stack, eventually, items
 
 pytestmark = pytest.mark.timeout(240)
@@ -53,6 +61,7 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
     assert denied.status_code in (403, 404), denied.text
     assert denied.headers["content-type"].startswith("application/problem+json")
 
+    steps = 0  # the HTTP steps on the request's aggregates: each one a trace linked with the request's
     for step in ("claim", "on-the-way", "arrive"):
         response = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/{step}"), headers=worker)
         assert response.status_code == 200, f"{step}: {response.text}"
@@ -70,6 +79,7 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
     assert response.status_code == 200, response.text
     again = httpx.post(stack.url("dispatch", f"/work-orders/{order['id']}/complete"), json=completion, headers=worker)
     assert again.status_code == 409, again.text
+    steps += 5  # claim, on-the-way, arrive, complete, and the refused second complete
 
     # Billing charges the unit from the price list; intake's request moves on to resolved.
     def charged() -> dict[str, Any] | None:
@@ -99,6 +109,7 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
     }
     response = httpx.post(stack.url("survey", f"/follow-ups/{visit['id']}/result"), json=result, headers=agent)
     assert response.status_code == 200, response.text
+    steps += 1
 
     # Intake reopens and escalates (the rework order moves it on to in progress at once, so the history
     # tells, not the current status); dispatch opens rework for the same department.
@@ -135,3 +146,50 @@ def test_a_failed_follow_up_reopens_the_request_and_sends_the_department_back(st
         return body if {"dispatch", "survey", "billing", "notification"} <= sources else None
 
     eventually(full_timeline)
+
+    # One trace for the request's whole life, and one linked trace per HTTP step: no other root.
+    expected_services = {"intake", "dispatch", "billing", "survey", "notification"}
+    checked = eventually(lambda: _request_traces(stack.var_dir, request_id, steps, expected_services), timeout=30)
+    assert checked["steps"] == steps
+    output = subprocess.run(
+        [str(Path(sys.executable).parent / "pm"), "trace", request_id, "--var-dir", str(stack.var_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"trace {checked['request']}" in output
+    listed = {line.split()[1] for line in output.splitlines() if line.startswith("  ") and len(line.split()) > 2}
+    assert expected_services <= listed
+    assert output.count(f"-> linked to trace {checked['request']}") >= steps
+
+
+def _request_traces(var_dir: Path, request_id: str, steps: int, services: set[str]) -> dict[str, Any] | None:
+    """The request's trace and its step traces once every span of them is written, checked; else None."""
+    spans = load_all_spans(var_dir)
+    created = [s for s in spans if s["name"] == "POST /requests" and carries_request(s, request_id)]
+    if len(created) != 1:
+        return None
+    request = trace_of(created[0])
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for span in spans:
+        by_trace.setdefault(trace_of(span), []).append(span)
+    in_request = by_trace[request]
+    # Every span of the request's trace hangs from the owner's POST (none is missing, none starts its own root).
+    if roots(in_request) != created or not services <= {service_of(s) for s in in_request}:
+        return None
+    # Every trace in which a span carries the request is the request's or a step's.
+    others = {trace_of(s) for s in spans if carries_request(s, request_id)} - {request}
+    step_spans = [s for s in in_request if s["name"].startswith("step ")]
+    if len(others) != steps or len(step_spans) != steps:
+        return None
+    for trace_id in others:
+        [root] = roots(by_trace[trace_id])
+        assert root["kind"] == "SpanKind.SERVER" and root["name"].startswith("POST /"), root["name"]
+        assert links_of(root) == [request], f"{root['name']} does not link to the request's trace"
+        assert root["attributes"]["pm.request_id"] == request_id
+    # And the request's trace links back to each step.
+    assert {target for s in step_spans for target in links_of(s)} == others
+    # Every message to the owner and staff was sent inside the request's trace.
+    sends = [s for s in spans if s["name"].startswith("send ") and carries_request(s, request_id)]
+    assert sends and all(trace_of(s) == request for s in sends)
+    return {"request": request, "steps": len(others)}

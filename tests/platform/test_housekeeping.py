@@ -55,10 +55,19 @@ async def test_purge_keeps_pending_rows_and_recent_history(database_urls: dict[s
                 {"kind": "k", "key": "pending-ancient", "due_at": ancient, "payload": "{}", "status": "pending"},
             ],
         )
+        tp = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+        await session.execute(
+            insert(tables.request_traces),
+            [
+                {"correlation_id": "r-ancient", "traceparent": tp, "created_at": ancient},
+                {"correlation_id": "r-old", "traceparent": tp, "created_at": old},
+            ],
+        )
         await session.commit()
 
-    assert await purge(probe.runtime, now=now) == {"outbox": 1, "inbox": 1, "timers": 1}
+    assert await purge(probe.runtime, now=now) == {"outbox": 1, "inbox": 1, "timers": 1, "request_traces": 1}
     assert {r["event_id"] for r in await probe.rows(tables.outbox)} == {"published-recent", "pending-ancient"}
     assert [r["event_id"] for r in await probe.rows(tables.inbox)] == ["seen-old"]
     assert [r["key"] for r in await probe.rows(tables.timers)] == ["pending-ancient"]
+    assert [r["correlation_id"] for r in await probe.rows(tables.request_traces)] == ["r-old"]
     await probe.runtime.engine.dispose()

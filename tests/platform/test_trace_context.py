@@ -1,6 +1,6 @@
 """The outbox keeps the whole W3C trace context: ``tracestate`` and ``baggage`` along with ``traceparent``
 reach the consumer's handler, on a real nats-server and real databases (SQLite and PostgreSQL). And every
-service's migrations give the outbox table the platform writes."""
+service's migrations give the outbox, timers and request_traces tables the platform writes."""
 
 from __future__ import annotations
 
@@ -109,26 +109,26 @@ async def test_without_a_trace_context_the_columns_stay_empty(
         await producer.runtime.stop()
 
 
-def _in_outbox(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+def _traced_table(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
     table = name if kind == "table" else getattr(getattr(obj, "table", None), "name", None)
-    return table == "outbox"
+    return table in ("outbox", "timers", "request_traces")
 
 
-def _outbox_differences(connection: Any) -> list[Any]:
+def _traced_differences(connection: Any) -> list[Any]:
     expected = service_metadata()
     define_platform_tables(expected)
     context = MigrationContext.configure(
         connection,
         opts={
             "compare_type": True,
-            "include_object": _in_outbox,
+            "include_object": _traced_table,
         },
     )
     return list(compare_metadata(context, expected))
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_migrations_give_the_outbox_its_trace_columns(
+async def test_migrations_give_the_platform_tables_their_trace_columns(
     service: str, database_urls: dict[str, str], tmp_path: Path
 ) -> None:
     settings = Settings(service=service, database_url=database_urls[service], var_dir=tmp_path)
@@ -137,12 +137,15 @@ async def test_migrations_give_the_outbox_its_trace_columns(
     engine = create_async_engine(settings.resolved_database_url())
     try:
         async with engine.connect() as connection:
-            columns = await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("outbox")})
-            differences = await connection.run_sync(_outbox_differences)
+            columns = await connection.run_sync(
+                lambda sync: {t: {c["name"] for c in inspect(sync).get_columns(t)} for t in ("outbox", "timers")}
+            )
+            differences = await connection.run_sync(_traced_differences)
     finally:
         await engine.dispose()
-    assert {"traceparent", "tracestate", "baggage"} <= columns
-    assert differences == []
+    assert {"traceparent", "tracestate", "baggage"} <= columns["outbox"]
+    assert {"traceparent", "tracestate", "baggage"} <= columns["timers"]  # a timer fires in the trace that set it
+    assert differences == []  # request_traces too: the trace each correlation lives in
 
 
 async def _true_when(value: bool) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from opentelemetry import trace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -330,7 +329,14 @@ async def _for_action(uow: UnitOfWork, principal: Principal, work_order_id: str)
     order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
     if worker_only(principal) and order.assignee is not None and order.assignee != principal.subject:
         raise Forbidden(f"work order {order.id} is assigned to {order.assignee}", field="assignee")
-    trace.get_current_span().set_attribute("pm.correlation_id", order.request_id)
+    await uow.join_request(order.request_id)  # the step's own trace, linked both ways with the request's
+    return order
+
+
+async def _for_service_center(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+    """The order, locked, for the service center's commands; the step joins the request's trace."""
+    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    await uow.join_request(order.request_id)
     return order
 
 
@@ -544,7 +550,7 @@ async def resume(uow: UnitOfWork, principal: Principal, work_order_id: str) -> W
 
 async def assign(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Assign) -> WorkOrder:
     """Name the worker (of the order's department) who does it; a reassignment restarts the acceptance clock."""
-    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    order = await _for_service_center(uow, principal, work_order_id)
     await check_assignee(uow.session, order.site, order.department, body.assignee)
     if order.assignee == body.assignee and order.status == Status.assigned:
         raise Conflict(f"work order {order.id} is already assigned to {body.assignee}", current_status=order.status)
@@ -565,7 +571,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
     priority (its time limits are recomputed from the request's time)."""
     if body.department is None and body.priority is None:
         raise Invalid("give a department, a priority or both", field="department")
-    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    order = await _for_service_center(uow, principal, work_order_id)
     if order.status not in (*AWAITING_ACCEPTANCE, Status.returned):
         raise Conflict(
             f"work order {order.id} is {order.status}; once signed for, transfer it instead",
@@ -610,7 +616,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
 
 
 async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str, reason: str) -> WorkOrder:
-    order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
+    order = await _for_service_center(uow, principal, work_order_id)
     previous = _move(order, Status.cancelled)
     order.cancelled_at, order.last_reason = order.updated_at, reason
     await _disarm(uow, order, *Limit)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from opentelemetry import trace
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,8 +146,8 @@ async def record_request(
     await _arm(uow, request, Limit.acknowledge, now)
     await _arm(uow, request, Limit.progress_reply, now)
     incident = await incidents.group(uow, site, request)
-    # Lets an operator find this request's trace (`pm trace <request id>`).
-    trace.get_current_span().set_attribute("pm.correlation_id", request.id)
+    # This trace is the request's (`pm trace <request id>` finds it; later steps on the request link to it).
+    await uow.join_request(request.id)
     created = RequestCreated(
         request_id=request.id,
         site=request.site,
@@ -350,7 +349,7 @@ def _emit(uow: UnitOfWork, event: Event, request: Request, caused_by: Envelope |
 async def change_status(
     uow: UnitOfWork, principal: Principal, request_id: str, target: Status, reason: str | None
 ) -> Request:
-    request = await get_request(uow.session, principal, request_id)
+    request = await _request_for_step(uow, principal, request_id)
     await transition(uow, request, target, actor=principal.subject, reason=reason)
     await uow.commit()
     return request
@@ -358,7 +357,7 @@ async def change_status(
 
 async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command: ReplyCommand) -> Request:
     """The agent replied to the owner with progress: the progress-reply limit is met."""
-    request = await get_request(uow.session, principal, request_id)
+    request = await _request_for_step(uow, principal, request_id)
     if request.status in (Status.closed, Status.cancelled):
         raise Conflict(f"request {request.id} is {request.status}", field="status")
     now = utcnow()
@@ -395,7 +394,7 @@ async def reply(uow: UnitOfWork, principal: Principal, request_id: str, command:
 
 
 async def classify(uow: UnitOfWork, principal: Principal, request_id: str, command: ClassifyCommand) -> Request:
-    request = await get_request(uow.session, principal, request_id)
+    request = await _request_for_step(uow, principal, request_id)
     if request.kind != Kind.complaint:
         raise Invalid(f"request {request.id} is a {request.kind}, not a complaint", field="complaint_class")
     department = command.department or await known_department(uow.session, request)
@@ -476,7 +475,7 @@ def emit_classified(
 
 
 async def link_duplicate(uow: UnitOfWork, principal: Principal, request_id: str, command: LinkCommand) -> Request:
-    request = await get_request(uow.session, principal, request_id)
+    request = await _request_for_step(uow, principal, request_id)
     original = await uow.session.get(Request, command.duplicate_of)
     if original is None or original.site != request.site or original.id == request.id:
         raise Invalid(
@@ -548,6 +547,13 @@ async def time_limit_reached(uow: UnitOfWork, request_id: str, limit: Limit, sta
 
 
 # --- reading --------------------------------------------------------------------------------------
+
+
+async def _request_for_step(uow: UnitOfWork, principal: Principal, request_id: str) -> Request:
+    """The request a staff member acts on; the step joins the request's trace (a link both ways)."""
+    request = await get_request(uow.session, principal, request_id)
+    await uow.join_request(request.id)
+    return request
 
 
 def only_own_department(principal: Principal) -> bool:

@@ -38,7 +38,8 @@ from notification.times import quiet_until
 from pm_platform.db import READ_ONLY
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.runtime import Runtime
-from pm_platform.telemetry import context_from_traceparent
+from pm_platform.telemetry import attached, context_from_traceparent, span_context_of
+from pm_platform.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("notification")
@@ -84,28 +85,25 @@ async def send_pending(
 
 
 async def _send_all(sender: Sender, messages: list[Message]) -> dict[str, Attempt]:
+    # Each message is sent inside the trace of the event that queued it (the owner's request's trace).
     send_many = getattr(sender, "send_many", None)
     if send_many is not None:
-        with tracer.start_as_current_span(f"send {len(messages)} via {sender.transport}"):
-            try:
-                await send_many(messages)
-                return {m.id: Attempt(Status.sent) for m in messages}
-            except Exception as exc:
-                return {m.id: _failure(exc, m) for m in messages}
+        spans = [_send_span(sender, message) for message in messages]
+        try:
+            await send_many(messages)
+            return {m.id: Attempt(Status.sent) for m in messages}
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+            return {m.id: _failure(exc, m) for m in messages}
+        finally:
+            for span in spans:
+                span.end()
     limit = asyncio.Semaphore(max(1, sender.concurrency))
 
     async def one(message: Message) -> tuple[str, Attempt]:
         async with limit:
-            with tracer.start_as_current_span(
-                f"send {message.template}",
-                context=context_from_traceparent(message.traceparent),
-                attributes={
-                    "pm.message_id": message.id,
-                    "pm.channel": message.channel,
-                    "pm.transport": sender.transport,
-                    "pm.correlation_id": message.correlation_id,
-                },
-            ) as span:
+            with trace.use_span(_send_span(sender, message), end_on_exit=True) as span:
                 try:
                     return message.id, Attempt(await sender.send(message))
                 except Exception as exc:
@@ -113,6 +111,19 @@ async def _send_all(sender: Sender, messages: list[Message]) -> dict[str, Attemp
                     return message.id, _failure(exc, message)
 
     return dict(await asyncio.gather(*(one(m) for m in messages)))
+
+
+def _send_span(sender: Sender, message: Message) -> trace.Span:
+    return tracer.start_span(
+        f"send {message.template}",
+        context=context_from_traceparent(message.traceparent),
+        attributes={
+            "pm.message_id": message.id,
+            "pm.channel": message.channel,
+            "pm.transport": sender.transport,
+            "pm.correlation_id": message.correlation_id,
+        },
+    )
 
 
 def _failure(exc: Exception, message: Message) -> Attempt:
@@ -132,44 +143,52 @@ async def _record(
     now: datetime,
 ) -> int:
     done = 0
-    async with runtime.uow() as uow:
-        ids = [m.id for m in queued]
-        rows = (
-            await uow.session.scalars(
-                select(Message).where(Message.id.in_(ids), Message.status == Status.queued).with_for_update()
+    # One transaction records a pass over several requests' messages: its span links to each message's trace,
+    # and each message's event is written inside that message's trace.
+    links = [trace.Link(c) for c in (span_context_of(m.traceparent) for m in queued) if c is not None]
+    with tracer.start_as_current_span(f"record {len(queued)} sends", links=links):
+        async with runtime.uow() as uow:
+            ids = [m.id for m in queued]
+            rows = (
+                await uow.session.scalars(
+                    select(Message).where(Message.id.in_(ids), Message.status == Status.queued).with_for_update()
+                )
+            ).all()
+            for message in rows:  # another replica may have finished some meanwhile: those are not in rows
+                attempt = None if message.id in expired else attempts[message.id]
+                with attached(context_from_traceparent(message.traceparent)):
+                    done += await _record_one(uow, config, message, attempt, now)
+            await complete_if_final(
+                uow.session, {m.broadcast_id for m in rows if m.broadcast_id and m.status != Status.queued}
             )
-        ).all()
-        for message in rows:  # another replica may have finished some meanwhile: those are not in rows
-            if message.id in expired:
-                message.status, message.reason, message.finished_at = Status.suppressed, Reason.expired, now
-                announce(uow, message, now)
-                done += 1
-                continue
-            attempt = attempts[message.id]
-            message.attempts += 1
-            if attempt.status is not None:
-                message.status, message.sent_at, message.last_error = attempt.status, now, None
-                message.finished_at = now
-                if attempt.status == Status.delivered:
-                    message.delivered_at = now
-                announce(uow, message, now)
-                done += 1
-                continue
-            message.last_error = attempt.error
-            if attempt.permanent or message.attempts >= config.send_max_attempts:
-                message.status, message.finished_at = Status.failed, now
-                announce(uow, message, now)
-                done += 1
-                continue
-            delay = min(config.send_retry_max_seconds, config.send_retry_base_seconds * 2 ** (message.attempts - 1))
-            message.next_attempt_at = await _not_in_quiet_hours(
-                uow.session, config, message, now + timedelta(seconds=delay)
-            )
-        await complete_if_final(
-            uow.session, {m.broadcast_id for m in rows if m.broadcast_id and m.status != Status.queued}
-        )
-        await uow.commit()
+            await uow.commit()
     return done
+
+
+async def _record_one(
+    uow: UnitOfWork, config: NotificationSettings, message: Message, attempt: Attempt | None, now: datetime
+) -> int:
+    """Record one message's attempt (None: it expired unsent); 1 when it reached a final state."""
+    if attempt is None:
+        message.status, message.reason, message.finished_at = Status.suppressed, Reason.expired, now
+        announce(uow, message, now)
+        return 1
+    message.attempts += 1
+    if attempt.status is not None:
+        message.status, message.sent_at, message.last_error = attempt.status, now, None
+        message.finished_at = now
+        if attempt.status == Status.delivered:
+            message.delivered_at = now
+        announce(uow, message, now)
+        return 1
+    message.last_error = attempt.error
+    if attempt.permanent or message.attempts >= config.send_max_attempts:
+        message.status, message.finished_at = Status.failed, now
+        announce(uow, message, now)
+        return 1
+    delay = min(config.send_retry_max_seconds, config.send_retry_base_seconds * 2 ** (message.attempts - 1))
+    message.next_attempt_at = await _not_in_quiet_hours(uow.session, config, message, now + timedelta(seconds=delay))
+    return 0
 
 
 async def _not_in_quiet_hours(

@@ -284,10 +284,12 @@ def outcome_of(answer: FollowUpAnswer, low_score_threshold: int) -> Outcome:
     return Outcome.satisfied
 
 
-async def _open_followup(session: AsyncSession, followup_id: str) -> FollowUp:
-    followup = await session.get(FollowUp, followup_id, with_for_update=True)
+async def _open_followup(uow: UnitOfWork, followup_id: str) -> FollowUp:
+    """The follow-up a staff member or the owner acts on; the step joins the request's trace (a link both ways)."""
+    followup = await uow.session.get(FollowUp, followup_id, with_for_update=True)
     if followup is None:
         raise NotFound("follow-up", followup_id)
+    await uow.join_request(followup.request_id)
     return followup
 
 
@@ -300,7 +302,7 @@ async def answer(
     uow: UnitOfWork, principal: Principal, followup_id: str, body: FollowUpAnswer, *, by_owner: bool
 ) -> FollowUp:
     """Record the owner's answer; not solved or a low score reopens the request (intake, dispatch react)."""
-    followup = await _open_followup(uow.session, followup_id)
+    followup = await _open_followup(uow, followup_id)
     if by_owner:
         if not principal.party_id or principal.party_id != followup.party_id:
             raise Forbidden("owners answer only their own follow-ups", field="followup_id")
@@ -342,7 +344,7 @@ async def _count_attempt(
 
 async def record_attempt(uow: UnitOfWork, principal: Principal, followup_id: str, body: AttemptCreate) -> FollowUp:
     """An agent called and nobody answered."""
-    followup = await _open_followup(uow.session, followup_id)
+    followup = await _open_followup(uow, followup_id)
     principal.check_site(followup.site)
     _require_open(followup)
     config = await get_config(uow.session, followup.site)
