@@ -1,7 +1,7 @@
 """request traces: the trace of each correlation, and timers keep the trace context that scheduled them
 
-Revision ID: 0007_request_traces
-Revises: 0006_handover_acceptance
+Revision ID: 0009_request_traces
+Revises: 0008_decoration
 Create Date: 2026-12-02 10:30:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # A named revision id: other branches may add their own 0007 to this history at the same time.
-revision = '0007_request_traces'
-down_revision = '0006_handover_acceptance'
+revision = '0009_request_traces'
+down_revision = '0008_decoration'
 branch_labels = None
 depends_on = None
 
