@@ -8,6 +8,8 @@ from intake.duty.views import router as duty_router
 from intake.incident.views import router as incident_router
 from intake.lookup.handlers import subscriptions as lookup_subscriptions
 from intake.lookup.views import router as lookup_router
+from intake.occupancy.handlers import subscriptions as occupancy_subscriptions
+from intake.occupancy.views import router as occupancy_router
 from intake.organization.views import router as organization_router
 from intake.photo.views import router as photo_router
 from intake.report.views import router as report_router
@@ -22,7 +24,9 @@ from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
-subscriptions = Subscriptions({**request_subscriptions.handlers, **lookup_subscriptions.handlers})
+subscriptions = Subscriptions(
+    {**request_subscriptions.handlers, **lookup_subscriptions.handlers, **occupancy_subscriptions.handlers}
+)
 
 
 def build_runtime() -> Runtime:
@@ -45,6 +49,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             incident_router,
             duty_router,
             report_router,
+            occupancy_router,
         ],
         description="The front desk: the owner archive and every request owners raise.",
     )
