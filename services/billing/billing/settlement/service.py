@@ -23,12 +23,13 @@ async def requested(uow: UnitOfWork, data: OccupancySettlementRequested, envelop
     """Record intake's request and answer it now from the unit's account."""
     settlement = await uow.session.get(Settlement, data.settlement_id, with_for_update=True)
     if settlement is None:
-        settlement = Settlement(id=data.settlement_id, cleared=False)
+        # Answered below, in this transaction: the answer's columns are filled before the commit.
+        settlement = Settlement(id=data.settlement_id, cleared=False, balance_cents=0, owed_cents=0, currency="")
         uow.session.add(settlement)
     settlement.procedure, settlement.site, settlement.unit_id = data.procedure, data.site, data.unit_id
     settlement.party_id, settlement.move_out_date = data.party_id, date.fromisoformat(data.move_out_date)
     settlement.final_readings = [r.model_dump(mode="json") for r in data.final_readings or []]
-    settlement.requested_at = utcnow()
+    settlement.requested_at = settlement.answered_at = utcnow()
     await answer(uow, settlement, caused_by=envelope)
     return settlement
 
