@@ -3,6 +3,7 @@ and balance rule, the procedures with their state machines, and the API models."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -220,7 +221,21 @@ def next_status(
 # --- the procedures ---------------------------------------------------------------------------------
 
 
-class Handover(Base):
+class ProcedureColumns:
+    """The columns every occupancy procedure has: billing's settlement (where it has one), cancellation,
+    bookkeeping."""
+
+    settlement_cleared: Mapped[bool | None] = mapped_column(Boolean)
+    owed_cents: Mapped[int | None] = mapped_column(BigInteger)
+    balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Handover(ProcedureColumns, Base):
     """A move-in or a move-out of one party at one unit: its checklist (as the site had it when the procedure
     opened), what was recorded against each item, the signatures and billing's settlement."""
 
@@ -239,17 +254,9 @@ class Handover(Base):
     agent_signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     owner_signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     owner_signature_key: Mapped[str | None] = mapped_column(String(300))  # signed on the agent's device
-    settlement_cleared: Mapped[bool | None] = mapped_column(Boolean)
-    owed_cents: Mapped[int | None] = mapped_column(BigInteger)
-    balance_cents: Mapped[int | None] = mapped_column(BigInteger)
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class Transfer(Base):
+class Transfer(ProcedureColumns, Base):
     """An ownership transfer (过户): the old owner moves out on the transfer date and the new one is registered."""
 
     __tablename__ = "occupancy_transfers"
@@ -262,14 +269,6 @@ class Transfer(Base):
     transfer_date: Mapped[date] = mapped_column(Date)
     balance_rule: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32), index=True)
-    settlement_cleared: Mapped[bool | None] = mapped_column(Boolean)
-    owed_cents: Mapped[int | None] = mapped_column(BigInteger)
-    balance_cents: Mapped[int | None] = mapped_column(BigInteger)
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # --- API models -------------------------------------------------------------------------------------
@@ -340,14 +339,27 @@ class Reason(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class HandoverRead(BaseModel):
+class ProcedureRead(BaseModel):
+    """What every occupancy procedure shows: billing's settlement (where it has one), cancellation, bookkeeping."""
+
     model_config = ConfigDict(from_attributes=True)
     id: str
-    procedure: str
     site: str
     unit_id: str
-    party_id: str
     status: str
+    settlement_cleared: bool | None
+    owed_cents: int | None
+    balance_cents: int | None
+    cancel_reason: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class HandoverRead(ProcedureRead):
+    procedure: str
+    party_id: str
     day: date
     checklist: list[ChecklistItem]
     items: dict[str, Any]
@@ -358,14 +370,6 @@ class HandoverRead(BaseModel):
     agent_signed_at: datetime | None
     owner_signed_at: datetime | None
     owner_signature_key: str | None
-    settlement_cleared: bool | None
-    owed_cents: int | None
-    balance_cents: int | None
-    cancel_reason: str | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
 
 
 class NewOwner(BaseModel):
@@ -385,26 +389,24 @@ class TransferCreate(BaseModel):
     new_owner: NewOwner
 
 
-class TransferRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    site: str
-    unit_id: str
+class TransferRead(ProcedureRead):
     old_party_id: str
     new_party_id: str | None
     new_owner: dict[str, Any]
     transfer_date: date
     balance_rule: str
-    status: str
     allowed: list[str] = []
-    settlement_cleared: bool | None
-    owed_cents: int | None
-    balance_cents: int | None
-    cancel_reason: str | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A listing's filters and page: the site (else every site of the caller's), the status, the unit."""
+
+    site: str | None
+    status: Status | None
+    unit_id: str | None
+    limit: int
+    offset: int
 
 
 class FileStored(BaseModel):

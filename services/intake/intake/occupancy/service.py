@@ -26,6 +26,7 @@ from intake.occupancy.models import (
     HandoverRead,
     ItemKind,
     ItemRecord,
+    Listing,
     OccupancyConfig,
     OccupancyConfigRead,
     OccupancyConfigWrite,
@@ -150,6 +151,35 @@ def _step(
         record.completed_at = now
     if target is Status.cancelled:
         record.cancel_reason = reason
+    summary = f"{_NAMES[procedure]} {current} → {target}" + (f" by {actor}" if actor else "") + _reason(reason)
+    return _status_changed(
+        uow,
+        record,
+        procedure,
+        str(action),
+        str(current),
+        summary,
+        actor=actor,
+        party_id=party_id,
+        reason=reason,
+        caused_by=caused_by,
+    )
+
+
+def _status_changed(
+    uow: UnitOfWork,
+    record: Handover | Transfer,
+    procedure: Procedure,
+    action: str,
+    from_status: str,
+    summary: str,
+    *,
+    actor: str | None,
+    party_id: str,
+    reason: str | None = None,
+    caused_by: Envelope | None = None,
+) -> Envelope:
+    """Publish ``intake.occupancy.status_changed.v1`` for the step the record just made, with its timeline line."""
     event = _emit(
         uow,
         OccupancyStatusChanged(
@@ -158,21 +188,18 @@ def _step(
             site=record.site,
             unit_id=record.unit_id,
             party_id=party_id,
-            action=str(action),
-            from_status=str(current),
-            to_status=str(target),
+            action=action,
+            from_status=from_status,
+            to_status=record.status,
             actor=actor,
             reason=reason,
-            changed_at=now.isoformat(),
+            changed_at=record.updated_at.isoformat(),
         ),
         record.site,
         record.id,
         caused_by,
     )
-    summary = f"{_NAMES[procedure]} {current} → {target}" + (f" by {actor}" if actor else "")
-    uow.session.add(
-        procedure_entry(procedure, record.id, record.unit_id, event, str(action), summary + _reason(reason), event.data)
-    )
+    uow.session.add(procedure_entry(procedure, record.id, record.unit_id, event, action, summary, event.data))
     return event
 
 
@@ -241,27 +268,8 @@ async def open_handover(
     )
     session.add(handover)
     await session.flush()
-    event = _emit(
-        uow,
-        OccupancyStatusChanged(
-            procedure=str(procedure),
-            procedure_id=handover.id,
-            site=handover.site,
-            unit_id=handover.unit_id,
-            party_id=party.id,
-            action="open",
-            from_status="new",
-            to_status=str(Status.open),
-            actor=principal.subject,
-            reason=None,
-            changed_at=now.isoformat(),
-        ),
-        handover.site,
-        handover.id,
-        None,
-    )
     summary = f"{_NAMES[procedure]} opened for {party.name} on {command.day.isoformat()} by {principal.subject}"
-    session.add(procedure_entry(procedure, handover.id, unit.id, event, "open", summary, event.data))
+    _status_changed(uow, handover, procedure, "open", "new", summary, actor=principal.subject, party_id=party.id)
     await uow.commit()
     return handover
 
@@ -284,23 +292,19 @@ async def list_handovers(
     session: AsyncSession,
     principal: Principal,
     procedure: Procedure,
-    *,
-    site: str | None,
-    status: Status | None,
-    unit_id: str | None,
-    limit: int,
-    offset: int,
+    listing: Listing,
 ) -> tuple[Sequence[Handover], int]:
     query: Select[tuple[Handover]] = select(Handover).where(
-        Handover.procedure == procedure, principal.site_filter(Handover.site, site)
+        Handover.procedure == procedure, principal.site_filter(Handover.site, listing.site)
     )
     if archive.owner_only(principal):
         query = query.where(Handover.party_id == principal.party_id)
-    if status is not None:
-        query = query.where(Handover.status == status)
-    if unit_id is not None:
-        query = query.where(Handover.unit_id == unit_id)
-    return await fetch_page(session, query, Handover.created_at.desc(), Handover.id, limit=limit, offset=offset)
+    if listing.status is not None:
+        query = query.where(Handover.status == listing.status)
+    if listing.unit_id is not None:
+        query = query.where(Handover.unit_id == listing.unit_id)
+    order = (Handover.created_at.desc(), Handover.id)
+    return await fetch_page(session, query, *order, limit=listing.limit, offset=listing.offset)
 
 
 def _item(handover: Handover, code: str) -> ChecklistItem:
@@ -669,30 +673,11 @@ async def open_transfer(uow: UnitOfWork, principal: Principal, unit: Unit, comma
     )
     session.add(transfer)
     await session.flush()
-    event = _emit(
-        uow,
-        OccupancyStatusChanged(
-            procedure=str(Procedure.transfer),
-            procedure_id=transfer.id,
-            site=transfer.site,
-            unit_id=transfer.unit_id,
-            party_id=old.id,
-            action="open",
-            from_status="new",
-            to_status=str(Status.open),
-            actor=principal.subject,
-            reason=None,
-            changed_at=now.isoformat(),
-        ),
-        transfer.site,
-        transfer.id,
-        None,
-    )
     summary = (
         f"transfer opened by {principal.subject}: from {old.name} to {command.new_owner.name} on "
         f"{command.transfer_date.isoformat()} (balance: {rule})"
     )
-    session.add(procedure_entry(Procedure.transfer, transfer.id, unit.id, event, "open", summary, event.data))
+    _status_changed(uow, transfer, Procedure.transfer, "open", "new", summary, actor=principal.subject, party_id=old.id)
     await uow.commit()
     return transfer
 
@@ -707,25 +692,19 @@ async def get_transfer(
 
 
 async def list_transfers(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    status: Status | None,
-    unit_id: str | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, listing: Listing
 ) -> tuple[Sequence[Transfer], int]:
-    query: Select[tuple[Transfer]] = select(Transfer).where(principal.site_filter(Transfer.site, site))
+    query: Select[tuple[Transfer]] = select(Transfer).where(principal.site_filter(Transfer.site, listing.site))
     if archive.owner_only(principal):
         query = query.where(
             or_(Transfer.old_party_id == principal.party_id, Transfer.new_party_id == principal.party_id)
         )
-    if status is not None:
-        query = query.where(Transfer.status == status)
-    if unit_id is not None:
-        query = query.where(Transfer.unit_id == unit_id)
-    return await fetch_page(session, query, Transfer.created_at.desc(), Transfer.id, limit=limit, offset=offset)
+    if listing.status is not None:
+        query = query.where(Transfer.status == listing.status)
+    if listing.unit_id is not None:
+        query = query.where(Transfer.unit_id == listing.unit_id)
+    order = (Transfer.created_at.desc(), Transfer.id)
+    return await fetch_page(session, query, *order, limit=listing.limit, offset=listing.offset)
 
 
 async def request_transfer_settlement(uow: UnitOfWork, principal: Principal, transfer: Transfer) -> Transfer:

@@ -13,6 +13,7 @@ from intake.occupancy.models import (
     HandoverCreate,
     HandoverRead,
     ItemRecord,
+    Listing,
     OccupancyConfigRead,
     OccupancyConfigWrite,
     Procedure,
@@ -45,7 +46,19 @@ SignMoveIns = Annotated[Principal, Depends(require(SIGN_MOVE_INS))]
 ReadOccupancyFiles = Annotated[Principal, Depends(require(READ_OCCUPANCY_FILES))]
 ReadOccupancyConfig = Annotated[Principal, Depends(require(READ_OCCUPANCY_CONFIG))]
 EditOccupancyConfig = Annotated[Principal, Depends(require(EDIT_OCCUPANCY_CONFIG))]
-Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def listing_of(
+    site: str | None = None,
+    status: Status | None = None,
+    unit_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> Listing:
+    return Listing(site, status, unit_id, limit, offset)
+
+
+Filtered = Annotated[Listing, Depends(listing_of)]
 
 
 async def move_in_in_scope(move_in_id: str, session: SessionDep, principal: ReadOccupancy) -> Handover:
@@ -138,19 +151,9 @@ async def post_move_in(unit_id: str, body: HandoverCreate, uow: UowDep, principa
 
 
 @router.get("/move-ins", response_model=Page[HandoverRead])
-async def get_move_ins(
-    session: SessionDep,
-    principal: ReadOccupancy,
-    site: str | None = None,
-    status: Status | None = None,
-    unit_id: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
-    rows, total = await service.list_handovers(
-        session, principal, Procedure.move_in, site=site, status=status, unit_id=unit_id, limit=limit, offset=offset
-    )
-    return page([service.handover_view(r) for r in rows], total, limit, offset)
+async def get_move_ins(session: SessionDep, principal: ReadOccupancy, listing: Filtered) -> dict[str, Any]:
+    rows, total = await service.list_handovers(session, principal, Procedure.move_in, listing)
+    return page([service.handover_view(r) for r in rows], total, listing.limit, listing.offset)
 
 
 @router.get("/move-ins/{move_in_id}", response_model=HandoverRead)
@@ -213,19 +216,9 @@ async def post_move_out(unit_id: str, body: HandoverCreate, uow: UowDep, princip
 
 
 @router.get("/move-outs", response_model=Page[HandoverRead])
-async def get_move_outs(
-    session: SessionDep,
-    principal: ReadOccupancy,
-    site: str | None = None,
-    status: Status | None = None,
-    unit_id: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
-    rows, total = await service.list_handovers(
-        session, principal, Procedure.move_out, site=site, status=status, unit_id=unit_id, limit=limit, offset=offset
-    )
-    return page([service.handover_view(r) for r in rows], total, limit, offset)
+async def get_move_outs(session: SessionDep, principal: ReadOccupancy, listing: Filtered) -> dict[str, Any]:
+    rows, total = await service.list_handovers(session, principal, Procedure.move_out, listing)
+    return page([service.handover_view(r) for r in rows], total, listing.limit, listing.offset)
 
 
 @router.get("/move-outs/{move_out_id}", response_model=HandoverRead)
@@ -282,19 +275,9 @@ async def post_transfer(unit_id: str, body: TransferCreate, uow: UowDep, princip
 
 
 @router.get("/transfers", response_model=Page[TransferRead])
-async def get_transfers(
-    session: SessionDep,
-    principal: ReadOccupancy,
-    site: str | None = None,
-    status: Status | None = None,
-    unit_id: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> dict[str, Any]:
-    rows, total = await service.list_transfers(
-        session, principal, site=site, status=status, unit_id=unit_id, limit=limit, offset=offset
-    )
-    return page([service.transfer_view(r) for r in rows], total, limit, offset)
+async def get_transfers(session: SessionDep, principal: ReadOccupancy, listing: Filtered) -> dict[str, Any]:
+    rows, total = await service.list_transfers(session, principal, listing)
+    return page([service.transfer_view(r) for r in rows], total, listing.limit, listing.offset)
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferRead)
