@@ -11,13 +11,17 @@ import httpx
 import pytest
 
 from intake.occupancy.models import (
+    DEFAULT_MOVE_IN,
+    DEFAULT_MOVE_OUT,
     MOVE_IN,
     MOVE_OUT,
     TRANSFER,
     Action,
     BalanceRule,
+    ItemKind,
     Procedure,
     Status,
+    check_checklist,
     next_status,
 )
 from pm_platform.auth import mint_token
@@ -190,6 +194,14 @@ async def test_the_owner_signs_on_the_agents_device_with_a_signature_image(intak
     del config["site"]
     assert (await client.put("/sites/harbour/occupancy-config", json=config, headers=agent)).status_code == 403
     await ok(await client.put("/sites/harbour/occupancy-config", json=config, headers=manager(runtime)))
+    # A move-out checklist without its settlement item is refused naming the field; no upload for another site.
+    unsettled = {**config, "move_out_items": [i for i in config["move_out_items"] if i["kind"] != "settlement"]}
+    refused = await client.put("/sites/harbour/occupancy-config", json=unsettled, headers=manager(runtime))
+    assert refused.status_code == 422 and "move_out_items" in refused.text
+    elsewhere = await client.post(
+        "/occupancy/files", data={"site": "riverside"}, files={"file": ("m.png", PNG, "image/png")}, headers=agent
+    )
+    assert elsewhere.status_code == 403
     opened = await ok(
         await client.post(
             f"/units/{EMPTY_UNIT}/move-ins", json={"party_id": party_id, "day": "2026-12-03"}, headers=agent
@@ -276,6 +288,7 @@ async def test_a_move_out_takes_the_keys_back_only_after_billing_confirms_the_se
     assert settled["status"] == "settled" and settled["items"]["settlement"]["by"] == "billing"
 
     await conflict(await client.post(f"{move_out}/complete", headers=agent))
+    await conflict(await client.post(f"{move_out}/items/final_readings", json=readings, headers=agent))
     returned = await ok(await client.post(f"{move_out}/return-keys", json=keys, headers=agent))
     assert returned["status"] == "keys_returned" and returned["items"]["keys"]["keys"][0]["number"] == "A0101-1"
     incomplete = await conflict(await client.post(f"{move_out}/complete", headers=agent))
@@ -415,3 +428,14 @@ def test_the_keys_come_back_only_from_settled_and_a_move_in_needs_both_signature
         next_status(Procedure.transfer, "x", Status.open, Action.request_settlement, BalanceRule.carry_over)
     with pytest.raises(Conflict):
         next_status(Procedure.transfer, "x", Status.open, Action.complete, BalanceRule.must_settle)
+
+
+@pytest.mark.unit
+def test_a_checklist_names_each_item_once_and_a_move_out_has_its_settlement_and_keys() -> None:
+    assert check_checklist(DEFAULT_MOVE_IN, "move_in") and check_checklist(DEFAULT_MOVE_OUT, "move_out")
+    with pytest.raises(ValueError, match="listed twice"):
+        check_checklist([*DEFAULT_MOVE_IN, DEFAULT_MOVE_IN[0]], "move_in")
+    with pytest.raises(ValueError, match="exactly one settlement"):
+        check_checklist([i for i in DEFAULT_MOVE_OUT if i.kind is not ItemKind.settlement], "move_out")
+    with pytest.raises(ValueError, match="only a move-out"):
+        check_checklist([*DEFAULT_MOVE_IN, *[i for i in DEFAULT_MOVE_OUT if i.kind is ItemKind.settlement]], "move_in")

@@ -349,6 +349,8 @@ async def record_item(
         raise Conflict("the settlement is confirmed by billing, not by hand", field="code")
     if procedure is Procedure.move_out and item.kind is ItemKind.keys:
         raise Conflict("the keys come back through return-keys, once billing confirmed the settlement", field="code")
+    if procedure is Procedure.move_out and item.kind is ItemKind.readings and handover.status != Status.open:
+        raise Conflict("the final readings went to billing with the settlement request", field="code")
     data = _check_record(handover, item, record)
     now = utcnow()
     summary = f"{item.label}: done by {principal.subject}"
