@@ -59,6 +59,12 @@ DEFAULT_MOVE_IN = _items(
     ("id_card", "业主身份证核验 ID card checked", ItemKind.check, True),
     ("title_document", "购房合同或租赁合同核验 Purchase contract or lease checked", ItemKind.check, True),
     ("management_agreement", "物业管理服务协议已签署 Property-management agreement signed", ItemKind.check, True),
+    (
+        "residents_handbook",
+        "业户手册发放并讲解(收费、装修守则、退租程序) Residents' handbook given and explained",
+        ItemKind.check,
+        False,
+    ),
     ("keys", "钥匙移交 Keys handed over", ItemKind.keys, True),
     ("access_cards", "门禁卡移交 Access cards handed over", ItemKind.cards, True),
     ("opening_readings", "水电气起始读数 Opening meter readings", ItemKind.readings, True),
