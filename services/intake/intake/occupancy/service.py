@@ -129,6 +129,20 @@ def _emit(uow: UnitOfWork, event: Event, site: str, procedure_id: str, caused_by
     return uow.emit(event, subject=procedure_id, site=site, correlation_id=procedure_id)
 
 
+def _announce(
+    uow: UnitOfWork,
+    record: Handover | Transfer,
+    procedure: Procedure,
+    event: Event,
+    caused_by: Envelope,
+    kind: str,
+    summary: str,
+) -> None:
+    """Publish the event a step causes (a move-in done, billing asked...) with its line in the unit's timeline."""
+    sent = _emit(uow, event, record.site, record.id, caused_by)
+    uow.session.add(procedure_entry(procedure, record.id, record.unit_id, sent, kind, summary, sent.data))
+
+
 def _step(
     uow: UnitOfWork,
     record: Handover | Transfer,
@@ -479,8 +493,11 @@ async def complete_move_in(uow: UnitOfWork, principal: Principal, handover: Hand
     if unit is not None and not unit.occupied:
         unit.occupied, unit.updated_at = True, utcnow()
         await archive.publish_unit(uow, unit)
-    moved = _emit(
+    summary = f"{party.name} moved in on {handover.day.isoformat()}"
+    _announce(
         uow,
+        handover,
+        Procedure.move_in,
         OccupancyMovedIn(
             move_in_id=handover.id,
             site=handover.site,
@@ -493,13 +510,9 @@ async def complete_move_in(uow: UnitOfWork, principal: Principal, handover: Hand
             defect_request_ids=list(handover.defect_request_ids),
             moved_in_at=utcnow().isoformat(),
         ),
-        handover.site,
-        handover.id,
         event,
-    )
-    summary = f"{party.name} moved in on {handover.day.isoformat()}"
-    uow.session.add(
-        procedure_entry(Procedure.move_in, handover.id, handover.unit_id, moved, "moved_in", summary, moved.data)
+        "moved_in",
+        summary,
     )
     await uow.commit()
     return handover
@@ -534,8 +547,10 @@ def _ask_billing(
     readings: list[dict[str, Any]],
     caused_by: Envelope,
 ) -> None:
-    asked = _emit(
+    _announce(
         uow,
+        record,
+        procedure,
         OccupancySettlementRequested(
             settlement_id=record.id,
             procedure=str(procedure),
@@ -548,20 +563,9 @@ def _ask_billing(
             ],
             requested_at=utcnow().isoformat(),
         ),
-        record.site,
-        record.id,
         caused_by,
-    )
-    uow.session.add(
-        procedure_entry(
-            procedure,
-            record.id,
-            record.unit_id,
-            asked,
-            "settlement_requested",
-            "billing asked to settle the account",
-            asked.data,
-        )
+        "settlement_requested",
+        "billing asked to settle the account",
     )
 
 
@@ -598,8 +602,11 @@ async def complete_move_out(uow: UnitOfWork, principal: Principal, handover: Han
     party = await uow.session.get(Party, handover.party_id)
     assert party is not None
     await archive.move_out(uow, party, handover.day)
-    moved = _emit(
+    summary = f"{party.name} moved out on {handover.day.isoformat()}"
+    _announce(
         uow,
+        handover,
+        Procedure.move_out,
         OccupancyMovedOut(
             move_out_id=handover.id,
             site=handover.site,
@@ -611,13 +618,9 @@ async def complete_move_out(uow: UnitOfWork, principal: Principal, handover: Han
             readings=[OccupancyMovedOutReading(**r) for r in _readings(handover)],
             moved_out_at=utcnow().isoformat(),
         ),
-        handover.site,
-        handover.id,
         event,
-    )
-    summary = f"{party.name} moved out on {handover.day.isoformat()}"
-    uow.session.add(
-        procedure_entry(Procedure.move_out, handover.id, handover.unit_id, moved, "moved_out", summary, moved.data)
+        "moved_out",
+        summary,
     )
     await uow.commit()
     return handover
@@ -752,8 +755,13 @@ async def complete_transfer(uow: UnitOfWork, principal: Principal, transfer: Tra
     )
     await archive.move_out(uow, old, transfer.transfer_date)
     transfer.new_party_id = new.id
-    done = _emit(
+    summary = (
+        f"ownership passed from {old.name} ({old.id}) to {new.name} ({new.id}) on {transfer.transfer_date.isoformat()}"
+    )
+    _announce(
         uow,
+        transfer,
+        Procedure.transfer,
         OccupancyTransferred(
             transfer_id=transfer.id,
             site=transfer.site,
@@ -765,15 +773,9 @@ async def complete_transfer(uow: UnitOfWork, principal: Principal, transfer: Tra
             balance_cents=transfer.balance_cents,
             transferred_at=utcnow().isoformat(),
         ),
-        transfer.site,
-        transfer.id,
         event,
-    )
-    summary = (
-        f"ownership passed from {old.name} ({old.id}) to {new.name} ({new.id}) on {transfer.transfer_date.isoformat()}"
-    )
-    session.add(
-        procedure_entry(Procedure.transfer, transfer.id, transfer.unit_id, done, "transferred", summary, done.data)
+        "transferred",
+        summary,
     )
     await uow.commit()
     return transfer
