@@ -5,6 +5,7 @@ transition tables as unit tests."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -351,8 +352,11 @@ async def test_a_transfer_under_must_settle_waits_for_billing_then_registers_the
     assert len(passed) == 1 and "Li Wei" in passed[0]["summary"] and "Zhou Min" in passed[0]["summary"]
     parties = (await client.get("/units/harbour-A-0101/parties", headers=agent)).json()
     assert {p["name"] for p in parties} >= {"Li Wei", "Zhou Min"}
-    # The old owner still reads the transfer; another owner does not.
-    assert (await client.get(transfer, headers=owner(runtime))).status_code == 200
+    # The old owner still reads the transfer (the new owner's name, not their phone); another owner does not.
+    seen = await ok(await client.get(transfer, headers=owner(runtime)))
+    assert seen["new_owner"] == {"name": "Zhou Min"} and "13800000077" not in json.dumps(seen)
+    mine = await ok(await client.get(transfer, headers=owner(runtime, new["id"])))
+    assert mine["new_owner"]["phone"] == "13800000077"
     assert (await client.get(transfer, headers=owner(runtime, "harbour-A-0102-owner"))).status_code == 403
 
 

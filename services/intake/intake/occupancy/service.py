@@ -643,10 +643,14 @@ async def cancel_handover(uow: UnitOfWork, principal: Principal, handover: Hando
 # --- ownership transfers --------------------------------------------------------------------------------
 
 
-def transfer_view(transfer: Transfer) -> TransferRead:
+def transfer_view(transfer: Transfer, principal: Principal) -> TransferRead:
+    """The transfer as the caller may see it: the old owner reads the new owner's name, not their contacts."""
     view = TransferRead.model_validate(transfer)
     moves = allowed(Procedure.transfer, Status(transfer.status), BalanceRule(transfer.balance_rule))
-    return view.model_copy(update={"allowed": moves})
+    update: dict[str, Any] = {"allowed": moves}
+    if archive.owner_only(principal) and principal.party_id != transfer.new_party_id:
+        update["new_owner"] = {"name": transfer.new_owner.get("name")}
+    return view.model_copy(update=update)
 
 
 async def open_transfer(uow: UnitOfWork, principal: Principal, unit: Unit, command: TransferCreate) -> Transfer:

@@ -271,18 +271,18 @@ async def post_move_out_cancel(move_out: MoveOutToChange, body: Reason, uow: Uow
 async def post_transfer(unit_id: str, body: TransferCreate, uow: UowDep, principal: RunOccupancy) -> Any:
     """Open an ownership transfer (过户) under the site's balance rule (must_settle or carry_over)."""
     unit = await unit_in_scope(uow.session, principal, unit_id)
-    return service.transfer_view(await service.open_transfer(uow, principal, unit, body))
+    return service.transfer_view(await service.open_transfer(uow, principal, unit, body), principal)
 
 
 @router.get("/transfers", response_model=Page[TransferRead])
 async def get_transfers(session: SessionDep, principal: ReadOccupancy, listing: Filtered) -> dict[str, Any]:
     rows, total = await service.list_transfers(session, principal, listing)
-    return page([service.transfer_view(r) for r in rows], total, listing.limit, listing.offset)
+    return page([service.transfer_view(r, principal) for r in rows], total, listing.limit, listing.offset)
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferRead)
-async def get_transfer(transfer: TransferInScope) -> Any:
-    return service.transfer_view(transfer)
+async def get_transfer(transfer: TransferInScope, principal: ReadOccupancy) -> Any:
+    return service.transfer_view(transfer, principal)
 
 
 @router.get("/transfers/{transfer_id}/timeline", response_model=list[TimelineRead])
@@ -293,15 +293,15 @@ async def get_transfer_timeline(transfer: TransferInScope, session: SessionDep, 
 @router.post("/transfers/{transfer_id}/request-settlement", response_model=TransferRead)
 async def post_transfer_request_settlement(transfer: TransferToChange, uow: UowDep, principal: RunOccupancy) -> Any:
     """must_settle: ask billing to settle the old owner's account on the transfer date."""
-    return service.transfer_view(await service.request_transfer_settlement(uow, principal, transfer))
+    return service.transfer_view(await service.request_transfer_settlement(uow, principal, transfer), principal)
 
 
 @router.post("/transfers/{transfer_id}/complete", response_model=TransferRead)
 async def post_transfer_complete(transfer: TransferToChange, uow: UowDep, principal: RunOccupancy) -> Any:
     """Register the new owner and move the old one out on the transfer date; intake.occupancy.transferred.v1."""
-    return service.transfer_view(await service.complete_transfer(uow, principal, transfer))
+    return service.transfer_view(await service.complete_transfer(uow, principal, transfer), principal)
 
 
 @router.post("/transfers/{transfer_id}/cancel", response_model=TransferRead)
 async def post_transfer_cancel(transfer: TransferToChange, body: Reason, uow: UowDep, principal: RunOccupancy) -> Any:
-    return service.transfer_view(await service.cancel_transfer(uow, principal, transfer, body.reason))
+    return service.transfer_view(await service.cancel_transfer(uow, principal, transfer, body.reason), principal)
