@@ -106,13 +106,16 @@ async def test_a_move_in_runs_from_checklist_to_both_signatures_and_sets_the_arc
     assert wrong["current_status"] == "open" and "sign_agent" in wrong["allowed"]
     assert (await ok(await client.get(move_in, headers=agent)))["status"] == "open"
 
+    # No keys before the owner's identity and documents are checked.
+    keys = [{"number": "B0302-1", "label": "front door"}, {"number": "B0302-2", "label": "front door"}]
+    unchecked = await conflict(await client.post(f"{move_in}/items/keys", json={"keys": keys}, headers=agent))
+    assert unchecked["missing"] == ["id_card", "title_document", "management_agreement"]
     for code in ("id_card", "title_document", "management_agreement"):
         await ok(await client.post(f"{move_in}/items/{code}", json={"note": "seen"}, headers=agent))
     bad = await client.post(f"{move_in}/items/keys", json={}, headers=agent)
     assert bad.status_code == 422 and bad.json()["field"] == "keys"
     unknown = await client.post(f"{move_in}/items/parking_permit", json={}, headers=agent)
     assert unknown.status_code == 404
-    keys = [{"number": "B0302-1", "label": "front door"}, {"number": "B0302-2", "label": "front door"}]
     await ok(await client.post(f"{move_in}/items/keys", json={"keys": keys}, headers=agent))
     await ok(await client.post(f"{move_in}/items/access_cards", json={"cards": ["C-7001"]}, headers=agent))
     photo = await ok(

@@ -365,6 +365,8 @@ async def record_item(
         raise Conflict("the keys come back through return-keys, once billing confirmed the settlement", field="code")
     if procedure is Procedure.move_out and item.kind is ItemKind.readings and handover.status != Status.open:
         raise Conflict("the final readings went to billing with the settlement request", field="code")
+    if procedure is Procedure.move_in and item.kind in (ItemKind.keys, ItemKind.cards):
+        _require_checks_before(handover, item)
     data = _check_record(handover, item, record)
     now = utcnow()
     summary = f"{item.label}: done by {principal.subject}"
@@ -412,6 +414,20 @@ async def _defect_request(uow: UnitOfWork, principal: Principal, handover: Hando
         note(request, "intake:move_in_defect", f"found at move-in {handover.id}", {"move_in_id": handover.id})
     )
     return request.id
+
+
+def _require_checks_before(handover: Handover, item: ChecklistItem) -> None:
+    """Keys and cards are handed over only to someone whose identity and documents were checked: every required
+    check listed before them is done first."""
+    items = checklist(handover)
+    before = items[: items.index(item)]
+    left = [i.code for i in before if i.kind is ItemKind.check and i.required and i.code not in handover.items]
+    if left:
+        raise Conflict(
+            f"{item.code} are handed over once the checks before them are done (missing: {', '.join(left)})",
+            field="code",
+            missing=left,
+        )
 
 
 def _require_done(handover: Handover, action: Action, *, but: frozenset[ItemKind] = frozenset()) -> None:
