@@ -430,9 +430,8 @@ def _require_checks_before(handover: Handover, item: ChecklistItem) -> None:
         )
 
 
-def _require_done(handover: Handover, action: Action, *, but: frozenset[ItemKind] = frozenset()) -> None:
-    kinds = {i.code: i.kind for i in checklist(handover)}
-    left = [code for code in missing(handover) if kinds[code] not in but]
+def _require_done(handover: Handover, action: Action) -> None:
+    left = missing(handover)
     if left:
         raise Conflict(
             f"{_NAMES[Procedure(handover.procedure)]} {handover.id}: {action} needs every required item done "
@@ -831,10 +830,12 @@ async def settlement_answered(uow: UnitOfWork, answer: SettlementConfirmed, enve
         party_id = record.party_id if record is not None else ""
     if record is None:
         raise NotFound(_NAMES[procedure], answer.settlement_id, field="settlement_id")
-    record.owed_cents, record.balance_cents = answer.owed_cents, answer.balance_cents
-    record.settlement_cleared = answer.cleared
-    record.updated_at = utcnow()
-    if answer.cleared and record.status == Status.settlement_requested:
+    waiting = record.status == Status.settlement_requested
+    if waiting:  # an answer to a settlement already confirmed (or a cancelled procedure) changes nothing
+        record.owed_cents, record.balance_cents = answer.owed_cents, answer.balance_cents
+        record.settlement_cleared = answer.cleared
+        record.updated_at = utcnow()
+    if answer.cleared and waiting:
         if isinstance(record, Handover):
             item = next(i for i in checklist(record) if i.kind is ItemKind.settlement)
             record.items = {
@@ -852,7 +853,8 @@ async def settlement_answered(uow: UnitOfWork, answer: SettlementConfirmed, enve
             caused_by=envelope,
         )
         return
-    words = "nothing owed" if answer.cleared else f"{answer.owed_cents / 100:.2f} {answer.currency} owed"
+    yuan, fen = divmod(answer.owed_cents, 100)
+    words = "nothing owed" if answer.cleared else f"{yuan}.{fen:02d} {answer.currency} owed"
     uow.session.add(
         procedure_entry(
             procedure, record.id, record.unit_id, envelope, "settlement_answered", f"billing: {words}", envelope.data
