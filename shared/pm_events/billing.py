@@ -119,9 +119,29 @@ class DepositReturned(Event):
     returned_at: str
 
 
+class SettlementConfirmed(Event):
+    """Account settlement answered (billing.settlement.confirmed.v1)."""
+
+    event_type: ClassVar[str] = "billing.settlement.confirmed.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    settlement_id: Annotated[str, Field(max_length=64, min_length=1)]
+    procedure: Literal["move_out", "transfer"]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str | None, Field(max_length=64, min_length=1)] = None
+    balance_cents: Annotated[int, Field(description="Charged less paid to date; negative is credit.")]
+    owed_cents: Annotated[int, Field(ge=0)]
+    cleared: bool
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    confirmed_at: str
+
+
 EVENTS: dict[str, type[Event]] = {
     "billing.account.status_changed.v1": AccountStatusChanged,
     "billing.charge.recorded.v1": ChargeRecorded,
     "billing.deposit.held.v1": DepositHeld,
     "billing.deposit.returned.v1": DepositReturned,
+    "billing.settlement.confirmed.v1": SettlementConfirmed,
 }

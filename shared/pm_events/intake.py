@@ -208,6 +208,181 @@ class IncidentBroadcast(Event):
     requested_at: str | None = None
 
 
+class OccupancyMovedInKey(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    number: Annotated[str, Field(max_length=64, min_length=1)]
+    label: Annotated[str | None, Field(max_length=120)] = None
+
+
+OccupancyMovedInCard = TypeAliasType("OccupancyMovedInCard", Annotated[str, Field(max_length=64, min_length=1)])
+
+
+class OccupancyMovedInReading(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    meter: Literal["water", "electricity", "gas"]
+    value: Annotated[
+        str,
+        Field(
+            description="The meter's reading, as a decimal string (never a float).",
+            pattern="^[0-9]{1,9}(\\.[0-9]{1,3})?$",
+        ),
+    ]
+    photo: Annotated[
+        str | None, Field(description="The key of the stored photo of the meter.", max_length=300, min_length=1)
+    ] = None
+
+
+OccupancyMovedInDefectRequestId = TypeAliasType(
+    "OccupancyMovedInDefectRequestId", Annotated[str, Field(max_length=64, min_length=1)]
+)
+
+
+class OccupancyMovedIn(Event):
+    """Unit moved into (intake.occupancy.moved_in.v1)."""
+
+    event_type: ClassVar[str] = "intake.occupancy.moved_in.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    move_in_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str, Field(max_length=64, min_length=1)]
+    move_in_date: str
+    keys: Annotated[list[OccupancyMovedInKey], Field(max_length=100)]
+    cards: Annotated[list[OccupancyMovedInCard], Field(max_length=100)]
+    readings: Annotated[list[OccupancyMovedInReading], Field(max_length=10)]
+    defect_request_ids: Annotated[
+        list[OccupancyMovedInDefectRequestId] | None,
+        Field(description="The repair requests raised for defects found at handover.", max_length=100),
+    ] = None
+    moved_in_at: str
+
+
+class OccupancyMovedOutKey(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    number: Annotated[str, Field(max_length=64, min_length=1)]
+    label: Annotated[str | None, Field(max_length=120)] = None
+
+
+OccupancyMovedOutCard = TypeAliasType("OccupancyMovedOutCard", Annotated[str, Field(max_length=64, min_length=1)])
+
+
+class OccupancyMovedOutReading(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    meter: Literal["water", "electricity", "gas"]
+    value: Annotated[
+        str,
+        Field(
+            description="The meter's reading, as a decimal string (never a float).",
+            pattern="^[0-9]{1,9}(\\.[0-9]{1,3})?$",
+        ),
+    ]
+    photo: Annotated[
+        str | None, Field(description="The key of the stored photo of the meter.", max_length=300, min_length=1)
+    ] = None
+
+
+class OccupancyMovedOut(Event):
+    """Unit moved out of (intake.occupancy.moved_out.v1)."""
+
+    event_type: ClassVar[str] = "intake.occupancy.moved_out.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    move_out_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str, Field(max_length=64, min_length=1)]
+    move_out_date: str
+    keys: Annotated[list[OccupancyMovedOutKey] | None, Field(max_length=100)] = None
+    cards: Annotated[list[OccupancyMovedOutCard] | None, Field(max_length=100)] = None
+    readings: Annotated[list[OccupancyMovedOutReading] | None, Field(max_length=10)] = None
+    moved_out_at: str
+
+
+class OccupancySettlementRequestedFinalReading(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    meter: Literal["water", "electricity", "gas"]
+    value: Annotated[
+        str,
+        Field(
+            description="The meter's reading, as a decimal string (never a float).",
+            pattern="^[0-9]{1,9}(\\.[0-9]{1,3})?$",
+        ),
+    ]
+    photo: Annotated[
+        str | None, Field(description="The key of the stored photo of the meter.", max_length=300, min_length=1)
+    ] = None
+
+
+class OccupancySettlementRequested(Event):
+    """Account settlement requested (intake.occupancy.settlement_requested.v1)."""
+
+    event_type: ClassVar[str] = "intake.occupancy.settlement_requested.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    settlement_id: Annotated[str, Field(max_length=64, min_length=1)]
+    procedure: Literal["move_out", "transfer"]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str, Field(max_length=64, min_length=1)]
+    move_out_date: str
+    final_readings: Annotated[list[OccupancySettlementRequestedFinalReading] | None, Field(max_length=10)] = None
+    requested_at: str
+
+
+class OccupancyStatusChanged(Event):
+    """Occupancy procedure step (intake.occupancy.status_changed.v1)."""
+
+    event_type: ClassVar[str] = "intake.occupancy.status_changed.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    procedure: Literal["move_in", "move_out", "transfer"]
+    procedure_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str | None, Field(max_length=64, min_length=1)] = None
+    action: Annotated[str, Field(max_length=32, min_length=1)]
+    from_status: Annotated[str, Field(max_length=32, min_length=1)]
+    to_status: Annotated[str, Field(max_length=32, min_length=1)]
+    actor: Annotated[str | None, Field(max_length=128)] = None
+    reason: Annotated[str | None, Field(max_length=2000)] = None
+    changed_at: str
+
+
+class OccupancyTransferred(Event):
+    """Ownership transferred (intake.occupancy.transferred.v1)."""
+
+    event_type: ClassVar[str] = "intake.occupancy.transferred.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    transfer_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    old_party_id: Annotated[str, Field(max_length=64, min_length=1)]
+    new_party_id: Annotated[str, Field(max_length=64, min_length=1)]
+    transfer_date: str
+    balance_rule: Literal["must_settle", "carry_over"]
+    balance_cents: Annotated[
+        int | None, Field(description="The balance billing confirmed at settlement (must_settle), else null.")
+    ] = None
+    transferred_at: str
+
+
 class PartyUpserted(Event):
     """Party created or changed (intake.party.upserted.v1)."""
 
@@ -542,6 +717,11 @@ EVENTS: dict[str, type[Event]] = {
     "intake.decoration.settled.v1": DecorationSettled,
     "intake.decoration.status_changed.v1": DecorationStatusChanged,
     "intake.incident.broadcast.v1": IncidentBroadcast,
+    "intake.occupancy.moved_in.v1": OccupancyMovedIn,
+    "intake.occupancy.moved_out.v1": OccupancyMovedOut,
+    "intake.occupancy.settlement_requested.v1": OccupancySettlementRequested,
+    "intake.occupancy.status_changed.v1": OccupancyStatusChanged,
+    "intake.occupancy.transferred.v1": OccupancyTransferred,
     "intake.party.upserted.v1": PartyUpserted,
     "intake.request.classified.v1": RequestClassified,
     "intake.request.created.v1": RequestCreated,

@@ -67,6 +67,9 @@ OBJECT_PARAMS = {
     "permit_id",
     "number",
     "file_name",
+    "move_in_id",
+    "move_out_id",
+    "transfer_id",
 }
 
 
@@ -220,6 +223,24 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     review = {"result": "approve", "checklist": checklist}
     await created(await client.post(f"/decoration-permits/{permit['id']}/review", json=review, headers=staff))
     permit = (await client.get(f"/decoration-permits/{permit['id']}", headers=staff)).json()
+    today = date.today().isoformat()
+    move_in = await created(
+        await client.post(
+            f"/units/{FOREIGN_UNIT}/move-ins", headers=staff, json={"party_id": FOREIGN_PARTY, "day": today}
+        )
+    )
+    move_out = await created(
+        await client.post(
+            f"/units/{FOREIGN_UNIT}/move-outs", headers=staff, json={"party_id": FOREIGN_PARTY, "day": today}
+        )
+    )
+    transfer = await created(
+        await client.post(
+            f"/units/{FOREIGN_UNIT}/transfers",
+            headers=staff,
+            json={"old_party_id": FOREIGN_PARTY, "transfer_date": today, "new_owner": {"name": SECRET}},
+        )
+    )
     walk = Walk(
         values={
             "permit_id": permit["id"],
@@ -228,6 +249,10 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "request_id": first["id"],
             "incident_id": incident["id"],
             "handover_id": handover["id"],
+            "move_in_id": move_in["id"],
+            "move_out_id": move_out["id"],
+            "transfer_id": transfer["id"],
+            "code": "id_card",
             "unit_id": FOREIGN_UNIT,
             "party_id": FOREIGN_PARTY,
             "site": FOREIGN,
@@ -249,6 +274,14 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         ("PUT", "/parties/{party_id}"): {"role": "owner", "name": "Zhao Lei", "phone": "13900000011"},
         ("POST", "/parties/{party_id}/move-out"): {"move_out": date.today().isoformat()},
         ("POST", "/sites/{site}/import/{kind}"): "code,building,floor,area_m2,use,occupied\n",
+        ("POST", "/units/{unit_id}/move-ins"): {"party_id": FOREIGN_PARTY, "day": today},
+        ("POST", "/units/{unit_id}/move-outs"): {"party_id": FOREIGN_PARTY, "day": today},
+        ("POST", "/units/{unit_id}/transfers"): {
+            "old_party_id": FOREIGN_PARTY,
+            "transfer_date": today,
+            "new_owner": {"name": "Someone"},
+        },
+        ("POST", "/move-outs/{move_out_id}/return-keys"): {"keys": [{"number": "K1"}]},
     }
     return walk
 
@@ -269,6 +302,16 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "evt-foreign-completed",
             department="engineering",
             correlationid="req-foreign",
+        ),
+    )
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.occupancy.settlement_requested.v1",
+            {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "party_id": FOREIGN_PARTY, "settlement_id": "mo-foreign"},
+            "evt-foreign-settlement",
+            correlationid="mo-foreign",
         ),
     )
     payment = await created(

@@ -10,13 +10,21 @@ from billing.database import Base, platform_tables
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
+from billing.settlement.handlers import subscriptions as settlement_subscriptions
+from billing.settlement.views import router as settlement_router
 from pm_platform.app import create_app
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
-subscriptions = Subscriptions({**account_subscriptions.handlers, **directory_subscriptions.handlers})
+subscriptions = Subscriptions(
+    {
+        **account_subscriptions.handlers,
+        **directory_subscriptions.handlers,
+        **settlement_subscriptions.handlers,
+    }
+)
 
 __all__ = ["build_runtime", "create", "subscriptions", "timers"]
 
@@ -31,7 +39,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Billing",
-        routers=[account_router, period_router, payment_router, collection_router],
+        routers=[account_router, period_router, payment_router, collection_router, settlement_router],
         description="Unit accounts: repair charges and periodic property-management fees, payments "
         "with receipts, arrears and the collection rate per site.",
     )

@@ -12,6 +12,8 @@ from intake.duty.views import router as duty_router
 from intake.incident.views import router as incident_router
 from intake.lookup.handlers import subscriptions as lookup_subscriptions
 from intake.lookup.views import router as lookup_router
+from intake.occupancy.handlers import subscriptions as occupancy_subscriptions
+from intake.occupancy.views import router as occupancy_router
 from intake.organization.views import router as organization_router
 from intake.photo.views import router as photo_router
 from intake.report.views import router as report_router
@@ -27,7 +29,12 @@ from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import Timers, timer_job
 
 subscriptions = Subscriptions(
-    {**request_subscriptions.handlers, **lookup_subscriptions.handlers, **decoration_subscriptions.handlers}
+    {
+        **request_subscriptions.handlers,
+        **lookup_subscriptions.handlers,
+        **decoration_subscriptions.handlers,
+        **occupancy_subscriptions.handlers,
+    }
 )
 timers = Timers().include(request_timers).include(decoration_timers)
 
@@ -53,6 +60,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             duty_router,
             report_router,
             decoration_router,
+            occupancy_router,
         ],
         description="The front desk: the owner archive and every request owners raise.",
     )

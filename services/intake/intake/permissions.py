@@ -50,3 +50,12 @@ HANDLE_DECORATION = Permission(
 CHECK_PASSES = Permission("check a decoration worker's pass at the gate", Role.security, *_FRONT_DESK)
 READ_DECORATION_SETTINGS = Permission("read a site's decoration settings", *_STAFF, Role.worker)
 EDIT_DECORATION_SETTINGS = Permission("change a site's decoration settings", Role.manager, Role.head_office)
+# Move-in, move-out and ownership transfer: owners read (and sign) their own.
+READ_OCCUPANCY = Permission("read move-ins, move-outs and transfers", *_STAFF, Role.owner)
+RUN_OCCUPANCY = Permission("run move-ins, move-outs and transfers", *_FRONT_DESK)
+SIGN_MOVE_INS = Permission("sign a move-in as the owner (or on the owner's behalf)", *_FRONT_DESK, Role.owner)
+READ_OCCUPANCY_FILES = Permission("read move-in and move-out photos and signatures", *_STAFF)
+READ_OCCUPANCY_CONFIG = Permission("read a site's move-in and move-out checklists", *_STAFF)
+EDIT_OCCUPANCY_CONFIG = Permission(
+    "edit a site's move-in and move-out checklists and transfer rule", Role.manager, Role.head_office
+)

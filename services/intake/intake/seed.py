@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intake.decoration.models import DecorationSettings, SettingsWrite
 from intake.decoration.service import default_settings, settings_values
+from intake.occupancy.service import seed_config
 from intake.organization.models import Category, PartyRole, PartyWrite, Site, SiteCreate, TimeLimitRule, Unit
 from intake.organization.service import create_site, save_party, seed_categories
 from pm_platform.runtime import Runtime
@@ -74,6 +75,7 @@ async def seed(runtime: Runtime) -> None:
             # Configuration is seeded for sites that have none yet (also sites seeded by an older version).
             if await session.scalar(select(Category.id).where(Category.site == code).limit(1)) is None:
                 await seed_categories(session, code, config.get("categories"))
+            await seed_config(session, code)  # the group's move-in and move-out checklists
             if await session.scalar(select(TimeLimitRule.id).where(TimeLimitRule.site == code).limit(1)) is None:
                 for rule in limits.get("sites", {}).get(code, limits.get("default", [])):
                     session.add(

@@ -25,6 +25,7 @@ from billing.payment.models import (
     ReceiptItem,
     ReceiptRead,
 )
+from billing.settlement import service as settlements
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
@@ -124,6 +125,8 @@ async def _insert(
     )
     uow.session.add(payment)
     await refresh_status(uow, payment.site, payment.unit_id, reason="payment", correlation_id=payment.id)
+    # A settlement billing answered "owed" is answered again once this payment clears it.
+    await settlements.recheck(uow, payment.site, payment.unit_id, correlation_id=payment.id)
     return payment
 
 

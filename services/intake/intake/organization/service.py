@@ -309,7 +309,22 @@ async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
         raise Conflict(f"party {party.id} has no unit to move out of", field="unit_id")
     if party.move_in is not None and day < party.move_in:
         raise Invalid(f"move_out {day} is before move_in {party.move_in}", field="move_out")
-    command = PartyWrite.model_validate(
+    return await save_party(uow, unit, party_command(party, move_out=day), party_id=party.id)
+
+
+async def move_in(uow: UnitOfWork, party: Party, day: date) -> Party:
+    """Set the party's move-in date (a completed move-in at the front desk) and publish it."""
+    unit = await uow.session.get(Unit, party.unit_id) if party.unit_id else None
+    if unit is None:
+        raise Conflict(f"party {party.id} has no unit to move into", field="unit_id")
+    if party.move_out is not None and party.move_out < day:
+        raise Invalid(f"move_in {day} is after move_out {party.move_out}", field="move_in")
+    return await save_party(uow, unit, party_command(party, move_in=day), party_id=party.id)
+
+
+def party_command(party: Party, **changes: object) -> PartyWrite:
+    """The command that saves ``party`` as it is, with ``changes``."""
+    return PartyWrite.model_validate(
         {
             "role": party.role,
             "name": party.name,
@@ -318,12 +333,12 @@ async def move_out(uow: UnitOfWork, party: Party, day: date) -> Party:
             "language": party.language,
             "extra_care": [c for c in party.extra_care.split(",") if c],
             "move_in": party.move_in,
-            "move_out": day,
+            "move_out": party.move_out,
             "tenancy_registration": party.tenancy_registration,
             "pays": party.pays,
+            **changes,
         }
     )
-    return await save_party(uow, unit, command, party_id=party.id)
 
 
 def publish_party(uow: UnitOfWork, party: Party) -> None:

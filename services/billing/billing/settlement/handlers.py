@@ -1,0 +1,16 @@
+"""Subscribers: intake asks for a unit's settlement before a move-out's keys come back or a transfer completes."""
+
+from __future__ import annotations
+
+from billing.settlement.service import requested
+from pm_events.intake import OccupancySettlementRequested
+from pm_platform.envelope import Envelope
+from pm_platform.subscriptions import Subscriptions
+from pm_platform.uow import UnitOfWork
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on(OccupancySettlementRequested)
+async def on_settlement_requested(event: OccupancySettlementRequested, envelope: Envelope, uow: UnitOfWork) -> None:
+    await requested(uow, event, envelope)
