@@ -174,7 +174,7 @@ async def issue(uow: UnitOfWork, principal: Principal, number: str, command: Iss
             current_status=release.status,
             arrears_rule=context.rule,
         )
-    if context.in_arrears and context.rule is ArrearsRule.supervisor and not command.arrears_override:
+    if context.in_arrears and context.rule == ArrearsRule.supervisor and not command.arrears_override:
         raise Invalid(f"{context.reason}", field="arrears_override")
     today = await site_today(session, release.site)
     if release.valid_until < today:
