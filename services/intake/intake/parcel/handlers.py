@@ -12,4 +12,4 @@ timers = Timers()
 
 @timers.on(REMINDER_TIMER)
 async def on_parcel_uncollected(timer: DueTimer, uow: UnitOfWork) -> None:
-    await remind(uow, timer.key)
+    await remind(uow, timer.key, timer.due_at)

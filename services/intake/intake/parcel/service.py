@@ -4,7 +4,7 @@ signature, return to the carrier."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,15 +143,14 @@ async def send_back(uow: UnitOfWork, principal: Principal, parcel_id: str, comma
     return parcel
 
 
-async def remind(uow: UnitOfWork, parcel_id: str) -> None:
-    """Still on the shelf after the site's reminder period: the residents are reminded, again every period, at
-    most MAX_PARCEL_REMINDERS times."""
+async def remind(uow: UnitOfWork, parcel_id: str, at: datetime) -> None:
+    """Still on the shelf after the site's reminder period (``at``, when the timer was due): the residents are
+    reminded, again every period, at most MAX_PARCEL_REMINDERS times."""
     parcel = await uow.session.get(Parcel, parcel_id)
     if parcel is None or parcel.status != Status.received:
         return
     parcel.reminders += 1
-    now = utcnow()
-    waited = (now - as_utc(parcel.received_at)).days
+    waited = (as_utc(at) - as_utc(parcel.received_at)).days
     event = uow.emit(
         ParcelUncollected(
             parcel_id=parcel.id,
@@ -175,4 +174,4 @@ async def remind(uow: UnitOfWork, parcel_id: str) -> None:
     line(uow, PROCEDURE, parcel.id, parcel.unit_id, "parcel.uncollected", summary, event=event)
     if parcel.reminders < MAX_PARCEL_REMINDERS:
         days = (await settings_of(uow.session, parcel.site)).parcel_reminder_days
-        await schedule(uow, REMINDER_TIMER, key=parcel.id, due_at=now + timedelta(days=days))
+        await schedule(uow, REMINDER_TIMER, key=parcel.id, due_at=as_utc(at) + timedelta(days=days))
