@@ -113,16 +113,17 @@ async def test_the_desk_records_how_it_verified_the_owner(intake) -> None:
         "/register-files", data={"site": "harbour"}, files={"file": ("auth.pdf", PDF, "application/pdf")}, headers=agent
     )
     assert stored.status_code == 201, stored.text
-    key = stored.json()["key"]
+    key, url = stored.json()["key"], stored.json()["url"]
     done = await send(client, agent, path, {"method": "written", "document_key": key, "note": "signed by Li Wei"})
     assert done["authorisation_method"] == "written" and done["authorisation_key"] == key
-    served = await client.get(f"/register-files/{key}", headers=agent)
+    served = await client.get(url, headers=agent)
     assert served.status_code == 200 and served.content == PDF
     # A file of another site, or a second authorisation, is refused.
     twice = await client.post(path, json={"method": "call_back"}, headers=agent)
     assert twice.status_code == 409 and twice.json()["current_status"] == "authorised"
     guard = auth(runtime, roles=("security",))
-    assert (await client.get(f"/register-files/{key}", headers=guard)).status_code == 403
+    assert (await client.get(url, headers=guard)).status_code == 403
+    assert (await client.get("/register-files/harbour/nothing.pdf", headers=agent)).status_code == 404
 
 
 async def test_the_sites_arrears_rule_decides_and_the_agent_sees_why(intake) -> None:

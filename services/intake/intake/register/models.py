@@ -50,7 +50,8 @@ class RegisterSettingsRead(RegisterSettingsWrite):
 
 
 class FileStored(BaseModel):
-    key: str  # what a register's command names (signature_key, document_key); read back at GET /register-files/{key}
+    key: str  # what a register's command names (signature.image_key, document_key)
+    url: str  # where it is read back: /register-files/{site}/{name}
     content_type: str
     size: int
 

@@ -66,12 +66,9 @@ def check_file_key(key: str | None, site: str, field: str) -> str | None:
     return key
 
 
-async def read_file(settings: Settings, principal: Principal, key: str) -> tuple[bytes, str]:
-    parts = key.split("/")
-    if len(parts) != 3 or parts[0] != AREA:
-        raise Invalid(f"{key} is not a register file", field="key")
-    principal.check_site(parts[1])
-    return await file_store(settings).get(key)
+async def read_file(settings: Settings, principal: Principal, site: str, name: str) -> tuple[bytes, str]:
+    principal.check_site(site)
+    return await file_store(settings).get(f"{AREA}/{site}/{name}")
 
 
 def signature_data(signature: Signature, site: str, field: str = "signature") -> tuple[str, str | None]:

@@ -40,14 +40,17 @@ async def post_register_file(
     """Keep a signature image or a signed authorisation; its `key` goes in the register command that uses it."""
     content = await file.read(service.MAX_FILE_BYTES + 1)  # one byte more than allowed tells a file too large
     key, content_type = await service.store_file(runtime.settings, principal, site, content)
-    return FileStored(key=key, content_type=content_type, size=len(content))
+    return FileStored(
+        key=key, url=f"/{key.replace(service.AREA, 'register-files', 1)}", content_type=content_type, size=len(content)
+    )
 
 
 @router.get(
-    "/register-files/{key:path}",
+    "/register-files/{site}/{name}",
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/pdf": {}}}},
 )
-async def get_register_file(key: str, runtime: RuntimeDep, principal: ReadRegisterFiles) -> Response:
-    content, content_type = await service.read_file(runtime.settings, principal, key)
+async def get_register_file(site: str, name: str, runtime: RuntimeDep, principal: ReadRegisterFiles) -> Response:
+    """A kept signature or signed form (its `url`), for the desk and the site's managers."""
+    content, content_type = await service.read_file(runtime.settings, principal, site, name)
     return Response(content, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
