@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.document.models import (
@@ -19,10 +18,11 @@ from intake.document.models import (
     Status,
 )
 from intake.organization.models import Party, Unit
-from intake.register.service import entry_in_scope, line, owner_party, scoped, signature_data
+from intake.register.models import Listing
+from intake.register.service import entry_in_scope, line, list_entries, signature_data
 from pm_events.intake import DocumentReady
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.statemachine import advance, allowed_actions
@@ -73,22 +73,10 @@ async def get(session: AsyncSession, principal: Principal, task_id: str) -> Docu
 
 
 async def listing(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    unit_id: str | None,
-    status: Status | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, filters: Listing, status: Status | None
 ) -> tuple[Sequence[DocumentTask], int]:
-    query = scoped(select(DocumentTask), principal, await owner_party(session, principal), DocumentTask, site)
-    if unit_id:
-        query = query.where(DocumentTask.unit_id == unit_id)
-    if status:
-        query = query.where(DocumentTask.status == status)
     order = (DocumentTask.requested_at.desc(), DocumentTask.id)
-    return await fetch_page(session, query, *order, limit=limit, offset=offset)
+    return await list_entries(session, principal, DocumentTask, filters, *order, status=status)
 
 
 async def start(uow: UnitOfWork, principal: Principal, task_id: str) -> DocumentTask:

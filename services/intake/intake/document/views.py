@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from intake.document import service
 from intake.document.models import (
@@ -14,9 +14,10 @@ from intake.document.models import (
     Status,
 )
 from intake.permissions import READ_REGISTERS, RUN_REGISTERS
+from intake.register.views import ListingDep
 from intake.request.models import TimelineRead
 from intake.request.timeline import procedure_timeline
-from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.app import Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -32,18 +33,10 @@ async def post_document(body: DocumentCreate, uow: UowDep, principal: RunRegiste
 
 @router.get("", response_model=Page[DocumentRead])
 async def get_documents(
-    session: SessionDep,
-    principal: ReadRegisters,
-    site: str | None = None,
-    unit_id: str | None = None,
-    status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Offset = 0,
+    session: SessionDep, principal: ReadRegisters, filters: ListingDep, status: Status | None = None
 ) -> dict[str, Any]:
-    rows, total = await service.listing(
-        session, principal, site=site, unit_id=unit_id, status=status, limit=limit, offset=offset
-    )
-    return page([service.read(r) for r in rows], total, limit, offset)
+    rows, total = await service.listing(session, principal, filters, status)
+    return page([service.read(r) for r in rows], total, filters.limit, filters.offset)
 
 
 @router.get("/{task_id}", response_model=DocumentRead)

@@ -19,10 +19,10 @@ from intake.keys.models import (
     Status,
 )
 from intake.organization.models import Unit
-from intake.register.models import Signature
-from intake.register.service import entry_in_scope, line, owner_party, scoped, signature_data
+from intake.register.models import Listing, Signature
+from intake.register.service import entry_in_scope, line, list_entries, signature_data
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Conflict
 from pm_platform.statemachine import advance, allowed_actions
@@ -89,23 +89,11 @@ async def get(session: AsyncSession, principal: Principal, key_id: str) -> HeldK
 
 
 async def listing(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    unit_id: str | None,
-    held: bool | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, filters: Listing, held: bool | None
 ) -> tuple[Sequence[HeldKey], int]:
-    query = scoped(select(HeldKey), principal, await owner_party(session, principal), HeldKey, site)
-    if unit_id:
-        query = query.where(HeldKey.unit_id == unit_id)
-    if held is True:
-        query = query.where(HeldKey.status == Status.issued)
-    elif held is False:
-        query = query.where(HeldKey.status == Status.in_cabinet)
-    return await fetch_page(session, query, HeldKey.unit_id, HeldKey.tag, limit=limit, offset=offset)
+    """``held``: out with someone now (True), in the cabinet (False)."""
+    status = None if held is None else (Status.issued if held else Status.in_cabinet)
+    return await list_entries(session, principal, HeldKey, filters, HeldKey.unit_id, HeldKey.tag, status=status)
 
 
 async def history(session: AsyncSession, key: HeldKey) -> Sequence[KeyMovement]:

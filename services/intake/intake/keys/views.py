@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query
 from intake.keys import service
 from intake.keys.models import Action, IssueCommand, KeyCreate, KeyRead, MovementRead, ReturnCommand
 from intake.permissions import READ_REGISTERS, RUN_REGISTERS
+from intake.register.views import ListingDep
 from intake.request.models import TimelineRead
 from intake.request.timeline import procedure_timeline
-from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.app import Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -27,16 +28,11 @@ async def post_key(body: KeyCreate, uow: UowDep, principal: RunRegisters) -> Any
 async def get_keys(
     session: SessionDep,
     principal: ReadRegisters,
-    site: str | None = None,
-    unit_id: str | None = None,
+    filters: ListingDep,
     held: Annotated[bool | None, Query(description="true: out with someone now (who, why, since)")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.listing(
-        session, principal, site=site, unit_id=unit_id, held=held, limit=limit, offset=offset
-    )
-    return page([service.read(r) for r in rows], total, limit, offset)
+    rows, total = await service.listing(session, principal, filters, held)
+    return page([service.read(r) for r in rows], total, filters.limit, filters.offset)
 
 
 @router.get("/{key_id}", response_model=KeyRead)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.organization.models import Party, Unit
@@ -21,11 +20,11 @@ from intake.parcel.models import (
     ReturnCommand,
     Status,
 )
-from intake.register.models import MAX_PARCEL_REMINDERS
-from intake.register.service import entry_in_scope, line, owner_party, scoped, settings_of, signature_data
+from intake.register.models import MAX_PARCEL_REMINDERS, Listing
+from intake.register.service import entry_in_scope, line, list_entries, settings_of, signature_data
 from pm_events.intake import ParcelReceived, ParcelUncollected
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.statemachine import advance, allowed_actions
@@ -98,21 +97,10 @@ async def get(session: AsyncSession, principal: Principal, parcel_id: str) -> Pa
 
 
 async def listing(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    unit_id: str | None,
-    status: Status | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, filters: Listing, status: Status | None
 ) -> tuple[Sequence[Parcel], int]:
-    query = scoped(select(Parcel), principal, await owner_party(session, principal), Parcel, site)
-    if unit_id:
-        query = query.where(Parcel.unit_id == unit_id)
-    if status:
-        query = query.where(Parcel.status == status)
-    return await fetch_page(session, query, Parcel.received_at.desc(), Parcel.id, limit=limit, offset=offset)
+    order = (Parcel.received_at.desc(), Parcel.id)
+    return await list_entries(session, principal, Parcel, filters, *order, status=status)
 
 
 async def collect(uow: UnitOfWork, principal: Principal, parcel_id: str, command: CollectCommand) -> Parcel:

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from intake.parcel import service
 from intake.parcel.models import CollectCommand, ParcelCreate, ParcelRead, ReturnCommand, Status
 from intake.permissions import READ_REGISTERS, RUN_REGISTERS
+from intake.register.views import ListingDep
 from intake.request.models import TimelineRead
 from intake.request.timeline import procedure_timeline
-from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.app import Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/parcels", tags=["parcels"])
@@ -25,18 +26,10 @@ async def post_parcel(body: ParcelCreate, uow: UowDep, principal: RunRegisters) 
 
 @router.get("", response_model=Page[ParcelRead])
 async def get_parcels(
-    session: SessionDep,
-    principal: ReadRegisters,
-    site: str | None = None,
-    unit_id: str | None = None,
-    status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Offset = 0,
+    session: SessionDep, principal: ReadRegisters, filters: ListingDep, status: Status | None = None
 ) -> dict[str, Any]:
-    rows, total = await service.listing(
-        session, principal, site=site, unit_id=unit_id, status=status, limit=limit, offset=offset
-    )
-    return page([service.read(r) for r in rows], total, limit, offset)
+    rows, total = await service.listing(session, principal, filters, status)
+    return page([service.read(r) for r in rows], total, filters.limit, filters.offset)
 
 
 @router.get("/{parcel_id}", response_model=ParcelRead)

@@ -3,6 +3,7 @@ authorisations, signatures)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -47,6 +48,16 @@ class RegisterSettingsWrite(BaseModel):
 class RegisterSettingsRead(RegisterSettingsWrite):
     model_config = ConfigDict(from_attributes=True)
     site: str
+
+
+@dataclass
+class Listing:
+    """The filters and the page every register listing takes (its query parameters)."""
+
+    site: str | None
+    unit_id: str | None
+    limit: int
+    offset: int
 
 
 class FileStored(BaseModel):

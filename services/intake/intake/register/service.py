@@ -3,19 +3,20 @@ the site's calendar day, and a register step's line in the unit's timeline."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.organization.models import Party, Site
 from intake.organization.service import get_site, owner_only
-from intake.register.models import RegisterSettings, RegisterSettingsRead, RegisterSettingsWrite, Signature
+from intake.register.models import Listing, RegisterSettings, RegisterSettingsRead, RegisterSettingsWrite, Signature
 from intake.request.timeline import procedure_entry
 from pm_platform.auth import Principal
-from pm_platform.db import get_in_scope
+from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.errors import Forbidden, Invalid
 from pm_platform.settings import Settings
@@ -107,6 +108,27 @@ async def entry_in_scope(
     if party is not None and party.unit_id != entry.unit_id:
         raise Forbidden(f"{what} {key} is not of the caller's unit", field="unit_id")
     return entry
+
+
+async def list_entries(
+    session: AsyncSession,
+    principal: Principal,
+    model: type[E],
+    listing: Listing,
+    *order: Any,
+    status: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> tuple[Sequence[E], int]:
+    """A page of a register within the caller's sites (an owner: their own unit), by unit and status."""
+    entries: Any = model
+    query = scoped(select(model), principal, await owner_party(session, principal), entries, listing.site)
+    if listing.unit_id:
+        query = query.where(entries.unit_id == listing.unit_id)
+    if status:
+        query = query.where(entries.status == status)
+    for clause in where:
+        query = query.where(clause)
+    return await fetch_page(session, query, *order, limit=listing.limit, offset=listing.offset)
 
 
 def scoped(

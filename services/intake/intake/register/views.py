@@ -2,15 +2,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from intake.permissions import RUN_REGISTERS, SET_REGISTER_RULES
 from intake.register import service
-from intake.register.models import FileStored, RegisterSettingsRead, RegisterSettingsWrite
-from pm_platform.app import RuntimeDep, SessionDep, UowDep
+from intake.register.models import FileStored, Listing, RegisterSettingsRead, RegisterSettingsWrite
+from pm_platform.app import Offset, RuntimeDep, SessionDep, UowDep
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["registers"])
+
+
+def listing(
+    site: str | None = None,
+    unit_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> Listing:
+    """The query of every register listing: site, unit and page."""
+    return Listing(site=site, unit_id=unit_id, limit=limit, offset=offset)
+
+
+ListingDep = Annotated[Listing, Depends(listing)]
 RunRegisters = Annotated[Principal, Depends(require(RUN_REGISTERS))]
 SetRegisterRules = Annotated[Principal, Depends(require(SET_REGISTER_RULES))]
 # Files kept by the registers are read by the front desk and site staff, not by the gate or owners.

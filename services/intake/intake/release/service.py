@@ -6,19 +6,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.lookup.models import PaymentStatus
 from intake.organization.models import PartyRole, Unit
 from intake.organization.service import sees_contacts
-from intake.register.models import ArrearsRule
+from intake.register.models import ArrearsRule, Listing
 from intake.register.service import (
     check_file_key,
     entry_in_scope,
     line,
+    list_entries,
     owner_party,
-    scoped,
     settings_of,
     site_today,
 )
@@ -38,7 +37,7 @@ from intake.release.models import (
     UseCommand,
 )
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import utcnow
 from pm_platform.errors import Conflict, Forbidden, Invalid
 from pm_platform.statemachine import advance, allowed_actions
@@ -89,23 +88,10 @@ async def get(session: AsyncSession, principal: Principal, number: str) -> Relea
 
 
 async def listing(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    unit_id: str | None,
-    status: Status | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, filters: Listing, status: Status | None
 ) -> tuple[Sequence[ReleasePass], int]:
-    query = scoped(select(ReleasePass), principal, await owner_party(session, principal), ReleasePass, site)
-    if unit_id:
-        query = query.where(ReleasePass.unit_id == unit_id)
-    if status:
-        query = query.where(ReleasePass.status == status)
-    return await fetch_page(
-        session, query, ReleasePass.created_at.desc(), ReleasePass.number, limit=limit, offset=offset
-    )
+    order = (ReleasePass.created_at.desc(), ReleasePass.number)
+    return await list_entries(session, principal, ReleasePass, filters, *order, status=status)
 
 
 async def payment_context(session: AsyncSession, principal: Principal, release: ReleasePass) -> PaymentContext:

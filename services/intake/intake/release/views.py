@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from intake.permissions import AUTHORISE_RELEASE, GATE, READ_REGISTERS, RUN_REGISTERS
+from intake.register.views import ListingDep
 from intake.release import service
 from intake.release.models import (
     AuthoriseCommand,
@@ -18,7 +19,7 @@ from intake.release.models import (
 )
 from intake.request.models import TimelineRead
 from intake.request.timeline import procedure_timeline
-from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.app import Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/release-passes", tags=["release passes"])
@@ -37,18 +38,10 @@ async def post_release_pass(body: ReleasePassCreate, uow: UowDep, principal: Run
 
 @router.get("", response_model=Page[ReleasePassRead])
 async def get_release_passes(
-    session: SessionDep,
-    principal: ReadRegisters,
-    site: str | None = None,
-    unit_id: str | None = None,
-    status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Offset = 0,
+    session: SessionDep, principal: ReadRegisters, filters: ListingDep, status: Status | None = None
 ) -> dict[str, Any]:
-    rows, total = await service.listing(
-        session, principal, site=site, unit_id=unit_id, status=status, limit=limit, offset=offset
-    )
-    return page([await service.read(session, principal, r) for r in rows], total, limit, offset)
+    rows, total = await service.listing(session, principal, filters, status)
+    return page([await service.read(session, principal, r) for r in rows], total, filters.limit, filters.offset)
 
 
 @router.get("/{number}", response_model=ReleasePassRead)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.organization.models import Unit
 from intake.organization.service import sees_contacts
-from intake.register.service import entry_in_scope, line, owner_party, scoped
+from intake.register.models import Listing
+from intake.register.service import entry_in_scope, line, list_entries, owner_party
 from intake.visitor.models import (
     EXPIRE_TIMER,
     TRANSITIONS,
@@ -22,7 +23,7 @@ from intake.visitor.models import (
     VisitorRead,
 )
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.db import get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Forbidden
 from pm_platform.statemachine import advance, allowed_actions
@@ -90,21 +91,9 @@ def read(principal: Principal, visitor: Visitor, now: datetime | None = None) ->
 
 
 async def listing(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    site: str | None,
-    unit_id: str | None,
-    status: Status | None,
-    on_site: bool | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, principal: Principal, filters: Listing, status: Status | None, on_site: bool | None
 ) -> tuple[Sequence[Visitor], int]:
-    query = scoped(select(Visitor), principal, await owner_party(session, principal), Visitor, site)
-    if unit_id:
-        query = query.where(Visitor.unit_id == unit_id)
-    if status:
-        query = query.where(Visitor.status == status)
+    where = []
     if on_site is not None:
         now = utcnow()
         present = or_(
@@ -115,8 +104,9 @@ async def listing(
                 Visitor.valid_to > now,
             ),
         )
-        query = query.where(present if on_site else ~present)
-    return await fetch_page(session, query, Visitor.valid_from, Visitor.id, limit=limit, offset=offset)
+        where.append(present if on_site else ~present)
+    order = (Visitor.valid_from, Visitor.id)
+    return await list_entries(session, principal, Visitor, filters, *order, status=status, where=where)
 
 
 async def sign_in(uow: UnitOfWork, principal: Principal, visitor_id: str) -> Visitor:

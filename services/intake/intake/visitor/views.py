@@ -5,11 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from intake.permissions import GATE, READ_REGISTERS, REGISTER_VISITORS, RUN_REGISTERS
+from intake.register.views import ListingDep
 from intake.request.models import TimelineRead
 from intake.request.timeline import procedure_timeline
 from intake.visitor import service
 from intake.visitor.models import CancelCommand, Status, VisitorCreate, VisitorRead
-from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.app import Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
 
 router = APIRouter(prefix="/visitors", tags=["visitors"])
@@ -31,17 +32,12 @@ async def post_visitor(body: VisitorCreate, uow: UowDep, principal: RegisterVisi
 async def get_visitors(
     session: SessionDep,
     principal: ReadVisitors,
-    site: str | None = None,
-    unit_id: str | None = None,
+    filters: ListingDep,
     status: Status | None = None,
     on_site: Annotated[bool | None, Query(description="true: expected within 12 h or inside now")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.listing(
-        session, principal, site=site, unit_id=unit_id, status=status, on_site=on_site, limit=limit, offset=offset
-    )
-    return page([service.read(principal, r) for r in rows], total, limit, offset)
+    rows, total = await service.listing(session, principal, filters, status, on_site)
+    return page([service.read(principal, r) for r in rows], total, filters.limit, filters.offset)
 
 
 @router.get("/{visitor_id}", response_model=VisitorRead)
