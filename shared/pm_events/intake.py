@@ -179,6 +179,26 @@ class DecorationStatusChanged(Event):
     changed_at: str
 
 
+class DocumentReady(Event):
+    """Document ready for pickup (intake.document.ready.v1)."""
+
+    event_type: ClassVar[str] = "intake.document.ready.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    task_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[
+        str | None,
+        Field(description="Who asked for it; else every active resident of the unit is told.", max_length=64),
+    ] = None
+    kind: Literal["certificate", "contract", "card", "permit", "other"]
+    title: Annotated[str, Field(max_length=200, min_length=1)]
+    pickup_location: Annotated[str | None, Field(description="Where to collect it.", max_length=200)] = None
+    ready_at: str
+
+
 IncidentBroadcastUnitId = TypeAliasType("IncidentBroadcastUnitId", Annotated[str, Field(max_length=64, min_length=1)])
 
 
@@ -381,6 +401,52 @@ class OccupancyTransferred(Event):
         int | None, Field(description="The balance billing confirmed at settlement (must_settle), else null.")
     ] = None
     transferred_at: str
+
+
+class ParcelReceived(Event):
+    """Parcel received at the front desk (intake.parcel.received.v1)."""
+
+    event_type: ClassVar[str] = "intake.parcel.received.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    parcel_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[
+        str | None,
+        Field(
+            description="The party it is addressed to, when the desk knows them; else every active resident of the unit is told.",
+            max_length=64,
+        ),
+    ] = None
+    addressee: Annotated[str | None, Field(description="The name on the label.", max_length=120)] = None
+    kind: Annotated[Literal["parcel", "mail"], Field(description="A parcel, or mail (a letter, a registered letter).")]
+    carrier: Annotated[str, Field(max_length=64, min_length=1)]
+    tracking_number: Annotated[str | None, Field(max_length=64)] = None
+    shelf: Annotated[str | None, Field(description="Where it waits at the desk.", max_length=32)] = None
+    received_at: str
+
+
+class ParcelUncollected(Event):
+    """Parcel still uncollected (intake.parcel.uncollected.v1)."""
+
+    event_type: ClassVar[str] = "intake.parcel.uncollected.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    parcel_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    party_id: Annotated[str | None, Field(max_length=64)] = None
+    addressee: Annotated[str | None, Field(max_length=120)] = None
+    kind: Literal["parcel", "mail"]
+    carrier: Annotated[str, Field(max_length=64, min_length=1)]
+    tracking_number: Annotated[str | None, Field(max_length=64)] = None
+    shelf: Annotated[str | None, Field(max_length=32)] = None
+    received_at: str
+    days_waiting: Annotated[int, Field(ge=0)]
+    reminder: Annotated[int, Field(description="Which reminder this is (1 for the first).", ge=1)]
 
 
 class PartyUpserted(Event):
@@ -716,12 +782,15 @@ EVENTS: dict[str, type[Event]] = {
     "intake.decoration.inspection_requested.v1": DecorationInspectionRequested,
     "intake.decoration.settled.v1": DecorationSettled,
     "intake.decoration.status_changed.v1": DecorationStatusChanged,
+    "intake.document.ready.v1": DocumentReady,
     "intake.incident.broadcast.v1": IncidentBroadcast,
     "intake.occupancy.moved_in.v1": OccupancyMovedIn,
     "intake.occupancy.moved_out.v1": OccupancyMovedOut,
     "intake.occupancy.settlement_requested.v1": OccupancySettlementRequested,
     "intake.occupancy.status_changed.v1": OccupancyStatusChanged,
     "intake.occupancy.transferred.v1": OccupancyTransferred,
+    "intake.parcel.received.v1": ParcelReceived,
+    "intake.parcel.uncollected.v1": ParcelUncollected,
     "intake.party.upserted.v1": PartyUpserted,
     "intake.request.classified.v1": RequestClassified,
     "intake.request.created.v1": RequestCreated,

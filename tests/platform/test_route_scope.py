@@ -65,11 +65,16 @@ OBJECT_PARAMS = {
     "staff_id",
     "dead_letter_id",
     "permit_id",
-    "number",
+    "pass_number",
     "file_name",
     "move_in_id",
     "move_out_id",
     "transfer_id",
+    "number",
+    "visitor_id",
+    "key_id",
+    "parcel_id",
+    "task_id",
 }
 
 
@@ -241,10 +246,12 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             json={"old_party_id": FOREIGN_PARTY, "transfer_date": today, "new_owner": {"name": SECRET}},
         )
     )
+    registers = await _registers(client, staff)
     walk = Walk(
         values={
+            **registers,
             "permit_id": permit["id"],
-            "number": permit["passes"][0]["number"],
+            "pass_number": permit["passes"][0]["number"],
             "file_name": plan["file_name"],
             "request_id": first["id"],
             "incident_id": incident["id"],
@@ -282,8 +289,70 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "new_owner": {"name": "Someone"},
         },
         ("POST", "/move-outs/{move_out_id}/return-keys"): {"keys": [{"number": "K1"}]},
+        **REGISTER_BODIES,
     }
     return walk
+
+
+SIGNED = {"name": "Zhao Lei"}
+REGISTER_BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/release-passes"): {"unit_id": FOREIGN_UNIT, "items": [{"description": "desk"}]},
+    ("POST", "/release-passes/{number}/authorise"): {"method": "owner_present"},
+    ("POST", "/release-passes/{number}/revoke"): {"reason": "x"},
+    ("POST", "/visitors"): {
+        "unit_id": FOREIGN_UNIT,
+        "name": "V",
+        "purpose": "visit",
+        "valid_to": "2099-01-01T00:00:00Z",
+    },
+    ("POST", "/visitors/{visitor_id}/cancel"): {"reason": "x"},
+    ("POST", "/keys"): {"unit_id": FOREIGN_UNIT, "tag": "K-9", "opens": "door"},
+    ("POST", "/keys/{key_id}/issue"): {"to": "x", "purpose": "y", "signature": SIGNED},
+    ("POST", "/keys/{key_id}/return"): {"by": "x", "signature": SIGNED},
+    ("POST", "/keys/{key_id}/hand-back"): {"by": "x", "signature": SIGNED},
+    ("POST", "/parcels"): {"unit_id": FOREIGN_UNIT, "carrier": "SF"},
+    ("POST", "/parcels/{parcel_id}/collect"): {"collected_by": "x", "signature": SIGNED},
+    ("POST", "/parcels/{parcel_id}/return"): {"reason": "x"},
+    ("POST", "/documents"): {"unit_id": FOREIGN_UNIT, "kind": "contract", "title": "Lease"},
+    ("POST", "/documents/{task_id}/collect"): {"collected_by": "x", "signature": SIGNED},
+    ("POST", "/documents/{task_id}/cancel"): {"reason": "x"},
+}
+
+
+async def _registers(client: httpx.AsyncClient, staff: dict[str, str]) -> dict[str, str]:
+    """One entry of each front-desk register at the foreign site, each carrying the secret."""
+    release = await created(
+        await client.post(
+            "/release-passes",
+            headers=staff,
+            json={"unit_id": FOREIGN_UNIT, "items": [{"description": f"safe {SECRET}"}], "carrier": SECRET},
+        )
+    )
+    visitor = await created(
+        await client.post(
+            "/visitors",
+            headers=staff,
+            json={"unit_id": FOREIGN_UNIT, "name": "Visitor", "purpose": SECRET, "valid_to": "2099-01-01T00:00:00Z"},
+        )
+    )
+    key = await created(
+        await client.post("/keys", headers=staff, json={"unit_id": FOREIGN_UNIT, "tag": "K-1", "opens": SECRET})
+    )
+    parcel = await created(
+        await client.post("/parcels", headers=staff, json={"unit_id": FOREIGN_UNIT, "carrier": SECRET})
+    )
+    document = await created(
+        await client.post(
+            "/documents", headers=staff, json={"unit_id": FOREIGN_UNIT, "kind": "contract", "title": SECRET}
+        )
+    )
+    return {
+        "number": release["number"],
+        "visitor_id": visitor["id"],
+        "key_id": key["id"],
+        "parcel_id": parcel["id"],
+        "task_id": document["id"],
+    }
 
 
 async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:

@@ -59,3 +59,18 @@ READ_OCCUPANCY_CONFIG = Permission("read a site's move-in and move-out checklist
 EDIT_OCCUPANCY_CONFIG = Permission(
     "edit a site's move-in and move-out checklists and transfer rule", Role.manager, Role.head_office
 )
+# The front-desk registers: release passes, visitors, keys, parcels, document pickups.
+RUN_REGISTERS = Permission("keep the front-desk registers (passes, visitors, keys, parcels, documents)", *_FRONT_DESK)
+# Owners read their own unit's entries; security reads only the gate's views (GATE), never phones or amounts.
+READ_REGISTERS = Permission("read the front-desk registers", *_STAFF, Role.owner)
+SET_REGISTER_RULES = Permission(
+    "set a site's register rules (arrears and release passes, parcel reminders)", *_SITE_SETUP
+)
+# An owner authorises a release pass for their own unit with their own token.
+AUTHORISE_RELEASE = Permission("authorise a release pass", *_FRONT_DESK, Role.owner)
+# Where the site's rule lets a supervisor decide, a pass for a unit in arrears needs one of them.
+OVERRIDE_ARREARS = Permission("issue a release pass to a unit in arrears", Role.supervisor, Role.manager)
+# The gate: security checks and uses release passes, and signs visitors in and out.
+GATE = Permission("check release passes and sign visitors in and out at the gate", Role.security, *_FRONT_DESK)
+# Visitors are registered at the desk, at the gate, or ahead by the owner they visit.
+REGISTER_VISITORS = Permission("register visitors", *_FRONT_DESK, Role.security, Role.owner)

@@ -15,6 +15,7 @@ from notification.message.views import router as message_router
 from notification.onetime import service as onetime
 from notification.onetime.views import router as onetime_router
 from notification.preference.views import router as preference_router
+from notification.register import handlers as register_handlers
 from notification.site import handlers as site_handlers
 from notification.site.views import router as site_router
 from notification.template.views import router as template_router
@@ -30,6 +31,7 @@ subscriptions = Subscriptions(
         **message_handlers.subscriptions.handlers,
         **broadcast_handlers.subscriptions.handlers,
         **site_handlers.subscriptions.handlers,
+        **register_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

@@ -114,3 +114,24 @@ async def detail(client: httpx.AsyncClient, runtime: Runtime, request_id: str, *
     response = await client.get(f"/requests/{request_id}", headers=kw.get("headers") or auth(runtime))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def owner_auth(runtime: Runtime, party_id: str = "harbour-A-0101-owner") -> dict[str, str]:
+    """An owner's own token, as the portal mints it: role owner, scoped to their party."""
+    token = mint_token(runtime.settings, party_id, ["owner"], ["harbour"], party_id=party_id)
+    return {"Authorization": "Bearer " + token}
+
+
+async def send(
+    client: httpx.AsyncClient, headers: dict[str, str], path: str, body: dict[str, Any] | None = None, status: int = 200
+) -> dict[str, Any]:
+    """POST a command and check its status; the answer's body."""
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def fetch(client: httpx.AsyncClient, headers: dict[str, str], path: str, status: int = 200) -> Any:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == status, response.text
+    return response.json()

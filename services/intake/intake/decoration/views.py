@@ -257,15 +257,15 @@ async def get_passes(
     return HTMLResponse(agreement.passes(permit, unit, site, found["passes"], language))
 
 
-@router.post("/decoration-passes/{number}/revoke", response_model=PassRead)
-async def post_revoke(number: str, body: Reason, uow: UowDep, principal: HandleDecoration) -> Any:
-    return await service.revoke_pass(uow, principal, number, body.reason)
+@router.post("/decoration-passes/{pass_number}/revoke", response_model=PassRead)
+async def post_revoke(pass_number: str, body: Reason, uow: UowDep, principal: HandleDecoration) -> Any:
+    return await service.revoke_pass(uow, principal, pass_number, body.reason)
 
 
-@router.get("/decoration-passes/{number}", response_model=PassCheck)
-async def get_pass(number: str, session: SessionDep, principal: CheckPasses) -> Any:
+@router.get("/decoration-passes/{pass_number}", response_model=PassCheck)
+async def get_pass(pass_number: str, session: SessionDep, principal: CheckPasses) -> Any:
     """Security at the gate: whether the pass is valid now, the unit, the name and the validity; nothing else."""
-    worker_pass, _, unit, why = await service.check_pass(session, principal, number)
+    worker_pass, _, unit, why = await service.check_pass(session, principal, pass_number)
     return PassCheck(
         number=worker_pass.number,
         valid=why is None,

@@ -13,7 +13,10 @@ from pm_events import Event
 from pm_events.billing import ChargeRecorded
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
+    DocumentReady,
     IncidentBroadcast,
+    ParcelReceived,
+    ParcelUncollected,
     RequestClassified,
     RequestCreated,
     RequestReopened,
@@ -45,6 +48,9 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "staff.workorder.new": ("ref", "work_order", "department", "category", "priority", "unit"),
     "staff.complaint.valid": ("ref", "department", "category", "unit", "summary"),
     "staff.workorder.cancelled": ("ref", "work_order", "department", "unit", "reason"),
+    "parcel.received": ("kind", "carrier", "shelf", "addressee"),
+    "parcel.reminder": ("kind", "carrier", "shelf", "addressee", "days_waiting"),
+    "document.ready": ("title", "pickup_location"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -65,6 +71,9 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "staff.workorder.new": (WorkOrderCreated,),
     "staff.complaint.valid": (RequestClassified,),
     "staff.workorder.cancelled": (WorkOrderStatusChanged,),
+    "parcel.received": (ParcelReceived,),
+    "parcel.reminder": (ParcelUncollected,),
+    "document.ready": (DocumentReady,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -140,6 +149,27 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "staff.workorder.cancelled",
         "en",
     ): "Work order {{ work_order }} is cancelled (request {{ ref }}, {{ unit }}); do not go: {{ reason }}",
+    (
+        "parcel.received",
+        "zh-CN",
+    ): "您有一件{{ kind }}（{{ carrier }}{{ addressee }}）已到服务中心前台{{ shelf }}，请凭签名领取",
+    (
+        "parcel.received",
+        "en",
+    ): "A {{ kind }} ({{ carrier }}{{ addressee }}) is waiting for you at the service center's front desk{{ shelf }}; "
+    "sign for it when you collect it",
+    (
+        "parcel.reminder",
+        "zh-CN",
+    ): "您的{{ kind }}（{{ carrier }}{{ addressee }}）已在服务中心前台{{ shelf }}"
+    "存放 {{ days_waiting }} 天，请尽快领取",
+    (
+        "parcel.reminder",
+        "en",
+    ): "Your {{ kind }} ({{ carrier }}{{ addressee }}) has waited {{ days_waiting }} days "
+    "at the front desk{{ shelf }}; please collect it soon",
+    ("document.ready", "zh-CN"): "您办理的{{ title }}已办好，请到{{ pickup_location }}领取",
+    ("document.ready", "en"): "Your {{ title }} is ready: please collect it at {{ pickup_location }}",
 }
 
 # The subject line of an email, per language (templates may override it).
@@ -202,6 +232,11 @@ WORKORDER_STATUSES: dict[str, dict[str, str]] = {
         "transferred": "took the job over",
         "cancelled": "cancelled the job",
     },
+}
+
+PARCEL_KINDS: dict[str, dict[str, str]] = {
+    "zh-CN": {"parcel": "快递包裹", "mail": "邮件"},
+    "en": {"parcel": "parcel", "mail": "letter"},
 }
 
 STAGES: dict[str, dict[str, str]] = {
