@@ -7,6 +7,8 @@ from billing.account.service import timers
 from billing.account.views import router as account_router
 from billing.collection.views import router as collection_router
 from billing.database import Base, platform_tables
+from billing.deposit.handlers import subscriptions as deposit_subscriptions
+from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
@@ -16,7 +18,9 @@ from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
-subscriptions = Subscriptions({**account_subscriptions.handlers, **directory_subscriptions.handlers})
+subscriptions = Subscriptions(
+    {**account_subscriptions.handlers, **directory_subscriptions.handlers, **deposit_subscriptions.handlers}
+)
 
 __all__ = ["build_runtime", "create", "subscriptions", "timers"]
 
@@ -31,7 +35,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Billing",
-        routers=[account_router, period_router, payment_router, collection_router],
+        routers=[account_router, period_router, payment_router, collection_router, deposit_router],
         description="Unit accounts: repair charges and periodic property-management fees, payments "
-        "with receipts, arrears and the collection rate per site.",
+        "with receipts, arrears and the collection rate per site; deposits held and returned.",
     )
