@@ -105,25 +105,34 @@ async def request_decoration_deposit(uow: UnitOfWork, data: DecorationApproved, 
         deposit.status, deposit.paid_at = DepositStatus.paid, now
     uow.session.add(deposit)
     if data.fee_cents > 0:
-        fee = Charge(
-            id=new_id(),
-            site=data.site,
-            unit_id=data.unit_id,
-            kind=DECORATION_FEE,
-            item=f"Decoration management fee, permit {data.permit_id}"[:120],
-            amount_cents=data.fee_cents,
-            currency=data.currency,
-            period=None,
-            due_date=now.date() + timedelta(days=await repair_due_days(uow.session, data.site)),
-            request_id=None,
-            work_order_id=None,
-            source_event_id=approved.id,
-            recorded_at=now,
-        )
+        item = f"Decoration management fee, permit {data.permit_id}"
+        fee = await _one_off(uow, deposit, DECORATION_FEE, item, data.fee_cents, source_event_id=approved.id)
         deposit.fee_charge_id = fee.id
         await post_charge(uow, fee, approved)
     _emit_held(uow, deposit, approved)
     return deposit
+
+
+async def _one_off(
+    uow: UnitOfWork, deposit: Deposit, kind: str, item: str, amount_cents: int, *, source_event_id: str | None = None
+) -> Charge:
+    """A one-off charge on the deposit's unit (due like a repair's), to be posted."""
+    now = utcnow()
+    return Charge(
+        id=new_id(),
+        site=deposit.site,
+        unit_id=deposit.unit_id,
+        kind=kind,
+        item=item[:120],
+        amount_cents=amount_cents,
+        currency=deposit.currency,
+        period=None,
+        due_date=now.date() + timedelta(days=await repair_due_days(uow.session, deposit.site)),
+        request_id=None,
+        work_order_id=None,
+        source_event_id=source_event_id,
+        recorded_at=now,
+    )
 
 
 async def receive(uow: UnitOfWork, principal: Principal, deposit_id: str, body: DepositReceive) -> Deposit:
@@ -166,21 +175,8 @@ async def _return(uow: UnitOfWork, deposit: Deposit, caused_by: Envelope | None)
     deposit.deducted_cents, deposit.returned_cents = parts.deducted_cents, parts.returned_cents
     deposit.returned_at = deposit.updated_at = now
     if parts.shortfall_cents:
-        shortfall = Charge(
-            id=new_id(),
-            site=deposit.site,
-            unit_id=deposit.unit_id,
-            kind=DEPOSIT_DEDUCTION,
-            item=f"Deductions beyond the decoration deposit, permit {deposit.reference}"[:120],
-            amount_cents=parts.shortfall_cents,
-            currency=deposit.currency,
-            period=None,
-            due_date=now.date() + timedelta(days=await repair_due_days(uow.session, deposit.site)),
-            request_id=None,
-            work_order_id=None,
-            source_event_id=None,
-            recorded_at=now,
-        )
+        item = f"Deductions beyond the decoration deposit, permit {deposit.reference}"
+        shortfall = await _one_off(uow, deposit, DEPOSIT_DEDUCTION, item, parts.shortfall_cents)
         deposit.shortfall_charge_id = shortfall.id
         await post_charge(uow, shortfall, caused_by, correlation_id=deposit.correlation_id)
     uow.emit(
