@@ -52,8 +52,10 @@ class ChargeRecorded(Event):
     request_id: str | None = None
     work_order_id: str | None = None
     kind: Annotated[
-        Literal["repair", "management_fee"] | None,
-        Field(description="What the charge is for: a paid in-unit repair or a period's property-management fee."),
+        Literal["repair", "management_fee", "decoration_fee", "deposit_deduction"] | None,
+        Field(
+            description="What the charge is for: a paid in-unit repair, a period's property-management fee, a decoration permit's management fee (装修管理费), or the part of a deposit's deductions (damage, fines) the deposit did not cover."
+        ),
     ] = None
     period: Annotated[
         str | None,

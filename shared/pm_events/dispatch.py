@@ -68,6 +68,14 @@ class WorkOrderCompleted(Event):
     )
     work_order_id: Annotated[str, Field(max_length=64, min_length=1)]
     request_id: Annotated[str, Field(max_length=64, min_length=1)]
+    inspection_id: Annotated[
+        str | None,
+        Field(
+            description="Set for a decoration inspection's work order (category decoration_inspection): it serves no request, request_id carries the same inspection id, and consumers that follow requests skip it.",
+            max_length=64,
+            min_length=1,
+        ),
+    ] = None
     site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     department: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     unit_id: str | None = None
@@ -102,6 +110,14 @@ class WorkOrderCreated(Event):
     )
     work_order_id: Annotated[str, Field(max_length=64, min_length=1)]
     request_id: Annotated[str, Field(max_length=64, min_length=1)]
+    inspection_id: Annotated[
+        str | None,
+        Field(
+            description="Set for a decoration inspection's work order (category decoration_inspection): it serves no request, request_id carries the same inspection id, and consumers that follow requests skip it.",
+            max_length=64,
+            min_length=1,
+        ),
+    ] = None
     site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     department: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     category: str
@@ -136,6 +152,14 @@ class WorkOrderStatusChanged(Event):
     )
     work_order_id: Annotated[str, Field(max_length=64, min_length=1)]
     request_id: Annotated[str, Field(max_length=64, min_length=1)]
+    inspection_id: Annotated[
+        str | None,
+        Field(
+            description="Set for a decoration inspection's work order (category decoration_inspection): it serves no request, request_id carries the same inspection id, and consumers that follow requests skip it.",
+            max_length=64,
+            min_length=1,
+        ),
+    ] = None
     site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     department: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     from_status: Literal[
@@ -190,6 +214,14 @@ class WorkOrderTimeLimit(Event):
     )
     work_order_id: Annotated[str, Field(max_length=64, min_length=1)]
     request_id: Annotated[str, Field(max_length=64, min_length=1)]
+    inspection_id: Annotated[
+        str | None,
+        Field(
+            description="Set for a decoration inspection's work order (category decoration_inspection): it serves no request, request_id carries the same inspection id, and consumers that follow requests skip it.",
+            max_length=64,
+            min_length=1,
+        ),
+    ] = None
     site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     department: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
     limit: Literal["acceptance", "arrival", "completion"]

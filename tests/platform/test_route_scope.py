@@ -397,8 +397,26 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             },
         )
     )
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.decoration.approved.v1",
+            {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "permit_id": "dp-foreign", "contractor_name": SECRET},
+            "evt-foreign-approved",
+            correlationid="dp-foreign",
+        ),
+    )
+    deposits = await created(await client.get("/deposits", params={"site": FOREIGN}, headers=foreign_staff(runtime)))
+    [deposit] = deposits["items"]
     walk = Walk(
-        values={"unit_id": FOREIGN_UNIT, "payment_id": payment["id"], "site": FOREIGN, "period": MONTH},
+        values={
+            "unit_id": FOREIGN_UNIT,
+            "payment_id": payment["id"],
+            "deposit_id": deposit["id"],
+            "site": FOREIGN,
+            "period": MONTH,
+        },
         query={"unit_id": FOREIGN_UNIT, "month": MONTH},
     )
     walk.bodies = {
@@ -411,6 +429,7 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "reference": "r-1",
         },
         ("POST", "/payments/{payment_id}/void"): {"reason": "typo"},
+        ("POST", "/deposits/{deposit_id}/receive"): {"method": "cash"},
     }
     return walk
 
@@ -440,6 +459,21 @@ async def dispatch_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     listing = await created(await client.get("/work-orders", params={"site": FOREIGN}, headers=foreign_staff(runtime)))
     [order] = listing["items"]
     assert order["department"] == "engineering"
+    # The walk's work order is a decoration inspection's: every work-order route applies to it, its own too.
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "intake.decoration.inspection_requested.v1",
+            {"inspection_id": "di-foreign", "site": FOREIGN, "unit_id": FOREIGN_UNIT, "note": f"Check {SECRET}"},
+            "evt-foreign-inspection",
+            correlationid="dp-foreign",
+        ),
+    )
+    inspections = await created(
+        await client.get("/work-orders", params={"request_id": "di-foreign"}, headers=foreign_staff(runtime))
+    )
+    [order] = inspections["items"]
     walk = Walk(
         values={
             "work_order_id": order["id"],
@@ -459,6 +493,7 @@ async def dispatch_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         ("POST", "/work-orders/{work_order_id}/pause"): {"waiting_for": "parts", "reason": "cartridge"},
         ("POST", "/work-orders/{work_order_id}/assign"): {"assignee": "eng.riverside"},
         ("POST", "/work-orders/{work_order_id}/reroute"): {"priority": "high", "reason": "worse"},
+        ("POST", "/work-orders/{work_order_id}/inspection-result"): {"items": [{"code": "walls", "ok": True}]},
     }
     return walk
 

@@ -7,6 +7,8 @@ from billing.account.service import timers
 from billing.account.views import router as account_router
 from billing.collection.views import router as collection_router
 from billing.database import Base, platform_tables
+from billing.deposit.handlers import subscriptions as deposit_subscriptions
+from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
@@ -23,6 +25,7 @@ subscriptions = Subscriptions(
         **account_subscriptions.handlers,
         **directory_subscriptions.handlers,
         **settlement_subscriptions.handlers,
+        **deposit_subscriptions.handlers,
     }
 )
 
@@ -39,7 +42,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Billing",
-        routers=[account_router, period_router, payment_router, collection_router, settlement_router],
+        routers=[account_router, period_router, payment_router, collection_router, settlement_router, deposit_router],
         description="Unit accounts: repair charges and periodic property-management fees, payments "
-        "with receipts, arrears and the collection rate per site.",
+        "with receipts, arrears and the collection rate per site; deposits held and returned.",
     )

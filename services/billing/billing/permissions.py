@@ -30,3 +30,6 @@ READ_BILLING_PERIODS = Permission(
 # The published rate is a management decision; clerks apply it.
 SET_FEE_RATES = Permission("set a site's billing settings", Role.manager, Role.head_office)
 ISSUE_PERIODS = Permission("issue billing periods", Role.billing_clerk, Role.manager)
+# Deposits are held money: the clerks who take and return them, managers and head office; an owner their unit's.
+READ_DEPOSITS = Permission("read deposits", Role.billing_clerk, Role.manager, Role.head_office, Role.owner)
+RECEIVE_DEPOSITS = Permission("receive deposits", Role.billing_clerk)

@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from dispatch.database import Base, platform_tables
 from dispatch.department.views import router as department_router
+from dispatch.inspection.handlers import subscriptions as inspection_subscriptions
+from dispatch.inspection.views import router as inspection_router
 from dispatch.pricelist.views import router as pricelist_router
 from dispatch.report.views import router as report_router
 from dispatch.site.handlers import subscriptions as site_subscriptions
@@ -17,7 +19,9 @@ from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
 from pm_platform.timers import timer_job
 
-subscriptions = Subscriptions({**workorder_subscriptions.handlers, **site_subscriptions.handlers})
+subscriptions = Subscriptions(
+    {**workorder_subscriptions.handlers, **site_subscriptions.handlers, **inspection_subscriptions.handlers}
+)
 
 
 def build_runtime() -> Runtime:
@@ -30,7 +34,8 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Dispatch",
-        routers=[department_router, workorder_router, pricelist_router, report_router, site_router],
+        routers=[department_router, workorder_router, inspection_router, pricelist_router, report_router, site_router],
         description="Routes requests to the responsible department as work orders, assigns them "
-        "under each department's policy, tracks their time limits and reports on them.",
+        "under each department's policy, tracks their time limits and reports on them; decoration inspections "
+        "as engineering work orders with their checklists.",
     )

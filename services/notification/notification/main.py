@@ -8,6 +8,7 @@ from notification.config import NotificationSettings, configure, load_notificati
 from notification.contact import handlers as contact_handlers
 from notification.contact.views import router as staff_router
 from notification.database import Base, platform_tables
+from notification.decoration import handlers as decoration_handlers
 from notification.message import handlers as message_handlers
 from notification.message.channels import Channels, build_channels
 from notification.message.sender import sender_job
@@ -32,6 +33,7 @@ subscriptions = Subscriptions(
         **broadcast_handlers.subscriptions.handlers,
         **site_handlers.subscriptions.handlers,
         **register_handlers.subscriptions.handlers,
+        **decoration_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

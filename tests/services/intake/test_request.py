@@ -850,6 +850,23 @@ async def test_a_completion_and_its_skip_handled_at_the_same_time_still_close_th
     assert statuses == ["closed"] * len(rids)
 
 
+async def test_a_decoration_inspections_work_order_is_no_requests_business(intake) -> None:
+    """Dispatch's events about an inspection's work order name its inspection_id (request_id carries the same
+    id): the request timelines skip them, nothing is dead-lettered, no request moves."""
+    runtime, client = intake
+    inspection = {"request_id": "di-19c2", "inspection_id": "di-19c2", "unit_id": "harbour-A-0101"}
+    for event_type in (
+        "dispatch.workorder.created.v1",
+        "dispatch.workorder.status_changed.v1",
+        "dispatch.workorder.timelimit.v1",
+        "dispatch.workorder.completed.v1",
+    ):
+        assert await deliver(runtime, envelope(runtime, event_type, inspection, correlation="dp-7f3a")) == "handled"
+    assert await outbox_rows(runtime) == []
+    unit_timeline = (await client.get("/units/harbour-A-0101/timeline", headers=auth(runtime))).json()
+    assert unit_timeline == []
+
+
 # --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
 
 

@@ -85,6 +85,15 @@ async def test_a_completed_work_order_schedules_one_follow_up_even_when_delivere
     assert len(await followups(runtime)) == 1
 
 
+async def test_a_decoration_inspections_work_order_is_followed_up_by_nobody(survey) -> None:
+    runtime, _ = survey
+    await household(runtime, "harbour-A-0101")
+    # An inspection's work order serves no request (its request_id is the inspection's id): no follow-up.
+    assert await feed(runtime, COMPLETED, "evt-inspected", request_id="di-19c2", inspection_id="di-19c2") == "handled"
+    assert await followups(runtime) == []
+    assert await outbox(runtime) == []
+
+
 async def test_the_due_time_counts_from_completion_in_any_time_zone(survey) -> None:
     runtime, client = survey
     await feed(runtime, COMPLETED, "evt-completed-tz", completed_at="2026-11-23T18:00:00+08:00")

@@ -4,6 +4,7 @@ due date, in integer minor units; and the status last published for each unit.""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, Boolean, Date, Index, String, UniqueConstraint
@@ -16,6 +17,18 @@ from pm_platform.envelope import UtcDatetime
 
 REPAIR = "repair"
 MANAGEMENT_FEE = "management_fee"
+# A decoration permit's management fee (装修管理费), and what a deposit's deductions leave owed beyond the deposit.
+DECORATION_FEE = "decoration_fee"
+DEPOSIT_DEDUCTION = "deposit_deduction"
+ChargeKind = Literal["repair", "management_fee", "decoration_fee", "deposit_deduction"]
+CHARGE_KINDS: tuple[ChargeKind, ...] = ("repair", "management_fee", "decoration_fee", "deposit_deduction")
+
+
+def charge_kind(kind: str) -> ChargeKind:
+    """A charge row's kind as the API and the events name it."""
+    return next((k for k in CHARGE_KINDS if k == kind), "management_fee")
+
+
 # Aging buckets of overdue amounts, by days past the due date.
 BUCKETS = (("1_30", 1, 30), ("31_60", 31, 60), ("61_90", 61, 90), ("over_90", 91, None))
 

@@ -24,6 +24,7 @@ from billing.account.models import (
     Charge,
     ChargeRead,
     PaymentSummary,
+    charge_kind,
 )
 from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
 from billing.directory.service import payers
@@ -223,7 +224,7 @@ def charge_recorded(charge: Charge) -> ChargeRecorded:
         request_id=charge.request_id,
         work_order_id=charge.work_order_id,
         recorded_at=as_utc(charge.recorded_at).isoformat(),
-        kind="repair" if charge.kind == REPAIR else "management_fee",  # the two kinds a charge has
+        kind=charge_kind(charge.kind),
         period=charge.period,
         due_date=charge.due_date.isoformat(),
     )
@@ -234,8 +235,7 @@ async def record_repair_charge(uow: UnitOfWork, data: WorkOrderCompleted, comple
     charge_data_in = data.charge
     if not charge_data_in or not data.in_unit or not data.unit_id:
         return None
-    settings = await uow.session.get(SiteBilling, data.site)
-    due_days = settings.repair_due_days if settings else DEFAULT_REPAIR_DUE_DAYS
+    due_days = await repair_due_days(uow.session, data.site)
     now = utcnow()
     charge = Charge(
         id=new_id(),
@@ -252,11 +252,29 @@ async def record_repair_charge(uow: UnitOfWork, data: WorkOrderCompleted, comple
         source_event_id=completed.id,
         recorded_at=now,
     )
-    uow.session.add(charge)
-    uow.emit(charge_recorded(charge), subject=charge.id, site=charge.site, caused_by=completed)
-    await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
-    await refresh_status(uow, charge.site, charge.unit_id, reason="charge", caused_by=completed)
+    await post_charge(uow, charge, completed)
     return charge
+
+
+async def post_charge(
+    uow: UnitOfWork, charge: Charge, caused_by: Envelope | None, *, correlation_id: str | None = None
+) -> None:
+    """Put a charge on the unit's account: billing.charge.recorded.v1, the overdue watch, the unit's status."""
+    uow.session.add(charge)
+    correlation_id = None if caused_by else correlation_id
+    uow.emit(
+        charge_recorded(charge), subject=charge.id, site=charge.site, caused_by=caused_by, correlation_id=correlation_id
+    )
+    await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
+    await refresh_status(
+        uow, charge.site, charge.unit_id, reason="charge", caused_by=caused_by, correlation_id=correlation_id
+    )
+
+
+async def repair_due_days(session: AsyncSession, site: str) -> int:
+    """Days after it is recorded that a one-off charge (a repair, a decoration fee) falls due."""
+    settings = await session.get(SiteBilling, site)
+    return settings.repair_due_days if settings else DEFAULT_REPAIR_DUE_DAYS
 
 
 # --- reads -------------------------------------------------------------------------------------------
@@ -267,7 +285,7 @@ def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
         id=charge.id,
         site=charge.site,
         unit_id=charge.unit_id,
-        kind="repair" if charge.kind == REPAIR else "management_fee",  # the two kinds a charge has
+        kind=charge_kind(charge.kind),
         item=charge.item,
         amount_cents=charge.amount_cents,
         currency=charge.currency,

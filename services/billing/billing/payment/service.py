@@ -10,8 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.models import REPAIR, Charge
+from billing.account.models import Charge, charge_kind
 from billing.account.service import refresh_status, settlement_order, site_currency
+from billing.deposit.models import DepositReceiptCounter
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
 from billing.payment.models import (
@@ -33,18 +34,18 @@ from pm_platform.errors import Conflict, Invalid, NotFound
 from pm_platform.uow import UnitOfWork
 
 
-async def next_receipt(session: AsyncSession, site: str) -> int:
-    """The site's next receipt number. The counter row is updated inside the payment's transaction (a row lock
-    on PostgreSQL), so concurrent payments queue and a rolled-back one gives its number back."""
+async def next_receipt(
+    session: AsyncSession, site: str, counter: type[ReceiptCounter | DepositReceiptCounter] = ReceiptCounter
+) -> int:
+    """The site's next receipt number (of payments, or of another series: deposits). The counter row is updated
+    inside the payment's transaction (a row lock on PostgreSQL), so concurrent payments queue and a rolled-back
+    one gives its number back."""
     bumped = await session.execute(
-        update(ReceiptCounter)
-        .where(ReceiptCounter.site == site)
-        .values(last_seq=ReceiptCounter.last_seq + 1)
-        .returning(ReceiptCounter.last_seq)
+        update(counter).where(counter.site == site).values(last_seq=counter.last_seq + 1).returning(counter.last_seq)
     )
     seq = bumped.scalar_one_or_none()
     if seq is None:
-        session.add(ReceiptCounter(site=site, last_seq=1))
+        session.add(counter(site=site, last_seq=1))
         await session.flush()  # a concurrent first payment of the site fails on the primary key, not a gap
         seq = 1
     return int(seq)
@@ -215,7 +216,7 @@ async def receipt(session: AsyncSession, principal: Principal, payment: Payment)
             items.append(
                 ReceiptItem(
                     charge_id=charge.id,
-                    kind="repair" if charge.kind == REPAIR else "management_fee",
+                    kind=charge_kind(charge.kind),
                     item=charge.item,
                     period=charge.period,
                     amount_cents=part,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from dispatch.permissions import DO_WORK_ORDERS
-from dispatch.workorder.models import Status, WorkOrder, can_transition
+from dispatch.workorder.models import Status, WorkOrder, can_transition, inspection_id_of
 from dispatch.workorder.queries import worker_only
 from pm_platform.auth import Principal
 
@@ -42,4 +42,6 @@ def available_actions(order: WorkOrder, principal: Principal) -> list[str]:
     if status == Status.paused and order.paused_from is not None:
         actions.append("resume")
     actions += [name for name, target in MOVES if can_transition(status, target) and not (in_pool and name == "accept")]
+    if inspection_id_of(order) is not None:  # completed with its checklist outcome
+        actions = ["inspection-result" if name == "complete" else name for name in actions]
     return actions

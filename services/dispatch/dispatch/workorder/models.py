@@ -21,6 +21,13 @@ NO_WORK_ORDER_KINDS = frozenset({"inquiry", "praise", "suggestion"})
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 
+# A decoration inspection intake asked for (dispatch.inspection): an engineering work order that serves no request.
+# Its request_id carries the inspection's id, and its events name it in ``inspection_id`` so that the services
+# following requests (intake's request timeline, survey's follow-ups, notification's messages to the reporter)
+# skip it. It is completed with its checklist outcome, not with a plain report.
+INSPECTION_CATEGORY = "decoration_inspection"
+INSPECTION_KIND = "inspection"
+
 
 def raised(priority: str) -> str:
     """One step up (an escalated rework order is more pressing than the work it redoes)."""
@@ -145,6 +152,11 @@ class WorkOrder(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     returns: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+def inspection_id_of(order: WorkOrder) -> str | None:
+    """The inspection a work order carries out, if it is one."""
+    return order.request_id if order.category == INSPECTION_CATEGORY else None
 
 
 class Transition(Base):

@@ -33,6 +33,7 @@ from dispatch.workorder.models import (
     WorkOrder,
     WorkOrderComplete,
     can_transition,
+    inspection_id_of,
     raised,
 )
 from dispatch.workorder.queries import get_work_order, worker_only
@@ -64,6 +65,7 @@ def _status_changed(
     return WorkOrderStatusChanged(
         work_order_id=order.id,
         request_id=order.request_id,
+        inspection_id=inspection_id_of(order),
         site=order.site,
         department=order.department,
         from_status=from_status,
@@ -114,7 +116,7 @@ def _record(
     )
 
 
-def _move(order: WorkOrder, target: Status) -> str:
+def move(order: WorkOrder, target: Status) -> str:
     """Check and apply one transition; returns the status it left. Nothing is changed on a 409."""
     current = Status(order.status)
     if not can_transition(current, target):
@@ -130,7 +132,7 @@ async def _auto_assign(uow: UnitOfWork, order: WorkOrder, caused_by: Envelope | 
     chosen = await choose_assignee(uow.session, department, order.category, utcnow())
     if chosen is None:
         return
-    previous = _move(order, Status.assigned)
+    previous = move(order, Status.assigned)
     order.assignee, order.assigned_at = chosen, order.updated_at
     _record(uow, order, previous, actor=None, reason=f"{department.assignment_policy} assignment", caused_by=caused_by)
 
@@ -154,6 +156,13 @@ class Job:
     requested_at: datetime
     rework: bool = False
     original_work_order_id: str | None = None
+    # A deadline set by whoever asked for the work (an inspection's due time): arrival and completion by then.
+    due_at: datetime | None = None
+
+
+async def open_job(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
+    """Open a work order for ``job`` (the inspection package opens its own this way)."""
+    return await _open(uow, job, caused_by)
 
 
 async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
@@ -164,6 +173,9 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
     arrival = job.requested_at + timedelta(minutes=limits.arrival_minutes)
     if limits.use_appointment and end is not None:
         arrival = end
+    completion = max(arrival, job.requested_at + timedelta(minutes=limits.completion_minutes))
+    if job.due_at is not None:
+        arrival = completion = job.due_at
     now = utcnow()
     order = WorkOrder(
         id=new_id(),
@@ -188,7 +200,7 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
         clock_started_at=job.requested_at,
         acceptance_due_at=job.requested_at + timedelta(minutes=limits.acceptance_minutes),
         due_at=arrival,
-        completion_due_at=max(arrival, job.requested_at + timedelta(minutes=limits.completion_minutes)),
+        completion_due_at=completion,
         parts=[],
         returns=0,
         created_at=now,
@@ -199,6 +211,7 @@ async def _open(uow: UnitOfWork, job: Job, caused_by: Envelope) -> WorkOrder:
         WorkOrderCreated(
             work_order_id=order.id,
             request_id=order.request_id,
+            inspection_id=inspection_id_of(order),
             site=order.site,
             department=order.department,
             category=order.category,
@@ -324,7 +337,7 @@ async def open_rework(uow: UnitOfWork, data: RequestReopened, reopened: Envelope
 # --- worker commands ----------------------------------------------------------------------------------
 
 
-async def _for_action(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
+async def for_action(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     """The order, locked; a worker may act only on their department's orders that are theirs or nobody's."""
     order = await get_work_order(uow.session, principal, work_order_id, for_update=True)
     if worker_only(principal) and order.assignee is not None and order.assignee != principal.subject:
@@ -342,7 +355,7 @@ async def _for_service_center(uow: UnitOfWork, principal: Principal, work_order_
 
 async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     """A worker takes an order nobody holds from the department's pool and signs for it at once."""
-    order = await _for_action(uow, principal, work_order_id)
+    order = await for_action(uow, principal, work_order_id)
     if order.assignee is not None or order.status not in (Status.created, Status.transferred):
         raise Conflict(
             f"work order {order.id} is not in the pool (it is {order.status}"
@@ -356,7 +369,7 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
         raise Forbidden(
             f"{principal.subject} is not on the staff of {order.department} at site {order.site}", field="assignee"
         ) from exc
-    previous = _move(order, Status.accepted)
+    previous = move(order, Status.accepted)
     order.assignee = order.worker = principal.subject
     order.assigned_at = order.accepted_at = order.updated_at
     await _disarm(uow, order, Limit.acceptance)
@@ -367,8 +380,8 @@ async def claim(uow: UnitOfWork, principal: Principal, work_order_id: str) -> Wo
 
 async def accept(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     """The department signs for the order (签领)."""
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.accepted)
+    order = await for_action(uow, principal, work_order_id)
+    previous = move(order, Status.accepted)
     if order.assignee is None:
         order.assignee, order.assigned_at = principal.subject, order.updated_at
     order.worker = principal.subject
@@ -380,8 +393,8 @@ async def accept(uow: UnitOfWork, principal: Principal, work_order_id: str) -> W
 
 
 async def on_the_way(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.on_the_way)
+    order = await for_action(uow, principal, work_order_id)
+    previous = move(order, Status.on_the_way)
     order.on_the_way_at = order.updated_at
     _record(uow, order, previous, actor=principal.subject)
     await uow.commit()
@@ -390,8 +403,8 @@ async def on_the_way(uow: UnitOfWork, principal: Principal, work_order_id: str) 
 
 async def arrive(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
     """The worker is on site (到场): the arrival limit is met."""
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.on_site)
+    order = await for_action(uow, principal, work_order_id)
+    previous = move(order, Status.on_site)
     order.arrived_at = order.updated_at
     await _disarm(uow, order, Limit.arrival)
     _record(uow, order, previous, actor=principal.subject)
@@ -426,8 +439,14 @@ async def _charge(session: AsyncSession, order: WorkOrder, charge: ChargeInput) 
 
 async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, report: WorkOrderComplete) -> WorkOrder:
     """The department reports the work done: result, parts, time and, for a paid in-unit repair, the charge."""
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.completed)
+    order = await for_action(uow, principal, work_order_id)
+    if inspection_id_of(order) is not None:
+        raise Conflict(
+            f"work order {order.id} is an inspection: it is completed with its checklist outcome "
+            "(POST /work-orders/{id}/inspection-result)",
+            current_status=order.status,
+        )
+    previous = move(order, Status.completed)
     charge, code = (await _charge(uow.session, order, report.charge)) if report.charge else (None, None)
     order.result = report.result
     order.parts = list(report.parts)
@@ -435,6 +454,15 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, re
     if charge is not None:
         order.charge_code, order.charge_item = code, charge.item
         order.charge_amount_cents, order.charge_currency = charge.amount_cents, charge.currency
+    await finish(uow, principal, order, previous, charge, code)
+    await uow.commit()
+    return order
+
+
+async def finish(
+    uow: UnitOfWork, principal: Principal, order: WorkOrder, previous: str, charge: Charge | None, code: str | None
+) -> None:
+    """Record a completion (its report already on the order): the clocks stop, the transition, the event."""
     order.worker = principal.subject
     if order.assignee is None:
         order.assignee = principal.subject
@@ -445,6 +473,7 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, re
         WorkOrderCompleted(
             work_order_id=order.id,
             request_id=order.request_id,
+            inspection_id=inspection_id_of(order),
             site=order.site,
             department=order.department,
             unit_id=order.unit_id,
@@ -464,15 +493,13 @@ async def complete(uow: UnitOfWork, principal: Principal, work_order_id: str, re
         department=order.department,
         correlation_id=order.request_id,
     )
-    await uow.commit()
-    return order
 
 
 async def return_order(uow: UnitOfWork, principal: Principal, work_order_id: str, reason: str) -> WorkOrder:
     """Hand the order back to the service center (退单) with a reason; it reassigns, transfers or cancels it.
     The owner's arrival and completion clocks keep running."""
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.returned)
+    order = await for_action(uow, principal, work_order_id)
+    previous = move(order, Status.returned)
     if previous == Status.paused:  # the stopped clocks run again from now
         await _resume_clocks(uow, order)
     order.assignee, order.paused_from, order.paused_at, order.waiting_for = None, None, None, None
@@ -498,7 +525,7 @@ async def _into_department(
     if department == order.department:
         raise Invalid(f"work order {order.id} is already with {department}", field="department")
     await get_department(uow.session, order.site, department, status=422)
-    previous = _move(order, Status.transferred)
+    previous = move(order, Status.transferred)
     if previous == Status.paused:  # the stopped clocks run again from now
         await _resume_clocks(uow, order)
     from_department = order.department
@@ -512,7 +539,7 @@ async def _into_department(
 
 
 async def transfer(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Transfer) -> WorkOrder:
-    order = await _for_action(uow, principal, work_order_id)
+    order = await for_action(uow, principal, work_order_id)
     await _into_department(uow, principal.subject, order, body.department, body.reason)
     await uow.commit()
     return order
@@ -520,8 +547,8 @@ async def transfer(uow: UnitOfWork, principal: Principal, work_order_id: str, bo
 
 async def pause(uow: UnitOfWork, principal: Principal, work_order_id: str, body: Pause) -> WorkOrder:
     """Waiting for parts or for the owner: the arrival and completion clocks stop until it resumes."""
-    order = await _for_action(uow, principal, work_order_id)
-    previous = _move(order, Status.paused)
+    order = await for_action(uow, principal, work_order_id)
+    previous = move(order, Status.paused)
     order.paused_from, order.paused_at, order.waiting_for = previous, order.updated_at, body.waiting_for
     order.last_reason = body.reason
     await _disarm(uow, order, Limit.arrival, Limit.completion)
@@ -531,7 +558,7 @@ async def pause(uow: UnitOfWork, principal: Principal, work_order_id: str, body:
 
 
 async def resume(uow: UnitOfWork, principal: Principal, work_order_id: str) -> WorkOrder:
-    order = await _for_action(uow, principal, work_order_id)
+    order = await for_action(uow, principal, work_order_id)
     if order.status != Status.paused or order.paused_from is None:
         raise Conflict(
             f"work order {order.id} is {order.status}; only a paused order resumes", current_status=order.status
@@ -554,7 +581,7 @@ async def assign(uow: UnitOfWork, principal: Principal, work_order_id: str, body
     await check_assignee(uow.session, order.site, order.department, body.assignee)
     if order.assignee == body.assignee and order.status == Status.assigned:
         raise Conflict(f"work order {order.id} is already assigned to {body.assignee}", current_status=order.status)
-    previous = _move(order, Status.assigned)
+    previous = move(order, Status.assigned)
     order.assignee, order.assigned_at = body.assignee, order.updated_at
     if previous not in (Status.created, Status.transferred):
         # Handed back or taken from someone: the new worker has the full acceptance limit from now.
@@ -617,7 +644,7 @@ async def reroute(uow: UnitOfWork, principal: Principal, work_order_id: str, bod
 
 async def cancel_order(uow: UnitOfWork, principal: Principal, work_order_id: str, reason: str) -> WorkOrder:
     order = await _for_service_center(uow, principal, work_order_id)
-    previous = _move(order, Status.cancelled)
+    previous = move(order, Status.cancelled)
     order.cancelled_at, order.last_reason = order.updated_at, reason
     await _disarm(uow, order, *Limit)
     _record(uow, order, previous, actor=principal.subject, reason=reason)
@@ -644,7 +671,7 @@ async def cancel_for_request(uow: UnitOfWork, data: RequestStatusChanged, change
     ).all()
     reason = "request cancelled" + (f": {data.reason}" if data.reason else "")
     for order in orders:
-        previous = _move(order, Status.cancelled)
+        previous = move(order, Status.cancelled)
         order.cancelled_at, order.last_reason = order.updated_at, reason
         await _disarm(uow, order, *Limit)
         _record(uow, order, previous, actor=data.actor, reason=reason, caused_by=changed)
@@ -669,7 +696,7 @@ async def apply_classification(uow: UnitOfWork, data: RequestClassified, classif
     if data.complaint_class != VALID:
         reason = f"communicative complaint ({data.complaint_class}): the service center follows it up"
         for order in open_orders:
-            previous = _move(order, Status.cancelled)
+            previous = move(order, Status.cancelled)
             order.cancelled_at, order.last_reason = order.updated_at, reason
             await _disarm(uow, order, *Limit)
             _record(uow, order, previous, actor=actor, reason=reason, caused_by=classified)

@@ -15,6 +15,7 @@ from dispatch.workorder.models import (
     Stage,
     Status,
     WorkOrder,
+    inspection_id_of,
     timer_kind,
 )
 from pm_events.dispatch import WorkOrderTimeLimit
@@ -133,6 +134,7 @@ async def fire_time_limit(uow: UnitOfWork, timer: DueTimer, limit: Limit, stage:
         WorkOrderTimeLimit(
             work_order_id=order.id,
             request_id=order.request_id,
+            inspection_id=inspection_id_of(order),
             site=order.site,
             department=order.department,
             limit=limit,

@@ -34,8 +34,16 @@ timers = Timers()
 WORKING = frozenset({"accepted", "on_the_way", "on_site"})
 
 
+def _for_no_request(event: WorkOrderCreated | WorkOrderCompleted | WorkOrderStatusChanged | WorkOrderTimeLimit) -> bool:
+    """A decoration inspection's work order (``inspection_id`` set; its request_id is the inspection's id) serves
+    no request: the permit hears of it through dispatch.inspection.completed.v1, so requests' timelines skip it."""
+    return event.inspection_id is not None
+
+
 @subscriptions.on(WorkOrderCreated)
 async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow: UnitOfWork) -> None:
+    if _for_no_request(event):
+        return
     await record_progress(
         uow,
         envelope,
@@ -49,6 +57,8 @@ async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow
 
 @subscriptions.on(WorkOrderCompleted)
 async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    if _for_no_request(event):
+        return
     request = await record_progress(
         uow,
         envelope,
@@ -126,6 +136,8 @@ async def _waits_for_completion(
 
 @subscriptions.on(WorkOrderStatusChanged)
 async def on_work_order_status_changed(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
+    if _for_no_request(event):
+        return
     summary = f"work order {event.from_status} → {event.to_status} ({event.department})"
     if event.assignee:
         summary += f", assigned to {event.assignee}"
@@ -139,6 +151,8 @@ async def on_work_order_status_changed(event: WorkOrderStatusChanged, envelope: 
 
 @subscriptions.on(WorkOrderTimeLimit)
 async def on_work_order_time_limit(event: WorkOrderTimeLimit, envelope: Envelope, uow: UnitOfWork) -> None:
+    if _for_no_request(event):
+        return
     await record_progress(
         uow,
         envelope,

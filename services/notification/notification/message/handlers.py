@@ -222,16 +222,18 @@ async def on_request_classified(event: RequestClassified, envelope: Envelope, uo
 
 @subscriptions.on(WorkOrderCreated)
 async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow: UnitOfWork) -> None:
-    contact = await _contact_for(event.request_id, uow)
-    notice = _owner_notice(
-        envelope,
-        contact,
-        "workorder.assigned",
-        urgent=_urgent(event),
-        dedupe=f"workorder:{event.work_order_id}:assigned",
-    )
-    notice.localised = {"department": _localised(DEPARTMENTS, event.department)}
-    await _tell_reporter(envelope, uow, contact, notice)
+    # A decoration inspection's work order has no request and no reporter: only the department hears of it.
+    contact = None if event.inspection_id else await _contact_for(event.request_id, uow)
+    if contact is not None:
+        notice = _owner_notice(
+            envelope,
+            contact,
+            "workorder.assigned",
+            urgent=_urgent(event),
+            dedupe=f"workorder:{event.work_order_id}:assigned",
+        )
+        notice.localised = {"department": _localised(DEPARTMENTS, event.department)}
+        await _tell_reporter(envelope, uow, contact, notice)
     # The department on duty learns of its new work order.
     staff = Notice(
         template="staff.workorder.new",
@@ -239,9 +241,9 @@ async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow
         site=envelope.site,
         source_event_id=envelope.id,
         correlation_id=envelope.correlationid,
-        request_id=contact.request_id,
+        request_id=contact.request_id if contact is not None else None,
         values={
-            "ref": ref(contact.request_id),
+            "ref": ref(event.request_id),
             "work_order": ref(event.work_order_id),
             "category": event.category,
             "priority": event.priority,
@@ -257,12 +259,14 @@ async def on_work_order_created(event: WorkOrderCreated, envelope: Envelope, uow
 @subscriptions.on(WorkOrderStatusChanged)
 async def on_work_order_status_changed(event: WorkOrderStatusChanged, envelope: Envelope, uow: UnitOfWork) -> None:
     status = event.to_status
+    reporter = not event.inspection_id  # a decoration inspection's work order has no reporter to tell
     if status == "transferred":
-        await _tell_new_department(event, envelope, uow)
+        if reporter:
+            await _tell_new_department(event, envelope, uow)
         return
     if status == "cancelled" and event.assignee:
         await _tell_assignee(event, envelope, uow)
-    if status not in OWNER_WORKORDER_STATUSES:
+    if status not in OWNER_WORKORDER_STATUSES or not reporter:
         return
     contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(
@@ -328,6 +332,8 @@ async def _tell_new_department(event: WorkOrderStatusChanged, envelope: Envelope
 
 @subscriptions.on(WorkOrderCompleted)
 async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    if event.inspection_id:
+        return  # a decoration inspection: intake tells the applicant through the permit's steps
     contact = await _contact_for(event.request_id, uow)
     notice = _owner_notice(envelope, contact, "workorder.completed", dedupe=_done_key(contact), result=event.result)
     await _tell_reporter(envelope, uow, contact, notice)

@@ -10,9 +10,11 @@ language falls back to Chinese.
 from __future__ import annotations
 
 from pm_events import Event
-from pm_events.billing import ChargeRecorded
+from pm_events.billing import ChargeRecorded, DepositReturned
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
+    DecorationApproved,
+    DecorationStatusChanged,
     DocumentReady,
     IncidentBroadcast,
     ParcelReceived,
@@ -51,6 +53,9 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "parcel.received": ("kind", "carrier", "shelf", "addressee"),
     "parcel.reminder": ("kind", "carrier", "shelf", "addressee", "days_waiting"),
     "document.ready": ("title", "pickup_location"),
+    "decoration.neighbours": ("unit", "works_from", "works_to", "hours", "contractor"),
+    "decoration.status": ("permit", "unit", "status", "reason"),
+    "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -74,9 +79,35 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "parcel.received": (ParcelReceived,),
     "parcel.reminder": (ParcelUncollected,),
     "document.ready": (DocumentReady,),
+    "decoration.neighbours": (DecorationApproved,),
+    "decoration.status": (DecorationStatusChanged,),
+    "deposit.returned": (DepositReturned,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
+    (
+        "decoration.neighbours",
+        "zh-CN",
+    ): "【装修通知】{{ unit }} 将于 {{ works_from }} 至 {{ works_to }} 装修，每日施工时间 {{ hours }}"
+    "{% if contractor %}，施工单位：{{ contractor }}{% endif %}。其他时间请勿施工，如有噪音扰民请致电客服中心。",
+    (
+        "decoration.neighbours",
+        "en",
+    ): "[Renovation notice] {{ unit }} is being renovated from {{ works_from }} to {{ works_to }}, noisy work only "
+    "{{ hours }}{% if contractor %}, by {{ contractor }}{% endif %}. Please call the service center about noise "
+    "outside those hours.",
+    ("decoration.status", "zh-CN"): "您的装修申请 {{ permit }}（{{ unit }}）{{ status }}{{ reason }}",
+    ("decoration.status", "en"): "Your decoration permit {{ permit }} ({{ unit }}) {{ status }}{{ reason }}",
+    (
+        "deposit.returned",
+        "zh-CN",
+    ): "您的装修押金（{{ permit }}，{{ unit }}）{{ held }} 元已结算：扣除 {{ deducted }} 元{{ deductions }}，"
+    "退还 {{ returned }} 元。",
+    (
+        "deposit.returned",
+        "en",
+    ): "Your decoration deposit ({{ permit }}, {{ unit }}) of {{ held }} yuan is settled: {{ deducted }} yuan "
+    "deducted{{ deductions }}, {{ returned }} yuan returned.",
     ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {{ ref }}",
     ("request.acknowledged", "en"): "We have received your request {{ ref }}",
     ("request.status_changed", "zh-CN"): "您的报修 {{ ref }} {{ status }}{{ reason }}",
@@ -237,6 +268,22 @@ WORKORDER_STATUSES: dict[str, dict[str, str]] = {
 PARCEL_KINDS: dict[str, dict[str, str]] = {
     "zh-CN": {"parcel": "快递包裹", "mail": "邮件"},
     "en": {"parcel": "parcel", "mail": "letter"},
+}
+
+# The decoration permit's statuses its applicant is told of.
+DECORATION_STATUSES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "approved": "已批准，缴纳装修押金和管理费后即可开工",
+        "rejected": "未获批准",
+        "stopped": "已被责令停工",
+        "completed": "已通过竣工验收",
+    },
+    "en": {
+        "approved": "has been approved; works may start once the deposit and the fee are paid",
+        "rejected": "was not approved",
+        "stopped": "has been stopped by a stop order",
+        "completed": "passed its completion inspection",
+    },
 }
 
 STAGES: dict[str, dict[str, str]] = {

@@ -17,6 +17,8 @@ timers = Timers()
 
 @subscriptions.on(WorkOrderCompleted)
 async def on_work_order_completed(event: WorkOrderCompleted, envelope: Envelope, uow: UnitOfWork) -> None:
+    if event.inspection_id:
+        return  # a decoration inspection serves no request: nobody to follow up
     await service.schedule_for_work_order(uow, event, envelope)
 
 
