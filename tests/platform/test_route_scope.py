@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -45,6 +46,13 @@ OTHER_UNIT, OTHER_PARTY = "riverside-T1-2002", "riverside-T1-2002-owner"
 SECRET = "Secret-of-riverside-7781"  # written into every foreign object the walk creates
 OWNER_MARKERS = ("Zhao Lei", "13900000011")  # the foreign owner (deploy/demo.yaml)
 MONTH = date.today().strftime("%Y-%m")
+
+
+def site_today() -> date:
+    """Today at the demo sites (Shanghai), a day ahead of UTC's from 16:00 UTC."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
 STAFF_ROLES = [role for role in ROLES if role != "owner"]
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
 # Path parameters that name a thing of the foreign site (not a site-wide setting key such as a category).
@@ -210,8 +218,8 @@ async def intake_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
                     "manager_phone": "13912345678",
                 },
                 "workers": [{"name": f"Worker {SECRET}", "id_last4": "1234", "trade": "carpenter"}],
-                "works_from": date.today().isoformat(),
-                "works_to": (date.today() + timedelta(days=10)).isoformat(),
+                "works_from": site_today().isoformat(),  # no earlier than the site's own today
+                "works_to": (site_today() + timedelta(days=10)).isoformat(),
             },
         )
     )
