@@ -315,7 +315,7 @@ async def test_an_illegal_move_answers_409_and_changes_nothing(intake, path, bod
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["current_status"] == "applied"
-    assert response.json()["allowed"] == sorted(TRANSITIONS[Status.applied])
+    assert response.json()["allowed_actions"] == sorted(TRANSITIONS[Status.applied])
     assert await permit_of(client, runtime, permit["id"]) == before
     assert len(await outbox_rows(runtime)) == rows
 
@@ -698,7 +698,7 @@ def test_the_transitions_table_covers_every_status_and_action() -> None:
     assert next_status(Status.completion_requested, Action.fail_completion) is Status.in_works
     with pytest.raises(Conflict) as refused:
         next_status(Status.in_works, Action.settle)
-    assert refused.value.extra["allowed"] == ["request_completion", "stop"]
+    assert refused.value.extra["allowed_actions"] == ["request_completion", "stop"]
 
 
 def _at(day: str, hhmm: str = "10:00") -> datetime:

@@ -12,9 +12,9 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
+from pm_platform import statemachine
 from pm_platform.db import UtcDateTime
 from pm_platform.envelope import InputDate, InputDatetime
-from pm_platform.errors import Conflict
 
 PROCEDURE = "decoration"
 
@@ -84,21 +84,12 @@ WORKING = frozenset({Status.in_works, Status.completion_requested})
 
 
 def allowed_actions(status: Status) -> list[str]:
-    return sorted(TRANSITIONS[status])
+    return statemachine.allowed_actions(TRANSITIONS, status)
 
 
 def next_status(current: Status, action: Action) -> Status:
     """Where ``action`` takes a permit in ``current``; Conflict (409) naming the status and the allowed actions."""
-    target = TRANSITIONS[current].get(action)
-    if target is None:
-        allowed = allowed_actions(current)
-        raise Conflict(
-            f"the permit is {current}; it cannot {action} (allowed: {', '.join(allowed) or 'none'})",
-            field="status",
-            current_status=str(current),
-            allowed=allowed,
-        )
-    return target
+    return statemachine.advance(TRANSITIONS, current, action, what="the permit")
 
 
 class FeeMode(StrEnum):
