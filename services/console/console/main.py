@@ -23,6 +23,7 @@ from console.live.hub import LiveHub
 from console.live.views import router as live_router
 from console.operations.views import router as operations_router
 from console.portal.views import router as portal_router
+from console.registers.owners import router as owner_registers_router
 from console.registers.views import router as registers_router
 from console.reports.views import router as reports_router
 from console.services import Services
@@ -68,6 +69,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(board_router)
     app.include_router(portal_router)
     app.include_router(registers_router)
+    app.include_router(owner_registers_router)
     app.include_router(gate_router)
 
     @app.exception_handler(SignInRequired)
