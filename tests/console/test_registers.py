@@ -175,3 +175,28 @@ def test_the_owner_authorises_a_pass_for_their_unit_and_sees_their_parcel_in_the
     authorised = httpx.get(console_stack.url("intake", f"/release-passes/{number}"), headers=agent).json()
     assert (authorised["status"], authorised["authorisation_method"]) == ("authorised", "owner_app")
     assert authorised["authorised_by"] == home.party_id
+
+
+def test_a_key_is_issued_with_a_typed_name_shows_who_holds_it_and_comes_back(page: Page) -> None:
+    tag = "K-" + uuid.uuid4().hex[:6].upper()
+    sign_in(page, "agent.harbour")
+    page.goto("/registers/keys")
+    page.get_by_label("房号").fill("harbour-B-0302")
+    page.get_by_label("钥匙牌号").fill(tag)
+    page.get_by_label("开启何处").fill("front door")
+    page.get_by_role("button", name="登记入柜").click()
+    row = page.locator("#keys tr", has_text=tag)
+    expect(row).to_contain_text("在柜")
+    row.get_by_label("借出给").fill("Feng Contracting")
+    row.get_by_label("用途").fill("measure")
+    row.get_by_label("签名人").fill("Feng Yu")
+    row.get_by_role("button", name="借出", exact=True).click()
+    expect(page.locator("#done")).to_have_text("已发出。")
+
+    page.locator("#keys-held").click()  # who holds what now
+    row = page.locator("#keys tr", has_text=tag)
+    expect(row).to_contain_text("Feng Contracting")
+    row.get_by_label("归还人").fill("Feng Yu")
+    row.get_by_role("button", name="归还入柜").click()
+    expect(page.locator("#done")).to_have_text("已归还。")
+    expect(page.locator("#keys tr", has_text=tag)).to_contain_text("在柜")

@@ -84,11 +84,14 @@ async def _list_page(
     error: ServiceError | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
+    held: bool = False,
 ) -> Response:
     site = site_of(page, site)
     body: dict[str, Any] = {"items": [], "total": 0}
     try:
         params = {"site": site, "limit": "200", **LISTINGS[register]}
+        if held:  # the keys out now, and with whom
+            params["held"] = "true"
         body = await services_of(page.request).get("intake", f"/{register}", page.token, params)
     except ServiceError as exc:
         error = error or exc
@@ -104,6 +107,7 @@ async def _list_page(
         errors=errors or {},
         form=form or {},
         done=done,
+        held=held,
         **CHOICES,
     )
 
@@ -115,11 +119,16 @@ async def registers_home(page: SignedInPage) -> Response:
 
 
 @router.get("/{register}")
-async def register_list(page: SignedInPage, register: Annotated[str, Path(max_length=32)], site: Site = "") -> Response:
+async def register_list(
+    page: SignedInPage,
+    register: Annotated[str, Path(max_length=32)],
+    site: Site = "",
+    held: Annotated[str, Query(max_length=8)] = "",
+) -> Response:
     page.require(KEEP_REGISTERS)
     if register not in LISTINGS:
         raise HTTPException(status_code=404, detail="Not Found")
-    return await _list_page(page, register, site)
+    return await _list_page(page, register, site, held=register == "keys" and held == "yes")
 
 
 @router.post("/release-passes")
