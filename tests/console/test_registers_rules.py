@@ -11,7 +11,7 @@ from console.registers.rules import (
     input_for,
     issue_body,
     items_of,
-    local_moment,
+    own_site,
     release_pass_body,
     visitor_body,
 )
@@ -51,9 +51,9 @@ def test_the_desk_says_how_it_verified_the_owner_and_an_override_only_when_given
 
 
 def test_a_visitors_window_is_the_sites_wall_clock() -> None:
-    assert local_moment("2026-12-03T12:00", "Asia/Shanghai") == "2026-12-03T12:00:00+08:00"
-    assert local_moment("", "Asia/Shanghai") is None
-    assert local_moment("tomorrow", "Asia/Shanghai") == "tomorrow"  # intake names the field
+    shanghai = visitor_body({"valid_to": "2026-12-03T12:00"}, "Asia/Shanghai")
+    assert shanghai["valid_to"] == "2026-12-03T12:00:00+08:00"
+    assert visitor_body({"valid_to": "tomorrow"}, "UTC")["valid_to"] == "tomorrow"  # intake names the field
     body = visitor_body({"unit_id": "u", "name": "Zhao", "purpose": "visit", "valid_to": "2026-12-03T12:00"}, "UTC")
     assert body == {
         "unit_id": "u",
@@ -87,6 +87,12 @@ def test_each_row_command_signs_with_the_typed_name() -> None:
     assert command_body("documents", "start", {"reason": "x"}) is None
     assert command_body("documents", "ready", {"pickup_location": ""}) == {}
     assert command_body("visitors", "cancel", {"reason": " plans changed "}) == {"reason": "plans changed"}
+
+
+def test_a_list_is_of_the_site_asked_for_else_the_persons_first() -> None:
+    assert own_site(["*", "harbour", "riverside"]) == "harbour"
+    assert own_site(["harbour"], "riverside") == "riverside"  # intake refuses a site not theirs
+    assert own_site(["*"]) == ""
 
 
 def test_a_refusal_lands_next_to_its_input() -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from console.permissions import WORK_THE_GATE
-from console.registers.rules import text, without_empty
+from console.registers.rules import own_site, text, without_empty
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
 
@@ -21,8 +21,7 @@ PassNumber = Annotated[str, Query(max_length=32)]
 
 def gate_site(page: Page) -> str:
     assert page.account is not None
-    own = [code for code in page.account.sites if code != "*"]
-    return own[0] if own else ""
+    return own_site(list(page.account.sites))
 
 
 async def _gate_page(page: Page, error: ServiceError | None = None, status_code: int = 200) -> Response:

@@ -4,9 +4,10 @@ refusal's field belongs next to. Intake decides everything else (the arrears rul
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from console.followup.rules import local_moment
 
 # "sofa x2", "chairs * 4", "table" (one), the multiplication sign too: a line of the items box.
 _QUANTITY = re.compile(r"^(?P<description>.*?)(?:\s+x|\s*[\u00d7*])\s*(?P<quantity>\d{1,5})$", re.IGNORECASE)
@@ -109,19 +110,10 @@ def issue_body(arrears_override: str) -> dict[str, Any]:
     return without_empty({"arrears_override": text(arrears_override)})
 
 
-def local_moment(value: str, zone: str) -> str | None:
-    """A datetime-local input (the site's wall clock, no offset) as an aware ISO moment; None when empty or
-    not a moment (intake then names the field)."""
-    stripped = value.strip()
-    if not stripped:
-        return None
-    try:
-        moment = datetime.fromisoformat(stripped)
-    except ValueError:
-        return stripped
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return moment.isoformat()
+def own_site(sites: list[str], asked: str = "") -> str:
+    """The site asked for, else the person's first own site (head office's "every site" is no site to list)."""
+    own = [code for code in sites if code != "*"]
+    return asked or (own[0] if own else "")
 
 
 def visitor_body(form: dict[str, str], zone: str) -> dict[str, Any]:
@@ -134,7 +126,7 @@ def visitor_body(form: dict[str, str], zone: str) -> dict[str, Any]:
             "phone": text(form.get("phone", "")),
             "purpose": text(form.get("purpose", "")),
             "vehicle_plate": text(form.get("vehicle_plate", "")),
-            "valid_to": local_moment(form.get("valid_to", ""), zone),
+            "valid_to": local_moment(form.get("valid_to", ""), ZoneInfo(zone)),
         }
     )
 

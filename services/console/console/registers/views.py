@@ -22,6 +22,7 @@ from console.registers.rules import (
     command_body,
     input_for,
     issue_body,
+    own_site,
     release_pass_body,
     text,
     visitor_body,
@@ -56,10 +57,8 @@ CHOICES = {
 
 
 def site_of(page: Page, site: str) -> str:
-    """The site asked for, else the person's first own site."""
     assert page.account is not None
-    own = [code for code in page.account.sites if code != "*"]
-    return site or (own[0] if own else "")
+    return own_site(list(page.account.sites), site)
 
 
 def refusal(exc: ServiceError, prefix: str = "") -> tuple[dict[str, str], ServiceError | None]:
