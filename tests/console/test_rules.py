@@ -78,6 +78,7 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/front-desk/call", "screen.call"),
         ("/front-desk/duty", "screen.duty"),
         ("/front-desk/incidents", "screen.incidents"),
+        ("/registers", "registers.screen"),
         ("/follow-ups", "followup.screen.follow_ups"),
     ]
     assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])

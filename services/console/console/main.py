@@ -17,11 +17,14 @@ from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
 from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
+from console.gate.views import router as gate_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.live.hub import LiveHub
 from console.live.views import router as live_router
 from console.operations.views import router as operations_router
 from console.portal.views import router as portal_router
+from console.registers.owners import router as owner_registers_router
+from console.registers.views import router as registers_router
 from console.reports.views import router as reports_router
 from console.services import Services
 from console.staff.views import router as staff_router
@@ -65,6 +68,9 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(live_router)
     app.include_router(board_router)
     app.include_router(portal_router)
+    app.include_router(registers_router)
+    app.include_router(owner_registers_router)
+    app.include_router(gate_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

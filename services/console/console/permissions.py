@@ -51,6 +51,18 @@ SEE_VISITS = Permission("record home visits and see their coverage", Role.manage
 # The supervisor's board: a site's requests, time limits, department queues, slips and follow-ups, live.
 SEE_BOARD = Permission("watch a site's board", Role.supervisor, Role.manager, Role.head_office)
 
+# The front desk's registers (release passes, visitors, keys, parcels, document pickups): intake's RUN_REGISTERS.
+KEEP_REGISTERS = Permission(
+    "keep the front-desk registers (passes, visitors, keys, parcels, documents)",
+    Role.agent,
+    Role.supervisor,
+    Role.manager,
+)
+
+# The security gate's phone screens: check release and decoration workers' passes, sign visitors in and out
+# (intake's GATE and CHECK_PASSES; the services show security no phone number and no amount).
+WORK_THE_GATE = Permission("check passes and sign visitors in and out at the gate", Role.security)
+
 # The owners' portal (owners sign in there with a one-time code; no staff role opens it).
 USE_PORTAL = Permission("use the owners' portal", Role.owner)
 
@@ -60,6 +72,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (TAKE_CALLS, "/front-desk/call", "screen.call"),
     (KEEP_DUTY, "/front-desk/duty", "screen.duty"),
     (HANDLE_INCIDENTS, "/front-desk/incidents", "screen.incidents"),
+    (KEEP_REGISTERS, "/registers", "registers.screen"),
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
     (SEE_REPORTS, "/reports", "reports.screen"),
     (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
@@ -71,6 +84,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
     (SEE_BOARD, "/board", "screen.board"),
+    (WORK_THE_GATE, "/gate", "gate.screen"),
     (USE_PORTAL, "/portal", "screen.portal"),
 )
 
