@@ -15,6 +15,8 @@ from console.account.views import router as account_router
 from console.billing.views import router as billing_router
 from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
+from console.decoration.views import owners_router as decoration_owners_router
+from console.decoration.views import router as decoration_router
 from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
@@ -65,6 +67,8 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(live_router)
     app.include_router(board_router)
     app.include_router(portal_router)
+    app.include_router(decoration_router)
+    app.include_router(decoration_owners_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
