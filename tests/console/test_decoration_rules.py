@@ -16,6 +16,7 @@ from console.decoration.rules import (
     review_body,
     split_lines,
 )
+from console.permissions import screens_for
 
 pytestmark = pytest.mark.unit
 
@@ -108,3 +109,16 @@ def test_the_checklist_is_the_site_s_or_else_the_recorded_review_s() -> None:
     permit = {"review": {"checklist": [{"code": "gas", "ok": True}]}}
     assert checklist_of(None, permit) == [{"code": "gas", "label": "gas"}]
     assert checklist_of(None, {}) == []
+
+
+def test_permits_are_the_desk_s_reviews_engineering_s_and_deposits_billing_s() -> None:
+    def paths(role: str) -> set[str]:
+        return {path for path, _ in screens_for([role])}
+
+    decoration = {"/decoration/permits", "/decoration/reviews", "/decoration/deposits"}
+    assert decoration <= paths("manager")
+    assert decoration & paths("agent") == decoration & paths("supervisor") == {"/decoration/permits"}
+    assert decoration & paths("worker") == {"/decoration/reviews"}
+    assert decoration & paths("billing_clerk") == {"/decoration/deposits"}
+    assert decoration & paths("head_office") == {"/decoration/deposits"}
+    assert not decoration & paths("owner") and not decoration & paths("security")

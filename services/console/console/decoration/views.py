@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, UploadFile
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from console.billing.rules import parse_amount
 from console.billing.views import chosen, site_choices
