@@ -135,6 +135,21 @@ def test_a_permit_from_application_through_review_and_deposit_to_works_by_each_r
     expect(owner.locator("#permit-status")).to_have_text("施工中")
     expect(owner.locator("#timeline")).to_contain_text("→ in_works")
 
+    # 7. ...and applies for the next works from the portal themselves.
+    owner.get_by_role("link", name="返回我的装修申请").click()
+    owner.get_by_role("link", name="新装修申请").click()
+    owner.get_by_label("装修范围").fill("阳台封闭")
+    owner.get_by_label("装修说明").fill("阳台加装窗户")
+    owner.get_by_label("施工单位名称").fill(company)
+    owner.get_by_label("资质证号").fill("JZ-1")
+    owner.get_by_label("现场负责人").fill("Qian Jun")
+    owner.get_by_label("负责人电话").fill("13912345678")
+    owner.get_by_label("施工人员").fill("Zhou Gang, 123X, glazier")
+    owner.get_by_label("开工日期").fill((start + timedelta(days=21)).isoformat())
+    owner.get_by_label("完工日期").fill((start + timedelta(days=25)).isoformat())
+    owner.get_by_role("button", name="提交申请").click()
+    expect(owner.locator("#permit-status")).to_have_text("已申请")
+
 
 def test_the_front_desk_s_permit_screens_answer_403_to_a_clerk_and_an_engineer(
     contexts: Callable[..., Page],

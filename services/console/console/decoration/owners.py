@@ -1,5 +1,5 @@
 """Owners' decoration permits in the portal: their permits, each with its status, dates, deposit and the timeline
-from application to refund (read only; intake shows an owner only their own)."""
+from application to refund (intake shows an owner only their own), and an application for their own unit."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from console.billing.rules import money
+from console.decoration.calls import apply_with_plan
+from console.decoration.rules import permit_body, permit_input
 from console.portal.views import OwnerPage
 from console.services import ServiceError
-from console.web import services_of
+from console.web import Page, check_csrf, redirect, services_of
 
 router = APIRouter(prefix="/portal/decoration")
 
@@ -25,6 +27,41 @@ async def my_permits(page: OwnerPage) -> Response:
     except ServiceError as exc:
         error = exc
     return page.render("decoration/portal_permits.html", items=items, error=error)
+
+
+def _new_form(
+    page: Page,
+    form: dict[str, str],
+    errors: dict[str, str] | None = None,
+    error: ServiceError | None = None,
+    status_code: int = 200,
+) -> Response:
+    return page.render(
+        "decoration/portal_permit_new.html", status_code=status_code, form=form, errors=errors or {}, error=error
+    )
+
+
+@router.get("/new")
+async def new_permit(page: OwnerPage) -> Response:
+    return _new_form(page, {})
+
+
+@router.post("/new")
+async def apply(page: OwnerPage) -> Response:
+    """The owner applies for their own unit (intake knows which party they are)."""
+    submitted = await page.request.form()
+    check_csrf(page, str(submitted.get("csrf_token", "")))
+    form = {name: value for name, value in submitted.items() if isinstance(value, str) and name != "csrf_token"}
+    assert page.owner is not None
+    body = permit_body({**form, "unit_id": page.owner.unit_id or "", "party_id": ""})
+    try:
+        created, plan_error = await apply_with_plan(page, body, submitted.get("plan"))
+    except ServiceError as exc:
+        input_name = permit_input(exc.field) if exc.status else None
+        errors = {input_name: exc.detail} if input_name else {}
+        return _new_form(page, form, errors, None if errors else exc, status_code=exc.status or 502)
+    refused = "?plan=refused" if plan_error is not None else ""
+    return redirect(f"/portal/decoration/{created['id']}{refused}")
 
 
 @router.get("/{permit_id}")

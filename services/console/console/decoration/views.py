@@ -14,7 +14,8 @@ from starlette.datastructures import UploadFile
 
 from console.billing.rules import parse_amount
 from console.billing.views import chosen, site_choices
-from console.decoration import deposits, owners, review
+from console.decoration import calls, deposits, owners, review
+from console.decoration.calls import apply_with_plan
 from console.decoration.rules import (
     DEDUCTION_KINDS,
     DEDUCTION_ROWS,
@@ -46,7 +47,6 @@ STATUSES = (
     "rejected",
     "withdrawn",
 )
-FILE_READ_LIMIT = 12 * 1024 * 1024  # more than intake takes (10 MB): a larger file is cut, intake refuses it
 # What a POST just did, shown once on the page it redirects to.
 DONE = {
     "applied": "decoration.done.applied",
@@ -155,34 +155,17 @@ async def apply(page: SignedInPage) -> Response:
         found = await _owners(page, form["unit_id"].strip())
         if len(found) == 1:  # the unit's only owner; several: the desk picks one
             form["party_id"] = str(found[0]["id"])
-    services = services_of(page.request)
     try:
-        created = await services.post("intake", "/decoration-permits", page.token, permit_body(form))
+        created, plan_error = await apply_with_plan(page, permit_body(form), submitted.get("plan"))
     except ServiceError as exc:
         input_name = permit_input(exc.field) if exc.status else None
         errors = {input_name: exc.detail} if input_name else {}
         return await _new_form(page, form, errors, None if errors else exc, status_code=exc.status or 502)
-    plan = submitted.get("plan")
-    if isinstance(plan, UploadFile) and plan.filename:
-        try:
-            await _upload(page, created["id"], "plan", plan)
-        except ServiceError as exc:
-            # The permit stands; its page says why the plan was refused (add it again there).
-            return await _permit_page(page, created["id"], errors={"file": exc.detail}, status_code=exc.status or 502)
+    if plan_error is not None:  # the permit stands; its page says why the plan was refused
+        return await _permit_page(
+            page, created["id"], errors={"file": plan_error.detail}, status_code=plan_error.status or 502
+        )
     return redirect(f"/decoration/permits/{created['id']}?done=applied")
-
-
-async def _upload(page: Page, permit_id: str, purpose: str, upload: UploadFile) -> dict[str, Any]:
-    content = await upload.read(FILE_READ_LIMIT)
-    kind = upload.content_type or "application/octet-stream"
-    stored: dict[str, Any] = await services_of(page.request).post_file(
-        "intake",
-        f"/decoration-permits/{permit_id}/files",
-        page.token,
-        data={"purpose": purpose},
-        files={"file": (upload.filename or "file", content, kind)},
-    )
-    return stored
 
 
 # --- one permit ------------------------------------------------------------------------------------------------
@@ -264,7 +247,7 @@ async def _violation(page: Page, permit_id: str, form: dict[str, str], upload: A
     """The violation's body, its photo uploaded to the permit first."""
     body: dict[str, Any] = {"description": form.get("description", "").strip(), "stop_order": "stop_order" in form}
     if isinstance(upload, UploadFile) and upload.filename:
-        stored = await _upload(page, permit_id, "photo", upload)
+        stored = await calls.upload(page, permit_id, "photo", upload)
         body["photos"] = [stored["key"]]
     fine = form.get("fine", "").strip()
     if fine:
