@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
+from console.decoration.rules import permit_input
 from console.services import ServiceError
 from console.web import Page, services_of
 
@@ -34,3 +35,9 @@ async def apply_with_plan(page: Page, body: dict[str, Any], plan: Any) -> tuple[
         except ServiceError as exc:
             return created, exc
     return created, None
+
+
+def application_errors(refusal: ServiceError) -> dict[str, str]:
+    """Intake's refusal of an application by the form's input it names (none: shown above the form)."""
+    input_name = permit_input(refusal.field) if refusal.status else None
+    return {input_name: refusal.detail} if input_name else {}

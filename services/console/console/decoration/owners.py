@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from console.billing.rules import money
-from console.decoration.calls import apply_with_plan
-from console.decoration.rules import permit_body, permit_input
+from console.decoration.calls import application_errors, apply_with_plan
+from console.decoration.rules import permit_body
 from console.portal.views import OwnerPage
 from console.services import ServiceError
 from console.web import Page, check_csrf, redirect, services_of
@@ -57,8 +57,7 @@ async def apply(page: OwnerPage) -> Response:
     try:
         created, plan_error = await apply_with_plan(page, body, submitted.get("plan"))
     except ServiceError as exc:
-        input_name = permit_input(exc.field) if exc.status else None
-        errors = {input_name: exc.detail} if input_name else {}
+        errors = application_errors(exc)
         return _new_form(page, form, errors, None if errors else exc, status_code=exc.status or 502)
     refused = "?plan=refused" if plan_error is not None else ""
     return redirect(f"/portal/decoration/{created['id']}{refused}")

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from console.billing.rules import parse_amount
 from console.billing.views import chosen, site_choices
 from console.decoration import calls, deposits, owners, review
-from console.decoration.calls import apply_with_plan
+from console.decoration.calls import application_errors, apply_with_plan
 from console.decoration.rules import (
     DEDUCTION_KINDS,
     DEDUCTION_ROWS,
@@ -23,7 +23,6 @@ from console.decoration.rules import (
     action_forms,
     deductions,
     permit_body,
-    permit_input,
 )
 from console.permissions import REVIEW_PERMITS, SEE_DECORATION
 from console.services import ServiceError
@@ -158,8 +157,7 @@ async def apply(page: SignedInPage) -> Response:
     try:
         created, plan_error = await apply_with_plan(page, permit_body(form), submitted.get("plan"))
     except ServiceError as exc:
-        input_name = permit_input(exc.field) if exc.status else None
-        errors = {input_name: exc.detail} if input_name else {}
+        errors = application_errors(exc)
         return await _new_form(page, form, errors, None if errors else exc, status_code=exc.status or 502)
     if plan_error is not None:  # the permit stands; its page says why the plan was refused
         return await _permit_page(
