@@ -80,9 +80,10 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/front-desk/incidents", "screen.incidents"),
         ("/registers", "registers.screen"),
         ("/follow-ups", "followup.screen.follow_ups"),
+        ("/decoration/permits", "decoration.screen.permits"),
     ]
     assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])
-    assert screens_for(["worker"]) == [("/work", "worker.screen")]
+    assert screens_for(["worker"]) == [("/work", "worker.screen"), ("/decoration/reviews", "decoration.screen.reviews")]
 
 
 def test_operations_is_the_operators_screen() -> None:
@@ -97,7 +98,7 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/payments", "billing.screen.payments"),
         ("/billing/arrears", "billing.screen.arrears"),
     ]
-    assert screens_for(["billing_clerk"]) == billing
+    assert screens_for(["billing_clerk"]) == [*billing, ("/decoration/deposits", "decoration.screen.deposits")]
     assert set(billing) <= set(screens_for(["head_office"])) and set(billing) <= set(screens_for(["manager"]))
     assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
 

@@ -15,6 +15,8 @@ from console.account.views import router as account_router
 from console.billing.views import router as billing_router
 from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
+from console.decoration.views import owners_router as decoration_owners_router
+from console.decoration.views import router as decoration_router
 from console.followup.views import router as followup_router
 from console.frontdesk.views import router as frontdesk_router
 from console.gate.views import router as gate_router
@@ -71,6 +73,8 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(registers_router)
     app.include_router(owner_registers_router)
     app.include_router(gate_router)
+    app.include_router(decoration_router)
+    app.include_router(decoration_owners_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

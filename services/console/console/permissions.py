@@ -66,6 +66,11 @@ WORK_THE_GATE = Permission("check passes and sign visitors in and out at the gat
 # The owners' portal (owners sign in there with a one-time code; no staff role opens it).
 USE_PORTAL = Permission("use the owners' portal", Role.owner)
 
+# Decoration permits at the front desk (intake's HANDLE_DECORATION): the list, applications, the permit's actions.
+SEE_DECORATION = Permission("run decoration permits at the front desk", Role.agent, Role.supervisor, Role.manager)
+# Engineering's review of decoration permits (intake's REVIEW_DECORATION): the engineer and the manager.
+REVIEW_PERMITS = Permission("review decoration permits", Role.worker, Role.manager)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -85,6 +90,9 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_VISITS, "/visits", "followup.screen.visits"),
     (SEE_BOARD, "/board", "screen.board"),
     (WORK_THE_GATE, "/gate", "gate.screen"),
+    (SEE_DECORATION, "/decoration/permits", "decoration.screen.permits"),
+    (REVIEW_PERMITS, "/decoration/reviews", "decoration.screen.reviews"),
+    (SEE_BILLING, "/decoration/deposits", "decoration.screen.deposits"),
     (USE_PORTAL, "/portal", "screen.portal"),
 )
 
