@@ -20,6 +20,7 @@ from console.frontdesk.views import router as frontdesk_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.live.hub import LiveHub
 from console.live.views import router as live_router
+from console.occupancy.views import router as occupancy_router
 from console.operations.views import router as operations_router
 from console.portal.views import router as portal_router
 from console.reports.views import router as reports_router
@@ -65,6 +66,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(live_router)
     app.include_router(board_router)
     app.include_router(portal_router)
+    app.include_router(occupancy_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

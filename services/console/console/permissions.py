@@ -51,6 +51,11 @@ SEE_VISITS = Permission("record home visits and see their coverage", Role.manage
 # The supervisor's board: a site's requests, time limits, department queues, slips and follow-ups, live.
 SEE_BOARD = Permission("watch a site's board", Role.supervisor, Role.manager, Role.head_office)
 
+# Move-in, move-out and ownership transfer at the front desk (intake's RUN_OCCUPANCY for the desk's staff).
+RUN_OCCUPANCY = Permission("run move-ins, move-outs and transfers", Role.agent, Role.supervisor, Role.manager)
+# The site's checklists and balance rule for transfers (intake's EDIT_OCCUPANCY_CONFIG, the site's manager).
+EDIT_OCCUPANCY_SETTINGS = Permission("edit the site's move-in and move-out checklists", Role.manager)
+
 # The owners' portal (owners sign in there with a one-time code; no staff role opens it).
 USE_PORTAL = Permission("use the owners' portal", Role.owner)
 
@@ -71,6 +76,8 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
     (SEE_BOARD, "/board", "screen.board"),
+    (RUN_OCCUPANCY, "/occupancy", "occupancy.screen"),
+    (EDIT_OCCUPANCY_SETTINGS, "/occupancy/settings", "occupancy.screen.settings"),
     (USE_PORTAL, "/portal", "screen.portal"),
 )
 
