@@ -16,6 +16,7 @@ from console.occupancy.rules import (
     readings_of,
     settlement_state,
 )
+from console.permissions import screens_for
 
 pytestmark = pytest.mark.unit
 
@@ -112,3 +113,14 @@ def test_the_manager_edits_wording_and_required_but_not_codes_or_kinds() -> None
         {"code": "id_card", "label": "ID card", "kind": "check", "required": False},
         {"code": "handbook", "label": "Handbook explained", "kind": "check", "required": True},
     ]
+
+
+def test_the_procedures_are_the_front_desks_and_the_checklists_the_managers() -> None:
+    procedures = ("/occupancy", "occupancy.screen")
+    settings = ("/occupancy/settings", "occupancy.screen.settings")
+    for role in ("agent", "supervisor", "manager"):
+        assert procedures in screens_for([role])
+    for role in ("worker", "billing_clerk", "owner", "operator", "head_office", "security"):
+        assert procedures not in screens_for([role])
+    assert settings in screens_for(["manager"])
+    assert not [role for role in ("agent", "supervisor", "worker", "billing_clerk") if settings in screens_for([role])]

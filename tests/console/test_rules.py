@@ -79,6 +79,7 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/front-desk/duty", "screen.duty"),
         ("/front-desk/incidents", "screen.incidents"),
         ("/follow-ups", "followup.screen.follow_ups"),
+        ("/occupancy", "occupancy.screen"),
     ]
     assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])
     assert screens_for(["worker"]) == [("/work", "worker.screen")]
