@@ -8,33 +8,17 @@ Each procedure runs on a household of its own (a fresh unit and owner), so no ot
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from datetime import date
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.helpers import household, screenshot, sign_in
+from tests.console.helpers import household, screenshot, sign_in, small_png
 from tests.e2e.conftest import Stack, eventually
 
 SCREEN = "入伙、迁出与过户"
 PERIOD = "2025-03"  # the billing tests' past fee month: issuing it again charges only the units added since
-
-
-def meter_photo(path: Path) -> Path:
-    """A 2x2 PNG written by hand: a real image of a few dozen bytes."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x80\x80\x80" * 2 for _ in range(2))
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def start(page: Page, unit_code: str, procedure: str) -> None:
@@ -65,22 +49,22 @@ def test_a_move_in_raises_its_defect_as_a_request_and_is_signed_by_agent_and_own
     expect(page.locator("#status")).to_have_attribute("data-status", "open")
 
     for code in ("id_card", "title_document", "management_agreement"):
-        page.locator(f"#item-{code}").get_by_role("button").click()
+        page.locator(f"#item-{code}").locator("button[type=submit]").click()
         done(page, code)
     keys = page.locator("#item-keys")
     keys.get_by_label("钥匙编号").fill("K-0101-1 入户门\nK-0101-2 信箱")
-    keys.get_by_role("button").click()
+    keys.locator("button[type=submit]").click()
     done(page, "keys")
     expect(page.locator("#item-keys")).to_contain_text("K-0101-2 · 信箱")
     cards = page.locator("#item-access_cards")
     cards.get_by_label("门禁卡号").fill("C-9001 C-9002")
-    cards.get_by_role("button").click()
+    cards.locator("button[type=submit]").click()
     done(page, "access_cards")
     readings = page.locator("#item-opening_readings")
     readings.get_by_label("水表读数").fill("12.5")
-    readings.get_by_label("水表照片").set_input_files(str(meter_photo(tmp_path / "water.png")))
+    readings.get_by_label("水表照片").set_input_files(str(small_png(tmp_path / "water.png")))
     readings.get_by_label("电表读数").fill("300")
-    readings.get_by_role("button").click()
+    readings.locator("button[type=submit]").click()
     done(page, "opening_readings")
     photo = page.locator("#item-opening_readings").get_by_role("link", name="照片")
     expect(photo).to_have_attribute("href", re.compile(r"^/occupancy/files/harbour/"))
@@ -88,7 +72,7 @@ def test_a_move_in_raises_its_defect_as_a_request_and_is_signed_by_agent_and_own
     defects = page.locator("#item-handover_defects")
     defects.get_by_label("问题 1 描述").fill("卫生间地砖开裂")
     defects.get_by_label("问题 1 位置").fill("卫生间")
-    defects.get_by_role("button").click()
+    defects.locator("button[type=submit]").click()
     done(page, "handover_defects")
     request_link = page.locator("#defect-requests a").first
     expect(request_link).to_have_attribute("href", re.compile(r"^/front-desk/requests/"))
@@ -146,7 +130,7 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     start(page, home.unit_id.removeprefix("harbour-"), "迁出")
     readings = page.locator("#item-final_readings")
     readings.get_by_label("水表读数").fill("88")
-    readings.get_by_role("button").click()
+    readings.locator("button[type=submit]").click()
     done(page, "final_readings")
     page.get_by_role("button", name="申请费用结算").click()
     expect(page.locator("#status")).to_have_attribute("data-status", "settlement_requested")
@@ -182,11 +166,11 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     expect(page.locator("#status")).to_have_attribute("data-status", "keys_returned")
 
     for code in ("unit_inspected", "deposits"):
-        page.locator(f"#item-{code}").get_by_role("button").click()
+        page.locator(f"#item-{code}").locator("button[type=submit]").click()
         done(page, code)
     cards = page.locator("#item-access_cards")
     cards.get_by_label("门禁卡号").fill("C-1")
-    cards.get_by_role("button").click()
+    cards.locator("button[type=submit]").click()
     done(page, "access_cards")
     page.get_by_role("button", name="完成办理").click()
     expect(page.locator("#status")).to_have_attribute("data-status", "completed")
