@@ -176,6 +176,35 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     expect(page.locator("#status")).to_have_attribute("data-status", "completed")
 
 
+def test_a_transfer_under_the_sites_rule_waits_for_billing_then_registers_the_new_owner(
+    page: Page, console_stack: Stack
+) -> None:
+    home = household(console_stack)
+    sign_in(page, "agent.harbour")
+    page.get_by_role("navigation").get_by_role("link", name=SCREEN).click()
+    page.get_by_label("房号").fill(home.unit_id.removeprefix("harbour-"))
+    page.get_by_role("button", name="查找房屋").click()
+    expect(page.locator("#balance-rule")).to_contain_text("须先结清欠费")
+    page.get_by_label("过户日期").fill(date.today().isoformat())
+    page.get_by_label("新业主姓名").fill("Qian Hua")
+    page.get_by_label("新业主电话").fill("13900000123")
+    page.get_by_role("button", name="开始过户").click()
+    expect(page.locator("#status")).to_have_attribute("data-status", "open")
+    expect(page.get_by_role("button", name="完成过户")).to_be_disabled()  # must_settle: billing first
+
+    page.get_by_role("button", name="申请费用结算").click()
+
+    def billing_answered() -> bool:
+        page.reload()
+        return page.locator("#status").get_attribute("data-status") == "settled"
+
+    eventually(billing_answered, timeout=60)
+    expect(page.locator("#settlement")).to_have_attribute("data-state", "cleared")
+    page.get_by_role("button", name="完成过户").click()
+    expect(page.locator("#status")).to_have_attribute("data-status", "completed")
+    expect(page.locator("#timeline")).to_contain_text("Qian Hua")
+
+
 def test_the_manager_keeps_the_checklists_and_other_roles_are_kept_out(page: Page, console_stack: Stack) -> None:
     sign_in(page, "manager.harbour")
     page.get_by_role("navigation").get_by_role("link", name="入伙迁出清单与过户规则").click()

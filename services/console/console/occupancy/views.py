@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile as FormFile
 
 from console.frontdesk.rules import unit_code_of, unit_id_of, yuan
 from console.occupancy import rules
@@ -257,7 +258,7 @@ async def act(
     return redirect(f"/occupancy/{kind}/{procedure_id}")
 
 
-async def _upload(page: Page, site: str, upload: UploadFile) -> str:
+async def _upload(page: Page, site: str, upload: FormFile) -> str:
     content = await upload.read(MAX_UPLOAD)
     files = {"file": (upload.filename or "photo", content, upload.content_type or "application/octet-stream")}
     stored = await services_of(page.request).post_file("intake", "/occupancy/files", page.token, {"site": site}, files)
@@ -290,7 +291,7 @@ async def record_item(
             photos: dict[str, str] = {}
             for meter in rules.METERS:
                 upload = form.get(f"photo_{meter}")
-                if isinstance(upload, UploadFile) and upload.filename and text.get(f"value_{meter}", "").strip():
+                if isinstance(upload, FormFile) and upload.filename and text.get(f"value_{meter}", "").strip():
                     photos[meter] = await _upload(page, text.get("site", ""), upload)
             values = {meter: text.get(f"value_{meter}", "") for meter in rules.METERS}
             body["readings"] = rules.readings_of(values, photos)
