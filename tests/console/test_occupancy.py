@@ -84,6 +84,7 @@ def test_a_move_in_raises_its_defect_as_a_request_and_is_signed_by_agent_and_own
 
     # The owner signs on the agent's screen; the drawing goes to intake as a PNG.
     pad = page.locator("#signature-pad")
+    pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + 20, box["y"] + 80)
@@ -92,6 +93,7 @@ def test_a_move_in_raises_its_defect_as_a_request_and_is_signed_by_agent_and_own
         page.mouse.move(box["x"] + 20 + step * 30, box["y"] + 80 + (20 if step % 2 else -20))
     page.mouse.up()
     page.get_by_role("button", name="提交业主签字").click()
+    expect(page.locator("#error-sign-owner")).to_have_count(0)
     expect(page.locator("#status")).to_have_attribute("data-status", "owner_signed")
     signature = page.locator("#owner-signed img.signature")
     expect(signature).to_be_visible()
@@ -128,6 +130,7 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
 
     sign_in(page, "agent.harbour")
     start(page, home.unit_id.removeprefix("harbour-"), "迁出")
+    move_out = page.url
     readings = page.locator("#item-final_readings")
     readings.get_by_label("水表读数").fill("88")
     readings.locator("button[type=submit]").click()
@@ -148,6 +151,7 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     expect(refusal).to_contain_text("409")
     expect(refusal).to_contain_text("settlement_requested")  # intake's own words: the status and what it allows
     expect(page.locator("#status")).to_have_attribute("data-status", "settlement_requested")
+    refusal.scroll_into_view_if_needed()
     screenshot(page, "console-occupancy-move-out", tmp_path)
 
     payment = {"site": "harbour", "unit_id": home.unit_id, "amount_cents": owed, "method": "transfer"}
@@ -156,7 +160,7 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     assert paid.status_code == 201, paid.text
 
     def cleared() -> bool:
-        page.reload()
+        page.goto(move_out)  # not a reload: the page shows the refused form's answer, a reload would post it again
         return page.locator("#settlement").get_attribute("data-state") == "cleared"
 
     eventually(cleared, timeout=60)
