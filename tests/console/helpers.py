@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import struct
 import uuid
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -82,3 +84,17 @@ def household(stack: Stack) -> Household:
 
     eventually(known_to_survey, timeout=30)
     return Household(building, unit_id, party_id, phone)
+
+
+def small_png(path: Path) -> Path:
+    """A 2x2 PNG written by hand (signature, IHDR, IDAT, IEND): a real image, a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xd0\x40\x20" * 2 for _ in range(2))  # filter byte, then RGB pixels
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    return path

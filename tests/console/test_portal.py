@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import time
 import uuid
-import zlib
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.helpers import household, screenshot, sign_in
+from tests.console.helpers import household, screenshot, sign_in, small_png
 from tests.e2e.conftest import Stack, eventually, items
 
 SEEDED_OWNER_PHONE = "13800000001"  # Li Wei, harbour-A-0101 (deploy/demo.yaml)
-
-
-def small_png(path: Path) -> Path:
-    """A 2x2 PNG written by hand (signature, IHDR, IDAT, IEND): a real image, a few dozen bytes."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\xd0\x40\x20" * 2 for _ in range(2))  # filter byte, then RGB pixels
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def sent_codes(stack: Stack, phone_number: str) -> list[str]:

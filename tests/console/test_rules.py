@@ -81,6 +81,7 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/registers", "registers.screen"),
         ("/follow-ups", "followup.screen.follow_ups"),
         ("/decoration/permits", "decoration.screen.permits"),
+        ("/occupancy", "occupancy.screen"),
     ]
     assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])
     assert screens_for(["worker"]) == [("/work", "worker.screen"), ("/decoration/reviews", "decoration.screen.reviews")]

@@ -23,6 +23,7 @@ from console.gate.views import router as gate_router
 from console.i18n import LANGUAGE_COOKIE, language_of, translator
 from console.live.hub import LiveHub
 from console.live.views import router as live_router
+from console.occupancy.views import router as occupancy_router
 from console.operations.views import router as operations_router
 from console.portal.views import router as portal_router
 from console.registers.owners import router as owner_registers_router
@@ -75,6 +76,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(gate_router)
     app.include_router(decoration_router)
     app.include_router(decoration_owners_router)
+    app.include_router(occupancy_router)
 
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:

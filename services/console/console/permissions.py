@@ -62,6 +62,10 @@ KEEP_REGISTERS = Permission(
 # The security gate's phone screens: check release and decoration workers' passes, sign visitors in and out
 # (intake's GATE and CHECK_PASSES; the services show security no phone number and no amount).
 WORK_THE_GATE = Permission("check passes and sign visitors in and out at the gate", Role.security)
+# Move-in, move-out and ownership transfer at the front desk (intake's RUN_OCCUPANCY for the desk's staff).
+RUN_OCCUPANCY = Permission("run move-ins, move-outs and transfers", Role.agent, Role.supervisor, Role.manager)
+# The site's checklists and balance rule for transfers (intake's EDIT_OCCUPANCY_CONFIG, the site's manager).
+EDIT_OCCUPANCY_SETTINGS = Permission("edit the site's move-in and move-out checklists", Role.manager)
 
 # The owners' portal (owners sign in there with a one-time code; no staff role opens it).
 USE_PORTAL = Permission("use the owners' portal", Role.owner)
@@ -93,6 +97,8 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_DECORATION, "/decoration/permits", "decoration.screen.permits"),
     (REVIEW_PERMITS, "/decoration/reviews", "decoration.screen.reviews"),
     (SEE_BILLING, "/decoration/deposits", "decoration.screen.deposits"),
+    (RUN_OCCUPANCY, "/occupancy", "occupancy.screen"),
+    (EDIT_OCCUPANCY_SETTINGS, "/occupancy/settings", "occupancy.screen.settings"),
     (USE_PORTAL, "/portal", "screen.portal"),
 )
 
