@@ -25,12 +25,12 @@ Transitions = Mapping[S, Mapping[A, S]]
 
 
 def allowed_actions(table: Mapping[S, Mapping[A, S]], current: S) -> list[str]:
-    return sorted(str(action) for action in table[current])
+    return sorted(str(action) for action in table.get(current, {}))  # a final status may be left out
 
 
 def advance(table: Mapping[S, Mapping[A, S]], current: S, action: A, *, what: str) -> S:
     """The status ``action`` leads to from ``current``; Conflict when the table does not allow it."""
-    target = table[current].get(action)
+    target = table.get(current, {}).get(action)
     if target is None:
         allowed = allowed_actions(table, current)
         raise Conflict(

@@ -97,13 +97,13 @@ async def test_a_move_in_runs_from_checklist_to_both_signatures_and_sets_the_arc
     )
     move_in = f"/move-ins/{opened['id']}"
     assert opened["status"] == "open" and "keys" in opened["missing"] and "handover_defects" not in opened["missing"]
-    assert opened["allowed"] == ["cancel", "record", "sign_agent"]
+    assert opened["allowed_actions"] == ["cancel", "record", "sign_agent"]
 
     # Signing before the checklist is done, or the owner before the agent: 409, nothing changed.
     early = await conflict(await client.post(f"{move_in}/sign-agent", headers=agent))
     assert early["field"] == "items" and "id_card" in early["missing"]
     wrong = await conflict(await client.post(f"{move_in}/sign-owner", headers=owner(runtime, party_id)))
-    assert wrong["current_status"] == "open" and "sign_agent" in wrong["allowed"]
+    assert wrong["current_status"] == "open" and "sign_agent" in wrong["allowed_actions"]
     assert (await ok(await client.get(move_in, headers=agent)))["status"] == "open"
 
     # No keys before the owner's identity and documents are checked.
@@ -160,7 +160,7 @@ async def test_a_move_in_runs_from_checklist_to_both_signatures_and_sets_the_arc
     assert signed["status"] == "owner_signed" and signed["owner_signature_key"] is None
 
     done = await ok(await client.post(f"{move_in}/complete", headers=agent))
-    assert done["status"] == "completed" and done["allowed"] == []
+    assert done["status"] == "completed" and done["allowed_actions"] == []
     party = await ok(await client.get(f"/parties/{party_id}", headers=agent))
     assert party["move_in"] == "2026-12-02" and party["active"] is True
     assert (await ok(await client.get(f"/units/{EMPTY_UNIT}", headers=agent)))["occupied"] is True
@@ -259,7 +259,7 @@ async def test_a_move_out_takes_the_keys_back_only_after_billing_confirms_the_se
     move_out = f"/move-outs/{opened['id']}"
     keys = {"keys": [{"number": "A0101-1"}, {"number": "A0101-2"}]}
     refused = await conflict(await client.post(f"{move_out}/return-keys", json=keys, headers=agent))
-    assert refused["current_status"] == "open" and "return_keys" not in refused["allowed"]
+    assert refused["current_status"] == "open" and "return_keys" not in refused["allowed_actions"]
     early = await conflict(await client.post(f"{move_out}/request-settlement", headers=agent))
     assert early["missing"] == ["final_readings"]
     # The settlement is billing's to confirm, and the keys come back through return-keys only.
@@ -327,7 +327,7 @@ async def test_a_transfer_under_must_settle_waits_for_billing_then_registers_the
     body = {"old_party_id": OWNER, "transfer_date": "2026-11-30", "new_owner": NEW_OWNER}
     opened = await ok(await client.post("/units/harbour-A-0101/transfers", json=body, headers=agent), 201)
     transfer = f"/transfers/{opened['id']}"
-    assert opened["balance_rule"] == "must_settle" and opened["allowed"] == ["cancel", "request_settlement"]
+    assert opened["balance_rule"] == "must_settle" and opened["allowed_actions"] == ["cancel", "request_settlement"]
     assert (await client.post("/units/harbour-A-0101/transfers", json=body, headers=agent)).status_code == 409
     refused = await conflict(await client.post(f"{transfer}/complete", headers=agent))
     assert refused["current_status"] == "open"
@@ -375,7 +375,7 @@ async def test_a_transfer_under_carry_over_completes_at_once_and_the_balance_sta
     )
     body = {"old_party_id": OWNER, "transfer_date": "2026-11-30", "new_owner": NEW_OWNER}
     opened = await ok(await client.post("/units/harbour-A-0101/transfers", json=body, headers=agent), 201)
-    assert opened["balance_rule"] == "carry_over" and opened["allowed"] == ["cancel", "complete"]
+    assert opened["balance_rule"] == "carry_over" and opened["allowed_actions"] == ["cancel", "complete"]
     await conflict(await client.post(f"/transfers/{opened['id']}/request-settlement", headers=agent))
     done = await ok(await client.post(f"/transfers/{opened['id']}/complete", headers=agent))
     assert done["status"] == "completed" and done["balance_cents"] is None
@@ -416,7 +416,7 @@ def test_every_move_not_in_the_table_is_a_conflict_naming_the_allowed_actions(
             continue
         with pytest.raises(Conflict) as refused:
             next_status(procedure, "x", status, action, rule)
-        assert refused.value.extra["allowed"] == sorted(machine[status])
+        assert refused.value.extra["allowed_actions"] == sorted(machine[status])
     assert machine[Status.completed] == {} and machine[Status.cancelled] == {}
 
 

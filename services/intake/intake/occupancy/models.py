@@ -15,9 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
 from intake.organization.models import PHONE_PATTERN, ExtraCare
+from pm_platform import statemachine
 from pm_platform.db import UtcDateTime
 from pm_platform.envelope import InputDate
-from pm_platform.errors import Conflict
 
 # --- the checklists ---------------------------------------------------------------------------------
 
@@ -205,23 +205,14 @@ def table(procedure: Procedure, rule: BalanceRule | None = None) -> dict[Status,
 
 
 def allowed(procedure: Procedure, status: Status, rule: BalanceRule | None = None) -> list[str]:
-    return sorted(table(procedure, rule).get(status, {}))
+    return statemachine.allowed_actions(table(procedure, rule), status)
 
 
 def next_status(
     procedure: Procedure, procedure_id: str, status: Status, action: Action, rule: BalanceRule | None = None
 ) -> Status:
     """The status ``action`` moves the procedure to, or Conflict (409) naming the status and the allowed actions."""
-    target = table(procedure, rule).get(status, {}).get(action)
-    if target is None:
-        moves = allowed(procedure, status, rule)
-        raise Conflict(
-            f"{procedure} {procedure_id} is {status}; {action} is not allowed (allowed: {', '.join(moves) or 'none'})",
-            field="status",
-            current_status=str(status),
-            allowed=moves,
-        )
-    return target
+    return statemachine.advance(table(procedure, rule), status, action, what=f"{procedure} {procedure_id}")
 
 
 # --- the procedures ---------------------------------------------------------------------------------
@@ -370,7 +361,7 @@ class HandoverRead(ProcedureRead):
     checklist: list[ChecklistItem]
     items: dict[str, Any]
     missing: list[str] = Field(default=[], description="Required items not done yet.")
-    allowed: list[str] = Field(default=[], description="The actions allowed now.")
+    allowed_actions: list[str] = Field(default=[], description="The actions allowed now.")
     defect_request_ids: list[str]
     agent_signed_by: str | None
     agent_signed_at: datetime | None
@@ -401,7 +392,7 @@ class TransferRead(ProcedureRead):
     new_owner: dict[str, Any]
     transfer_date: date
     balance_rule: str
-    allowed: list[str] = []
+    allowed_actions: list[str] = []
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,7 @@ def missing(handover: Handover) -> list[str]:
 def handover_view(handover: Handover) -> HandoverRead:
     view = HandoverRead.model_validate(handover)
     moves = allowed(Procedure(handover.procedure), Status(handover.status))
-    return view.model_copy(update={"missing": missing(handover), "allowed": moves})
+    return view.model_copy(update={"missing": missing(handover), "allowed_actions": moves})
 
 
 async def open_handover(
@@ -662,7 +662,7 @@ def transfer_view(transfer: Transfer, principal: Principal) -> TransferRead:
     """The transfer as the caller may see it: the old owner reads the new owner's name, not their contacts."""
     view = TransferRead.model_validate(transfer)
     moves = allowed(Procedure.transfer, Status(transfer.status), BalanceRule(transfer.balance_rule))
-    update: dict[str, Any] = {"allowed": moves}
+    update: dict[str, Any] = {"allowed_actions": moves}
     if archive.owner_only(principal) and principal.party_id != transfer.new_party_id:
         update["new_owner"] = {"name": transfer.new_owner.get("name")}
     return view.model_copy(update=update)
