@@ -1,7 +1,8 @@
 """A decoration permit through the screens only, one browser context per person: the agent applies for a unit's
 owner with a plan, the engineer reviews it against the site's checklist (approved with a condition), the agent's
 first "start works" is refused while the deposit is unpaid, the clerk receives the deposit, the agent starts the
-works and the permit's timeline shows each step; the owner follows it in the portal. A billing clerk and an
+works and the permit's timeline shows each step; a routine inspection goes to engineering, whose engineer answers
+its checklist on the phone, and the permit records it; the owner follows it in the portal. A billing clerk and an
 engineer get 403 from the front desk's permit screens.
 
 The APIs are used only to prepare the owner (a household of the test's own) and never to drive the permit."""
@@ -122,9 +123,29 @@ def test_a_permit_from_application_through_review_and_deposit_to_works_by_each_r
     timeline = agent.locator("#timeline")  # intake's lines, application to the works
     for step in ("applied → under_review", "approved with conditions", "requested by billing", "paid", "→ in_works"):
         expect(timeline).to_contain_text(step)
-    expect(agent.get_by_role("button", name="安排巡查")).to_be_visible()
 
-    # 6. The owner follows it in the portal.
+    # 6. A routine inspection: dispatch's engineer answers its checklist on the phone; the permit records it.
+    agent.locator("#form-inspection").get_by_role("button", name="安排巡查").click()
+    expect(agent.locator("#done")).to_have_text("巡查已安排。")
+    engineer = contexts(**PHONE)
+    sign_in(engineer, "eng.harbour")
+    engineer.goto("/work")
+    card = engineer.locator("#pool [id^='order-']").filter(has_text=home.unit_id)
+    reload_until(engineer, lambda: card.count() == 1)
+    card.get_by_role("button", name="领取").tap()
+    engineer.get_by_role("button", name="已到场").tap()
+    expect(engineer.locator("#order-status")).to_contain_text("已到场")
+    expect(engineer.get_by_text("填写完工报告")).to_have_count(0)  # an inspection is answered, not reported
+    answers = engineer.locator("input[type=radio][value=ok]")
+    assert answers.count() >= 5  # the site's checklist, item by item
+    for index in range(answers.count()):
+        answers.nth(index).check()
+    engineer.get_by_label("巡查备注").fill("施工规范")
+    engineer.get_by_role("button", name="提交巡查结果").tap()
+    expect(engineer.locator("#order-status")).to_contain_text("已完工")
+    reload_until(agent, lambda: "passed" in agent.locator("#inspections").inner_text())
+
+    # 7. The owner follows it in the portal.
     owner = contexts(**PHONE)
     known = len(sent_codes(console_stack, home.phone))
     ask_for_code(owner, home.phone)
@@ -135,7 +156,7 @@ def test_a_permit_from_application_through_review_and_deposit_to_works_by_each_r
     expect(owner.locator("#permit-status")).to_have_text("施工中")
     expect(owner.locator("#timeline")).to_contain_text("→ in_works")
 
-    # 7. ...and applies for the next works from the portal themselves.
+    # 8. ...and applies for the next works from the portal themselves.
     owner.get_by_role("link", name="返回我的装修申请").click()
     owner.get_by_role("link", name="新装修申请").click()
     owner.get_by_label("装修范围").fill("阳台封闭")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.worker.rules import ActionForm, command_body, input_for, money, parts_of
+from console.worker.rules import ActionForm, command_body, input_for, inspection_body, money, parts_of
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +65,15 @@ def test_a_refusal_s_field_finds_its_input() -> None:
     assert input_for("reason") == "reason"
     assert input_for(None) is None
     assert input_for("assignee") is None  # shown above the page instead
+
+
+def test_an_inspection_sends_each_answered_item_in_checklist_order_with_its_note() -> None:
+    body = inspection_body(
+        ["walls", "wet_areas", "wiring"],
+        {"wiring": "ok", "walls": "fail", "wet_areas": "maybe"},
+        {"walls": "  cracked  ", "wiring": " "},
+        " ",
+    )
+    # An unanswered (or garbled) item is left out for dispatch to name; blank notes are not sent.
+    assert body == {"items": [{"code": "walls", "ok": False, "note": "cracked"}, {"code": "wiring", "ok": True}]}
+    assert inspection_body(["walls"], {"walls": "ok"}, {}, "tidy site")["note"] == "tidy site"

@@ -75,6 +75,28 @@ def command_body(action: str, form: ActionForm) -> dict[str, Any] | None:
     return None
 
 
+# A decoration inspection's work order (intake asked, dispatch made it): completed by answering its checklist.
+INSPECTION = "decoration_inspection"
+
+
+def inspection_body(codes: list[str], answers: dict[str, str], notes: dict[str, str], note: str) -> dict[str, Any]:
+    """The checklist's outcome as dispatch's inspection-result takes it: each item ok ("ok") or not ("fail") with an
+    optional note, in the checklist's order. An item left unanswered is left out, for dispatch to name it."""
+    items: list[dict[str, Any]] = []
+    for code in codes:
+        answer = answers.get(code, "")
+        if answer not in ("ok", "fail"):
+            continue
+        item: dict[str, Any] = {"code": code, "ok": answer == "ok"}
+        if notes.get(code, "").strip():
+            item["note"] = notes[code].strip()
+        items.append(item)
+    body: dict[str, Any] = {"items": items}
+    if note.strip():
+        body["note"] = note.strip()
+    return body
+
+
 def input_for(field: str | None) -> str | None:
     """The form input a refusal's field names, if any."""
     return FIELD_INPUTS.get(field or "")

@@ -11,7 +11,17 @@ from fastapi.responses import Response
 from console.permissions import DO_DEPARTMENT_WORK
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
-from console.worker.rules import ACTIONS, ONE_TAP, WAITING_FOR, ActionForm, command_body, input_for, money
+from console.worker.rules import (
+    ACTIONS,
+    INSPECTION,
+    ONE_TAP,
+    WAITING_FOR,
+    ActionForm,
+    command_body,
+    input_for,
+    inspection_body,
+    money,
+)
 
 router = APIRouter(prefix="/work")
 
@@ -61,8 +71,11 @@ async def _order_page(
         return page.render("worker/order.html", status_code=exc.status or 502, order=None, error=exc)
     prices: list[dict[str, Any]] = []
     departments: list[dict[str, Any]] = []
+    inspection: dict[str, Any] | None = None
     error = refusal
     try:
+        if "inspection-result" in actions and order.get("category") == INSPECTION:  # answered, not reported
+            inspection = await services.get("dispatch", f"/work-orders/{order_id}/inspection", page.token)
         if "complete" in actions:
             found = await services.get("dispatch", "/price-list", page.token, {"site": order["site"]})
             prices = [item for item in found if item["active"]]
@@ -85,6 +98,7 @@ async def _order_page(
         history=history,
         prices=prices,
         departments=departments,
+        inspection=inspection,
         waiting_for=WAITING_FOR,
         error=error,
         field_errors=field_errors,
@@ -98,6 +112,27 @@ async def _order_page(
 async def order_page(page: SignedInPage, order_id: OrderId) -> Response:
     page.require(DO_DEPARTMENT_WORK)
     return await _order_page(page, order_id)
+
+
+@router.post("/orders/{order_id}/inspection")
+async def send_inspection_result(page: SignedInPage, order_id: OrderId) -> Response:
+    """The engineer's answers to an inspection's checklist: ``answer-<code>`` ok or fail, ``note-<code>``, ``note``.
+    Declared before the generic command route, which would take "inspection" for a command."""
+    form = await page.request.form()
+    check_csrf(page, str(form.get("csrf_token", "")))
+    page.require(DO_DEPARTMENT_WORK)
+    services = services_of(page.request)
+    values = {key: str(value)[:2000] for key, value in form.items() if isinstance(value, str)}
+    answers = {key.removeprefix("answer-"): value for key, value in values.items() if key.startswith("answer-")}
+    notes = {key.removeprefix("note-"): value for key, value in values.items() if key.startswith("note-")}
+    try:
+        inspection = await services.get("dispatch", f"/work-orders/{order_id}/inspection", page.token)
+        codes = [item["code"] for item in inspection["checklist"]]
+        body = inspection_body(codes, answers, notes, values.get("note", ""))
+        await services.post("dispatch", f"/work-orders/{order_id}/inspection-result", page.token, body)
+    except ServiceError as exc:
+        return await _order_page(page, order_id, exc, "inspection", status_code=exc.status or 502)
+    return redirect(f"/work/orders/{order_id}")
 
 
 @router.post("/orders/{order_id}/{action}")
