@@ -189,3 +189,15 @@ async def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Async
     finally:
         for name in urls.created:
             await _drop_database(urls.admin_url, name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suite runs on several workers (pytest-xdist, ``--dist loadgroup``): the tests that share one stack of
+    processes go to one worker, so each stack starts once, not once per worker."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "console_stack" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("console-stack"))
+        elif "stack" in fixtures:
+            backend = item.callspec.params.get("stack", "") if hasattr(item, "callspec") else ""
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{backend}"))
