@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +44,7 @@ from intake.decoration.models import (
 )
 from intake.decoration.rules import Calendar, Place, add_working_days, fee, neighbours, within
 from intake.organization.models import Party, Site, Unit
-from intake.organization.service import sees_contacts
+from intake.organization.service import sees_contacts, site_timezone, site_today
 from intake.request.models import Kind, Request
 from intake.request.service import is_owner
 from intake.request.timeline import procedure_entry
@@ -215,10 +214,9 @@ async def apply(uow: UnitOfWork, principal: Principal, command: PermitCreate) ->
         if party is None or not party.active or party.unit_id != unit.id or party.role != "owner":
             raise Invalid(f"party {command.party_id} is not an owner of unit {unit.id}", field="party_id")
     settings = await settings_for(session, unit.site)
-    site = await session.get(Site, unit.site)
-    zone = site.timezone if site else "Asia/Shanghai"
     now = utcnow()
-    today = now.astimezone(ZoneInfo(zone)).date()
+    zone = await site_timezone(session, unit.site)
+    today = await site_today(session, unit.site, now)
     if command.works_to < command.works_from:
         raise Invalid("works_to must not be before works_from", field="works_to")
     if command.works_from < today:
@@ -515,11 +513,9 @@ async def request_inspection(
     """Ask dispatch for an inspection with the site's checklist."""
     session = uow.session
     settings = await settings_for(session, permit.site)
-    site = await session.get(Site, permit.site)
     now = utcnow()
-    due = (
-        as_utc(due_at) if due_at else add_working_days(now, 1, calendar_of(settings), site.timezone if site else "UTC")
-    )
+    zone = await site_timezone(session, permit.site)
+    due = as_utc(due_at) if due_at else add_working_days(now, 1, calendar_of(settings), zone)
     if due <= now:
         raise Invalid("due_at must be in the future", field="due_at")
     inspection = Inspection(
@@ -713,8 +709,7 @@ async def check_pass(
     permit = await session.get(Permit, worker_pass.permit_id)
     unit = await session.get(Unit, permit.unit_id) if permit else None
     assert permit is not None and unit is not None
-    site = await session.get(Site, permit.site)
-    today = utcnow().astimezone(ZoneInfo(site.timezone if site else "UTC")).date()
+    today = await site_today(session, permit.site)
     why: str | None = None
     if worker_pass.revoked_at is not None:
         why = "revoked"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.organization.models import (
     DEFAULT_CATEGORIES,
     DEFAULT_LIMIT_MINUTES,
+    DEFAULT_TIMEZONE,
     DEFAULT_WARNING_MINUTES,
     Building,
     BuildingWrite,
@@ -64,6 +66,17 @@ async def get_site(session: AsyncSession, code: str) -> Site:
     if site is None:
         raise NotFound("site", code)
     return site
+
+
+async def site_timezone(session: AsyncSession, site: str) -> str:
+    """The site's IANA zone; the group's default for a site not on file."""
+    row = await session.get(Site, site)
+    return row.timezone if row is not None else DEFAULT_TIMEZONE
+
+
+async def site_today(session: AsyncSession, site: str, at: datetime | None = None) -> date:
+    """The calendar day at the site (now, or at ``at``): days are read as the people on site read them."""
+    return (at or utcnow()).astimezone(ZoneInfo(await site_timezone(session, site))).date()
 
 
 async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSettingsUpdate) -> Site:

@@ -4,14 +4,12 @@ the site's calendar day, and a register step's line in the unit's timeline."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.organization.models import Party, Site
+from intake.organization.models import Party
 from intake.organization.service import get_site, owner_only
 from intake.register.models import Listing, RegisterSettings, RegisterSettingsRead, RegisterSettingsWrite, Signature
 from intake.request.timeline import procedure_entry
@@ -139,13 +137,6 @@ def scoped(
     if party is not None:
         query = query.where(model.unit_id == party.unit_id)
     return query
-
-
-async def site_today(session: AsyncSession, site: str, at: datetime | None = None) -> date:
-    """The calendar day at the site now (a pass is valid on a day as the people at the gate read it)."""
-    row = await session.get(Site, site)
-    zone = ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
-    return (at or utcnow()).astimezone(zone).date()
 
 
 def line(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.lookup.models import PaymentStatus
 from intake.organization.models import PartyRole, Unit
-from intake.organization.service import sees_contacts
+from intake.organization.service import sees_contacts, site_today
 from intake.register.models import ArrearsRule, Listing
 from intake.register.service import (
     check_file_key,
@@ -19,7 +19,6 @@ from intake.register.service import (
     list_entries,
     owner_party,
     settings_of,
-    site_today,
 )
 from intake.release.models import (
     TRANSITIONS,
