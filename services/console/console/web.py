@@ -22,7 +22,7 @@ from console.i18n import LANGUAGE_COOKIE, Translator, language_of, translator
 from console.permissions import screens_for
 from console.portal import service as owners
 from console.portal.models import OwnerSession
-from console.services import Services
+from console.services import ServiceError, Services
 from pm_platform.auth import Permission
 from pm_platform.settings import Settings
 
@@ -84,6 +84,29 @@ class Page:
             {"page": self, "t": self.t, "local_time": lambda moment: _local_time(moment, zone), **context},
             status_code=status_code,
         )
+
+    def fragment(self, whole: str, part: str) -> str:
+        """htmx asks for the part that changes (a filter's table); a plain request gets the whole page."""
+        return part if self.request.headers.get("HX-Request") else whole
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a service's list, or the refusal that left it empty (the page shows it by the list)."""
+
+    items: list[dict[str, Any]]
+    total: int
+    error: ServiceError | None = None
+
+
+async def fetch_list(page: Page, service: str, path: str, token: str | None = None, **filters: str) -> Listing:
+    """``GET`` a list with the filters that are set (an empty one is left out), as the signed-in person."""
+    params = {name: value for name, value in filters.items() if value}
+    try:
+        body = await services_of(page.request).get(service, path, token or page.token, params)
+    except ServiceError as exc:
+        return Listing([], 0, exc)
+    return Listing(body.get("items", []), body.get("total", 0))
 
 
 def _local_time(moment: str | datetime | None, zone: ZoneInfo) -> str:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from console.billing.rules import capital_amount, money, parse_amount, sort_arrears
 from console.permissions import RECORD_PAYMENT, SEE_BILLING, VOID_PAYMENT
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Listing, Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/billing")
 
@@ -47,11 +47,6 @@ async def site_choices(page: Page) -> list[str]:
 
 def chosen(site: str, sites: list[str]) -> str:
     return site or (sites[0] if sites else "")
-
-
-def fragment(page: Page, whole: str, part: str) -> str:
-    """htmx asks for the part that changes; a plain request gets the whole page."""
-    return part if page.request.headers.get("HX-Request") else whole
 
 
 def render(page: Page, template: str, error: ServiceError | None = None, **context: Any) -> Response:
@@ -95,7 +90,7 @@ async def account_list(
         items = [item for item in items if wanted in item["unit_id"].casefold()]
     return render(
         page,
-        fragment(page, "billing/accounts.html", "billing/accounts_table.html"),
+        page.fragment("billing/accounts.html", "billing/accounts_table.html"),
         error,
         items=items,
         site=site,
@@ -136,22 +131,15 @@ async def payment_list(
     page.require(SEE_BILLING)
     sites = await site_choices(page)
     site = chosen(site, sites)
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
+    listing = Listing([], 0)
     if site:
-        params = {"site": site, "limit": "200"}
-        if unit.strip():
-            params["unit_id"] = unit.strip()
-        try:
-            body = await services_of(page.request).get("billing", "/payments", page.token, params)
-        except ServiceError as exc:
-            error = exc
+        listing = await fetch_list(page, "billing", "/payments", site=site, limit="200", unit_id=unit.strip())
     return render(
         page,
-        fragment(page, "billing/payments.html", "billing/payments_table.html"),
-        error,
-        items=body["items"],
-        total=body["total"],
+        page.fragment("billing/payments.html", "billing/payments_table.html"),
+        listing.error,
+        items=listing.items,
+        total=listing.total,
         site=site,
         sites=sites,
         unit=unit,
@@ -329,7 +317,7 @@ async def arrears(
     site_collection = collection["sites"][0] if collection and collection["sites"] else None
     return render(
         page,
-        fragment(page, "billing/arrears.html", "billing/arrears_table.html"),
+        page.fragment("billing/arrears.html", "billing/arrears_table.html"),
         error,
         owing=owing,
         items=items,

@@ -26,7 +26,7 @@ from console.decoration.rules import (
 )
 from console.permissions import REVIEW_PERMITS, SEE_DECORATION
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/decoration")
 router.include_router(review.router)
@@ -78,26 +78,21 @@ async def permit_list(
     page.require(SEE_DECORATION)
     sites = await site_choices(page)
     site = chosen(site, sites)
-    params = {"limit": "200"}
-    if site:
-        params["site"] = site
-    if status:
-        params["status"] = status
-    if overdue == "yes":
-        params["overdue"] = "true"
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
-    try:
-        body = await services_of(page.request).get("intake", "/decoration-permits", page.token, params)
-    except ServiceError as exc:
-        error = exc
-    template = "decoration/permits_table.html" if page.request.headers.get("HX-Request") else "decoration/permits.html"
+    listing = await fetch_list(
+        page,
+        "intake",
+        "/decoration-permits",
+        limit="200",
+        site=site,
+        status=status,
+        overdue="true" if overdue == "yes" else "",
+    )
     return page.render(
-        template,
-        status_code=(error.status or 502) if error else 200,
-        items=body.get("items", []),
-        total=body.get("total", 0),
-        error=error,
+        page.fragment("decoration/permits.html", "decoration/permits_table.html"),
+        status_code=(listing.error.status or 502) if listing.error else 200,
+        items=listing.items,
+        total=listing.total,
+        error=listing.error,
         site=site,
         sites=sites,
         status=status,

@@ -3,7 +3,7 @@ questions, the buildings and the sample), sending and closing it, its report and
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query
@@ -13,7 +13,7 @@ from console.config import ConsoleSettings
 from console.followup.rules import QUESTION_ROWS, QuestionRow, SurveyForm, survey_body, survey_input
 from console.permissions import PLAN_SURVEYS
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/surveys")
 
@@ -40,22 +40,12 @@ async def survey_list(
     status: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     page.require(PLAN_SURVEYS)
-    params = {"limit": "200"}
-    if site:
-        params["site"] = site
-    if status:
-        params["status"] = status
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
-    try:
-        body = await services_of(page.request).get("survey", "/surveys", page.token, params)
-    except ServiceError as exc:
-        error = exc
+    listing = await fetch_list(page, "survey", "/surveys", limit="200", site=site, status=status)
     return page.render(
         "followup/surveys.html",
-        items=body.get("items", []),
-        total=body.get("total", 0),
-        error=error,
+        items=listing.items,
+        total=listing.total,
+        error=listing.error,
         site=site,
         status=status,
         statuses=STATUSES,

@@ -14,7 +14,7 @@ from console.followup import surveys, visits
 from console.followup.rules import SCORES, attempt_note, follow_up_answer, follow_up_input
 from console.permissions import SEE_FOLLOW_UPS, SEE_REQUEST_LIST
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter()
 router.include_router(surveys.router)
@@ -43,29 +43,21 @@ async def follow_up_list(
     page.require(SEE_FOLLOW_UPS)
     if status is None:  # the desk's worklist: those still due; one request's: all of them
         status = "" if request else "scheduled"
-    params = {"limit": "200"}
-    if request:
-        params["request_id"] = request
-    if site:
-        params["site"] = site
-    if status:
-        params["status"] = status
-    if overdue == "yes":
-        params["overdue"] = "true"
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
-    try:
-        body = await services_of(page.request).get("survey", "/follow-ups", page.token, params)
-    except ServiceError as exc:
-        error = exc
-    template = (
-        "followup/follow_ups_table.html" if page.request.headers.get("HX-Request") else "followup/follow_ups.html"
+    listing = await fetch_list(
+        page,
+        "survey",
+        "/follow-ups",
+        limit="200",
+        request_id=request,
+        site=site,
+        status=status,
+        overdue="true" if overdue == "yes" else "",
     )
     return page.render(
-        template,
-        items=body.get("items", []),
-        total=body.get("total", 0),
-        error=error,
+        page.fragment("followup/follow_ups.html", "followup/follow_ups_table.html"),
+        items=listing.items,
+        total=listing.total,
+        error=listing.error,
         site=site,
         status=status,
         overdue=overdue,

@@ -14,7 +14,7 @@ from console.config import ConsoleSettings
 from console.followup.rules import VisitForm, visit_body, visit_input
 from console.permissions import SEE_VISITS
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/visits")
 
@@ -30,21 +30,13 @@ def _sites(page: Page) -> list[str]:
 @router.get("")
 async def visit_list(page: SignedInPage, site: Annotated[str, Query(max_length=64)] = "") -> Response:
     page.require(SEE_VISITS)
-    params = {"limit": "200"}
-    if site:
-        params["site"] = site
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
-    try:
-        body = await services_of(page.request).get("survey", "/visits", page.token, params)
-    except ServiceError as exc:
-        error = exc
+    listing = await fetch_list(page, "survey", "/visits", limit="200", site=site)
     recorded = page.request.query_params.get("recorded", "")
     return page.render(
         "followup/visits.html",
-        items=body.get("items", []),
-        total=body.get("total", 0),
-        error=error,
+        items=listing.items,
+        total=listing.total,
+        error=listing.error,
         site=site,
         sites=_sites(page),
         recorded=recorded,

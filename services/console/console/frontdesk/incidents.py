@@ -66,7 +66,7 @@ async def _incident_page(
         return page.render("frontdesk/incident.html", status_code=exc.status or 502, incident=None, error=exc)
     broadcasts = await _progress(services, page.token, incident["broadcasts"])
     refused = next(iter(errors.values()), None)
-    template = "frontdesk/broadcasts.html" if page.request.headers.get("HX-Request") else "frontdesk/incident.html"
+    template = page.fragment("frontdesk/incident.html", "frontdesk/broadcasts.html")
     return page.render(
         template,
         status_code=(refused.status or 502) if refused else 200,

@@ -11,7 +11,7 @@ from console.frontdesk import call, duty, incidents, rules
 from console.frontdesk.rules import time_limit
 from console.permissions import HANDLE_REQUEST, RECORD_REQUEST, SEE_REQUEST_LIST
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/front-desk")
 # The call screen, the duty log and incidents: one router for the front desk, registered once in main.
@@ -46,30 +46,21 @@ async def request_list(
 ) -> Response:
     page.require(SEE_REQUEST_LIST)
     assert page.account is not None and page.session is not None
-    params = {"limit": "100"}
-    if site:
-        params["site"] = site
-    if status:
-        params["status"] = status
     sites = [s for s in page.account.sites if s != "*"]
     unit = unit.strip()
+    unit_id = ""
     if unit:
         # A unit's code within the chosen (or the person's only) site; else the unit's whole id as typed.
         unit_site = site or (sites[0] if len(sites) == 1 else "")
-        params["unit_id"] = rules.unit_id_of(unit_site, unit) if unit_site else unit
-    body: dict[str, Any] = {"items": [], "total": 0}
-    error: ServiceError | None = None
-    try:
-        body = await services_of(page.request).get("intake", "/requests", page.session.service_token, params)
-    except ServiceError as exc:
-        error = exc
-    # htmx asks for the table alone when the filter changes; a plain request gets the whole page.
-    template = "requests_table.html" if page.request.headers.get("HX-Request") else "requests.html"
+        unit_id = rules.unit_id_of(unit_site, unit) if unit_site else unit
+    listing = await fetch_list(
+        page, "intake", "/requests", page.session.service_token, limit="100", site=site, status=status, unit_id=unit_id
+    )
     return page.render(
-        template,
-        items=body.get("items", []),
-        total=body.get("total", 0),
-        error=error,
+        page.fragment("requests.html", "requests_table.html"),
+        items=listing.items,
+        total=listing.total,
+        error=listing.error,
         site=site,
         status=status,
         unit=unit,

@@ -170,5 +170,5 @@ async def trace(page: SignedInPage, asked: Annotated[str, Query(alias="id", max_
         context.update(
             falls=waterfalls(found.spans), errors=found.errors, otlp=found.otlp, growing=still_growing(found.spans)
         )
-    template = "operations/trace_result.html" if page.request.headers.get("HX-Request") else "operations/trace.html"
+    template = page.fragment("operations/trace.html", "operations/trace_result.html")
     return page.render(template, jaeger_url=console.jaeger_ui_url.rstrip("/"), **context)

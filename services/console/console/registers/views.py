@@ -29,7 +29,7 @@ from console.registers.rules import (
     without_empty,
 )
 from console.services import ServiceError
-from console.web import Page, SignedInPage, check_csrf, redirect, services_of
+from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
 router = APIRouter(prefix="/registers")
 
@@ -86,22 +86,19 @@ async def _list_page(
     held: bool = False,
 ) -> Response:
     site = site_of(page, site)
-    body: dict[str, Any] = {"items": [], "total": 0}
-    try:
-        params = {"site": site, "limit": "200", **LISTINGS[register]}
-        if held:  # the keys out now, and with whom
-            params["held"] = "true"
-        body = await services_of(page.request).get("intake", f"/{register}", page.token, params)
-    except ServiceError as exc:
-        error = error or exc
+    # held: the keys out now, and with whom
+    listing = await fetch_list(
+        page, "intake", f"/{register}", site=site, limit="200", held="true" if held else "", **LISTINGS[register]
+    )
+    error = error or listing.error
     done = page.request.query_params.get("done", "")
     return page.render(
         f"registers/{register.replace('-', '_')}.html",
         status_code=(error.status or 502) if error and status_code == 200 else status_code,
         register=register,
         site=site,
-        items=body.get("items", []),
-        total=body.get("total", 0),
+        items=listing.items,
+        total=listing.total,
         error=error,
         errors=errors or {},
         form=form or {},

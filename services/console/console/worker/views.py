@@ -41,7 +41,7 @@ async def queue_and_pool(page: SignedInPage, done: Annotated[str, Query(max_leng
     except ServiceError as exc:
         error = exc
     # htmx's periodic refresh asks for the two lists alone; a plain request gets the whole page.
-    template = "worker/lists.html" if page.request.headers.get("HX-Request") else "worker/queue.html"
+    template = page.fragment("worker/queue.html", "worker/lists.html")
     return page.render(
         template,
         status_code=(error.status or 502) if error else 200,
