@@ -191,6 +191,7 @@ async def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Async
             await _drop_database(urls.admin_url, name)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The suite runs on several workers (pytest-xdist, ``--dist loadgroup``): the tests that share one stack of
     processes go to one worker, so each stack starts once, not once per worker."""
