@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_platform import asyncapi, deadletters, metrics, ops
 from pm_platform.accesslog import AccessLog, setup_access_log
+from pm_platform.admission import NEVER_SHED, Admission
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
@@ -87,6 +88,13 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
     app.add_middleware(AccessLog)  # logs the final status, inside OpenTelemetry's span
+    # Sheds what it cannot take at once (a quick 503), outside the work but inside the metrics and the trace.
+    app.add_middleware(
+        Admission,
+        max_in_flight=settings.http_max_in_flight,
+        max_queued=settings.http_max_queued,
+        queue_timeout=settings.http_queue_timeout_seconds,
+    )
     metrics.install(app)  # outermost of ours: counts the answers the middleware above give too
     # Probes and scrapes come every few seconds: not a trace each.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
@@ -277,14 +285,18 @@ PROBLEMS = {
     404: "Something the request names does not exist (or is outside the caller's scope)",
     409: "The change conflicts with the current state; nothing changed",
     422: "A field is invalid (named in field and errors)",
+    503: "The service is at capacity: retry after the seconds in Retry-After",
 }
+
+
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
 
 
 def _problems_for(method: str, operation: dict[str, Any]) -> list[int]:
     """Read from the operation itself: a secured one can answer 401/403 (and 404 for whatever it names,
     409 when it changes something); one with path parameters 404; one with a body 400 (unreadable); any one
-    422 (a NUL anywhere)."""
-    statuses = [422]
+    422 (a NUL anywhere) and 503 (shed at capacity, pm_platform.admission)."""
+    statuses = [422, 503]
     if "requestBody" in operation:
         statuses.append(400)
     if operation.get("security"):
@@ -307,14 +319,18 @@ def document_problems(app: FastAPI) -> None:
         problem = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 for status in _problems_for(method, operation):
+                    if status == 503 and path in NEVER_SHED:
+                        continue
                     responses[str(status)] = {
                         "description": PROBLEMS[status],
                         "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
                     }
+                    if status == 503:
+                        responses["503"]["headers"] = {"Retry-After": RETRY_AFTER}
         # FastAPI's own validation-error schemas are never answered: validation errors are problems.
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)

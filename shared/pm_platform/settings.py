@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     """How long an idle relay waits before polling the outbox again."""
     publish_timeout_seconds: float = 5.0
     """How long the relay waits for a PubAck before retrying the row."""
+    # Load shedding at the door (pm_platform.admission): past these a request is answered 503 with Retry-After.
+    http_max_in_flight: int = 32
+    """Requests a service works on at once; more wait in its queue."""
+    http_max_queued: int = 128
+    """Requests that may wait for a place; past this a request is answered 503 at once."""
+    http_queue_timeout_seconds: float = 0.5
+    """Longest wait in the queue; past it the request is answered 503 (Retry-After: this, rounded up)."""
     timer_poll_seconds: float = 1.0
     """How often due time-limit timers are looked for."""
     # Readiness (/readyz): every check is bounded so that an outage answers 503 quickly instead of hanging.
