@@ -97,7 +97,9 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     )
     metrics.install(app)  # outermost of ours: counts the answers the middleware above give too
     # Probes and scrapes come every few seconds: not a trace each.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # The ASGI receive and send of each body part are not a span each: two or three spans per request for nothing
+    # an operator reads.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
 

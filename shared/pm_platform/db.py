@@ -6,6 +6,8 @@ outbox, inbox, dead letters and timers in its own database.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc
@@ -173,6 +177,7 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        writer = WriteLock(timeout=30)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -190,10 +195,54 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_begin_immediate(connection: Any) -> None:
             # A read-only transaction (READ_ONLY options) must not hold the write lock against the writers.
             read_only = connection.get_execution_options().get("pm_read_only", False)
+            if not read_only:
+                writer.acquire(connection.connection.info)
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine.sync_engine.pool, "checkin")
+        def _sqlite_writer_done(_dbapi_connection: Any, record: Any) -> None:
+            writer.release(record.info)
+
+        @event.listens_for(engine.sync_engine.pool, "detach")
+        def _sqlite_writer_gone(_dbapi_connection: Any, record: Any) -> None:
+            writer.release(record.info)
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+
+
+class WriteLock:
+    """One writing transaction at a time per SQLite database in this process, handed over in arrival order.
+
+    SQLite has one writer per file; without this, the process's connections (HTTP handlers, consumers, the
+    relay, timers) each take BEGIN IMMEDIATE and the losers poll in SQLite's busy handler, sleeping up to
+    100 ms between tries: long tails and wasted wake-ups. With it, a writer waits on an asyncio lock and
+    starts the moment the previous one's connection goes back to the pool. Held from BEGIN IMMEDIATE until
+    the connection is checked in (a session hands its connection back at commit or rollback)."""
+
+    HELD = "pm_write_lock"
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def acquire(self, info: dict[str, Any]) -> None:
+        if info.get(self.HELD) or not in_greenlet():
+            return  # already this connection's (a second transaction before checkin); or a plain sync use
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:  # an engine may outlive a test's event loop
+            self._lock, self._loop = asyncio.Lock(), loop
+        try:
+            await_only(asyncio.wait_for(self._lock.acquire(), self.timeout))
+        except TimeoutError as exc:
+            raise sqlite3.OperationalError(f"database is locked (no turn to write within {self.timeout:g} s)") from exc
+        info[self.HELD] = self._lock
+
+    def release(self, info: dict[str, Any]) -> None:
+        lock = info.pop(self.HELD, None)
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 # Execution options for a session or connection that only reads (the outbox relay's and the timers' polls).
