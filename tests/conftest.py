@@ -191,14 +191,25 @@ async def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Async
             await _drop_database(urls.admin_url, name)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The suite runs on several workers (pytest-xdist, ``--dist loadgroup``): the tests that share one stack of
-    processes go to one worker, so each stack starts once, not once per worker."""
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if "console_stack" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("console-stack"))
-        elif "stack" in fixtures:
-            backend = item.callspec.params.get("stack", "") if hasattr(item, "callspec") else ""
-            item.add_marker(pytest.mark.xdist_group(f"e2e-{backend}"))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The suite runs on several workers (pytest-xdist): the tests that share one stack of processes (the console's
+    tests, the end-to-end tests per backend) go to one worker as one unit, so each stack starts once; every other
+    test is a unit of its own. (xdist's own ``--dist loadgroup`` cannot mark the groups under pytest 9.2, whose
+    node ids it can no longer rewrite.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return stack_group(nodeid) or nodeid
+
+    return StackScheduling(config, log)
+
+
+def stack_group(nodeid: str) -> str | None:
+    """The stack a test runs on (tests/console/conftest.py, tests/e2e/conftest.py), or None."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/console/"):
+        return "console"
+    if path.startswith("tests/e2e/"):
+        return "e2e-postgres" if nodeid.endswith("[postgres]") else "e2e-sqlite"
+    return None

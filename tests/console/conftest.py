@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from pm_platform.devstack import (
     SERVICES,
@@ -27,6 +27,9 @@ from pm_platform.settings import REPO_ROOT, Settings
 from tests.e2e.conftest import Stack
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it); `playwright install` cannot download here
+# An assertion waits as long as an action does (Playwright's default for expect is 5 s): on a loaded 2-core CI
+# machine a page that follows an event can take longer than that to show it.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="package")
