@@ -1,4 +1,5 @@
-"""``python -m tests.bench``: raw NATS limits, our platform hop and POST -> work-order latency, one run."""
+"""``python -m tests.bench``: raw NATS limits, our platform hop, a broadcast, and open-loop load on the front
+door at fixed rates, one run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pm_platform.devstack import SERVICES
 from pm_platform.natsserver import NatsServer, nats_server_binary
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT
@@ -23,7 +25,7 @@ from tests.bench.baseline import BaselineRuntime
 from tests.bench.broadcast import broadcast_to_site
 from tests.bench.common import DEFAULT_POSTGRES_URL, Postgres
 from tests.bench.hop import platform_hop
-from tests.bench.latency import post_to_workorder_latency
+from tests.bench.load import LoadStack, open_loop
 from tests.bench.raw import FETCH_BATCH, IN_FLIGHT, raw_publish, raw_relay
 from tests.bench.report import HOW_TO_READ, render, write_json
 
@@ -48,16 +50,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="messages for the raw publish and raw relay (PM_BENCH_RAW_EVENTS; default 20000)",
     )
     parser.add_argument(
-        "--rate",
-        type=float,
-        default=_env_number("PM_BENCH_RATE", 20),
-        help="POST /requests per second in the latency run (PM_BENCH_RATE; default 20)",
+        "--rates",
+        default=os.environ.get("PM_BENCH_RATES", "50,100,200,400"),
+        help="POST /requests per second offered in the load runs, in order (PM_BENCH_RATES; default 50,100,200,400)",
     )
     parser.add_argument(
         "--seconds",
         type=float,
         default=_env_number("PM_BENCH_SECONDS", 10),
-        help="length of the latency run in seconds (PM_BENCH_SECONDS; default 10)",
+        help="length of each load run in seconds (PM_BENCH_SECONDS; default 10)",
     )
     parser.add_argument(
         "--backends",
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("PM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
         help="admin URL of the PostgreSQL server (PM_TEST_POSTGRES_URL)",
     )
-    parser.add_argument("--no-latency", action="store_true", help="skip the POST -> work-order runs")
+    parser.add_argument("--no-load", action="store_true", help="skip the load runs on the front door")
     parser.add_argument(
         "--broadcast-units",
         type=int,
@@ -96,6 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, stores)")
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     unknown = set(args.backends) - {"sqlite", "postgres"}
     if unknown:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
@@ -137,7 +139,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "raw_events": args.raw_events,
             "in_flight": IN_FLIGHT,
             "fetch_batch": FETCH_BATCH,
-            "rate": args.rate,
+            "rates": args.rates,
             "seconds": args.seconds,
             "broadcast_units": args.broadcast_units,
             "hop_settings": settings,
@@ -163,7 +165,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             _say(f"  raw relay failed: {raw['relay_error']}")
 
     postgres = Postgres(args.postgres_url)
-    services_present = all(importlib.util.find_spec(name) is not None for name in ("intake", "dispatch"))
+    services_present = all(importlib.util.find_spec(name) is not None for name in SERVICES)
     try:
         for backend in args.backends:
             result: dict[str, Any] = {}
@@ -280,46 +282,57 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                         result["broadcast"] = {"error": _error(exc)}
                         _say(f"  broadcast failed: {result['broadcast']['error']}")
 
-            if args.no_latency:
-                result["latency"] = {"error": "skipped (--no-latency)"}
+            if args.no_load:
+                result["load"] = {"error": "skipped (--no-load)"}
                 continue
             if not services_present:
-                result["latency"] = {"error": "the intake and dispatch packages are not installed"}
-                _say(f"  latency skipped: {result['latency']['error']}")
+                result["load"] = {"error": "the services are not installed"}
+                _say(f"  load skipped: {result['load']['error']}")
                 continue
-            _say(
-                f"{label}: POST -> work order, {args.rate:g} req/s for {args.seconds:g} s (intake + dispatch "
-                "as processes) ..."
-            )
-            if backend == "sqlite":
-                latency_url = f"sqlite+aiosqlite:///{base / 'latency' / '{service}.db'}"
-            else:
-                prefix = postgres.name("lat")
-                for service in ("intake", "dispatch"):
-                    await postgres.create(f"{prefix}_{service}")
-                latency_url = postgres.async_url(prefix + "_{service}")
-            (base / "latency").mkdir(parents=True, exist_ok=True)
-            with NatsServer(base / "nats-latency") as server:
-                try:
-                    latency = await post_to_workorder_latency(
-                        server.url, latency_url, base / "latency", args.rate, args.seconds
-                    )
-                    result["latency"] = latency.summary()
-                    summary = result["latency"]
-                    _say(
-                        f"  POST -> work order p50 {summary['post_to_workorder']['p50_ms'] or 0:.1f} ms, "
-                        f"p99 {summary['post_to_workorder']['p99_ms'] or 0:.1f} ms "
-                        f"({summary['post_to_workorder']['count']}/{summary['created']} received)"
-                    )
-                except Exception as exc:
-                    result["latency"] = {"error": _error(exc)}
-                    _say(f"  latency failed: {_error(exc)}")
+            result["load"] = await load_runs(label, backend, base, postgres, args.rates, args.seconds)
     finally:
         try:
             await postgres.drop_all()
         except Exception as exc:
             _say(f"could not drop the bench databases {postgres.created}: {exc}")
     return figures
+
+
+async def load_runs(
+    label: str, backend: str, base: Path, postgres: Postgres, rates: list[float], seconds: float
+) -> dict[str, Any]:
+    """The five services on one stack, each rate in turn; the first rate that sheds load (any 503) is noted."""
+    _say(f"{label}: open-loop load on POST /requests, the five services as processes ...")
+    database_url = None
+    if backend == "postgres":
+        prefix = postgres.name("load")
+        for service in SERVICES:
+            await postgres.create(f"{prefix}_{service}")
+        database_url = postgres.async_url(prefix + "_{service}")
+    stack = LoadStack(base / "load", database_url)
+    runs: list[dict[str, Any]] = []
+    try:
+        await asyncio.to_thread(stack.start)
+        await open_loop(stack, 5, 2)  # warm up: first requests pay for imports and caches
+        for rate in rates:
+            summary = (await open_loop(stack, rate, seconds)).summary()
+            runs.append(summary)
+            _say(
+                f"  {rate:g} req/s offered: {summary['achieved_per_s']:g} created/s, POST p50/p99 "
+                f"{_ms(summary['post_p50_ms'])}/{_ms(summary['post_p99_ms'])} ms, department p50/p99 "
+                f"{_ms(summary['department_p50_ms'])}/{_ms(summary['department_p99_ms'])} ms, shed {summary['shed']}, "
+                f"backlog {summary['backlog_at_end']} -> {summary['backlog_after_drain']}"
+            )
+    except Exception as exc:
+        return {"error": _error(exc), "runs": runs}
+    finally:
+        await asyncio.to_thread(stack.stop)
+    sheds = [run["offered_per_s"] for run in runs if run["shed"]]
+    return {"runs": runs, "first_rate_shedding": sheds[0] if sheds else None}
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:

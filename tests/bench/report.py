@@ -87,27 +87,11 @@ def render(figures: dict[str, Any]) -> str:
         value = r["hop"].get("ratio_to_raw_relay")
         return "-" if value is None else f"{value:.3f} x"
 
-    def latency(key: str) -> Any:
-        def pick(r: dict[str, Any]) -> str:
-            lat = r["latency"]
-            return _failed(lat) if "error" in lat else _pair(lat.get(key))
-
-        return pick
-
-    def received(r: dict[str, Any]) -> str:
-        lat = r["latency"]
-        if "error" in lat:
-            return _failed(lat)
-        return (
-            f"{lat['post_to_workorder']['count']}+{lat['post_to_engineering_subscription']['count']} / {lat['created']}"
-        )
-
     row(f"hop: pull, validate, inbox + row + outbox, relay (N={params['events']:,})", *cells(hop_rate))
     row("the same hop before FastStream (nats-py loop, bench-only)", *cells(baseline_rate))
     row("hop after / before (FastStream / nats-py loop)", *cells(after_over_before))
     row("CPU per event after / before (lower is cheaper)", *cells(cpu_after_over_before))
     row("hop / raw relay (same run)", *cells(ratio))
-    latency_label = f"{params['rate']:g} req/s for {params['seconds']:g} s"
 
     def broadcast(r: dict[str, Any]) -> str:
         sent = r["broadcast"]
@@ -123,22 +107,44 @@ def render(figures: dict[str, Any]) -> str:
     if any("broadcast" in r for r in results):
         row(f"broadcast to {params.get('broadcast_units', 0):,} units: all messages final", *cells(broadcast))
         row("broadcast msg/s / raw JetStream publish (same run)", *cells(broadcast_ratio))
-    row(f"POST /requests -> 201, p50 / p99 ({latency_label})", *cells(latency("post_to_201")))
-    row("POST -> work-order event (dispatch.workorder.created.v1.>)", *cells(latency("post_to_workorder")))
-    row(
-        "POST -> engineering subscription (*.v1.harbour.engineering)",
-        *cells(latency("post_to_engineering_subscription")),
-    )
-    row("events received (all + engineering) / requests created", *cells(received))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
     for n, r in zip(names, results, strict=True):
-        for part in ("hop_baseline", "hop", "broadcast", "latency"):
+        for part in ("hop_baseline", "hop", "broadcast", "load"):
             error = r.get(part, {}).get("error")
             if error and not error.startswith("skipped"):
                 notes.append(f"  {BACKENDS[n]} {part} failed: {error}")
     if notes:
         lines += ["", *notes]
+    for name, result in zip(names, results, strict=True):
+        lines += render_load(BACKENDS[name], result.get("load"), params.get("seconds", 0))
     return "\n".join(lines)
+
+
+def render_load(label: str, load: dict[str, Any] | None, seconds: float) -> list[str]:
+    """One line per offered rate: what came back, how fast, whether the consumers kept up, and memory."""
+    if not load or not load.get("runs"):
+        return []
+    lines = [
+        "",
+        f"Front door, open loop, {label}: POST /requests for {seconds:g} s per rate, the five services as processes",
+        f"  {'offered':>8} {'created/s':>9} {'POST p50/p99 ms':>16} {'dept p50/p99 ms':>16} {'503 (R-A)':>10} "
+        f"{'other':>7} {'backlog end>drained':>20} {'max RSS MB':>10}",
+    ]
+    for run in load["runs"]:
+        other = sum(count for answer, count in run["answers"].items() if answer not in ("201", "503"))
+        lines.append(
+            f"  {run['offered_per_s']:>8g} {run['achieved_per_s']:>9g} "
+            f"{_ms(run['post_p50_ms']) + ' / ' + _ms(run['post_p99_ms']):>16} "
+            f"{_ms(run['department_p50_ms']) + ' / ' + _ms(run['department_p99_ms']):>16} "
+            f"{str(run['shed']) + ' (' + str(run['shed_with_retry_after']) + ')':>10} {other:>7} "
+            f"{str(run['backlog_at_end']) + ' > ' + str(run['backlog_after_drain']):>20} "
+            f"{max(run['peak_rss_mb'].values(), default=0):>10.0f}"
+        )
+    first = load.get("first_rate_shedding")
+    lines.append(f"  first rate shedding load: {'none' if first is None else f'{first:g} req/s'}")
+    if load.get("error"):
+        lines.append(f"  failed: {load['error']}")
+    return lines
 
 
 HOW_TO_READ = """\
@@ -155,17 +161,21 @@ FastStream subscribers (tests/bench/baseline.py); each run has a fresh nats-serv
 alternate (before, after, after, before) and each figure is their mean; "after / before" should stay above 0.9.
 The CPU row (this process, all threads, per event) is the cost of the two loops with the machine's load mostly
 taken out: on a shared machine the rates of single runs move by more than the difference being measured. The hop runs in
-this process with no tracer provider; the latency rows run intake and dispatch as real processes (HTTP, JWT,
-tracing to files, intake's outbox, dispatch's consumer and outbox) at a request rate far below the hop's
-throughput, so they show the delay of the path rather than queueing. The engineering row is the same event
-seen through a department's subscription filter, so it should equal the row above it.
+this process with no tracer provider.
 The broadcast rows run the real notification runtime: one transaction writes the broadcast and one fan-out
 event per owner to the outbox, the relay publishes them to the NOTIFICATION stream, notification's own
 durable consumer records each owner's message (preferences, dedupe, throttle and quiet hours decided per
 owner), and the sender job writes them to the file sink and marks them sent, each announced by an event; it
 is timed until every message is final and compared with the raw JetStream publish rate, the ceiling of any
-fan-out through the bus. Absolute figures on a 2-core machine move by 10-20 % between runs; compare the ratios
-within one run."""
+fan-out through the bus.
+The front-door tables run the whole stack as `make run` does (nats-server with its users, the five services with
+tracing to files, each on its own database) and send POST /requests at fixed rates whether or not earlier ones were
+answered (an open loop). "created/s" counts the 201s; "dept" is the time until the engineering department's own
+subscription (its read-only NATS user, as `pm watch`) sees the work order; "503 (R-A)" are the requests shed at the
+door and how many of them carried Retry-After; "other" are errors and any other status; the backlog is what the
+services' durable consumers had not yet acknowledged when the sending stopped and after the drain (30 s at most);
+"max RSS" is the largest service's peak resident memory. Absolute figures on a 2-core machine move by 10-20 %
+between runs; compare the ratios within one run."""
 
 
 def write_json(figures: dict[str, Any], path: Path) -> None:
