@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from pm_platform.db import READ_ONLY
 from pm_platform.envelope import as_utc, utcnow
@@ -93,9 +94,10 @@ async def schedule(
         "tracestate": trace_context.get("tracestate"),
         "baggage": trace_context.get("baggage"),
     }
-    moved = await uow.session.execute(update(timers).where(timers.c.kind == kind, timers.c.key == key).values(**values))
-    if moved.rowcount == 0:  # type: ignore[attr-defined]
-        await uow.session.execute(timers.insert().values(kind=kind, key=key, **values))
+    # One statement whether the timer is new or moved: (kind, key) is unique.
+    dialect = postgresql if uow.runtime.engine.dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(timers).values(kind=kind, key=key, **values)
+    await uow.session.execute(upsert.on_conflict_do_update(index_elements=["kind", "key"], set_=values))
 
 
 async def cancel(uow: UnitOfWork, kind: str, *, key: str) -> bool:

@@ -60,7 +60,7 @@ class UnitOfWork:
         await self.session.rollback()
         await self.session.close()
 
-    async def join_request(self, request_id: str) -> None:
+    async def join_request(self, request_id: str, *, new: bool = False) -> None:
         """Say that this work acts on the owner's request ``request_id`` (an HTTP step on its aggregate: a
         worker completing the work order, an agent replying, a follow-up's result; a timer).
 
@@ -70,7 +70,7 @@ class UnitOfWork:
         for the request, and the timers it schedules, continue the request's trace from there. So an HTTP
         step is a trace of its own (its server span and SQL) linked both ways with the request's trace, and
         the event-driven chain stays the request's one trace. A request not seen before lives in the
-        current trace from now on.
+        current trace from now on; ``new`` says the request is being created here, so there is nothing to look up.
         """
         span = trace.get_current_span()
         span.set_attribute("pm.correlation_id", request_id)
@@ -79,9 +79,11 @@ class UnitOfWork:
             return
         current = span.get_span_context()
         table = self.runtime.tables.request_traces
-        stored = (
-            await self.session.execute(select(table.c.traceparent).where(table.c.correlation_id == request_id))
-        ).scalar_one_or_none()
+        stored = None
+        if not new:
+            stored = (
+                await self.session.execute(select(table.c.traceparent).where(table.c.correlation_id == request_id))
+            ).scalar_one_or_none()
         request = span_context_of(stored)
         if request is None:
             if current.is_valid:

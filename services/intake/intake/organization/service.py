@@ -471,9 +471,19 @@ def most_specific(rules: Iterable[TimeLimitRule], limit: Limit, kind: str, prior
     return best
 
 
-async def resolve_limit(session: AsyncSession, site: str, limit: Limit, kind: str, priority: str) -> tuple[int, int]:
-    """(minutes, warning_minutes) for a request: the most specific of the site's rules, else the default."""
-    best = most_specific(await time_limit_rules(session, site), limit, kind, priority)
+async def resolve_limit(
+    session: AsyncSession,
+    site: str,
+    limit: Limit,
+    kind: str,
+    priority: str,
+    rules: Sequence[TimeLimitRule] | None = None,
+) -> tuple[int, int]:
+    """(minutes, warning_minutes) for a request: the most specific of the site's rules (``rules`` when the caller
+    read them already), else the default."""
+    if rules is None:
+        rules = await time_limit_rules(session, site)
+    best = most_specific(rules, limit, kind, priority)
     if best is None:
         return DEFAULT_LIMIT_MINUTES[limit], DEFAULT_WARNING_MINUTES[limit]
     return best.minutes, best.warning_minutes

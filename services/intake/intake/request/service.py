@@ -11,8 +11,8 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.incident import service as incidents
-from intake.organization.models import Building, Limit, Party, Site, Unit
-from intake.organization.service import check_category, resolve_limit, sees_contacts
+from intake.organization.models import Building, Limit, Party, Site, TimeLimitRule, Unit
+from intake.organization.service import check_category, resolve_limit, sees_contacts, time_limit_rules
 from intake.request.models import (
     OPEN,
     REPLY_SETTLED,
@@ -143,11 +143,12 @@ async def record_request(
     request.possible_duplicate_of = await _possible_duplicate(session, site, request)
     session.add(request)
     await session.flush()
-    await _arm(uow, request, Limit.acknowledge, now)
-    await _arm(uow, request, Limit.progress_reply, now)
+    rules = await time_limit_rules(session, request.site)  # read once for both limits
+    await _arm(uow, request, Limit.acknowledge, now, rules)
+    await _arm(uow, request, Limit.progress_reply, now, rules)
     incident = await incidents.group(uow, site, request)
     # This trace is the request's (`pm trace <request id>` finds it; later steps on the request link to it).
-    await uow.join_request(request.id)
+    await uow.join_request(request.id, new=True)
     created = RequestCreated(
         request_id=request.id,
         site=request.site,
@@ -206,9 +207,11 @@ async def _possible_duplicate(session: AsyncSession, site: Site, request: Reques
     return await session.scalar(query)
 
 
-async def _arm(uow: UnitOfWork, request: Request, limit: Limit, start: datetime) -> None:
+async def _arm(
+    uow: UnitOfWork, request: Request, limit: Limit, start: datetime, rules: Sequence[TimeLimitRule] | None = None
+) -> None:
     """Schedule the limit's warning and breach timers (durable: they survive restarts)."""
-    minutes, warning = await resolve_limit(uow.session, request.site, limit, request.kind, request.priority)
+    minutes, warning = await resolve_limit(uow.session, request.site, limit, request.kind, request.priority, rules)
     due = start + timedelta(minutes=minutes)
     if limit is Limit.acknowledge:
         request.ack_due_at = due
