@@ -26,6 +26,7 @@ from pm_platform.admission import NEVER_SHED, Admission
 from pm_platform.db import MAX_OFFSET
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
+from pm_platform.settings import Settings
 from pm_platform.storage import FileStore, file_store
 from pm_platform.telemetry import setup_tracing, shutdown_tracing
 from pm_platform.uow import UnitOfWork
@@ -88,20 +89,30 @@ def create_app(runtime: Runtime, *, title: str, routers: Sequence[APIRouter], de
     app.add_middleware(AnswerServerErrors)  # innermost: the request's span is still current
     app.add_middleware(RejectNul)
     app.add_middleware(AccessLog)  # logs the final status, inside OpenTelemetry's span
-    # Sheds what it cannot take at once (a quick 503), outside the work but inside the metrics and the trace.
-    app.add_middleware(
-        Admission,
-        max_in_flight=settings.http_max_in_flight,
-        max_queued=settings.http_max_queued,
-        queue_timeout=settings.http_queue_timeout_seconds,
-    )
     metrics.install(app)  # outermost of ours: counts the answers the middleware above give too
     # Probes and scrapes come every few seconds: not a trace each.
     # The ASGI receive and send of each body part are not a span each: two or three spans per request for nothing
     # an operator reads.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
+    shed_at_the_door(app, settings)
     SQLAlchemyInstrumentor().instrument(engine=runtime.engine.sync_engine)
     return app
+
+
+def shed_at_the_door(app: FastAPI, settings: Settings) -> None:
+    """Admission outermost, outside even OpenTelemetry's middleware (which wraps the whole stack): under overload
+    a shed request costs no span, no access-log line and no metrics work, so the admitted ones keep the CPU."""
+    build = app.build_middleware_stack
+
+    def build_with_admission() -> ASGIApp:
+        return Admission(
+            build(),
+            max_in_flight=settings.http_max_in_flight,
+            max_queued=settings.http_max_queued,
+            queue_timeout=settings.http_queue_timeout_seconds,
+        )
+
+    app.build_middleware_stack = build_with_admission  # type: ignore[method-assign]
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -71,9 +71,10 @@ class Settings(BaseSettings):
     publish_timeout_seconds: float = 5.0
     """How long the relay waits for a PubAck before retrying the row."""
     # Load shedding at the door (pm_platform.admission): past these a request is answered 503 with Retry-After.
-    http_max_in_flight: int = 32
-    """Requests a service works on at once; more wait in its queue."""
-    http_max_queued: int = 128
+    http_max_in_flight: int = 8
+    """Requests a service works on at once; more wait in its queue. Past a few, more at once only lengthens each:
+    they share one CPU and, on SQLite, one writer."""
+    http_max_queued: int = 32
     """Requests that may wait for a place; past this a request is answered 503 at once."""
     http_queue_timeout_seconds: float = 0.5
     """Longest wait in the queue; past it the request is answered 503 (Retry-After: this, rounded up)."""

@@ -88,3 +88,9 @@ def test_every_service_documents_the_503_with_retry_after_and_its_probes_do_not(
                     continue
                 assert answer is not None, (service, method, path)
                 assert "Retry-After" in answer["headers"], (service, method, path)
+
+
+def test_the_door_is_outermost_in_every_service_outside_even_the_tracing() -> None:
+    """A shed request costs no span, no access-log line and no metrics work."""
+    for service, app in service_apps():
+        assert isinstance(app.build_middleware_stack(), Admission), service
