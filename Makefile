@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SERVICES := intake dispatch billing survey notification
 PACKAGES := shared $(addprefix services/,$(SERVICES) console)
 
-.PHONY: run test test-sqlite test-postgres bench lint format lock clean
+.PHONY: run test test-sqlite test-postgres bench profile lint format lock clean
 
 $(BIN)/.installed: requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -22,6 +22,10 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m tests.bench
+
+# Where the services spend their CPU under load: py-spy per service into var/bench (BACKEND=postgres, RATE=...).
+profile: $(BIN)/.installed
+	$(BIN)/python -m tests.bench.profile --backend $(or $(BACKEND),sqlite) --rate $(or $(RATE),20)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check shared services tests examples
