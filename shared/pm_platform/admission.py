@@ -33,10 +33,8 @@ class Admission:
         self.max_queued = max_queued
         self.queue_timeout = queue_timeout
         self.retry_after = str(max(1, math.ceil(queue_timeout)))
-        self.in_flight = 0
         self.waiting: asyncio.Semaphore | None = None  # the queue's places; created on the server's loop
         self.slots: asyncio.Semaphore | None = None
-        self.shed = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in NEVER_SHED:
@@ -57,15 +55,12 @@ class Admission:
                     return
         else:
             await self.slots.acquire()
-        self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
             self.slots.release()
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, why: str) -> None:
-        self.shed += 1
         response = problem_response(
             503,
             "Service Unavailable",

@@ -303,12 +303,7 @@ async def load_runs(
 ) -> dict[str, Any]:
     """The five services on one stack, each rate in turn; the first rate that sheds load (any 503) is noted."""
     _say(f"{label}: open-loop load on POST /requests, the five services as processes ...")
-    database_url = None
-    if backend == "postgres":
-        prefix = postgres.name("load")
-        for service in SERVICES:
-            await postgres.create(f"{prefix}_{service}")
-        database_url = postgres.async_url(prefix + "_{service}")
+    database_url = await postgres.service_databases("load", SERVICES) if backend == "postgres" else None
     stack = LoadStack(base / "load", database_url)
     runs: list[dict[str, Any]] = []
     try:

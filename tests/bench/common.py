@@ -100,6 +100,13 @@ class Postgres:
             await connection.close()
         self.created.append(name)
 
+    async def service_databases(self, label: str, services: Sequence[str]) -> str:
+        """A database per service; the URL with ``{service}`` that gives each service its own."""
+        prefix = self.name(label)
+        for service in services:
+            await self.create(f"{prefix}_{service}")
+        return self.async_url(prefix + "_{service}")
+
     def async_url(self, name: str) -> str:
         """The SQLAlchemy asyncpg URL of database ``name`` (may contain ``{service}``)."""
         base = self.admin_url.split("?", 1)[0].rsplit("/", 1)[0]

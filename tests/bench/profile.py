@@ -45,12 +45,7 @@ def top_functions(path: Path, count: int) -> list[tuple[float, str]]:
 async def profile(backend: str, rate: float, seconds: float, out: Path, postgres_url: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="pm-profile-"))
     postgres = Postgres(postgres_url)
-    database_url = None
-    if backend == "postgres":
-        prefix = postgres.name("profile")
-        for service in SERVICES:
-            await postgres.create(f"{prefix}_{service}")
-        database_url = postgres.async_url(prefix + "_{service}")
+    database_url = await postgres.service_databases("profile", SERVICES) if backend == "postgres" else None
     stack = LoadStack(work, database_url)
     try:
         await asyncio.to_thread(stack.start)
