@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pm_platform import asyncapi, deadletters, metrics, ops
 from pm_platform.accesslog import AccessLog, setup_access_log
 from pm_platform.admission import NEVER_SHED, Admission
-from pm_platform.db import MAX_OFFSET
+from pm_platform.db import MAX_OFFSET, snapshot_options
 from pm_platform.problems import PROBLEM_JSON, ProblemBody, install_problem_handlers, problem_response
 from pm_platform.runtime import Runtime
 from pm_platform.settings import Settings
@@ -120,8 +120,16 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).sessionmaker() as session:
+    """A session for a route's reads (and the reference-data writes of PUT/PATCH/DELETE routes that emit no event).
+    A GET reads one snapshot and never waits for SQLite's write lock."""
+    runtime = get_runtime(request)
+    async with runtime.sessionmaker() as session:
+        if request.method in SAFE_METHODS:
+            await session.connection(execution_options=snapshot_options(runtime.engine.dialect.name))
         yield session
 
 

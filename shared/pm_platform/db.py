@@ -256,6 +256,16 @@ class WriteLock:
 READ_ONLY = {"pm_read_only": True}
 
 
+def snapshot_options(dialect: str) -> dict[str, Any]:
+    """Execution options for a transaction that only reads and must see the data as of one moment: a GET that
+    reads a request and then its timeline must not see the timeline of a step the row does not show yet.
+    PostgreSQL's READ COMMITTED takes a new snapshot per statement, so it reads REPEATABLE READ (read-only
+    transactions never fail to serialize there); SQLite's deferred BEGIN holds one snapshot from its first read."""
+    if dialect == "postgresql":
+        return {**READ_ONLY, "isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    return READ_ONLY
+
+
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

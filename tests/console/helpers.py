@@ -6,6 +6,7 @@ import os
 import struct
 import uuid
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,6 +23,18 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def reload_until(page: Page, found: Callable[[], bool], timeout: float = 45) -> None:
+    """Reload the page until the services' asynchronous step shows on it. Call it once the page has settled
+    (an ``expect`` on what the last click rendered): a reload while a form's navigation is under way fails with
+    "Not attached to an active page"."""
+
+    def shown() -> bool:
+        page.reload()
+        return found()
+
+    eventually(shown, timeout=timeout)
 
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> Path:

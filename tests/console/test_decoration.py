@@ -21,22 +21,12 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import PHONE
-from tests.console.helpers import household, screenshot, sign_in
+from tests.console.helpers import household, reload_until, screenshot, sign_in
 from tests.console.test_lifecycle import contexts
 from tests.console.test_portal import ask_for_code, sent_codes, small_png, wait_for_code
-from tests.e2e.conftest import Stack, eventually
+from tests.e2e.conftest import Stack
 
 __all__ = ["contexts"]  # the fixture: one browser context per person
-
-
-def reload_until(page: Page, found: Callable[[], bool], timeout: float = 45) -> None:
-    """Reload the page until the services' asynchronous step shows on it."""
-
-    def shown() -> bool:
-        page.reload()
-        return found()
-
-    eventually(shown, timeout=timeout)
 
 
 def test_a_permit_from_application_through_review_and_deposit_to_works_by_each_role_s_screens(
