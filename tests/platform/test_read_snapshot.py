@@ -5,6 +5,7 @@ row read a moment earlier still said "not escalated"."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +22,9 @@ def route_request(method: str, runtime: SimpleNamespace) -> Request:
     return Request({"type": "http", "method": method, "path": "/", "headers": [], "app": app})
 
 
+route_session = asynccontextmanager(get_session)  # the session a route's SessionDep gets
+
+
 async def test_a_get_sees_the_row_and_its_history_as_of_one_moment(database_urls: dict[str, str]) -> None:
     engine = create_engine(database_urls["probe"])
     runtime = SimpleNamespace(engine=engine, sessionmaker=sessionmaker(engine))
@@ -30,9 +34,7 @@ async def test_a_get_sees_the_row_and_its_history_as_of_one_moment(database_urls
             await connection.execute(text("CREATE TABLE history (item_id INTEGER, entry TEXT)"))
             await connection.execute(text("INSERT INTO item VALUES (1, 'open')"))
 
-        sessions = get_session(route_request("GET", runtime))
-        session = await anext(sessions)
-        try:
+        async with route_session(route_request("GET", runtime)) as session:
             assert (await session.execute(text("SELECT status FROM item WHERE id = 1"))).scalar() == "open"
             # A step commits between the two reads (a writer is not held up by the reading GET on SQLite either).
             async with asyncio.timeout(5), engine.begin() as step:
@@ -40,16 +42,10 @@ async def test_a_get_sees_the_row_and_its_history_as_of_one_moment(database_urls
                 await step.execute(text("INSERT INTO history VALUES (1, 'reopened')"))
             history = (await session.execute(text("SELECT count(*) FROM history"))).scalar()
             assert history == 0, "the GET saw a step its first read did not"
-        finally:
-            await sessions.aclose()
 
-        sessions = get_session(route_request("GET", runtime))
-        session = await anext(sessions)
-        try:  # the next GET sees the step whole
+        async with route_session(route_request("GET", runtime)) as session:  # the next GET sees the step whole
             assert (await session.execute(text("SELECT status FROM item WHERE id = 1"))).scalar() == "reopened"
             assert (await session.execute(text("SELECT count(*) FROM history"))).scalar() == 1
-        finally:
-            await sessions.aclose()
     finally:
         await engine.dispose()
 
@@ -62,19 +58,12 @@ async def test_a_get_may_not_write_on_postgresql(database_urls: dict[str, str]) 
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
-        sessions = get_session(route_request("GET", runtime))
-        session = await anext(sessions)
-        try:
+        async with route_session(route_request("GET", runtime)) as session:
             with pytest.raises(DBAPIError, match="read-only transaction"):
                 await session.execute(text("INSERT INTO item VALUES (1)"))
-        finally:
-            await sessions.aclose()
-        posted = get_session(route_request("PUT", runtime))
-        session = await anext(posted)
-        try:  # a PUT's session writes (reference data without events)
+        async with route_session(route_request("PUT", runtime)) as session:
+            # a PUT's session writes (reference data without events)
             await session.execute(text("INSERT INTO item VALUES (2)"))
             await session.commit()
-        finally:
-            await posted.aclose()
     finally:
         await engine.dispose()
