@@ -230,7 +230,7 @@ def _notice(broadcast: Broadcast, source_event_id: str, template: str = "broadca
 
 async def deliver(uow: UnitOfWork, data: BroadcastRecipient, event: Envelope) -> None:
     """One recipient of a broadcast: record their messages (``notification.broadcast.recipient.v1``)."""
-    broadcast = await uow.session.get(Broadcast, data.broadcast_id)
+    broadcast = await _held(uow.session, data.broadcast_id)
     if broadcast is None:
         raise ContractViolation(f"data/broadcast_id: no broadcast {data.broadcast_id}")
     notice = _notice(broadcast, source_event_id=event.id)
@@ -270,6 +270,17 @@ async def deliver(uow: UnitOfWork, data: BroadcastRecipient, event: Envelope) ->
         )
     elif all(m.status != Status.queued for m in recorded):
         await complete_if_final(uow.session, {broadcast.id})  # nothing left for the sender: maybe the last one
+
+
+async def _held(session: AsyncSession, broadcast_id: str) -> Broadcast | None:
+    """The broadcast, read once per session. The session's identity map holds unchanged rows only weakly: without
+    this reference each recipient of a consumer's batch read the broadcast again (a fifth of a 10,000-unit
+    broadcast's CPU in the profile)."""
+    held: dict[str, Broadcast] = session.info.setdefault("pm.broadcasts", {})
+    broadcast = held.get(broadcast_id) or await session.get(Broadcast, broadcast_id)
+    if broadcast is not None:
+        held[broadcast_id] = broadcast
+    return broadcast
 
 
 def _carried(data: BroadcastRecipient) -> Party | None:

@@ -12,12 +12,13 @@ quiet hours (staff on duty); replies within the reply window of an owner's own r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification.config import NotificationSettings, config_of
@@ -244,27 +245,12 @@ async def _seen(
     pending = [m for m in session.new if isinstance(m, Message)]
     first = next((m.id for m in pending if key is not None and m.dedupe_key == key), None)
     ask_key = key is not None and first is None
-    columns: list[Any] = []
-    if ask_key:
-        columns.append(select(Message.id).where(Message.dedupe_key == key).scalar_subquery())
-    if count:
-        who = (Message.party_id == recipient.party_id) if recipient.party_id else (Message.recipient == recipient.key)
-        columns.append(
-            select(func.count())
-            .select_from(Message)
-            .where(
-                who,
-                Message.channel == channel,
-                Message.created_at >= since,
-                Message.status != Status.suppressed.value,
-                Message.category.notin_(_UNTHROTTLED),
-            )
-            .scalar_subquery()
-        )
     recent = 0
-    if columns:
+    if ask_key or count:
+        statement = _seen_statement(ask_key, count, by_party=recipient.party_id is not None)
+        parameters = {"key": key, "who": recipient.party_id or recipient.key, "channel": channel, "since": since}
         with session.no_autoflush:
-            values = list((await session.execute(select(*columns))).one())
+            values = list((await session.execute(statement, parameters)).one())
         if ask_key:
             first = values.pop(0)
         if count:
@@ -280,6 +266,30 @@ async def _seen(
             and _same_recipient(m, recipient)
         )
     return first, recent
+
+
+@functools.cache
+def _seen_statement(ask_key: bool, count: bool, *, by_party: bool) -> Select[Any]:
+    """The query of ``_seen``, built once per shape with bound parameters: SQLAlchemy then reuses the statement's
+    cache key and compiled form, where building it per recipient cost a sixth of a broadcast's CPU."""
+    columns: list[Any] = []
+    if ask_key:
+        columns.append(select(Message.id).where(Message.dedupe_key == bindparam("key")).scalar_subquery())
+    if count:
+        who = Message.party_id if by_party else Message.recipient
+        columns.append(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                who == bindparam("who"),
+                Message.channel == bindparam("channel"),
+                Message.created_at >= bindparam("since", type_=Message.created_at.type),
+                Message.status != Status.suppressed.value,
+                Message.category.notin_(_UNTHROTTLED),
+            )
+            .scalar_subquery()
+        )
+    return select(*columns)
 
 
 def announce(uow: UnitOfWork, message: Message, at: datetime) -> None:
