@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +143,25 @@ def render_load(label: str, load: dict[str, Any] | None, seconds: float) -> list
         )
     first = load.get("first_rate_shedding")
     lines.append(f"  first rate shedding load: {'none' if first is None else f'{first:g} req/s'}")
+    lines.extend(_cpu_ceiling(load["runs"][0]))
     if load.get("error"):
         lines.append(f"  failed: {load['error']}")
     return lines
+
+
+def _cpu_ceiling(run: dict[str, Any]) -> list[str]:
+    """What one created request costs the services in CPU, and the rate this machine's cores could carry at that
+    cost: the ceiling the front door meets before any lock or queue does."""
+    per_service = run.get("cpu_ms_per_request") or {}
+    total = sum(per_service.values())
+    if not total:
+        return []
+    cores = os.cpu_count() or 1
+    spent = ", ".join(f"{service} {ms:.0f}" for service, ms in sorted(per_service.items(), key=lambda kv: -kv[1]))
+    return [
+        f"  CPU per created request at {run['offered_per_s']:g} req/s offered (ms): {spent}; total {total:.0f} ms, "
+        f"so {cores} cores carry at most {cores * 1000 / total:.0f} req/s"
+    ]
 
 
 HOW_TO_READ = """\
