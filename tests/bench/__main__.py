@@ -51,8 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--rates",
-        default=os.environ.get("PM_BENCH_RATES", "50,100,200,400"),
-        help="POST /requests per second offered in the load runs, in order (PM_BENCH_RATES; default 50,100,200,400)",
+        default=os.environ.get("PM_BENCH_RATES", "20,50,100,200,400"),
+        help="POST /requests per second offered in the load runs, in order (PM_BENCH_RATES; default 20,50,100,200,400)",
     )
     parser.add_argument(
         "--seconds",
