@@ -4,12 +4,13 @@ clerk (POST /billing-periods), repairs come from completed work orders."""
 
 from datetime import UTC, datetime
 
-from billing.directory.service import upsert_party, upsert_unit
+from billing.directory.service import upsert_party, upsert_site, upsert_unit
 from billing.period.models import SiteBilling, SiteBillingUpdate
 from billing.period.service import ensure_site
 from pm_platform.directory import demo_payloads
 from pm_platform.runtime import Runtime
 from pm_platform.service_cli import load_demo
+from pm_platform.sitetime import DEFAULT_TIMEZONE
 
 # Older than anything intake publishes: intake's own events about these units and parties always win.
 SEEDED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -26,6 +27,7 @@ async def seed(runtime: Runtime) -> None:
                 session.add(SiteBilling(site=code, **settings.model_dump(), updated_at=datetime.now(UTC)))
             await ensure_site(session, code)  # what intake.site.upserted.v1 sets up
         for site in demo["sites"]:
+            await upsert_site(session, site["code"], site.get("timezone") or DEFAULT_TIMEZONE)
             for unit in site["units"]:
                 unit_data, owner_data = demo_payloads(site["code"], unit, SEEDED_AT)
                 await upsert_unit(session, unit_data)

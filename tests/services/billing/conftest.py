@@ -11,6 +11,7 @@ import pytest
 
 from billing.account import service as account_service
 from billing.database import Base, platform_tables
+from billing.directory import service as directory_service
 from billing.main import create, subscriptions
 from billing.period import service as period_service
 from billing.seed import seed
@@ -40,11 +41,12 @@ async def seeded(billing):
 
 @pytest.fixture
 def issue_day(monkeypatch: pytest.MonkeyPatch):
-    """Pin billing's clock (issuing, and the overdue check) to a day, 09:00 UTC: due dates depend on it."""
+    """Pin billing's clock (issuing, the overdue check, the site's today) to a day, 09:00 UTC (17:00 in Shanghai): due
+    dates depend on it."""
 
     def pin(day: date) -> None:
         at = datetime.combine(day, time(9), tzinfo=UTC)
-        for module in (period_service, account_service):
+        for module in (period_service, account_service, directory_service):
             monkeypatch.setattr(module, "utcnow", lambda: at)
 
     return pin

@@ -17,6 +17,7 @@ from billing.payment.models import Payment
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
+from pm_platform.sitetime import local_date
 from pm_platform.timers import fire_due
 from tests.services.billing.helpers import UNIT, apply, auth, completed, events_of, payment
 from tests.services.support import outbox_events
@@ -159,7 +160,8 @@ async def test_status_is_published_on_each_change_and_when_a_charge_falls_overdu
     assert subject == "billing.account.status_changed.v1.harbour"
     assert (overdue.data["overdue_cents"], overdue.data["in_arrears"]) == (1550, True)
     assert overdue.data["reason"] == "overdue"
-    assert overdue.data["oldest_due"] == (utcnow() + timedelta(days=15)).date().isoformat()
+    # Due fifteen days after the day it was recorded at the site (Shanghai), whatever the UTC date.
+    assert overdue.data["oldest_due"] == (local_date(utcnow(), "Asia/Shanghai") + timedelta(days=15)).isoformat()
     assert await fire_due(runtime, timers, now=utcnow() + timedelta(days=40)) == 0
 
 
@@ -177,6 +179,9 @@ def paid(amount_cents: int, received_at: datetime = AUGUST, voided: bool = False
     return Payment(amount_cents=amount_cents, received_at=received_at, voided_at=received_at if voided else None)
 
 
+SHANGHAI = "Asia/Shanghai"
+
+
 @pytest.mark.unit
 def test_unit_payments_settle_the_oldest_due_charges_first() -> None:
     charges = [
@@ -184,7 +189,7 @@ def test_unit_payments_settle_the_oldest_due_charges_first() -> None:
         fee("aug", 100, date(2026, 8, 15)),
         fee("sep", 100, date(2026, 9, 15)),
     ]
-    ledger = settle(date(2026, 11, 30), charges, [paid(150), paid(1000, voided=True)])
+    ledger = settle(date(2026, 11, 30), charges, [paid(150), paid(1000, voided=True)], SHANGHAI)
     assert ledger.outstanding == {"aug": 0, "sep": 50, "nov": 100}
     assert (ledger.charged_cents, ledger.paid_cents, ledger.balance_cents) == (300, 150, 150)
     assert (ledger.overdue_cents, ledger.oldest_due, ledger.days_overdue) == (150, date(2026, 9, 15), 76)
@@ -201,7 +206,7 @@ def test_unit_arrears_are_aged_in_buckets_by_days_past_their_due_date() -> None:
         fee("61", 80, date(2026, 10, 31)),
         fee("91", 160, date(2026, 10, 1)),
     ]
-    ledger = settle(as_of, charges, [])
+    ledger = settle(as_of, charges, [], SHANGHAI)
     assert ledger.aging == {"1_30": 30, "31_60": 40, "61_90": 80, "over_90": 160}
     assert ledger.overdue_cents == 310
 
@@ -213,6 +218,18 @@ def test_unit_a_ledger_sees_only_what_was_recorded_or_received_by_the_end_of_its
         date(2026, 11, 30),
         [fee("aug", 100, date(2026, 8, 15)), fee("dec", 50, date(2026, 12, 15), later)],
         [paid(100, later)],
+        SHANGHAI,
     )
     assert (ledger.charged_cents, ledger.paid_cents, ledger.overdue_cents) == (100, 0, 100)
     assert [c.id for c in ledger.charges] == ["aug"]
+
+
+@pytest.mark.unit
+def test_unit_the_day_of_a_ledger_ends_at_the_site_s_midnight_not_utc_s() -> None:
+    charges = [fee("aug", 100, date(2026, 8, 15))]
+    last_minute = paid(30, datetime(2026, 11, 30, 15, 59, tzinfo=UTC))  # 23:59 on 30 Nov in Shanghai
+    past_midnight = paid(40, datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # 00:00 on 1 Dec in Shanghai
+    in_shanghai = settle(date(2026, 11, 30), charges, [last_minute, past_midnight], SHANGHAI)
+    assert in_shanghai.paid_cents == 30
+    assert settle(date(2026, 12, 1), charges, [last_minute, past_midnight], SHANGHAI).paid_cents == 70
+    assert settle(date(2026, 11, 30), charges, [last_minute, past_midnight], "UTC").paid_cents == 70

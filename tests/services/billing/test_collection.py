@@ -212,9 +212,10 @@ def test_unit_the_collection_target_depends_on_how_many_months_ago_the_period_wa
 
 @pytest.mark.unit
 def test_unit_a_repair_charge_is_billed_in_the_month_it_was_recorded_and_a_fee_in_its_period() -> None:
-    recorded = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
-    assert billed_in(Charge(period=None, recorded_at=recorded)) == "2026-10"
-    assert billed_in(Charge(period="2026-09", recorded_at=recorded)) == "2026-09"
+    recorded = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)  # 07:00 on 1 November in Shanghai
+    assert billed_in(Charge(period=None, recorded_at=recorded), "Asia/Shanghai") == "2026-11"
+    assert billed_in(Charge(period=None, recorded_at=recorded), "UTC") == "2026-10"
+    assert billed_in(Charge(period="2026-09", recorded_at=recorded), "Asia/Shanghai") == "2026-09"
 
 
 @pytest.mark.unit
@@ -225,11 +226,11 @@ def test_unit_the_collection_rate_of_a_period_and_whether_it_meets_its_target() 
         Charge(id="repair", period=None, amount_cents=100, due_date=date(2026, 11, 16), recorded_at=recorded),
     ]
     payment = Payment(amount_cents=900, received_at=recorded, voided_at=None)
-    ledger = settle(date(2026, 11, 30), charges, [payment])
-    result = period_collection([ledger], "2026-11", date(2026, 11, 30), TARGETS)
+    ledger = settle(date(2026, 11, 30), charges, [payment], "Asia/Shanghai")
+    result = period_collection([ledger], "2026-11", date(2026, 11, 30), TARGETS, "Asia/Shanghai")
     assert (result.billed_cents, result.collected_cents, result.outstanding_cents) == (1000, 900, 100)
     assert (result.rate_percent, result.target_percent, result.meets_target) == (90.0, 90, True)
-    last_month = period_collection([ledger], "2026-11", date(2026, 12, 5), TARGETS)
+    last_month = period_collection([ledger], "2026-11", date(2026, 12, 5), TARGETS, "Asia/Shanghai")
     assert (last_month.months_ago, last_month.target_percent, last_month.meets_target) == (1, 95, False)
-    empty = period_collection([], "2026-11", date(2026, 11, 30), TARGETS)
+    empty = period_collection([], "2026-11", date(2026, 11, 30), TARGETS, "Asia/Shanghai")
     assert (empty.rate_percent, empty.meets_target) == (None, None)

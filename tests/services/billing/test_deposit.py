@@ -12,9 +12,11 @@ from sqlalchemy import select
 from billing.account.models import Charge
 from billing.deposit.models import DepositStatus, move, split
 from pm_platform.auth import mint_token
+from pm_platform.envelope import utcnow
 from pm_platform.errors import Conflict
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
+from pm_platform.sitetime import month_of_instant
 from tests.services.billing.helpers import UNIT, apply_intake, auth, events_of, intake_event
 from tests.services.support import outbox_events
 
@@ -112,7 +114,9 @@ async def test_a_clerk_receives_the_deposit_with_a_deposit_receipt_and_it_never_
     account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))).json()
     assert (account["balance_cents"], account["paid_cents"], account["payments"]) == (30000, 0, [])
     summary = await client.get(
-        "/payments/summary", params={"site": "harbour", "month": "2026-12"}, headers=auth(runtime)
+        "/payments/summary",
+        params={"site": "harbour", "month": month_of_instant(utcnow(), "Asia/Shanghai")},
+        headers=auth(runtime),
     )
     assert summary.json()["amount_cents"] == 0
 

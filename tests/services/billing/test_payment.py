@@ -8,6 +8,7 @@ import pytest
 
 from billing.payment.service import receipt_no
 from pm_platform.envelope import utcnow
+from pm_platform.sitetime import month_of_instant
 from tests.services.billing.helpers import HARBOUR_FEES, UNIT, auth, events_of, payment
 from tests.services.support import outbox_events
 
@@ -57,7 +58,7 @@ async def test_payments_are_idempotent_by_reference_with_gapless_receipts(seeded
     assert account["balance_cents"] == 5060 and [p["voided"] for p in account["payments"]] == [False, True]
     listing = (await client.get("/payments", params={"site": "harbour"}, headers=clerk)).json()
     assert [p["receipt_no"] for p in listing["items"]] == ["HARBOUR-000002", "HARBOUR-000001"]
-    month = utcnow().strftime("%Y-%m")
+    month = month_of_instant(utcnow(), "Asia/Shanghai")  # the site's month, not UTC's
     summary = (
         await client.get(
             "/payments/summary",

@@ -131,9 +131,10 @@ async def test_a_period_issued_after_its_due_day_is_due_a_grace_period_after_the
         ).json()
         assert (account["overdue_cents"], account["in_arrears"]) == (overdue, overdue > 0), as_of
 
-    # The overdue timer fires the day after the due date, not before.
-    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 23, 59, tzinfo=UTC)) == 0
-    assert await fire_due(runtime, timers, now=datetime(2026, 12, 9, 0, 1, tzinfo=UTC)) == len(HARBOUR_FEES)
+    # The overdue timer fires at the site's midnight after the due date (00:00 on 9 Dec in Shanghai is 16:00 UTC
+    # on the 8th), not before.
+    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 15, 59, tzinfo=UTC)) == 0
+    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 16, 1, tzinfo=UTC)) == len(HARBOUR_FEES)
     fell_due = [
         e
         for e in events_of(await outbox_events(runtime), "billing.account.status_changed.v1")

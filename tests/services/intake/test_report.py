@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from intake.report.service import _attainment, parse_month
+from intake.request.models import Request
 from pm_platform.envelope import utcnow
 from pm_platform.errors import Invalid
+from pm_platform.sitetime import month_of_instant
 from tests.services.intake.helpers import REPAIR, auth, move, post
 
 
@@ -39,7 +42,7 @@ async def test_complaints_are_classified_and_analysed_monthly(intake) -> None:
     )
     assert response.status_code == 422 and response.json()["field"] == "complaint_class"
     await move(client, runtime, valid["id"], "acknowledged")
-    month = utcnow().strftime("%Y-%m")
+    month = month_of_instant(utcnow(), "Asia/Shanghai")  # the site's month
     supervisor = auth(runtime, roles=("supervisor",))
     analysis = (
         await client.get("/reports/complaints", params={"month": month, "site": "harbour"}, headers=supervisor)
@@ -77,6 +80,33 @@ async def test_the_daily_report_counts_the_day(intake) -> None:
     assert report["created_by_channel"] == {"phone": 1, "app": 1}
     assert report["transitions"] == {"acknowledged": 1}
     assert report["open_now"] == 2 and report["overdue_now"] == 0 and report["duty_log_entries"] == 1
+
+
+async def test_the_daily_report_and_the_month_are_the_site_s_own_calendar(intake) -> None:
+    """01:00 on 1 December in Shanghai is 17:00 UTC on 30 November: the site's day and month, not UTC's."""
+    runtime, client = intake
+    late = await post(client, runtime)
+    complaint = await post(client, runtime, kind="complaint", in_unit=False, category="cleaning")
+    async with runtime.sessionmaker() as session:
+        at = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+        await session.execute(
+            update(Request).where(Request.id.in_([late["id"], complaint["id"]])).values(created_at=at)
+        )
+        await session.commit()
+    supervisor = auth(runtime, roles=("supervisor",))
+
+    async def created_on(day: str) -> int:
+        params = {"site": "harbour", "day": day}
+        report = (await client.get("/reports/daily", params=params, headers=supervisor)).json()
+        return int(report["created"])
+
+    assert (await created_on("2026-11-30"), await created_on("2026-12-01")) == (0, 2)
+
+    async def complaints_in(month: str) -> int:
+        params = {"site": "harbour", "month": month}
+        return int((await client.get("/reports/complaints", params=params, headers=supervisor)).json()["complaints"])
+
+    assert (await complaints_in("2026-11"), await complaints_in("2026-12")) == (0, 1)
 
 
 # --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------

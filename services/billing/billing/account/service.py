@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from billing.account.models import (
     charge_kind,
 )
 from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
-from billing.directory.service import payers
+from billing.directory.service import payers, site_timezone, site_today
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from pm_events.billing import AccountStatusChanged, ChargeRecorded
@@ -36,15 +36,12 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.errors import Forbidden, NotFound
+from pm_platform.sitetime import day_start, local_date
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
 OVERDUE_TIMER = "account.falls_overdue"
 timers = Timers()
-
-
-def end_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.max, tzinfo=UTC)
 
 
 # --- the ledger: charges against payments --------------------------------------------------------------
@@ -78,11 +75,12 @@ def settlement_order(charge: Charge) -> tuple[date, datetime, str]:
     return charge.due_date, as_utc(charge.recorded_at), charge.id
 
 
-def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) -> Ledger:
-    """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date."""
-    cutoff = end_of_day(as_of)
-    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) <= cutoff), key=settlement_order)
-    live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) <= cutoff]
+def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment], timezone: str) -> Ledger:
+    """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date. ``as_of``
+    is a day of the site's calendar: what was recorded before the site's next midnight counts."""
+    cutoff = day_start(as_of + timedelta(days=1), timezone)
+    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) < cutoff), key=settlement_order)
+    live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) < cutoff]
     ledger = Ledger(as_of, live_charges, live_payments)
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)
     ledger.paid_cents = sum(p.amount_cents for p in live_payments)
@@ -104,9 +102,12 @@ def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment]) 
 
 
 async def site_ledgers(
-    session: AsyncSession, site: str, as_of: date, unit_ids: Sequence[str] | None = None
+    session: AsyncSession, site: str, as_of: date | None = None, unit_ids: Sequence[str] | None = None
 ) -> dict[str, Ledger]:
-    """The ledger of every unit of a site with charges or payments (or of ``unit_ids``)."""
+    """The ledger of every unit of a site with charges or payments (or of ``unit_ids``), as of a day of the site's
+    calendar (today there by default)."""
+    timezone = await site_timezone(session, site)
+    as_of = as_of or local_date(utcnow(), timezone)
     charge_query = select(Charge).where(Charge.site == site)
     payment_query = select(Payment).where(Payment.site == site)
     if unit_ids is not None:
@@ -119,10 +120,10 @@ async def site_ledgers(
     for payment in (await session.scalars(payment_query)).all():
         payments.setdefault(payment.unit_id, []).append(payment)
     units = sorted(set(charges) | set(payments) | set(unit_ids or []))
-    return {u: settle(as_of, charges.get(u, []), payments.get(u, [])) for u in units}
+    return {u: settle(as_of, charges.get(u, []), payments.get(u, []), timezone) for u in units}
 
 
-async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: date) -> Ledger:
+async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: date | None = None) -> Ledger:
     return (await site_ledgers(session, site, as_of, [unit_id]))[unit_id]
 
 
@@ -142,7 +143,7 @@ async def refresh_status(
     """Recompute a unit's status and publish billing.account.status_changed.v1 if it differs from the last one
     published (a unit never published counts as zero and not in arrears). True when it published."""
     await uow.session.flush()
-    today = today or utcnow().date()
+    today = today or await site_today(uow.session, site)
     # Lock the unit's status row first (PostgreSQL): a concurrent change of the same unit waits for this one to
     # commit and then computes from it, so the last status published includes both.
     status = await uow.session.get(AccountStatus, unit_id, with_for_update=True)
@@ -190,10 +191,11 @@ async def site_currency(session: AsyncSession, site: str) -> str:
 
 async def watch_due_date(uow: UnitOfWork, site: str, unit_id: str, due_date: date) -> None:
     """A charge turns overdue the day after its due date with nobody acting: a durable timer re-checks the
-    unit's status then (one timer per unit and due date)."""
-    if due_date < utcnow().date():
+    unit's status then (one timer per unit and due date): at the site's midnight after the due date."""
+    timezone = await site_timezone(uow.session, site)
+    if due_date < local_date(utcnow(), timezone):
         return  # already overdue: the status published now says so
-    due_at = datetime.combine(due_date + timedelta(days=1), time.min, tzinfo=UTC)
+    due_at = day_start(due_date + timedelta(days=1), timezone)
     await schedule(
         uow,
         OVERDUE_TIMER,
@@ -205,8 +207,10 @@ async def watch_due_date(uow: UnitOfWork, site: str, unit_id: str, due_date: dat
 
 @timers.on(OVERDUE_TIMER)
 async def on_falls_overdue(timer: DueTimer, uow: UnitOfWork) -> None:
-    today = max(utcnow().date(), timer.due_at.date())
-    await refresh_status(uow, timer.payload["site"], timer.payload["unit_id"], reason="overdue", today=today)
+    site = timer.payload["site"]
+    timezone = await site_timezone(uow.session, site)
+    today = max(local_date(utcnow(), timezone), local_date(timer.due_at, timezone))
+    await refresh_status(uow, site, timer.payload["unit_id"], reason="overdue", today=today)
 
 
 # --- charges -----------------------------------------------------------------------------------------
@@ -246,7 +250,7 @@ async def record_repair_charge(uow: UnitOfWork, data: WorkOrderCompleted, comple
         amount_cents=int(charge_data_in.amount_cents),
         currency=charge_data_in.currency,
         period=None,
-        due_date=now.date() + timedelta(days=due_days),
+        due_date=await site_today(uow.session, data.site) + timedelta(days=due_days),
         request_id=data.request_id,
         work_order_id=data.work_order_id,
         source_event_id=completed.id,
@@ -303,7 +307,7 @@ async def account(
 ) -> AccountRead:
     """A unit's account at a site (the caller's scope on ``site`` is checked by the route); empty is balance 0.
     The payer's full phone number only for the roles that chase payment."""
-    as_of = as_of or utcnow().date()
+    as_of = as_of or await site_today(session, site)
     await check_owner(session, principal, unit_id)
     unit = await session.get(Unit, unit_id)
     if unit is not None and unit.site != site:
@@ -379,7 +383,7 @@ async def list_accounts(
     offset: int,
 ) -> tuple[list[AccountSummary], int]:
     """Every account of a site (its units, and any unit with charges or payments), by unit."""
-    as_of = as_of or utcnow().date()
+    as_of = as_of or await site_today(session, site)
     units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.site == site))).all()}
     ledgers = await site_ledgers(session, site, as_of, sorted(units))
     rows = sorted(ledgers.items())

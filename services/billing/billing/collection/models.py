@@ -48,6 +48,7 @@ class PeriodCollection(BaseModel):
 
 class SiteCollection(BaseModel):
     site: str
+    as_of: date  # the day of the site's own calendar the rates are worked out on
     currency: str
     periods: list[PeriodCollection]
 

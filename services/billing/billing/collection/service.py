@@ -17,11 +17,12 @@ from billing.account.models import BUCKETS, Charge
 from billing.account.service import Ledger, site_currency, site_ledgers
 from billing.collection.models import ArrearsItem, ArrearsRead, CollectionRead, PeriodCollection, SiteCollection
 from billing.directory.models import PHONE_ROLES, Unit, payer_read
-from billing.directory.service import payers
+from billing.directory.service import payers, site_timezone, site_today
 from billing.period.models import SiteBilling
 from billing.period.service import month_of, period_of, shift_period
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
+from pm_platform.sitetime import DEFAULT_TIMEZONE, local_date, month_of_instant
 
 
 async def arrears(
@@ -36,7 +37,7 @@ async def arrears(
 ) -> ArrearsRead:
     """Units of a site overdue by at least ``min_days`` on ``as_of``, longest overdue first."""
     principal.check_site(site)
-    as_of = as_of or utcnow().date()
+    as_of = as_of or await site_today(session, site)
     ledgers = await site_ledgers(session, site, as_of)
     owing = [
         (unit_id, ledger)
@@ -93,18 +94,19 @@ def target_for(settings: SiteBilling | None, months_ago: int) -> int | None:
     )
 
 
-def billed_in(charge: Charge) -> str:
-    """The month a charge was billed for: a fee's period; a repair charge (no period), the month it was recorded."""
-    return charge.period or period_of(as_utc(charge.recorded_at).date())
+def billed_in(charge: Charge, timezone: str) -> str:
+    """The month a charge was billed for: a fee's period; a repair charge (no period), the site's month it was
+    recorded in."""
+    return charge.period or month_of_instant(as_utc(charge.recorded_at), timezone)
 
 
 def period_collection(
-    ledgers: Sequence[Ledger], period: str, as_of: date, settings: SiteBilling | None
+    ledgers: Sequence[Ledger], period: str, as_of: date, settings: SiteBilling | None, timezone: str
 ) -> PeriodCollection:
     billed = collected = 0
     for ledger in ledgers:
         for charge in ledger.charges:
-            if billed_in(charge) == period:
+            if billed_in(charge, timezone) == period:
                 billed += charge.amount_cents
                 collected += charge.amount_cents - ledger.outstanding[charge.id]
     months_ago = months_between(period, period_of(as_of))
@@ -126,25 +128,29 @@ async def collection(
     session: AsyncSession, principal: Principal, *, site: str | None, as_of: date | None, periods: Sequence[str] | None
 ) -> CollectionRead:
     """The collection rate per site (the one asked for, else every site in the caller's scope that bills) for
-    the given periods, by default the current month, last month and the month before."""
-    as_of = as_of or utcnow().date()
+    the given periods, by default the current month, last month and the month before, each site's months counted
+    in its own calendar (``as_of``: a day of it, today there by default)."""
     if site:
         principal.check_site(site)
         sites = [site]
     else:
         configured = (await session.scalars(select(SiteBilling.site).order_by(SiteBilling.site))).all()
         sites = [s for s in configured if principal.can_act_on(s)]
-    current = period_of(as_of)
-    wanted = list(periods) if periods else [current, shift_period(current, -1), shift_period(current, -2)]
     result: list[SiteCollection] = []
     for code in sites:
+        timezone = await site_timezone(session, code)
+        day = as_of or await site_today(session, code)
+        current = period_of(day)
+        wanted = list(periods) if periods else [current, shift_period(current, -1), shift_period(current, -2)]
         settings = await session.get(SiteBilling, code)
-        ledgers = list((await site_ledgers(session, code, as_of)).values())
+        ledgers = list((await site_ledgers(session, code, day)).values())
         result.append(
             SiteCollection(
                 site=code,
+                as_of=day,
                 currency=settings.currency if settings else "CNY",
-                periods=[period_collection(ledgers, p, as_of, settings) for p in wanted],
+                periods=[period_collection(ledgers, p, day, settings, timezone) for p in wanted],
             )
         )
-    return CollectionRead(as_of=as_of, sites=result)
+    latest = max((s.as_of for s in result), default=as_of or local_date(utcnow(), DEFAULT_TIMEZONE))
+    return CollectionRead(as_of=as_of or latest, sites=result)

@@ -31,6 +31,7 @@ from billing.deposit.models import (
     move,
     split,
 )
+from billing.directory.service import site_today
 from billing.payment.service import next_receipt
 from pm_events.billing import DepositHeld, DepositReturned, DepositReturnedDeduction
 from pm_events.intake import DecorationApproved, DecorationSettled
@@ -127,7 +128,8 @@ async def _one_off(
         amount_cents=amount_cents,
         currency=deposit.currency,
         period=None,
-        due_date=now.date() + timedelta(days=await repair_due_days(uow.session, deposit.site)),
+        due_date=await site_today(uow.session, deposit.site)
+        + timedelta(days=await repair_due_days(uow.session, deposit.site)),
         request_id=None,
         work_order_id=None,
         source_event_id=source_event_id,

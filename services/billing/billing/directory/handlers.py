@@ -1,9 +1,9 @@
 """Subscribers: the owner archive's unit and party changes refresh billing's slim copy (stale ones are ignored);
-a site onboarded in intake gets its receipt counter."""
+a site onboarded in intake gets its time zone and its receipt counter."""
 
 from __future__ import annotations
 
-from billing.directory.service import upsert_party, upsert_unit
+from billing.directory.service import upsert_party, upsert_site, upsert_unit
 from billing.period.service import ensure_site
 from pm_events.intake import PartyUpserted, SiteUpserted, UnitUpserted
 from pm_platform.envelope import Envelope
@@ -25,4 +25,5 @@ async def on_party_upserted(event: PartyUpserted, envelope: Envelope, uow: UnitO
 
 @subscriptions.on(SiteUpserted)
 async def on_site_upserted(event: SiteUpserted, envelope: Envelope, uow: UnitOfWork) -> None:
+    await upsert_site(uow.session, event.site, event.timezone)
     await ensure_site(uow.session, event.site)

@@ -14,6 +14,14 @@ from pm_platform.directory import PartyCopy, UnitCopy
 PHONE_ROLES = frozenset({"billing_clerk", "supervisor", "manager"})
 
 
+class Site(Base):
+    """A site as intake onboarded it (intake.site.upserted.v1): its time zone cuts the site's days and months."""
+
+    __tablename__ = "sites"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
 class Unit(UnitCopy, Base):
     __tablename__ = "units"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

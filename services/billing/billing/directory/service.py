@@ -4,11 +4,34 @@ ignored), and find who pays for a unit."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.directory.models import Party, Unit
-from pm_platform import directory
+from billing.directory.models import Party, Site, Unit
+from pm_platform import directory, sitetime
+from pm_platform.envelope import utcnow
+
+
+async def upsert_site(session: AsyncSession, site: str, timezone: str) -> None:
+    """Keep a site's time zone (intake.site.upserted.v1; the demo seed)."""
+    row = await session.get(Site, site)
+    if row is None:
+        session.add(Site(site=site, timezone=timezone))
+    else:
+        row.timezone = timezone
+    await session.flush()
+
+
+async def site_timezone(session: AsyncSession, site: str) -> str:
+    """The site's IANA time zone; the group's default until intake has told billing of the site."""
+    row = await session.get(Site, site)
+    return row.timezone if row is not None else sitetime.DEFAULT_TIMEZONE
+
+
+async def site_today(session: AsyncSession, site: str) -> date:
+    """Today's date at the site: what "overdue", "this month" and a due date's day are counted in."""
+    return sitetime.local_date(utcnow(), await site_timezone(session, site))
 
 
 async def upsert_unit(session: AsyncSession, data: directory.Payload) -> bool:

@@ -14,7 +14,7 @@ from billing.account.models import Charge, charge_kind
 from billing.account.service import refresh_status, settlement_order, site_currency
 from billing.deposit.models import DepositReceiptCounter
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
-from billing.directory.service import payers
+from billing.directory.service import payers, site_timezone
 from billing.payment.models import (
     MethodTotal,
     Payment,
@@ -31,6 +31,7 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
+from pm_platform.sitetime import month_bounds
 from pm_platform.uow import UnitOfWork
 
 
@@ -145,11 +146,10 @@ async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, r
 
 
 async def month_summary(session: AsyncSession, principal: Principal, site: str, month: str) -> PaymentsSummary:
-    """Payments received in a month (UTC), voids apart, for the month-end reconciliation with finance."""
+    """Payments received in a month of the site's calendar (a payment at 04:00 on the 1st in Shanghai is the new
+    month's), voids apart, for the month-end reconciliation with finance."""
     principal.check_site(site)
-    year, number = (int(part) for part in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=UTC)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    start, end = month_bounds(month, await site_timezone(session, site))
     rows = (
         await session.scalars(
             select(Payment)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.account.models import MANAGEMENT_FEE, Charge
 from billing.account.service import charge_recorded, refresh_status, watch_due_date
 from billing.directory.models import Unit
-from billing.directory.service import payers
+from billing.directory.service import payers, site_today
 from billing.payment.models import ReceiptCounter
 from billing.period.models import (
     BillingPeriod,
@@ -137,7 +137,7 @@ async def issue_period(
     fee for the period yet. The first issue fixes the period's rate and due date; issuing again charges only
     units added since (nothing twice)."""
     principal.check_site(request.site)
-    today = today or utcnow().date()
+    today = today or await site_today(uow.session, request.site)
     if request.period > shift_period(period_of(today), 1):
         raise Invalid(f"period {request.period} is more than a month ahead", field="period")
     settings = await uow.session.get(SiteBilling, request.site)

@@ -40,7 +40,7 @@ async def answer(
     """Work the unit's balance out today and publish the answer: cleared when nothing is owed (a credit is not
     owed)."""
     now = utcnow()
-    ledger = await unit_ledger(uow.session, settlement.site, settlement.unit_id, now.date())
+    ledger = await unit_ledger(uow.session, settlement.site, settlement.unit_id)
     owed = max(ledger.balance_cents, 0)
     settlement.balance_cents, settlement.owed_cents, settlement.cleared = ledger.balance_cents, owed, owed == 0
     settlement.currency = await site_currency(uow.session, settlement.site)
@@ -79,7 +79,7 @@ async def recheck(uow: UnitOfWork, site: str, unit_id: str, *, correlation_id: s
     ).all()
     if not waiting:
         return
-    ledger = await unit_ledger(uow.session, site, unit_id, utcnow().date())
+    ledger = await unit_ledger(uow.session, site, unit_id)
     if ledger.balance_cents > 0:
         return
     for settlement in waiting:

@@ -15,6 +15,7 @@ from console.reports import rules, service
 from console.services import ServiceError
 from console.web import Page, SignedInPage, services_of
 from pm_platform.envelope import utcnow
+from pm_platform.sitetime import local_date
 
 router = APIRouter(prefix="/reports")
 
@@ -27,7 +28,7 @@ async def _reports(
     """(period, the sites to choose from, the sites shown, the sections, a refusal of the site list)."""
     assert page.account is not None
     services = services_of(page.request)
-    today = utcnow().date()
+    today = local_date(utcnow(), page.request.app.state.console.display_timezone)  # the sites' day, not UTC's
     period = rules.chosen_period(period_kind, day, month, today)
     try:
         choices = await service.sites_in_scope(services, page.token, page.account.sites)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +35,7 @@ from pm_platform.auth import Principal
 from pm_platform.db import get_in_scope
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Conflict, Forbidden, Invalid, NotFound
+from pm_platform.sitetime import local_date
 from pm_platform.uow import UnitOfWork
 
 # Roles that see owners' full phone numbers and arrears; everyone else (department workers) sees them masked.
@@ -76,7 +76,7 @@ async def site_timezone(session: AsyncSession, site: str) -> str:
 
 async def site_today(session: AsyncSession, site: str, at: datetime | None = None) -> date:
     """The calendar day at the site (now, or at ``at``): days are read as the people on site read them."""
-    return (at or utcnow()).astimezone(ZoneInfo(await site_timezone(session, site))).date()
+    return local_date(at or utcnow(), await site_timezone(session, site))
 
 
 async def update_site_settings(uow: UnitOfWork, site_code: str, change: SiteSettingsUpdate) -> Site:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.duty.models import DutyLogEntry
 from intake.organization.models import Site
+from intake.organization.service import site_timezone
 from intake.report.models import Attainment, ComplaintAnalysis, DailyReport, HotSpot
 from intake.request.models import OPEN, Kind, Request, Status, StatusChange, TimelineEntry
 from intake.request.service import overdue_clause
@@ -18,18 +19,21 @@ from pm_events.intake import RequestTimeLimit
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.errors import Invalid, NotFound
+from pm_platform.sitetime import day_start
 
 HOT_SPOT_MIN = 2
 
 
-def _bounds(start_day: date, end_day: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start_day, time.min, tzinfo=UTC), datetime.combine(end_day, time.min, tzinfo=UTC)
+async def _bounds(session: AsyncSession, site: str, start_day: date, end_day: date) -> tuple[datetime, datetime]:
+    """[start, end) of the site's days from ``start_day`` to before ``end_day``: its midnights, not UTC's."""
+    timezone = await site_timezone(session, site)
+    return day_start(start_day, timezone), day_start(end_day, timezone)
 
 
 async def daily(session: AsyncSession, site: str, day: date) -> DailyReport:
     if await session.get(Site, site) is None:
         raise NotFound(f"site {site} not found", field="site")
-    start, end = _bounds(day, day + timedelta(days=1))
+    start, end = await _bounds(session, site, day, day + timedelta(days=1))
     created = (
         await session.scalars(
             select(Request).where(Request.site == site, Request.created_at >= start, Request.created_at < end)
@@ -142,29 +146,30 @@ async def complaint_analysis(
     session: AsyncSession, principal: Principal, month: str, site: str | None
 ) -> ComplaintAnalysis:
     first, following = parse_month(month)
-    start, end = _bounds(first, following)
     if site:
         principal.check_site(site)
         sites = [site]
     else:
         codes = (await session.scalars(select(Site.code).order_by(Site.code))).all()
         sites = [c for c in codes if principal.can_act_on(c)]
-    requests = (
-        await session.scalars(
-            select(Request).where(Request.site.in_(sites), Request.created_at >= start, Request.created_at < end)
-        )
-    ).all()
+    # Each site's month in its own calendar.
+    windows = {code: await _bounds(session, code, first, following) for code in sites}
+    created_in = or_(
+        false(),
+        *(and_(Request.site == c, Request.created_at >= a, Request.created_at < b) for c, (a, b) in windows.items()),
+    )
+    changed_in = or_(
+        false(),
+        *(
+            and_(StatusChange.site == c, StatusChange.changed_at >= a, StatusChange.changed_at < b)
+            for c, (a, b) in windows.items()
+        ),
+    )
+    requests = (await session.scalars(select(Request).where(created_in))).all()
     complaints = [r for r in requests if r.kind == Kind.complaint]
     reopened = (
         await session.scalar(
-            select(func.count())
-            .select_from(StatusChange)
-            .where(
-                StatusChange.site.in_(sites),
-                StatusChange.to_status == Status.reopened,
-                StatusChange.changed_at >= start,
-                StatusChange.changed_at < end,
-            )
+            select(func.count()).select_from(StatusChange).where(changed_in, StatusChange.to_status == Status.reopened)
         )
         or 0
     )

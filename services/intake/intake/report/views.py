@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from intake.organization.service import site_today
 from intake.permissions import READ_REPORTS
 from intake.report import service
 from intake.report.models import ComplaintAnalysis, DailyReport
 from pm_platform.app import SessionDep
 from pm_platform.auth import Principal, require
-from pm_platform.envelope import MONTH_PATTERN, InputDate, utcnow
+from pm_platform.envelope import MONTH_PATTERN, InputDate
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 ReadReports = Annotated[Principal, Depends(require(READ_REPORTS))]
@@ -17,7 +18,7 @@ ReadReports = Annotated[Principal, Depends(require(READ_REPORTS))]
 
 @router.get("/daily", response_model=DailyReport)
 async def get_daily(site: str, session: SessionDep, _: ReadReports, day: InputDate | None = None) -> object:
-    return await service.daily(session, site, day or utcnow().date())
+    return await service.daily(session, site, day or await site_today(session, site))
 
 
 @router.get("/complaints", response_model=ComplaintAnalysis)
