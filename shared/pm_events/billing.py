@@ -31,7 +31,8 @@ class AccountStatusChanged(Event):
     ] = None
     currency: Annotated[str | None, Field(pattern="^[A-Z]{3}$")] = None
     reason: Annotated[
-        Literal["charge", "payment", "period_issued", "overdue"] | None, Field(description="What changed the status.")
+        Literal["charge", "payment", "period_issued", "overdue", "refund"] | None,
+        Field(description="What changed the status."),
     ] = None
     updated_at: str
 
@@ -121,6 +122,29 @@ class DepositReturned(Event):
     returned_at: str
 
 
+class RefundRecorded(Event):
+    """Refund recorded (billing.refund.recorded.v1)."""
+
+    event_type: ClassVar[str] = "billing.refund.recorded.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    refund_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    payment_id: Annotated[
+        str, Field(description="The payment the money is returned from.", max_length=64, min_length=1)
+    ]
+    receipt_no: Annotated[str, Field(description="The refunded payment's receipt number.", max_length=80, min_length=1)]
+    amount_cents: Annotated[int, Field(description="The amount returned, in integer minor units (fen).", ge=1)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    method: Annotated[Literal["cash", "card", "transfer", "online"], Field(description="How the money goes back.")]
+    reason: Annotated[str, Field(max_length=500, min_length=3)]
+    requested_by: Annotated[str, Field(max_length=128, min_length=1)]
+    approved_by: Annotated[str, Field(max_length=128, min_length=1)]
+    approved_at: str
+
+
 class SettlementConfirmed(Event):
     """Account settlement answered (billing.settlement.confirmed.v1)."""
 
@@ -145,5 +169,6 @@ EVENTS: dict[str, type[Event]] = {
     "billing.charge.recorded.v1": ChargeRecorded,
     "billing.deposit.held.v1": DepositHeld,
     "billing.deposit.returned.v1": DepositReturned,
+    "billing.refund.recorded.v1": RefundRecorded,
     "billing.settlement.confirmed.v1": SettlementConfirmed,
 }

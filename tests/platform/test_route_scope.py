@@ -417,10 +417,18 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     )
     deposits = await created(await client.get("/deposits", params={"site": FOREIGN}, headers=foreign_staff(runtime)))
     [deposit] = deposits["items"]
+    refund = await created(
+        await client.post(
+            f"/payments/{payment['id']}/refunds",
+            headers=foreign_staff(runtime),
+            json={"amount_cents": 100, "reason": SECRET},
+        )
+    )
     walk = Walk(
         values={
             "unit_id": FOREIGN_UNIT,
             "payment_id": payment["id"],
+            "refund_id": refund["id"],
             "deposit_id": deposit["id"],
             "site": FOREIGN,
             "period": MONTH,
@@ -437,6 +445,9 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "reference": "r-1",
         },
         ("POST", "/payments/{payment_id}/void"): {"reason": "typo"},
+        ("POST", "/payments/{payment_id}/refunds"): {"amount_cents": 100, "reason": "typo"},
+        ("POST", "/refunds/{refund_id}/approve"): {},
+        ("POST", "/refunds/{refund_id}/reject"): {"note": "typo"},
         ("POST", "/deposits/{deposit_id}/receive"): {"method": "cash"},
     }
     return walk

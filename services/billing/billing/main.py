@@ -12,6 +12,7 @@ from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
+from billing.refund.views import router as refund_router
 from billing.settlement.handlers import subscriptions as settlement_subscriptions
 from billing.settlement.views import router as settlement_router
 from pm_platform.app import create_app
@@ -42,7 +43,16 @@ def create(runtime: Runtime | None = None) -> FastAPI:
     return create_app(
         runtime or build_runtime(),
         title="Billing",
-        routers=[account_router, period_router, payment_router, collection_router, settlement_router, deposit_router],
+        routers=[
+            account_router,
+            period_router,
+            payment_router,
+            refund_router,
+            collection_router,
+            settlement_router,
+            deposit_router,
+        ],
         description="Unit accounts: repair charges and periodic property-management fees, payments "
-        "with receipts, arrears and the collection rate per site; deposits held and returned.",
+        "with receipts, refunds approved by a manager, arrears and the collection rate per site; deposits held "
+        "and returned.",
     )

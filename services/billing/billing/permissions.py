@@ -24,6 +24,9 @@ READ_COLLECTION = Permission(
 READ_PAYMENTS = Permission("read payments", Role.billing_clerk, Role.supervisor, Role.manager, Role.head_office)
 RECORD_PAYMENTS = Permission("record payments", Role.billing_clerk)
 VOID_PAYMENTS = Permission("void payments", Role.billing_clerk, Role.manager)
+# Money going back out: a clerk asks, with the reason; a manager (never the same person) approves or rejects.
+REQUEST_REFUNDS = Permission("ask for refunds", Role.billing_clerk)
+APPROVE_REFUNDS = Permission("approve refunds", Role.manager)
 READ_BILLING_PERIODS = Permission(
     "read billing settings and periods", Role.billing_clerk, Role.supervisor, Role.manager, Role.head_office
 )

@@ -38,8 +38,8 @@ def completed(runtime: Runtime, event_id: str, **changes: Any) -> Envelope:
     )
 
 
-def auth(runtime: Runtime, roles=("billing_clerk",), sites=("harbour",)) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(runtime.settings, "clerk.1", list(roles), list(sites))}
+def auth(runtime: Runtime, roles=("billing_clerk",), sites=("harbour",), subject: str = "clerk.1") -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(runtime.settings, subject, list(roles), list(sites))}
 
 
 async def apply(runtime: Runtime, event: Envelope) -> str:

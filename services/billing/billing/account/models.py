@@ -113,11 +113,12 @@ class AccountRead(BaseModel):
     unit_id: str
     site: str
     as_of: date
-    # Charges less payments; `balances` splits it by currency should a unit ever hold several.
+    # Charges less payments plus refunds; `balances` splits it by currency should a unit ever hold several.
     balance_cents: int
     balances: dict[str, int]
     charged_cents: int
     paid_cents: int
+    refunded_cents: int = 0  # approved refunds: the balance is charged - paid + refunded
     overdue_cents: int
     in_arrears: bool
     oldest_due: date | None

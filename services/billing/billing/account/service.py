@@ -30,6 +30,7 @@ from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_
 from billing.directory.service import payers, site_timezone, site_today
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
+from billing.refund.models import Refund, RefundStatus
 from pm_events.billing import AccountStatusChanged, ChargeRecorded
 from pm_events.dispatch import WorkOrderCompleted
 from pm_platform.auth import Principal
@@ -54,16 +55,18 @@ class Ledger:
     as_of: date
     charges: list[Charge]
     payments: list[Payment]  # not voided
+    refunds: list[Refund] = field(default_factory=list)  # approved
     outstanding: dict[str, int] = field(default_factory=dict)  # charge id -> unpaid part
     charged_cents: int = 0
     paid_cents: int = 0
+    refunded_cents: int = 0
     overdue_cents: int = 0
     oldest_due: date | None = None
     aging: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _, _ in BUCKETS})
 
     @property
     def balance_cents(self) -> int:
-        return self.charged_cents - self.paid_cents
+        return self.charged_cents - self.paid_cents + self.refunded_cents
 
     @property
     def days_overdue(self) -> int:
@@ -75,16 +78,30 @@ def settlement_order(charge: Charge) -> tuple[date, datetime, str]:
     return charge.due_date, as_utc(charge.recorded_at), charge.id
 
 
-def settle(as_of: date, charges: Sequence[Charge], payments: Sequence[Payment], timezone: str) -> Ledger:
-    """Apply the payments to the charges, oldest due first, and age what is left unpaid after its due date. ``as_of``
-    is a day of the site's calendar: what was recorded before the site's next midnight counts."""
+def settle(
+    as_of: date,
+    charges: Sequence[Charge],
+    payments: Sequence[Payment],
+    timezone: str,
+    refunds: Sequence[Refund] = (),
+) -> Ledger:
+    """Apply the payments, less the approved refunds, to the charges, oldest due first, and age what is left unpaid
+    after its due date. ``as_of`` is a day of the site's calendar: what happened before the site's next midnight
+    counts."""
     cutoff = day_start(as_of + timedelta(days=1), timezone)
     live_charges = sorted((c for c in charges if as_utc(c.recorded_at) < cutoff), key=settlement_order)
     live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) < cutoff]
-    ledger = Ledger(as_of, live_charges, live_payments)
+    live_refunds = [
+        r
+        for r in refunds
+        if r.status == RefundStatus.approved and r.decided_at is not None and as_utc(r.decided_at) < cutoff
+    ]
+    ledger = Ledger(as_of, live_charges, live_payments, live_refunds)
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)
     ledger.paid_cents = sum(p.amount_cents for p in live_payments)
-    available = ledger.paid_cents
+    ledger.refunded_cents = sum(r.amount_cents for r in live_refunds)
+    # Money paid back no longer settles anything: the charges it paid are open again.
+    available = max(ledger.paid_cents - ledger.refunded_cents, 0)
     for charge in live_charges:
         applied = min(available, charge.amount_cents)
         available -= applied
@@ -119,8 +136,14 @@ async def site_ledgers(
     payments: dict[str, list[Payment]] = {}
     for payment in (await session.scalars(payment_query)).all():
         payments.setdefault(payment.unit_id, []).append(payment)
+    refund_query = select(Refund).where(Refund.site == site, Refund.status == RefundStatus.approved.value)
+    if unit_ids is not None:
+        refund_query = refund_query.where(Refund.unit_id.in_(list(unit_ids)))
+    refunds: dict[str, list[Refund]] = {}
+    for refund in (await session.scalars(refund_query)).all():
+        refunds.setdefault(refund.unit_id, []).append(refund)
     units = sorted(set(charges) | set(payments) | set(unit_ids or []))
-    return {u: settle(as_of, charges.get(u, []), payments.get(u, []), timezone) for u in units}
+    return {u: settle(as_of, charges.get(u, []), payments.get(u, []), timezone, refunds.get(u, [])) for u in units}
 
 
 async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: date | None = None) -> Ledger:
@@ -135,7 +158,7 @@ async def refresh_status(
     site: str,
     unit_id: str,
     *,
-    reason: Literal["charge", "payment", "period_issued", "overdue"],
+    reason: Literal["charge", "payment", "period_issued", "overdue", "refund"],
     today: date | None = None,
     caused_by: Envelope | None = None,
     correlation_id: str | None = None,
@@ -321,6 +344,8 @@ async def account(
         balances[charge.currency] = balances.get(charge.currency, 0) + charge.amount_cents
     for payment in ledger.payments:
         balances[payment.currency] = balances.get(payment.currency, 0) - payment.amount_cents
+    for refund in ledger.refunds:
+        balances[refund.currency] = balances.get(refund.currency, 0) + refund.amount_cents
     all_payments = (
         await session.scalars(
             select(Payment)
@@ -336,6 +361,7 @@ async def account(
         balances=balances,
         charged_cents=ledger.charged_cents,
         paid_cents=ledger.paid_cents,
+        refunded_cents=ledger.refunded_cents,
         overdue_cents=ledger.overdue_cents,
         in_arrears=ledger.overdue_cents > 0,
         oldest_due=ledger.oldest_due,

@@ -9,8 +9,9 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.directory.models import Party, Site, Unit
-from pm_platform import directory, sitetime
+from pm_platform import directory
 from pm_platform.envelope import utcnow
+from pm_platform.sitetime import DEFAULT_TIMEZONE, local_date
 
 
 async def upsert_site(session: AsyncSession, site: str, timezone: str) -> None:
@@ -26,12 +27,12 @@ async def upsert_site(session: AsyncSession, site: str, timezone: str) -> None:
 async def site_timezone(session: AsyncSession, site: str) -> str:
     """The site's IANA time zone; the group's default until intake has told billing of the site."""
     row = await session.get(Site, site)
-    return row.timezone if row is not None else sitetime.DEFAULT_TIMEZONE
+    return row.timezone if row is not None else DEFAULT_TIMEZONE
 
 
 async def site_today(session: AsyncSession, site: str) -> date:
     """Today's date at the site: what "overdue", "this month" and a due date's day are counted in."""
-    return sitetime.local_date(utcnow(), await site_timezone(session, site))
+    return local_date(utcnow(), await site_timezone(session, site))
 
 
 async def upsert_unit(session: AsyncSession, data: directory.Payload) -> bool:

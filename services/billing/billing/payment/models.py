@@ -86,6 +86,9 @@ class PaymentsSummary(BaseModel):
     voided_cents: int
     first_receipt: str | None
     last_receipt: str | None
+    # Money paid back in the month (approved refunds, whichever month their payments were received in).
+    refunds: int = 0
+    refunded_cents: int = 0
 
 
 class PaymentRead(BaseModel):

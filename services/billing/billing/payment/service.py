@@ -26,6 +26,8 @@ from billing.payment.models import (
     ReceiptItem,
     ReceiptRead,
 )
+from billing.refund import service as refunds
+from billing.refund.models import Refund, RefundStatus
 from billing.settlement import service as settlements
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
@@ -137,6 +139,11 @@ async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, r
     payment = await get_in_scope(uow.session, Payment, payment_id, principal, what="payment")
     if payment.voided_at is not None:
         raise Conflict(f"payment {payment_id} (receipt {payment.receipt_no}) is already void", field="payment_id")
+    if await refunds.standing_against(uow.session, payment.id):
+        # Voiding it would take back money already (or about to be) paid back: the refunds are decided first.
+        raise Conflict(
+            f"payment {payment.receipt_no} has refunds asked for or approved: it cannot be voided", field="payment_id"
+        )
     payment.voided_at = utcnow()
     payment.voided_by = principal.subject
     payment.void_reason = request.reason
@@ -147,7 +154,7 @@ async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, r
 
 async def month_summary(session: AsyncSession, principal: Principal, site: str, month: str) -> PaymentsSummary:
     """Payments received in a month of the site's calendar (a payment at 04:00 on the 1st in Shanghai is the new
-    month's), voids apart, for the month-end reconciliation with finance."""
+    month's), voids apart, and the refunds approved in it, for the month-end reconciliation with finance."""
     principal.check_site(site)
     start, end = month_bounds(month, await site_timezone(session, site))
     rows = (
@@ -164,9 +171,21 @@ async def month_summary(session: AsyncSession, principal: Principal, site: str, 
         total = methods.setdefault(p.method, MethodTotal(method=p.method, payments=0, amount_cents=0))
         total.payments += 1
         total.amount_cents += p.amount_cents
+    refunded = (
+        await session.scalars(
+            select(Refund.amount_cents).where(
+                Refund.site == site,
+                Refund.status == RefundStatus.approved.value,
+                Refund.decided_at >= start,
+                Refund.decided_at < end,
+            )
+        )
+    ).all()
     return PaymentsSummary(
         site=site,
         month=month,
+        refunds=len(refunded),
+        refunded_cents=sum(refunded),
         currency=await site_currency(session, site),
         payments=len(live),
         amount_cents=sum(p.amount_cents for p in live),
