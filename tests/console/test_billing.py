@@ -201,3 +201,37 @@ def test_head_office_picks_any_site_and_a_manager_reads_without_recording(page: 
     expect(page.get_by_role("link", name="登记收款")).to_have_count(0)  # recording a payment is the clerk's
     refused = page.goto("/billing/payments/new")
     assert refused is not None and refused.status == 403
+
+
+def test_a_clerk_asks_for_a_refund_and_a_manager_approves_it_in_the_queue(page: Page, console_stack: Stack) -> None:
+    payment = pay(console_stack, "harbour-A-0102", 20_000)  # ¥200.00
+    sign_in(page, CASHIER)
+    page.goto(f"/billing/payments/{payment['id']}")
+    expect(page.locator("#no-refunds")).to_be_visible()
+    form = page.locator("#refund-form")
+    # More than was paid: billing's refusal, in its words, by the amount.
+    form.get_by_label("金额").fill("250.00")
+    form.get_by_label("退款原因").fill("Paid twice: by transfer and in cash")
+    form.get_by_role("button", name="提交退款申请").click()
+    expect(page.locator("#error-refund-amount")).to_contain_text("at most 20000")
+    form.get_by_label("金额").fill("50.00")
+    form.get_by_role("button", name="提交退款申请").click()
+    row = page.locator("#payment-refunds tbody tr").first
+    expect(row).to_have_attribute("data-status", "requested")
+    expect(row).to_contain_text("Paid twice: by transfer and in cash")
+
+    page.context.clear_cookies()
+    sign_in(page, "manager.harbour")
+    page.get_by_role("navigation").get_by_role("link", name="退款审批").click()
+    queued = page.locator("#refund-table tr", has_text=payment["receipt_no"])
+    expect(queued).to_have_attribute("data-status", "requested")
+    queued.get_by_label("审批意见").fill("Checked the bank statement")
+    queued.get_by_role("button", name="批准退款").click()
+    expect(page.locator("#refund-table tr", has_text=payment["receipt_no"])).to_have_count(0)  # out of the queue
+    page.get_by_label("状态").select_option("approved")
+    page.get_by_role("button", name="查询").click()
+    approved = page.locator("#refund-table tr", has_text=payment["receipt_no"])
+    expect(approved).to_contain_text("已批准")
+    expect(approved).to_contain_text("manager.harbour")
+    approved.get_by_role("link", name="harbour-A-0102").click()
+    expect(page.locator("#account-refunded")).to_contain_text("50.00")

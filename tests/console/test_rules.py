@@ -97,6 +97,7 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
     billing = [
         ("/billing/accounts", "billing.screen.accounts"),
         ("/billing/payments", "billing.screen.payments"),
+        ("/billing/refunds", "billing.screen.refunds"),
         ("/billing/arrears", "billing.screen.arrears"),
     ]
     assert screens_for(["billing_clerk"]) == [*billing, ("/decoration/deposits", "decoration.screen.deposits")]

@@ -38,6 +38,9 @@ SEE_BILLING = Permission("see accounts, payments and arrears", Role.billing_cler
 # Taking a payment is the clerk's (billing's RECORD_PAYMENTS); a void also the manager's (billing's VOID_PAYMENTS).
 RECORD_PAYMENT = Permission("record a payment", Role.billing_clerk)
 VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
+# Money back: the clerk asks (billing's REQUEST_REFUNDS), a manager other than the clerk decides (APPROVE_REFUNDS).
+REQUEST_REFUND = Permission("ask for a refund", Role.billing_clerk)
+APPROVE_REFUND = Permission("approve or reject a refund", Role.manager)
 
 # Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
 SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
@@ -88,6 +91,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (OPERATE, "/operations", "operations.screen"),
     (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
     (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
+    (SEE_BILLING, "/billing/refunds", "billing.screen.refunds"),
     (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),

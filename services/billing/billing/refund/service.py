@@ -132,6 +132,7 @@ async def list_refunds(
     site: str,
     status: RefundStatus | None,
     unit_id: str | None,
+    payment_id: str | None = None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Refund], int]:
@@ -140,4 +141,6 @@ async def list_refunds(
         query = query.where(Refund.status == status.value)
     if unit_id:
         query = query.where(Refund.unit_id == unit_id)
+    if payment_id:
+        query = query.where(Refund.payment_id == payment_id)
     return await fetch_page(session, query, Refund.requested_at.desc(), Refund.id, limit=limit, offset=offset)

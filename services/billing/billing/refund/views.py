@@ -37,12 +37,13 @@ async def list_refunds(
     site: Annotated[str, Query(min_length=1, max_length=64)],
     status: RefundStatus | None = None,
     unit_id: str | None = None,
+    payment_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """A site's refunds, newest first: ``status=requested`` is the manager's approval queue."""
     rows, total = await service.list_refunds(
-        session, principal, site=site, status=status, unit_id=unit_id, limit=limit, offset=offset
+        session, principal, site=site, status=status, unit_id=unit_id, payment_id=payment_id, limit=limit, offset=offset
     )
     return page([service.refund_read(r) for r in rows], total, limit, offset)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
 from console.billing.rules import capital_amount, money, parse_amount, sort_arrears
-from console.permissions import RECORD_PAYMENT, SEE_BILLING, VOID_PAYMENT
+from console.permissions import APPROVE_REFUND, RECORD_PAYMENT, REQUEST_REFUND, SEE_BILLING, VOID_PAYMENT
 from console.services import ServiceError
 from console.web import Listing, Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
 
@@ -229,19 +230,31 @@ async def record_payment(
 
 
 async def _payment_page(
-    page: Page, payment_id: str, reason: str = "", reason_error: str = "", status_code: int = 200
+    page: Page,
+    payment_id: str,
+    reason: str = "",
+    reason_error: str = "",
+    status_code: int = 200,
+    refund_form: dict[str, str] | None = None,
+    refund_errors: dict[str, str] | None = None,
 ) -> Response:
     try:
         payment = await services_of(page.request).get("billing", f"/payments/{payment_id}", page.token)
     except ServiceError as exc:
         return render(page, "billing/payment.html", exc, payment=None)
+    refunds = await fetch_list(page, "billing", "/refunds", site=payment["site"], payment_id=payment["id"])
     response = render(
         page,
         "billing/payment.html",
         payment=payment,
+        refunds=refunds.items,
         may_void=page.may(VOID_PAYMENT),
+        may_refund=page.may(REQUEST_REFUND),
+        methods=METHODS,
         reason=reason,
         reason_error=reason_error,
+        refund_form=refund_form or {"method": payment["method"]},
+        refund_errors=refund_errors or {},
     )
     response.status_code = status_code
     return response
@@ -270,6 +283,98 @@ async def void_payment(
         # Billing's own words next to the reason (too short, already void...), the form kept as typed.
         return await _payment_page(page, payment_id, reason, exc.detail, exc.status or 502)
     return redirect(f"/billing/payments/{payment_id}")
+
+
+# The refund form's inputs by the name billing gives the field in a problem.
+REFUND_FIELDS = {"amount_cents": "amount", "reason": "reason", "method": "method", "payment_id": "amount"}
+
+
+@router.post("/payments/{payment_id}/refunds")
+async def ask_for_refund(
+    page: SignedInPage,
+    payment_id: Annotated[str, Path(max_length=64)],
+    amount: Annotated[str, Form(max_length=20)] = "",
+    method: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(page, csrf_token)
+    page.require(REQUEST_REFUND)
+    form = {"amount": amount.strip(), "method": method, "reason": reason.strip()}
+    cents = parse_amount(form["amount"])
+    if cents is None:
+        errors = {"amount": page.t("billing.new.amount_format")}
+        return await _payment_page(page, payment_id, status_code=422, refund_form=form, refund_errors=errors)
+    body: dict[str, Any] = {"amount_cents": cents, "reason": form["reason"]}
+    if method in METHODS:
+        body["method"] = method
+    try:
+        await services_of(page.request).post("billing", f"/payments/{payment_id}/refunds", page.token, body)
+    except ServiceError as exc:
+        # Billing's own words by the input it names (more than is refundable, a reason too short...).
+        errors = {REFUND_FIELDS.get(exc.field or "", "reason"): exc.detail}
+        return await _payment_page(
+            page, payment_id, status_code=exc.status or 502, refund_form=form, refund_errors=errors
+        )
+    return redirect(f"/billing/payments/{payment_id}")
+
+
+# --- refunds: the managers' approval queue ------------------------------------------------------------------
+
+REFUND_STATUSES = ("requested", "approved", "rejected")
+
+
+async def _refund_list(
+    page: Page, site: str, status: str, error: ServiceError | None = None, failed: str = ""
+) -> Response:
+    sites = await site_choices(page)
+    site = chosen(site, sites)
+    listing = Listing([], 0)
+    if site:
+        listing = await fetch_list(page, "billing", "/refunds", site=site, status=status, limit="200")
+    return render(
+        page,
+        page.fragment("billing/refunds.html", "billing/refunds_table.html"),
+        error or listing.error,
+        items=listing.items,
+        total=listing.total,
+        site=site,
+        sites=sites,
+        status=status,
+        statuses=REFUND_STATUSES,
+        may_decide=page.may(APPROVE_REFUND),
+        failed=failed,
+    )
+
+
+@router.get("/refunds")
+async def refund_list(
+    page: SignedInPage,
+    site: SiteQuery = "",
+    status: Annotated[str, Query(pattern="^(requested|approved|rejected)?$")] = "requested",
+) -> Response:
+    page.require(SEE_BILLING)
+    return await _refund_list(page, site, status)
+
+
+@router.post("/refunds/{refund_id}/{decision}")
+async def decide_refund(
+    page: SignedInPage,
+    refund_id: Annotated[str, Path(max_length=64)],
+    decision: Annotated[str, Path(pattern="^(approve|reject)$")],
+    site: Annotated[str, Form(max_length=64)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(page, csrf_token)
+    page.require(APPROVE_REFUND)
+    body = {"note": note.strip()} if note.strip() or decision == "reject" else {}
+    try:
+        await services_of(page.request).post("billing", f"/refunds/{refund_id}/{decision}", page.token, body)
+    except ServiceError as exc:
+        # The queue again, with billing's refusal (the same person, already decided, a note missing) on that row.
+        return await _refund_list(page, site, "requested", exc, failed=refund_id)
+    return redirect(f"/billing/refunds?site={quote(site)}")
 
 
 @router.get("/payments/{payment_id}/receipt")
