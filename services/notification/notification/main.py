@@ -16,6 +16,7 @@ from notification.message.views import router as message_router
 from notification.onetime import service as onetime
 from notification.onetime.views import router as onetime_router
 from notification.preference.views import router as preference_router
+from notification.refund import handlers as refund_handlers
 from notification.register import handlers as register_handlers
 from notification.site import handlers as site_handlers
 from notification.site.views import router as site_router
@@ -34,6 +35,7 @@ subscriptions = Subscriptions(
         **site_handlers.subscriptions.handlers,
         **register_handlers.subscriptions.handlers,
         **decoration_handlers.subscriptions.handlers,
+        **refund_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

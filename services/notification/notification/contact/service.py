@@ -116,3 +116,22 @@ async def get_party(session: AsyncSession, principal: Principal, party_id: str) 
     if "owner" in principal.roles and not (principal.roles - {"owner"}) and principal.party_id != party_id:
         raise NotFound("party", party_id)  # an owner sees only themselves; do not confirm others exist
     return party
+
+
+async def unit_label(session: AsyncSession, unit_id: str) -> str:
+    """How a resident names a unit: its number (A-0101) when known, else its id."""
+    unit = await session.get(Unit, unit_id)
+    return unit.number if unit is not None else unit_id
+
+
+async def residents(session: AsyncSession, site: str, unit_ids: Sequence[str]) -> Sequence[Party]:
+    query = select(Party).where(Party.site == site, Party.unit_id.in_(list(unit_ids)), Party.active.is_(True))
+    return (await session.scalars(query.order_by(Party.unit_id, Party.party_id))).all()
+
+
+async def owners(session: AsyncSession, site: str, unit_id: str, *, paying: bool = False) -> list[Party]:
+    """The unit's active owners; with ``paying``, the unit's paying party instead when it has one."""
+    parties = list(await residents(session, site, [unit_id]))
+    unit = await session.get(Unit, unit_id) if paying else None
+    payer = [p for p in parties if unit is not None and p.party_id == unit.paying_party_id]
+    return payer or [p for p in parties if p.role == "owner"]

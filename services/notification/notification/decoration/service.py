@@ -8,14 +8,9 @@ message: its parties arrive with intake's archive events."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from notification.config import config_of
-from notification.contact.models import Party, Unit
-from notification.message.service import Notice, notify, party_recipient
+from notification.contact.models import Party
+from notification.contact.service import owners, residents, unit_label
+from notification.message.service import Notice, tell_parties
 from notification.preference.models import Category
 from notification.template.defaults import DECORATION_STATUSES, LANGUAGES, label, yuan
 from pm_events.billing import DepositReturned
@@ -25,31 +20,6 @@ from pm_platform.uow import UnitOfWork
 
 # The permit's steps the applicant is told of (its status after the step).
 TOLD = frozenset(DECORATION_STATUSES["en"])
-
-
-async def unit_label(session: AsyncSession, unit_id: str) -> str:
-    """How a resident names a unit: its number (A-0101) when known, else its id."""
-    unit = await session.get(Unit, unit_id)
-    return unit.number if unit is not None else unit_id
-
-
-async def residents(session: AsyncSession, site: str, unit_ids: Sequence[str]) -> Sequence[Party]:
-    query = select(Party).where(Party.site == site, Party.unit_id.in_(list(unit_ids)), Party.active.is_(True))
-    return (await session.scalars(query.order_by(Party.unit_id, Party.party_id))).all()
-
-
-async def owners(session: AsyncSession, site: str, unit_id: str, *, paying: bool = False) -> list[Party]:
-    """The unit's active owners; with ``paying``, the unit's paying party instead when it has one."""
-    parties = list(await residents(session, site, [unit_id]))
-    unit = await session.get(Unit, unit_id) if paying else None
-    payer = [p for p in parties if unit is not None and p.party_id == unit.paying_party_id]
-    return payer or [p for p in parties if p.role == "owner"]
-
-
-async def _tell(uow: UnitOfWork, notice: Notice, parties: Sequence[Party]) -> None:
-    config = config_of(uow.runtime)
-    for party in parties:
-        await notify(uow, notice, await party_recipient(uow.session, party, config))
 
 
 async def tell_neighbours(uow: UnitOfWork, event: DecorationApproved, envelope: Envelope) -> None:
@@ -73,7 +43,7 @@ async def tell_neighbours(uow: UnitOfWork, event: DecorationApproved, envelope: 
         },
         dedupe=f"decoration:{event.permit_id}:neighbours",
     )
-    await _tell(uow, notice, await residents(uow.session, event.site, neighbours))
+    await tell_parties(uow, notice, await residents(uow.session, event.site, neighbours))
 
 
 async def tell_applicant(uow: UnitOfWork, event: DecorationStatusChanged, envelope: Envelope) -> None:
@@ -99,7 +69,7 @@ async def tell_applicant(uow: UnitOfWork, event: DecorationStatusChanged, envelo
         },
         dedupe=f"decoration:{event.permit_id}:{event.to_status}:{event.changed_at}",
     )
-    await _tell(uow, notice, parties)
+    await tell_parties(uow, notice, parties)
 
 
 async def tell_payer(uow: UnitOfWork, event: DepositReturned, envelope: Envelope) -> None:
@@ -125,4 +95,4 @@ async def tell_payer(uow: UnitOfWork, event: DepositReturned, envelope: Envelope
         },
         dedupe=f"deposit:{event.deposit_id}:returned",
     )
-    await _tell(uow, notice, await owners(uow.session, event.site, event.unit_id, paying=True))
+    await tell_parties(uow, notice, await owners(uow.session, event.site, event.unit_id, paying=True))

@@ -130,6 +130,13 @@ def staff_recipient(member: StaffMember) -> Recipient:
     )
 
 
+async def tell_parties(uow: UnitOfWork, notice: Notice, parties: Sequence[Party]) -> None:
+    """``notice`` to each of ``parties`` on their own channels, language and quiet hours."""
+    config = config_of(uow.runtime)
+    for party in parties:
+        await notify(uow, notice, await party_recipient(uow.session, party, config))
+
+
 async def notify(uow: UnitOfWork, notice: Notice, recipient: Recipient, now: datetime | None = None) -> list[Message]:
     """Record the messages of ``notice`` to ``recipient``, one per channel, each queued or suppressed."""
     config = config_of(uow.runtime)

@@ -10,7 +10,7 @@ language falls back to Chinese.
 from __future__ import annotations
 
 from pm_events import Event
-from pm_events.billing import ChargeRecorded, DepositReturned
+from pm_events.billing import ChargeRecorded, DepositReturned, RefundRecorded
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
     DecorationApproved,
@@ -56,6 +56,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "decoration.neighbours": ("unit", "works_from", "works_to", "hours", "contractor"),
     "decoration.status": ("permit", "unit", "status", "reason"),
     "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
+    "refund.recorded": ("receipt", "unit", "amount", "method", "reason"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -82,6 +83,7 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "decoration.neighbours": (DecorationApproved,),
     "decoration.status": (DecorationStatusChanged,),
     "deposit.returned": (DepositReturned,),
+    "refund.recorded": (RefundRecorded,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -108,6 +110,16 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "en",
     ): "Your decoration deposit ({{ permit }}, {{ unit }}) of {{ held }} yuan is settled: {{ deducted }} yuan "
     "deducted{{ deductions }}, {{ returned }} yuan returned.",
+    (
+        "refund.recorded",
+        "zh-CN",
+    ): "您的退款已批准：收据 {{ receipt }}（{{ unit }}）退还 {{ amount }} 元，"
+    "退款方式：{{ method }}。原因：{{ reason }}",
+    (
+        "refund.recorded",
+        "en",
+    ): "Your refund is approved: {{ amount }} yuan of receipt {{ receipt }} ({{ unit }}) comes back by {{ method }}. "
+    "Reason: {{ reason }}",
     ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {{ ref }}",
     ("request.acknowledged", "en"): "We have received your request {{ ref }}",
     ("request.status_changed", "zh-CN"): "您的报修 {{ ref }} {{ status }}{{ reason }}",
@@ -271,6 +283,12 @@ PARCEL_KINDS: dict[str, dict[str, str]] = {
 }
 
 # The decoration permit's statuses its applicant is told of.
+# How a refund comes back (billing's payment methods).
+PAYMENT_METHODS: dict[str, dict[str, str]] = {
+    "zh-CN": {"cash": "现金", "card": "银行卡", "transfer": "银行转账", "online": "线上原路退回"},
+    "en": {"cash": "cash", "card": "card", "transfer": "bank transfer", "online": "the online payment it came from"},
+}
+
 DECORATION_STATUSES: dict[str, dict[str, str]] = {
     "zh-CN": {
         "approved": "已批准，缴纳装修押金和管理费后即可开工",
