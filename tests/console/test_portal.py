@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -110,10 +111,14 @@ def test_the_seeded_owner_signs_in_with_a_texted_code_and_raises_a_repair_with_a
     prefs = httpx.get(console_stack.url("notification", "/preferences/harbour-A-0101-owner"), headers=owner).json()
     assert (prefs["quiet_hours"], prefs["quiet_start"], prefs["quiet_end"]) == (True, "21:30", "07:15")
 
-    # My account (billing's ledger of my unit) and my surveys answer without an error.
+    # My account (billing's ledger of my unit) and my surveys answer without an error; a refund billing approved
+    # for my unit shows with its receipt and reason.
+    refunded = refund_for(console_stack, "harbour-A-0101", "Paid the parking fee twice")
     phone.get_by_role("link", name="我的账单").click()
     expect(phone.locator("#account")).to_contain_text("应缴余额")
     expect(phone.locator("#service-error")).to_have_count(0)
+    expect(phone.locator("#refunds")).to_contain_text(f"收据 {refunded['receipt_no']} 退还 12.00 元")
+    expect(phone.locator("#refunds")).to_contain_text("Paid the parking fee twice")
     phone.get_by_role("link", name="问卷").click()
     expect(phone.get_by_role("heading", name="问卷")).to_be_visible()
     expect(phone.locator("#service-error")).to_have_count(0)
@@ -129,6 +134,30 @@ def test_the_seeded_owner_signs_in_with_a_texted_code_and_raises_a_repair_with_a
     expect(phone.locator("#portal-message")).to_have_text("您已退出。")
     phone.goto("/portal/account")
     expect(phone.get_by_role("heading", name="业主登录")).to_be_visible()
+
+
+def refund_for(stack: Stack, unit_id: str, reason: str) -> dict[str, Any]:
+    """A payment of 12.00 to the unit and its refund, asked for by a clerk and approved by a manager (billing's API)."""
+    clerk = stack.token("cashier.harbour", ["billing_clerk"], ["harbour"])
+    manager = stack.token("manager.harbour", ["manager"], ["harbour"])
+    body = {
+        "site": "harbour",
+        "unit_id": unit_id,
+        "amount_cents": 1200,
+        "method": "cash",
+        "reference": uuid.uuid4().hex,
+    }
+    payment = httpx.post(stack.url("billing", "/payments"), json=body, headers=clerk).json()
+    asked = httpx.post(
+        stack.url("billing", f"/payments/{payment['id']}/refunds"),
+        json={"amount_cents": 1200, "reason": reason},
+        headers=clerk,
+    )
+    assert asked.status_code == 201, asked.text
+    approved = httpx.post(stack.url("billing", f"/refunds/{asked.json()['id']}/approve"), json={}, headers=manager)
+    assert approved.status_code == 200, approved.text
+    refund: dict[str, Any] = approved.json()
+    return refund
 
 
 def test_five_wrong_codes_lock_the_code_and_the_right_one_no_longer_works(phone: Page, console_stack: Stack) -> None:

@@ -75,6 +75,12 @@ async def test_an_overpayment_is_refunded_once_a_manager_other_than_the_clerk_ap
     assert (approved.json()["status"], approved.json()["decided_by"]) == ("approved", "manager.harbour")
     state = await account(client, runtime)
     assert (state["balance_cents"], state["paid_cents"], state["refunded_cents"]) == (0, FEE + 5000, 5000)
+    [shown] = state["refunds"]  # what the owner's account page lists
+    assert (shown["receipt_no"], shown["amount_cents"], shown["reason"]) == (
+        paid["receipt_no"],
+        5000,
+        "Paid 50 yuan too much by transfer",
+    )
     emitted = (await outbox_events(runtime))[before:]
     [recorded] = events_of(emitted, "billing.refund.recorded.v1")
     assert (recorded.data["amount_cents"], recorded.data["approved_by"], recorded.data["requested_by"]) == (

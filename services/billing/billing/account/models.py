@@ -98,6 +98,18 @@ class PaymentSummary(BaseModel):
     voided: bool
 
 
+class RefundSummary(BaseModel):
+    """An approved refund: money paid back out of one of the unit's payments."""
+
+    id: str
+    receipt_no: str  # the refunded payment's
+    amount_cents: int
+    currency: str
+    method: str
+    reason: str
+    approved_at: UtcDatetime
+
+
 class AccountSummary(BaseModel):
     unit_id: str
     building: str | None
@@ -128,3 +140,4 @@ class AccountRead(BaseModel):
     payer: PayerRead | None
     charges: list[ChargeRead]
     payments: list[PaymentSummary]
+    refunds: list[RefundSummary] = []  # approved, by the end of as_of

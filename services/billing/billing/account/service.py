@@ -24,6 +24,7 @@ from billing.account.models import (
     Charge,
     ChargeRead,
     PaymentSummary,
+    RefundSummary,
     charge_kind,
 )
 from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
@@ -385,6 +386,18 @@ async def account(
                 voided=p.voided_at is not None,
             )
             for p in all_payments
+        ],
+        refunds=[
+            RefundSummary(
+                id=r.id,
+                receipt_no=r.receipt_no,
+                amount_cents=r.amount_cents,
+                currency=r.currency,
+                method=r.method,
+                reason=r.reason,
+                approved_at=r.decided_at,
+            )
+            for r in sorted(ledger.refunds, key=lambda r: (as_utc(r.decided_at or r.requested_at), r.id))
         ],
     )
 
