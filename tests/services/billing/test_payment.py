@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from billing.payment.service import receipt_no
 from pm_platform.envelope import utcnow
-from pm_platform.sitetime import month_of_instant
+from pm_platform.sitetime import local_date, month_of_instant
 from tests.services.billing.helpers import HARBOUR_FEES, UNIT, auth, events_of, payment
 from tests.services.support import outbox_events
 
@@ -149,3 +150,18 @@ async def test_a_receipt_lists_the_charges_its_payment_settled_oldest_due_first(
 def test_unit_a_receipt_number_is_the_site_and_a_zero_padded_sequence() -> None:
     assert receipt_no("harbour", 7) == "HARBOUR-000007"
     assert receipt_no("lakeside", 1234567) == "LAKESIDE-1234567"
+
+
+async def test_a_payment_is_voided_only_on_the_site_s_day_it_was_taken(seeded, issue_day) -> None:
+    """Later the day's takings are counted and handed over: money goes back by a refund a manager approves."""
+    runtime, client = seeded
+    clerk = auth(runtime)
+    paid = (await client.post("/payments", json=payment("CASH-DAY", 5000, method="cash"), headers=clerk)).json()
+    issue_day(local_date(utcnow(), "Asia/Shanghai") + timedelta(days=1))  # the next day at the site
+    late = await client.post(f"/payments/{paid['id']}/void", json={"reason": "Wrong unit"}, headers=clerk)
+    assert late.status_code == 409 and late.json()["field"] == "payment_id", late.text
+    assert "refund" in late.json()["detail"]
+    asked = await client.post(
+        f"/payments/{paid['id']}/refunds", json={"amount_cents": 5000, "reason": "Wrong unit"}, headers=clerk
+    )
+    assert asked.status_code == 201, asked.text

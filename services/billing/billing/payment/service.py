@@ -14,7 +14,7 @@ from billing.account.models import Charge, charge_kind
 from billing.account.service import refresh_status, settlement_order, site_currency
 from billing.deposit.models import DepositReceiptCounter
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
-from billing.directory.service import payers, site_timezone
+from billing.directory.service import payers, site_timezone, site_today
 from billing.payment.models import (
     MethodTotal,
     Payment,
@@ -33,7 +33,7 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
-from pm_platform.sitetime import month_bounds
+from pm_platform.sitetime import local_date, month_bounds
 from pm_platform.uow import UnitOfWork
 
 
@@ -135,10 +135,19 @@ async def _insert(
 
 
 async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, request: PaymentVoid) -> Payment:
-    """Void a payment with a reason: it stays on record with its receipt number and stops counting."""
+    """Void a payment with a reason: it stays on record with its receipt number and stops counting. Only on the
+    site's day it was taken (the day's cash and takings still balance); later, money goes back by a refund."""
     payment = await get_in_scope(uow.session, Payment, payment_id, principal, what="payment")
     if payment.voided_at is not None:
         raise Conflict(f"payment {payment_id} (receipt {payment.receipt_no}) is already void", field="payment_id")
+    timezone = await site_timezone(uow.session, payment.site)
+    taken_on = local_date(as_utc(payment.recorded_at), timezone)
+    if taken_on != await site_today(uow.session, payment.site):
+        raise Conflict(
+            f"payment {payment.receipt_no} was taken on {taken_on.isoformat()}: a payment is voided only on the day "
+            "it was taken; ask for a refund instead",
+            field="payment_id",
+        )
     if await refunds.standing_against(uow.session, payment.id):
         # Voiding it would take back money already (or about to be) paid back: the refunds are decided first.
         raise Conflict(
