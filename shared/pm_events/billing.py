@@ -37,6 +37,53 @@ class AccountStatusChanged(Event):
     updated_at: str
 
 
+class BillIssuedLine(Payload):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    charge_id: Annotated[str, Field(max_length=64, min_length=1)]
+    fee_item: Annotated[str, Field(pattern="^[a-z][a-z0-9_]{1,31}$")]
+    item: Annotated[str, Field(max_length=120, min_length=1)]
+    amount_cents: Annotated[int, Field(ge=0)]
+
+
+class BillIssued(Event):
+    """Bill issued (billing.bill.issued.v1)."""
+
+    event_type: ClassVar[str] = "billing.bill.issued.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    bill_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    period: Annotated[str, Field(description="The billing period, YYYY-MM.", pattern="^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    previous_balance_cents: Annotated[
+        int,
+        Field(
+            description="The unit's balance before this bill, in fen: positive is owed, negative is paid in advance."
+        ),
+    ]
+    charges_cents: Annotated[int, Field(description="The sum of the lines, in fen.", ge=0)]
+    amount_due_cents: Annotated[
+        int,
+        Field(
+            description="What to pay by the due date: the previous balance plus the charges, never below zero.", ge=0
+        ),
+    ]
+    due_date: str
+    payer_party_id: Annotated[
+        str | None,
+        Field(
+            description="The party the bill is addressed to (null: intake named none billing knows of yet).",
+            max_length=64,
+        ),
+    ]
+    lines: Annotated[list[BillIssuedLine], Field(min_length=1)]
+    issued_at: str
+
+
 class ChargeRecorded(Event):
     """Charge recorded (billing.charge.recorded.v1)."""
 
@@ -166,6 +213,7 @@ class SettlementConfirmed(Event):
 
 EVENTS: dict[str, type[Event]] = {
     "billing.account.status_changed.v1": AccountStatusChanged,
+    "billing.bill.issued.v1": BillIssued,
     "billing.charge.recorded.v1": ChargeRecorded,
     "billing.deposit.held.v1": DepositHeld,
     "billing.deposit.returned.v1": DepositReturned,

@@ -5,11 +5,13 @@ from fastapi import FastAPI
 from billing.account.handlers import subscriptions as account_subscriptions
 from billing.account.service import timers
 from billing.account.views import router as account_router
+from billing.bill.views import router as bill_router
 from billing.collection.views import router as collection_router
 from billing.database import Base, platform_tables
 from billing.deposit.handlers import subscriptions as deposit_subscriptions
 from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
+from billing.fee.views import router as fee_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
 from billing.refund.views import router as refund_router
@@ -46,13 +48,15 @@ def create(runtime: Runtime | None = None) -> FastAPI:
         routers=[
             account_router,
             period_router,
+            fee_router,
+            bill_router,
             payment_router,
             refund_router,
             collection_router,
             settlement_router,
             deposit_router,
         ],
-        description="Unit accounts: repair charges and periodic property-management fees, payments "
-        "with receipts, refunds approved by a manager, arrears and the collection rate per site; deposits held "
-        "and returned.",
+        description="Unit accounts: repair charges; fee items with effective-dated rates, billed by a monthly run "
+        "into bills; payments with receipts, refunds approved by a manager, arrears and the collection rate per "
+        "site; deposits held and returned.",
     )

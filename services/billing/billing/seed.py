@@ -5,6 +5,7 @@ clerk (POST /billing-periods), repairs come from completed work orders."""
 from datetime import UTC, datetime
 
 from billing.directory.service import upsert_party, upsert_site, upsert_unit
+from billing.fee.service import set_management_rate
 from billing.period.models import SiteBilling, SiteBillingUpdate
 from billing.period.service import ensure_site
 from pm_platform.directory import demo_payloads
@@ -25,6 +26,7 @@ async def seed(runtime: Runtime) -> None:
             if await session.get(SiteBilling, code) is None:
                 settings = SiteBillingUpdate.model_validate({**defaults, **values})
                 session.add(SiteBilling(site=code, **settings.model_dump(), updated_at=datetime.now(UTC)))
+                await set_management_rate(session, code, settings.fee_rate_per_m2, "seed")
             await ensure_site(session, code)  # what intake.site.upserted.v1 sets up
         for site in demo["sites"]:
             await upsert_site(session, site["code"], site.get("timezone") or DEFAULT_TIMEZONE)

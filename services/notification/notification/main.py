@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from notification.bill import handlers as bill_handlers
 from notification.broadcast import handlers as broadcast_handlers
 from notification.broadcast.views import router as broadcast_router
 from notification.config import NotificationSettings, configure, load_notification_settings
@@ -36,6 +37,7 @@ subscriptions = Subscriptions(
         **register_handlers.subscriptions.handlers,
         **decoration_handlers.subscriptions.handlers,
         **refund_handlers.subscriptions.handlers,
+        **bill_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

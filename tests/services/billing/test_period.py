@@ -32,10 +32,14 @@ async def test_issuing_a_period_charges_area_times_rate_once_per_unit(seeded, is
     assert {c["kind"] for c in fees["items"]} == {"management_fee"}
 
     events = await outbox_events(runtime)
-    recorded = events_of(events, "billing.charge.recorded.v1")
-    assert {e.data["unit_id"]: (e.data["amount_cents"], e.data["period"], e.data["due_date"]) for e in recorded} == {
-        unit: (cents, "2026-10", "2026-10-15") for unit, cents in HARBOUR_FEES.items()
-    }
+    # The run's charges go out on the bills, one per unit, not one by one.
+    assert events_of(events, "billing.charge.recorded.v1") == []
+    bills = events_of(events, "billing.bill.issued.v1")
+    assert {
+        e.data["unit_id"]: (e.data["amount_due_cents"], e.data["period"], e.data["due_date"], len(e.data["lines"]))
+        for e in bills
+    } == {unit: (cents, "2026-10", "2026-10-15", 1) for unit, cents in HARBOUR_FEES.items()}
+    assert {e.data["previous_balance_cents"] for e in bills} == {0}
     statuses = events_of(events, "billing.account.status_changed.v1")
     assert {e.data["unit_id"]: e.data["balance_cents"] for e in statuses} == HARBOUR_FEES
     assert {e.data["reason"] for e in statuses} == {"period_issued"}
@@ -134,7 +138,8 @@ async def test_a_period_issued_after_its_due_day_is_due_a_grace_period_after_the
     # The overdue timer fires at the site's midnight after the due date (00:00 on 9 Dec in Shanghai is 16:00 UTC
     # on the 8th), not before.
     assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 15, 59, tzinfo=UTC)) == 0
-    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 16, 1, tzinfo=UTC)) == len(HARBOUR_FEES)
+    # One timer for the site and the due day, not one per unit.
+    assert await fire_due(runtime, timers, now=datetime(2026, 12, 8, 16, 1, tzinfo=UTC)) == 1
     fell_due = [
         e
         for e in events_of(await outbox_events(runtime), "billing.account.status_changed.v1")

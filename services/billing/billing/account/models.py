@@ -20,6 +20,8 @@ MANAGEMENT_FEE = "management_fee"
 # A decoration permit's management fee (装修管理费), and what a deposit's deductions leave owed beyond the deposit.
 DECORATION_FEE = "decoration_fee"
 DEPOSIT_DEDUCTION = "deposit_deduction"
+# Any other fee item a billing run charges (its code in ``fee_item``): announced by its bill, not one by one.
+PERIODIC_FEE = "fee"
 ChargeKind = Literal["repair", "management_fee", "decoration_fee", "deposit_deduction"]
 CHARGE_KINDS: tuple[ChargeKind, ...] = ("repair", "management_fee", "decoration_fee", "deposit_deduction")
 
@@ -37,8 +39,8 @@ class Charge(Base):
     __tablename__ = "charges"
     __table_args__ = (
         Index("ix_charges_site_unit", "site", "unit_id"),
-        # One fee charge per unit and period, however often a period is issued.
-        UniqueConstraint("site", "unit_id", "kind", "period", name="uq_charges_unit_kind_period"),
+        # One charge per unit, fee item and period, however often a period is issued.
+        UniqueConstraint("site", "unit_id", "fee_item", "period", name="uq_charges_unit_fee_period"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64))
@@ -48,6 +50,8 @@ class Charge(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)  # integer minor units (fen), never float
     currency: Mapped[str] = mapped_column(String(3))
     period: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM for periodic fees
+    fee_item: Mapped[str | None] = mapped_column(String(32))  # the fee item's code, for a billing run's charges
+    bill_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the bill that carries it
     due_date: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str | None] = mapped_column(String(64))
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -79,6 +83,8 @@ class ChargeRead(BaseModel):
     amount_cents: int
     currency: str
     period: str | None
+    fee_item: str | None = None
+    bill_id: str | None = None
     due_date: date
     request_id: str | None
     work_order_id: str | None

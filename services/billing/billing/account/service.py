@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import (
@@ -38,12 +38,15 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.errors import Forbidden, NotFound
-from pm_platform.sitetime import day_start, local_date
+from pm_platform.sitetime import DEFAULT_TIMEZONE, day_start, local_date
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
 OVERDUE_TIMER = "account.falls_overdue"
+# A billing run's charges all fall due on one day: one timer for the site and that day, not one per unit.
+SITE_OVERDUE_TIMER = "account.site_falls_overdue"
 timers = Timers()
+StatusReason = Literal["charge", "payment", "period_issued", "overdue", "refund"]
 
 
 # --- the ledger: charges against payments --------------------------------------------------------------
@@ -159,7 +162,7 @@ async def refresh_status(
     site: str,
     unit_id: str,
     *,
-    reason: Literal["charge", "payment", "period_issued", "overdue", "refund"],
+    reason: StatusReason,
     today: date | None = None,
     caused_by: Envelope | None = None,
     correlation_id: str | None = None,
@@ -206,6 +209,86 @@ async def refresh_status(
         correlation_id=correlation_id,
     )
     return True
+
+
+async def refresh_statuses(
+    uow: UnitOfWork,
+    site: str,
+    unit_ids: Sequence[str],
+    *,
+    reason: StatusReason,
+    today: date,
+    correlation_id: str | None = None,
+) -> int:
+    """``refresh_status`` for many units of a site at once (a billing run, a due day): the site's status rows are
+    locked first, every ledger is read in one pass and the changes are written in bulk. The number published."""
+    await uow.session.flush()
+    table = AccountStatus.__table__
+    held = {
+        row.unit_id: (row.balance_cents, row.overdue_cents, row.in_arrears, row.oldest_due)
+        for row in (await uow.session.execute(select(table).where(table.c.site == site).with_for_update())).all()
+    }
+    wanted = set(unit_ids)
+    ledgers = {u: ledger for u, ledger in (await site_ledgers(uow.session, site, today)).items() if u in wanted}
+    currency = await site_currency(uow.session, site)
+    now = utcnow()
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    for unit_id in sorted(wanted):
+        ledger = ledgers.get(unit_id) or settle(today, [], [], DEFAULT_TIMEZONE)
+        current = (ledger.balance_cents, ledger.overdue_cents, ledger.overdue_cents > 0, ledger.oldest_due)
+        if current == held.get(unit_id, (0, 0, False, None)):
+            continue
+        row = dict(zip(("balance_cents", "overdue_cents", "in_arrears", "oldest_due"), current, strict=True))
+        (updates if unit_id in held else inserts).append({"unit_id": unit_id, "site": site, "updated_at": now, **row})
+        uow.emit(
+            AccountStatusChanged(
+                unit_id=unit_id,
+                site=site,
+                balance_cents=ledger.balance_cents,
+                overdue_cents=ledger.overdue_cents,
+                in_arrears=ledger.overdue_cents > 0,
+                oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+                currency=ledger.charges[0].currency if ledger.charges else currency,
+                reason=reason,
+                updated_at=now.isoformat(),
+            ),
+            subject=unit_id,
+            site=site,
+            correlation_id=correlation_id,
+        )
+    if inserts:
+        await uow.session.execute(insert(AccountStatus), inserts)
+    if updates:
+        await uow.session.execute(update(AccountStatus), updates)  # ORM bulk update by primary key
+    return len(inserts) + len(updates)
+
+
+async def watch_site_due_date(uow: UnitOfWork, site: str, due_date: date) -> None:
+    """A billing run's charges turn overdue together: one durable timer re-checks every unit with a charge due that
+    day, at the site's midnight after it."""
+    timezone = await site_timezone(uow.session, site)
+    if due_date < local_date(utcnow(), timezone):
+        return
+    await schedule(
+        uow,
+        SITE_OVERDUE_TIMER,
+        key=f"{site}@{due_date.isoformat()}",
+        due_at=day_start(due_date + timedelta(days=1), timezone),
+        payload={"site": site, "due_date": due_date.isoformat()},
+    )
+
+
+@timers.on(SITE_OVERDUE_TIMER)
+async def on_site_falls_overdue(timer: DueTimer, uow: UnitOfWork) -> None:
+    site = timer.payload["site"]
+    timezone = await site_timezone(uow.session, site)
+    today = max(local_date(utcnow(), timezone), local_date(timer.due_at, timezone))
+    due = date.fromisoformat(timer.payload["due_date"])
+    units = (
+        await uow.session.scalars(select(Charge.unit_id).where(Charge.site == site, Charge.due_date == due).distinct())
+    ).all()
+    await refresh_statuses(uow, site, units, reason="overdue", today=today)
 
 
 async def site_currency(session: AsyncSession, site: str) -> str:
@@ -313,11 +396,13 @@ def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
         id=charge.id,
         site=charge.site,
         unit_id=charge.unit_id,
-        kind=charge_kind(charge.kind),
+        kind=charge.kind,
         item=charge.item,
         amount_cents=charge.amount_cents,
         currency=charge.currency,
         period=charge.period,
+        fee_item=charge.fee_item,
+        bill_id=charge.bill_id,
         due_date=charge.due_date,
         request_id=charge.request_id,
         work_order_id=charge.work_order_id,

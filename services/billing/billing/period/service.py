@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.models import MANAGEMENT_FEE, Charge
-from billing.account.service import charge_recorded, refresh_status, watch_due_date
-from billing.directory.models import Unit
-from billing.directory.service import payers, site_today
+from billing.bill import service as bill_service
+from billing.directory.service import site_today
+from billing.fee.models import MANAGEMENT_FEE_CODE
+from billing.fee.service import decimal_text, set_management_rate, to_fen
 from billing.payment.models import ReceiptCounter
 from billing.period.models import (
     BillingPeriod,
@@ -60,15 +59,15 @@ def fee_due_date(period: str, due_day: int, issued_on: date, grace_days: int) ->
 
 
 def fee_cents(area_m2: Decimal, rate_per_m2: Decimal) -> int:
-    """Area x rate in yuan, to whole fen (half up, as a cashier rounds)."""
-    return int((area_m2 * rate_per_m2 * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Area x rate in yuan, to whole fen (the one rounding rule: half up, as a cashier rounds)."""
+    return to_fen(area_m2 * rate_per_m2)
 
 
 def settings_read(settings: SiteBilling) -> SiteBillingRead:
     return SiteBillingRead(
         site=settings.site,
         currency=settings.currency,
-        fee_rate_per_m2=f"{settings.fee_rate_per_m2.normalize():f}",
+        fee_rate_per_m2=decimal_text(settings.fee_rate_per_m2),
         fee_due_day=settings.fee_due_day,
         fee_grace_days=settings.fee_grace_days,
         repair_due_days=settings.repair_due_days,
@@ -84,7 +83,7 @@ def period_read(period: BillingPeriod) -> PeriodRead:
         id=period.id,
         site=period.site,
         period=period.period,
-        fee_rate_per_m2=f"{period.fee_rate_per_m2.normalize():f}",
+        fee_rate_per_m2=decimal_text(period.fee_rate_per_m2),
         currency=period.currency,
         due_date=period.due_date,
         units_charged=period.units_charged,
@@ -109,7 +108,7 @@ async def ensure_site(session: AsyncSession, site: str) -> None:
         await session.flush()
 
 
-async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdate) -> SiteBilling:
+async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdate, by: str) -> SiteBilling:
     """Set a site's published rate, due days and targets; periods already issued keep the rate they used."""
     settings = await uow.session.get(SiteBilling, site)
     if settings is None:
@@ -124,6 +123,8 @@ async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdat
     settings.target_last_pct = update.target_last_pct
     settings.target_before_pct = update.target_before_pct
     settings.updated_at = utcnow()
+    # The published rate is the management fee's: in force from the first period not issued yet.
+    await set_management_rate(uow.session, site, update.fee_rate_per_m2, by)
     if await uow.session.get(ReceiptCounter, site) is None:
         uow.session.add(ReceiptCounter(site=site, last_seq=0))  # so concurrent first payments only queue
     await uow.commit()
@@ -133,9 +134,9 @@ async def put_site_settings(uow: UnitOfWork, site: str, update: SiteBillingUpdat
 async def issue_period(
     uow: UnitOfWork, principal: Principal, request: PeriodIssue, today: date | None = None
 ) -> PeriodIssued:
-    """Charge the period's property-management fee to every unit of the site that has a paying party and no
-    fee for the period yet. The first issue fixes the period's rate and due date; issuing again charges only
-    units added since (nothing twice)."""
+    """The period's billing run: each active fee item billed in it, charged to every unit of the site with a paying
+    party, one bill per unit. The first issue fixes the period's due date; issuing again bills only units without a
+    bill for it yet (added or sold since): nothing twice."""
     principal.check_site(request.site)
     today = today or await site_today(uow.session, request.site)
     if request.period > shift_period(period_of(today), 1):
@@ -143,6 +144,9 @@ async def issue_period(
     settings = await uow.session.get(SiteBilling, request.site)
     if settings is None:
         raise Conflict(f"site {request.site} has no fee rate: set its billing settings first", field="site")
+    items = await bill_service.items_billed_in(uow.session, request.site, request.period)
+    if not items:
+        raise Conflict(f"no fee item of {request.site} is billed in {request.period}", field="period")
     period = (
         await uow.session.scalars(
             select(BillingPeriod).where(BillingPeriod.site == request.site, BillingPeriod.period == request.period)
@@ -150,11 +154,12 @@ async def issue_period(
     ).first()
     created = period is None
     if period is None:
+        management = next((rate.rate for item, rate in items if item.code == MANAGEMENT_FEE_CODE), Decimal(0))
         period = BillingPeriod(
             id=new_id(),
             site=request.site,
             period=request.period,
-            fee_rate_per_m2=settings.fee_rate_per_m2,
+            fee_rate_per_m2=management,
             currency=settings.currency,
             due_date=fee_due_date(request.period, settings.fee_due_day, today, settings.fee_grace_days),
             units_charged=0,
@@ -163,68 +168,20 @@ async def issue_period(
             issued_at=utcnow(),
         )
         uow.session.add(period)
-
-    units: Sequence[Unit] = (
-        await uow.session.scalars(select(Unit).where(Unit.site == request.site).order_by(Unit.id))
-    ).all()
-    already = set(
-        (
-            await uow.session.scalars(
-                select(Charge.unit_id).where(
-                    Charge.site == request.site, Charge.kind == MANAGEMENT_FEE, Charge.period == request.period
-                )
-            )
-        ).all()
-    )
-    paying = await payers(uow.session, {u.id: u for u in units}, [u.id for u in units])
-    # A unit charged on a later issue of the period (sold since, say) gets the same grace from today.
+        await uow.session.flush()
+    # A unit billed on a later issue of the period (sold since, say) gets the same grace from today.
     due_date = max(period.due_date, today + timedelta(days=settings.fee_grace_days))
-    skipped: list[SkippedUnit] = []
-    charged: list[Charge] = []
-    now = utcnow()
-    for unit in units:
-        if unit.id in already:
-            continue
-        # A unit whose paying party intake named is billed even before that party's copy arrives.
-        if unit.id not in paying and not unit.paying_party_id:
-            skipped.append(SkippedUnit(unit_id=unit.id, reason="no paying party"))
-            continue
-        amount = fee_cents(unit.area_m2, period.fee_rate_per_m2)
-        if amount <= 0:
-            skipped.append(SkippedUnit(unit_id=unit.id, reason="no billable area"))
-            continue
-        rate = f"{period.fee_rate_per_m2.normalize():f}"
-        charge = Charge(
-            id=new_id(),
-            site=unit.site,
-            unit_id=unit.id,
-            kind=MANAGEMENT_FEE,
-            item=f"Property management fee {request.period}: {unit.area_m2} m² x {rate}"[:120],
-            amount_cents=amount,
-            currency=period.currency,
-            period=request.period,
-            due_date=due_date,
-            request_id=None,
-            work_order_id=None,
-            source_event_id=None,
-            recorded_at=now,
-        )
-        uow.session.add(charge)
-        charged.append(charge)
-    period.units_charged += len(charged)
-    period.total_cents += sum(c.amount_cents for c in charged)
-    await uow.session.flush()
-    for charge in charged:
-        uow.emit(
-            charge_recorded(charge),
-            subject=charge.id,
-            site=charge.site,
-            correlation_id=period.id,
-        )
-        await refresh_status(
-            uow, charge.site, charge.unit_id, reason="period_issued", today=today, correlation_id=period.id
-        )
-        await watch_due_date(uow, charge.site, charge.unit_id, charge.due_date)
+    result = await bill_service.run(
+        uow,
+        request.site,
+        request.period,
+        billing_period_id=period.id,
+        currency=period.currency,
+        due_date=due_date,
+        today=today,
+    )
+    period.units_charged += result.bills
+    period.total_cents += result.total_cents
     try:
         await uow.commit()
     except IntegrityError:
@@ -232,7 +189,12 @@ async def issue_period(
             f"period {request.period} of {request.site} is being issued concurrently; issue it again to see the result",
             field="period",
         ) from None
-    return PeriodIssued(**period_read(period).model_dump(), created=created, charged_now=len(charged), skipped=skipped)
+    return PeriodIssued(
+        **period_read(period).model_dump(),
+        created=created,
+        charged_now=result.bills,
+        skipped=[SkippedUnit(unit_id=unit_id, reason=reason) for unit_id, reason in result.skipped],
+    )
 
 
 async def list_periods(session: AsyncSession, principal: Principal, site: str) -> list[PeriodRead]:

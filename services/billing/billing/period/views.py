@@ -22,8 +22,10 @@ async def get_site_settings(site: str, session: SessionDep, _: ReadBillingPeriod
 
 
 @router.put("/sites/{site}/billing-settings", response_model=SiteBillingRead)
-async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, _: SetFeeRates) -> Any:
-    return service.settings_read(await service.put_site_settings(uow, site, body))
+async def put_site_settings(site: str, body: SiteBillingUpdate, uow: UowDep, principal: SetFeeRates) -> Any:
+    """The site's currency, due days and collection targets, and the management fee's rate per m²: in force from the
+    first period not issued yet (fee items carry every other rate)."""
+    return service.settings_read(await service.put_site_settings(uow, site, body, principal.subject))
 
 
 @router.post(

@@ -10,7 +10,7 @@ language falls back to Chinese.
 from __future__ import annotations
 
 from pm_events import Event
-from pm_events.billing import ChargeRecorded, DepositReturned, RefundRecorded
+from pm_events.billing import BillIssued, ChargeRecorded, DepositReturned, RefundRecorded
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
     DecorationApproved,
@@ -57,6 +57,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "decoration.status": ("permit", "unit", "status", "reason"),
     "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
     "refund.recorded": ("receipt", "unit", "amount", "method", "reason"),
+    "bill.issued": ("unit", "period", "lines", "charges", "amount_due", "due"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -84,6 +85,7 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "decoration.status": (DecorationStatusChanged,),
     "deposit.returned": (DepositReturned,),
     "refund.recorded": (RefundRecorded,),
+    "bill.issued": (BillIssued,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -120,6 +122,16 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "en",
     ): "Your refund is approved: {{ amount }} yuan of receipt {{ receipt }} ({{ unit }}) comes back by {{ method }}. "
     "Reason: {{ reason }}",
+    (
+        "bill.issued",
+        "zh-CN",
+    ): "【收费通知单】{{ unit }} {{ period }} 期费用 {{ charges }} 元（{{ lines }}），"
+    "连同往期应缴 {{ amount_due }} 元，请于 {{ due }} 前缴纳。",
+    (
+        "bill.issued",
+        "en",
+    ): "[Fee notice] {{ unit }}, {{ period }}: {{ charges }} yuan ({{ lines }}); with earlier balances "
+    "{{ amount_due }} yuan is due by {{ due }}.",
     ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {{ ref }}",
     ("request.acknowledged", "en"): "We have received your request {{ ref }}",
     ("request.status_changed", "zh-CN"): "您的报修 {{ ref }} {{ status }}{{ reason }}",

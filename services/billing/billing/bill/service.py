@@ -1,0 +1,240 @@
+"""The billing run and its bills: every active fee item billed in the period, charged to every unit with a paying
+party, one bill per unit, in set-based statements (a site of 100,000 units is one run); and the bills' reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
+from billing.account.service import check_owner, refresh_statuses, site_ledgers, unit_ledger, watch_site_due_date
+from billing.bill.models import Bill, BillLine, BillRead
+from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
+from billing.directory.service import payers
+from billing.fee.models import MANAGEMENT_FEE_CODE, FeeItem, FeeRate
+from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, rate_in_force
+from pm_events.billing import BillIssued, BillIssuedLine
+from pm_platform.auth import Principal
+from pm_platform.db import fetch_page
+from pm_platform.envelope import new_id, utcnow
+from pm_platform.errors import Invalid
+from pm_platform.uow import UnitOfWork
+
+
+@dataclass
+class RunResult:
+    bills: int = 0
+    total_cents: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # unit id, reason
+
+
+async def items_billed_in(session: AsyncSession, site: str, period: str) -> list[tuple[FeeItem, FeeRate]]:
+    """The site's active fee items billed in the period, each with the rates in force for it."""
+    billed: list[tuple[FeeItem, FeeRate]] = []
+    for item, rates in await items_with_rates(session, site, active_only=True):
+        rate = rate_in_force(rates, period)
+        if rate is not None and billed_in(period, item.cycle_months):
+            billed.append((item, rate))
+    return billed
+
+
+def line_text(item: FeeItem, period: str, unit: Unit, rate: Decimal, months: int) -> str:
+    if item.formula == "area":
+        text = f"{item.name} {period}: {unit.area_m2} m² x {decimal_text(rate)}"
+    else:
+        text = f"{item.name} {period}"
+    return (text + (f" x {months} months" if months > 1 else ""))[:120]
+
+
+async def run(
+    uow: UnitOfWork,
+    site: str,
+    period: str,
+    *,
+    billing_period_id: str,
+    currency: str,
+    due_date: date,
+    today: date,
+) -> RunResult:
+    """Bill every unit of the site with a paying party and no bill (or fee charge) for the period yet: one charge
+    per fee item, one bill, billing.bill.issued.v1 each, the units' statuses, and one overdue timer for the due
+    date. The caller commits."""
+    session = uow.session
+    result = RunResult()
+    items = await items_billed_in(session, site, period)
+    units = (await session.scalars(select(Unit).where(Unit.site == site).order_by(Unit.id))).all()
+    billed_before = set(
+        (await session.scalars(select(Bill.unit_id).where(Bill.site == site, Bill.period == period))).all()
+    )
+    billed_before |= set(
+        (
+            await session.scalars(
+                select(Charge.unit_id).where(Charge.site == site, Charge.period == period, Charge.fee_item.is_not(None))
+            )
+        ).all()
+    )
+    to_bill = [u for u in units if u.id not in billed_before]
+    paying = await payers(session, {u.id: u for u in to_bill}, [u.id for u in to_bill])
+    now = utcnow()
+    charges: list[dict[str, Any]] = []
+    bills: dict[str, dict[str, Any]] = {}
+    for unit in to_bill:
+        payer = paying.get(unit.id)
+        # A unit whose paying party intake named is billed even before that party's copy arrives.
+        if payer is None and not unit.paying_party_id:
+            result.skipped.append((unit.id, "no paying party"))
+            continue
+        bill_id = new_id()
+        lines: list[dict[str, Any]] = []
+        for item, rate in items:
+            line = line_for(item.formula, item.cycle_months, rate, unit.area_m2, unit.use, unit.occupied)
+            if line is None or line.amount_cents <= 0:
+                continue
+            lines.append(
+                {
+                    "id": new_id(),
+                    "site": site,
+                    "unit_id": unit.id,
+                    "kind": MANAGEMENT_FEE if item.code == MANAGEMENT_FEE_CODE else PERIODIC_FEE,
+                    "fee_item": item.code,
+                    "bill_id": bill_id,
+                    "item": line_text(item, period, unit, line.rate, line.months),
+                    "amount_cents": line.amount_cents,
+                    "currency": currency,
+                    "period": period,
+                    "due_date": due_date,
+                    "request_id": None,
+                    "work_order_id": None,
+                    "source_event_id": None,
+                    "recorded_at": now,
+                }
+            )
+        if not lines:
+            result.skipped.append((unit.id, "nothing to bill"))
+            continue
+        charges.extend(lines)
+        bills[unit.id] = {
+            "id": bill_id,
+            "site": site,
+            "unit_id": unit.id,
+            "period": period,
+            "billing_period_id": billing_period_id,
+            "payer_party_id": payer.id if payer else unit.paying_party_id,
+            "currency": currency,
+            "charges_cents": sum(line["amount_cents"] for line in lines),
+            "due_date": due_date,
+            "issued_at": now,
+            "lines": lines,
+        }
+    if not bills:
+        return result
+    await session.execute(insert(Charge), charges)
+    # The balance brought forward is the balance now less what this bill adds.
+    ledgers = await site_ledgers(session, site, today)
+    for unit_id, bill in bills.items():
+        bill["previous_balance_cents"] = ledgers[unit_id].balance_cents - bill["charges_cents"]
+        bill["amount_due_cents"] = max(ledgers[unit_id].balance_cents, 0)
+    await session.execute(insert(Bill), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
+    for bill in bills.values():
+        uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
+    await refresh_statuses(
+        uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id
+    )
+    await watch_site_due_date(uow, site, due_date)
+    result.bills = len(bills)
+    result.total_cents = sum(b["charges_cents"] for b in bills.values())
+    return result
+
+
+def bill_issued(bill: dict[str, Any]) -> BillIssued:
+    return BillIssued(
+        bill_id=bill["id"],
+        site=bill["site"],
+        unit_id=bill["unit_id"],
+        period=bill["period"],
+        currency=bill["currency"],
+        previous_balance_cents=bill["previous_balance_cents"],
+        charges_cents=bill["charges_cents"],
+        amount_due_cents=bill["amount_due_cents"],
+        due_date=bill["due_date"].isoformat(),
+        payer_party_id=bill["payer_party_id"],
+        lines=[
+            BillIssuedLine(
+                charge_id=line["id"], fee_item=line["fee_item"], item=line["item"], amount_cents=line["amount_cents"]
+            )
+            for line in bill["lines"]
+        ],
+        issued_at=bill["issued_at"].isoformat(),
+    )
+
+
+# --- reads -------------------------------------------------------------------------------------------
+
+
+async def list_bills(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str,
+    period: str | None,
+    unit_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Bill], int]:
+    if unit_id:
+        await check_owner(session, principal, unit_id)
+    elif not principal.roles - {"owner"}:
+        raise Invalid("an owner lists the bills of their own unit: name it", field="unit_id")
+    query = select(Bill).where(principal.site_filter(Bill.site, site))
+    if period:
+        query = query.where(Bill.period == period)
+    if unit_id:
+        query = query.where(Bill.unit_id == unit_id)
+    return await fetch_page(session, query, Bill.period.desc(), Bill.unit_id, limit=limit, offset=offset)
+
+
+def bill_summary(bill: Bill) -> BillRead:
+    return BillRead(
+        id=bill.id,
+        site=bill.site,
+        unit_id=bill.unit_id,
+        period=bill.period,
+        currency=bill.currency,
+        previous_balance_cents=bill.previous_balance_cents,
+        charges_cents=bill.charges_cents,
+        amount_due_cents=bill.amount_due_cents,
+        due_date=bill.due_date,
+        issued_at=bill.issued_at,
+        lines=[],
+    )
+
+
+async def read_bill(session: AsyncSession, principal: Principal, bill: Bill) -> BillRead:
+    """A bill as issued, with its lines, the unit and payer, and what is still unpaid of it today."""
+    await check_owner(session, principal, bill.unit_id)
+    charges = (await session.scalars(select(Charge).where(Charge.bill_id == bill.id).order_by(Charge.fee_item))).all()
+    ledger = await unit_ledger(session, bill.site, bill.unit_id)
+    unit = await session.get(Unit, bill.unit_id)
+    payer = (await payers(session, {bill.unit_id: unit}, [bill.unit_id])).get(bill.unit_id) if unit else None
+    read = bill_summary(bill)
+    read.lines = [
+        BillLine(
+            charge_id=c.id,
+            fee_item=c.fee_item or c.kind,
+            item=c.item,
+            amount_cents=c.amount_cents,
+            outstanding_cents=ledger.outstanding.get(c.id),
+        )
+        for c in charges
+    ]
+    read.unit = unit_read(unit) if unit else None
+    read.payer = payer_read(payer, full_phone=principal.has_any(PHONE_ROLES | {"owner"})) if payer else None
+    read.outstanding_cents = sum(line.outstanding_cents or 0 for line in read.lines)
+    read.balance_cents = ledger.balance_cents
+    return read
