@@ -22,6 +22,7 @@ from pm_platform.natsserver import NatsServer, nats_server_binary
 from pm_platform.runtime import Runtime
 from pm_platform.settings import REPO_ROOT
 from tests.bench.baseline import BaselineRuntime
+from tests.bench.billing_run import billing_run
 from tests.bench.broadcast import broadcast_to_site
 from tests.bench.common import DEFAULT_POSTGRES_URL, Postgres
 from tests.bench.hop import platform_hop
@@ -76,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=int(_env_number("PM_BENCH_BROADCAST_UNITS", 10000)),
         help="units of the site the broadcast goes to (PM_BENCH_BROADCAST_UNITS; default 10000; 0 skips it)",
+    )
+    parser.add_argument(
+        "--billing-units",
+        type=int,
+        default=int(_env_number("PM_BENCH_BILLING_UNITS", 100000)),
+        help="units of the site a monthly billing run bills (PM_BENCH_BILLING_UNITS; default 100000; 0 skips it)",
     )
     parser.add_argument(
         "--hop-rounds",
@@ -142,6 +149,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "rates": args.rates,
             "seconds": args.seconds,
             "broadcast_units": args.broadcast_units,
+            "billing_units": args.billing_units,
             "hop_settings": settings,
         },
         "raw": {},
@@ -282,6 +290,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                         result["broadcast"] = {"error": _error(exc)}
                         _say(f"  broadcast failed: {result['broadcast']['error']}")
 
+            if args.billing_units and importlib.util.find_spec("billing") is not None:
+                result["billing_run"] = await billing_runs(label, backend, base, postgres, args.billing_units)
+
             if args.no_load:
                 result["load"] = {"error": "skipped (--no-load)"}
                 continue
@@ -296,6 +307,40 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         except Exception as exc:
             _say(f"could not drop the bench databases {postgres.created}: {exc}")
     return figures
+
+
+async def billing_runs(label: str, backend: str, base: Path, postgres: Postgres, units: int) -> dict[str, Any]:
+    """The monthly billing run of a site, and a bulk insert of the rows it wrote, in the same database."""
+    _say(f"{label}: monthly billing run for {units:,} units, three fee items ...")
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{base / 'billing-run' / 'billing.db'}"
+    else:
+        name = postgres.name("billing_run")
+        await postgres.create(name)
+        url = postgres.async_url(name)
+    (base / "billing-run").mkdir(parents=True, exist_ok=True)
+    try:
+        run = await billing_run(url, base / "billing-run", units)
+    except Exception as exc:
+        _say(f"  billing run failed: {_error(exc)}")
+        return {"error": _error(exc)}
+    _say(
+        f"  {run.bills:,} bills ({run.charges:,} charges) in {run.seconds:.1f} s: {run.bills_per_s:,.0f} bills/s, "
+        f"{run.run_rows_per_s:,.0f} rows/s; the same {run.rows:,} rows bulk-inserted: {run.insert_rows_per_s:,.0f} "
+        f"rows/s ({run.insert_seconds:.1f} s)"
+    )
+    return {
+        "units": run.units,
+        "bills": run.bills,
+        "charges": run.charges,
+        "rows": run.rows,
+        "seconds": run.seconds,
+        "bills_per_s": run.bills_per_s,
+        "run_rows_per_s": run.run_rows_per_s,
+        "insert_seconds": run.insert_seconds,
+        "insert_rows_per_s": run.insert_rows_per_s,
+        "ratio_to_bulk_insert": run.run_rows_per_s / run.insert_rows_per_s if run.insert_rows_per_s else None,
+    }
 
 
 async def load_runs(

@@ -108,9 +108,26 @@ def render(figures: dict[str, Any]) -> str:
     if any("broadcast" in r for r in results):
         row(f"broadcast to {params.get('broadcast_units', 0):,} units: all messages final", *cells(broadcast))
         row("broadcast msg/s / raw JetStream publish (same run)", *cells(broadcast_ratio))
+
+    def billing(r: dict[str, Any]) -> str:
+        run = r["billing_run"]
+        return "failed" if "error" in run else _rate(run["bills_per_s"], "bills/s")
+
+    def billing_seconds(r: dict[str, Any]) -> str:
+        run = r["billing_run"]
+        return "failed" if "error" in run else f"{run['seconds']:.1f} s"
+
+    def billing_ratio(r: dict[str, Any]) -> str:
+        value = r["billing_run"].get("ratio_to_bulk_insert")
+        return "-" if value is None else f"{value:.3f} x"
+
+    if any("billing_run" in r for r in results):
+        row(f"monthly billing run, {params.get('billing_units', 0):,} units, 3 fee items", *cells(billing_seconds))
+        row("  bills per second (goal: 5,000)", *cells(billing))
+        row("run rows/s / bulk insert of the same rows (same run)", *cells(billing_ratio))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
     for n, r in zip(names, results, strict=True):
-        for part in ("hop_baseline", "hop", "broadcast", "load"):
+        for part in ("hop_baseline", "hop", "broadcast", "billing_run", "load"):
             error = r.get(part, {}).get("error")
             if error and not error.startswith("skipped"):
                 notes.append(f"  {BACKENDS[n]} {part} failed: {error}")
@@ -185,6 +202,10 @@ durable consumer records each owner's message (preferences, dedupe, throttle and
 owner), and the sender job writes them to the file sink and marks them sent, each announced by an event; it
 is timed until every message is final and compared with the raw JetStream publish rate, the ceiling of any
 fan-out through the bus.
+The billing rows run billing's own use case (POST /billing-periods) for next month on a site of that many units with
+three fee items: every unit's lines, its charges and bill, its ledger for the balance brought forward and its status,
+one bill event and one status event per unit validated into the outbox, in one transaction. The reference is the
+database alone: the same rows (charges, bills, statuses, outbox) deleted and inserted again with executemany.
 The front-door tables run the whole stack as `make run` does (nats-server with its users, the five services with
 tracing to files, each on its own database) and send POST /requests at fixed rates whether or not earlier ones were
 answered (an open loop). "created/s" counts the 201s; "dept" is the time until the engineering department's own

@@ -7,7 +7,7 @@ period a payment counts towards."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -219,9 +219,11 @@ async def refresh_statuses(
     reason: StatusReason,
     today: date,
     correlation_id: str | None = None,
+    ledgers: Mapping[str, Ledger] | None = None,
 ) -> int:
     """``refresh_status`` for many units of a site at once (a billing run, a due day): the site's status rows are
-    locked first, every ledger is read in one pass and the changes are written in bulk. The number published."""
+    locked first, every ledger is read in one pass (or given: a run knows them) and the changes are written in bulk.
+    The number published."""
     await uow.session.flush()
     table = AccountStatus.__table__
     held = {
@@ -229,7 +231,9 @@ async def refresh_statuses(
         for row in (await uow.session.execute(select(table).where(table.c.site == site).with_for_update())).all()
     }
     wanted = set(unit_ids)
-    ledgers = {u: ledger for u, ledger in (await site_ledgers(uow.session, site, today)).items() if u in wanted}
+    if ledgers is None:
+        ledgers = await site_ledgers(uow.session, site, today)
+    ledgers = {u: ledger for u, ledger in ledgers.items() if u in wanted}
     currency = await site_currency(uow.session, site)
     now = utcnow()
     inserts: list[dict[str, object]] = []

@@ -13,7 +13,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
-from billing.account.service import check_owner, refresh_statuses, site_ledgers, unit_ledger, watch_site_due_date
+from billing.account.service import (
+    Ledger,
+    check_owner,
+    refresh_statuses,
+    site_ledgers,
+    unit_ledger,
+    watch_site_due_date,
+)
 from billing.bill.models import Bill, BillLine, BillRead
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
@@ -134,17 +141,24 @@ async def run(
         }
     if not bills:
         return result
-    await session.execute(insert(Charge), charges)
-    # The balance brought forward is the balance now less what this bill adds.
-    ledgers = await site_ledgers(session, site, today)
+    # Read before the run's charges go in: they fall due later than anything overdue, so they add to the balance
+    # and change nothing else of it (payments settle the oldest due first).
+    # (The whole site's: an IN list of 100,000 units is more parameters than PostgreSQL takes.)
+    history = await site_ledgers(session, site, today)
+    ledgers = {unit_id: history.get(unit_id) or Ledger(today, [], []) for unit_id in bills}
+    await session.execute(insert(Charge.__table__), charges)
     for unit_id, bill in bills.items():
-        bill["previous_balance_cents"] = ledgers[unit_id].balance_cents - bill["charges_cents"]
-        bill["amount_due_cents"] = max(ledgers[unit_id].balance_cents, 0)
-    await session.execute(insert(Bill), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
+        ledger = ledgers[unit_id]
+        bill["previous_balance_cents"] = ledger.balance_cents
+        ledger.charged_cents += bill["charges_cents"]
+        bill["amount_due_cents"] = max(ledger.balance_cents, 0)
+    await session.execute(
+        insert(Bill.__table__), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()]
+    )
     for bill in bills.values():
         uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
     await refresh_statuses(
-        uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id
+        uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id, ledgers=ledgers
     )
     await watch_site_due_date(uow, site, due_date)
     result.bills = len(bills)
