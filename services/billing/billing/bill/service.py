@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
@@ -32,6 +32,10 @@ from pm_platform.db import fetch_page
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
+
+# The tables themselves: a run inserts its rows with Core executemany, without the ORM's per-row bookkeeping.
+CHARGES = cast(Table, Charge.__table__)
+BILLS = cast(Table, Bill.__table__)
 
 
 @dataclass
@@ -146,7 +150,7 @@ async def run(
     # (The whole site's: an IN list of 100,000 units is more parameters than PostgreSQL takes.)
     history = await site_ledgers(session, site, today)
     ledgers = {unit_id: history.get(unit_id) or Ledger(today, [], []) for unit_id in bills}
-    await session.execute(insert(Charge.__table__), charges)
+    await session.execute(insert(CHARGES), charges)
     for unit_id, bill in bills.items():
         ledger = ledgers[unit_id]
         bill["previous_balance_cents"] = ledger.balance_cents
