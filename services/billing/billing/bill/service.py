@@ -156,9 +156,7 @@ async def run(
         bill["previous_balance_cents"] = ledger.balance_cents
         ledger.charged_cents += bill["charges_cents"]
         bill["amount_due_cents"] = max(ledger.balance_cents, 0)
-    await session.execute(
-        insert(Bill.__table__), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()]
-    )
+    await session.execute(insert(BILLS), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
     for bill in bills.values():
         uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
     await refresh_statuses(
