@@ -15,6 +15,10 @@ async def test_caller_lookup_shows_party_unit_requests_and_payment_status(intake
         {"in_arrears": False, "overdue_cents": 0, "updated_at": "2026-11-01T00:00:00+00:00"},
     )
     await deliver(runtime, stale)  # older than what intake holds: ignored
+    # The latest bill: December's, whatever order the bills arrive in.
+    december = envelope(runtime, "billing.bill.issued.v1")
+    november = envelope(runtime, "billing.bill.issued.v1", {"bill_id": "bill-nov", "period": "2026-11"})
+    assert await deliver(runtime, december) == "handled" and await deliver(runtime, november) == "handled"
     # Arrears never block a request.
     created = await post(client, runtime)
     await move(client, runtime, created["id"], "acknowledged")
@@ -22,6 +26,13 @@ async def test_caller_lookup_shows_party_unit_requests_and_payment_status(intake
     [match] = found["matches"]
     assert match["party"]["id"] == "harbour-A-0101-owner" and match["unit"]["id"] == "harbour-A-0101"
     assert match["payment"]["in_arrears"] is True and match["payment"]["overdue_cents"] == 26200
+    assert match["payment"]["last_bill"] == {
+        "bill_id": "bill-7d2e",
+        "period": "2026-12",
+        "amount_due_cents": 29260,
+        "due_date": "2026-12-15",
+        "currency": "CNY",
+    }
     assert [r["id"] for r in match["open_requests"]] == [created["id"]]
     assert [r["id"] for r in match["recent_requests"]] == [created["id"]]
     by_unit = (await client.get("/lookup", params={"unit_id": "harbour-A-0101"}, headers=auth(runtime))).json()

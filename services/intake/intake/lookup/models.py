@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.database import Base
@@ -28,6 +28,29 @@ class PaymentStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class LastBill(Base):
+    """The unit's latest bill (billing.bill.issued.v1): what the caller was last asked to pay, and by when."""
+
+    __tablename__ = "last_bills"
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    bill_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7))
+    amount_due_cents: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LastBillRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    bill_id: str
+    period: str
+    amount_due_cents: int
+    due_date: date
+    currency: str
+
+
 class PaymentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     balance_cents: int
@@ -36,6 +59,7 @@ class PaymentRead(BaseModel):
     oldest_due: date | None
     currency: str
     updated_at: datetime
+    last_bill: LastBillRead | None = None  # the latest bill: its period, amount due and due date
 
 
 class CallerMatch(BaseModel):

@@ -1,4 +1,4 @@
-"""Caller lookup by phone number or unit, and the payment status kept from billing's events."""
+"""Caller lookup by phone number or unit, and the payment status and latest bill kept from billing's events."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.lookup.models import CallerMatch, PaymentRead, PaymentStatus
+from intake.lookup.models import CallerMatch, LastBill, LastBillRead, PaymentRead, PaymentStatus
 from intake.organization.models import Party, PartyRead, Unit, UnitRead
 from intake.organization.service import mask_phone, parties_by_phone, parties_of_unit, sees_contacts
 from intake.request.models import OPEN, Request, RequestRead
-from pm_events.billing import AccountStatusChanged
+from pm_events.billing import AccountStatusChanged, BillIssued
 from pm_platform.auth import Principal
 from pm_platform.envelope import as_utc, utcnow
 from pm_platform.errors import Invalid, NotFound
@@ -36,6 +36,20 @@ async def record_payment_status(uow: UnitOfWork, data: AccountStatusChanged) -> 
     row.oldest_due = date.fromisoformat(data.oldest_due) if data.oldest_due else None
     row.currency = data.currency or "CNY"
     row.updated_at = updated_at
+
+
+async def record_last_bill(uow: UnitOfWork, data: BillIssued) -> None:
+    """Keep the unit's latest bill; an earlier period's bill arriving late is ignored."""
+    row = await uow.session.get(LastBill, data.unit_id)
+    if row is not None and row.period > data.period:
+        return
+    if row is None:
+        row = LastBill(unit_id=data.unit_id)
+        uow.session.add(row)
+    row.site, row.bill_id, row.period = data.site, data.bill_id, data.period
+    row.amount_due_cents, row.currency = data.amount_due_cents, data.currency
+    row.due_date = date.fromisoformat(data.due_date)
+    row.issued_at = datetime.fromisoformat(data.issued_at)
 
 
 async def lookup(
@@ -63,6 +77,12 @@ async def lookup(
         await _match(session, principal, party, unit, phone if party is None and unit is None else None, sites)
         for party, unit in pairs
     ]
+
+
+def payment_read(payment: PaymentStatus, last_bill: LastBill | None) -> PaymentRead:
+    read = PaymentRead.model_validate(payment)
+    read.last_bill = LastBillRead.model_validate(last_bill) if last_bill is not None else None
+    return read
 
 
 async def _match(
@@ -100,6 +120,7 @@ async def _match(
             )
         ).all()
     payment = await session.get(PaymentStatus, unit.id) if unit is not None else None
+    last_bill = await session.get(LastBill, unit.id) if unit is not None else None
     contacts = sees_contacts(principal)
     parties = [PartyRead.model_validate(p) for p in await parties_of_unit(session, unit.id)] if unit else []
     party_read = PartyRead.model_validate(party) if party else None
@@ -111,7 +132,7 @@ async def _match(
         party=party_read,
         unit=UnitRead.model_validate(unit) if unit else None,
         parties=parties,
-        payment=PaymentRead.model_validate(payment) if payment is not None and contacts else None,
+        payment=payment_read(payment, last_bill) if payment is not None and contacts else None,
         open_requests=[RequestRead.model_validate(r) for r in open_requests],
         recent_requests=[RequestRead.model_validate(r) for r in recent],
     )
