@@ -9,12 +9,16 @@ constraint, so a double effect shows up as two rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from pm_events.intake import RequestCreated
@@ -161,3 +165,23 @@ async def publish_bad_envelopes(nats_url: str, subject: str, count: int) -> None
             await nc.jetstream().publish(subject, json.dumps(bad_envelope()).encode())
     finally:
         await nc.close()
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a real HTTP port in this event loop (the runtime is started by the test, not the lifespan)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started, timeout=10, interval=0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

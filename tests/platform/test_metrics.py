@@ -5,7 +5,6 @@ overdue timers."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
@@ -25,7 +23,7 @@ from pm_platform.app import create_app
 from pm_platform.auth import mint_token
 from pm_platform.envelope import utcnow
 from pm_platform.natsserver import NatsServer
-from tests.platform.harness import Probe, bad_envelope, eventually, provision, publish_bad_envelopes
+from tests.platform.harness import Probe, bad_envelope, eventually, provision, publish_bad_envelopes, served
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -188,26 +186,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a real HTTP port in this event loop (the runtime is started by the test, not the lifespan)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        return server.started
-
-    try:
-        await eventually(started, timeout=10, interval=0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def test_pm_status_shows_readiness_lag_outbox_and_dead_letters_of_each_service(

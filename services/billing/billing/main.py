@@ -12,6 +12,8 @@ from billing.deposit.handlers import subscriptions as deposit_subscriptions
 from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.fee.views import router as fee_router
+from billing.gateway.sandbox import router as sandbox_gateway_router
+from billing.gateway.views import router as gateway_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
 from billing.refund.views import router as refund_router
@@ -50,6 +52,8 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             period_router,
             fee_router,
             bill_router,
+            gateway_router,
+            sandbox_gateway_router,
             payment_router,
             refund_router,
             collection_router,

@@ -36,3 +36,5 @@ ISSUE_PERIODS = Permission("issue billing periods", Role.billing_clerk, Role.man
 # Deposits are held money: the clerks who take and return them, managers and head office; an owner their unit's.
 READ_DEPOSITS = Permission("read deposits", Role.billing_clerk, Role.manager, Role.head_office, Role.owner)
 RECEIVE_DEPOSITS = Permission("receive deposits", Role.billing_clerk)
+# Paying online through the gateway: an owner for their own unit, a clerk for a payer at the counter (a QR code).
+PAY_ONLINE = Permission("pay online", Role.owner, Role.billing_clerk)

@@ -97,7 +97,7 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
     if received_at > now:
         raise Invalid("a payment cannot be received in the future", field="received_at")
     try:
-        payment = await _insert(uow, principal, request, received_at.astimezone(UTC), now)
+        payment = await insert_payment(uow, principal, request, received_at.astimezone(UTC), now)
         await uow.commit()
     except IntegrityError:
         raise Conflict(
@@ -108,9 +108,11 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
     return payment, True
 
 
-async def _insert(
+async def insert_payment(
     uow: UnitOfWork, principal: Principal, request: PaymentCreate, received_at: datetime, now: datetime
 ) -> Payment:
+    """A new payment with the site's next receipt number, and what follows from it (the unit's status, a settlement
+    waiting on it), in the caller's unit of work: the caller commits."""
     seq = await next_receipt(uow.session, request.site)
     payment = Payment(
         id=new_id(),
