@@ -14,6 +14,7 @@ from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
 from billing.gateway.views import router as gateway_router
+from billing.latefee.views import router as latefee_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
 from billing.refund.views import router as refund_router
@@ -52,6 +53,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             period_router,
             fee_router,
             bill_router,
+            latefee_router,
             gateway_router,
             sandbox_gateway_router,
             payment_router,

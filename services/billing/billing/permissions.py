@@ -38,3 +38,6 @@ READ_DEPOSITS = Permission("read deposits", Role.billing_clerk, Role.manager, Ro
 RECEIVE_DEPOSITS = Permission("receive deposits", Role.billing_clerk)
 # Paying online through the gateway: an owner for their own unit, a clerk for a payer at the counter (a QR code).
 PAY_ONLINE = Permission("pay online", Role.owner, Role.billing_clerk)
+# A late fee stands unless a manager (never the clerk who asks) waives it.
+REQUEST_WAIVERS = Permission("ask for late-fee waivers", Role.billing_clerk)
+APPROVE_WAIVERS = Permission("waive late fees", Role.manager)

@@ -52,6 +52,8 @@ class Charge(Base):
     period: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM for periodic fees
     fee_item: Mapped[str | None] = mapped_column(String(32))  # the fee item's code, for a billing run's charges
     bill_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the bill that carries it
+    late_fee_of: Mapped[str | None] = mapped_column(String(64), index=True)  # a late fee: the charge it is on
+    waived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a waived late fee no longer counts
     due_date: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str | None] = mapped_column(String(64))
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -85,6 +87,8 @@ class ChargeRead(BaseModel):
     period: str | None
     fee_item: str | None = None
     bill_id: str | None = None
+    late_fee_of: str | None = None
+    waived_at: UtcDatetime | None = None
     due_date: date
     request_id: str | None
     work_order_id: str | None

@@ -89,11 +89,18 @@ def settle(
     timezone: str,
     refunds: Sequence[Refund] = (),
 ) -> Ledger:
-    """Apply the payments, less the approved refunds, to the charges, oldest due first, and age what is left unpaid
-    after its due date. ``as_of`` is a day of the site's calendar: what happened before the site's next midnight
-    counts."""
+    """Apply the payments, less the approved refunds, to the charges (less any waived late fee), oldest due first, and
+    age what is left unpaid after its due date. ``as_of`` is a day of the site's calendar: what happened before the
+    site's next midnight counts."""
     cutoff = day_start(as_of + timedelta(days=1), timezone)
-    live_charges = sorted((c for c in charges if as_utc(c.recorded_at) < cutoff), key=settlement_order)
+    live_charges = sorted(
+        (
+            c
+            for c in charges
+            if as_utc(c.recorded_at) < cutoff and (c.waived_at is None or as_utc(c.waived_at) >= cutoff)
+        ),
+        key=settlement_order,
+    )
     live_payments = [p for p in payments if p.voided_at is None and as_utc(p.received_at) < cutoff]
     live_refunds = [
         r
@@ -407,6 +414,8 @@ def charge_read(charge: Charge, outstanding: int | None) -> ChargeRead:
         period=charge.period,
         fee_item=charge.fee_item,
         bill_id=charge.bill_id,
+        late_fee_of=charge.late_fee_of,
+        waived_at=charge.waived_at,
         due_date=charge.due_date,
         request_id=charge.request_id,
         work_order_id=charge.work_order_id,

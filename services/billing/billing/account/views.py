@@ -52,7 +52,9 @@ async def get_charges(
     site: str | None = None,
     unit_id: str | None = None,
     period: Period = None,
-    kind: Annotated[str | None, Query(pattern=r"^(repair|management_fee|decoration_fee|deposit_deduction)$")] = None,
+    kind: Annotated[
+        str | None, Query(pattern=r"^(repair|management_fee|fee|late_fee|decoration_fee|deposit_deduction)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:

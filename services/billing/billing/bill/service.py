@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -26,6 +26,8 @@ from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
 from billing.fee.models import MANAGEMENT_FEE_CODE, FeeItem, FeeRate
 from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, rate_in_force
+from billing.latefee.models import LATE_FEE
+from billing.latefee.service import assess, assessed_before, site_policy
 from pm_events.billing import BillIssued, BillIssuedLine
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
@@ -43,6 +45,45 @@ class RunResult:
     bills: int = 0
     total_cents: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # unit id, reason
+
+
+@dataclass(frozen=True)
+class RunContext:
+    site: str
+    period: str
+    currency: str
+    due_date: date
+    now: datetime
+
+    def charge_row(
+        self,
+        unit_id: str,
+        bill_id: str,
+        kind: str,
+        fee_item: str | None,
+        text: str,
+        amount_cents: int,
+        late_fee_of: str | None = None,
+    ) -> dict[str, Any]:
+        """One charge of the run as the row inserted (every row has the same keys: one executemany)."""
+        return {
+            "id": new_id(),
+            "site": self.site,
+            "unit_id": unit_id,
+            "kind": kind,
+            "fee_item": fee_item,
+            "bill_id": bill_id,
+            "item": text[:120],
+            "amount_cents": amount_cents,
+            "currency": self.currency,
+            "period": self.period,
+            "due_date": self.due_date,
+            "request_id": None,
+            "work_order_id": None,
+            "source_event_id": None,
+            "late_fee_of": late_fee_of,
+            "recorded_at": self.now,
+        }
 
 
 async def items_billed_in(session: AsyncSession, site: str, period: str) -> list[tuple[FeeItem, FeeRate]]:
@@ -92,9 +133,17 @@ async def run(
     )
     to_bill = [u for u in units if u.id not in billed_before]
     paying = await payers(session, {u.id: u for u in to_bill}, [u.id for u in to_bill])
+    # The ledgers are read before the run's charges go in: the new charges fall due later than anything overdue,
+    # so they add to the balance and change nothing else of it (payments settle the oldest due first). (The whole
+    # site's at once: an IN list of 100,000 units is more parameters than PostgreSQL takes.)
+    history = await site_ledgers(session, site, today)
+    policy = await site_policy(session, site)
+    late_fees_before = await assessed_before(session, site) if policy.mode != "none" else {}
     now = utcnow()
+    context = RunContext(site, period, currency, due_date, now)
     charges: list[dict[str, Any]] = []
     bills: dict[str, dict[str, Any]] = {}
+    ledgers: dict[str, Ledger] = {}
     for unit in to_bill:
         payer = paying.get(unit.id)
         # A unit whose paying party intake named is billed even before that party's copy arrives.
@@ -102,34 +151,24 @@ async def run(
             result.skipped.append((unit.id, "no paying party"))
             continue
         bill_id = new_id()
+        ledger = history.get(unit.id) or Ledger(today, [], [])
+
         lines: list[dict[str, Any]] = []
         for item, rate in items:
             line = line_for(item.formula, item.cycle_months, rate, unit.area_m2, unit.use, unit.occupied)
             if line is None or line.amount_cents <= 0:
                 continue
-            lines.append(
-                {
-                    "id": new_id(),
-                    "site": site,
-                    "unit_id": unit.id,
-                    "kind": MANAGEMENT_FEE if item.code == MANAGEMENT_FEE_CODE else PERIODIC_FEE,
-                    "fee_item": item.code,
-                    "bill_id": bill_id,
-                    "item": line_text(item, period, unit, line.rate, line.months),
-                    "amount_cents": line.amount_cents,
-                    "currency": currency,
-                    "period": period,
-                    "due_date": due_date,
-                    "request_id": None,
-                    "work_order_id": None,
-                    "source_event_id": None,
-                    "recorded_at": now,
-                }
-            )
+            kind = MANAGEMENT_FEE if item.code == MANAGEMENT_FEE_CODE else PERIODIC_FEE
+            text = line_text(item, period, unit, line.rate, line.months)
+            lines.append(context.charge_row(unit.id, bill_id, kind, item.code, text, line.amount_cents))
+        for late in assess(policy, ledger, late_fees_before, today):
+            text = f"Late fee: {late.charge.item[:80]}, {late.days_late} days overdue"
+            lines.append(context.charge_row(unit.id, bill_id, LATE_FEE, None, text, late.amount_cents, late.charge.id))
         if not lines:
             result.skipped.append((unit.id, "nothing to bill"))
             continue
         charges.extend(lines)
+        ledgers[unit.id] = ledger
         bills[unit.id] = {
             "id": bill_id,
             "site": site,
@@ -145,11 +184,6 @@ async def run(
         }
     if not bills:
         return result
-    # Read before the run's charges go in: they fall due later than anything overdue, so they add to the balance
-    # and change nothing else of it (payments settle the oldest due first).
-    # (The whole site's: an IN list of 100,000 units is more parameters than PostgreSQL takes.)
-    history = await site_ledgers(session, site, today)
-    ledgers = {unit_id: history.get(unit_id) or Ledger(today, [], []) for unit_id in bills}
     await session.execute(insert(CHARGES), charges)
     for unit_id, bill in bills.items():
         ledger = ledgers[unit_id]
@@ -182,7 +216,10 @@ def bill_issued(bill: dict[str, Any]) -> BillIssued:
         payer_party_id=bill["payer_party_id"],
         lines=[
             BillIssuedLine(
-                charge_id=line["id"], fee_item=line["fee_item"], item=line["item"], amount_cents=line["amount_cents"]
+                charge_id=line["id"],
+                fee_item=line["fee_item"] or line["kind"],
+                item=line["item"],
+                amount_cents=line["amount_cents"],
             )
             for line in bill["lines"]
         ],
