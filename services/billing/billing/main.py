@@ -15,6 +15,7 @@ from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
 from billing.gateway.views import router as gateway_router
 from billing.latefee.views import router as latefee_router
+from billing.monthend.views import router as monthend_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
 from billing.refund.views import router as refund_router
@@ -54,6 +55,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             fee_router,
             bill_router,
             latefee_router,
+            monthend_router,
             gateway_router,
             sandbox_gateway_router,
             payment_router,

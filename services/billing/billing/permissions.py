@@ -41,3 +41,6 @@ PAY_ONLINE = Permission("pay online", Role.owner, Role.billing_clerk)
 # A late fee stands unless a manager (never the clerk who asks) waives it.
 REQUEST_WAIVERS = Permission("ask for late-fee waivers", Role.billing_clerk)
 APPROVE_WAIVERS = Permission("waive late fees", Role.manager)
+# Month-end: clerks and finance (head office) read the month's figures; a manager or finance closes a month.
+READ_MONTH_REPORTS = Permission("read month-end reports", Role.billing_clerk, Role.manager, Role.head_office)
+CLOSE_MONTHS = Permission("close months", Role.manager, Role.head_office)

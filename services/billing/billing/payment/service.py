@@ -15,6 +15,7 @@ from billing.account.service import refresh_status, settlement_order, site_curre
 from billing.deposit.models import DepositReceiptCounter
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers, site_timezone, site_today
+from billing.monthend import service as monthend
 from billing.payment.models import (
     MethodTotal,
     Payment,
@@ -33,7 +34,7 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
-from pm_platform.sitetime import local_date, month_bounds
+from pm_platform.sitetime import local_date, month_bounds, month_of_instant
 from pm_platform.uow import UnitOfWork
 
 
@@ -96,6 +97,9 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
     ) or now
     if received_at > now:
         raise Invalid("a payment cannot be received in the future", field="received_at")
+    await monthend.check_open(
+        uow.session, request.site, month_of_instant(received_at, await site_timezone(uow.session, request.site))
+    )
     try:
         payment = await insert_payment(uow, principal, request, received_at.astimezone(UTC), now)
         await uow.commit()
