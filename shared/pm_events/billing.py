@@ -169,6 +169,24 @@ class DepositReturned(Event):
     returned_at: str
 
 
+class DunningStep(Event):
+    """Dunning step taken (billing.dunning.step.v1)."""
+
+    event_type: ClassVar[str] = "billing.dunning.step.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    step_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    action: Literal["notice", "reminder", "call", "visit", "letter"]
+    days_overdue: Annotated[int, Field(ge=1)]
+    overdue_cents: Annotated[int, Field(description="What is overdue, in fen.", ge=1)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    oldest_due: Annotated[str, Field(description="The oldest unpaid due date: the arrears episode.")]
+    payer_party_id: Annotated[str | None, Field(max_length=64)]
+
+
 class RefundRecorded(Event):
     """Refund recorded (billing.refund.recorded.v1)."""
 
@@ -217,6 +235,7 @@ EVENTS: dict[str, type[Event]] = {
     "billing.charge.recorded.v1": ChargeRecorded,
     "billing.deposit.held.v1": DepositHeld,
     "billing.deposit.returned.v1": DepositReturned,
+    "billing.dunning.step.v1": DunningStep,
     "billing.refund.recorded.v1": RefundRecorded,
     "billing.settlement.confirmed.v1": SettlementConfirmed,
 }

@@ -11,6 +11,8 @@ from billing.database import Base, platform_tables
 from billing.deposit.handlers import subscriptions as deposit_subscriptions
 from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
+from billing.dunning.handlers import subscriptions as dunning_subscriptions
+from billing.dunning.views import router as dunning_router
 from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
 from billing.gateway.views import router as gateway_router
@@ -33,6 +35,7 @@ subscriptions = Subscriptions(
         **directory_subscriptions.handlers,
         **settlement_subscriptions.handlers,
         **deposit_subscriptions.handlers,
+        **dunning_subscriptions.handlers,
     }
 )
 
@@ -56,6 +59,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             bill_router,
             latefee_router,
             monthend_router,
+            dunning_router,
             gateway_router,
             sandbox_gateway_router,
             payment_router,

@@ -44,3 +44,7 @@ APPROVE_WAIVERS = Permission("waive late fees", Role.manager)
 # Month-end: clerks and finance (head office) read the month's figures; a manager or finance closes a month.
 READ_MONTH_REPORTS = Permission("read month-end reports", Role.billing_clerk, Role.manager, Role.head_office)
 CLOSE_MONTHS = Permission("close months", Role.manager, Role.head_office)
+# Dunning: clerks run it and log contacts, agents call (the call list is theirs), managers visit and approve a formal
+# letter to an extra-care household.
+DUN = Permission("run dunning and log contacts", Role.billing_clerk, Role.agent, Role.manager)
+APPROVE_LETTERS = Permission("approve formal letters to extra-care households", Role.manager)

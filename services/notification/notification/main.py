@@ -10,6 +10,7 @@ from notification.contact import handlers as contact_handlers
 from notification.contact.views import router as staff_router
 from notification.database import Base, platform_tables
 from notification.decoration import handlers as decoration_handlers
+from notification.dunning import handlers as dunning_handlers
 from notification.message import handlers as message_handlers
 from notification.message.channels import Channels, build_channels
 from notification.message.sender import sender_job
@@ -38,6 +39,7 @@ subscriptions = Subscriptions(
         **decoration_handlers.subscriptions.handlers,
         **refund_handlers.subscriptions.handlers,
         **bill_handlers.subscriptions.handlers,
+        **dunning_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

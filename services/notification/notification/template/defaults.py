@@ -10,7 +10,7 @@ language falls back to Chinese.
 from __future__ import annotations
 
 from pm_events import Event
-from pm_events.billing import BillIssued, ChargeRecorded, DepositReturned, RefundRecorded
+from pm_events.billing import BillIssued, ChargeRecorded, DepositReturned, DunningStep, RefundRecorded
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
     DecorationApproved,
@@ -58,6 +58,9 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
     "refund.recorded": ("receipt", "unit", "amount", "method", "reason"),
     "bill.issued": ("unit", "period", "lines", "charges", "amount_due", "due"),
+    "dunning.notice": ("unit", "amount", "since", "days"),
+    "dunning.reminder": ("unit", "amount", "since", "days"),
+    "dunning.letter": ("unit", "amount", "since", "days"),
 }
 
 # The events whose handlers render each template: an override is tried on their contract examples when saved.
@@ -86,6 +89,9 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "deposit.returned": (DepositReturned,),
     "refund.recorded": (RefundRecorded,),
     "bill.issued": (BillIssued,),
+    "dunning.notice": (DunningStep,),
+    "dunning.reminder": (DunningStep,),
+    "dunning.letter": (DunningStep,),
 }
 
 TEMPLATES: dict[tuple[str, str], str] = {
@@ -132,6 +138,18 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "en",
     ): "[Fee notice] {{ unit }}, {{ period }}: {{ charges }} yuan ({{ lines }}); with earlier balances "
     "{{ amount_due }} yuan is due by {{ due }}.",
+    ("dunning.notice", "zh-CN"): "【缴费提醒】{{ unit }} 自 {{ since }} 起有 {{ amount }} 元费用逾期未缴，"
+    "请尽快缴纳；如对服务或账单有疑问，请致电客服中心。",
+    ("dunning.notice", "en"): "[Payment due] {{ unit }}: {{ amount }} yuan has been overdue since {{ since }}. Please "
+    "pay at your convenience; if you have a question about the service or the bill, call the service center.",
+    ("dunning.reminder", "zh-CN"): "【再次提醒】{{ unit }} 逾期 {{ days }} 天的费用 {{ amount }} 元仍未缴纳，"
+    "请尽快缴纳或与我们商量分期方案。",
+    ("dunning.reminder", "en"): "[Reminder] {{ unit }}: {{ amount }} yuan is {{ days }} days overdue. Please pay, or "
+    "talk to us about paying in instalments.",
+    ("dunning.letter", "zh-CN"): "【催缴通知书】{{ unit }} 自 {{ since }} 起欠缴费用 {{ amount }} 元，"
+    "已逾期 {{ days }} 天。请于收到本通知后 7 日内缴清，逾期将按《物业服务合同》处理。",
+    ("dunning.letter", "en"): "[Formal notice] {{ unit }} owes {{ amount }} yuan, overdue since {{ since }} "
+    "({{ days }} days). Please pay within 7 days of this notice; after that the property-service contract applies.",
     ("request.acknowledged", "zh-CN"): "您的报修已受理，单号 {{ ref }}",
     ("request.acknowledged", "en"): "We have received your request {{ ref }}",
     ("request.status_changed", "zh-CN"): "您的报修 {{ ref }} {{ status }}{{ reason }}",

@@ -1,0 +1,285 @@
+"""Dunning use cases: the site's ladder, the run that takes each unit in arrears to the step its days overdue have
+reached (once per step and arrears episode, never skipping back, holding for an open valid complaint), the
+manager's approval of a formal letter to an extra-care household, and the contacts logged against a step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.account.service import site_currency, site_ledgers
+from billing.directory.models import Unit
+from billing.directory.service import payers, site_today
+from billing.dunning.models import (
+    ACTIONS,
+    DEFAULT_LADDER,
+    ComplaintHold,
+    ContactCreate,
+    ContactRead,
+    DunningContact,
+    DunningLadder,
+    DunningRunRead,
+    DunningStep,
+    HeldUnit,
+    LadderRead,
+    LadderStep,
+    LadderUpdate,
+    StepRead,
+    StepStatus,
+)
+from pm_events import billing as events
+from pm_events.intake import RequestClassified, RequestStatusChanged
+from pm_platform.auth import Principal
+from pm_platform.db import fetch_page, get_in_scope
+from pm_platform.envelope import as_utc, new_id, utcnow
+from pm_platform.errors import Conflict
+from pm_platform.uow import UnitOfWork
+
+# A complaint in one of these is no longer open: dunning may go on.
+SETTLED = frozenset({"resolved", "followed_up", "closed", "cancelled"})
+# Steps that are done once sent; the others wait for a contact logged against them.
+SENT = frozenset({"notice", "reminder"})
+
+# --- the rule ----------------------------------------------------------------------------------------
+
+
+def step_due(ladder: Sequence[LadderStep], days_overdue: int) -> LadderStep | None:
+    """The furthest step a unit's days overdue have reached (a unit found 95 days late gets the letter, not every
+    step before it at once)."""
+    return max((s for s in ladder if s.days <= days_overdue), key=lambda s: s.days, default=None)
+
+
+def next_step(ladder: Sequence[LadderStep], days_overdue: int, taken: set[str]) -> LadderStep | None:
+    """The step to take now, or None: the one reached, unless it or a later one was taken in this episode."""
+    due = step_due(ladder, days_overdue)
+    if due is None:
+        return None
+    rank: dict[str, int] = {s.action: n for n, s in enumerate(ladder)}
+    if any(rank.get(action, -1) >= rank[due.action] for action in taken):
+        return None
+    return due
+
+
+# --- the ladder --------------------------------------------------------------------------------------
+
+
+async def ladder_of(session: AsyncSession, site: str) -> list[LadderStep]:
+    row = await session.get(DunningLadder, site)
+    if row is None:
+        return [LadderStep(days=days, action=action) for days, action in DEFAULT_LADDER]
+    return [LadderStep.model_validate(step) for step in row.steps]
+
+
+async def ladder_read(session: AsyncSession, site: str) -> LadderRead:
+    row = await session.get(DunningLadder, site)
+    return LadderRead(
+        site=site,
+        steps=await ladder_of(session, site),
+        updated_by=row.updated_by if row else None,
+        updated_at=row.updated_at if row else None,
+    )
+
+
+async def put_ladder(uow: UnitOfWork, principal: Principal, site: str, body: LadderUpdate) -> None:
+    row = await uow.session.get(DunningLadder, site)
+    if row is None:
+        row = DunningLadder(site=site)
+        uow.session.add(row)
+    row.steps = [step.model_dump() for step in body.steps]
+    row.updated_by, row.updated_at = principal.subject, utcnow()
+    await uow.commit()
+
+
+# --- complaints hold dunning -------------------------------------------------------------------------
+
+
+async def hold_for_complaint(
+    uow: UnitOfWork, request_id: str, site: str, unit_id: str, open_: bool, at: datetime
+) -> None:
+    """Keep whether a unit's valid complaint is open; an older change arriving late is ignored."""
+    row = await uow.session.get(ComplaintHold, request_id)
+    if row is not None and as_utc(row.changed_at) > at:
+        return
+    if row is None:
+        row = ComplaintHold(request_id=request_id, site=site, unit_id=unit_id)
+        uow.session.add(row)
+    row.open, row.changed_at = open_, at
+
+
+async def on_classified(uow: UnitOfWork, event: RequestClassified) -> None:
+    if event.complaint_class == "valid" and event.unit_id:
+        at = datetime.fromisoformat(event.classified_at)
+        await hold_for_complaint(uow, event.request_id, event.site, event.unit_id, True, at)
+
+
+async def on_status_changed(uow: UnitOfWork, event: RequestStatusChanged) -> None:
+    if event.complaint_class == "valid" and event.unit_id:
+        at = datetime.fromisoformat(event.changed_at)
+        open_ = event.to_status not in SETTLED
+        await hold_for_complaint(uow, event.request_id, event.site, event.unit_id, open_, at)
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+def step_read(step: DunningStep, contacts: Sequence[DunningContact] = ()) -> StepRead:
+    read = StepRead.model_validate(step, from_attributes=True)
+    read.contacts = [ContactRead.model_validate(c, from_attributes=True) for c in contacts]
+    return read
+
+
+def _emit(uow: UnitOfWork, step: DunningStep, currency: str) -> None:
+    uow.emit(
+        events.DunningStep(
+            step_id=step.id,
+            site=step.site,
+            unit_id=step.unit_id,
+            action=next(a for a in ACTIONS if a == step.action),
+            days_overdue=step.days_overdue,
+            overdue_cents=step.overdue_cents,
+            currency=currency,
+            oldest_due=step.episode.isoformat(),
+            payer_party_id=step.payer_party_id,
+        ),
+        subject=step.id,
+        site=step.site,
+        correlation_id=step.unit_id,
+    )
+
+
+async def run(uow: UnitOfWork, principal: Principal, site: str) -> DunningRunRead:
+    """Take every unit in arrears to the step its days overdue have reached. Run it daily: a step is taken once
+    per arrears episode, so running again the same day takes nothing twice."""
+    session = uow.session
+    today = await site_today(session, site)
+    ladder = await ladder_of(session, site)
+    arrears = {
+        u: ledger for u, ledger in (await site_ledgers(session, site, today)).items() if ledger.overdue_cents > 0
+    }
+    held_units = set(
+        (
+            await session.scalars(select(ComplaintHold.unit_id).where(ComplaintHold.site == site, ComplaintHold.open))
+        ).all()
+    )
+    taken: dict[tuple[str, object], set[str]] = {}
+    for unit_id, episode, action in (
+        await session.execute(
+            select(DunningStep.unit_id, DunningStep.episode, DunningStep.action).where(DunningStep.site == site)
+        )
+    ).all():
+        taken.setdefault((unit_id, episode), set()).add(action)
+    units = {u.id: u for u in (await session.scalars(select(Unit).where(Unit.site == site))).all()}
+    paying = await payers(session, units, sorted(arrears))
+    currency = await site_currency(session, site)
+    steps: list[DunningStep] = []
+    held: list[HeldUnit] = []
+    now = utcnow()
+    for unit_id, ledger in sorted(arrears.items()):
+        assert ledger.oldest_due is not None  # in arrears: something is overdue
+        step = next_step(ladder, ledger.days_overdue, taken.get((unit_id, ledger.oldest_due), set()))
+        if step is None:
+            continue
+        if unit_id in held_units:
+            held.append(HeldUnit(unit_id=unit_id, reason="complaint", days_overdue=ledger.days_overdue))
+            continue
+        payer = paying.get(unit_id)
+        extra_care = bool(payer and payer.extra_care)
+        if step.action == "letter" and extra_care:
+            status = StepStatus.awaiting_approval
+        else:
+            status = StepStatus.done if step.action in SENT else StepStatus.open
+        record = DunningStep(
+            id=new_id(),
+            site=site,
+            unit_id=unit_id,
+            episode=ledger.oldest_due,
+            action=step.action,
+            days_overdue=ledger.days_overdue,
+            overdue_cents=ledger.overdue_cents,
+            payer_party_id=payer.id if payer else None,
+            extra_care=extra_care,
+            status=status.value,
+            created_at=now,
+        )
+        session.add(record)
+        steps.append(record)
+        if status != StepStatus.awaiting_approval:
+            _emit(uow, record, currency)
+    await uow.commit()
+    return DunningRunRead(
+        site=site, as_of=today, in_arrears=len(arrears), steps=[step_read(s) for s in steps], held=held
+    )
+
+
+async def approve_letter(uow: UnitOfWork, principal: Principal, step_id: str) -> DunningStep:
+    """A manager lets the formal letter go to an extra-care household."""
+    step = await get_in_scope(uow.session, DunningStep, step_id, principal, what="dunning step", for_update=True)
+    if step.status != StepStatus.awaiting_approval:
+        raise Conflict(f"dunning step {step_id} is {step.status}: nothing to approve", field="status")
+    step.status, step.approved_by, step.approved_at = StepStatus.open.value, principal.subject, utcnow()
+    _emit(uow, step, await site_currency(uow.session, step.site))
+    await uow.commit()
+    return step
+
+
+async def log_contact(uow: UnitOfWork, principal: Principal, step_id: str, body: ContactCreate) -> DunningStep:
+    """A call made, a visit paid, a letter delivered: with its outcome; the step is done."""
+    step = await get_in_scope(uow.session, DunningStep, step_id, principal, what="dunning step", for_update=True)
+    if step.status == StepStatus.awaiting_approval:
+        raise Conflict(f"the letter of step {step_id} waits for a manager's approval", field="status")
+    if body.outcome == "promised" and body.promised_on is None:
+        raise Conflict("a promise to pay names the day", field="promised_on")
+    uow.session.add(
+        DunningContact(
+            id=new_id(),
+            step_id=step.id,
+            channel=body.channel,
+            outcome=body.outcome,
+            note=body.note,
+            promised_on=body.promised_on,
+            made_by=principal.subject,
+            made_at=utcnow(),
+        )
+    )
+    step.status = StepStatus.done.value
+    await uow.commit()
+    return step
+
+
+async def contacts_of(session: AsyncSession, step_ids: Sequence[str]) -> dict[str, list[DunningContact]]:
+    found: dict[str, list[DunningContact]] = {step_id: [] for step_id in step_ids}
+    if step_ids:
+        rows = await session.scalars(
+            select(DunningContact).where(DunningContact.step_id.in_(list(step_ids))).order_by(DunningContact.made_at)
+        )
+        for contact in rows.all():
+            found[contact.step_id].append(contact)
+    return found
+
+
+async def list_steps(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    site: str,
+    status: StepStatus | None,
+    action: str | None,
+    unit_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[StepRead], int]:
+    query = select(DunningStep).where(principal.site_filter(DunningStep.site, site))
+    if status is not None:
+        query = query.where(DunningStep.status == status.value)
+    if action:
+        query = query.where(DunningStep.action == action)
+    if unit_id:
+        query = query.where(DunningStep.unit_id == unit_id)
+    rows, total = await fetch_page(
+        session, query, DunningStep.created_at.desc(), DunningStep.id, limit=limit, offset=offset
+    )
+    contacts = await contacts_of(session, [s.id for s in rows])
+    return [step_read(s, contacts[s.id]) for s in rows], total

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from billing.dunning import service
+from billing.dunning.models import (
+    Action,
+    ContactCreate,
+    DunningRunRead,
+    LadderRead,
+    LadderUpdate,
+    StepRead,
+    StepStatus,
+)
+from billing.permissions import APPROVE_LETTERS, DUN, READ_COLLECTION, SET_FEE_RATES
+from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.auth import Principal, require
+
+router = APIRouter(tags=["dunning"])
+ReadDunning = Annotated[Principal, Depends(require(READ_COLLECTION, DUN))]
+SetLadder = Annotated[Principal, Depends(require(SET_FEE_RATES))]
+Dun = Annotated[Principal, Depends(require(DUN))]
+ApproveLetters = Annotated[Principal, Depends(require(APPROVE_LETTERS))]
+
+
+@router.get("/sites/{site}/dunning-ladder", response_model=LadderRead)
+async def get_ladder(site: str, session: SessionDep, _: ReadDunning) -> Any:
+    """The site's dunning ladder: from how many days overdue each step is taken (the default until one is set)."""
+    return await service.ladder_read(session, site)
+
+
+@router.put("/sites/{site}/dunning-ladder", response_model=LadderRead)
+async def put_ladder(site: str, body: LadderUpdate, uow: UowDep, principal: SetLadder) -> Any:
+    await service.put_ladder(uow, principal, site, body)
+    return await service.ladder_read(uow.session, site)
+
+
+@router.post("/sites/{site}/dunning-runs", response_model=DunningRunRead, status_code=201)
+async def run(site: str, uow: UowDep, principal: Dun) -> Any:
+    """Take each unit in arrears to the step it has reached (once per step and arrears episode: run it daily).
+    Notices and reminders go out through notification; calls, visits and letters wait in the step list."""
+    return await service.run(uow, principal, site)
+
+
+@router.get("/dunning-steps", response_model=Page[StepRead])
+async def list_steps(
+    session: SessionDep,
+    principal: ReadDunning,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+    status: StepStatus | None = None,
+    action: Action | None = None,
+    unit_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Dunning steps, newest first, each with its contacts: ``status=open&action=call`` is the agents' call list."""
+    items, total = await service.list_steps(
+        session, principal, site=site, status=status, action=action, unit_id=unit_id, limit=limit, offset=offset
+    )
+    return page(items, total, limit, offset)
+
+
+@router.post("/dunning-steps/{step_id}/contacts", response_model=StepRead, status_code=201)
+async def log_contact(step_id: str, body: ContactCreate, uow: UowDep, principal: Dun) -> Any:
+    """Log a contact made for a step (a call, a visit, a letter delivered) and its outcome: the step is done."""
+    step = await service.log_contact(uow, principal, step_id, body)
+    return service.step_read(step, (await service.contacts_of(uow.session, [step.id]))[step.id])
+
+
+@router.post("/dunning-steps/{step_id}/approve", response_model=StepRead)
+async def approve_letter(step_id: str, uow: UowDep, principal: ApproveLetters) -> Any:
+    """Let a formal letter go to an extra-care household (a manager)."""
+    return service.step_read(await service.approve_letter(uow, principal, step_id))

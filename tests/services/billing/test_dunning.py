@@ -1,0 +1,163 @@
+"""billing.dunning: the ladder takes each unit in arrears a step at a time as its days overdue grow, once per step,
+holding for a valid complaint and for a manager before a formal letter to an extra-care household (on SQLite and
+PostgreSQL, through billing's inbox for intake's events)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from billing.dunning.models import LadderStep
+from billing.dunning.service import next_step
+from pm_platform.runtime import Runtime
+from tests.services.billing.helpers import apply_intake, auth, events_of, intake_event
+from tests.services.support import outbox_events
+
+COMPLAINT = "req-complaint-0102"
+
+
+async def run(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, Any]:
+    response = await client.post("/sites/harbour/dunning-runs", headers=auth(runtime))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def taken(result: dict[str, Any]) -> dict[str, str]:
+    return {step["unit_id"]: step["action"] for step in result["steps"]}
+
+
+async def test_the_ladder_takes_arrears_a_step_at_a_time_holding_for_complaints_and_care(seeded, issue_day) -> None:
+    runtime, client = seeded
+    clerk = auth(runtime)
+    manager = auth(runtime, roles=("manager",), subject="manager.harbour")
+    issue_day(date(2026, 9, 28))
+    await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)  # due 15 Oct
+
+    issue_day(date(2026, 10, 16))
+    first = await run(client, runtime)
+    assert taken(first) == dict.fromkeys(
+        ("harbour-A-0101", "harbour-A-0102", "harbour-A-1201", "harbour-B-0301"), "notice"
+    )
+    assert (await run(client, runtime))["steps"] == []  # the same day again: nothing twice
+    notices = events_of(await outbox_events(runtime), "billing.dunning.step.v1")
+    assert {(e.data["unit_id"], e.data["action"], e.data["days_overdue"]) for e in notices} == {
+        (unit, "notice", 1) for unit in taken(first)
+    }
+
+    # A valid complaint of A-0102: dunning holds until it is resolved.
+    classified = intake_event(
+        runtime,
+        "intake.request.classified.v1",
+        "evt-classified",
+        request_id=COMPLAINT,
+        unit_id="harbour-A-0102",
+        kind="complaint",
+        complaint_class="valid",
+        classified_at="2026-10-20T02:00:00+00:00",
+    )
+    assert await apply_intake(runtime, classified) == "handled"
+    issue_day(date(2026, 10, 31))
+    second = await run(client, runtime)
+    assert taken(second) == dict.fromkeys(("harbour-A-0101", "harbour-A-1201", "harbour-B-0301"), "reminder")
+    assert second["held"] == [{"unit_id": "harbour-A-0102", "reason": "complaint", "days_overdue": 16}]
+
+    resolved = intake_event(
+        runtime,
+        "intake.request.status_changed.v1",
+        "evt-resolved",
+        request_id=COMPLAINT,
+        unit_id="harbour-A-0102",
+        kind="complaint",
+        complaint_class="valid",
+        from_status="in_progress",
+        to_status="resolved",
+        changed_at="2026-11-02T02:00:00+00:00",
+    )
+    assert await apply_intake(runtime, resolved) == "handled"
+    issue_day(date(2026, 11, 15))
+    third = await run(client, runtime)
+    assert set(taken(third).values()) == {"call"} and len(third["steps"]) == 4  # A-0102 goes straight to the call
+
+    # The agents' call list; a call made is logged with its outcome.
+    calls = (
+        await client.get(
+            "/dunning-steps",
+            params={"site": "harbour", "status": "open", "action": "call"},
+            headers=auth(runtime, roles=("agent",)),
+        )
+    ).json()
+    assert calls["total"] == 4
+    call = next(s for s in calls["items"] if s["unit_id"] == "harbour-A-0101")
+    vague = await client.post(
+        f"/dunning-steps/{call['id']}/contacts", json={"channel": "call", "outcome": "promised"}, headers=clerk
+    )
+    assert vague.status_code == 409 and vague.json()["field"] == "promised_on"
+    logged = await client.post(
+        f"/dunning-steps/{call['id']}/contacts",
+        json={"channel": "call", "outcome": "promised", "promised_on": "2026-11-20", "note": "pays on payday"},
+        headers=clerk,
+    )
+    assert logged.status_code == 201, logged.text
+    assert (logged.json()["status"], logged.json()["contacts"][0]["made_by"]) == ("done", "clerk.1")
+
+    # 91 days: the formal letter; A-1201's household is extra-care: it waits for a manager.
+    issue_day(date(2027, 1, 14))
+    fourth = await run(client, runtime)
+    assert set(taken(fourth).values()) == {"letter"}
+    care = next(s for s in fourth["steps"] if s["unit_id"] == "harbour-A-1201")
+    assert (care["status"], care["extra_care"]) == ("awaiting_approval", True)
+    letters = [
+        e for e in events_of(await outbox_events(runtime), "billing.dunning.step.v1") if e.data["action"] == "letter"
+    ]
+    assert "harbour-A-1201" not in {e.data["unit_id"] for e in letters} and len(letters) == 3
+    assert (await client.post(f"/dunning-steps/{care['id']}/approve", headers=clerk)).status_code == 403
+    approved = await client.post(f"/dunning-steps/{care['id']}/approve", headers=manager)
+    assert approved.status_code == 200 and approved.json()["approved_by"] == "manager.harbour"
+    letters = [
+        e for e in events_of(await outbox_events(runtime), "billing.dunning.step.v1") if e.data["action"] == "letter"
+    ]
+    assert "harbour-A-1201" in {e.data["unit_id"] for e in letters}
+
+
+async def test_a_site_sets_its_own_ladder(seeded) -> None:
+    runtime, client = seeded
+    url = "/sites/harbour/dunning-ladder"
+    assert [s["action"] for s in (await client.get(url, headers=auth(runtime))).json()["steps"]] == [
+        "notice",
+        "reminder",
+        "call",
+        "visit",
+        "letter",
+    ]
+    manager = auth(runtime, roles=("manager",))
+    ladder = {"steps": [{"days": 3, "action": "notice"}, {"days": 20, "action": "call"}]}
+    assert (await client.put(url, json=ladder, headers=auth(runtime))).status_code == 403
+    saved = await client.put(url, json=ladder, headers=manager)
+    assert saved.status_code == 200 and saved.json()["steps"] == ladder["steps"]
+    falling = {"steps": [{"days": 20, "action": "notice"}, {"days": 3, "action": "call"}]}
+    bad = await client.put(url, json=falling, headers=manager)
+    assert bad.status_code == 422 and bad.json()["field"].startswith("steps")
+
+
+# --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------
+
+LADDER = [
+    LadderStep(days=1, action="notice"),
+    LadderStep(days=15, action="reminder"),
+    LadderStep(days=30, action="call"),
+]
+
+
+@pytest.mark.unit
+def test_unit_the_next_step_is_the_furthest_reached_never_one_back() -> None:
+    assert next_step(LADDER, 0, set()) is None
+    step = next_step(LADDER, 40, set())
+    assert step is not None and step.action == "call"  # not the notice and the reminder first
+    assert next_step(LADDER, 40, {"call"}) is None
+    assert next_step(LADDER, 20, {"call"}) is None  # never back down the ladder in one episode
+    step = next_step(LADDER, 20, {"notice"})
+    assert step is not None and step.action == "reminder"
