@@ -13,6 +13,7 @@ from billing.account import service as account_service
 from billing.bill import service as bill_service
 from billing.database import Base, platform_tables
 from billing.directory import service as directory_service
+from billing.dunning import service as dunning_service
 from billing.fee import service as fee_service
 from billing.latefee import service as latefee_service
 from billing.main import create, subscriptions
@@ -49,7 +50,15 @@ def issue_day(monkeypatch: pytest.MonkeyPatch):
 
     def pin(day: date) -> None:
         at = datetime.combine(day, time(9), tzinfo=UTC)
-        for module in (period_service, account_service, directory_service, bill_service, fee_service, latefee_service):
+        for module in (
+            period_service,
+            account_service,
+            directory_service,
+            bill_service,
+            fee_service,
+            latefee_service,
+            dunning_service,
+        ):
             monkeypatch.setattr(module, "utcnow", lambda: at)
 
     return pin

@@ -13,7 +13,7 @@ import pytest
 from billing.dunning.models import LadderStep
 from billing.dunning.service import next_step
 from pm_platform.runtime import Runtime
-from tests.services.billing.helpers import apply_intake, auth, events_of, intake_event
+from tests.services.billing.helpers import apply_intake, auth, events_of, intake_event, payment
 from tests.services.support import outbox_events
 
 COMPLAINT = "req-complaint-0102"
@@ -121,6 +121,46 @@ async def test_the_ladder_takes_arrears_a_step_at_a_time_holding_for_complaints_
         e for e in events_of(await outbox_events(runtime), "billing.dunning.step.v1") if e.data["action"] == "letter"
     ]
     assert "harbour-A-1201" in {e.data["unit_id"] for e in letters}
+
+
+async def test_dunning_waits_while_the_payer_keeps_to_an_instalment_plan(seeded, issue_day) -> None:
+    runtime, client = seeded
+    clerk = auth(runtime)
+    issue_day(date(2026, 9, 28))
+    await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)  # due 15 Oct
+    issue_day(date(2026, 10, 16))
+    await run(client, runtime)
+    unit = "harbour-A-1201"  # 398.44 overdue
+    plan = {
+        "site": "harbour",
+        "unit_id": unit,
+        "installments": [{"due": "2026-10-20", "amount_cents": 20000}, {"due": "2026-11-20", "amount_cents": 19844}],
+        "note": "hospital bills this autumn",
+    }
+    short = plan | {
+        "installments": [{"due": "2026-10-20", "amount_cents": 100}, {"due": "2026-11-20", "amount_cents": 100}]
+    }
+    too_little = await client.post("/installment-plans", json=short, headers=clerk)
+    assert too_little.status_code == 422 and too_little.json()["field"] == "installments"
+    agreed = await client.post("/installment-plans", json=plan, headers=clerk)
+    assert agreed.status_code == 201, agreed.text
+    assert (await client.post("/installment-plans", json=plan, headers=clerk)).status_code == 409
+    paid = payment("CASH-1201-1", 20000, unit, method="cash", received_at="2026-10-18T02:00:00Z")
+    assert (await client.post("/payments", json=paid, headers=clerk)).status_code == 201
+
+    issue_day(date(2026, 10, 31))
+    kept = await run(client, runtime)
+    assert {"unit_id": unit, "reason": "installment_plan", "days_overdue": 16} in kept["held"]
+    assert unit not in taken(kept)
+
+    # The second instalment is missed: the plan is broken and the ladder goes on.
+    issue_day(date(2026, 11, 25))
+    missed = await run(client, runtime)
+    assert taken(missed)[unit] == "call"
+    [listed] = (
+        await client.get("/installment-plans", params={"site": "harbour", "unit_id": unit}, headers=clerk)
+    ).json()["items"]
+    assert (listed["status"], listed["paid_cents"], listed["due_by_now_cents"]) == ("broken", 20000, 39844)
 
 
 async def test_a_site_sets_its_own_ladder(seeded) -> None:

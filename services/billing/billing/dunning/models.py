@@ -148,7 +148,7 @@ class StepRead(BaseModel):
 
 class HeldUnit(BaseModel):
     unit_id: str
-    reason: Literal["complaint"]
+    reason: Literal["complaint", "installment_plan"]
     days_overdue: int
 
 
@@ -158,3 +158,58 @@ class DunningRunRead(BaseModel):
     in_arrears: int
     steps: list[StepRead]  # taken by this run
     held: list[HeldUnit]
+
+
+class PlanStatus(StrEnum):
+    active = "active"  # dunning holds while the payer keeps to the schedule
+    completed = "completed"  # everything in it is paid
+    broken = "broken"  # an instalment was missed: dunning goes on
+
+
+class InstallmentPlan(Base):
+    """Paying arrears in instalments (分期), agreed with a payer in hardship: the ladder waits while they keep to it."""
+
+    __tablename__ = "installment_plans"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    schedule: Mapped[list[dict[str, object]]] = mapped_column(JSON)  # [{"due": "2026-12-15", "amount_cents": 10000}]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    agreed_by: Mapped[str] = mapped_column(String(128))
+    agreed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Installment(BaseModel):
+    due: date
+    amount_cents: Annotated[int, Field(gt=0, le=10**11)]
+
+
+class PlanCreate(BaseModel):
+    site: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(min_length=1, max_length=64)]
+    installments: Annotated[list[Installment], Field(min_length=2, max_length=24)]
+    note: Annotated[str | None, Field(max_length=500)] = None
+
+    @field_validator("installments")
+    @classmethod
+    def rising(cls, installments: list[Installment]) -> list[Installment]:
+        dues = [i.due for i in installments]
+        if dues != sorted(set(dues)):
+            raise ValueError("instalments fall due on strictly rising days")
+        return installments
+
+
+class PlanRead(BaseModel):
+    id: str
+    site: str
+    unit_id: str
+    total_cents: int
+    installments: list[Installment]
+    status: PlanStatus
+    note: str | None
+    agreed_by: str
+    agreed_at: UtcDatetime
+    paid_cents: int | None = None  # paid since it was agreed
+    due_by_now_cents: int | None = None  # what the schedule asked for by today

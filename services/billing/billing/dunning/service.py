@@ -5,9 +5,9 @@ manager's approval of a formal letter to an extra-care household, and the contac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.service import site_currency, site_ledgers
@@ -24,18 +24,25 @@ from billing.dunning.models import (
     DunningRunRead,
     DunningStep,
     HeldUnit,
+    Installment,
+    InstallmentPlan,
     LadderRead,
     LadderStep,
     LadderUpdate,
+    PlanCreate,
+    PlanRead,
+    PlanStatus,
     StepRead,
     StepStatus,
 )
+from billing.payment.models import Payment
+from billing.refund.models import Refund, RefundStatus
 from pm_events import billing as events
 from pm_events.intake import RequestClassified, RequestStatusChanged
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.errors import Conflict
+from pm_platform.errors import Conflict, Invalid
 from pm_platform.uow import UnitOfWork
 
 # A complaint in one of these is no longer open: dunning may go on.
@@ -122,6 +129,134 @@ async def on_status_changed(uow: UnitOfWork, event: RequestStatusChanged) -> Non
         await hold_for_complaint(uow, event.request_id, event.site, event.unit_id, open_, at)
 
 
+# --- instalment plans -------------------------------------------------------------------------------
+
+
+def schedule_of(plan: InstallmentPlan) -> list[Installment]:
+    return [Installment.model_validate(i) for i in plan.schedule]
+
+
+def standing(plan: InstallmentPlan, paid_cents: int, today: date) -> PlanStatus:
+    """Completed once all of it is paid; broken once less is paid than the instalments due before today asked for;
+    active otherwise (an instalment due today may still be paid today)."""
+    if paid_cents >= plan.total_cents:
+        return PlanStatus.completed
+    if paid_cents < sum(i.amount_cents for i in schedule_of(plan) if i.due < today):
+        return PlanStatus.broken
+    return PlanStatus.active
+
+
+async def paid_since(session: AsyncSession, plans: Sequence[InstallmentPlan]) -> dict[str, int]:
+    """Per plan, what its unit paid (less refunds) since it was agreed."""
+    paid = {plan.id: 0 for plan in plans}
+    if not plans:
+        return paid
+    units = {plan.unit_id for plan in plans}
+    payments = (
+        await session.scalars(select(Payment).where(Payment.unit_id.in_(units), Payment.voided_at.is_(None)))
+    ).all()
+    refunds = (
+        await session.scalars(
+            select(Refund).where(Refund.unit_id.in_(units), Refund.status == RefundStatus.approved.value)
+        )
+    ).all()
+    for plan in plans:
+        since = as_utc(plan.agreed_at)
+        paid[plan.id] = sum(
+            p.amount_cents for p in payments if p.unit_id == plan.unit_id and as_utc(p.received_at) >= since
+        ) - sum(
+            r.amount_cents
+            for r in refunds
+            if r.unit_id == plan.unit_id and r.decided_at is not None and as_utc(r.decided_at) >= since
+        )
+    return paid
+
+
+def plan_read(plan: InstallmentPlan, paid_cents: int | None = None, today: date | None = None) -> PlanRead:
+    installments = schedule_of(plan)
+    return PlanRead(
+        id=plan.id,
+        site=plan.site,
+        unit_id=plan.unit_id,
+        total_cents=plan.total_cents,
+        installments=installments,
+        status=PlanStatus(plan.status),
+        note=plan.note,
+        agreed_by=plan.agreed_by,
+        agreed_at=plan.agreed_at,
+        paid_cents=paid_cents,
+        due_by_now_cents=sum(i.amount_cents for i in installments if i.due < today) if today else None,
+    )
+
+
+async def create_plan(uow: UnitOfWork, principal: Principal, body: PlanCreate) -> InstallmentPlan:
+    """Agree instalments for a unit's arrears: together they cover what is overdue, the first falls due today or
+    later; one active plan per unit."""
+    principal.check_site(body.site)
+    today = await site_today(uow.session, body.site)
+    overdue = (await site_ledgers(uow.session, body.site, today, [body.unit_id]))[body.unit_id].overdue_cents
+    if overdue <= 0:
+        raise Conflict(f"unit {body.unit_id} has nothing overdue to pay in instalments", field="unit_id")
+    total = sum(i.amount_cents for i in body.installments)
+    if total < overdue:
+        raise Invalid(f"the instalments ({total}) must cover what is overdue ({overdue})", field="installments")
+    if body.installments[0].due < today:
+        raise Invalid("the first instalment cannot fall due in the past", field="installments")
+    active = await uow.session.scalar(
+        select(func.count())
+        .select_from(InstallmentPlan)
+        .where(InstallmentPlan.unit_id == body.unit_id, InstallmentPlan.status == PlanStatus.active.value)
+    )
+    if active:
+        raise Conflict(f"unit {body.unit_id} has an active instalment plan already", field="unit_id")
+    plan = InstallmentPlan(
+        id=new_id(),
+        site=body.site,
+        unit_id=body.unit_id,
+        total_cents=total,
+        schedule=[i.model_dump(mode="json") for i in body.installments],
+        status=PlanStatus.active.value,
+        note=body.note,
+        agreed_by=principal.subject,
+        agreed_at=utcnow(),
+    )
+    uow.session.add(plan)
+    await uow.commit()
+    return plan
+
+
+async def list_plans(
+    session: AsyncSession, principal: Principal, *, site: str, unit_id: str | None, limit: int, offset: int
+) -> tuple[list[PlanRead], int]:
+    query = select(InstallmentPlan).where(principal.site_filter(InstallmentPlan.site, site))
+    if unit_id:
+        query = query.where(InstallmentPlan.unit_id == unit_id)
+    rows, total = await fetch_page(
+        session, query, InstallmentPlan.agreed_at.desc(), InstallmentPlan.id, limit=limit, offset=offset
+    )
+    paid = await paid_since(session, rows)
+    today = await site_today(session, site)
+    return [plan_read(p, paid[p.id], today) for p in rows], total
+
+
+async def keep_plans(session: AsyncSession, site: str, today: date) -> set[str]:
+    """Bring the site's active plans up to date (completed, broken); the units whose plan still holds."""
+    plans = (
+        await session.scalars(
+            select(InstallmentPlan).where(
+                InstallmentPlan.site == site, InstallmentPlan.status == PlanStatus.active.value
+            )
+        )
+    ).all()
+    paid = await paid_since(session, plans)
+    holding: set[str] = set()
+    for plan in plans:
+        plan.status = standing(plan, paid[plan.id], today).value
+        if plan.status == PlanStatus.active:
+            holding.add(plan.unit_id)
+    return holding
+
+
 # --- the run -----------------------------------------------------------------------------------------
 
 
@@ -164,6 +299,7 @@ async def run(uow: UnitOfWork, principal: Principal, site: str) -> DunningRunRea
             await session.scalars(select(ComplaintHold.unit_id).where(ComplaintHold.site == site, ComplaintHold.open))
         ).all()
     )
+    on_plan = await keep_plans(session, site, today)
     taken: dict[tuple[str, object], set[str]] = {}
     for unit_id, episode, action in (
         await session.execute(
@@ -182,8 +318,9 @@ async def run(uow: UnitOfWork, principal: Principal, site: str) -> DunningRunRea
         step = next_step(ladder, ledger.days_overdue, taken.get((unit_id, ledger.oldest_due), set()))
         if step is None:
             continue
-        if unit_id in held_units:
-            held.append(HeldUnit(unit_id=unit_id, reason="complaint", days_overdue=ledger.days_overdue))
+        if unit_id in held_units or unit_id in on_plan:
+            reason = "complaint" if unit_id in held_units else "installment_plan"
+            held.append(HeldUnit(unit_id=unit_id, reason=reason, days_overdue=ledger.days_overdue))
             continue
         payer = paying.get(unit_id)
         extra_care = bool(payer and payer.extra_care)

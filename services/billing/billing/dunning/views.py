@@ -11,6 +11,8 @@ from billing.dunning.models import (
     DunningRunRead,
     LadderRead,
     LadderUpdate,
+    PlanCreate,
+    PlanRead,
     StepRead,
     StepStatus,
 )
@@ -73,3 +75,23 @@ async def log_contact(step_id: str, body: ContactCreate, uow: UowDep, principal:
 async def approve_letter(step_id: str, uow: UowDep, principal: ApproveLetters) -> Any:
     """Let a formal letter go to an extra-care household (a manager)."""
     return service.step_read(await service.approve_letter(uow, principal, step_id))
+
+
+@router.post("/installment-plans", response_model=PlanRead, status_code=201)
+async def create_plan(body: PlanCreate, uow: UowDep, principal: Dun) -> Any:
+    """Agree instalments for a unit's arrears (分期): dunning holds while the payer keeps to them."""
+    return service.plan_read(await service.create_plan(uow, principal, body))
+
+
+@router.get("/installment-plans", response_model=Page[PlanRead])
+async def list_plans(
+    session: SessionDep,
+    principal: ReadDunning,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+    unit_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Instalment plans, newest first, each with what was paid since it was agreed and what was due by now."""
+    items, total = await service.list_plans(session, principal, site=site, unit_id=unit_id, limit=limit, offset=offset)
+    return page(items, total, limit, offset)

@@ -1,5 +1,5 @@
-"""dunning: each site's ladder, the steps taken per arrears episode with their contacts, and the valid complaints
-that hold dunning
+"""dunning: each site's ladder, the steps taken per arrears episode with their contacts, the valid complaints and
+instalment plans that hold dunning
 
 Revision ID: 0015_dunning
 Revises: 0014_month_closes
@@ -67,9 +67,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('complaint_holds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_holds_unit_id'), ['unit_id'], unique=False)
+    op.create_table('installment_plans',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('site', sa.String(length=64), nullable=False),
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
+    sa.Column('total_cents', sa.BigInteger(), nullable=False),
+    sa.Column('schedule', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('agreed_by', sa.String(length=128), nullable=False),
+    sa.Column('agreed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_installment_plans'))
+    )
+    with op.batch_alter_table('installment_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_installment_plans_site'), ['site'], unique=False)
+        batch_op.create_index(batch_op.f('ix_installment_plans_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_installment_plans_unit_id'), ['unit_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('installment_plans')
     op.drop_table('complaint_holds')
     op.drop_table('dunning_contacts')
     op.drop_table('dunning_steps')
