@@ -73,6 +73,9 @@ class PartyCopy(_Copy):
         return (Index(f"ix_{cls.__tablename__}_site_active", "site", "active"),)
 
 
+# The most values one IN list carries.
+IN_SLICE = 5000
+
 U = TypeVar("U", bound=UnitCopy)
 P = TypeVar("P", bound=PartyCopy)
 C = TypeVar("C", bound=_Copy)
@@ -167,15 +170,15 @@ async def parties_of_units(
     """The parties of each unit (units without any are absent), in key order; only the active ones
     (not moved out) when ``active_only``."""
     wanted = list(unit_ids)
-    if not wanted:
-        return {}
     key = class_mapper(model).primary_key[0]
-    query = select(model).where(model.unit_id.in_(wanted))
-    if active_only:
-        query = query.where(model.active.is_(True))
     by_unit: dict[str, list[P]] = {}
-    for party in (await session.scalars(query.order_by(key))).all():
-        by_unit.setdefault(party.unit_id, []).append(party)
+    # In slices: a site's 100,000 units are more bound parameters than PostgreSQL (32,767) takes in one statement.
+    for start in range(0, len(wanted), IN_SLICE):
+        query = select(model).where(model.unit_id.in_(wanted[start : start + IN_SLICE]))
+        if active_only:
+            query = query.where(model.active.is_(True))
+        for party in (await session.scalars(query.order_by(key))).all():
+            by_unit.setdefault(party.unit_id, []).append(party)
     return by_unit
 
 
