@@ -141,13 +141,16 @@ class Catalog:
             raise ContractViolation(f"{where}: {_clip(error['msg'])}") from None
 
     def _parse_document(self, document: Any) -> Envelope:
+        self._check_document(document)
+        return Envelope.model_validate(document)
+
+    def _check_document(self, document: Any) -> None:
         envelope_error = self._validator("$envelope", self.envelope_schema).first_error(document)
         if envelope_error is not None:
             where = "/".join(str(p) for p in envelope_error.absolute_path) or "(root)"
             raise ContractViolation(f"{where}: {_clip(envelope_error.message)}")
         self.validate_data(document["type"], document["data"])
         self._check_agreement(document)
-        return Envelope.model_validate(document)
 
     def _check_agreement(self, document: dict[str, Any]) -> None:
         """The envelope must say what its catalog entry says: a consumer receives what any producer wrote."""
@@ -166,9 +169,17 @@ class Catalog:
         if isinstance(data, dict) and "site" in data and data["site"] != document["site"]:
             raise ContractViolation(f"site: the envelope says {document['site']!r}, data/site {data['site']!r}")
 
-    def check(self, envelope: Envelope) -> None:
-        """Validate an event about to be written to the outbox."""
-        self.parse(json.loads(envelope.to_json()))
+    def check(self, envelope: Envelope) -> bytes:
+        """Validate an event about to be written to the outbox as its consumers will read it (the JSON on the wire:
+        the envelope schema, the data's schema, the catalog's terms) and return that JSON for the outbox. The
+        Envelope model itself is not validated again: it was, when it was built."""
+        body = envelope.to_json()
+        try:
+            document = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+        except (ValueError, RecursionError) as exc:
+            raise ContractViolation(f"(root): not JSON as written: {type(exc).__name__}: {_clip(str(exc))}") from None
+        self._check_document(document)
+        return body
 
 
 def _not_json(constant: str) -> float:

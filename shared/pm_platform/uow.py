@@ -40,6 +40,8 @@ class UnitOfWork:
         self.events: list[Envelope] = []
         # Per event id: tracestate and baggage, which the outbox row keeps beside the envelope's traceparent.
         self._trace_context: dict[str, dict[str, str]] = {}
+        # Per event id: its JSON as checked against its contract, written to the outbox as it is.
+        self._bodies: dict[str, bytes] = {}
         self._received: list[tuple[str, Envelope]] = []
         # The trace each correlation lives in, as this transaction saw it first (kept if none is known yet).
         self._request_traces: dict[str, str] = {}
@@ -159,7 +161,7 @@ class UnitOfWork:
             traceparent=trace_context.get("traceparent"),
             data=event.payload(),
         )
-        self.runtime.catalog.check(envelope)
+        self._bodies[envelope.id] = self.runtime.catalog.check(envelope)
         self.events.append(envelope)
         self._trace_context[envelope.id] = trace_context
         return envelope
@@ -202,7 +204,7 @@ class UnitOfWork:
                         "event_id": env.id,
                         "subject": env.nats_subject,
                         "type": env.type,
-                        "payload": env.to_json().decode(),
+                        "payload": (self._bodies.get(env.id) or env.to_json()).decode(),
                         "traceparent": env.traceparent,
                         "tracestate": self._trace_context.get(env.id, {}).get("tracestate"),
                         "baggage": self._trace_context.get(env.id, {}).get("baggage"),

@@ -83,6 +83,11 @@ OBJECT_PARAMS = {
     "key_id",
     "parcel_id",
     "task_id",
+    "bill_id",
+    "order_id",
+    "charge_id",
+    "waiver_id",
+    "step_id",
 }
 
 
@@ -424,16 +429,34 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             json={"amount_cents": 100, "reason": SECRET},
         )
     )
+    staff = foreign_staff(runtime)
+    await created(await client.post("/billing-periods", headers=staff, json={"site": FOREIGN, "period": MONTH}))
+    bills = await created(await client.get("/bills", params={"site": FOREIGN, "unit_id": FOREIGN_UNIT}, headers=staff))
+    order = await created(
+        await client.post("/payment-orders", headers=staff, json={"site": FOREIGN, "unit_id": FOREIGN_UNIT})
+    )
+    charges = await created(
+        await client.get("/charges", params={"site": FOREIGN, "unit_id": FOREIGN_UNIT}, headers=staff)
+    )
+    repair = next(c for c in charges["items"] if c["kind"] == "repair")
+    waiver_id, step_id = await foreign_waiver_and_dunning_step(runtime, repair["id"])
     walk = Walk(
         values={
             "unit_id": FOREIGN_UNIT,
             "payment_id": payment["id"],
             "refund_id": refund["id"],
             "deposit_id": deposit["id"],
+            "bill_id": bills["items"][0]["id"],
+            "order_id": order["id"],
+            "charge_id": repair["id"],
+            "waiver_id": waiver_id,
+            "step_id": step_id,
+            "code": "management_fee",
             "site": FOREIGN,
             "period": MONTH,
         },
         query={"unit_id": FOREIGN_UNIT, "month": MONTH},
+        site_keys={"code"},
     )
     walk.bodies = {
         ("POST", "/payments"): {
@@ -449,8 +472,62 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         ("POST", "/refunds/{refund_id}/approve"): {},
         ("POST", "/refunds/{refund_id}/reject"): {"note": "typo"},
         ("POST", "/deposits/{deposit_id}/receive"): {"method": "cash"},
+        ("POST", "/payment-gateway/callback"): {
+            "order_id": order["id"],
+            "txn_id": "t-1",
+            "status": "paid",
+            "amount_cents": order["amount_cents"],
+            "currency": "CNY",
+        },
+        ("POST", "/sites/{site}/month-closes"): {"month": "2020-01"},
+        ("POST", "/installment-plans"): {
+            "site": FOREIGN,
+            "unit_id": FOREIGN_UNIT,
+            "installments": [{"due": "2099-01-01", "amount_cents": 100}, {"due": "2099-02-01", "amount_cents": 100}],
+        },
+        ("POST", "/sites/{site}/fee-items/{code}/rates"): {"effective_from": "2099-01", "rate": "1"},
     }
     return walk
+
+
+async def foreign_waiver_and_dunning_step(runtime: Runtime, charge_id: str) -> tuple[str, str]:
+    """A late-fee waiver asked for and a dunning step taken at the foreign site, as billing records them (a real
+    late fee and real arrears would take months of the foreign site's calendar)."""
+    from billing.dunning.models import DunningStep
+    from billing.latefee.models import LateFeeWaiver
+
+    now = datetime.now(UTC)
+    async with runtime.sessionmaker() as session:
+        session.add(
+            LateFeeWaiver(
+                id="waiver-foreign",
+                site=FOREIGN,
+                unit_id=FOREIGN_UNIT,
+                charge_id=charge_id,
+                amount_cents=100,
+                reason=SECRET,
+                status="requested",
+                requested_by="clerk.riverside",
+                requested_at=now,
+            )
+        )
+        session.add(
+            DunningStep(
+                id="step-foreign",
+                site=FOREIGN,
+                unit_id=FOREIGN_UNIT,
+                episode=now.date(),
+                action="letter",
+                days_overdue=95,
+                overdue_cents=778100,
+                payer_party_id=FOREIGN_PARTY,
+                extra_care=True,
+                status="awaiting_approval",
+                created_at=now,
+            )
+        )
+        await session.commit()
+    return "waiver-foreign", "step-foreign"
 
 
 async def dispatch_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
