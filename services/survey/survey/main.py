@@ -17,10 +17,11 @@ from survey.followup.handlers import timers as followup_timers
 from survey.followup.views import router as followup_router
 from survey.questionnaire.handlers import timers as questionnaire_timers
 from survey.questionnaire.views import router as questionnaire_router
+from survey.visits.handlers import subscriptions as visits_subscriptions
 from survey.visits.views import router as visits_router
 
 subscriptions = Subscriptions()
-for part in (followup_subscriptions, contacts_subscriptions, config_subscriptions):
+for part in (followup_subscriptions, contacts_subscriptions, config_subscriptions, visits_subscriptions):
     subscriptions.handlers.update(part.handlers)
 timers = Timers().include(followup_timers).include(questionnaire_timers)
 

@@ -21,7 +21,7 @@ from survey.main import subscriptions
 
 COMPLETED = "dispatch.workorder.completed.v1"
 STATUS_CHANGED = "intake.request.status_changed.v1"
-CONSUMERS = {"dispatch": "survey-from-dispatch", "intake": "survey-from-intake"}
+CONSUMERS = {"dispatch": "survey-from-dispatch", "intake": "survey-from-intake", "billing": "survey-from-billing"}
 
 
 def _settings(url: str, tmp_path: Path) -> Settings:

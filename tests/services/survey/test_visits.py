@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pm_platform.envelope import utcnow
-from tests.services.survey.helpers import assert_problem, auth, household, outbox, supervisor
+from tests.services.survey.helpers import assert_problem, auth, feed, household, outbox, supervisor
 
 
 async def test_a_visit_that_finds_a_problem_raises_a_request_and_coverage_shows_who_is_behind(survey) -> None:
@@ -130,3 +130,28 @@ async def test_a_visit_that_finds_a_problem_raises_a_request_and_coverage_shows_
 
     listed = await client.get("/visits", params={"site": "harbour", "unit_id": "harbour-A-0101"}, headers=auth(runtime))
     assert listed.json()["total"] == 2
+
+
+async def test_a_dunning_visit_goes_on_the_plan_until_the_unit_is_visited(survey) -> None:
+    runtime, client = survey
+    await household(runtime, "harbour-A-0101")
+    step = {"step_id": "dun-visit-1", "action": "visit", "days_overdue": 61, "overdue_cents": 25060}
+    assert await feed(runtime, "billing.dunning.step.v1", "evt-dun-visit", **step) == "handled"
+    assert await feed(runtime, "billing.dunning.step.v1", "evt-dun-visit-again", **step) == "handled"  # same step
+    assert (
+        await feed(runtime, "billing.dunning.step.v1", "evt-dun-call", step_id="dun-call", action="call") == "handled"
+    )
+    manager = auth(runtime, roles=("manager",), subject="manager.harbour")
+    plan = (await client.get("/visits/plan", params={"site": "harbour"}, headers=manager)).json()
+    assert [(p["unit_id"], p["reason"]) for p in plan["items"]] == [("harbour-A-0101", "arrears")]
+    assert plan["items"][0]["detail"] == "250.60 CNY overdue for 61 days (since 2026-11-15)"
+
+    visit = await client.post(
+        "/visits", headers=manager, json={"site": "harbour", "unit_id": "harbour-A-0101", "notes": "Agreed a plan"}
+    )
+    assert visit.status_code == 201, visit.text
+    assert (await client.get("/visits/plan", params={"site": "harbour"}, headers=manager)).json()["items"] == []
+    answered = (
+        await client.get("/visits/plan", params={"site": "harbour", "open_only": "false"}, headers=manager)
+    ).json()
+    assert answered["items"][0]["visit_id"] == visit.json()["id"]

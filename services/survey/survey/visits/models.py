@@ -50,6 +50,36 @@ class Visit(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class PlannedVisit(Base):
+    """A home visit someone asked for (billing's dunning ladder reached its visit step for a unit in arrears): open
+    until a visit to the unit is recorded."""
+
+    __tablename__ = "planned_visits"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    party_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # arrears
+    detail: Mapped[str] = mapped_column(String(200))
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)  # the dunning step: one plan per step
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    visit_id: Mapped[str | None] = mapped_column(String(64))  # the visit that answered it
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PlannedVisitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site: str
+    unit_id: str
+    party_id: str | None
+    reason: str
+    detail: str
+    planned_at: UtcDatetime
+    visit_id: str | None
+    closed_at: UtcDatetime | None
+
+
 class RaiseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: RequestKind

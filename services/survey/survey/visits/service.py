@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pm_events.billing import DunningStep
 from pm_events.survey import VisitRecorded
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
@@ -24,9 +25,53 @@ from survey.visits.models import (
     Coverage,
     HouseholdCoverage,
     ManagerCoverage,
+    PlannedVisit,
     Visit,
     VisitCreate,
 )
+
+
+async def plan_dunning_visit(uow: UnitOfWork, event: DunningStep) -> None:
+    """Billing's dunning ladder reached a home visit for a unit in arrears: it goes on the site's visit plan (once
+    per step: a repeat of the event finds it there)."""
+    if event.action != "visit":
+        return
+    existing = await uow.session.scalar(select(PlannedVisit.id).where(PlannedVisit.source_id == event.step_id))
+    if existing is not None:
+        return
+    overdue = f"{event.overdue_cents // 100}.{event.overdue_cents % 100:02d} {event.currency}"
+    uow.session.add(
+        PlannedVisit(
+            id=new_id(),
+            site=event.site,
+            unit_id=event.unit_id,
+            party_id=event.payer_party_id,
+            reason="arrears",
+            detail=f"{overdue} overdue for {event.days_overdue} days (since {event.oldest_due})",
+            source_id=event.step_id,
+            planned_at=utcnow(),
+        )
+    )
+
+
+async def answer_planned(session: AsyncSession, visit: Visit) -> None:
+    """A visit to a unit answers the visits planned for it."""
+    planned = (
+        await session.scalars(
+            select(PlannedVisit).where(PlannedVisit.unit_id == visit.unit_id, PlannedVisit.closed_at.is_(None))
+        )
+    ).all()
+    for plan in planned:
+        plan.visit_id, plan.closed_at = visit.id, visit.recorded_at
+
+
+async def visit_plan(
+    session: AsyncSession, principal: Principal, site: str, *, open_only: bool, limit: int, offset: int
+) -> tuple[Sequence[PlannedVisit], int]:
+    query = select(PlannedVisit).where(principal.site_filter(PlannedVisit.site, site))
+    if open_only:
+        query = query.where(PlannedVisit.closed_at.is_(None))
+    return await fetch_page(session, query, PlannedVisit.planned_at, PlannedVisit.id, limit=limit, offset=offset)
 
 
 async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate) -> Visit:
@@ -58,6 +103,7 @@ async def record_visit(uow: UnitOfWork, principal: Principal, body: VisitCreate)
         recorded_at=now,
     )
     session.add(visit)
+    await answer_planned(session, visit)
     uow.emit(
         VisitRecorded(
             visit_id=visit.id,

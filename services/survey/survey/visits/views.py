@@ -9,7 +9,7 @@ from pm_platform.auth import Principal, require
 from pm_platform.envelope import InputDate, utcnow
 from survey.permissions import READ_COVERAGE, READ_VISITS, RECORD_VISITS
 from survey.visits import service
-from survey.visits.models import Coverage, Visit, VisitCreate, VisitRead
+from survey.visits.models import Coverage, PlannedVisitRead, Visit, VisitCreate, VisitRead
 
 router = APIRouter(prefix="/visits", tags=["home visits"])
 RecordVisits = Annotated[Principal, Depends(require(RECORD_VISITS))]
@@ -50,6 +50,21 @@ async def get_visits(
 async def get_coverage(session: SessionDep, principal: ReadCoverage, site: str, on: InputDate | None = None) -> Any:
     """Who is behind: managers under their weekly visits, households under their yearly visits (as of ``on``)."""
     return await service.coverage(session, principal, site, on or utcnow().date())
+
+
+@router.get("/plan", response_model=Page[PlannedVisitRead])
+async def get_plan(
+    session: SessionDep,
+    principal: ReadCoverage,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+    open_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """The visits asked for (a unit in arrears that reached billing's visit step), oldest first; each closes when
+    a visit to its unit is recorded."""
+    rows, total = await service.visit_plan(session, principal, site, open_only=open_only, limit=limit, offset=offset)
+    return page([PlannedVisitRead.model_validate(p) for p in rows], total, limit, offset)
 
 
 @router.get("/{visit_id}", response_model=VisitRead)
