@@ -23,6 +23,7 @@ from billing.period.views import router as period_router
 from billing.refund.views import router as refund_router
 from billing.settlement.handlers import subscriptions as settlement_subscriptions
 from billing.settlement.views import router as settlement_router
+from billing.statement.views import router as statement_router
 from pm_platform.app import create_app
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
@@ -63,6 +64,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             gateway_router,
             sandbox_gateway_router,
             payment_router,
+            statement_router,
             refund_router,
             collection_router,
             settlement_router,

@@ -10,24 +10,21 @@ from intake.archive.models import ImportResult, RecordKind
 from intake.permissions import IMPORT_ARCHIVE
 from pm_platform.app import UowDep
 from pm_platform.auth import Principal, require
-from pm_platform.problems import Problem
+from pm_platform.uploads import CSV_REQUEST_BODY, csv_upload
 
 router = APIRouter(tags=["archive"])
 ImportArchive = Annotated[Principal, Depends(require(IMPORT_ARCHIVE))]
-MAX_BYTES = 10 * 1024 * 1024
 
 
 @router.post(
     "/sites/{site}/import/{kind}",
     response_model=ImportResult,
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra=CSV_REQUEST_BODY,
 )
 async def post_import(site: str, kind: RecordKind, request: Request, uow: UowDep, _: ImportArchive) -> object:
-    """Import a CSV file (UTF-8, a header row; the columns of GET .../export/{kind}) all or nothing."""
-    body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise Problem(413, f"the file is larger than {MAX_BYTES} bytes", field="file")
-    return await service.import_csv(uow, site, kind, body)
+    """Import a CSV file (UTF-8, a header row; the columns of GET .../export/{kind}) all or nothing, as the body or a
+    multipart ``file``."""
+    return await service.import_csv(uow, site, kind, await csv_upload(request))
 
 
 @router.get("/sites/{site}/export/{kind}", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
