@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -14,9 +13,9 @@ from sqlalchemy import BigInteger, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
+from pm_platform.approval import ApprovalColumns, ApprovalStatus
 from pm_platform.db import UtcDateTime
 from pm_platform.envelope import UtcDatetime
-from pm_platform.statemachine import Transitions
 
 LATE_FEE = "late_fee"  # the kind of a late-fee charge (its late_fee_of names the charge it is on)
 LateFeeMode = Literal["none", "daily", "fixed"]
@@ -55,48 +54,21 @@ class LateFeePolicyRead(BaseModel):
     updated_at: UtcDatetime | None
 
 
-class WaiverStatus(StrEnum):
-    requested = "requested"
-    approved = "approved"
-    rejected = "rejected"
+# A waiver is asked for by a clerk and decided by a manager (pm_platform.approval).
+WaiverStatus = ApprovalStatus
 
 
-class WaiverAction(StrEnum):
-    approve = "approve"
-    reject = "reject"
-
-
-WAIVER_STEPS: Transitions[WaiverStatus, WaiverAction] = {
-    WaiverStatus.requested: {WaiverAction.approve: WaiverStatus.approved, WaiverAction.reject: WaiverStatus.rejected},
-}
-
-
-class LateFeeWaiver(Base):
+class LateFeeWaiver(ApprovalColumns, Base):
     __tablename__ = "late_fee_waivers"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     charge_id: Mapped[str] = mapped_column(String(64), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    requested_by: Mapped[str] = mapped_column(String(128))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    decided_by: Mapped[str | None] = mapped_column(String(128))
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    decision_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class WaiverCreate(BaseModel):
     reason: Annotated[str, Field(min_length=3, max_length=500)]
-
-
-class WaiverApprove(BaseModel):
-    note: Annotated[str | None, Field(max_length=500)] = None
-
-
-class WaiverReject(BaseModel):
-    note: Annotated[str, Field(min_length=3, max_length=500, description="Why the late fee stands.")]
 
 
 class WaiverRead(BaseModel):

@@ -16,24 +16,20 @@ from billing.account.service import Ledger, refresh_status
 from billing.fee.service import decimal_text, to_fen
 from billing.latefee.models import (
     LATE_FEE,
-    WAIVER_STEPS,
     LateFeeMode,
     LateFeePolicy,
     LateFeePolicyRead,
     LateFeePolicyUpdate,
     LateFeeWaiver,
-    WaiverAction,
-    WaiverApprove,
     WaiverCreate,
     WaiverRead,
-    WaiverReject,
     WaiverStatus,
 )
+from pm_platform.approval import ApprovalAction, Approve, Reject, decide
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.errors import Conflict, Forbidden
-from pm_platform.statemachine import advance
+from pm_platform.errors import Conflict
 from pm_platform.uow import UnitOfWork
 
 NO_LATE_FEE = LateFeePolicyUpdate(mode="none")
@@ -171,18 +167,15 @@ async def request_waiver(uow: UnitOfWork, principal: Principal, charge_id: str, 
     return waiver
 
 
-async def _decide(uow: UnitOfWork, principal: Principal, waiver_id: str, action: WaiverAction) -> LateFeeWaiver:
+async def _decide(uow: UnitOfWork, principal: Principal, waiver_id: str, action: ApprovalAction) -> LateFeeWaiver:
     waiver = await get_in_scope(uow.session, LateFeeWaiver, waiver_id, principal, what="waiver", for_update=True)
-    target = advance(WAIVER_STEPS, WaiverStatus(waiver.status), action, what=f"waiver {waiver.id}")
-    if waiver.requested_by == principal.subject:
-        raise Forbidden(f"waiver {waiver.id} was asked for by {principal.subject}: another manager decides it")
-    waiver.status, waiver.decided_by, waiver.decided_at = target.value, principal.subject, utcnow()
+    decide(waiver, action, principal, what=f"waiver {waiver.id}", at=utcnow())
     return waiver
 
 
-async def approve_waiver(uow: UnitOfWork, principal: Principal, waiver_id: str, body: WaiverApprove) -> LateFeeWaiver:
+async def approve_waiver(uow: UnitOfWork, principal: Principal, waiver_id: str, body: Approve) -> LateFeeWaiver:
     """The late fee stops counting on the account from now (it stays on record, marked waived)."""
-    waiver = await _decide(uow, principal, waiver_id, WaiverAction.approve)
+    waiver = await _decide(uow, principal, waiver_id, ApprovalAction.approve)
     waiver.decision_note = body.note
     charge = await uow.session.get(Charge, waiver.charge_id)
     assert charge is not None  # a waiver is asked for an existing late fee, and charges are never deleted
@@ -192,8 +185,8 @@ async def approve_waiver(uow: UnitOfWork, principal: Principal, waiver_id: str, 
     return waiver
 
 
-async def reject_waiver(uow: UnitOfWork, principal: Principal, waiver_id: str, body: WaiverReject) -> LateFeeWaiver:
-    waiver = await _decide(uow, principal, waiver_id, WaiverAction.reject)
+async def reject_waiver(uow: UnitOfWork, principal: Principal, waiver_id: str, body: Reject) -> LateFeeWaiver:
+    waiver = await _decide(uow, principal, waiver_id, ApprovalAction.reject)
     waiver.decision_note = body.note
     await uow.commit()
     return waiver

@@ -8,10 +8,8 @@ from billing.latefee import service
 from billing.latefee.models import (
     LateFeePolicyRead,
     LateFeePolicyUpdate,
-    WaiverApprove,
     WaiverCreate,
     WaiverRead,
-    WaiverReject,
     WaiverStatus,
 )
 from billing.permissions import (
@@ -22,6 +20,7 @@ from billing.permissions import (
     SET_FEE_RATES,
 )
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.approval import Approve, Reject
 from pm_platform.auth import Principal, require
 
 router = APIRouter(tags=["late fees"])
@@ -66,10 +65,10 @@ async def list_waivers(
 
 
 @router.post("/late-fee-waivers/{waiver_id}/approve", response_model=WaiverRead)
-async def approve_waiver(waiver_id: str, body: WaiverApprove, uow: UowDep, principal: ApproveWaivers) -> Any:
+async def approve_waiver(waiver_id: str, body: Approve, uow: UowDep, principal: ApproveWaivers) -> Any:
     return service.waiver_read(await service.approve_waiver(uow, principal, waiver_id, body))
 
 
 @router.post("/late-fee-waivers/{waiver_id}/reject", response_model=WaiverRead)
-async def reject_waiver(waiver_id: str, body: WaiverReject, uow: UowDep, principal: ApproveWaivers) -> Any:
+async def reject_waiver(waiver_id: str, body: Reject, uow: UowDep, principal: ApproveWaivers) -> Any:
     return service.waiver_read(await service.reject_waiver(uow, principal, waiver_id, body))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -35,7 +36,7 @@ async def export_report(
 ) -> Response:
     """The same figures as a CSV or XLSX file for finance: one row per fee item, the total, then the takings."""
     report = await service.month_report(session, site, month)
-    name = f"{site}-{month}.{format}"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{site}-{month}.{format}")  # a header carries Latin-1 only
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "xlsx":
         return Response(service.to_xlsx(report), media_type=XLSX, headers=headers)

@@ -4,8 +4,6 @@ step keeps who, when and why."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -14,30 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from billing.payment.models import Method
-from pm_platform.db import UtcDateTime
+from pm_platform.approval import ApprovalColumns, ApprovalStatus
 from pm_platform.envelope import UtcDatetime
-from pm_platform.statemachine import Transitions
 
+# A refund is asked for by a clerk and decided by a manager (pm_platform.approval).
+RefundStatus = ApprovalStatus
 
-class RefundStatus(StrEnum):
-    requested = "requested"
-    approved = "approved"
-    rejected = "rejected"
-
-
-class RefundAction(StrEnum):
-    approve = "approve"
-    reject = "reject"
-
-
-STEPS: Transitions[RefundStatus, RefundAction] = {
-    RefundStatus.requested: {RefundAction.approve: RefundStatus.approved, RefundAction.reject: RefundStatus.rejected},
-}
 # What still stands against a payment's refundable amount.
 PENDING_OR_APPROVED = (RefundStatus.requested.value, RefundStatus.approved.value)
 
 
-class Refund(Base):
+class Refund(ApprovalColumns, Base):
     __tablename__ = "refunds"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
@@ -47,27 +32,12 @@ class Refund(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     method: Mapped[str] = mapped_column(String(16))  # how the money goes back
-    reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    requested_by: Mapped[str] = mapped_column(String(128))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    decided_by: Mapped[str | None] = mapped_column(String(128))
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
-    decision_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class RefundCreate(BaseModel):
     amount_cents: Annotated[int, Field(gt=0, le=10**11)]
     reason: Annotated[str, Field(min_length=3, max_length=500)]
     method: Method | None = Field(default=None, description="How the money goes back; the payment's own by default.")
-
-
-class RefundApprove(BaseModel):
-    note: Annotated[str | None, Field(max_length=500)] = None
-
-
-class RefundReject(BaseModel):
-    note: Annotated[str, Field(min_length=3, max_length=500, description="Why the refund is refused.")]
 
 
 class RefundRead(BaseModel):

@@ -14,21 +14,17 @@ from billing.account.service import refresh_status
 from billing.payment.models import Method, Payment
 from billing.refund.models import (
     PENDING_OR_APPROVED,
-    STEPS,
     Refund,
-    RefundAction,
-    RefundApprove,
     RefundCreate,
     RefundRead,
-    RefundReject,
     RefundStatus,
 )
 from pm_events.billing import RefundRecorded
+from pm_platform.approval import ApprovalAction, Approve, Reject, decide
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
-from pm_platform.errors import Conflict, Forbidden, Invalid
-from pm_platform.statemachine import advance
+from pm_platform.errors import Conflict, Invalid
 from pm_platform.uow import UnitOfWork
 
 
@@ -77,18 +73,14 @@ async def request_refund(uow: UnitOfWork, principal: Principal, payment_id: str,
     return refund
 
 
-async def _decide(uow: UnitOfWork, principal: Principal, refund_id: str, action: RefundAction) -> Refund:
+async def _decide(uow: UnitOfWork, principal: Principal, refund_id: str, action: ApprovalAction) -> Refund:
     refund = await get_in_scope(uow.session, Refund, refund_id, principal, what="refund", for_update=True)
-    target = advance(STEPS, RefundStatus(refund.status), action, what=f"refund {refund.id}")
-    if refund.requested_by == principal.subject:
-        # Separation of duties: money leaves only with a second person's approval.
-        raise Forbidden(f"refund {refund.id} was asked for by {principal.subject}: another manager decides it")
-    refund.status, refund.decided_by, refund.decided_at = target.value, principal.subject, utcnow()
+    decide(refund, action, principal, what=f"refund {refund.id}", at=utcnow())
     return refund
 
 
-async def approve(uow: UnitOfWork, principal: Principal, refund_id: str, body: RefundApprove) -> Refund:
-    refund = await _decide(uow, principal, refund_id, RefundAction.approve)
+async def approve(uow: UnitOfWork, principal: Principal, refund_id: str, body: Approve) -> Refund:
+    refund = await _decide(uow, principal, refund_id, ApprovalAction.approve)
     payment = await uow.session.get(Payment, refund.payment_id)
     if payment is None or payment.voided_at is not None:
         raise Conflict(f"payment {refund.receipt_no} was voided since the refund was asked for", field="payment_id")
@@ -118,8 +110,8 @@ async def approve(uow: UnitOfWork, principal: Principal, refund_id: str, body: R
     return refund
 
 
-async def reject(uow: UnitOfWork, principal: Principal, refund_id: str, body: RefundReject) -> Refund:
-    refund = await _decide(uow, principal, refund_id, RefundAction.reject)
+async def reject(uow: UnitOfWork, principal: Principal, refund_id: str, body: Reject) -> Refund:
+    refund = await _decide(uow, principal, refund_id, ApprovalAction.reject)
     refund.decision_note = body.note
     await uow.commit()
     return refund

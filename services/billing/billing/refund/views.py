@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from billing.permissions import APPROVE_REFUNDS, READ_PAYMENTS, REQUEST_REFUNDS
 from billing.refund import service
-from billing.refund.models import Refund, RefundApprove, RefundCreate, RefundRead, RefundReject, RefundStatus
+from billing.refund.models import Refund, RefundCreate, RefundRead, RefundStatus
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
+from pm_platform.approval import Approve, Reject
 from pm_platform.auth import Principal, require
 from pm_platform.db import get_in_scope
 
@@ -54,11 +55,11 @@ async def get_refund(refund: RefundInScope) -> Any:
 
 
 @router.post("/refunds/{refund_id}/approve", response_model=RefundRead)
-async def approve_refund(refund_id: str, body: RefundApprove, uow: UowDep, principal: ApproveRefunds) -> Any:
+async def approve_refund(refund_id: str, body: Approve, uow: UowDep, principal: ApproveRefunds) -> Any:
     """Approve a refund someone else asked for: it counts on the account and billing.refund.recorded.v1 goes out."""
     return service.refund_read(await service.approve(uow, principal, refund_id, body))
 
 
 @router.post("/refunds/{refund_id}/reject", response_model=RefundRead)
-async def reject_refund(refund_id: str, body: RefundReject, uow: UowDep, principal: ApproveRefunds) -> Any:
+async def reject_refund(refund_id: str, body: Reject, uow: UowDep, principal: ApproveRefunds) -> Any:
     return service.refund_read(await service.reject(uow, principal, refund_id, body))

@@ -43,6 +43,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('late_fee_waivers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_late_fee_waivers_charge_id'), ['charge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_late_fee_waivers_decided_at'), ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_late_fee_waivers_site'), ['site'], unique=False)
         batch_op.create_index(batch_op.f('ix_late_fee_waivers_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_late_fee_waivers_unit_id'), ['unit_id'], unique=False)
