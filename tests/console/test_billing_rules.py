@@ -1,10 +1,26 @@
-"""The billing screens' formatting rules without a browser: amounts in figures and in Chinese capital numerals."""
+"""The billing screens' rules without a browser: amounts in figures and in Chinese capital numerals, a fee item's
+rate versions in force or scheduled, the fee-item forms' body and inputs, and a long list's pages."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from console.billing.rules import capital_amount, money, parse_amount, sort_arrears
+from console.billing.rules import (
+    IN_FORCE,
+    SCHEDULED,
+    SUPERSEDED,
+    capital_amount,
+    fee_item_input,
+    money,
+    pager,
+    parse_amount,
+    period_of,
+    rate_states,
+    rates_body,
+    sort_arrears,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +90,68 @@ def test_arrears_sort_by_age_or_by_amount() -> None:
     ]
     assert [i["unit_id"] for i in sort_arrears(items, "age")] == ["u1", "u3", "u2"]
     assert [i["unit_id"] for i in sort_arrears(items, "amount")] == ["u3", "u2", "u1"]
+
+
+def _rate(effective_from: str, rate: str = "2.8") -> dict[str, object]:
+    return {"effective_from": effective_from, "rate": rate, "by_use": {}, "vacant_rate": None}
+
+
+def test_the_rate_in_force_is_the_latest_from_the_period_or_before_and_later_ones_are_scheduled() -> None:
+    rates = [_rate("2025-01", "2.5"), _rate("2027-03", "3.2"), _rate("2026-07", "2.8"), _rate("2027-01", "3")]
+    states = rate_states(rates, "2026-12")
+    assert [(state, rate["effective_from"]) for state, rate in states] == [
+        (SCHEDULED, "2027-03"),
+        (SCHEDULED, "2027-01"),
+        (IN_FORCE, "2026-07"),
+        (SUPERSEDED, "2025-01"),
+    ]
+    # From its own period on, a version is the one in force.
+    assert [state for state, _ in rate_states(rates, "2027-01")] == [SCHEDULED, IN_FORCE, SUPERSEDED, SUPERSEDED]
+
+
+def test_an_item_whose_first_rates_start_later_has_none_in_force_yet() -> None:
+    assert [state for state, _ in rate_states([_rate("2030-01")], "2026-12")] == [SCHEDULED]
+    assert rate_states([], "2026-12") == []
+
+
+def test_the_period_of_a_day_is_its_year_and_month() -> None:
+    assert period_of(date(2026, 1, 31)) == "2026-01"
+    assert period_of(date(2026, 12, 1)) == "2026-12"
+
+
+def test_a_rate_form_sends_only_the_rates_typed_and_as_typed() -> None:
+    form = {"rate": " 2.80 ", "by_use_office": "3.5", "by_use_retail": " ", "vacant_rate": "", "code": "waste"}
+    assert rates_body(form) == {"rate": "2.80", "by_use": {"office": "3.5"}}
+    assert rates_body({"rate": "30", "vacant_rate": "0"}) == {"rate": "30", "vacant_rate": "0"}
+    assert rates_body({}) == {"rate": ""}  # billing's 422 then names the rate
+
+
+@pytest.mark.parametrize(
+    ("field", "input_name"),
+    [
+        ("effective_from", "effective_from"),
+        ("code", "code"),
+        ("rate", "rate"),
+        ("cycle_months", "cycle_months"),
+        ("by_use.office", "by_use_office"),
+        ("by_use.garden", None),
+        ("site", None),
+        (None, None),
+    ],
+)
+def test_billing_s_problem_field_names_the_form_s_input(field: str | None, input_name: str | None) -> None:
+    assert fee_item_input(field) == input_name
+
+
+def test_a_long_list_pages_by_its_limit() -> None:
+    first = pager(total=120, limit=50, offset=0)
+    assert (first.first, first.last, first.previous_offset, first.next_offset) == (1, 50, None, 50)
+    middle = pager(total=120, limit=50, offset=50)
+    assert (middle.first, middle.last, middle.previous_offset, middle.next_offset) == (51, 100, 0, 100)
+    last = pager(total=120, limit=50, offset=100)
+    assert (last.first, last.last, last.previous_offset, last.next_offset) == (101, 120, 50, None)
+    assert pager(total=50, limit=50, offset=0).next_offset is None
+    empty = pager(total=0, limit=50, offset=0)
+    assert (empty.first, empty.last, empty.previous_offset, empty.next_offset) == (0, 0, None, None)
+    beyond = pager(total=10, limit=50, offset=30)  # a stale link past the end: nothing shown, the way back
+    assert (beyond.first, beyond.last, beyond.previous_offset) == (0, 0, 0)

@@ -88,6 +88,8 @@ OBJECT_PARAMS = {
     "charge_id",
     "waiver_id",
     "step_id",
+    "meter_id",
+    "reading_id",
 }
 
 
@@ -430,6 +432,14 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         )
     )
     staff = foreign_staff(runtime)
+    meter = await created(
+        await client.post(
+            f"/sites/{FOREIGN}/meters", headers=staff, json={"kind": "water", "serial": SECRET, "unit_id": FOREIGN_UNIT}
+        )
+    )
+    reading = await created(
+        await client.post(f"/meters/{meter['id']}/readings", headers=staff, json={"period": MONTH, "value": "12.5"})
+    )
     await created(await client.post("/billing-periods", headers=staff, json={"site": FOREIGN, "period": MONTH}))
     bills = await created(await client.get("/bills", params={"site": FOREIGN, "unit_id": FOREIGN_UNIT}, headers=staff))
     order = await created(
@@ -451,12 +461,15 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "charge_id": repair["id"],
             "waiver_id": waiver_id,
             "step_id": step_id,
+            "meter_id": meter["id"],
+            "reading_id": reading["reading_id"],
+            "building": FOREIGN_UNIT.split("-")[1],
             "code": "management_fee",
             "site": FOREIGN,
             "period": MONTH,
         },
         query={"unit_id": FOREIGN_UNIT, "month": MONTH},
-        site_keys={"code"},
+        site_keys={"code", "building"},
     )
     walk.bodies = {
         ("POST", "/payments"): {

@@ -17,6 +17,7 @@ from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
 from billing.gateway.views import router as gateway_router
 from billing.latefee.views import router as latefee_router
+from billing.meter.views import router as meter_router
 from billing.monthend.views import router as monthend_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
@@ -57,6 +58,7 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             account_router,
             period_router,
             fee_router,
+            meter_router,
             bill_router,
             latefee_router,
             monthend_router,
@@ -72,5 +74,5 @@ def create(runtime: Runtime | None = None) -> FastAPI:
         ],
         description="Unit accounts: repair charges; fee items with effective-dated rates, billed by a monthly run "
         "into bills; payments with receipts, refunds approved by a manager, arrears and the collection rate per "
-        "site; deposits held and returned.",
+        "site; deposits held and returned; meters, their readings and the split of shared meters (公摊).",
     )

@@ -48,3 +48,16 @@ CLOSE_MONTHS = Permission("close months", Role.manager, Role.head_office)
 # letter to an extra-care household.
 DUN = Permission("run dunning and log contacts", Role.billing_clerk, Role.agent, Role.manager)
 APPROVE_LETTERS = Permission("approve formal letters to extra-care households", Role.manager)
+# Meters: clerks and managers keep the register; meter readers (department workers) read them by handheld as clerks
+# do by hand; a flagged reading stands only when a manager confirms it.
+READ_METERS = Permission(
+    "read meters, readings and their apportionment",
+    Role.billing_clerk,
+    Role.worker,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+)
+MANAGE_METERS = Permission("manage meters", Role.billing_clerk, Role.manager)
+RECORD_READINGS = Permission("record meter readings", Role.billing_clerk, Role.worker, Role.manager)
+CONFIRM_READINGS = Permission("confirm flagged meter readings", Role.manager)

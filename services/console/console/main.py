@@ -12,6 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from console.account.views import router as account_router
+from console.billing.bills import router as bills_router
+from console.billing.fees import router as fee_items_router
+from console.billing.owners import router as owner_bills_router
 from console.billing.views import router as billing_router
 from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
@@ -67,6 +70,9 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(worker_router)
     app.include_router(operations_router)
     app.include_router(billing_router)
+    app.include_router(fee_items_router)
+    app.include_router(bills_router)
+    app.include_router(owner_bills_router)
     app.include_router(followup_router)
     app.include_router(live_router)
     app.include_router(board_router)

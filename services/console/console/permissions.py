@@ -41,6 +41,10 @@ VOID_PAYMENT = Permission("void a payment", Role.billing_clerk, Role.manager)
 # Money back: the clerk asks (billing's REQUEST_REFUNDS), a manager other than the clerk decides (APPROVE_REFUNDS).
 REQUEST_REFUND = Permission("ask for a refund", Role.billing_clerk)
 APPROVE_REFUND = Permission("approve or reject a refund", Role.manager)
+# Fee items and their rates are a management decision (billing's SET_FEE_RATES); clerks read them.
+SET_FEE_ITEMS = Permission("add fee items and rate versions, stop and restart items", Role.manager, Role.head_office)
+# The billing run of a period, one bill per unit (billing's ISSUE_PERIODS).
+ISSUE_BILLS = Permission("issue a period's bills", Role.billing_clerk, Role.manager)
 
 # Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
 SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
@@ -93,6 +97,8 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
     (SEE_BILLING, "/billing/refunds", "billing.screen.refunds"),
     (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
+    (SEE_BILLING, "/billing/bills", "billing.screen.bills"),
+    (SEE_BILLING, "/billing/fee-items", "billing.screen.fee_items"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),

@@ -1,5 +1,6 @@
 """The billing run and its bills: every active fee item billed in the period, charged to every unit with a paying
-party, one bill per unit, in set-based statements (a site of 100,000 units is one run); and the bills' reads."""
+party, one bill per unit, in set-based statements (a site of 100,000 units is one run); and the bills' reads.
+A metered item bills each unit's clean consumption of the period plus its shares of the shared meters (公摊)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from billing.bill.models import Bill, BillLine, BillRead
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
 from billing.fee.models import MANAGEMENT_FEE_CODE, FeeItem, FeeRate
-from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, rate_in_force
+from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, metered_cents, rate_in_force
 from billing.latefee.models import LATE_FEE
 from billing.latefee.service import assess, assessed_before, site_policy
+from billing.meter.service import KindUsage, usage_for_billing
 from pm_events.billing import BillIssued, BillIssuedLine
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
@@ -96,6 +98,26 @@ async def items_billed_in(session: AsyncSession, site: str, period: str) -> list
     return billed
 
 
+def metered_text(item: FeeItem, period: str, own: Decimal, share: Decimal) -> str:
+    quantity = f"{own + share:.2f}" + (f" ({own:.2f} + {share:.2f} shared)" if share else "")
+    return f"{item.name} {period}: {quantity}"[:120]
+
+
+def metered_row(
+    context: RunContext, unit_id: str, bill_id: str, item: FeeItem, rate: FeeRate, usage: KindUsage
+) -> dict[str, Any] | str | None:
+    """A unit's metered charge: the row, why it has none this period (a reading flagged or missing), or None when
+    it measured nothing."""
+    if unit_id in usage.held:
+        return f"{item.code}: {usage.held[unit_id]}"
+    own, share = usage.quantity(unit_id)
+    amount_cents = metered_cents(own + share, rate) if own + share > 0 else 0
+    if amount_cents <= 0:
+        return None
+    text = metered_text(item, context.period, own, share)
+    return context.charge_row(unit_id, bill_id, PERIODIC_FEE, item.code, text, amount_cents)
+
+
 def line_text(item: FeeItem, period: str, unit: Unit, rate: Decimal, months: int) -> str:
     if item.formula == "area":
         text = f"{item.name} {period}: {unit.area_m2} m² x {decimal_text(rate)}"
@@ -133,6 +155,9 @@ async def run(
     )
     to_bill = [u for u in units if u.id not in billed_before]
     paying = await payers(session, {u.id: u for u in to_bill}, [u.id for u in to_bill])
+    # Metered items: the whole site's meters and readings of the period at once (the shares take every unit).
+    kinds = sorted({item.meter_kind for item, _ in items if item.formula == "metered" and item.meter_kind})
+    usage = await usage_for_billing(session, site, period, kinds, units) if kinds and to_bill else {}
     # The ledgers are read before the run's charges go in: the new charges fall due later than anything overdue,
     # so they add to the balance and change nothing else of it (payments settle the oldest due first). (The whole
     # site's at once: an IN list of 100,000 units is more parameters than PostgreSQL takes.)
@@ -155,6 +180,13 @@ async def run(
 
         lines: list[dict[str, Any]] = []
         for item, rate in items:
+            if item.formula == "metered":
+                metered = metered_row(context, unit.id, bill_id, item, rate, usage[item.meter_kind or ""])
+                if isinstance(metered, str):
+                    result.skipped.append((unit.id, metered))
+                elif metered is not None:
+                    lines.append(metered)
+                continue
             line = line_for(item.formula, item.cycle_months, rate, unit.area_m2, unit.use, unit.occupied)
             if line is None or line.amount_cents <= 0:
                 continue

@@ -21,12 +21,11 @@ from billing.fee.models import (
     FeeRateCreate,
     FeeRateRead,
     FeeRates,
-    Formula,
 )
 from billing.period.models import BillingPeriod
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
-from pm_platform.errors import Conflict
+from pm_platform.errors import Conflict, Invalid
 from pm_platform.uow import UnitOfWork
 
 # --- the formulas: pure rules ------------------------------------------------------------------------
@@ -80,6 +79,27 @@ def line_for(formula: str, cycle_months: int, rate: FeeRate, area_m2: Decimal, u
     return Line(quantity, per_month, cycle_months, to_fen(quantity * per_month * cycle_months))
 
 
+def tiered_yuan(quantity: Decimal, rate: FeeRate) -> Decimal:
+    """A metered quantity priced exactly through the tiers (each tier's rate on the part of the quantity within
+    it), or at the flat rate without tiers: rounded by the caller, once."""
+    if not rate.tiers:
+        return quantity * rate.rate
+    yuan, floor = Decimal(0), Decimal(0)
+    for tier in rate.tiers:
+        ceiling = Decimal(tier["up_to"]) if tier["up_to"] is not None else None
+        upper = quantity if ceiling is None else min(quantity, ceiling)
+        if upper > floor:
+            yuan += (upper - floor) * Decimal(tier["rate"] or 0)
+        if ceiling is None or quantity <= ceiling:
+            break
+        floor = ceiling
+    return yuan
+
+
+def metered_cents(quantity: Decimal, rate: FeeRate) -> int:
+    return to_fen(tiered_yuan(quantity, rate))
+
+
 # --- reads -------------------------------------------------------------------------------------------
 
 
@@ -89,25 +109,26 @@ def rate_read(rate: FeeRate) -> FeeRateRead:
         rate=decimal_text(rate.rate),
         by_use=dict(rate.by_use),
         vacant_rate=decimal_text(rate.vacant_rate) if rate.vacant_rate is not None else None,
+        tiers=[dict(tier) for tier in rate.tiers or []],
         set_by=rate.set_by,
         set_at=rate.set_at,
     )
 
 
 def item_read(item: FeeItem, rates: Sequence[FeeRate]) -> FeeItemRead:
-    formula: Formula = (
-        "area" if item.formula == "area" else "per_unit" if item.formula == "per_unit" else "per_household"
-    )
-    return FeeItemRead(
-        id=item.id,
-        site=item.site,
-        code=item.code,
-        name=item.name,
-        formula=formula,
-        cycle_months=item.cycle_months,
-        active=item.active,
-        rates=[rate_read(r) for r in sorted(rates, key=lambda r: r.effective_from, reverse=True)],
-        updated_at=item.updated_at,
+    return FeeItemRead.model_validate(
+        {
+            "id": item.id,
+            "site": item.site,
+            "code": item.code,
+            "name": item.name,
+            "formula": item.formula,
+            "meter_kind": item.meter_kind,
+            "cycle_months": item.cycle_months,
+            "active": item.active,
+            "rates": [rate_read(r) for r in sorted(rates, key=lambda r: r.effective_from, reverse=True)],
+            "updated_at": item.updated_at,
+        }
     )
 
 
@@ -164,6 +185,10 @@ async def _put_rate(session: AsyncSession, item: FeeItem, rates: FeeRates, effec
     version.rate = rates.rate
     version.by_use = {use: decimal_text(value) for use, value in sorted(rates.by_use.items())}
     version.vacant_rate = rates.vacant_rate
+    version.tiers = [
+        {"up_to": decimal_text(t.up_to) if t.up_to is not None else None, "rate": decimal_text(t.rate)}
+        for t in rates.tiers
+    ]
     version.set_by = by
     version.set_at = utcnow()
     item.updated_at = version.set_at
@@ -180,9 +205,38 @@ async def _check_open(session: AsyncSession, site: str, effective_from: str) -> 
         )
 
 
+def _check_tiers(formula: str, rates: FeeRates) -> None:
+    if rates.tiers and formula != "metered":
+        raise Invalid("only a metered item has tiers", field="tiers")
+
+
+async def _check_metered(session: AsyncSession, site: str, body: FeeItemCreate) -> None:
+    """A metered item names its meters, bills each month's consumption, and is the only active one of its kind (a
+    meter's consumption is billed once)."""
+    if body.formula != "metered":
+        if body.meter_kind is not None:
+            raise Invalid("only a metered item names a meter kind", field="meter_kind")
+        return
+    if body.meter_kind is None:
+        raise Invalid("a metered item names its meter kind", field="meter_kind")
+    if body.cycle_months != 1:
+        raise Invalid("a metered item bills each month's readings: cycle_months 1", field="cycle_months")
+    other = (
+        await session.scalars(
+            select(FeeItem.code).where(
+                FeeItem.site == site, FeeItem.meter_kind == body.meter_kind, FeeItem.active.is_(True)
+            )
+        )
+    ).first()
+    if other is not None:
+        raise Conflict(f"fee item {other} bills the {body.meter_kind} meters already", field="meter_kind")
+
+
 async def create_item(uow: UnitOfWork, principal: Principal, site: str, body: FeeItemCreate) -> FeeItem:
     if await item_of(uow.session, site, body.code) is not None:
         raise Conflict(f"site {site} has a fee item {body.code} already", field="code")
+    _check_tiers(body.formula, body)
+    await _check_metered(uow.session, site, body)
     effective_from = body.effective_from or await first_open_period(uow.session, site)
     await _check_open(uow.session, site, effective_from)
     now = utcnow()
@@ -192,6 +246,7 @@ async def create_item(uow: UnitOfWork, principal: Principal, site: str, body: Fe
         code=body.code,
         name=body.name,
         formula=body.formula,
+        meter_kind=body.meter_kind,
         cycle_months=body.cycle_months,
         active=True,
         created_at=now,
@@ -215,6 +270,7 @@ async def update_item(uow: UnitOfWork, item: FeeItem, body: FeeItemUpdate) -> Fe
 
 
 async def add_rate(uow: UnitOfWork, principal: Principal, item: FeeItem, body: FeeRateCreate) -> FeeItem:
+    _check_tiers(item.formula, body)
     await _check_open(uow.session, item.site, body.effective_from)
     await _put_rate(uow.session, item, body, body.effective_from, principal.subject)
     await uow.commit()
@@ -233,6 +289,7 @@ async def set_management_rate(session: AsyncSession, site: str, rate: Decimal, b
             code=MANAGEMENT_FEE_CODE,
             name="Property management fee",
             formula="area",
+            meter_kind=None,
             cycle_months=1,
             active=True,
             created_at=now,

@@ -23,6 +23,7 @@ from console.web import (
     Page,
     SignInRequired,
     check_csrf,
+    fetch_list,
     redirect,
     services_of,
     settings_of,
@@ -350,9 +351,14 @@ async def answer_survey(page: OwnerPage, invitation_id: Annotated[str, Path(max_
 # --- my account --------------------------------------------------------------------------------------------
 
 
+# The bills listed on my account (a year and more of monthly bills); older ones stay in billing.
+MY_BILLS = 24
+
+
 @router.get("/account")
 async def account(page: OwnerPage) -> Response:
-    """My unit's account: what is owed and the payments with their receipt numbers."""
+    """My unit's account: my bills (newest first, each opening its statement), what is owed and the payments
+    with their receipt numbers."""
     owner = page.owner
     assert owner is not None
     if owner.unit_id is None:
@@ -363,7 +369,10 @@ async def account(page: OwnerPage) -> Response:
         )
     except ServiceError as exc:
         return page.render("portal/account.html", status_code=exc.status or 502, item=None, error=exc)
-    return page.render("portal/account.html", item=item, error=None, money=money)
+    bills = await fetch_list(page, "billing", "/bills", site=owner.site, unit_id=owner.unit_id, limit=str(MY_BILLS))
+    return page.render(
+        "portal/account.html", item=item, error=None, money=money, bills=bills.items, bills_error=bills.error
+    )
 
 
 def money(cents: int | None) -> str:
