@@ -1,7 +1,7 @@
 """Fee items and bills in a real Chromium against the real stack: a manager adds a fee item and a rate version
 (billing's refusals shown by the input they name) and stops and restarts it while a clerk only reads; a clerk issues
-a period, finds a unit's bill and opens it as a printable statement; an owner opens their own bill in the portal
-and is refused a neighbour's.
+a period, finds a unit's bill and opens it as a printable statement; an owner opens their own bill in the portal,
+is refused a neighbour's, and pays theirs online through the (sandbox) payment gateway.
 
 The fee item's rates start in 2030, so no period a test issues (billing issues at most a month ahead) charges it
 and the other tests' accounts stay as they expect them."""
@@ -188,3 +188,13 @@ def test_an_owner_opens_their_bill_in_the_portal_and_not_a_neighbour_s(phone: Pa
     assert refused is not None and refused.status == 403
     expect(phone.locator("#service-error")).to_contain_text("not a party of unit harbour-A-0102")
     expect(phone.get_by_role("article", name="收费通知单")).to_have_count(0)
+
+    # Paying online: the gateway's page (billing's sandbox gateway in this stack), pay, and back to the bill, paid.
+    phone.goto(f"/portal/bills/{own['id']}")
+    phone.get_by_role("button", name="在线缴费").click()
+    expect(phone.get_by_role("heading", name="沙箱支付 Sandbox payment")).to_be_visible()
+    expect(phone.locator(".amount")).to_have_text("¥224.00")
+    phone.get_by_role("button", name="支付 Pay").click()
+    expect(phone).to_have_url(re.compile(f"/portal/bills/{own['id']}\\?order_id="))
+    expect(phone.locator("#payment-status")).to_contain_text("支付成功：已收到 ¥224.00，收据 HARBOUR-")
+    expect(phone.get_by_role("button", name="在线缴费")).to_have_count(0)  # nothing left to pay on it

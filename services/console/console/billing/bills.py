@@ -4,7 +4,7 @@ due and its date, and what is still unpaid of it today. The owner's portal shows
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query
@@ -111,20 +111,20 @@ async def issue_bills(
     return redirect(f"/billing/bills?{query}")
 
 
-async def statement(page: Page, bill_id: str, template: str) -> Response:
+async def statement(page: Page, bill_id: str, template: str, **context: Any) -> Response:
     """A bill as its printable statement, with the issuing site's name when intake gives it to the reader."""
     services = services_of(page.request)
     try:
         bill = await services.get("billing", f"/bills/{bill_id}", page.token)
     except ServiceError as exc:
-        return render(page, template, exc, bill=None)
+        return render(page, template, exc, bill=None, **context)
     site = None
     if page.account is not None:  # intake shows sites to staff; an owner's statement names the site by its code
         try:
             site = await services.get("intake", f"/sites/{bill['site']}", page.token)
         except ServiceError:
             site = None
-    return render(page, template, bill=bill, site=site)
+    return render(page, template, bill=bill, site=site, **context)
 
 
 @router.get("/bills/{bill_id}")
