@@ -311,7 +311,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 async def billing_runs(label: str, backend: str, base: Path, postgres: Postgres, units: int) -> dict[str, Any]:
     """The monthly billing run of a site, and a bulk insert of the rows it wrote, in the same database."""
-    _say(f"{label}: monthly billing run for {units:,} units, three fee items ...")
+    _say(f"{label}: monthly billing run for {units:,} units, three fee items and metered water ...")
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{base / 'billing-run' / 'billing.db'}"
     else:

@@ -1,8 +1,10 @@
 """A month's billing run for a site of N units through billing's own service, in process, against the rate of a
 bulk insert of the same rows in the same database.
 
-The site has N units (areas from 40 to 200 m², one in ten empty) with one paying owner each and three fee items:
-the management fee by area, waste removal per household, and a lift fee by area. The clock runs from the clerk's
+The site has N units (areas from 40 to 200 m², one in ten empty) with one paying owner each, three fee items (the
+management fee by area, waste removal per household, a lift fee by area) and metered water at a tiered tariff: a
+water meter per unit read for the period, and a building meter per building whose remainder is shared (公摊) by
+area. The clock runs from the clerk's
 POST /billing-periods use case to its commit: the fee items and rates read, every unit's lines computed, the
 charges and bills inserted, every unit's ledger settled for the balance brought forward and its status, one
 billing.bill.issued.v1 and one status event per unit validated into the outbox, and the overdue timer.
@@ -27,9 +29,10 @@ from billing.account.models import AccountStatus, Charge
 from billing.bill.models import Bill
 from billing.database import Base, platform_tables
 from billing.directory.models import Party, Unit
-from billing.fee.models import FeeItemCreate
+from billing.fee.models import FeeItemCreate, Tier
 from billing.fee.service import create_item, set_management_rate
 from billing.main import subscriptions
+from billing.meter.models import Meter, MeterReading
 from billing.period.models import PeriodIssue, SiteBilling
 from billing.period.service import issue_period, period_of, shift_period
 from pm_platform import migrations
@@ -42,6 +45,7 @@ from pm_platform.sitetime import DEFAULT_TIMEZONE, local_date
 SITE = "harbour"
 BUILDINGS = 50
 FEE_ITEMS = 3
+WATER_TIERS = [Tier(up_to=Decimal(15), rate=Decimal("3.50")), Tier(up_to=None, rate=Decimal("5.25"))]
 
 
 @dataclass
@@ -128,9 +132,71 @@ async def _seed(runtime: Runtime, units: int) -> None:
     for item in (
         FeeItemCreate(code="waste", name="Waste removal", formula="per_household", rate=Decimal("30")),
         FeeItemCreate(code="lift", name="Lift operation", formula="area", rate=Decimal("0.35")),
+        FeeItemCreate(
+            code="water", name="Water", formula="metered", meter_kind="water", rate=Decimal("3.50"), tiers=WATER_TIERS
+        ),
     ):
         async with runtime.uow() as uow:
             await create_item(uow, manager, SITE, item)
+
+
+async def _seed_water(runtime: Runtime, units: int, period: str) -> None:
+    """A water meter per unit and one per building, each read for the period (as a handheld import would leave
+    them): the building meters measured a little more than their units' together, which is shared by area."""
+    now = datetime.now(UTC)
+    meters: list[dict[str, Any]] = []
+    readings: list[dict[str, Any]] = []
+    per_building: dict[str, Decimal] = {}
+
+    def meter(meter_id: str, scope: str, unit_id: str | None, building: str | None, used: Decimal) -> None:
+        meters.append(
+            {
+                "id": meter_id,
+                "site": SITE,
+                "kind": "water",
+                "serial": meter_id,
+                "scope": scope,
+                "unit_id": unit_id,
+                "building": building,
+                "apportion_by": "area" if scope == "building" else None,
+                "opening_reading": Decimal(0),
+                "rollover_at": None,
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        readings.append(
+            {
+                "id": f"r-{meter_id}",
+                "site": SITE,
+                "meter_id": meter_id,
+                "period": period,
+                "value": used,
+                "previous_value": Decimal(0),
+                "consumption": used,
+                "status": "ok",
+                "source": "import",
+                "read_by": "bench",
+                "recorded_at": now,
+                "confirmed_by": None,
+                "confirmed_at": None,
+                "note": None,
+            }
+        )
+
+    for n in range(units):
+        building = f"B{n % BUILDINGS:02d}"
+        used = Decimal(3 + n % 25) + Decimal(n % 7) / 10
+        meter(f"WM-{n:06d}", "unit", f"{SITE}-{building}-{n:06d}", None, used)
+        per_building[building] = per_building.get(building, Decimal(0)) + used
+    for building, used in sorted(per_building.items()):
+        meter(f"WM-{building}", "building", None, building, used + 40)
+    async with runtime.sessionmaker() as session:
+        for start in range(0, len(meters), 5000):
+            await session.execute(insert(Meter), meters[start : start + 5000])
+            await session.execute(insert(MeterReading), readings[start : start + 5000])
+        await session.commit()
 
 
 async def _rows_written(runtime: Runtime) -> dict[Table, list[dict[str, Any]]]:
@@ -167,6 +233,7 @@ async def billing_run(database_url: str, work: Path, units: int) -> BillingRunRe
         clerk = Principal(subject="bench.clerk", roles=frozenset({"billing_clerk"}), sites=frozenset({SITE}))
         # Next month's run, issued today (the site's calendar): as a clerk issues it before the month starts.
         period = shift_period(period_of(local_date(utcnow(), DEFAULT_TIMEZONE)), 1)
+        await _seed_water(runtime, units, period)
         started = time.perf_counter()
         async with runtime.uow() as uow:
             issued = await issue_period(uow, clerk, PeriodIssue(site=SITE, period=period))

@@ -122,7 +122,10 @@ def render(figures: dict[str, Any]) -> str:
         return "-" if value is None else f"{value:.3f} x"
 
     if any("billing_run" in r for r in results):
-        row(f"monthly billing run, {params.get('billing_units', 0):,} units, 3 fee items", *cells(billing_seconds))
+        row(
+            f"monthly billing run, {params.get('billing_units', 0):,} units, 3 items + metered water",
+            *cells(billing_seconds),
+        )
         row("  bills per second (goal: 5,000)", *cells(billing))
         row("run rows/s / bulk insert of the same rows (same run)", *cells(billing_ratio))
     notes = [f"  {r['skipped']}" for r in results if "skipped" in r]
@@ -203,8 +206,9 @@ owner), and the sender job writes them to the file sink and marks them sent, eac
 is timed until every message is final and compared with the raw JetStream publish rate, the ceiling of any
 fan-out through the bus.
 The billing rows run billing's own use case (POST /billing-periods) for next month on a site of that many units with
-three fee items: every unit's lines, its charges and bill, its ledger for the balance brought forward and its status,
-one bill event and one status event per unit validated into the outbox, in one transaction. The reference is the
+three fee items and metered water (a meter per unit and per building, read; the building's remainder shared by
+area): every unit's lines, its charges and bill, its ledger for the balance brought forward and its status, one bill
+event and one status event per unit validated into the outbox, in one transaction. The reference is the
 database alone: the same rows (charges, bills, statuses, outbox) deleted and inserted again with executemany.
 The front-door tables run the whole stack as `make run` does (nats-server with its users, the five services with
 tracing to files, each on its own database) and send POST /requests at fixed rates whether or not earlier ones were
