@@ -187,6 +187,25 @@ class DunningStep(Event):
     payer_party_id: Annotated[str | None, Field(max_length=64)]
 
 
+class PaymentRecorded(Event):
+    """Payment recorded (billing.payment.recorded.v1)."""
+
+    event_type: ClassVar[str] = "billing.payment.recorded.v1"
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    payment_id: Annotated[str, Field(max_length=64, min_length=1)]
+    site: Annotated[str, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    unit_id: Annotated[str, Field(max_length=64, min_length=1)]
+    receipt_no: Annotated[
+        str, Field(description="The receipt, numbered without gaps per site.", max_length=80, min_length=1)
+    ]
+    amount_cents: Annotated[int, Field(description="The amount paid, in fen.", ge=1)]
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    method: Literal["cash", "card", "transfer", "online"]
+    received_at: str
+
+
 class RefundRecorded(Event):
     """Refund recorded (billing.refund.recorded.v1)."""
 
@@ -236,6 +255,7 @@ EVENTS: dict[str, type[Event]] = {
     "billing.deposit.held.v1": DepositHeld,
     "billing.deposit.returned.v1": DepositReturned,
     "billing.dunning.step.v1": DunningStep,
+    "billing.payment.recorded.v1": PaymentRecorded,
     "billing.refund.recorded.v1": RefundRecorded,
     "billing.settlement.confirmed.v1": SettlementConfirmed,
 }

@@ -18,6 +18,7 @@ from notification.message.views import router as message_router
 from notification.onetime import service as onetime
 from notification.onetime.views import router as onetime_router
 from notification.preference.views import router as preference_router
+from notification.receipt import handlers as receipt_handlers
 from notification.refund import handlers as refund_handlers
 from notification.register import handlers as register_handlers
 from notification.site import handlers as site_handlers
@@ -40,6 +41,7 @@ subscriptions = Subscriptions(
         **refund_handlers.subscriptions.handlers,
         **bill_handlers.subscriptions.handlers,
         **dunning_handlers.subscriptions.handlers,
+        **receipt_handlers.subscriptions.handlers,
     }
 )
 timers = Timers().include(broadcast_handlers.timers)

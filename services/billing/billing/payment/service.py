@@ -30,6 +30,7 @@ from billing.payment.models import (
 from billing.refund import service as refunds
 from billing.refund.models import Refund, RefundStatus
 from billing.settlement import service as settlements
+from pm_events.billing import PaymentRecorded
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
@@ -134,6 +135,21 @@ async def insert_payment(
         recorded_at=now,
     )
     uow.session.add(payment)
+    uow.emit(
+        PaymentRecorded(
+            payment_id=payment.id,
+            site=payment.site,
+            unit_id=payment.unit_id,
+            receipt_no=payment.receipt_no,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            method=request.method,
+            received_at=as_utc(payment.received_at).isoformat(),
+        ),
+        subject=payment.id,
+        site=payment.site,
+        correlation_id=payment.id,
+    )
     await refresh_status(uow, payment.site, payment.unit_id, reason="payment", correlation_id=payment.id)
     # A settlement billing answered "owed" is answered again once this payment clears it.
     await settlements.recheck(uow, payment.site, payment.unit_id, correlation_id=payment.id)

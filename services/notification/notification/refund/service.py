@@ -7,7 +7,7 @@ from __future__ import annotations
 from notification.contact.service import owners, unit_label
 from notification.message.service import Notice, tell_parties
 from notification.preference.models import Category
-from notification.template.defaults import LANGUAGES, PAYMENT_METHODS, label, yuan
+from notification.template.defaults import LANGUAGES, REFUND_METHODS, label, yuan
 from pm_events.billing import RefundRecorded
 from pm_platform.envelope import Envelope
 from pm_platform.uow import UnitOfWork
@@ -26,7 +26,7 @@ async def tell_payer(uow: UnitOfWork, event: RefundRecorded, envelope: Envelope)
             "amount": yuan(event.amount_cents),
             "reason": event.reason,
         },
-        localised={"method": {language: label(PAYMENT_METHODS, event.method, language) for language in LANGUAGES}},
+        localised={"method": {language: label(REFUND_METHODS, event.method, language) for language in LANGUAGES}},
         dedupe=f"refund:{event.refund_id}",
     )
     await tell_parties(uow, notice, await owners(uow.session, event.site, event.unit_id, paying=True))

@@ -10,7 +10,14 @@ language falls back to Chinese.
 from __future__ import annotations
 
 from pm_events import Event
-from pm_events.billing import BillIssued, ChargeRecorded, DepositReturned, DunningStep, RefundRecorded
+from pm_events.billing import (
+    BillIssued,
+    ChargeRecorded,
+    DepositReturned,
+    DunningStep,
+    PaymentRecorded,
+    RefundRecorded,
+)
 from pm_events.dispatch import WorkOrderCompleted, WorkOrderCreated, WorkOrderStatusChanged, WorkOrderTimeLimit
 from pm_events.intake import (
     DecorationApproved,
@@ -58,6 +65,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
     "refund.recorded": ("receipt", "unit", "amount", "method", "reason"),
     "bill.issued": ("unit", "period", "lines", "charges", "amount_due", "due"),
+    "payment.recorded": ("receipt", "unit", "amount", "method"),
     "dunning.notice": ("unit", "amount", "since", "days"),
     "dunning.reminder": ("unit", "amount", "since", "days"),
     "dunning.letter": ("unit", "amount", "since", "days"),
@@ -89,6 +97,7 @@ EVENTS: dict[str, tuple[type[Event], ...]] = {
     "deposit.returned": (DepositReturned,),
     "refund.recorded": (RefundRecorded,),
     "bill.issued": (BillIssued,),
+    "payment.recorded": (PaymentRecorded,),
     "dunning.notice": (DunningStep,),
     "dunning.reminder": (DunningStep,),
     "dunning.letter": (DunningStep,),
@@ -138,6 +147,14 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "en",
     ): "[Fee notice] {{ unit }}, {{ period }}: {{ charges }} yuan ({{ lines }}); with earlier balances "
     "{{ amount_due }} yuan is due by {{ due }}.",
+    (
+        "payment.recorded",
+        "zh-CN",
+    ): "【收款收据】{{ unit }} 已收到 {{ amount }} 元（{{ method }}），收据号 {{ receipt }}。谢谢！",
+    (
+        "payment.recorded",
+        "en",
+    ): "[Receipt] {{ unit }}: {{ amount }} yuan received by {{ method }}, receipt {{ receipt }}. Thank you.",
     ("dunning.notice", "zh-CN"): "【缴费提醒】{{ unit }} 自 {{ since }} 起有 {{ amount }} 元费用逾期未缴，"
     "请尽快缴纳；如对服务或账单有疑问，请致电客服中心。",
     ("dunning.notice", "en"): "[Payment due] {{ unit }}: {{ amount }} yuan has been overdue since {{ since }}. Please "
@@ -315,8 +332,13 @@ PARCEL_KINDS: dict[str, dict[str, str]] = {
 # The decoration permit's statuses its applicant is told of.
 # How a refund comes back (billing's payment methods).
 PAYMENT_METHODS: dict[str, dict[str, str]] = {
-    "zh-CN": {"cash": "现金", "card": "银行卡", "transfer": "银行转账", "online": "线上原路退回"},
-    "en": {"cash": "cash", "card": "card", "transfer": "bank transfer", "online": "the online payment it came from"},
+    "zh-CN": {"cash": "现金", "card": "银行卡", "transfer": "银行转账", "online": "在线支付"},
+    "en": {"cash": "cash", "card": "card", "transfer": "bank transfer", "online": "online payment"},
+}
+# How a refund goes back: the same ways, an online payment back the way it came.
+REFUND_METHODS: dict[str, dict[str, str]] = {
+    "zh-CN": {**PAYMENT_METHODS["zh-CN"], "online": "线上原路退回"},
+    "en": {**PAYMENT_METHODS["en"], "online": "the online payment it came from"},
 }
 
 DECORATION_STATUSES: dict[str, dict[str, str]] = {
