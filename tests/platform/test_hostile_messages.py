@@ -40,6 +40,7 @@ CANARIES = [
     "survey.followup.scheduled.v1",
     "billing.account.status_changed.v1",
     "billing.charge.recorded.v1",
+    "billing.dunning.step.v1",
     "notification.message.sent.v1",
     "survey.invitation.requested.v1",
     "notification.broadcast.recipient.v1",
