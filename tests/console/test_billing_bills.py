@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -198,3 +200,22 @@ def test_an_owner_opens_their_bill_in_the_portal_and_not_a_neighbour_s(phone: Pa
     expect(phone).to_have_url(re.compile(f"/portal/bills/{own['id']}\\?order_id="))
     expect(phone.locator("#payment-status")).to_contain_text("支付成功：已收到 ¥224.00，收据 HARBOUR-")
     expect(phone.get_by_role("button", name="在线缴费")).to_have_count(0)  # nothing left to pay on it
+
+
+def test_a_clerk_reads_the_month_end_and_downloads_it_for_finance(page: Page, console_stack: Stack) -> None:
+    issue_period(console_stack)  # billed now: this month's
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    sign_in(page, CASHIER)
+    page.get_by_role("navigation").get_by_role("link", name="月结", exact=True).click()
+    expect(page.get_by_role("heading", name="月结", exact=True)).to_be_visible()
+    page.get_by_label("月份").fill(month)
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#month-items")).to_contain_text("management_fee")
+    expect(page.locator("#month-state")).to_contain_text("本月尚未结账")
+    expect(page.get_by_role("button", name="结账（冻结本月）")).to_have_count(0)  # a manager's or finance's
+    total = page.locator("#month-items tfoot td").first.inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 CSV").click()
+    content = Path(download.value.path()).read_text(encoding="utf-8")
+    [row] = [line for line in content.splitlines() if line.startswith("total,")]
+    assert f"¥{int(row.split(',')[1]) / 100:,.2f}" == total  # the file says what the page says

@@ -101,6 +101,7 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/arrears", "billing.screen.arrears"),
         ("/billing/bills", "billing.screen.bills"),
         ("/billing/fee-items", "billing.screen.fee_items"),
+        ("/billing/month-end", "billing.screen.month_end"),
     ]
     assert screens_for(["billing_clerk"]) == [*billing, ("/decoration/deposits", "decoration.screen.deposits")]
     assert set(billing) <= set(screens_for(["head_office"])) and set(billing) <= set(screens_for(["manager"]))

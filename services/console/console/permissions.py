@@ -45,6 +45,8 @@ APPROVE_REFUND = Permission("approve or reject a refund", Role.manager)
 SET_FEE_ITEMS = Permission("add fee items and rate versions, stop and restart items", Role.manager, Role.head_office)
 # The billing run of a period, one bill per unit (billing's ISSUE_PERIODS).
 ISSUE_BILLS = Permission("issue a period's bills", Role.billing_clerk, Role.manager)
+# Closing a month freezes its figures: a manager or finance (billing's CLOSE_MONTHS).
+CLOSE_MONTHS = Permission("close a month", Role.manager, Role.head_office)
 
 # Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
 SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
@@ -99,6 +101,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_BILLING, "/billing/arrears", "billing.screen.arrears"),
     (SEE_BILLING, "/billing/bills", "billing.screen.bills"),
     (SEE_BILLING, "/billing/fee-items", "billing.screen.fee_items"),
+    (SEE_BILLING, "/billing/month-end", "billing.screen.month_end"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
