@@ -219,3 +219,21 @@ def test_a_clerk_reads_the_month_end_and_downloads_it_for_finance(page: Page, co
     content = Path(download.value.path()).read_text(encoding="utf-8")
     [row] = [line for line in content.splitlines() if line.startswith("total,")]
     assert f"¥{int(row.split(',')[1]) / 100:,.2f}" == total  # the file says what the page says
+
+
+def test_an_agent_runs_the_dunning_ladder_and_works_the_call_list(page: Page, console_stack: Stack) -> None:
+    """The agents' screen: today's run (billing decides who reaches which step; run again the same day it takes
+    nothing twice) and the open calls, each with its contact form. (Arrears that reach the call step take a month
+    of the site's calendar: billing's own tests log contacts against them.)"""
+    sign_in(page, "agent.harbour")
+    page.get_by_role("navigation").get_by_role("link", name="催缴", exact=True).click()
+    expect(page.get_by_role("heading", name="催缴", exact=True)).to_be_visible()
+    page.get_by_role("button", name="执行今日催缴").click()
+    expect(page.locator("#dunning-ran")).to_contain_text("已执行：新增")
+    page.get_by_role("button", name="执行今日催缴").click()
+    expect(page.locator("#dunning-ran")).to_have_text("已执行：新增 0 个催缴步骤。")  # nothing twice the same day
+    expect(page.get_by_role("heading", name="待办：电话催缴")).to_be_visible()
+    calls = page.locator("#dunning-steps li")
+    expect(page.locator("#dunning-empty").or_(calls.first)).to_be_visible()
+    for step in calls.all():  # each open call has its contact form
+        expect(step.get_by_role("button", name="记录")).to_be_visible()

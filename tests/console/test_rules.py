@@ -79,6 +79,7 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/front-desk/duty", "screen.duty"),
         ("/front-desk/incidents", "screen.incidents"),
         ("/registers", "registers.screen"),
+        ("/billing/dunning", "billing.screen.dunning"),  # the agents' call list
         ("/follow-ups", "followup.screen.follow_ups"),
         ("/decoration/permits", "decoration.screen.permits"),
         ("/occupancy", "occupancy.screen"),
@@ -103,7 +104,8 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/fee-items", "billing.screen.fee_items"),
         ("/billing/month-end", "billing.screen.month_end"),
     ]
-    assert screens_for(["billing_clerk"]) == [*billing, ("/decoration/deposits", "decoration.screen.deposits")]
+    dunning = ("/billing/dunning", "billing.screen.dunning")
+    assert screens_for(["billing_clerk"]) == [*billing, dunning, ("/decoration/deposits", "decoration.screen.deposits")]
     assert set(billing) <= set(screens_for(["head_office"])) and set(billing) <= set(screens_for(["manager"]))
     assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from console.account.views import router as account_router
 from console.billing.bills import router as bills_router
+from console.billing.dunning import router as dunning_router
 from console.billing.fees import router as fee_items_router
 from console.billing.monthend import router as month_end_router
 from console.billing.owners import router as owner_bills_router
@@ -74,6 +75,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(fee_items_router)
     app.include_router(bills_router)
     app.include_router(month_end_router)
+    app.include_router(dunning_router)
     app.include_router(owner_bills_router)
     app.include_router(followup_router)
     app.include_router(live_router)

@@ -45,6 +45,10 @@ APPROVE_REFUND = Permission("approve or reject a refund", Role.manager)
 SET_FEE_ITEMS = Permission("add fee items and rate versions, stop and restart items", Role.manager, Role.head_office)
 # The billing run of a period, one bill per unit (billing's ISSUE_PERIODS).
 ISSUE_BILLS = Permission("issue a period's bills", Role.billing_clerk, Role.manager)
+# Dunning: clerks run it, agents make the calls, managers visit (billing's DUN); a manager lets a formal letter go to
+# an extra-care household (APPROVE_LETTERS).
+DUN_ARREARS = Permission("run dunning and log its contacts", Role.billing_clerk, Role.agent, Role.manager)
+APPROVE_LETTERS = Permission("approve a formal letter to an extra-care household", Role.manager)
 # Closing a month freezes its figures: a manager or finance (billing's CLOSE_MONTHS).
 CLOSE_MONTHS = Permission("close a month", Role.manager, Role.head_office)
 
@@ -102,6 +106,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_BILLING, "/billing/bills", "billing.screen.bills"),
     (SEE_BILLING, "/billing/fee-items", "billing.screen.fee_items"),
     (SEE_BILLING, "/billing/month-end", "billing.screen.month_end"),
+    (DUN_ARREARS, "/billing/dunning", "billing.screen.dunning"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
