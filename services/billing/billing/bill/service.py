@@ -130,6 +130,7 @@ async def run(
     uow: UnitOfWork,
     site: str,
     period: str,
+    items: list[tuple[FeeItem, FeeRate]],
     *,
     billing_period_id: str,
     currency: str,
@@ -138,10 +139,10 @@ async def run(
 ) -> RunResult:
     """Bill every unit of the site with a paying party and no bill (or fee charge) for the period yet: one charge
     per fee item, one bill, billing.bill.issued.v1 each, the units' statuses, and one overdue timer for the due
-    date. The caller commits."""
+    date. ``items`` are the fee items billed in the period with their rates (``items_billed_in``). The caller
+    commits."""
     session = uow.session
     result = RunResult()
-    items = await items_billed_in(session, site, period)
     units = (await session.scalars(select(Unit).where(Unit.site == site).order_by(Unit.id))).all()
     billed_before = set(
         (await session.scalars(select(Bill.unit_id).where(Bill.site == site, Bill.period == period))).all()

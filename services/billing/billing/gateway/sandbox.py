@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from billing.config import billing_settings
 from billing.gateway.service import SANDBOX_PATH, canonical, sign, signature_ok
 from pm_platform.envelope import new_id, utcnow
+from pm_platform.money import yuan
 from pm_platform.problems import Problem
 
 router = APIRouter(tags=["sandbox gateway"], include_in_schema=False)
@@ -31,11 +32,6 @@ def _checked(params: dict[str, str]) -> dict[str, str]:
     if not signature_ok(settings.gateway_secret, canonical(params), params.get("sign", "")):
         raise Problem(400, "the pay link's signature does not match it", field="sign")
     return params
-
-
-def _yuan(cents: str) -> str:
-    value = int(cents)
-    return f"{value // 100}.{value % 100:02d}"
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -58,7 +54,7 @@ async def pay_page(request: Request) -> HTMLResponse:
         "沙箱支付 Sandbox payment",
         f"""<h1>沙箱支付 Sandbox payment</h1>
 <p>订单 Order <code>{html.escape(params["order_id"])}</code></p>
-<p class="amount">¥{_yuan(params["amount_cents"])}</p>
+<p class="amount">¥{yuan(int(params["amount_cents"]))}</p>
 <form method="post">{hidden}
 <button name="outcome" value="paid">支付 Pay</button><button name="outcome" value="failed">拒绝 Decline</button></form>
 <p class="note">This page stands in for a payment gateway (development only): no money moves.</p>""",

@@ -145,6 +145,10 @@ async def close_month(uow: UnitOfWork, principal: Principal, site: str, body: Mo
     return await month_report(uow.session, site, body.month)
 
 
+async def closed_months(session: AsyncSession, site: str) -> set[str]:
+    return set((await session.scalars(select(MonthClose.month).where(MonthClose.site == site))).all())
+
+
 async def check_open(session: AsyncSession, site: str, month: str) -> None:
     """Money dated in a closed month would change its frozen figures: it is recorded in an open month instead."""
     if await session.get(MonthClose, (site, month)) is not None:

@@ -175,6 +175,7 @@ async def issue_period(
         uow,
         request.site,
         request.period,
+        items,
         billing_period_id=period.id,
         currency=period.currency,
         due_date=due_date,

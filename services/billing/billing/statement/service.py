@@ -16,13 +16,13 @@ from sqlalchemy import select
 from billing.bill.models import Bill
 from billing.directory.models import Unit
 from billing.directory.service import site_timezone
-from billing.monthend.service import check_open
+from billing.monthend.service import closed_months
 from billing.payment.models import Payment, PaymentCreate
 from billing.payment.service import insert_payment
 from billing.statement.models import MatchedBy, RowMatch, StatementResult, StatementRow
 from pm_platform.auth import Principal
 from pm_platform.envelope import utcnow
-from pm_platform.errors import Conflict, Invalid
+from pm_platform.errors import Invalid
 from pm_platform.sitetime import day_start, month_of_instant
 from pm_platform.uow import UnitOfWork
 
@@ -132,6 +132,7 @@ async def import_statement(
             )
         )
         recorded_before.update({reference: receipt for reference, receipt in found.all()})
+    closed = await closed_months(session, site)  # money dated in a closed month is recorded in an open one
     matched_rows: list[RowMatch] = []
     for row in rows:
         unit_id, how = match(row, bills, units)
@@ -140,11 +141,8 @@ async def import_statement(
         receipt: str | None = None
         if reference in recorded_before:
             status, receipt = "already_recorded", recorded_before[reference]
-        elif unit_id is not None:
-            try:
-                await check_open(session, site, month_of_instant(received_at(row.day, timezone), timezone))
-            except Conflict:
-                status = "month_closed"
+        elif unit_id is not None and month_of_instant(received_at(row.day, timezone), timezone) in closed:
+            status = "month_closed"
         matched_rows.append(
             RowMatch(**row.model_dump(), unit_id=unit_id, matched_by=how, status=status, receipt_no=receipt)
         )

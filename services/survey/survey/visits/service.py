@@ -17,6 +17,7 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Invalid
+from pm_platform.money import yuan
 from pm_platform.uow import UnitOfWork
 from survey.config.service import get_config
 from survey.contacts.models import Party, Unit
@@ -39,7 +40,7 @@ async def plan_dunning_visit(uow: UnitOfWork, event: DunningStep) -> None:
     existing = await uow.session.scalar(select(PlannedVisit.id).where(PlannedVisit.source_id == event.step_id))
     if existing is not None:
         return
-    overdue = f"{event.overdue_cents // 100}.{event.overdue_cents % 100:02d} {event.currency}"
+    overdue = f"{yuan(event.overdue_cents)} {event.currency}"
     uow.session.add(
         PlannedVisit(
             id=new_id(),
