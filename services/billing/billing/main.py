@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from billing.account.handlers import subscriptions as account_subscriptions
-from billing.account.service import timers
+from billing.account.service import timers as account_timers
 from billing.account.views import router as account_router
 from billing.bill.views import router as bill_router
 from billing.collection.views import router as collection_router
@@ -12,6 +12,7 @@ from billing.deposit.handlers import subscriptions as deposit_subscriptions
 from billing.deposit.views import router as deposit_router
 from billing.directory.handlers import subscriptions as directory_subscriptions
 from billing.dunning.handlers import subscriptions as dunning_subscriptions
+from billing.dunning.service import timers as dunning_timers
 from billing.dunning.views import router as dunning_router
 from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
@@ -29,7 +30,7 @@ from pm_platform.app import create_app
 from pm_platform.runtime import Runtime
 from pm_platform.settings import load_settings
 from pm_platform.subscriptions import Subscriptions
-from pm_platform.timers import timer_job
+from pm_platform.timers import Timers, timer_job
 
 subscriptions = Subscriptions(
     {
@@ -40,6 +41,8 @@ subscriptions = Subscriptions(
         **dunning_subscriptions.handlers,
     }
 )
+
+timers = Timers().include(account_timers).include(dunning_timers)
 
 __all__ = ["build_runtime", "create", "subscriptions", "timers"]
 

@@ -4,15 +4,17 @@ PostgreSQL, through billing's inbox for intake's events)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from billing.dunning.models import LadderStep
-from billing.dunning.service import next_step
+from billing.dunning.service import DAILY_RUN_TIMER, next_daily_run, next_step
+from billing.main import timers
 from pm_platform.runtime import Runtime
+from pm_platform.timers import fire_due
 from tests.services.billing.helpers import apply_intake, auth, events_of, intake_event, payment
 from tests.services.support import outbox_events
 
@@ -121,6 +123,50 @@ async def test_the_ladder_takes_arrears_a_step_at_a_time_holding_for_complaints_
         e for e in events_of(await outbox_events(runtime), "billing.dunning.step.v1") if e.data["action"] == "letter"
     ]
     assert "harbour-A-1201" in {e.data["unit_id"] for e in letters}
+
+
+def test_the_daily_run_is_the_next_site_morning() -> None:
+    shanghai = "Asia/Shanghai"  # 09:00 there is 01:00 UTC
+    assert next_daily_run(datetime(2026, 10, 15, 17, 0, tzinfo=UTC), shanghai) == datetime(
+        2026, 10, 16, 1, 0, tzinfo=UTC
+    )
+    assert next_daily_run(datetime(2026, 10, 16, 0, 59, tzinfo=UTC), shanghai) == datetime(
+        2026, 10, 16, 1, 0, tzinfo=UTC
+    )
+    assert next_daily_run(datetime(2026, 10, 16, 1, 0, tzinfo=UTC), shanghai) == datetime(
+        2026, 10, 17, 1, 0, tzinfo=UTC
+    )
+
+
+async def test_the_ladder_runs_every_site_morning_by_itself(seeded, issue_day) -> None:
+    runtime, client = seeded
+    issue_day(date(2026, 9, 28))
+    issued = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=auth(runtime))
+    assert issued.status_code == 201, issued.text
+
+    async def morning(day: date) -> list[tuple[str, str]]:
+        """Fire the timers due by that morning's run (09:00 in Shanghai) and the steps it took."""
+        issue_day(day)  # the clock the handler reads: 09:00 UTC that day
+        await fire_due(runtime, timers, now=datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC))
+        steps = events_of(await outbox_events(runtime), "billing.dunning.step.v1")
+        return sorted((e.data["unit_id"], e.data["action"]) for e in steps)
+
+    assert await morning(date(2026, 10, 15)) == []  # due today: nothing overdue yet
+    notices = await morning(date(2026, 10, 16))
+    assert len(notices) == 4 and {action for _, action in notices} == {"notice"}
+    assert await morning(date(2026, 10, 17)) == notices  # the next morning: nothing twice
+    async with runtime.uow() as uow:
+        pending = (
+            (
+                await uow.session.execute(
+                    runtime.tables.timers.select().where(runtime.tables.timers.c.kind == DAILY_RUN_TIMER)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    assert [(t["key"], t["status"]) for t in pending] == [("harbour", "pending")]
+    assert pending[0]["due_at"].replace(tzinfo=UTC) == datetime(2026, 10, 18, 1, 0, tzinfo=UTC)
 
 
 async def test_dunning_waits_while_the_payer_keeps_to_an_instalment_plan(seeded, issue_day) -> None:

@@ -25,6 +25,7 @@ from billing.account.service import (
 from billing.bill.models import Bill, BillLine, BillRead
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
+from billing.dunning.service import watch_daily
 from billing.fee.models import MANAGEMENT_FEE_CODE, FeeItem, FeeRate
 from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, metered_cents, rate_in_force
 from billing.latefee.models import LATE_FEE
@@ -230,6 +231,7 @@ async def run(
         uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id, ledgers=ledgers
     )
     await watch_site_due_date(uow, site, due_date)
+    await watch_daily(uow, site)  # from the first bills on, the ladder runs every morning by itself
     result.bills = len(bills)
     result.total_cents = sum(b["charges_cents"] for b in bills.values())
     return result

@@ -5,14 +5,14 @@ manager's approval of a formal letter to an extra-care household, and the contac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.service import site_currency, site_ledgers
 from billing.directory.models import Unit
-from billing.directory.service import payers, site_today
+from billing.directory.service import payers, site_timezone, site_today
 from billing.dunning.models import (
     ACTIONS,
     DEFAULT_LADDER,
@@ -43,7 +43,15 @@ from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import as_utc, new_id, utcnow
 from pm_platform.errors import Conflict, Invalid
+from pm_platform.sitetime import local_date, zone
+from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
+
+timers = Timers()
+DAILY_RUN_TIMER = "billing.dunning.daily_run"
+# The daily run takes its steps at this local hour: notices reach owners in the morning, not at midnight, and the
+# agents find the day's calls waiting when they start.
+DAILY_RUN_AT = time(9, 0)
 
 # A complaint in one of these is no longer open: dunning may go on.
 SETTLED = frozenset({"resolved", "followed_up", "closed", "cancelled"})
@@ -97,6 +105,7 @@ async def put_ladder(uow: UnitOfWork, principal: Principal, site: str, body: Lad
         uow.session.add(row)
     row.steps = [step.model_dump() for step in body.steps]
     row.updated_by, row.updated_at = principal.subject, utcnow()
+    await watch_daily(uow, site)
     await uow.commit()
 
 
@@ -286,10 +295,43 @@ def _emit(uow: UnitOfWork, step: DunningStep, currency: str) -> None:
 
 
 async def run(uow: UnitOfWork, principal: Principal, site: str) -> DunningRunRead:
-    """Take every unit in arrears to the step its days overdue have reached. Run it daily: a step is taken once
-    per arrears episode, so running again the same day takes nothing twice."""
+    """A clerk's run now (the daily timer runs it too): taking nothing twice, it only brings the morning's forward."""
+    result = await take_steps(uow, site, await site_today(uow.session, site))
+    await watch_daily(uow, site)
+    await uow.commit()
+    return result
+
+
+def next_daily_run(now: datetime, timezone: str | None) -> datetime:
+    """The next DAILY_RUN_AT at the site after ``now`` (UTC)."""
+    today = local_date(now, timezone)
+    at = datetime.combine(today, DAILY_RUN_AT, tzinfo=zone(timezone))
+    if at <= now:
+        at = datetime.combine(today + timedelta(days=1), DAILY_RUN_AT, tzinfo=zone(timezone))
+    return at.astimezone(UTC)
+
+
+async def watch_daily(uow: UnitOfWork, site: str) -> None:
+    """Keep the site's daily dunning run scheduled (one timer per site, moved to the next morning each time)."""
+    due_at = next_daily_run(utcnow(), await site_timezone(uow.session, site))
+    await schedule(uow, DAILY_RUN_TIMER, key=site, due_at=due_at, payload={"site": site})
+
+
+@timers.on(DAILY_RUN_TIMER)
+async def on_daily_run(timer: DueTimer, uow: UnitOfWork) -> None:
+    """The morning's run, then the next morning's timer (in the same commit: a crash fires this one again)."""
+    site = timer.payload["site"]
+    timezone = await site_timezone(uow.session, site)
+    # A timer fired late (the service was down) still runs for the day it was due, and the next one is tomorrow's.
+    today = max(local_date(utcnow(), timezone), local_date(timer.due_at, timezone))
+    await take_steps(uow, site, today)
+    await watch_daily(uow, site)
+
+
+async def take_steps(uow: UnitOfWork, site: str, today: date) -> DunningRunRead:
+    """Take every unit in arrears to the step its days overdue have reached, as of the site's ``today``: a step is
+    taken once per arrears episode, so running again the same day takes nothing twice. The caller commits."""
     session = uow.session
-    today = await site_today(session, site)
     ladder = await ladder_of(session, site)
     arrears = {
         u: ledger for u, ledger in (await site_ledgers(session, site, today)).items() if ledger.overdue_cents > 0
@@ -345,7 +387,7 @@ async def run(uow: UnitOfWork, principal: Principal, site: str) -> DunningRunRea
         steps.append(record)
         if status != StepStatus.awaiting_approval:
             _emit(uow, record, currency)
-    await uow.commit()
+    await session.flush()
     return DunningRunRead(
         site=site, as_of=today, in_arrears=len(arrears), steps=[step_read(s) for s in steps], held=held
     )
