@@ -134,7 +134,7 @@ async def test_arrears_are_aged_and_collection_is_measured_against_the_targets(s
         ("2026-09", 25060, 4940, 19.71, 100, False),
     ]
     august = (await client.get("/collection", params={**as_of, "period": "2026-08"}, headers=clerk)).json()
-    assert august["sites"][0]["periods"][0] | {} == {
+    assert {k: v for k, v in august["sites"][0]["periods"][0].items() if k != "fee_items"} == {
         "period": "2026-08",
         "months_ago": 3,
         "billed_cents": 58660,
@@ -184,6 +184,11 @@ async def test_collection_counts_repair_charges_in_the_month_they_were_billed(se
         8000,
     )
     assert november["rate_percent"] == 75.8 and november["meets_target"] is False
+    # Per fee item, against the same target: the fee is collected, the repair not yet.
+    assert [
+        (i["fee_item"], i["billed_cents"], i["collected_cents"], i["rate_percent"], i["meets_target"])
+        for i in november["fee_items"]
+    ] == [("management_fee", 25060, 25060, 100.0, True), ("repair", 8000, 0, 0.0, False)]
     # Paid in full: the month is fully collected, repairs included.
     assert (
         await client.post("/payments", json=payment("T-2", 8000, received_at="2026-11-22T02:00:00Z"), headers=clerk)
@@ -222,14 +227,33 @@ def test_unit_a_repair_charge_is_billed_in_the_month_it_was_recorded_and_a_fee_i
 def test_unit_the_collection_rate_of_a_period_and_whether_it_meets_its_target() -> None:
     recorded = datetime(2026, 11, 1, tzinfo=UTC)
     charges = [
-        Charge(id="fee", period="2026-11", amount_cents=900, due_date=date(2026, 11, 15), recorded_at=recorded),
-        Charge(id="repair", period=None, amount_cents=100, due_date=date(2026, 11, 16), recorded_at=recorded),
+        Charge(
+            id="fee",
+            kind="periodic_fee",
+            fee_item="lift",
+            period="2026-11",
+            amount_cents=900,
+            due_date=date(2026, 11, 15),
+            recorded_at=recorded,
+        ),
+        Charge(
+            id="repair",
+            kind="repair",
+            period=None,
+            amount_cents=100,
+            due_date=date(2026, 11, 16),
+            recorded_at=recorded,
+        ),
     ]
     payment = Payment(amount_cents=900, received_at=recorded, voided_at=None)
     ledger = settle(date(2026, 11, 30), charges, [payment], "Asia/Shanghai")
     result = period_collection([ledger], "2026-11", date(2026, 11, 30), TARGETS, "Asia/Shanghai")
     assert (result.billed_cents, result.collected_cents, result.outstanding_cents) == (1000, 900, 100)
     assert (result.rate_percent, result.target_percent, result.meets_target) == (90.0, 90, True)
+    assert [(i.fee_item, i.rate_percent, i.meets_target) for i in result.fee_items] == [
+        ("lift", 100.0, True),
+        ("repair", 0.0, False),
+    ]
     last_month = period_collection([ledger], "2026-11", date(2026, 12, 5), TARGETS, "Asia/Shanghai")
     assert (last_month.months_ago, last_month.target_percent, last_month.meets_target) == (1, 95, False)
     empty = period_collection([], "2026-11", date(2026, 11, 30), TARGETS, "Asia/Shanghai")

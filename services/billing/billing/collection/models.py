@@ -35,15 +35,23 @@ class ArrearsRead(BaseModel):
     offset: int
 
 
-class PeriodCollection(BaseModel):
-    period: str
-    months_ago: int
+class Collected(BaseModel):
     billed_cents: int
     collected_cents: int
     outstanding_cents: int
     rate_percent: float | None  # None when nothing was billed for the period
     target_percent: int | None
     meets_target: bool | None
+
+
+class FeeItemCollection(Collected):
+    fee_item: str  # the fee item's code; charges without one by their kind (repair, late_fee, ...)
+
+
+class PeriodCollection(Collected):
+    period: str
+    months_ago: int
+    fee_items: list[FeeItemCollection]  # the same figures per fee item, against the same target
 
 
 class SiteCollection(BaseModel):

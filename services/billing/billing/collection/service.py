@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import BUCKETS, Charge
 from billing.account.service import Ledger, site_currency, site_ledgers
-from billing.collection.models import ArrearsItem, ArrearsRead, CollectionRead, PeriodCollection, SiteCollection
+from billing.collection.models import (
+    ArrearsItem,
+    ArrearsRead,
+    CollectionRead,
+    FeeItemCollection,
+    PeriodCollection,
+    SiteCollection,
+)
 from billing.directory.models import PHONE_ROLES, Unit, payer_read
 from billing.directory.service import payers, site_timezone, site_today
 from billing.period.models import SiteBilling
@@ -100,27 +108,39 @@ def billed_in(charge: Charge, timezone: str) -> str:
     return charge.period or month_of_instant(as_utc(charge.recorded_at), timezone)
 
 
+def collected(billed: int, collected: int, target: int | None) -> dict[str, Any]:
+    """The figures of one collection rate against its target."""
+    return {
+        "billed_cents": billed,
+        "collected_cents": collected,
+        "outstanding_cents": billed - collected,
+        "rate_percent": round(collected * 100 / billed, 2) if billed else None,
+        "target_percent": target,
+        # Exact: collected / billed >= target %, in integers.
+        "meets_target": (collected * 100 >= target * billed) if billed and target is not None else None,
+    }
+
+
 def period_collection(
     ledgers: Sequence[Ledger], period: str, as_of: date, settings: SiteBilling | None, timezone: str
 ) -> PeriodCollection:
-    billed = collected = 0
+    by_item: dict[str, list[int]] = {}  # fee item -> [billed, collected]
     for ledger in ledgers:
         for charge in ledger.charges:
             if billed_in(charge, timezone) == period:
-                billed += charge.amount_cents
-                collected += charge.amount_cents - ledger.outstanding[charge.id]
+                figures = by_item.setdefault(charge.fee_item or charge.kind, [0, 0])
+                figures[0] += charge.amount_cents
+                figures[1] += charge.amount_cents - ledger.outstanding[charge.id]
     months_ago = months_between(period, period_of(as_of))
     target = target_for(settings, months_ago)
+    billed = sum(figures[0] for figures in by_item.values())
     return PeriodCollection(
         period=period,
         months_ago=months_ago,
-        billed_cents=billed,
-        collected_cents=collected,
-        outstanding_cents=billed - collected,
-        rate_percent=round(collected * 100 / billed, 2) if billed else None,
-        target_percent=target,
-        # Exact: collected / billed >= target %, in integers.
-        meets_target=(collected * 100 >= target * billed) if billed and target is not None else None,
+        **collected(billed, sum(figures[1] for figures in by_item.values()), target),
+        fee_items=[
+            FeeItemCollection(fee_item=item, **collected(*figures, target)) for item, figures in sorted(by_item.items())
+        ],
     )
 
 
