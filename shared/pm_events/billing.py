@@ -100,9 +100,9 @@ class ChargeRecorded(Event):
     request_id: str | None = None
     work_order_id: str | None = None
     kind: Annotated[
-        Literal["repair", "management_fee", "decoration_fee", "deposit_deduction"] | None,
+        Literal["repair", "management_fee", "decoration_fee", "deposit_deduction", "service"] | None,
         Field(
-            description="What the charge is for: a paid in-unit repair, a period's property-management fee, a decoration permit's management fee (装修管理费), or the part of a deposit's deductions (damage, fines) the deposit did not cover."
+            description="What the charge is for: a paid in-unit repair, a period's property-management fee, a decoration permit's management fee (装修管理费), the part of a deposit's deductions (damage, fines) the deposit did not cover, or a paid service of the site's price list (有偿服务) charged at the desk."
         ),
     ] = None
     period: Annotated[
@@ -129,7 +129,7 @@ class DepositHeld(Event):
     reference: Annotated[
         str,
         Field(
-            description="What the deposit is for, in its producer's terms: the decoration permit's id.",
+            description="What the deposit is for, in its producer's terms: the decoration permit's id; for a tenancy or key/card deposit (taken at a move-in), the party who pays it.",
             max_length=64,
             min_length=1,
         ),
@@ -146,7 +146,12 @@ class DepositReturnedDeduction(Payload):
     )
     reason: Annotated[str, Field(max_length=500, min_length=1)]
     amount_cents: Annotated[int, Field(ge=1)]
-    kind: Literal["damage", "fine", "cleaning", "other"] | None = None
+    kind: Annotated[
+        Literal["damage", "fine", "cleaning", "other", "unpaid_balance", "not_returned"] | None,
+        Field(
+            description="damage, fine, cleaning, other (a decoration permit's); unpaid_balance: what the unit owed at a move-out, out of the tenancy deposit; not_returned: a key or card not given back."
+        ),
+    ] = None
 
 
 class DepositReturned(Event):
@@ -202,7 +207,12 @@ class PaymentRecorded(Event):
     ]
     amount_cents: Annotated[int, Field(description="The amount paid, in fen.", ge=1)]
     currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
-    method: Literal["cash", "card", "transfer", "online"]
+    method: Annotated[
+        Literal["cash", "card", "transfer", "online", "deposit"],
+        Field(
+            description="deposit: arrears paid out of the leaving party's tenancy deposit at a move-out's settlement (billing records it; no money changes hands)."
+        ),
+    ]
     received_at: str
 
 
@@ -245,6 +255,12 @@ class SettlementConfirmed(Event):
     owed_cents: Annotated[int, Field(ge=0)]
     cleared: bool
     currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    final_charges_cents: Annotated[
+        int | None,
+        Field(
+            description="A move-out's final charges posted before the answer (prorated fees to the move-out day and final meter readings, less credits of the unoccupied days of a period billed in full); null for a transfer."
+        ),
+    ] = None
     confirmed_at: str
 
 

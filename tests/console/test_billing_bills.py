@@ -1,7 +1,8 @@
 """Fee items and bills in a real Chromium against the real stack: a manager adds a fee item and a rate version
 (billing's refusals shown by the input they name) and stops and restarts it while a clerk only reads; a clerk issues
 a period, finds a unit's bill and opens it as a printable statement; an owner opens their own bill in the portal,
-is refused a neighbour's, and pays theirs online through the (sandbox) payment gateway.
+is refused a neighbour's, and pays theirs online through the (sandbox) payment gateway. Beside the statement, the
+staff and the owner each have billing's PDF of the bill, in the payer's language.
 
 The fee item's rates start in 2030, so no period a test issues (billing issues at most a month ahead) charges it
 and the other tests' accounts stay as they expect them."""
@@ -11,6 +12,7 @@ and the other tests' accounts stay as they expect them."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import datetime
@@ -19,7 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, expect
+from pypdf import PdfReader
 
 from tests.console.helpers import household, screenshot, sign_in
 from tests.console.test_billing import CASHIER, PERIOD, clerk_token, issue_period
@@ -35,6 +38,15 @@ def bills_of(stack: Stack, unit_id: str, period: str = PERIOD) -> list[dict[str,
     )
     assert response.status_code == 200, response.text
     return items(response.json())
+
+
+def pdf_text(response: APIResponse) -> str:
+    """A PDF the console served, as its text."""
+    assert response.status == 200, response.text()
+    assert response.headers["content-type"] == "application/pdf"
+    body = response.body()
+    assert body.startswith(b"%PDF-")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
 
 
 def test_a_manager_adds_a_fee_item_and_a_rate_version_and_a_clerk_only_reads(page: Page, console_stack: Stack) -> None:
@@ -153,6 +165,14 @@ def test_a_clerk_issues_a_period_and_opens_a_unit_s_bill_as_a_printable_statemen
         expect(page.locator(part)).to_be_visible()
     page.emulate_media(media="screen")
 
+    # Beside it, billing's PDF of the bill in the payer's language (Wang Fang reads Chinese).
+    link = page.locator("#statement-pdf")
+    href = link.get_attribute("href")
+    assert href is not None and href.endswith("/pdf")
+    text = pdf_text(page.request.get(href))
+    assert "收费通知单" in text and "Wang Fang" in text and "¥336.00" in text
+    assert page.locator("#statement-due").inner_text() in text
+
 
 def test_an_owner_opens_their_bill_in_the_portal_and_not_a_neighbour_s(phone: Page, console_stack: Stack) -> None:
     home = household(console_stack)  # 80.00 m², occupied, its owner pays
@@ -184,6 +204,9 @@ def test_an_owner_opens_their_bill_in_the_portal_and_not_a_neighbour_s(phone: Pa
     expect(phone.get_by_role("navigation", name="业主服务")).to_be_hidden()
     expect(phone.locator("#statement-lines")).to_be_visible()
     phone.emulate_media(media="screen")
+    expect(phone.locator("#statement-pdf")).to_have_attribute("href", f"/portal/bills/{own['id']}/pdf")
+    assert "¥224.00" in pdf_text(phone.request.get(f"/portal/bills/{own['id']}/pdf"))
+    assert phone.request.get(f"/portal/bills/{neighbour['id']}/pdf").status == 403
 
     # A neighbour's bill: billing refuses the owner, and the portal says so in billing's words.
     refused = phone.goto(f"/portal/bills/{neighbour['id']}")

@@ -80,12 +80,17 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/front-desk/incidents", "screen.incidents"),
         ("/registers", "registers.screen"),
         ("/billing/dunning", "billing.screen.dunning"),  # the agents' call list
+        ("/billing/instalment-plans", "plan.screen"),  # agreed on a call
         ("/follow-ups", "followup.screen.follow_ups"),
         ("/decoration/permits", "decoration.screen.permits"),
         ("/occupancy", "occupancy.screen"),
     ]
     assert ("/front-desk/requests", "screen.requests") in screens_for(["head_office"])
-    assert screens_for(["worker"]) == [("/work", "worker.screen"), ("/decoration/reviews", "decoration.screen.reviews")]
+    assert screens_for(["worker"]) == [
+        ("/work", "worker.screen"),
+        ("/work/cash", "cash.screen.take"),
+        ("/decoration/reviews", "decoration.screen.reviews"),
+    ]
 
 
 def test_operations_is_the_operators_screen() -> None:
@@ -103,9 +108,18 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/bills", "billing.screen.bills"),
         ("/billing/fee-items", "billing.screen.fee_items"),
         ("/billing/month-end", "billing.screen.month_end"),
+        ("/billing/cash-handovers", "cash.screen.handovers"),
     ]
     dunning = ("/billing/dunning", "billing.screen.dunning")
-    assert screens_for(["billing_clerk"]) == [*billing, dunning, ("/decoration/deposits", "decoration.screen.deposits")]
+    collection = [
+        ("/billing/late-fees", "latefee.screen"),
+        ("/billing/bank-statements", "statement.screen"),
+        dunning,
+        ("/billing/instalment-plans", "plan.screen"),
+        ("/billing/meters", "meter.screen"),
+    ]
+    deposits = ("/decoration/deposits", "decoration.screen.deposits")
+    assert screens_for(["billing_clerk"]) == [*billing, *collection, deposits]
     assert set(billing) <= set(screens_for(["head_office"])) and set(billing) <= set(screens_for(["manager"]))
     assert not set(billing) & set(screens_for(["agent"])) and not set(billing) & set(screens_for(["supervisor"]))
 

@@ -90,6 +90,11 @@ OBJECT_PARAMS = {
     "step_id",
     "meter_id",
     "reading_id",
+    "receipt_id",
+    "space_id",
+    "session_id",
+    "contract_id",
+    "income_id",
 }
 
 
@@ -393,7 +398,14 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         envelope(
             runtime,
             "intake.occupancy.settlement_requested.v1",
-            {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "party_id": FOREIGN_PARTY, "settlement_id": "mo-foreign"},
+            # A transfer: a move-out would charge the month to its day first, and the walk's run bills that month.
+            {
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "party_id": FOREIGN_PARTY,
+                "settlement_id": "mo-foreign",
+                "procedure": "transfer",
+            },
             "evt-foreign-settlement",
             correlationid="mo-foreign",
         ),
@@ -450,6 +462,8 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
     )
     repair = next(c for c in charges["items"] if c["kind"] == "repair")
     waiver_id, step_id = await foreign_waiver_and_dunning_step(runtime, repair["id"])
+    cash_receipt, handover = await foreign_cash_handover(runtime, client)
+    registers = await foreign_registers(client, staff)
     walk = Walk(
         values={
             "unit_id": FOREIGN_UNIT,
@@ -463,6 +477,9 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "step_id": step_id,
             "meter_id": meter["id"],
             "reading_id": reading["reading_id"],
+            "receipt_id": cash_receipt,
+            **registers,
+            "handover_id": handover,
             "building": FOREIGN_UNIT.split("-")[1],
             "code": "management_fee",
             "site": FOREIGN,
@@ -485,6 +502,7 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         ("POST", "/refunds/{refund_id}/approve"): {},
         ("POST", "/refunds/{refund_id}/reject"): {"note": "typo"},
         ("POST", "/deposits/{deposit_id}/receive"): {"method": "cash"},
+        ("POST", "/units/{unit_id}/deposits"): {"purpose": "tenancy", "amount_cents": 100, "method": "cash"},
         ("POST", "/payment-gateway/callback"): {
             "order_id": order["id"],
             "txn_id": "t-1",
@@ -499,8 +517,108 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "installments": [{"due": "2099-01-01", "amount_cents": 100}, {"due": "2099-02-01", "amount_cents": 100}],
         },
         ("POST", "/sites/{site}/fee-items/{code}/rates"): {"effective_from": "2099-01", "rate": "1"},
+        ("POST", "/charges/{charge_id}/cash-receipts"): {"client_key": "intruder-key-1", "amount_cents": 100},
+        ("POST", "/rental-contracts/{contract_id}/rent-receipts"): {"period": MONTH, "method": "cash"},
+        ("POST", "/income-receipts/{income_id}/void"): {"reason": "typo"},
+        ("POST", "/service-charges"): {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "code": "drain_unblocking"},
+        ("POST", "/cash-handovers"): {
+            "site": FOREIGN,
+            "worker": "eng-01",
+            "day": site_today().isoformat(),
+            "counted_cents": 100,
+        },
     }
     return walk
+
+
+async def foreign_registers(client: httpx.AsyncClient, staff: dict[str, str]) -> dict[str, str]:
+    """A parking space, a car at the gate, an outside renter's contract with its rent taken, and a listed service
+    at the foreign site, each carrying the secret where it has text."""
+    space = await created(
+        await client.post(
+            f"/sites/{FOREIGN}/parking-spaces",
+            headers=staff,
+            json={
+                "code": "B1-001",
+                "zone": "B1",
+                "kind": "rented",
+                "unit_id": FOREIGN_UNIT,
+                "monthly_fee_cents": 30000,
+                "note": SECRET,
+            },
+        )
+    )
+    tariff = {"free_minutes": 15, "hourly_cents": 500, "daily_cap_cents": 3000}
+    await created(await client.put(f"/sites/{FOREIGN}/parking-tariff", headers=staff, json=tariff))
+    car = await created(await client.post(f"/sites/{FOREIGN}/parking-sessions", headers=staff, json={"plate": "浙B1"}))
+    contract = await created(
+        await client.post(
+            f"/sites/{FOREIGN}/rental-contracts",
+            headers=staff,
+            json={
+                "kind": "advertising",
+                "subject": SECRET,
+                "renter_name": SECRET,
+                "starts_on": f"{MONTH}-01",
+                "ends_on": "2099-12-31",
+                "rent_cents": 100000,
+            },
+        )
+    )
+    rent = await created(
+        await client.post(
+            f"/rental-contracts/{contract['id']}/rent-receipts", headers=staff, json={"period": MONTH, "method": "cash"}
+        )
+    )
+    service = {"code": "drain_unblocking", "name": SECRET, "price_cents": 5000}
+    await created(await client.post(f"/sites/{FOREIGN}/service-items", headers=staff, json=service))
+    return {"space_id": space["id"], "session_id": car["id"], "contract_id": contract["id"], "income_id": rent["id"]}
+
+
+async def foreign_cash_handover(runtime: Runtime, client: httpx.AsyncClient) -> tuple[str, str]:
+    """A repair's cash taken on site by the foreign site's engineer, and that day's cash handed to its clerk."""
+    await deliver(
+        runtime,
+        envelope(
+            runtime,
+            "dispatch.workorder.completed.v1",
+            {
+                "site": FOREIGN,
+                "unit_id": FOREIGN_UNIT,
+                "work_order_id": "wo-foreign-cash",
+                "charge": {"item": SECRET, "amount_cents": 5000, "currency": "CNY"},
+            },
+            "evt-foreign-cash",
+            department="engineering",
+            correlationid="req-foreign-cash",
+        ),
+    )
+    charges = await created(
+        await client.get("/charges", params={"site": FOREIGN, "kind": "repair"}, headers=foreign_staff(runtime))
+    )
+    charge = next(c for c in charges["items"] if c["work_order_id"] == "wo-foreign-cash")
+    engineer = bearer(runtime, ["worker"], [FOREIGN], "engineering", subject="eng-01")
+    taken = await created(
+        await client.post(
+            f"/charges/{charge['id']}/cash-receipts",
+            headers=engineer,
+            json={"client_key": "foreign-key-1", "amount_cents": 5000, "note": SECRET},
+        )
+    )
+    handover = await created(
+        await client.post(
+            "/cash-handovers",
+            headers=foreign_staff(runtime),
+            json={
+                "site": FOREIGN,
+                "worker": "eng-01",
+                "day": taken["collected_on"],
+                "counted_cents": 5000,
+                "note": SECRET,
+            },
+        )
+    )
+    return taken["payment"]["id"], handover["id"]
 
 
 async def foreign_waiver_and_dunning_step(runtime: Runtime, charge_id: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from billing.account.handlers import subscriptions as account_subscriptions
 from billing.account.service import timers as account_timers
 from billing.account.views import router as account_router
 from billing.bill.views import router as bill_router
+from billing.cash.views import router as cash_router
 from billing.collection.views import router as collection_router
 from billing.database import Base, platform_tables
 from billing.deposit.handlers import subscriptions as deposit_subscriptions
@@ -17,12 +18,18 @@ from billing.dunning.views import router as dunning_router
 from billing.fee.views import router as fee_router
 from billing.gateway.sandbox import router as sandbox_gateway_router
 from billing.gateway.views import router as gateway_router
+from billing.income.views import router as income_router
 from billing.latefee.views import router as latefee_router
 from billing.meter.views import router as meter_router
 from billing.monthend.views import router as monthend_router
+from billing.occupancy.handlers import subscriptions as occupancy_subscriptions
+from billing.occupancy.views import router as occupancy_router
+from billing.parking.views import router as parking_router
 from billing.payment.views import router as payment_router
 from billing.period.views import router as period_router
+from billing.pricelist.views import router as pricelist_router
 from billing.refund.views import router as refund_router
+from billing.rental.views import router as rental_router
 from billing.settlement.handlers import subscriptions as settlement_subscriptions
 from billing.settlement.views import router as settlement_router
 from billing.statement.views import router as statement_router
@@ -39,6 +46,7 @@ subscriptions = Subscriptions(
         **settlement_subscriptions.handlers,
         **deposit_subscriptions.handlers,
         **dunning_subscriptions.handlers,
+        **occupancy_subscriptions.handlers,
     }
 )
 
@@ -62,6 +70,10 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             period_router,
             fee_router,
             meter_router,
+            parking_router,
+            rental_router,
+            pricelist_router,
+            income_router,
             bill_router,
             latefee_router,
             monthend_router,
@@ -69,10 +81,12 @@ def create(runtime: Runtime | None = None) -> FastAPI:
             gateway_router,
             sandbox_gateway_router,
             payment_router,
+            cash_router,
             statement_router,
             refund_router,
             collection_router,
             settlement_router,
+            occupancy_router,
             deposit_router,
         ],
         description="Unit accounts: repair charges; fee items with effective-dated rates, billed by a monthly run "

@@ -61,3 +61,42 @@ READ_METERS = Permission(
 MANAGE_METERS = Permission("manage meters", Role.billing_clerk, Role.manager)
 RECORD_READINGS = Permission("record meter readings", Role.billing_clerk, Role.worker, Role.manager)
 CONFIRM_READINGS = Permission("confirm flagged meter readings", Role.manager)
+# Cash on site (现场收费): the worker who did a paid repair takes its cash and issues the receipt; a clerk counts each
+# worker's cash of the day and records the handover (现金交接); managers and head office read.
+TAKE_CASH = Permission("take a repair's cash on site", Role.worker)
+READ_CASH = Permission("read cash taken on site", Role.worker, Role.billing_clerk, Role.manager, Role.head_office)
+HAND_OVER_CASH = Permission("receive workers' cash handovers", Role.billing_clerk)
+READ_CASH_HANDOVERS = Permission("read cash handovers", Role.billing_clerk, Role.manager, Role.head_office)
+# Parking: managers keep the register of spaces and the tariff; clerks and the gate read them; security (and a clerk
+# or manager at the gate) records entries and exits and takes the temporary-parking fee.
+READ_PARKING = Permission(
+    "read parking spaces, the tariff and gate sessions",
+    Role.billing_clerk,
+    Role.security,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+)
+MANAGE_PARKING = Permission("manage parking spaces and the tariff", Role.manager, Role.head_office)
+RUN_PARKING_GATE = Permission(
+    "record parking entries and exits and take the fee", Role.security, Role.billing_clerk, Role.manager
+)
+# Income not tied to a unit (temporary parking, outside renters' rent): read by those who take and account for it.
+READ_INCOME = Permission("read income receipts", Role.billing_clerk, Role.security, Role.manager, Role.head_office)
+# Rentals (广告位、储藏室、场地): managers sign the contracts; clerks read them and take outside renters' rent.
+READ_RENTALS = Permission("read rental contracts", Role.billing_clerk, Role.manager, Role.head_office)
+MANAGE_RENTALS = Permission("manage rental contracts", Role.manager, Role.head_office)
+# The price list of paid services (有偿服务收费标准) is the company's: managers and head office set it; the desk and
+# the clerks charge a unit a listed service.
+READ_SERVICE_PRICES = Permission(
+    "read the price list of paid services",
+    Role.agent,
+    Role.billing_clerk,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+)
+SET_SERVICE_PRICES = Permission("set the price list of paid services", Role.manager, Role.head_office)
+CHARGE_SERVICES = Permission(
+    "charge a unit a listed service", Role.agent, Role.billing_clerk, Role.supervisor, Role.manager
+)

@@ -13,10 +13,15 @@ from sqlalchemy import text
 
 from console.account.views import router as account_router
 from console.billing.bills import router as bills_router
+from console.billing.cash import router as cash_router
 from console.billing.dunning import router as dunning_router
 from console.billing.fees import router as fee_items_router
+from console.billing.latefees import router as late_fees_router
+from console.billing.meters import router as meters_router
 from console.billing.monthend import router as month_end_router
 from console.billing.owners import router as owner_bills_router
+from console.billing.plans import router as plans_router
+from console.billing.statements import router as statements_router
 from console.billing.views import router as billing_router
 from console.board.views import router as board_router
 from console.config import ConsoleSettings, load_console_settings
@@ -75,7 +80,12 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(fee_items_router)
     app.include_router(bills_router)
     app.include_router(month_end_router)
+    app.include_router(cash_router)
     app.include_router(dunning_router)
+    app.include_router(late_fees_router)
+    app.include_router(plans_router)
+    app.include_router(statements_router)
+    app.include_router(meters_router)
     app.include_router(owner_bills_router)
     app.include_router(followup_router)
     app.include_router(live_router)

@@ -49,8 +49,26 @@ ISSUE_BILLS = Permission("issue a period's bills", Role.billing_clerk, Role.mana
 # an extra-care household (APPROVE_LETTERS).
 DUN_ARREARS = Permission("run dunning and log its contacts", Role.billing_clerk, Role.agent, Role.manager)
 APPROVE_LETTERS = Permission("approve a formal letter to an extra-care household", Role.manager)
+# Cash on site: the worker who did a paid repair takes its cash (billing's TAKE_CASH); a clerk counts each worker's
+# cash of the day and records the handover (billing's HAND_OVER_CASH).
+TAKE_CASH_ON_SITE = Permission("take a paid repair's cash on site", Role.worker)
+RECEIVE_CASH = Permission("receive and count workers' cash", Role.billing_clerk)
 # Closing a month freezes its figures: a manager or finance (billing's CLOSE_MONTHS).
 CLOSE_MONTHS = Permission("close a month", Role.manager, Role.head_office)
+# Late fees: a clerk asks for one to be waived (billing's REQUEST_WAIVERS), a manager decides (APPROVE_WAIVERS); the
+# site's terms are the fee items' managers' (SET_FEE_ITEMS, billing's SET_FEE_RATES).
+REQUEST_WAIVER = Permission("ask for a late fee to be waived", Role.billing_clerk)
+APPROVE_WAIVER = Permission("waive a late fee or refuse to", Role.manager)
+# Meters (抄表): engineering's workers read them as clerks and managers do (billing's RECORD_READINGS, a worker of
+# METER_READERS only); head office reads the split; a manager lets a flagged reading stand (CONFIRM_READINGS);
+# clerks and managers add meters (MANAGE_METERS).
+METER_READERS = "engineering"
+SEE_METERS = Permission(
+    "see meter readings and the shared meters' split", Role.billing_clerk, Role.worker, Role.manager, Role.head_office
+)
+RECORD_READINGS = Permission("enter and import meter readings", Role.billing_clerk, Role.worker, Role.manager)
+CONFIRM_READINGS = Permission("let a flagged meter reading stand", Role.manager)
+MANAGE_METERS = Permission("add meters", Role.billing_clerk, Role.manager)
 
 # Follow-ups due (回访): survey's follow-up calls, read and recorded by the staff at a desk (survey's RECORD_CALLS).
 SEE_FOLLOW_UPS = Permission("see and record follow-up calls", Role.agent, Role.supervisor, Role.manager)
@@ -98,6 +116,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (MANAGE_ACCOUNTS, "/staff-accounts", "screen.staff_accounts"),
     (SEE_REPORTS, "/reports", "reports.screen"),
     (DO_DEPARTMENT_WORK, "/work", "worker.screen"),
+    (TAKE_CASH_ON_SITE, "/work/cash", "cash.screen.take"),
     (OPERATE, "/operations", "operations.screen"),
     (SEE_BILLING, "/billing/accounts", "billing.screen.accounts"),
     (SEE_BILLING, "/billing/payments", "billing.screen.payments"),
@@ -106,7 +125,12 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_BILLING, "/billing/bills", "billing.screen.bills"),
     (SEE_BILLING, "/billing/fee-items", "billing.screen.fee_items"),
     (SEE_BILLING, "/billing/month-end", "billing.screen.month_end"),
+    (SEE_BILLING, "/billing/cash-handovers", "cash.screen.handovers"),
+    (SEE_BILLING, "/billing/late-fees", "latefee.screen"),
+    (RECORD_PAYMENT, "/billing/bank-statements", "statement.screen"),
     (DUN_ARREARS, "/billing/dunning", "billing.screen.dunning"),
+    (DUN_ARREARS, "/billing/instalment-plans", "plan.screen"),
+    (SEE_METERS, "/billing/meters", "meter.screen"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
@@ -121,7 +145,24 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
 )
 
 
-def screens_for(roles: list[str]) -> list[tuple[str, str]]:
-    """(path, title key) of the screens a person with these roles sees, in menu order."""
+# A screen a department worker sees only in one department (the service refuses the others' workers too).
+DEPARTMENT_SCREENS = {"/billing/meters": METER_READERS}
+
+
+def worker_elsewhere(roles: list[str], department: str | None, permission: Permission, department_needed: str) -> bool:
+    """Whether only the worker role opens this to the person, and they work in another department."""
+    return set(roles) & {str(r) for r in permission.roles} == {"worker"} and department != department_needed
+
+
+def screens_for(roles: list[str], department: str | None = None) -> list[tuple[str, str]]:
+    """(path, title key) of the screens a person with these roles (a worker: of this department) sees, in menu
+    order."""
     held = set(roles)
-    return [(path, title) for permission, path, title in SCREENS if held & {str(r) for r in permission.roles}]
+    return [
+        (path, title)
+        for permission, path, title in SCREENS
+        if held & {str(r) for r in permission.roles}
+        and not (
+            path in DEPARTMENT_SCREENS and worker_elsewhere(roles, department, permission, DEPARTMENT_SCREENS[path])
+        )
+    ]

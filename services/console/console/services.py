@@ -19,6 +19,8 @@ class ServiceError(Exception):
     status: int | None
     detail: str
     field: str | None = None  # the problem's `field`: which input the service refused
+    # An import refused whole: the problem's list of bad rows (`errors` or `rows`), each as the service words it.
+    rows: tuple[dict[str, Any], ...] = ()
 
 
 class Services:
@@ -72,7 +74,9 @@ class Services:
         except httpx.HTTPError as exc:
             raise ServiceError(service, None, type(exc).__name__) from exc
         if response.status_code >= 400:
-            raise ServiceError(service, response.status_code, problem_detail(response), problem_field(response))
+            raise ServiceError(
+                service, response.status_code, problem_detail(response), problem_field(response), problem_rows(response)
+            )
         return response
 
     async def post_file(
@@ -128,3 +132,15 @@ def problem_field(response: httpx.Response) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("field"), str) and body["field"]:
         return str(body["field"])
     return None
+
+
+def problem_rows(response: httpx.Response) -> tuple[dict[str, Any], ...]:
+    """The problem's bad rows (an import's `errors`, or `rows`), when it lists any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    if not isinstance(body, dict):
+        return ()
+    listed = body.get("errors") if isinstance(body.get("errors"), list) else body.get("rows")
+    return tuple(row for row in listed if isinstance(row, dict)) if isinstance(listed, list) else ()

@@ -73,7 +73,7 @@ class Page:
     @property
     def screens(self) -> list[tuple[str, str]]:
         """(path, title key) of the screens this person sees: the navigation and the home page."""
-        return screens_for(self.roles)
+        return screens_for(self.roles, self.account.department if self.account else None)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         console: ConsoleSettings = self.request.app.state.console

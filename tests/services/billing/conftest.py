@@ -12,13 +12,16 @@ import pytest
 from billing.account import service as account_service
 from billing.bill import service as bill_service
 from billing.database import Base, platform_tables
+from billing.deposit import service as deposit_service
 from billing.directory import service as directory_service
 from billing.dunning import service as dunning_service
 from billing.fee import service as fee_service
 from billing.latefee import service as latefee_service
 from billing.main import create, subscriptions
+from billing.occupancy import service as occupancy_service
 from billing.period import service as period_service
 from billing.seed import seed
+from billing.settlement import service as settlement_service
 from pm_platform import migrations
 from pm_platform.runtime import Runtime
 from pm_platform.settings import Settings
@@ -58,6 +61,9 @@ def issue_day(monkeypatch: pytest.MonkeyPatch):
             fee_service,
             latefee_service,
             dunning_service,
+            occupancy_service,
+            deposit_service,
+            settlement_service,
         ):
             monkeypatch.setattr(module, "utcnow", lambda: at)
 

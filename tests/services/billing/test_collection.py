@@ -94,6 +94,7 @@ async def test_arrears_are_aged_and_collection_is_measured_against_the_targets(s
         "name": "Wang Fang",
         "phone": "138****0002",
         "email": None,
+        "language": "zh-CN",
     }
     # Before the payment of the 20th, A-0101 owed everything due by then.
     earlier = (await client.get("/arrears", params={"site": "harbour", "as_of": "2026-11-19"}, headers=clerk)).json()

@@ -241,3 +241,53 @@ def test_unit_the_deposit_state_machine() -> None:
         with pytest.raises(Conflict) as raised:
             move("d", status, action)
         assert raised.value.extra["current_status"] == str(status)
+
+
+async def test_a_clerk_takes_tenancy_and_key_card_deposits_at_a_move_in_and_bad_ones_name_their_field(seeded) -> None:
+    runtime, client = seeded
+    clerk = auth(runtime)
+    url = f"/units/{UNIT}/deposits"
+
+    async def refused(body: dict[str, Any], headers: dict[str, str] | None = None, url: str = url) -> Any:
+        response = await client.post(url, json=body, headers=headers or clerk)
+        assert response.status_code >= 400, response.text
+        return response
+
+    tenancy = {"purpose": "tenancy", "amount_cents": 200000, "method": "transfer", "reference": "BANK-9"}
+    with_items = await refused({**tenancy, "items": [{"number": "K-1", "amount_cents": 100}]})
+    assert (with_items.status_code, with_items.json()["field"]) == (422, "items")
+    no_amount = await refused({"purpose": "tenancy", "method": "cash"})
+    assert (no_amount.status_code, no_amount.json()["field"]) == (422, "amount_cents")
+    no_items = await refused({"purpose": "key_card", "method": "cash"})
+    assert (no_items.status_code, no_items.json()["field"]) == (422, "items")
+    twice = [{"number": "K-1", "amount_cents": 100}, {"number": "K-1", "amount_cents": 100}]
+    assert (await refused({"purpose": "key_card", "items": twice, "method": "cash"})).json()["field"] == "items"
+    mismatch = {"purpose": "key_card", "items": twice[:1], "amount_cents": 5, "method": "cash"}
+    assert (await refused(mismatch)).json()["field"] == "amount_cents"
+    assert (await refused({**tenancy, "purpose": "decoration"})).status_code == 422  # a permit's, from intake only
+    assert (await refused(tenancy, url="/units/harbour-Z-9999/deposits")).status_code == 404
+    assert (await refused(tenancy, auth(runtime, sites=("riverside",)))).status_code == 403
+    assert (await refused(tenancy, auth(runtime, roles=("manager",)))).status_code == 403  # managers read
+
+    # Nobody moved in through intake yet: the unit's payer pays it; a deposit receipt of the deposit series.
+    taken = await client.post(url, json=tenancy, headers=clerk)
+    assert taken.status_code == 201, taken.text
+    body = taken.json()
+    assert (body["purpose"], body["payer_party_id"], body["status"], body["receipt_no"], body["method"]) == (
+        "tenancy",
+        f"{UNIT}-owner",
+        "paid",
+        "HARBOUR-YJ-000001",
+        "transfer",
+    )
+    assert (await client.get(f"/deposits/{body['id']}", headers=clerk)).json()["amount_cents"] == 200000
+    listed = await client.get("/deposits", params={"site": "harbour", "purpose": "tenancy"}, headers=clerk)
+    assert [d["id"] for d in listed.json()["items"]] == [body["id"]]
+    owner = mint_token(runtime.settings, "o", ["owner"], ["harbour"], party_id=f"{UNIT}-owner")
+    mine = await client.get("/deposits", params={"unit_id": UNIT}, headers={"Authorization": f"Bearer {owner}"})
+    assert [d["purpose"] for d in mine.json()["items"]] == ["tenancy"]
+    # Held money: the unit's account does not see it.
+    account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=clerk)).json()
+    assert (account["balance_cents"], account["payments"], account["closed"]) == (0, [], False)
+    [held] = events_of(await outbox_events(runtime), HELD)
+    assert (held.data["purpose"], held.data["reference"], held.data["status"]) == ("tenancy", f"{UNIT}-owner", "paid")

@@ -60,6 +60,7 @@ async def test_units_and_parties_are_copied_idempotently_and_stale_events_are_ig
         "name": "Tenant Tan",
         "phone": "13911112222",
         "email": None,
+        "language": "zh-CN",
     }
     agent_view = (
         await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime, roles=("agent",)))

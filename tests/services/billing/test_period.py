@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.main import timers
+from billing.account.service import timers  # the overdue timers (not the daily dunning run)
 from billing.period.service import due_date_of, fee_cents, fee_due_date, period_of, shift_period
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.timers import fire_due

@@ -67,8 +67,9 @@ async def test_a_settlement_is_answered_from_the_account_and_again_once_a_paymen
     issued = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)
     assert issued.status_code in (200, 201), issued.text
 
-    # A-0101 owes its October fee: not cleared, the amount owed named.
-    event = settlement_requested(runtime, "mo-1")
+    # A-0101 owes its October fee: not cleared, the amount owed named. (Moving out on 1 November, the first day of a
+    # period not billed yet: no occupied day of it to charge.)
+    event = settlement_requested(runtime, "mo-1", move_out_date="2026-11-01")
     assert await apply_event(runtime, INTAKE, billing.main.subscriptions.handlers, event) == "handled"
     assert await apply_event(runtime, INTAKE, billing.main.subscriptions.handlers, event) == "duplicate"
     [first] = await answers(runtime)
@@ -82,6 +83,7 @@ async def test_a_settlement_is_answered_from_the_account_and_again_once_a_paymen
         "owed_cents": HARBOUR_FEES[UNIT],
         "cleared": False,
         "currency": "CNY",
+        "final_charges_cents": 0,
         "confirmed_at": None,
     }
     # The unsold B-0302 owes nothing: cleared at once (a transfer asks the same way).
@@ -166,16 +168,19 @@ async def test_a_move_out_in_arrears_gets_its_keys_back_once_the_payment_clears_
     assert (await intake_api.post(f"{move_out}/items/final_readings", json=readings, headers=agent)).status_code == 200
     assert (await intake_api.post(f"{move_out}/request-settlement", headers=agent)).status_code == 200
 
+    # Billing charged December to the move-out day first: 30 of its 31 days, 250.60 x 30 / 31 = 242.516 -> 242.52.
+    owing = HARBOUR_FEES[UNIT] + 24252
+
     async def owed() -> bool:
         body = (await intake_api.get(move_out, headers=agent)).json()
-        return bool(body["owed_cents"] == HARBOUR_FEES[UNIT] and body["settlement_cleared"] is False)
+        return bool(body["owed_cents"] == owing and body["settlement_cleared"] is False)
 
     await eventually(owed)
     keys = {"keys": [{"number": "A0101-1"}]}
     refused = await intake_api.post(f"{move_out}/return-keys", json=keys, headers=agent)
     assert refused.status_code == 409 and refused.json()["current_status"] == "settlement_requested"
 
-    paid = await billing_api.post("/payments", json=payment("BANK-77", HARBOUR_FEES[UNIT]), headers=clerk)
+    paid = await billing_api.post("/payments", json=payment("BANK-77", owing), headers=clerk)
     assert paid.status_code == 201, paid.text
 
     async def settled() -> bool:

@@ -22,8 +22,10 @@ DECORATION_FEE = "decoration_fee"
 DEPOSIT_DEDUCTION = "deposit_deduction"
 # Any other fee item a billing run charges (its code in ``fee_item``): announced by its bill, not one by one.
 PERIODIC_FEE = "fee"
-ChargeKind = Literal["repair", "management_fee", "decoration_fee", "deposit_deduction"]
-CHARGE_KINDS: tuple[ChargeKind, ...] = ("repair", "management_fee", "decoration_fee", "deposit_deduction")
+# A listed paid service (有偿服务, billing/pricelist) the desk charged: its code in ``fee_item``.
+SERVICE = "service"
+ChargeKind = Literal["repair", "management_fee", "decoration_fee", "deposit_deduction", "service"]
+CHARGE_KINDS: tuple[ChargeKind, ...] = ("repair", "management_fee", "decoration_fee", "deposit_deduction", "service")
 
 
 def charge_kind(kind: str) -> ChargeKind:
@@ -57,6 +59,9 @@ class Charge(Base):
     due_date: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str | None] = mapped_column(String(64))
     work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Who did a paid repair and their department (dispatch's completion): who may take its cash on site.
+    worker: Mapped[str | None] = mapped_column(String(128))
+    department: Mapped[str | None] = mapped_column(String(64))
     # The event that caused a repair charge (dispatch.workorder.completed.v1): one charge per event.
     source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
@@ -151,3 +156,6 @@ class AccountRead(BaseModel):
     charges: list[ChargeRead]
     payments: list[PaymentSummary]
     refunds: list[RefundSummary] = []  # approved, by the end of as_of
+    # Closed by a settled move-out (billing/occupancy); a later move-in opens it again.
+    closed: bool = False
+    closed_at: UtcDatetime | None = None

@@ -29,6 +29,7 @@ from billing.account.models import (
 )
 from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
 from billing.directory.service import payers, site_timezone, site_today
+from billing.occupancy.models import AccountClosure
 from billing.payment.models import Payment
 from billing.period.models import DEFAULT_REPAIR_DUE_DAYS, SiteBilling
 from billing.refund.models import Refund, RefundStatus
@@ -82,6 +83,22 @@ def settlement_order(charge: Charge) -> tuple[date, datetime, str]:
     return charge.due_date, as_utc(charge.recorded_at), charge.id
 
 
+def earmarked_parts(
+    charges: Sequence[Charge], payments: Sequence[Payment], refunds: Sequence[Refund]
+) -> dict[str, int]:
+    """Per charge, what the payments taken for it (``charge_id``), less what was refunded of them, settle of it
+    before anything else: at most the charge; the rest of such a payment goes to the oldest due charges."""
+    refunded: dict[str, int] = {}
+    for refund in refunds:
+        refunded[refund.payment_id] = refunded.get(refund.payment_id, 0) + refund.amount_cents
+    paid_for: dict[str, int] = {}
+    for payment in payments:
+        if payment.charge_id:
+            net = max(payment.amount_cents - refunded.get(payment.id, 0), 0)
+            paid_for[payment.charge_id] = paid_for.get(payment.charge_id, 0) + net
+    return {c.id: min(paid_for[c.id], c.amount_cents) for c in charges if paid_for.get(c.id)}
+
+
 def settle(
     as_of: date,
     charges: Sequence[Charge],
@@ -111,12 +128,21 @@ def settle(
     ledger.charged_cents = sum(c.amount_cents for c in live_charges)
     ledger.paid_cents = sum(p.amount_cents for p in live_payments)
     ledger.refunded_cents = sum(r.amount_cents for r in live_refunds)
-    # Money paid back no longer settles anything: the charges it paid are open again.
-    available = max(ledger.paid_cents - ledger.refunded_cents, 0)
+    # A payment taken for one charge (cash for a repair on site) settles that charge first; money paid back no
+    # longer settles anything: the charges it paid are open again.
+    earmarked = earmarked_parts(live_charges, live_payments, live_refunds)
+    available = max(ledger.paid_cents - ledger.refunded_cents - sum(earmarked.values()), 0)
+    # A credit (a negative charge: a move-out's unoccupied days of a period billed in full) settles charges as a
+    # payment does, oldest due first, and is itself never outstanding.
+    available += sum(-c.amount_cents for c in live_charges if c.amount_cents < 0)
     for charge in live_charges:
-        applied = min(available, charge.amount_cents)
+        if charge.amount_cents < 0:
+            ledger.outstanding[charge.id] = 0
+            continue
+        paid_for = earmarked.get(charge.id, 0)
+        applied = min(available, charge.amount_cents - paid_for)
         available -= applied
-        unpaid = charge.amount_cents - applied
+        unpaid = charge.amount_cents - paid_for - applied
         ledger.outstanding[charge.id] = unpaid
         if unpaid and charge.due_date < as_of:
             ledger.overdue_cents += unpaid
@@ -371,6 +397,8 @@ async def record_repair_charge(uow: UnitOfWork, data: WorkOrderCompleted, comple
         due_date=await site_today(uow.session, data.site) + timedelta(days=due_days),
         request_id=data.request_id,
         work_order_id=data.work_order_id,
+        worker=data.worker[:128] if data.worker else None,
+        department=data.department,
         source_event_id=completed.id,
         recorded_at=now,
     )
@@ -452,10 +480,14 @@ async def account(
             .order_by(Payment.received_at, Payment.receipt_seq)
         )
     ).all()
+    closure = await session.get(AccountClosure, unit_id)
+    closed_at = closure.closed_at if closure and closure.site == site and closure.reopened_at is None else None
     return AccountRead(
         unit_id=unit_id,
         site=site,
         as_of=as_of,
+        closed=closed_at is not None,
+        closed_at=closed_at,
         balance_cents=ledger.balance_cents,
         balances=balances,
         charged_cents=ledger.charged_cents,

@@ -59,3 +59,4 @@ class BillRead(BaseModel):
     # Today: what is still unpaid of this bill's charges, and the unit's whole balance.
     outstanding_cents: int | None = None
     balance_cents: int | None = None
+    paid_since_cents: int | None = None  # the unit's payments received since the bill was issued

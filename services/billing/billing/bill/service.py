@@ -23,6 +23,7 @@ from billing.account.service import (
     watch_site_due_date,
 )
 from billing.bill.models import Bill, BillLine, BillRead
+from billing.bill.registers import register_lines
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers
 from billing.dunning.service import watch_daily
@@ -31,6 +32,8 @@ from billing.fee.service import billed_in, decimal_text, items_with_rates, line_
 from billing.latefee.models import LATE_FEE
 from billing.latefee.service import assess, assessed_before, site_policy
 from billing.meter.service import KindUsage, usage_for_billing
+from billing.occupancy.service import for_run as occupancy_for_run
+from billing.occupancy.service import not_final_charge
 from pm_events.billing import BillIssued, BillIssuedLine
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page
@@ -148,10 +151,17 @@ async def run(
     billed_before = set(
         (await session.scalars(select(Bill.unit_id).where(Bill.site == site, Bill.period == period))).all()
     )
+    # Move-ins and move-outs inside the period, and the items a move-out's settlement charged for it, read once.
+    occupancy = await occupancy_for_run(session, site, period)
     billed_before |= set(
         (
             await session.scalars(
-                select(Charge.unit_id).where(Charge.site == site, Charge.period == period, Charge.fee_item.is_not(None))
+                select(Charge.unit_id).where(
+                    Charge.site == site,
+                    Charge.period == period,
+                    Charge.fee_item.is_not(None),
+                    not_final_charge(site),
+                )
             )
         ).all()
     )
@@ -166,6 +176,7 @@ async def run(
     history = await site_ledgers(session, site, today)
     policy = await site_policy(session, site)
     late_fees_before = await assessed_before(session, site) if policy.mode != "none" else {}
+    registers = await register_lines(session, site, period, {item.code for item, _ in items})  # parking, rentals
     now = utcnow()
     context = RunContext(site, period, currency, due_date, now)
     charges: list[dict[str, Any]] = []
@@ -182,6 +193,8 @@ async def run(
 
         lines: list[dict[str, Any]] = []
         for item, rate in items:
+            if occupancy.settled(unit.id, item.code):
+                continue  # charged to the move-out day by the leaving party's settlement
             if item.formula == "metered":
                 metered = metered_row(context, unit.id, bill_id, item, rate, usage[item.meter_kind or ""])
                 if isinstance(metered, str):
@@ -189,12 +202,19 @@ async def run(
                 elif metered is not None:
                     lines.append(metered)
                 continue
-            line = line_for(item.formula, item.cycle_months, rate, unit.area_m2, unit.use, unit.occupied)
+            # Only the occupied days of the span when a move-in or move-out falls inside it (at the occupied rate).
+            share = occupancy.share(unit.id, item.cycle_months)
+            occupied = unit.occupied or share is not None
+            line = line_for(item.formula, item.cycle_months, rate, unit.area_m2, unit.use, occupied)
             if line is None or line.amount_cents <= 0:
                 continue
             kind = MANAGEMENT_FEE if item.code == MANAGEMENT_FEE_CODE else PERIODIC_FEE
             text = line_text(item, period, unit, line.rate, line.months)
-            lines.append(context.charge_row(unit.id, bill_id, kind, item.code, text, line.amount_cents))
+            amount_cents = share.of(line) if share else line.amount_cents
+            if amount_cents > 0:
+                text = share.label(text) if share else text
+                lines.append(context.charge_row(unit.id, bill_id, kind, item.code, text, amount_cents))
+        lines.extend(registers.rows(context.charge_row, unit.id, bill_id, result.skipped))
         for late in assess(policy, ledger, late_fees_before, today):
             text = f"Late fee: {late.charge.item[:80]}, {late.days_late} days overdue"
             lines.append(context.charge_row(unit.id, bill_id, LATE_FEE, None, text, late.amount_cents, late.charge.id))
@@ -304,7 +324,8 @@ def bill_summary(bill: Bill) -> BillRead:
 
 
 async def read_bill(session: AsyncSession, principal: Principal, bill: Bill) -> BillRead:
-    """A bill as issued, with its lines, the unit and payer, and what is still unpaid of it today."""
+    """A bill as issued, with its lines, the unit and payer, what is still unpaid of it today and what the unit has
+    paid since it was issued."""
     await check_owner(session, principal, bill.unit_id)
     charges = (await session.scalars(select(Charge).where(Charge.bill_id == bill.id).order_by(Charge.fee_item))).all()
     ledger = await unit_ledger(session, bill.site, bill.unit_id)
@@ -325,4 +346,5 @@ async def read_bill(session: AsyncSession, principal: Principal, bill: Bill) -> 
     read.payer = payer_read(payer, full_phone=principal.has_any(PHONE_ROLES | {"owner"})) if payer else None
     read.outstanding_cents = sum(line.outstanding_cents or 0 for line in read.lines)
     read.balance_cents = ledger.balance_cents
+    read.paid_since_cents = sum(p.amount_cents for p in ledger.payments if p.received_at >= bill.issued_at)
     return read

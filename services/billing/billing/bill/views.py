@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
-from billing.bill import service
+from billing.bill import pdf, service
 from billing.bill.models import Bill, BillRead
+from billing.directory.service import site_timezone
 from billing.permissions import READ_UNIT_ACCOUNT
 from pm_platform.app import Offset, Page, SessionDep, page
 from pm_platform.auth import Principal, require
 from pm_platform.db import get_in_scope
 from pm_platform.envelope import MONTH_PATTERN
+from pm_platform.sitetime import local_date
 
 router = APIRouter(tags=["bills"])
 ReadBills = Annotated[Principal, Depends(require(READ_UNIT_ACCOUNT))]
@@ -44,3 +46,19 @@ async def list_bills(
 async def get_bill(bill: BillInScope, session: SessionDep, principal: ReadBills) -> Any:
     """A bill as issued, each line with what is still unpaid of it, the unit and its payer."""
     return await service.read_bill(session, principal, bill)
+
+
+@router.get("/bills/{bill_id}/pdf", response_class=pdf.PdfResponse, responses=pdf.PDF_RESPONSE)
+async def get_bill_pdf(
+    bill: BillInScope,
+    session: SessionDep,
+    principal: ReadBills,
+    lang: Annotated[pdf.Language | None, Query(description="The payer's language unless named")] = None,
+) -> Response:
+    """The bill as a PDF statement (收费通知单) with the figures of GET /bills/{bill_id}, in the payer's language
+    (zh or en) unless ``lang`` names one; an owner reaches only their own unit's."""
+    read = await service.read_bill(session, principal, bill)
+    language = pdf.language_of(lang, read.payer.language if read.payer else None)
+    issued_on = local_date(bill.issued_at, await site_timezone(session, bill.site))
+    content = pdf.bill_pdf(read, language, issued_on=issued_on)
+    return pdf.pdf_response(content, f"bill-{bill.unit_id}-{bill.period}.pdf")

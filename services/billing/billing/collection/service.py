@@ -124,22 +124,24 @@ def collected(billed: int, collected: int, target: int | None) -> dict[str, Any]
 def period_collection(
     ledgers: Sequence[Ledger], period: str, as_of: date, settings: SiteBilling | None, timezone: str
 ) -> PeriodCollection:
-    by_item: dict[str, list[int]] = {}  # fee item -> [billed, collected]
+    by_item: dict[str, tuple[int, int]] = {}  # fee item -> (billed, collected)
     for ledger in ledgers:
         for charge in ledger.charges:
             if billed_in(charge, timezone) == period:
-                figures = by_item.setdefault(charge.fee_item or charge.kind, [0, 0])
-                figures[0] += charge.amount_cents
-                figures[1] += charge.amount_cents - ledger.outstanding[charge.id]
+                billed, paid = by_item.get(charge.fee_item or charge.kind, (0, 0))
+                by_item[charge.fee_item or charge.kind] = (
+                    billed + charge.amount_cents,
+                    paid + charge.amount_cents - ledger.outstanding[charge.id],
+                )
     months_ago = months_between(period, period_of(as_of))
     target = target_for(settings, months_ago)
-    billed = sum(figures[0] for figures in by_item.values())
+    billed = sum(b for b, _ in by_item.values())
     return PeriodCollection(
         period=period,
         months_ago=months_ago,
-        **collected(billed, sum(figures[1] for figures in by_item.values()), target),
+        **collected(billed, sum(c for _, c in by_item.values()), target),
         fee_items=[
-            FeeItemCollection(fee_item=item, **collected(*figures, target)) for item, figures in sorted(by_item.items())
+            FeeItemCollection(fee_item=item, **collected(b, c, target)) for item, (b, c) in sorted(by_item.items())
         ],
     )
 

@@ -24,7 +24,12 @@ from pm_platform.envelope import OptionalUtcDatetime, UtcDatetime
 from pm_platform.errors import Conflict
 
 DECORATION = "decoration"
+TENANCY = "tenancy"  # 租赁/入住押金: returned at the move-out's settlement, less what the unit still owes
+KEY_CARD = "key_card"  # 钥匙/门禁卡押金: each key or card's deposit back as it is returned at the move-out
 Purpose = Literal["decoration", "tenancy", "key_card"]
+# Why a deposit was kept back (besides intake's decoration deductions: damage, fine, cleaning, other).
+UNPAID_BALANCE = "unpaid_balance"
+NOT_RETURNED = "not_returned"
 
 
 class DepositStatus(StrEnum):
@@ -86,7 +91,10 @@ class Deposit(Base):
     site: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(16))
-    reference: Mapped[str] = mapped_column(String(64))  # the decoration permit's id
+    # The decoration permit's id; for a tenancy or key/card deposit, the party who moved in and paid it.
+    reference: Mapped[str] = mapped_column(String(64))
+    # A key/card deposit's keys and cards, each with its own deposit: [{"number", "amount_cents"}].
+    items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     payer_party_id: Mapped[str | None] = mapped_column(String(64))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -127,6 +135,33 @@ class DepositReceive(BaseModel):
     reference: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
+class DepositItem(BaseModel):
+    """A key or access card with its own deposit."""
+
+    model_config = ConfigDict(extra="forbid")
+    number: Annotated[str, Field(min_length=1, max_length=64, description="The key's or card's number")]
+    amount_cents: Annotated[int, Field(ge=0, le=10**9)]
+
+
+class UnitDepositCreate(BaseModel):
+    """A deposit a clerk takes at a move-in: the tenancy deposit (an amount) or the keys' and cards' (each its own)."""
+
+    model_config = ConfigDict(extra="forbid")
+    purpose: Literal["tenancy", "key_card"]
+    party_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="Who pays it; default: the party living in the unit, else its payer",
+        ),
+    ] = None
+    amount_cents: Annotated[int | None, Field(ge=1, le=10**11, description="A tenancy deposit's amount")] = None
+    items: Annotated[list[DepositItem], Field(max_length=100, description="A key/card deposit's keys and cards")] = []
+    method: Method
+    reference: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+
 class Deduction(BaseModel):
     reason: str
     amount_cents: int
@@ -159,6 +194,7 @@ class DepositRead(BaseModel):
     returned_cents: int | None
     shortfall_charge_id: str | None
     returned_at: OptionalUtcDatetime
+    items: list[DepositItem] = []
 
     @classmethod
     def of(cls, deposit: Deposit) -> DepositRead:
@@ -168,5 +204,6 @@ class DepositRead(BaseModel):
             allowed_actions=allowed_actions(status),
             settlement_pending=deposit.settled_at is not None and status == DepositStatus.requested,
             deductions=[Deduction.model_validate(d) for d in deposit.deductions or []],
+            items=[DepositItem.model_validate(i) for i in deposit.items or []],
         )
         return cls(**fields)

@@ -16,29 +16,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import DECORATION_FEE, DEPOSIT_DEDUCTION, Charge
-from billing.account.service import check_owner, post_charge, repair_due_days
+from billing.account.service import check_owner, post_charge, repair_due_days, site_currency, unit_ledger
 from billing.deposit.models import (
     DECORATION,
+    KEY_CARD,
+    NOT_RETURNED,
+    TENANCY,
+    UNPAID_BALANCE,
     Deposit,
     DepositReceiptCounter,
     DepositReceive,
     DepositStatus,
+    UnitDepositCreate,
     move,
     split,
 )
+from billing.directory.models import Unit
 from billing.directory.service import site_today
-from billing.payment.service import next_receipt
+from billing.occupancy.models import Occupancy
+from billing.payment.models import DEPOSIT_OFFSET, Method, PaymentCreate
+from billing.payment.service import insert_payment, next_receipt
 from pm_events.billing import DepositHeld, DepositReturned, DepositReturnedDeduction
-from pm_events.intake import DecorationApproved, DecorationSettled
+from pm_events.intake import DecorationApproved, DecorationSettled, OccupancyMovedOut
 from pm_platform.auth import Principal
 from pm_platform.db import fetch_page, get_in_scope
 from pm_platform.envelope import Envelope, as_utc, new_id, parse_utc, utcnow
-from pm_platform.errors import Forbidden
+from pm_platform.errors import Conflict, Forbidden, Invalid
 from pm_platform.uow import UnitOfWork
 
 
@@ -63,7 +73,7 @@ def _emit_held(uow: UnitOfWork, deposit: Deposit, caused_by: Envelope | None) ->
             deposit_id=deposit.id,
             site=deposit.site,
             unit_id=deposit.unit_id,
-            purpose=DECORATION,
+            purpose=deposit.purpose,
             reference=deposit.reference,
             amount_cents=deposit.amount_cents,
             currency=deposit.currency,
@@ -177,7 +187,9 @@ async def _return(uow: UnitOfWork, deposit: Deposit, caused_by: Envelope | None)
     deposit.deducted_cents, deposit.returned_cents = parts.deducted_cents, parts.returned_cents
     deposit.returned_at = deposit.updated_at = now
     if parts.shortfall_cents:
-        item = f"Deductions beyond the decoration deposit, permit {deposit.reference}"
+        item = f"Deductions beyond the {deposit.purpose} deposit {deposit.receipt_no or deposit.reference}"
+        if deposit.purpose == DECORATION:
+            item = f"Deductions beyond the decoration deposit, permit {deposit.reference}"
         shortfall = await _one_off(uow, deposit, DEPOSIT_DEDUCTION, item, parts.shortfall_cents)
         deposit.shortfall_charge_id = shortfall.id
         await post_charge(uow, shortfall, caused_by, correlation_id=deposit.correlation_id)
@@ -186,7 +198,7 @@ async def _return(uow: UnitOfWork, deposit: Deposit, caused_by: Envelope | None)
             deposit_id=deposit.id,
             site=deposit.site,
             unit_id=deposit.unit_id,
-            purpose=DECORATION,
+            purpose=deposit.purpose,
             reference=deposit.reference,
             held_cents=deposit.amount_cents,
             deducted_cents=parts.deducted_cents,
@@ -200,6 +212,157 @@ async def _return(uow: UnitOfWork, deposit: Deposit, caused_by: Envelope | None)
         caused_by=caused_by,
         correlation_id=None if caused_by else deposit.correlation_id,
     )
+
+
+# --- tenancy and key/card deposits: taken at a move-in, returned at the move-out ---------------------------
+
+
+async def _occupant(session: AsyncSession, unit: Unit) -> str | None:
+    """The party living in the unit (the latest move-in without a move-out), else the unit's payer."""
+    living = (
+        await session.scalars(
+            select(Occupancy.party_id)
+            .where(
+                Occupancy.site == unit.site,
+                Occupancy.unit_id == unit.id,
+                Occupancy.move_in_date.is_not(None),
+                Occupancy.move_out_date.is_(None),
+            )
+            .order_by(Occupancy.move_in_date.desc())
+        )
+    ).first()
+    return living or unit.paying_party_id
+
+
+async def record_unit_deposit(uow: UnitOfWork, principal: Principal, unit_id: str, body: UnitDepositCreate) -> Deposit:
+    """A clerk takes a tenancy or key/card deposit at a move-in: held at once (paid), with a deposit receipt. One of
+    each purpose per party: another is a conflict naming the one held."""
+    session = uow.session
+    unit = await get_in_scope(session, Unit, unit_id, principal, what="unit")
+    if body.purpose == TENANCY:
+        if body.items:
+            raise Invalid("a tenancy deposit is an amount: keys and cards go in a key_card deposit", field="items")
+        if body.amount_cents is None:
+            raise Invalid("a tenancy deposit needs its amount", field="amount_cents")
+        amount = body.amount_cents
+    else:
+        if not body.items:
+            raise Invalid("a key/card deposit lists its keys and cards, each with its deposit", field="items")
+        numbers = [i.number for i in body.items]
+        if len(set(numbers)) != len(numbers):
+            raise Invalid("each key or card is listed once", field="items")
+        amount = sum(i.amount_cents for i in body.items)
+        if body.amount_cents is not None and body.amount_cents != amount:
+            raise Invalid(f"the items add up to {amount} fen", field="amount_cents")
+    party_id = body.party_id or await _occupant(session, unit)
+    if party_id is None:
+        raise Invalid(f"nobody lives in or pays for unit {unit_id} yet: name the party", field="party_id")
+    held = await find(session, unit.site, body.purpose, party_id)
+    if held is not None:
+        raise Conflict(
+            f"party {party_id} has a {body.purpose} deposit already ({held.receipt_no or held.id})",
+            field="party_id",
+            deposit_id=held.id,
+        )
+    now = utcnow()
+    seq = await next_receipt(session, unit.site, DepositReceiptCounter)
+    deposit = Deposit(
+        id=new_id(),
+        site=unit.site,
+        unit_id=unit.id,
+        purpose=body.purpose,
+        reference=party_id,
+        items=[i.model_dump() for i in body.items] or None,
+        payer_party_id=party_id,
+        amount_cents=amount,
+        currency=await site_currency(session, unit.site),
+        status=DepositStatus.paid,
+        requested_at=now,
+        method=body.method,
+        payment_reference=body.reference,
+        receipt_seq=seq,
+        receipt_no=deposit_receipt_no(unit.site, seq),
+        received_by=principal.subject,
+        paid_at=now,
+        correlation_id=None,
+        updated_at=now,
+    )
+    deposit.correlation_id = deposit.id
+    session.add(deposit)
+    _emit_held(uow, deposit, None)
+    try:
+        await uow.commit()
+    except IntegrityError:
+        raise Conflict(
+            f"a {body.purpose} deposit of party {party_id} was recorded concurrently", field="party_id"
+        ) from None
+    return deposit
+
+
+async def _held(session: AsyncSession, site: str, unit_id: str, party_id: str, purpose: str) -> Sequence[Deposit]:
+    query = select(Deposit).where(
+        Deposit.site == site,
+        Deposit.unit_id == unit_id,
+        Deposit.purpose == purpose,
+        Deposit.payer_party_id == party_id,
+        Deposit.status == DepositStatus.paid.value,
+    )
+    return (await session.scalars(query.with_for_update())).all()
+
+
+async def return_tenancy_deposits(
+    uow: UnitOfWork, site: str, unit_id: str, party_id: str, caused_by: Envelope | None
+) -> list[Deposit]:
+    """At a move-out's settlement, after its final charges: the leaving party's tenancy deposit pays what the unit
+    still owes (a payment of method ``deposit``, with its receipt: arrears collected, never the deposit as income)
+    and the rest goes back, the deduction listed."""
+    returned: list[Deposit] = []
+    for deposit in await _held(uow.session, site, unit_id, party_id, TENANCY):
+        owed = max((await unit_ledger(uow.session, site, unit_id)).balance_cents, 0)
+        deducted = min(owed, deposit.amount_cents)
+        deposit.deductions = []
+        if deducted:
+            deposit.deductions = [
+                {"reason": "Unpaid balance at the move-out", "amount_cents": deducted, "kind": UNPAID_BALANCE}
+            ]
+            offset = PaymentCreate.model_construct(
+                site=site,
+                unit_id=unit_id,
+                amount_cents=deducted,
+                currency=deposit.currency,
+                # Not a method a clerk picks (PaymentCreate refuses it): only a deposit's settlement pays by it.
+                method=cast(Method, DEPOSIT_OFFSET),
+                reference=f"DEPOSIT-{deposit.receipt_no or deposit.id}"[:64],
+                received_at=None,
+                note=f"From tenancy deposit {deposit.receipt_no} at the move-out",
+            )
+            system = Principal(subject="billing-settlement", roles=frozenset(), sites=frozenset({site}))
+            await insert_payment(uow, system, offset, utcnow(), utcnow())
+        deposit.settled_at = deposit.updated_at = utcnow()
+        await _return(uow, deposit, caused_by)
+        returned.append(deposit)
+    return returned
+
+
+async def return_key_card_deposits(uow: UnitOfWork, data: OccupancyMovedOut, moved_out: Envelope) -> list[Deposit]:
+    """The party moved out with the keys and cards they gave back: each one's deposit is returned, each one missing
+    kept (listed as not returned)."""
+    back = {key.number for key in data.keys or []} | set(data.cards or [])
+    returned: list[Deposit] = []
+    for deposit in await _held(uow.session, data.site, data.unit_id, data.party_id, KEY_CARD):
+        deposit.deductions = [
+            {
+                "reason": f"Key or card {item['number']} not returned",
+                "amount_cents": item["amount_cents"],
+                "kind": NOT_RETURNED,
+            }
+            for item in deposit.items or []
+            if item["number"] not in back and item["amount_cents"] > 0
+        ]
+        deposit.settled_at = deposit.updated_at = utcnow()
+        await _return(uow, deposit, moved_out)
+        returned.append(deposit)
+    return returned
 
 
 # --- reads ---------------------------------------------------------------------------------------------

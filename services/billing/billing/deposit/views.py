@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from billing.deposit import service
-from billing.deposit.models import Deposit, DepositRead, DepositReceive, DepositStatus, Purpose
+from billing.deposit.models import Deposit, DepositRead, DepositReceive, DepositStatus, Purpose, UnitDepositCreate
 from billing.permissions import READ_DEPOSITS, RECEIVE_DEPOSITS
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
@@ -51,3 +51,12 @@ async def get_deposit(deposit: DepositInScope) -> Any:
 async def receive_deposit(deposit_id: str, body: DepositReceive, uow: UowDep, principal: ReceiveDeposits) -> Any:
     """The clerk received the deposit (held money, with a deposit receipt of its own series)."""
     return DepositRead.of(await service.receive(uow, principal, deposit_id, body))
+
+
+@router.post("/units/{unit_id}/deposits", response_model=DepositRead, status_code=201)
+async def record_unit_deposit(unit_id: str, body: UnitDepositCreate, uow: UowDep, principal: ReceiveDeposits) -> Any:
+    """A clerk takes a tenancy deposit (an amount) or a key/card deposit (each key and card with its own) at a
+    move-in: held at once, with a deposit receipt of its own series. Returned at the move-out: the tenancy deposit at
+    its settlement less what the unit still owes, each key's and card's as intake's move-out lists it given back
+    (409 naming party_id when the party holds one of the purpose already)."""
+    return DepositRead.of(await service.record_unit_deposit(uow, principal, unit_id, body))

@@ -37,6 +37,7 @@ class PayerRead(BaseModel):
     name: str
     phone: str | None
     email: str | None
+    language: str | None = None  # what they read: a bill's PDF is written in it
 
 
 class UnitRead(BaseModel):
@@ -64,6 +65,7 @@ def payer_read(party: Party, *, full_phone: bool) -> PayerRead:
         name=party.name,
         phone=party.phone if full_phone else mask_phone(party.phone),
         email=party.email if full_phone else None,
+        language=party.language,
     )
 
 

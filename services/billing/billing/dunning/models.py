@@ -14,6 +14,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
+from billing.directory.models import PayerRead, UnitRead
 from pm_platform.db import UtcDateTime
 from pm_platform.envelope import UtcDatetime
 
@@ -213,3 +214,24 @@ class PlanRead(BaseModel):
     agreed_at: UtcDatetime
     paid_cents: int | None = None  # paid since it was agreed
     due_by_now_cents: int | None = None  # what the schedule asked for by today
+
+
+class OverdueLine(BaseModel):
+    charge_id: str
+    fee_item: str
+    item: str
+    due_date: date
+    outstanding_cents: int
+
+
+class LetterRead(BaseModel):
+    """A formal letter (催缴通知书) as printed: its step, to whom, and what is overdue on the day it is printed (the
+    step keeps what was overdue when it was taken)."""
+
+    step: StepRead
+    currency: str
+    unit: UnitRead | None
+    payer: PayerRead | None
+    as_of: date
+    overdue: list[OverdueLine]
+    overdue_cents: int

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.account.service import site_currency, site_ledgers
-from billing.directory.models import Unit
+from billing.account.service import site_currency, site_ledgers, unit_ledger
+from billing.directory.models import PHONE_ROLES, Party, Unit, payer_read, unit_read
 from billing.directory.service import payers, site_timezone, site_today
 from billing.dunning.models import (
     ACTIONS,
@@ -29,6 +29,8 @@ from billing.dunning.models import (
     LadderRead,
     LadderStep,
     LadderUpdate,
+    LetterRead,
+    OverdueLine,
     PlanCreate,
     PlanRead,
     PlanStatus,
@@ -402,6 +404,37 @@ async def approve_letter(uow: UnitOfWork, principal: Principal, step_id: str) ->
     _emit(uow, step, await site_currency(uow.session, step.site))
     await uow.commit()
     return step
+
+
+async def read_letter(session: AsyncSession, principal: Principal, step: DunningStep) -> LetterRead:
+    """A formal letter's step with its addressee and the unit's charges overdue today, as the letter prints them."""
+    if step.action != "letter":
+        raise Conflict(f"dunning step {step.id} is a {step.action}, not a formal letter", field="action")
+    today = await site_today(session, step.site)
+    ledger = await unit_ledger(session, step.site, step.unit_id, today)
+    overdue = [
+        OverdueLine(
+            charge_id=c.id,
+            fee_item=c.fee_item or c.kind,
+            item=c.item,
+            due_date=c.due_date,
+            outstanding_cents=ledger.outstanding[c.id],
+        )
+        for c in sorted(ledger.charges, key=lambda c: (c.due_date, c.id))
+        if ledger.outstanding.get(c.id) and c.due_date < today
+    ]
+    unit = await session.get(Unit, step.unit_id)
+    payer = await session.get(Party, step.payer_party_id) if step.payer_party_id else None
+    return LetterRead(
+        step=step_read(step, (await contacts_of(session, [step.id]))[step.id]),
+        currency=await site_currency(session, step.site),
+        unit=unit_read(unit) if unit else None,
+        # The letter goes to the payer: their full phone number, as the clerks who send it see it.
+        payer=payer_read(payer, full_phone=principal.has_any(PHONE_ROLES)) if payer else None,
+        as_of=today,
+        overdue=overdue,
+        overdue_cents=ledger.overdue_cents,
+    )
 
 
 async def log_contact(uow: UnitOfWork, principal: Principal, step_id: str, body: ContactCreate) -> DunningStep:

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
+from billing.bill import pdf
+from billing.directory.service import site_timezone
 from billing.dunning import service
 from billing.dunning.models import (
     Action,
     ContactCreate,
     DunningRunRead,
+    DunningStep,
     LadderRead,
     LadderUpdate,
     PlanCreate,
@@ -19,6 +22,8 @@ from billing.dunning.models import (
 from billing.permissions import APPROVE_LETTERS, DUN, READ_COLLECTION, SET_FEE_RATES
 from pm_platform.app import Offset, Page, SessionDep, UowDep, page
 from pm_platform.auth import Principal, require
+from pm_platform.db import get_in_scope
+from pm_platform.sitetime import local_date
 
 router = APIRouter(tags=["dunning"])
 ReadDunning = Annotated[Principal, Depends(require(READ_COLLECTION, DUN))]
@@ -62,6 +67,23 @@ async def list_steps(
         session, principal, site=site, status=status, action=action, unit_id=unit_id, limit=limit, offset=offset
     )
     return page(items, total, limit, offset)
+
+
+@router.get("/dunning-steps/{step_id}/pdf", response_class=pdf.PdfResponse, responses=pdf.PDF_RESPONSE)
+async def get_letter_pdf(
+    step_id: str,
+    session: SessionDep,
+    principal: ReadDunning,
+    lang: Annotated[pdf.Language | None, Query(description="The payer's language unless named")] = None,
+) -> Response:
+    """A formal letter's step as the letter (催缴通知书) to print and send, in the payer's language (zh or en) unless
+    ``lang`` names one: the charges overdue today, each with its due date. One still waiting for a manager's
+    approval prints marked as a draft; a step other than a letter is a 409."""
+    step = await get_in_scope(session, DunningStep, step_id, principal, what="dunning step")
+    letter = await service.read_letter(session, principal, step)
+    language = pdf.language_of(lang, letter.payer.language if letter.payer else None)
+    taken_on = local_date(step.created_at, await site_timezone(session, step.site))
+    return pdf.pdf_response(pdf.letter_pdf(letter, language, taken_on=taken_on), f"letter-{step.unit_id}.pdf")
 
 
 @router.post("/dunning-steps/{step_id}/contacts", response_model=StepRead, status_code=201)

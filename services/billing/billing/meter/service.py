@@ -623,6 +623,26 @@ async def record_reading(uow: UnitOfWork, principal: Principal, meter: Meter, bo
     return reading
 
 
+async def record_final_reading(session: AsyncSession, meter: Meter, value: Decimal, *, by: str) -> MeterReading:
+    """A move-out's final reading: the meter's reading for the site's first open period (it replaces one taken for
+    that period already: the final one is the latest), checked like any other, so the next period is measured from
+    it. The caller commits."""
+    period = await first_open_period(session, meter.site)
+    held = (
+        await session.scalars(
+            select(MeterReading).where(MeterReading.meter_id == meter.id, MeterReading.period == period)
+        )
+    ).first()
+    history = (await histories(session, meter.site, period, [meter]))[meter.id]
+    later = (await _later(session, meter.site, period, meter.id)).get(meter.id, [])
+    reading = _put(meter, period, held, value, "hand", by[:128])
+    reading.note = "final reading at a move-out"
+    restate(meter, history, [reading, *later])
+    if held is None:
+        session.add(reading)
+    return reading
+
+
 async def confirm_reading(
     uow: UnitOfWork, principal: Principal, reading: MeterReading, body: ReadingConfirm
 ) -> tuple[Meter, MeterReading]:

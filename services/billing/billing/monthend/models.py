@@ -51,7 +51,13 @@ class MonthReport(BaseModel):
     prepaid_cents: int  # paid in advance, waiting for later charges, at the month's end
     prepaid_before_cents: int  # the same at the end of the month before
     waived_cents: int  # late fees waived in the month
+    # Of received, what is not on a unit's account (temporary parking, outside renters' rent: billing/income).
+    income_cents: int = 0
     takings: list[MethodTakings]  # received per method: the cash column is what the clerks hand to finance
+    # Of the cash, what workers took on site for repairs in the month (voided aside), and the workers' cash the
+    # clerks received in handovers recorded in the month (billing/cash): what is still with workers is the gap.
+    cash_on_site_cents: int = 0
+    cash_handed_over_cents: int = 0
     closed: bool = False
     closed_by: str | None = None
     closed_at: UtcDatetime | None = None

@@ -7,14 +7,18 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import Charge
 from billing.account.service import Ledger, site_currency, site_ledgers
+from billing.cash.models import CashCollection, CashHandover
 from billing.directory.service import site_timezone, site_today
+from billing.income.models import IncomeReceipt
 from billing.latefee.models import LATE_FEE
 from billing.monthend.models import ItemTotals, MethodTakings, MonthClose, MonthCloseCreate, MonthReport
 from billing.payment.models import Payment
@@ -85,6 +89,11 @@ async def month_report(session: AsyncSession, site: str, month: str) -> MonthRep
             .order_by(Payment.method)
         )
     ).all()
+    income = await income_in(session, site, start, end)
+    for fee_item, _, _, amount in income:  # money not on a unit's account: billed and collected as it is taken
+        totals[fee_item]["billed"] += amount
+        totals[fee_item]["collected"] += amount
+    takings = with_income(received, income)
     refunded = await session.scalar(
         select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
             Refund.site == site,
@@ -96,6 +105,20 @@ async def month_report(session: AsyncSession, site: str, month: str) -> MonthRep
     waived = await session.scalar(
         select(func.coalesce(func.sum(Charge.amount_cents), 0)).where(
             Charge.site == site, Charge.kind == LATE_FEE, Charge.waived_at >= start, Charge.waived_at < end
+        )
+    )
+    on_site = await session.scalar(
+        select(func.coalesce(func.sum(CashCollection.amount_cents), 0)).where(
+            CashCollection.site == site,
+            CashCollection.payment_id == Payment.id,
+            Payment.voided_at.is_(None),
+            CashCollection.collected_at >= start,
+            CashCollection.collected_at < end,
+        )
+    )
+    handed_over = await session.scalar(
+        select(func.coalesce(func.sum(CashHandover.amount_cents), 0)).where(
+            CashHandover.site == site, CashHandover.received_at >= start, CashHandover.received_at < end
         )
     )
     items = [
@@ -115,13 +138,49 @@ async def month_report(session: AsyncSession, site: str, month: str) -> MonthRep
         billed_cents=sum(i.billed_cents for i in items),
         collected_cents=sum(i.collected_cents for i in items),
         outstanding_cents=sum(i.outstanding_cents for i in items),
-        received_cents=sum(int(total) for _, _, total in received),
+        received_cents=sum(total for _, _, total in takings),
         refunded_cents=int(refunded or 0),
         prepaid_cents=prepaid(after),
         prepaid_before_cents=prepaid(before),
         waived_cents=int(waived or 0),
-        takings=[MethodTakings(method=m, payments=int(n), amount_cents=int(total)) for m, n, total in received],
+        income_cents=sum(amount for _, _, _, amount in income),
+        takings=[MethodTakings(method=m, payments=n, amount_cents=total) for m, n, total in takings],
+        cash_on_site_cents=int(on_site or 0),
+        cash_handed_over_cents=int(handed_over or 0),
     )
+
+
+async def income_in(
+    session: AsyncSession, site: str, start: datetime, end: datetime
+) -> list[tuple[str, str, int, int]]:
+    """What the site took in [start, end) that is not on a unit's account (billing/income: temporary parking,
+    outside renters' rent), voids aside: (fee item, method, receipts, fen)."""
+    rows = await session.execute(
+        select(
+            IncomeReceipt.fee_item,
+            IncomeReceipt.method,
+            func.count(),
+            func.coalesce(func.sum(IncomeReceipt.amount_cents), 0),
+        )
+        .where(
+            IncomeReceipt.site == site,
+            IncomeReceipt.voided_at.is_(None),
+            IncomeReceipt.received_at >= start,
+            IncomeReceipt.received_at < end,
+        )
+        .group_by(IncomeReceipt.fee_item, IncomeReceipt.method)
+    )
+    return [(str(f), str(m), int(n), int(a)) for f, m, n, a in rows.all()]
+
+
+def with_income(received: Sequence[Any], income: list[tuple[str, str, int, int]]) -> list[tuple[str, int, int]]:
+    """The takings per method (method, payments and receipts, fen): the payments' and the income's together."""
+    takings: dict[str, list[int]] = {str(m): [int(n), int(a)] for m, n, a in received}
+    for _, method, count, amount in income:
+        figures = takings.setdefault(method, [0, 0])
+        figures[0] += count
+        figures[1] += amount
+    return [(m, n, a) for m, (n, a) in sorted(takings.items())]
 
 
 async def close_month(uow: UnitOfWork, principal: Principal, site: str, body: MonthCloseCreate) -> MonthReport:
@@ -177,6 +236,9 @@ def summary(report: MonthReport) -> list[tuple[str, int]]:
         ("prepaid_before_cents", report.prepaid_before_cents),
         ("prepaid_cents", report.prepaid_cents),
         ("waived_cents", report.waived_cents),
+        ("income_cents", report.income_cents),
+        ("cash_on_site_cents", report.cash_on_site_cents),
+        ("cash_handed_over_cents", report.cash_handed_over_cents),
         *((f"received_{t.method}_cents", t.amount_cents) for t in report.takings),
     ]
 

@@ -16,6 +16,9 @@ from pm_platform.db import UtcDateTime
 from pm_platform.envelope import InputDatetime, UtcDatetime
 
 Method = Literal["cash", "card", "transfer", "online"]
+# Arrears paid out of the leaving party's tenancy deposit at a move-out's settlement (押金抵扣): a payment billing
+# records itself, never a method a clerk picks.
+DEPOSIT_OFFSET = "deposit"
 
 
 class Payment(Base):
@@ -35,6 +38,9 @@ class Payment(Base):
     receipt_seq: Mapped[int] = mapped_column(BigInteger)
     receipt_no: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(String(500))
+    # Taken for this one charge (cash for a repair, on site: billing/cash): it settles that charge before the
+    # oldest due ones.
+    charge_id: Mapped[str | None] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     recorded_by: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -101,6 +107,7 @@ class PaymentRead(BaseModel):
     reference: str
     receipt_no: str
     note: str | None
+    charge_id: str | None = None  # taken for this charge (on site, for a repair): it settles it first
     received_at: UtcDatetime
     recorded_by: str
     recorded_at: UtcDatetime

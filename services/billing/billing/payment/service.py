@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import Charge, charge_kind
 from billing.account.service import refresh_status, settlement_order, site_currency
+from billing.cash.models import CashCollection
 from billing.deposit.models import DepositReceiptCounter
 from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
 from billing.directory.service import payers, site_timezone, site_today
+from billing.income.models import IncomeReceiptCounter
 from billing.monthend import service as monthend
 from billing.payment.models import (
     MethodTotal,
@@ -40,9 +42,11 @@ from pm_platform.uow import UnitOfWork
 
 
 async def next_receipt(
-    session: AsyncSession, site: str, counter: type[ReceiptCounter | DepositReceiptCounter] = ReceiptCounter
+    session: AsyncSession,
+    site: str,
+    counter: type[ReceiptCounter | DepositReceiptCounter | IncomeReceiptCounter] = ReceiptCounter,
 ) -> int:
-    """The site's next receipt number (of payments, or of another series: deposits). The counter row is updated
+    """The site's next receipt number (of payments, or of another series: deposits, income). The counter row is updated
     inside the payment's transaction (a row lock on PostgreSQL), so concurrent payments queue and a rolled-back
     one gives its number back."""
     bumped = await session.execute(
@@ -114,10 +118,17 @@ async def record_payment(uow: UnitOfWork, principal: Principal, request: Payment
 
 
 async def insert_payment(
-    uow: UnitOfWork, principal: Principal, request: PaymentCreate, received_at: datetime, now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    request: PaymentCreate,
+    received_at: datetime,
+    now: datetime,
+    *,
+    charge_id: str | None = None,
 ) -> Payment:
     """A new payment with the site's next receipt number, and what follows from it (the unit's status, a settlement
-    waiting on it), in the caller's unit of work: the caller commits."""
+    waiting on it), in the caller's unit of work: the caller commits. ``charge_id``: taken for that charge, which it
+    settles first."""
     seq = await next_receipt(uow.session, request.site)
     payment = Payment(
         id=new_id(),
@@ -130,6 +141,7 @@ async def insert_payment(
         receipt_seq=seq,
         receipt_no=receipt_no(request.site, seq),
         note=request.note,
+        charge_id=charge_id,
         received_at=received_at,
         recorded_by=principal.subject,
         recorded_at=now,
@@ -168,6 +180,15 @@ async def void_payment(uow: UnitOfWork, principal: Principal, payment_id: str, r
         raise Conflict(
             f"payment {payment.receipt_no} was taken on {taken_on.isoformat()}: a payment is voided only on the day "
             "it was taken; ask for a refund instead",
+            field="payment_id",
+        )
+    handed_over = await uow.session.scalar(
+        select(CashCollection.handover_id).where(CashCollection.payment_id == payment.id).with_for_update()
+    )  # locked (PostgreSQL): a handover of it under way decides first
+    if handed_over is not None:
+        # The cash is with the clerks now and the handover balanced with it: money goes back by a refund.
+        raise Conflict(
+            f"payment {payment.receipt_no} was taken on site and its cash handed over: ask for a refund instead",
             field="payment_id",
         )
     if await refunds.standing_against(uow.session, payment.id):
@@ -237,10 +258,52 @@ async def list_payments(
     return await fetch_page(session, query, Payment.receipt_seq.desc(), limit=limit, offset=offset)
 
 
+def receipt_items(payment: Payment, others: Sequence[Payment], charges: Sequence[Charge]) -> list[ReceiptItem]:
+    """The parts of the charges ``payment`` settled, as the ledger settles them: a payment taken for a charge settles
+    it first (up to what is left of it), and the rest of every payment goes to the oldest due charges, in the order
+    the payments were received."""
+
+    def position(p: Payment) -> tuple[datetime, int]:
+        return as_utc(p.received_at), p.receipt_seq
+
+    by_id = {c.id: c for c in charges}
+    paid_for: dict[str, int] = {}  # per charge, what the payments taken for it settle of it
+    own: dict[str, int] = {}  # this payment's parts, per charge
+    pooled: dict[str, int] = {}  # per payment, what of it goes to the oldest due charges
+    for p in sorted([*others, payment], key=position):
+        target = by_id.get(p.charge_id) if p.charge_id else None
+        part = min(p.amount_cents, target.amount_cents - paid_for.get(target.id, 0)) if target else 0
+        if target and part > 0:
+            paid_for[target.id] = paid_for.get(target.id, 0) + part
+            if p is payment:
+                own[target.id] = part
+        pooled[p.id] = p.amount_cents - part
+    start = sum(pooled[p.id] for p in others if position(p) < position(payment))
+    end = start + pooled[payment.id]
+    settled_before = 0  # the charges ahead of this one in settlement order
+    for charge in sorted(charges, key=settlement_order):
+        open_part = charge.amount_cents - paid_for.get(charge.id, 0)
+        part = min(end, settled_before + open_part) - max(start, settled_before)
+        settled_before += open_part
+        if part > 0:
+            own[charge.id] = own.get(charge.id, 0) + part
+    return [
+        ReceiptItem(
+            charge_id=charge.id,
+            kind=charge_kind(charge.kind),
+            item=charge.item,
+            period=charge.period,
+            amount_cents=own[charge.id],
+        )
+        for charge in sorted(charges, key=settlement_order)
+        if own.get(charge.id)
+    ]
+
+
 async def receipt(session: AsyncSession, principal: Principal, payment: Payment) -> ReceiptRead:
     """A payment's receipt: the unit, its payer and the charges the payment settled. The unit's payments settle
-    its charges oldest due first, in the order they were received; a void payment shows what it settled while
-    it counted."""
+    its charges oldest due first (one taken for a charge, that charge first), in the order they were received; a void
+    payment shows what it settled while it counted."""
     charges = (
         await session.scalars(select(Charge).where(Charge.site == payment.site, Charge.unit_id == payment.unit_id))
     ).all()
@@ -254,24 +317,7 @@ async def receipt(session: AsyncSession, principal: Principal, payment: Payment)
             )
         )
     ).all()
-    position = (as_utc(payment.received_at), payment.receipt_seq)
-    start = sum(p.amount_cents for p in others if (as_utc(p.received_at), p.receipt_seq) < position)
-    end = start + payment.amount_cents
-    items: list[ReceiptItem] = []
-    settled_before = 0  # the charges ahead of this one in settlement order
-    for charge in sorted(charges, key=settlement_order):
-        part = min(end, settled_before + charge.amount_cents) - max(start, settled_before)
-        settled_before += charge.amount_cents
-        if part > 0:
-            items.append(
-                ReceiptItem(
-                    charge_id=charge.id,
-                    kind=charge_kind(charge.kind),
-                    item=charge.item,
-                    period=charge.period,
-                    amount_cents=part,
-                )
-            )
+    items = receipt_items(payment, others, charges)
     unit = await session.get(Unit, payment.unit_id)
     unit = unit if unit is not None and unit.site == payment.site else None
     payer = (await payers(session, {payment.unit_id: unit} if unit else {}, [payment.unit_id])).get(payment.unit_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from billing.settlement.moveout import finalize_move_out
 from billing.settlement.service import requested
 from pm_events.intake import OccupancySettlementRequested
 from pm_platform.envelope import Envelope
@@ -13,4 +14,6 @@ subscriptions = Subscriptions()
 
 @subscriptions.on(OccupancySettlementRequested)
 async def on_settlement_requested(event: OccupancySettlementRequested, envelope: Envelope, uow: UnitOfWork) -> None:
-    await requested(uow, event, envelope)
+    """A move-out is charged to its day and its tenancy deposit settled before the answer; a transfer is answered
+    from the balance as it stands."""
+    await requested(uow, event, envelope, finalize=finalize_move_out)

@@ -30,6 +30,11 @@ class Settlement(Base):
     currency: Mapped[str] = mapped_column(String(3))
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A move-out's final bill, posted once before the first answer: the prorated fees, credits and final meter
+    # readings (billing/occupancy), and what it could not charge (a flagged reading), each with its reason.
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    final_charges_cents: Mapped[int | None] = mapped_column(BigInteger)
+    final_notes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class SettlementRead(BaseModel):
@@ -48,3 +53,6 @@ class SettlementRead(BaseModel):
     currency: str
     answered_at: datetime
     cleared_at: datetime | None
+    finalized_at: datetime | None = None
+    final_charges_cents: int | None = None
+    final_notes: list[str] | None = None

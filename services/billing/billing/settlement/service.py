@@ -3,13 +3,15 @@ cleared when nothing is owed, else the amount owed), and answer again when a lat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.service import site_currency, unit_ledger
+from billing.occupancy.models import AccountClosure
 from billing.settlement.models import Settlement
 from pm_events.billing import SettlementConfirmed
 from pm_events.intake import OccupancySettlementRequested
@@ -19,9 +21,33 @@ from pm_platform.envelope import Envelope, utcnow
 from pm_platform.uow import UnitOfWork
 
 
-async def requested(uow: UnitOfWork, data: OccupancySettlementRequested, envelope: Envelope) -> Settlement:
-    """Record intake's request and answer it now from the unit's account."""
+@dataclass
+class Final:
+    """What a move-out's settlement did before its first answer: its final charges and the reasons of what it could not
+    charge."""
+
+    charges_cents: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# Posts a move-out's final bill and settles its deposits (billing/settlement/moveout.py), before the answer.
+Finalize = Callable[[UnitOfWork, OccupancySettlementRequested, Envelope], Awaitable[Final]]
+
+
+async def requested(
+    uow: UnitOfWork, data: OccupancySettlementRequested, envelope: Envelope, *, finalize: Finalize | None = None
+) -> Settlement:
+    """Record intake's request and answer it now from the unit's account. A move-out is first finalized, once (its
+    final bill, its deposits): before the request is recorded, so a deposit paying the arrears answers nothing
+    early."""
     settlement = await uow.session.get(Settlement, data.settlement_id, with_for_update=True)
+    final: Final | None = None
+    if (
+        finalize is not None
+        and data.procedure == "move_out"
+        and (settlement is None or settlement.finalized_at is None)
+    ):
+        final = await finalize(uow, data, envelope)
     if settlement is None:
         # Answered below, in this transaction: the answer's columns are filled before the commit.
         settlement = Settlement(id=data.settlement_id, cleared=False, balance_cents=0, owed_cents=0, currency="")
@@ -30,6 +56,9 @@ async def requested(uow: UnitOfWork, data: OccupancySettlementRequested, envelop
     settlement.party_id, settlement.move_out_date = data.party_id, date.fromisoformat(data.move_out_date)
     settlement.final_readings = [r.model_dump(mode="json") for r in data.final_readings or []]
     settlement.requested_at = settlement.answered_at = utcnow()
+    if final is not None:
+        settlement.finalized_at = utcnow()
+        settlement.final_charges_cents, settlement.final_notes = final.charges_cents, final.notes
     await answer(uow, settlement, caused_by=envelope)
     return settlement
 
@@ -47,6 +76,8 @@ async def answer(
     settlement.answered_at = now
     if settlement.cleared:
         settlement.cleared_at = now
+        if settlement.procedure == "move_out":
+            await close_account(uow, settlement)
     uow.emit(
         SettlementConfirmed(
             settlement_id=settlement.id,
@@ -58,6 +89,7 @@ async def answer(
             owed_cents=owed,
             cleared=settlement.cleared,
             currency=settlement.currency,
+            final_charges_cents=settlement.final_charges_cents,
             confirmed_at=now.isoformat(),
         ),
         subject=settlement.id,
@@ -65,6 +97,19 @@ async def answer(
         caused_by=caused_by,
         correlation_id=None if caused_by is not None else (correlation_id or settlement.id),
     )
+
+
+async def close_account(uow: UnitOfWork, settlement: Settlement) -> None:
+    """A settled move-out closes the unit's account (a later move-in opens it again)."""
+    closure = await uow.session.get(AccountClosure, settlement.unit_id, with_for_update=True)
+    if closure is not None and closure.settlement_id == settlement.id and closure.reopened_at is not None:
+        return  # the same move-out answered again after someone moved in: the account stays open
+    if closure is None:
+        closure = AccountClosure(unit_id=settlement.unit_id)
+        uow.session.add(closure)
+    closure.site, closure.settlement_id, closure.party_id = settlement.site, settlement.id, settlement.party_id
+    closure.move_out_date, closure.closed_at = settlement.move_out_date, utcnow()
+    closure.reopened_at = closure.reopened_by_move_in = None
 
 
 async def recheck(uow: UnitOfWork, site: str, unit_id: str, *, correlation_id: str) -> None:

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from console.account import oidc
 from console.account import service as accounts
 from console.i18n import LANGUAGE_COOKIE, LANGUAGES
-from console.permissions import screens_for
 from console.web import (
     ANONYMOUS_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -185,4 +184,4 @@ async def home(page: SignedInPage) -> Response:
     assert page.account is not None
     separator = "、" if page.language == "zh" else ", "
     role_names = separator.join(page.t.value("role", role) for role in page.account.roles)
-    return page.render("home.html", screens=screens_for(page.account.roles), role_names=role_names)
+    return page.render("home.html", screens=page.screens, role_names=role_names)

@@ -1,11 +1,13 @@
 """Bills (收费通知单) for the billing staff: a site's bills by period and unit, a page at a time; the billing run of
 a period (clerk, manager); and a bill as a printable statement: each line, the balance brought forward, the amount
-due and its date, and what is still unpaid of it today. The owner's portal shows the same statement."""
+due and its date, and what is still unpaid of it today; and as billing's PDF of it, in the payer's language. The
+owner's portal shows the same statement and PDF."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
@@ -131,3 +133,21 @@ async def statement(page: Page, bill_id: str, template: str, **context: Any) -> 
 async def bill_page(page: SignedInPage, bill_id: Annotated[str, Path(max_length=64)]) -> Response:
     page.require(SEE_BILLING)
     return await statement(page, bill_id, "billing/bill.html")
+
+
+async def pdf_file(page: Page, path: str, name: str) -> Response:
+    """A PDF billing writes (a bill's, a formal letter's) passed through to the browser to show; billing's refusal
+    is the ServiceError, for the caller's page to show in billing's words."""
+    content, content_type = await services_of(page.request).get_bytes("billing", path, page.token)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)  # a header carries Latin-1 only
+    return Response(content, media_type=content_type, headers={"Content-Disposition": f'inline; filename="{safe}"'})
+
+
+@router.get("/bills/{bill_id}/pdf")
+async def bill_pdf(page: SignedInPage, bill_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """The statement as billing's PDF, in the payer's language: to print or send as it is."""
+    page.require(SEE_BILLING)
+    try:
+        return await pdf_file(page, f"/bills/{quote(bill_id)}/pdf", f"bill-{bill_id}.pdf")
+    except ServiceError as exc:
+        return render(page, "billing/bill.html", exc, bill=None)

@@ -1,6 +1,7 @@
 """Dunning (催缴) for the front office: the daily run of the site's ladder, and the steps waiting for people: the
-agents' call list, home visits, formal letters (one to an extra-care household waits for a manager), each closed by
-logging the contact and its outcome. Billing decides every step; the page shows them and passes on what was done."""
+agents' call list, home visits, formal letters (one to an extra-care household waits for a manager; each letter as
+billing's PDF to print), each closed by logging the contact and its outcome. Billing decides every step; the page
+shows them and passes on what was done."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
+from console.billing.bills import pdf_file
 from console.billing.views import SiteQuery, chosen, render, site_choices
 from console.permissions import APPROVE_LETTERS, DUN_ARREARS
 from console.services import ServiceError
@@ -65,6 +67,17 @@ async def dunning(
 ) -> Response:
     page.require(DUN_ARREARS)
     return await _dunning(page, site, action, ran)
+
+
+@router.get("/dunning/{step_id}/pdf")
+async def letter_pdf(page: SignedInPage, step_id: StepPath) -> Response:
+    """A formal letter as billing's PDF, in the payer's language, to print and send (a draft while it waits for a
+    manager, who reads it before approving)."""
+    page.require(DUN_ARREARS)
+    try:
+        return await pdf_file(page, f"/dunning-steps/{quote(step_id)}/pdf", f"letter-{step_id}.pdf")
+    except ServiceError as exc:
+        return await _dunning(page, "", "letter", error=exc, status_code=exc.status or 502)
 
 
 def _back(site: str, action: str = "call", **extra: str) -> Response:

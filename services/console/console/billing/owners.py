@@ -1,16 +1,18 @@
-"""An owner's bill in the portal: the same printable statement the billing staff see, and paying it online. Billing
-shows an owner only their own unit's bills (a neighbour's is its 403, shown in its words); the list is on 我的账单
-(/portal/account). Paying sends the owner to the payment gateway's page; the gateway tells billing, and sends the
-owner back here with the order, whose status this page then shows."""
+"""An owner's bill in the portal: the same printable statement and PDF the billing staff see, and paying it online.
+Billing shows an owner only their own unit's bills (a neighbour's is its 403, shown in its words); the list is on
+我的账单 (/portal/account). Paying sends the owner to the payment gateway's page; the gateway tells billing, and
+sends the owner back here with the order, whose status this page then shows."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import RedirectResponse, Response
 
-from console.billing.bills import statement
+from console.billing.bills import pdf_file, statement
+from console.billing.views import render
 from console.portal.views import OwnerPage
 from console.services import ServiceError
 from console.web import check_csrf, services_of
@@ -33,6 +35,15 @@ async def my_bill(
     return await statement(page, bill_id, "billing/portal_bill.html", order=order)
 
 
+@router.get("/{bill_id}/pdf")
+async def my_bill_pdf(page: OwnerPage, bill_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """The owner's bill as billing's PDF, in their language (billing refuses a neighbour's)."""
+    try:
+        return await pdf_file(page, f"/bills/{quote(bill_id)}/pdf", f"bill-{bill_id}.pdf")
+    except ServiceError as exc:
+        return render(page, "billing/portal_bill.html", exc, bill=None)
+
+
 @router.post("/{bill_id}/pay")
 async def pay_online(
     page: OwnerPage,
@@ -52,5 +63,5 @@ async def pay_online(
             {"site": bill["site"], "unit_id": bill["unit_id"], "bill_id": bill_id, "return_url": back},
         )
     except ServiceError as exc:
-        return await statement(page, bill_id, "billing/portal_bill.html", pay_error=exc)
+        return render(page, "billing/portal_bill.html", exc, bill=None)
     return RedirectResponse(order["pay_url"], status_code=303)

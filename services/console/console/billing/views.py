@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from console.billing.rules import capital_amount, money, parse_amount, sort_arrears
 from console.permissions import APPROVE_REFUND, RECORD_PAYMENT, REQUEST_REFUND, SEE_BILLING, VOID_PAYMENT
@@ -31,6 +32,16 @@ PAYMENT_FIELDS = {
     "note": "note",
 }
 SiteQuery = Annotated[str, Query(max_length=64)]
+
+
+class PaymentPrefill(BaseModel):
+    """What the payment form may come filled with (a bank-statement row recorded by hand)."""
+
+    amount: Annotated[str, Field(max_length=32)] = ""
+    method: Annotated[str, Field(pattern="^(cash|card|transfer|online)?$")] = ""
+    reference: Annotated[str, Field(max_length=64)] = ""
+    received_at: Annotated[str, Field(pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})?$")] = ""
+    note: Annotated[str, Field(max_length=500)] = ""
 
 
 async def site_choices(page: Page) -> list[str]:
@@ -169,11 +180,17 @@ def _payment_form(
 
 @router.get("/payments/new")
 async def new_payment(
-    page: SignedInPage, site: SiteQuery = "", unit_id: Annotated[str, Query(max_length=64)] = ""
+    page: SignedInPage,
+    prefill: Annotated[PaymentPrefill, Query()],
+    site: SiteQuery = "",
+    unit_id: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
+    """The form; a bank-statement row the clerk matches by hand comes with its amount, reference and day."""
     page.require(RECORD_PAYMENT)
     sites = await site_choices(page)
-    return _payment_form(page, sites, {"site": chosen(site, sites), "unit_id": unit_id, "method": "cash"}, {})
+    form = {"site": chosen(site, sites), "unit_id": unit_id, "method": "cash"}
+    form.update({name: value for name, value in prefill.model_dump().items() if value})
+    return _payment_form(page, sites, form, {})
 
 
 @router.post("/payments/new")
