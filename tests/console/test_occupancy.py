@@ -97,6 +97,9 @@ def test_a_move_in_raises_its_defect_as_a_request_and_is_signed_by_agent_and_own
     expect(page.locator("#status")).to_have_attribute("data-status", "owner_signed")
     signature = page.locator("#owner-signed img.signature")
     expect(signature).to_be_visible()
+    # Visible is not loaded: wait for the image to load or fail (a broken one has no width and fails below).
+    loaded = "i => i.complete || new Promise(done => ['load', 'error'].forEach(e => i.addEventListener(e, done)))"
+    signature.evaluate(loaded)
     assert signature.evaluate("image => image.naturalWidth") == 480  # the stored PNG came back through the console
 
     page.get_by_role("button", name="完成办理").click()
@@ -139,6 +142,14 @@ def test_a_move_outs_keys_are_refused_until_billings_settlement_clears(
     expect(page.locator("#status")).to_have_attribute("data-status", "settlement_requested")
 
     reload_until(page, lambda: page.locator("#settlement").get_attribute("data-state") == "owed", timeout=60)
+    # The settlement first posts the final bill (this month's days up to the move-out, the water from the final
+    # reading) on the account: what the desk shows owing is the account's balance with it, above the fees alone.
+    found = httpx.get(
+        console_stack.url("billing", f"/accounts/{home.unit_id}"), params={"site": "harbour"}, headers=cashier
+    )
+    final = int(found.json()["balance_cents"])
+    assert final != owed, "the final bill posted nothing: this month's days and the final reading are charged"
+    owed = final
     expect(page.locator("#settlement")).to_contain_text(f"{owed // 100:,}.{owed % 100:02d}")
 
     page.get_by_label("钥匙编号").fill("K-1-1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import BigInteger, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,7 +27,13 @@ SpaceKind = Literal["owned", "leased", "rented"]
 # Kinds that pay the space's own monthly fee.
 FEE_PAYING: tuple[SpaceKind, ...] = ("leased", "rented")
 Cents = Annotated[int, Field(ge=0, le=10**9, strict=True)]
-Plate = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[^\s]+$", description="沪A12345")]
+# A Chinese plate is a province's character, Latin letters and digits (and 挂/学/警 ...): only those, so that the
+# plate as kept (upper case, one way of writing it for the gate) has the length it was checked at.
+Plate = Annotated[
+    str,
+    Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z\u4e00-\u9fff]+$", description="沪A12345"),
+    AfterValidator(str.upper),
+]
 
 
 class ParkingSpace(Base):

@@ -204,7 +204,7 @@ def rule_of(row: ParkingTariff) -> Tariff:
 
 
 async def enter(uow: UnitOfWork, principal: Principal, site: str, body: SessionEnter) -> ParkingSession:
-    plate = body.plate.upper()
+    plate = body.plate  # upper case already (Plate)
     now = utcnow()
     entered_at = body.entered_at or now
     if entered_at > now:
