@@ -117,6 +117,12 @@ async def test_the_payer_hears_of_the_deposits_return_and_every_deduction(notifi
         "（Fine: noisy work at 21:30 on 2026-12-12 (stop order 1) 200.00 元），退还 1800.00 元。"  # noqa: RUF001
     )
     assert told.category == "service"
+    # A tenancy deposit back at a move-out is called what it is, not a decoration deposit.
+    changes = {"purpose": "tenancy", "reference": "mo-5c1e", "deductions": [], "deducted_cents": 0}
+    tenancy = envelope(runtime, RETURNED, "evt-tenancy", deposit_id="dep-t", returned_cents=200000, **changes)
+    assert await apply(runtime, tenancy) == "handled"
+    [told] = await messages(runtime, source_event_id="evt-tenancy")
+    assert told.body == "您的租赁押金（mo-5c1e，A-0101）2000.00 元已结算：扣除 0.00 元，退还 2000.00 元。"  # noqa: RUF001
 
 
 async def test_an_inspection_work_order_tells_the_department_and_looks_for_no_reporter(notification) -> None:

@@ -72,6 +72,14 @@ async def tell_applicant(uow: UnitOfWork, event: DecorationStatusChanged, envelo
     await tell_parties(uow, notice, parties)
 
 
+# What each kind of deposit is called in a message (billing.deposit.returned.v1's purpose).
+DEPOSIT_NAMES = {
+    "decoration": {"zh-CN": "装修押金", "en": "decoration deposit"},
+    "tenancy": {"zh-CN": "租赁押金", "en": "tenancy deposit"},
+    "key_card": {"zh-CN": "钥匙及门禁卡押金", "en": "key and card deposit"},
+}
+
+
 async def tell_payer(uow: UnitOfWork, event: DepositReturned, envelope: Envelope) -> None:
     """The payer hears what was held, each deduction with its reason and what comes back."""
     deductions = event.deductions or []
@@ -91,7 +99,8 @@ async def tell_payer(uow: UnitOfWork, event: DepositReturned, envelope: Envelope
             "returned": yuan(event.returned_cents),
         },
         localised={
-            "deductions": {"zh-CN": f"（{zh}）" if zh else "", "en": f" ({en})" if en else ""}  # noqa: RUF001
+            "deductions": {"zh-CN": f"（{zh}）" if zh else "", "en": f" ({en})" if en else ""},  # noqa: RUF001
+            "deposit": DEPOSIT_NAMES[event.purpose],
         },
         dedupe=f"deposit:{event.deposit_id}:returned",
     )

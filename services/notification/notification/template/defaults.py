@@ -62,7 +62,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "document.ready": ("title", "pickup_location"),
     "decoration.neighbours": ("unit", "works_from", "works_to", "hours", "contractor"),
     "decoration.status": ("permit", "unit", "status", "reason"),
-    "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions"),
+    "deposit.returned": ("permit", "unit", "held", "deducted", "returned", "deductions", "deposit"),
     "refund.recorded": ("receipt", "unit", "amount", "method", "reason"),
     "bill.issued": ("unit", "period", "lines", "charges", "amount_due", "due"),
     "payment.recorded": ("receipt", "unit", "amount", "method"),
@@ -120,12 +120,12 @@ TEMPLATES: dict[tuple[str, str], str] = {
     (
         "deposit.returned",
         "zh-CN",
-    ): "您的装修押金（{{ permit }}，{{ unit }}）{{ held }} 元已结算：扣除 {{ deducted }} 元{{ deductions }}，"
+    ): "您的{{ deposit }}（{{ permit }}，{{ unit }}）{{ held }} 元已结算：扣除 {{ deducted }} 元{{ deductions }}，"
     "退还 {{ returned }} 元。",
     (
         "deposit.returned",
         "en",
-    ): "Your decoration deposit ({{ permit }}, {{ unit }}) of {{ held }} yuan is settled: {{ deducted }} yuan "
+    ): "Your {{ deposit }} ({{ permit }}, {{ unit }}) of {{ held }} yuan is settled: {{ deducted }} yuan "
     "deducted{{ deductions }}, {{ returned }} yuan returned.",
     (
         "refund.recorded",
@@ -332,8 +332,14 @@ PARCEL_KINDS: dict[str, dict[str, str]] = {
 # The decoration permit's statuses its applicant is told of.
 # How a refund comes back (billing's payment methods).
 PAYMENT_METHODS: dict[str, dict[str, str]] = {
-    "zh-CN": {"cash": "现金", "card": "银行卡", "transfer": "银行转账", "online": "在线支付"},
-    "en": {"cash": "cash", "card": "card", "transfer": "bank transfer", "online": "online payment"},
+    "zh-CN": {"cash": "现金", "card": "银行卡", "transfer": "银行转账", "online": "在线支付", "deposit": "押金抵扣"},
+    "en": {
+        "cash": "cash",
+        "card": "card",
+        "transfer": "bank transfer",
+        "online": "online payment",
+        "deposit": "deposit deduction",
+    },
 }
 # How a refund goes back: the same ways, an online payment back the way it came.
 REFUND_METHODS: dict[str, dict[str, str]] = {
