@@ -190,6 +190,29 @@ def test_a_clerk_agrees_an_instalment_plan_from_the_proposed_schedule(page: Page
     page.get_by_role("button", name="建立分期计划").click()
     expect(page.locator("#error-unit_id")).to_contain_text("has an active instalment plan already")
 
+    # The owner asks for other terms: the clerk cancels the plan with the reason, and may agree another.
+    page.goto(f"/billing/instalment-plans?unit={unit_id}")
+    row = page.locator("#plans tbody tr", has_text=unit_id)
+    plan_id = (row.get_attribute("id") or "").removeprefix("plan-")
+    row.get_by_label("取消原因").fill("业主申请改为三期")
+    stale = page.locator(f"#reason-{plan_id}").evaluate("input => input.form.outerHTML")  # to send again below
+    row.get_by_role("button", name="取消计划").click()
+    expect(page.locator("#plan-cancelled")).to_be_visible()
+    row = page.locator(f"#plan-{plan_id}")
+    expect(row).to_have_attribute("data-status", "cancelled")
+    expect(row).to_contain_text("已取消")
+    expect(row).to_contain_text(f"{CASHIER} 于")
+    expect(row).to_contain_text("业主申请改为三期")
+    expect(row.get_by_role("button", name="取消计划")).to_have_count(0)
+    # The same form sent again (a second tab): billing's 409 by the plan's row.
+    page.evaluate("html => { document.body.insertAdjacentHTML('beforeend', html); }", stale)
+    page.locator("form.plan-cancel").last.locator("input[name=reason]").fill("再次取消")
+    page.locator("form.plan-cancel").last.evaluate("form => form.submit()")
+    expect(page.locator(f"#error-cancel-{plan_id}")).to_contain_text("only an active plan is cancelled")
+    page.goto(f"/billing/instalment-plans/new?unit_id={unit_id}&count=3")
+    page.get_by_role("button", name="建立分期计划").click()
+    expect(page.locator("#plan-created")).to_be_visible()
+
 
 def test_a_clerk_imports_a_bank_statement_and_records_an_unmatched_transfer_by_hand(
     page: Page, console_stack: Stack, tmp_path: Path

@@ -95,6 +95,7 @@ OBJECT_PARAMS = {
     "session_id",
     "contract_id",
     "income_id",
+    "plan_id",
 }
 
 
@@ -475,6 +476,7 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
             "charge_id": repair["id"],
             "waiver_id": waiver_id,
             "step_id": step_id,
+            "plan_id": "plan-foreign",
             "meter_id": meter["id"],
             "reading_id": reading["reading_id"],
             "receipt_id": cash_receipt,
@@ -520,6 +522,7 @@ async def billing_setup(runtime: Runtime, client: httpx.AsyncClient) -> Walk:
         ("POST", "/charges/{charge_id}/cash-receipts"): {"client_key": "intruder-key-1", "amount_cents": 100},
         ("POST", "/rental-contracts/{contract_id}/rent-receipts"): {"period": MONTH, "method": "cash"},
         ("POST", "/income-receipts/{income_id}/void"): {"reason": "typo"},
+        ("POST", "/installment-plans/{plan_id}/cancel"): {"reason": "typo"},
         ("POST", "/service-charges"): {"site": FOREIGN, "unit_id": FOREIGN_UNIT, "code": "drain_unblocking"},
         ("POST", "/cash-handovers"): {
             "site": FOREIGN,
@@ -622,9 +625,9 @@ async def foreign_cash_handover(runtime: Runtime, client: httpx.AsyncClient) -> 
 
 
 async def foreign_waiver_and_dunning_step(runtime: Runtime, charge_id: str) -> tuple[str, str]:
-    """A late-fee waiver asked for and a dunning step taken at the foreign site, as billing records them (a real
-    late fee and real arrears would take months of the foreign site's calendar)."""
-    from billing.dunning.models import DunningStep
+    """A late-fee waiver asked for, a dunning step taken and an instalment plan agreed at the foreign site, as
+    billing records them (a real late fee and real arrears would take months of the foreign site's calendar)."""
+    from billing.dunning.models import DunningStep, InstallmentPlan
     from billing.latefee.models import LateFeeWaiver
 
     now = datetime.now(UTC)
@@ -655,6 +658,19 @@ async def foreign_waiver_and_dunning_step(runtime: Runtime, charge_id: str) -> t
                 extra_care=True,
                 status="awaiting_approval",
                 created_at=now,
+            )
+        )
+        session.add(
+            InstallmentPlan(
+                id="plan-foreign",
+                site=FOREIGN,
+                unit_id=FOREIGN_UNIT,
+                total_cents=778100,
+                schedule=[{"due": "2099-01-01", "amount_cents": 778100}],
+                status="active",
+                note=SECRET,
+                agreed_by="clerk.riverside",
+                agreed_at=now,
             )
         )
         await session.commit()

@@ -209,6 +209,41 @@ async def test_dunning_waits_while_the_payer_keeps_to_an_instalment_plan(seeded,
     assert (listed["status"], listed["paid_cents"], listed["due_by_now_cents"]) == ("broken", 20000, 39844)
 
 
+async def test_a_plan_is_cancelled_with_its_reason_and_a_revised_one_agreed(seeded, issue_day) -> None:
+    runtime, client = seeded
+    clerk = auth(runtime)
+    issue_day(date(2026, 9, 28))
+    await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)  # due 15 Oct
+    issue_day(date(2026, 10, 16))
+    unit = "harbour-A-1201"  # 398.44 overdue
+    plan = {
+        "site": "harbour",
+        "unit_id": unit,
+        "installments": [{"due": "2026-10-20", "amount_cents": 20000}, {"due": "2026-11-20", "amount_cents": 19844}],
+    }
+    agreed = (await client.post("/installment-plans", json=plan, headers=clerk)).json()
+    cancel = f"/installment-plans/{agreed['id']}/cancel"
+    assert (await client.post(cancel, json={"reason": ""}, headers=clerk)).json()["field"] == "reason"
+    owner = auth(runtime, roles=("owner",), subject="harbour-A-1201-owner")
+    assert (await client.post(cancel, json={"reason": "x"}, headers=owner)).status_code == 403
+    ended = await client.post(cancel, json={"reason": "Paid in three parts instead"}, headers=clerk)
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["status"], ended.json()["cancelled_by"]) == ("cancelled", "clerk.1")
+    assert ended.json()["cancel_reason"] == "Paid in three parts instead"
+    again = await client.post(cancel, json={"reason": "twice"}, headers=clerk)
+    assert again.status_code == 409 and again.json()["field"] == "plan_id"
+
+    # Dunning no longer waits for the cancelled plan; the revised plan is agreed anew and it waits again.
+    assert taken(await run(client, runtime))[unit] == "notice"
+    revised = plan | {"installments": [{"due": f"2026-1{n}-20", "amount_cents": 13282} for n in (0, 1, 2)]}
+    assert (await client.post("/installment-plans", json=revised, headers=clerk)).status_code == 201
+    paid = payment("CASH-1201-1", 13282, unit, method="cash", received_at="2026-10-18T02:00:00Z")
+    assert (await client.post("/payments", json=paid, headers=clerk)).status_code == 201
+    issue_day(date(2026, 10, 31))  # the reminder's day, had the revised plan not held it
+    kept = await run(client, runtime)
+    assert {"unit_id": unit, "reason": "installment_plan", "days_overdue": 16} in kept["held"]
+
+
 async def test_a_site_sets_its_own_ladder(seeded) -> None:
     runtime, client = seeded
     url = "/sites/harbour/dunning-ladder"

@@ -165,6 +165,7 @@ class PlanStatus(StrEnum):
     active = "active"  # dunning holds while the payer keeps to the schedule
     completed = "completed"  # everything in it is paid
     broken = "broken"  # an instalment was missed: dunning goes on
+    cancelled = "cancelled"  # ended by the office (the payer asks for another, or the terms changed): dunning goes on
 
 
 class InstallmentPlan(Base):
@@ -180,6 +181,9 @@ class InstallmentPlan(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     agreed_by: Mapped[str] = mapped_column(String(128))
     agreed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(128))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Installment(BaseModel):
@@ -214,6 +218,15 @@ class PlanRead(BaseModel):
     agreed_at: UtcDatetime
     paid_cents: int | None = None  # paid since it was agreed
     due_by_now_cents: int | None = None  # what the schedule asked for by today
+    cancelled_by: str | None = None
+    cancelled_at: UtcDatetime | None = None
+    cancel_reason: str | None = None
+
+
+class PlanCancel(BaseModel):
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, description="Why the plan ends: the payer asks for other terms, ...")
+    ]
 
 
 class OverdueLine(BaseModel):

@@ -31,6 +31,7 @@ from billing.dunning.models import (
     LadderUpdate,
     LetterRead,
     OverdueLine,
+    PlanCancel,
     PlanCreate,
     PlanRead,
     PlanStatus,
@@ -197,6 +198,9 @@ def plan_read(plan: InstallmentPlan, paid_cents: int | None = None, today: date 
         agreed_at=plan.agreed_at,
         paid_cents=paid_cents,
         due_by_now_cents=sum(i.amount_cents for i in installments if i.due < today) if today else None,
+        cancelled_by=plan.cancelled_by,
+        cancelled_at=plan.cancelled_at,
+        cancel_reason=plan.cancel_reason,
     )
 
 
@@ -232,6 +236,20 @@ async def create_plan(uow: UnitOfWork, principal: Principal, body: PlanCreate) -
         agreed_at=utcnow(),
     )
     uow.session.add(plan)
+    await uow.commit()
+    return plan
+
+
+async def cancel_plan(uow: UnitOfWork, principal: Principal, plan_id: str, body: PlanCancel) -> InstallmentPlan:
+    """End an active plan (who, when, why): the ladder goes on from the next morning's run, and the unit may agree
+    another plan, which is how a plan's terms are revised."""
+    plan = await get_in_scope(uow.session, InstallmentPlan, plan_id, principal, what="instalment plan", for_update=True)
+    if plan.status != PlanStatus.active.value:
+        raise Conflict(f"the plan is {plan.status}: only an active plan is cancelled", field="plan_id")
+    plan.status = PlanStatus.cancelled.value
+    plan.cancelled_by = principal.subject
+    plan.cancelled_at = utcnow()
+    plan.cancel_reason = body.reason
     await uow.commit()
     return plan
 

@@ -14,6 +14,7 @@ from billing.dunning.models import (
     DunningStep,
     LadderRead,
     LadderUpdate,
+    PlanCancel,
     PlanCreate,
     PlanRead,
     StepRead,
@@ -103,6 +104,12 @@ async def approve_letter(step_id: str, uow: UowDep, principal: ApproveLetters) -
 async def create_plan(body: PlanCreate, uow: UowDep, principal: Dun) -> Any:
     """Agree instalments for a unit's arrears (分期): dunning holds while the payer keeps to them."""
     return service.plan_read(await service.create_plan(uow, principal, body))
+
+
+@router.post("/installment-plans/{plan_id}/cancel", response_model=PlanRead)
+async def cancel_plan(plan_id: str, body: PlanCancel, uow: UowDep, principal: Dun) -> Any:
+    """End an active instalment plan, with the reason: dunning goes on; a revised plan is agreed anew."""
+    return service.plan_read(await service.cancel_plan(uow, principal, plan_id, body))
 
 
 @router.get("/installment-plans", response_model=Page[PlanRead])

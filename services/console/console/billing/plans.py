@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from console.billing.form_rules import PLAN_ROWS, behind_cents, even_schedule, instalments_of, plan_input
@@ -22,6 +22,7 @@ from console.web import Page, SignedInPage, check_csrf, fetch_list, redirect, se
 router = APIRouter(prefix="/billing")
 
 UnitQuery = Annotated[str, Query(max_length=64)]
+PlanId = Annotated[str, Path(max_length=64)]
 DEFAULT_COUNT = 3
 
 
@@ -31,9 +32,23 @@ def _today(page: Page) -> date:
 
 @router.get("/instalment-plans")
 async def plan_list(
-    page: SignedInPage, site: SiteQuery = "", unit: UnitQuery = "", created: UnitQuery = ""
+    page: SignedInPage, site: SiteQuery = "", unit: UnitQuery = "", created: UnitQuery = "", cancelled: UnitQuery = ""
 ) -> Response:
     page.require(DUN_ARREARS)
+    return await _plan_list(page, site, unit, created=created, cancelled=cancelled)
+
+
+async def _plan_list(
+    page: Page,
+    site: str,
+    unit: str,
+    *,
+    created: str = "",
+    cancelled: str = "",
+    refused: str = "",
+    refusal: ServiceError | None = None,
+) -> Response:
+    """The site's plans; ``refused`` names the plan whose cancelling billing refused (``refusal``), shown by it."""
     sites = await site_choices(page)
     site = chosen(site, sites)
     listing = None
@@ -42,13 +57,16 @@ async def plan_list(
     return render(
         page,
         "billing/plans.html",
-        listing.error if listing else None,
+        (refusal if refusal and not refused else None) or (listing.error if listing else None),
         plans=listing.items if listing else [],
         total=listing.total if listing else 0,
         site=site,
         sites=sites,
         unit=unit,
         created=created,
+        cancelled=cancelled,
+        refused=refused,
+        refusal=refusal,
         behind_cents=behind_cents,
     )
 
@@ -141,3 +159,22 @@ async def create_plan(page: SignedInPage) -> Response:
             return await _plan_form(page, site, form, {name: exc.detail}, status_code=exc.status)
         return await _plan_form(page, site, form, error=exc)
     return redirect(f"/billing/instalment-plans?{urlencode({'site': site, 'created': plan['id']})}")
+
+
+@router.post("/instalment-plans/{plan_id}/cancel")
+async def cancel_plan(page: SignedInPage, plan_id: PlanId) -> Response:
+    """End an active plan with the reason (billing records who and when); a refusal shows by the plan's row."""
+    form_data = await page.request.form()
+    check_csrf(page, str(form_data.get("csrf_token") or ""))
+    page.require(DUN_ARREARS)
+    site = str(form_data.get("site") or "")[:64]
+    body = {"reason": str(form_data.get("reason") or "").strip()[:500]}
+    try:
+        await services_of(page.request).post("billing", f"/installment-plans/{quote(plan_id)}/cancel", page.token, body)
+    except ServiceError as exc:
+        if exc.status and exc.status < 500:
+            response = await _plan_list(page, site, "", refused=plan_id, refusal=exc)
+            response.status_code = exc.status
+            return response
+        return await _plan_list(page, site, "", refusal=exc)
+    return redirect(f"/billing/instalment-plans?{urlencode({'site': site, 'cancelled': plan_id})}")
