@@ -29,7 +29,9 @@ async def seed(runtime: Runtime) -> None:
                 await set_management_rate(session, code, settings.fee_rate_per_m2, "seed")
             await ensure_site(session, code)  # what intake.site.upserted.v1 sets up
         for site in demo["sites"]:
-            await upsert_site(session, site["code"], site.get("timezone") or DEFAULT_TIMEZONE)
+            timezone = site.get("timezone") or DEFAULT_TIMEZONE
+            center = site.get("service_center") or f"{site['name']} Service Center"  # as intake names it
+            await upsert_site(session, site["code"], timezone, site["name"], center)
             for unit in site["units"]:
                 unit_data, owner_data = demo_payloads(site["code"], unit, SEEDED_AT)
                 await upsert_unit(session, unit_data)

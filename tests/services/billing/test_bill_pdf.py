@@ -96,6 +96,8 @@ async def test_a_bill_reads_as_a_pdf_in_the_payer_s_language_with_the_figures_of
         assert money(cents) in chinese
     assert capital_amount(read["amount_due_cents"]) in chinese
     assert read["due_date"] in chinese and "Statement of charges" not in chinese
+    # From the site's service center, by the site's name (the demo's, as intake names them), not the code.
+    assert "Harbour View Gardens Service Center" in chinese and "Harbour View Gardens" in chinese
 
     # The English reader's bill is in English; a Chinese reader's in English when asked.
     english_bill = (await client.get(f"/bills/{november[ENGLISH_UNIT]}", headers=clerk)).json()
@@ -137,6 +139,7 @@ async def test_a_formal_letter_prints_as_a_pdf_and_a_draft_until_approved(seeded
         assert words in chinese
     assert "已逾期2天" in "".join(chinese.split())  # the line may break inside it
     assert "草稿" not in chinese
+    assert "Harbour View Gardens" in chinese and "Harbour View Gardens Service Center" in chinese  # signed by it
     english = await pdf_text(client, f"/dunning-steps/{letters[ENGLISH_UNIT]['id']}/pdf", clerk)
     assert "Formal notice of arrears" in english and "Emily Chen" in english and money(26600) in english
 

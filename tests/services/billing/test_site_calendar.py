@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from billing.directory.service import Issuer, site_issuer
 from pm_platform.runtime import Runtime
 from tests.services.billing.helpers import UNIT, apply_intake, auth, intake_event, payment
 
@@ -47,6 +48,8 @@ async def test_a_payment_at_4_am_on_the_first_in_shanghai_counts_in_the_new_mont
     november, december = await summary(client, runtime, "2026-11"), await summary(client, runtime, "2026-12")
     assert (november["payments"], november["amount_cents"]) == (2, 16800)
     assert december["payments"] == 0
+    async with runtime.sessionmaker() as session:  # and its names head the printed bills and letters
+        assert await site_issuer(session, "harbour") == Issuer("Riverside Tower", "Riverside Tower Service Center")
 
 
 async def test_the_collection_rate_is_worked_out_on_each_site_s_own_today(seeded, issue_day) -> None:

@@ -26,6 +26,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from billing.bill.models import BillRead
+from billing.directory.service import Issuer
 from billing.dunning.models import LetterRead
 from billing.latefee.models import LATE_FEE
 from pm_platform.money import capital_amount, money
@@ -268,15 +269,16 @@ def _items_table(header: list[Any], rows: list[list[Any]], footer: list[list[Any
     return table
 
 
-def bill_pdf(bill: BillRead, language: Language, *, issued_on: date, site_name: str | None = None) -> bytes:
+def bill_pdf(bill: BillRead, language: Language, *, issued_on: date, issuer: Issuer | None = None) -> bytes:
     """The bill as its printable statement: the issuer, the unit and payer, each line with what is unpaid of it,
     the balance brought forward, the charges (of them the late fees), the amount due in figures and in capitals and
     its date, what the unit has paid since, and its balance now. ``issued_on`` is the issue's day at the site."""
     sheet = _Sheet(language)
     currency = bill.currency
-    site = site_name or bill.site
+    issuer = issuer or Issuer(bill.site, None)
+    site = issuer.name
     story: list[Any] = [
-        sheet.para(site, 10, align=TA_CENTER),
+        sheet.para(issuer.service_center or site, 10, align=TA_CENTER),
         sheet.para(sheet.t("billing.statement.title"), 18, bold=True, align=TA_CENTER),
         sheet.para(sheet.t("billing.statement.period_title", period=bill.period), 10, align=TA_CENTER),
     ]
@@ -359,16 +361,17 @@ def bill_pdf(bill: BillRead, language: Language, *, issued_on: date, site_name: 
     return sheet.build(f"{sheet.t('billing.statement.title')} {bill.unit_id} {bill.period}", story)
 
 
-def letter_pdf(letter: LetterRead, language: Language, *, taken_on: date) -> bytes:
+def letter_pdf(letter: LetterRead, language: Language, *, taken_on: date, issuer: Issuer | None = None) -> bytes:
     """A formal letter (催缴通知书) to the unit's payer: what is overdue on the day it is printed, each charge with
     its due date and what is unpaid of it, and since when. A letter still waiting for a manager's approval prints
     marked as a draft (the manager reads it before approving). ``taken_on`` is the step's day at the site."""
     sheet = _Sheet(language)
     step = letter.step
+    signed = (issuer and issuer.service_center) or sheet.t("letter.signed", site=issuer.name if issuer else step.site)
     currency = letter.currency
     unit = f"{letter.unit.number} ({step.unit_id})" if letter.unit else step.unit_id
     story: list[Any] = [
-        sheet.para(step.site, 10, align=TA_CENTER),
+        sheet.para(issuer.name if issuer else step.site, 10, align=TA_CENTER),
         sheet.para(sheet.t("letter.title"), 18, bold=True, align=TA_CENTER),
     ]
     if step.status == "awaiting_approval":
@@ -424,7 +427,7 @@ def letter_pdf(letter: LetterRead, language: Language, *, taken_on: date) -> byt
         Spacer(1, 4 * mm),
         sheet.para(sheet.t("letter.if_paid"), 9),
         Spacer(1, 10 * mm),
-        sheet.para(sheet.t("letter.signed", site=step.site), 10.5, align=TA_RIGHT),
+        sheet.para(signed, 10.5, align=TA_RIGHT),
         sheet.para(as_of, 10.5, align=TA_RIGHT),
         Spacer(1, 6 * mm),
         sheet.para(sheet.t("letter.taken", step=step.id, date=taken_on.isoformat()), 7.5),

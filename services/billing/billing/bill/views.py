@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from billing.bill import pdf, service
 from billing.bill.models import Bill, BillRead
-from billing.directory.service import site_timezone
+from billing.directory.service import site_issuer, site_timezone
 from billing.permissions import READ_UNIT_ACCOUNT
 from pm_platform.app import Offset, Page, SessionDep, page
 from pm_platform.auth import Principal, require
@@ -60,5 +60,5 @@ async def get_bill_pdf(
     read = await service.read_bill(session, principal, bill)
     language = pdf.language_of(lang, read.payer.language if read.payer else None)
     issued_on = local_date(bill.issued_at, await site_timezone(session, bill.site))
-    content = pdf.bill_pdf(read, language, issued_on=issued_on)
+    content = pdf.bill_pdf(read, language, issued_on=issued_on, issuer=await site_issuer(session, bill.site))
     return pdf.pdf_response(content, f"bill-{bill.unit_id}-{bill.period}.pdf")

@@ -1,5 +1,5 @@
 """Subscribers: the owner archive's unit and party changes refresh billing's slim copy (stale ones are ignored);
-a site onboarded in intake gets its time zone and its receipt counter."""
+a site onboarded in intake gets its time zone, its names and its receipt counter."""
 
 from __future__ import annotations
 
@@ -25,5 +25,5 @@ async def on_party_upserted(event: PartyUpserted, envelope: Envelope, uow: UnitO
 
 @subscriptions.on(SiteUpserted)
 async def on_site_upserted(event: SiteUpserted, envelope: Envelope, uow: UnitOfWork) -> None:
-    await upsert_site(uow.session, event.site, event.timezone)
+    await upsert_site(uow.session, event.site, event.timezone, event.name, event.service_center)
     await ensure_site(uow.session, event.site)

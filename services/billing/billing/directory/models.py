@@ -20,6 +20,9 @@ class Site(Base):
     __tablename__ = "sites"
     site: Mapped[str] = mapped_column(String(64), primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
+    # What a printed bill or letter is headed and signed with (the code until intake has named the site).
+    name: Mapped[str | None] = mapped_column(String(200))
+    service_center: Mapped[str | None] = mapped_column(String(200))
 
 
 class Unit(UnitCopy, Base):

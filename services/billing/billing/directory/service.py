@@ -4,6 +4,7 @@ ignored), and find who pays for a unit."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,14 +15,33 @@ from pm_platform.envelope import utcnow
 from pm_platform.sitetime import DEFAULT_TIMEZONE, local_date
 
 
-async def upsert_site(session: AsyncSession, site: str, timezone: str) -> None:
-    """Keep a site's time zone (intake.site.upserted.v1; the demo seed)."""
+async def upsert_site(
+    session: AsyncSession, site: str, timezone: str, name: str | None = None, service_center: str | None = None
+) -> None:
+    """Keep a site's time zone, name and service center (intake.site.upserted.v1; the demo seed)."""
     row = await session.get(Site, site)
     if row is None:
-        session.add(Site(site=site, timezone=timezone))
-    else:
-        row.timezone = timezone
+        row = Site(site=site, timezone=timezone)
+        session.add(row)
+    row.timezone = timezone
+    row.name = name or row.name
+    row.service_center = service_center or row.service_center
     await session.flush()
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who a printed bill or letter comes from: the site's name and its service center."""
+
+    name: str
+    service_center: str | None
+
+
+async def site_issuer(session: AsyncSession, site: str) -> Issuer:
+    row = await session.get(Site, site)
+    if row is None or not row.name:
+        return Issuer(site, row.service_center if row else None)
+    return Issuer(row.name, row.service_center)
 
 
 async def site_timezone(session: AsyncSession, site: str) -> str:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from billing.bill import pdf
-from billing.directory.service import site_timezone
+from billing.directory.service import site_issuer, site_timezone
 from billing.dunning import service
 from billing.dunning.models import (
     Action,
@@ -84,7 +84,9 @@ async def get_letter_pdf(
     letter = await service.read_letter(session, principal, step)
     language = pdf.language_of(lang, letter.payer.language if letter.payer else None)
     taken_on = local_date(step.created_at, await site_timezone(session, step.site))
-    return pdf.pdf_response(pdf.letter_pdf(letter, language, taken_on=taken_on), f"letter-{step.unit_id}.pdf")
+    issuer = await site_issuer(session, step.site)
+    content = pdf.letter_pdf(letter, language, taken_on=taken_on, issuer=issuer)
+    return pdf.pdf_response(content, f"letter-{step.unit_id}.pdf")
 
 
 @router.post("/dunning-steps/{step_id}/contacts", response_model=StepRead, status_code=201)
