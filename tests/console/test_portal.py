@@ -119,6 +119,13 @@ def test_the_seeded_owner_signs_in_with_a_texted_code_and_raises_a_repair_with_a
     expect(phone.locator("#service-error")).to_have_count(0)
     expect(phone.locator("#refunds")).to_contain_text(f"收据 {refunded['receipt_no']} 退还 12.00 元")
     expect(phone.locator("#refunds")).to_contain_text("Paid the parking fee twice")
+    # The tenancy deposit billing holds for me, with its receipt.
+    held = tenancy_deposit(console_stack, "harbour-A-0101")
+    phone.reload()
+    deposit = phone.locator(f"#deposit-{held['id']}")
+    expect(deposit).to_contain_text("租赁押金")
+    expect(deposit).to_contain_text(f"已缴 {held['amount_cents'] // 100}.{held['amount_cents'] % 100:02d} 元")
+    expect(deposit).to_contain_text(f"收据 {held['receipt_no']}")
     phone.get_by_role("link", name="问卷").click()
     expect(phone.get_by_role("heading", name="问卷")).to_be_visible()
     expect(phone.locator("#service-error")).to_have_count(0)
@@ -134,6 +141,19 @@ def test_the_seeded_owner_signs_in_with_a_texted_code_and_raises_a_repair_with_a
     expect(phone.locator("#portal-message")).to_have_text("您已退出。")
     phone.goto("/portal/account")
     expect(phone.get_by_role("heading", name="业主登录")).to_be_visible()
+
+
+def tenancy_deposit(stack: Stack, unit_id: str) -> dict[str, Any]:
+    """The unit's owner's tenancy deposit, taken by a clerk (billing's API); the one held already if another test
+    took it (one per party)."""
+    clerk = stack.token("cashier.harbour", ["billing_clerk"], ["harbour"])
+    body = {"purpose": "tenancy", "amount_cents": 300000, "method": "transfer"}
+    taken = httpx.post(stack.url("billing", f"/units/{unit_id}/deposits"), json=body, headers=clerk)
+    if taken.status_code == 409:
+        taken = httpx.get(stack.url("billing", f"/deposits/{taken.json()['deposit_id']}"), headers=clerk)
+    assert taken.status_code in (200, 201), taken.text
+    deposit: dict[str, Any] = taken.json()
+    return deposit
 
 
 def refund_for(stack: Stack, unit_id: str, reason: str) -> dict[str, Any]:

@@ -357,8 +357,8 @@ MY_BILLS = 24
 
 @router.get("/account")
 async def account(page: OwnerPage) -> Response:
-    """My unit's account: my bills (newest first, each opening its statement), what is owed and the payments
-    with their receipt numbers."""
+    """My unit's account: my bills (newest first, each opening its statement), what is owed, the payments with
+    their receipt numbers and the deposits held for the unit."""
     owner = page.owner
     assert owner is not None
     if owner.unit_id is None:
@@ -370,8 +370,17 @@ async def account(page: OwnerPage) -> Response:
     except ServiceError as exc:
         return page.render("portal/account.html", status_code=exc.status or 502, item=None, error=exc)
     bills = await fetch_list(page, "billing", "/bills", site=owner.site, unit_id=owner.unit_id, limit=str(MY_BILLS))
+    # The deposits billing holds for the unit (decoration, tenancy, keys and cards): held money, never a fee.
+    deposits = await fetch_list(page, "billing", "/deposits", site=owner.site, unit_id=owner.unit_id, limit="50")
     return page.render(
-        "portal/account.html", item=item, error=None, money=money, bills=bills.items, bills_error=bills.error
+        "portal/account.html",
+        item=item,
+        error=None,
+        money=money,
+        bills=bills.items,
+        bills_error=bills.error,
+        deposits=deposits.items,
+        deposits_error=deposits.error,
     )
 
 
