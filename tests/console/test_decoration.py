@@ -92,7 +92,7 @@ def test_a_permit_from_application_through_review_and_deposit_to_works_by_each_r
     # 4. The clerk receives the deposit billing asked for once the permit was approved.
     clerk = contexts()
     sign_in(clerk, "clerk.harbour")
-    clerk.get_by_role("navigation").get_by_role("link", name="装修押金").click()
+    clerk.get_by_role("navigation").get_by_role("link", name="押金", exact=True).click()
     row = clerk.locator(f"tr[data-permit='{permit_id}']")
     reload_until(clerk, lambda: row.count() == 1)
     row.get_by_label("收款方式").select_option("transfer")

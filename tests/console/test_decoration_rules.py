@@ -122,3 +122,33 @@ def test_permits_are_the_desk_s_reviews_engineering_s_and_deposits_billing_s() -
     assert decoration & paths("billing_clerk") == {"/decoration/deposits"}
     assert decoration & paths("head_office") == {"/decoration/deposits"}
     assert not decoration & paths("owner") and not decoration & paths("security")
+
+
+def test_the_take_a_deposit_form_becomes_billing_s_body() -> None:
+    from console.decoration.rules import deposit_body, deposit_input
+
+    tenancy = {"purpose": "tenancy", "amount": "¥3,000.50", "method": "transfer", "reference": " B-77 "}
+    assert deposit_body(tenancy) == (
+        {"purpose": "tenancy", "method": "transfer", "reference": "B-77", "amount_cents": 300050},
+        {},
+    )
+    assert deposit_body({**tenancy, "amount": "3000.005"})[1] == {"amount": "deposit.error.amount"}
+    assert deposit_body({**tenancy, "amount": "0"})[1] == {"amount": "deposit.error.amount"}
+    keys = {"purpose": "key_card", "items": "K-0101-1 50\n\nC 9 20；K-2 0", "method": "cash"}
+    body, errors = deposit_body(keys)
+    assert errors == {}
+    assert body["items"] == [
+        {"number": "K-0101-1", "amount_cents": 5000},
+        {"number": "C 9", "amount_cents": 2000},  # the amount is the last word; the number may have spaces
+        {"number": "K-2", "amount_cents": 0},
+    ]
+    assert deposit_body({**keys, "items": "K-0101-1"})[1] == {"items": "deposit.error.items"}
+    assert deposit_body({**keys, "items": " "})[1] == {"items": "deposit.error.items"}
+    # Billing's refusal finds its input: the party (one deposit per party) and an unknown unit by the unit.
+    assert [deposit_input(f) for f in ("party_id", "unit_id", "items.0.number", "amount_cents", None)] == [
+        "unit_id",
+        "unit_id",
+        "items",
+        "amount",
+        "unit_id",
+    ]

@@ -143,3 +143,47 @@ def checklist_of(settings: Mapping[str, Any] | None, permit: Mapping[str, Any] |
         return [{"code": str(item["code"]), "label": str(item["label"])} for item in settings["checklist"]]
     review = (permit or {}).get("review") or {}
     return [{"code": str(item["code"]), "label": str(item["code"])} for item in review.get("checklist", [])]
+
+
+# --- deposits a clerk takes at a move-in ------------------------------------------------------------------------
+
+DEPOSIT_PURPOSES = ("decoration", "tenancy", "key_card")
+# The take-a-deposit form's inputs by the field billing names in a problem (its first part).
+DEPOSIT_INPUTS = {"unit_id": "unit_id", "party_id": "unit_id", "amount_cents": "amount", "items": "items"}
+
+
+def deposit_body(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The take-a-deposit form as billing's ``POST /units/{unit}/deposits`` body, or the message key of each input
+    that is not what it must be: a tenancy deposit's amount in yuan; a key/card deposit's keys and cards one to a
+    line as "number amount" ("K-0101-1 50"). Whether the unit, the amounts and the numbers are acceptable is billing's
+    to say."""
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {"purpose": form.get("purpose", ""), "method": form.get("method", "")}
+    if form.get("reference", "").strip():
+        body["reference"] = form["reference"].strip()
+    if body["purpose"] == "tenancy":
+        amount = parse_amount(form.get("amount", ""))
+        if amount is None or amount <= 0:
+            errors["amount"] = "deposit.error.amount"
+        else:
+            body["amount_cents"] = amount
+    else:
+        items: list[dict[str, Any]] = []
+        for line in _LINES.split(form.get("items", "")):
+            if not line.strip():
+                continue
+            number, _, amount_text = line.strip().rpartition(" ")
+            amount = parse_amount(amount_text)
+            if not number.strip() or amount is None:
+                errors["items"] = "deposit.error.items"
+                break
+            items.append({"number": number.strip(), "amount_cents": amount})
+        if not items:
+            errors.setdefault("items", "deposit.error.items")
+        body["items"] = items
+    return body, errors
+
+
+def deposit_input(field: str | None) -> str:
+    """The form's input a billing refusal names (its field's first part); the unit when it names none."""
+    return DEPOSIT_INPUTS.get((field or "").split(".")[0], "unit_id")
