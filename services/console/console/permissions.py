@@ -106,6 +106,21 @@ SEE_DECORATION = Permission("run decoration permits at the front desk", Role.age
 # Engineering's review of decoration permits (intake's REVIEW_DECORATION): the engineer and the manager.
 REVIEW_PERMITS = Permission("review decoration permits", Role.worker, Role.manager)
 
+# Temporary parking at the gate (billing's READ_PARKING, RUN_PARKING_GATE, MANAGE_PARKING): the gate's staff let cars
+# in and out and take the fee; the office reads; a manager sets the tariff.
+SEE_PARKING = Permission(
+    "see the parking gate and the tariff",
+    Role.billing_clerk,
+    Role.security,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+)
+RUN_PARKING_GATE = Permission(
+    "let cars in and out and take the parking fee", Role.security, Role.billing_clerk, Role.manager
+)
+SET_PARKING_TARIFF = Permission("set the temporary-parking tariff", Role.manager, Role.head_office)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -136,6 +151,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_VISITS, "/visits", "followup.screen.visits"),
     (SEE_BOARD, "/board", "screen.board"),
     (WORK_THE_GATE, "/gate", "gate.screen"),
+    (SEE_PARKING, "/billing/parking", "parking.screen"),
     (SEE_DECORATION, "/decoration/permits", "decoration.screen.permits"),
     (REVIEW_PERMITS, "/decoration/reviews", "decoration.screen.reviews"),
     (SEE_BILLING, "/decoration/deposits", "decoration.screen.deposits"),

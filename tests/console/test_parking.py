@@ -1,0 +1,81 @@
+"""Temporary parking at the gate in a real Chromium against the real stack: a manager sets the tariff (a form the
+console cannot read refused by its input); the guard records a car coming in (billing refuses the same plate twice,
+by the plate), sees what it would pay leaving now and lets it out with the fee and billing's receipt; a fee that
+changed since it was shown is refused by the car with billing's words; a worker has no such screen."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.console.helpers import reload_until, screenshot, sign_in
+from tests.e2e.conftest import Stack
+
+SCREEN = "临时停车"
+
+
+def test_the_guard_lets_a_car_in_and_out_for_the_fee_the_manager_set(
+    page: Page, console_stack: Stack, tmp_path: Path
+) -> None:
+    sign_in(page, "manager.harbour")
+    page.get_by_role("navigation").get_by_role("link", name=SCREEN).click()
+    expect(page.get_by_role("heading", name=SCREEN, exact=True)).to_be_visible()
+    page.get_by_text("设定收费标准").click()
+    tariff = page.locator("#tariff-form")
+    tariff.get_by_label("免费时长").fill("0")
+    tariff.get_by_label("每小时").fill("abc")
+    tariff.get_by_label("每 24 小时封顶").fill("40")
+    tariff.get_by_role("button", name="保存收费标准").click()
+    expect(page.locator("#error-hourly")).to_contain_text("最多两位小数")
+    tariff.get_by_label("每小时").fill("6")
+    tariff.get_by_role("button", name="保存收费标准").click()
+    expect(page.locator("#parking-notice")).to_contain_text("收费标准已保存")
+    expect(page.locator("#tariff-terms")).to_contain_text("免费 0 分钟")
+    expect(page.locator("#tariff-terms")).to_contain_text("¥6.00")
+
+    page.context.clear_cookies()
+    sign_in(page, "guard.harbour")
+    page.goto("/billing/parking")
+    expect(page.locator("#tariff-form")).to_have_count(0)  # the guard reads the tariff, a manager sets it
+    plate = "沪A" + uuid.uuid4().hex[:5].upper()
+    page.get_by_label("车牌").fill(plate.lower())
+    page.get_by_role("button", name="登记入场").click()
+    expect(page.locator("#parking-notice")).to_contain_text("已登记入场")
+    car = page.locator(f"#car-{plate}")  # billing keeps the plate in capitals
+    expect(car).to_contain_text("guard.harbour")
+    # From its first second in, the first started hour is due.
+    reload_until(page, lambda: "¥6.00" in car.inner_text())
+
+    page.get_by_label("车牌").fill(plate)
+    page.get_by_role("button", name="登记入场").click()
+    expect(page.locator("#error-plate")).to_contain_text(f"{plate} is in since")
+
+    # The fee shown is no longer the fee (another car's tariff changed under it): billing says so, by the car.
+    manager = console_stack.token("manager.harbour", ["manager"], ["harbour"])
+    higher = {"free_minutes": 0, "hourly_cents": 800, "daily_cap_cents": 4000}
+    assert httpx.put(
+        console_stack.url("billing", "/sites/harbour/parking-tariff"), json=higher, headers=manager
+    ).is_success
+    car.get_by_role("button", name="收费 ¥6.00 并放行").click()
+    expect(page.locator(f"#error-exit-{plate}")).to_contain_text("the fee is now 800 fen")
+    screenshot(page, "console-parking", tmp_path)
+    car = page.locator(f"#car-{plate}")
+    expect(car).to_contain_text("¥8.00")
+    car.get_by_label("付款方式").select_option("card")
+    car.get_by_role("button", name="收费 ¥8.00 并放行").click()
+    expect(page.locator("#parking-notice")).to_contain_text("车辆已出场，收据")  # noqa: RUF001
+    receipt = page.locator("#parking-notice").inner_text().rsplit(" ", 1)[-1].rstrip("。")
+    expect(page.locator(f"#car-{plate}")).to_have_count(0)
+    out = page.locator("#left tbody tr", has_text=plate)
+    expect(out).to_contain_text("¥8.00")
+    expect(out).to_contain_text(receipt)
+    expect(out).to_contain_text("刷卡")
+
+    # A department worker has no parking screen.
+    page.context.clear_cookies()
+    sign_in(page, "eng.harbour")
+    response = page.goto("/billing/parking")
+    assert response is not None and response.status == 403

@@ -1,0 +1,40 @@
+"""The parking tariff form's rules: the form as billing's body and billing's refusal back to its input."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.billing.parking import tariff_body, tariff_input
+from console.permissions import screens_for
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_tariff_form_becomes_billing_s_body_in_fen() -> None:
+    form = {"free_minutes": "15", "hourly": "5", "daily_cap": "¥40.50", "owned_monthly_fee": ""}
+    assert tariff_body(form) == (
+        {"free_minutes": 15, "hourly_cents": 500, "daily_cap_cents": 4050, "owned_monthly_fee_cents": None},
+        {},
+    )
+    assert tariff_body({**form, "owned_monthly_fee": "80"})[0]["owned_monthly_fee_cents"] == 8000
+    bad = {"free_minutes": "-1", "hourly": "5.555", "daily_cap": "", "owned_monthly_fee": "x"}
+    assert tariff_body(bad)[1] == {
+        "free_minutes": "parking.error.minutes",
+        "hourly": "parking.error.amount",
+        "daily_cap": "parking.error.amount",
+        "owned_monthly_fee": "parking.error.amount",
+    }
+    assert [tariff_input(f) for f in ("hourly_cents", "body.daily_cap_cents", "free_minutes", None)] == [
+        "hourly",
+        "daily_cap",
+        "free_minutes",
+        "free_minutes",
+    ]
+
+
+def test_the_gate_is_security_s_the_clerk_s_and_the_office_s_not_a_worker_s() -> None:
+    def has(*roles: str) -> bool:
+        return ("/billing/parking", "parking.screen") in screens_for(list(roles))
+
+    assert all(has(role) for role in ("security", "billing_clerk", "supervisor", "manager", "head_office"))
+    assert not has("worker") and not has("agent") and not has("owner")
