@@ -16,6 +16,7 @@ from console.billing.bills import router as bills_router
 from console.billing.cash import router as cash_router
 from console.billing.dunning import router as dunning_router
 from console.billing.fees import router as fee_items_router
+from console.billing.income import router as income_router
 from console.billing.latefees import router as late_fees_router
 from console.billing.meters import router as meters_router
 from console.billing.monthend import router as month_end_router
@@ -85,6 +86,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(dunning_router)
     app.include_router(late_fees_router)
     app.include_router(parking_router)
+    app.include_router(income_router)
     app.include_router(plans_router)
     app.include_router(statements_router)
     app.include_router(meters_router)

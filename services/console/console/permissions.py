@@ -121,6 +121,11 @@ RUN_PARKING_GATE = Permission(
 )
 SET_PARKING_TARIFF = Permission("set the temporary-parking tariff", Role.manager, Role.head_office)
 
+# Other income (billing's READ_RENTALS and READ_INCOME): the rental contracts and the receipts not on a unit's account,
+# read by the office; a manager signs a contract (MANAGE_RENTALS); the clerk takes rent (RECORD_PAYMENT).
+SEE_INCOME = Permission("see rental contracts and other income", Role.billing_clerk, Role.manager, Role.head_office)
+MANAGE_RENTALS = Permission("sign rental contracts", Role.manager, Role.head_office)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -146,6 +151,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (DUN_ARREARS, "/billing/dunning", "billing.screen.dunning"),
     (DUN_ARREARS, "/billing/instalment-plans", "plan.screen"),
     (SEE_METERS, "/billing/meters", "meter.screen"),
+    (SEE_INCOME, "/billing/income", "income.screen"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),

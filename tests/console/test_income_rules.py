@@ -1,0 +1,60 @@
+"""The rental contract form's rules: the form as billing's body and billing's refusal back to its input."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.billing.income import contract_body, contract_input
+from console.permissions import screens_for
+
+pytestmark = pytest.mark.unit
+
+FORM = {
+    "kind": "venue",
+    "subject": "会所多功能厅",
+    "unit_id": "",
+    "renter_name": "Acme",
+    "starts_on": "2026-12-01",
+    "ends_on": "2027-11-30",
+    "rent": "¥1,200.50",
+    "cycle_months": "3",
+    "deposit": "",
+    "note": "",
+}
+
+
+def test_the_contract_form_becomes_billing_s_body_in_fen() -> None:
+    assert contract_body(FORM) == (
+        {
+            "kind": "venue",
+            "subject": "会所多功能厅",
+            "renter_name": "Acme",
+            "starts_on": "2026-12-01",
+            "ends_on": "2027-11-30",
+            "cycle_months": 3,
+            "rent_cents": 120050,
+        },
+        {},
+    )
+    assert contract_body({**FORM, "deposit": "500"})[0]["deposit_cents"] == 50000
+    assert contract_body({**FORM, "rent": "", "deposit": "1.001"})[1] == {
+        "rent": "income.error.amount",
+        "deposit": "income.error.amount",
+    }
+    # A cycle billing does not know goes as typed: billing names it, and the form shows it by the cycle.
+    assert contract_body({**FORM, "cycle_months": "2"})[0]["cycle_months"] == "2"
+    assert [contract_input(f) for f in ("rent_cents", "body.ends_on", "cycle_months", "renter_name", None)] == [
+        "rent",
+        "ends_on",
+        "cycle_months",
+        "renter_name",
+        "subject",
+    ]
+
+
+def test_other_income_is_the_office_s() -> None:
+    def has(*roles: str) -> bool:
+        return ("/billing/income", "income.screen") in screens_for(list(roles))
+
+    assert all(has(role) for role in ("billing_clerk", "manager", "head_office"))
+    assert not any(has(role) for role in ("agent", "security", "worker", "owner"))
