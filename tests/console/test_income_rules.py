@@ -58,3 +58,23 @@ def test_other_income_is_the_office_s() -> None:
 
     assert all(has(role) for role in ("billing_clerk", "manager", "head_office"))
     assert not any(has(role) for role in ("agent", "security", "worker", "owner"))
+
+
+def test_the_paid_service_forms_become_billing_s_bodies() -> None:
+    from console.billing.services import charge_body, input_named, item_body
+
+    assert item_body({"code": "window_clean", "name": "擦窗", "price": "35.5", "unit": ""}) == (
+        {"code": "window_clean", "name": "擦窗", "unit": "次", "price_cents": 3550},
+        {},
+    )
+    assert item_body({"code": "x", "name": "n", "price": "3.555", "unit": "扇"})[1] == {"price": "services.error.price"}
+    assert charge_body("harbour", {"unit_id": "u", "code": "c", "quantity": "", "note": "", "reference": "r1"}) == (
+        {"site": "harbour", "unit_id": "u", "code": "c", "reference": "r1", "quantity": 1},
+        {},
+    )
+    assert charge_body("harbour", {"unit_id": "u", "code": "c", "quantity": "-2"})[1] == {
+        "quantity": "services.error.quantity"
+    }
+    assert input_named("price_cents", ("code", "name", "price", "unit"), "code") == "price"
+    assert input_named("body.quantity", ("unit_id", "code", "quantity"), "unit_id") == "quantity"
+    assert input_named(None, ("unit_id", "code"), "unit_id") == "unit_id"

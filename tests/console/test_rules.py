@@ -118,6 +118,7 @@ def test_the_billing_screens_are_for_clerks_managers_and_head_office() -> None:
         ("/billing/instalment-plans", "plan.screen"),
         ("/billing/meters", "meter.screen"),
         ("/billing/income", "income.screen"),
+        ("/billing/services", "services.screen"),
         ("/billing/parking", "parking.screen"),
     ]
     deposits = ("/decoration/deposits", "decoration.screen.deposits")

@@ -23,6 +23,7 @@ from console.billing.monthend import router as month_end_router
 from console.billing.owners import router as owner_bills_router
 from console.billing.parking import router as parking_router
 from console.billing.plans import router as plans_router
+from console.billing.services import router as paid_services_router
 from console.billing.statements import router as statements_router
 from console.billing.views import router as billing_router
 from console.board.views import router as board_router
@@ -87,6 +88,7 @@ def create(settings: Settings | None = None, console: ConsoleSettings | None = N
     app.include_router(late_fees_router)
     app.include_router(parking_router)
     app.include_router(income_router)
+    app.include_router(paid_services_router)
     app.include_router(plans_router)
     app.include_router(statements_router)
     app.include_router(meters_router)

@@ -126,6 +126,21 @@ SET_PARKING_TARIFF = Permission("set the temporary-parking tariff", Role.manager
 SEE_INCOME = Permission("see rental contracts and other income", Role.billing_clerk, Role.manager, Role.head_office)
 MANAGE_RENTALS = Permission("sign rental contracts", Role.manager, Role.head_office)
 
+# Paid services (billing's READ_SERVICE_PRICES, SET_SERVICE_PRICES, CHARGE_SERVICES): the desk and the office read the
+# price list and charge a unit a listed service; a manager keeps the list.
+SEE_SERVICE_PRICES = Permission(
+    "see the price list of paid services",
+    Role.agent,
+    Role.billing_clerk,
+    Role.supervisor,
+    Role.manager,
+    Role.head_office,
+)
+SET_SERVICE_PRICES = Permission("keep the price list of paid services", Role.manager, Role.head_office)
+CHARGE_SERVICES = Permission(
+    "charge a unit a listed service", Role.agent, Role.billing_clerk, Role.supervisor, Role.manager
+)
+
 # Each screen of this slice: its permission, its path and the message key of its title.
 SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (SEE_REQUEST_LIST, "/front-desk/requests", "screen.requests"),
@@ -152,6 +167,7 @@ SCREENS: tuple[tuple[Permission, str, str], ...] = (
     (DUN_ARREARS, "/billing/instalment-plans", "plan.screen"),
     (SEE_METERS, "/billing/meters", "meter.screen"),
     (SEE_INCOME, "/billing/income", "income.screen"),
+    (SEE_SERVICE_PRICES, "/billing/services", "services.screen"),
     (SEE_FOLLOW_UPS, "/follow-ups", "followup.screen.follow_ups"),
     (PLAN_SURVEYS, "/surveys", "followup.screen.surveys"),
     (SEE_VISITS, "/visits", "followup.screen.visits"),
