@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.helpers import reload_until, screenshot, sign_in
-from tests.e2e.conftest import Stack
+from tests.console.helpers import household, reload_until, screenshot, sign_in
+from tests.e2e.conftest import Stack, eventually
 
 SCREEN = "临时停车"
 
@@ -20,6 +20,10 @@ SCREEN = "临时停车"
 def test_the_guard_lets_a_car_in_and_out_for_the_fee_the_manager_set(
     page: Page, console_stack: Stack, tmp_path: Path
 ) -> None:
+    home = household(console_stack)  # its own unit: the space's fee goes on that unit's bills alone
+    clerk = console_stack.token("clerk.harbour", ["billing_clerk"], ["harbour"])
+    account = console_stack.url("billing", f"/accounts/{home.unit_id}")
+    eventually(lambda: httpx.get(account, params={"site": "harbour"}, headers=clerk).status_code == 200, timeout=60)
     sign_in(page, "manager.harbour")
     page.get_by_role("navigation").get_by_role("link", name=SCREEN).click()
     expect(page.get_by_role("heading", name=SCREEN, exact=True)).to_be_visible()
@@ -35,6 +39,25 @@ def test_the_guard_lets_a_car_in_and_out_for_the_fee_the_manager_set(
     expect(page.locator("#parking-notice")).to_contain_text("收费标准已保存")
     expect(page.locator("#tariff-terms")).to_contain_text("免费 0 分钟")
     expect(page.locator("#tariff-terms")).to_contain_text("¥6.00")
+
+    # The register of spaces: a leased space for a unit, its fee billed monthly (a fee billing cannot read refused).
+    space = f"B1-{uuid.uuid4().hex[:6]}"
+    page.locator("summary", has_text="登记车位").click()
+    register = page.locator("#space-form")
+    register.get_by_label("类型").select_option("leased")
+    register.get_by_label("车位号").fill(space)
+    register.get_by_label("区域").fill("B1")
+    register.get_by_label("使用房屋").fill(home.unit_id)
+    register.get_by_label("每月费用").fill("三百")
+    register.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator("#error-space-monthly_fee")).to_contain_text("最多两位小数")
+    register.get_by_label("每月费用").fill("300")
+    register.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator("#parking-notice")).to_contain_text("车位已登记")
+    row = page.locator(f"#space-{space}")
+    expect(row).to_contain_text("长期租用")
+    expect(row).to_contain_text(home.unit_id)
+    expect(row).to_contain_text("¥300.00")
 
     page.context.clear_cookies()
     sign_in(page, "guard.harbour")

@@ -38,3 +38,21 @@ def test_the_gate_is_security_s_the_clerk_s_and_the_office_s_not_a_worker_s() ->
 
     assert all(has(role) for role in ("security", "billing_clerk", "supervisor", "manager", "head_office"))
     assert not has("worker") and not has("agent") and not has("owner")
+
+
+def test_the_space_form_becomes_billing_s_body_in_fen() -> None:
+    from console.billing.parking import space_body, space_input
+
+    form = {"code": "B1-023", "zone": "B1", "kind": "leased", "unit_id": "harbour-A-0101", "monthly_fee": "300"}
+    assert space_body(form) == (
+        {"code": "B1-023", "zone": "B1", "kind": "leased", "unit_id": "harbour-A-0101", "monthly_fee_cents": 30000},
+        {},
+    )
+    assert space_body({**form, "monthly_fee": ""})[0].keys() == {"code", "zone", "kind", "unit_id"}
+    assert space_body({**form, "monthly_fee": "三百"})[1] == {"monthly_fee": "parking.error.amount"}
+    assert [space_input(f) for f in ("monthly_fee_cents", "unit_id", "ends_on", None)] == [
+        "monthly_fee",
+        "unit_id",
+        "ends_on",
+        "code",
+    ]

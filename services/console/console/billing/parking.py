@@ -24,6 +24,28 @@ router = APIRouter(prefix="/billing")
 IdPath = Annotated[str, Path(max_length=64)]
 GATE_METHODS = ("cash", "card", "online")  # billing's income methods
 TARIFF_INPUTS = ("free_minutes", "hourly", "daily_cap", "owned_monthly_fee")
+SPACE_KINDS = ("owned", "leased", "rented")
+SPACE_INPUTS = ("code", "zone", "kind", "unit_id", "monthly_fee", "starts_on", "ends_on", "note")
+
+
+def space_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The new-space form (the fee in yuan) as billing's body, or the message key of each input it cannot read."""
+    body: dict[str, Any] = {"code": form.get("code", ""), "zone": form.get("zone", ""), "kind": form.get("kind", "")}
+    for name in ("unit_id", "starts_on", "ends_on", "note"):
+        if form.get(name):
+            body[name] = form[name]
+    if form.get("monthly_fee"):
+        cents = parse_amount(form["monthly_fee"])
+        if cents is None:
+            return body, {"monthly_fee": "parking.error.amount"}
+        body["monthly_fee_cents"] = cents
+    return body, {}
+
+
+def space_input(field: str | None) -> str:
+    """The space form's input a billing refusal names."""
+    name = (field or "").split(".")[-1].removesuffix("_cents")
+    return name if name in SPACE_INPUTS else "code"
 
 
 def tariff_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -65,6 +87,7 @@ async def _gate(
     plate: str = "",
     errors: dict[str, str] | None = None,
     tariff_form: dict[str, str] | None = None,
+    space_form: dict[str, str] | None = None,
     error: ServiceError | None = None,
     notice: str = "",
     status_code: int = 200,
@@ -76,7 +99,9 @@ async def _gate(
     tariff: dict[str, Any] | None = None
     inside = Listing([], 0)
     left = Listing([], 0)
+    spaces = Listing([], 0)
     if site:
+        spaces = await fetch_list(page, "billing", f"/sites/{quote(site)}/parking-spaces", limit="200")
         try:
             tariff = await services_of(page.request).get("billing", f"/sites/{quote(site)}/parking-tariff", page.token)
         except ServiceError as exc:
@@ -84,7 +109,7 @@ async def _gate(
                 error = error or exc
         inside = await fetch_list(page, "billing", f"/sites/{quote(site)}/parking-sessions", inside="true", limit="200")
         left = await fetch_list(page, "billing", f"/sites/{quote(site)}/parking-sessions", inside="false", limit="20")
-        error = error or inside.error or left.error
+        error = error or inside.error or left.error or spaces.error
     if tariff_form is None:
         tariff_form = {
             "free_minutes": str(tariff["free_minutes"]) if tariff else "15",
@@ -103,6 +128,11 @@ async def _gate(
         inside=inside.items,
         left=left.items,
         plate=plate,
+        spaces=spaces.items,
+        spaces_total=spaces.total,
+        space_form=space_form or {"kind": "leased"},
+        space_open=bool(set(errors or {}) & {f"space-{name}" for name in SPACE_INPUTS}),
+        space_kinds=SPACE_KINDS,
         errors=errors or {},
         notice=notice,
         methods=GATE_METHODS,
@@ -186,3 +216,25 @@ async def set_tariff(page: SignedInPage) -> Response:
             return await _gate(page, site, errors=errors, tariff_form=form, status_code=exc.status)
         return await _gate(page, site, tariff_form=form, error=exc)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'tariff'})}")
+
+
+@router.post("/parking/spaces")
+async def add_space(page: SignedInPage) -> Response:
+    """A space of the register (a manager): billed to its holder unit by every run it is held in."""
+    form_data = await page.request.form()
+    check_csrf(page, str(form_data.get("csrf_token") or ""))
+    page.require(SET_PARKING_TARIFF)
+    site = str(form_data.get("site") or "")[:64]
+    form = {name: str(form_data.get(name) or "").strip()[:200] for name in SPACE_INPUTS}
+    body, invalid = space_body(form)
+    if invalid:
+        errors = {f"space-{name}": page.t(key) for name, key in invalid.items()}
+        return await _gate(page, site, errors=errors, space_form=form, status_code=422)
+    try:
+        await services_of(page.request).post("billing", f"/sites/{quote(site)}/parking-spaces", page.token, body)
+    except ServiceError as exc:
+        if exc.status and exc.status < 500:
+            errors = {f"space-{space_input(exc.field)}": exc.detail}
+            return await _gate(page, site, errors=errors, space_form=form, status_code=exc.status)
+        return await _gate(page, site, space_form=form, error=exc)
+    return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'space'})}")
