@@ -81,6 +81,7 @@ def test_the_request_list_is_for_the_front_desk_not_for_workers() -> None:
         ("/registers", "registers.screen"),
         ("/billing/dunning", "billing.screen.dunning"),  # the agents' call list
         ("/billing/instalment-plans", "plan.screen"),  # agreed on a call
+        ("/billing/services", "services.screen"),  # a paid service charged at the desk
         ("/follow-ups", "followup.screen.follow_ups"),
         ("/decoration/permits", "decoration.screen.permits"),
         ("/occupancy", "occupancy.screen"),
