@@ -148,6 +148,13 @@ def _yuan(cents: int | None) -> str:
     return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
 
+async def _refused(page: Page, site: str, key: str, exc: ServiceError, **context: Any) -> Response:
+    """A billing refusal shown by ``key`` (an input or a car's exit form) or, billing unreachable, above all."""
+    if exc.status and exc.status < 500:
+        return await _gate(page, site, errors={key: exc.detail}, status_code=exc.status, **context)
+    return await _gate(page, site, error=exc, **context)
+
+
 @router.get("/parking")
 async def gate(page: SignedInPage, site: SiteQuery = "", notice: SiteQuery = "") -> Response:
     page.require(SEE_PARKING)
@@ -166,9 +173,7 @@ async def enter(page: SignedInPage) -> Response:
             "billing", f"/sites/{quote(site)}/parking-sessions", page.token, {"plate": plate}
         )
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            return await _gate(page, site, plate=plate, errors={"plate": exc.detail}, status_code=exc.status)
-        return await _gate(page, site, plate=plate, error=exc)
+        return await _refused(page, site, "plate", exc, plate=plate)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'entered'})}")
 
 
@@ -190,9 +195,7 @@ async def let_out(page: SignedInPage, session_id: IdPath) -> Response:
             "billing", f"/parking-sessions/{quote(session_id)}/exit", page.token, body
         )
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            return await _gate(page, site, errors={session_id: exc.detail}, status_code=exc.status)
-        return await _gate(page, site, error=exc)
+        return await _refused(page, site, session_id, exc)
     receipt = (parked.get("receipt") or {}).get("receipt_no") or "free"
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': receipt})}")
 
@@ -211,10 +214,7 @@ async def set_tariff(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).put("billing", f"/sites/{quote(site)}/parking-tariff", page.token, body)
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            errors = {tariff_input(exc.field): exc.detail}
-            return await _gate(page, site, errors=errors, tariff_form=form, status_code=exc.status)
-        return await _gate(page, site, tariff_form=form, error=exc)
+        return await _refused(page, site, tariff_input(exc.field), exc, tariff_form=form)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'tariff'})}")
 
 
@@ -233,8 +233,5 @@ async def add_space(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).post("billing", f"/sites/{quote(site)}/parking-spaces", page.token, body)
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            errors = {f"space-{space_input(exc.field)}": exc.detail}
-            return await _gate(page, site, errors=errors, space_form=form, status_code=exc.status)
-        return await _gate(page, site, space_form=form, error=exc)
+        return await _refused(page, site, f"space-{space_input(exc.field)}", exc, space_form=form)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'space'})}")

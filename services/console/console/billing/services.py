@@ -112,6 +112,13 @@ async def price_list(
     return await _services(page, site, notice=notice, charged=(unit, int(amount)) if unit and amount else None)
 
 
+async def _refused(page: Page, site: str, key: str, exc: ServiceError, **context: Any) -> Response:
+    """A billing refusal shown by ``key`` (an input or a service's row) or, billing unreachable, above all."""
+    if exc.status and exc.status < 500:
+        return await _services(page, site, errors={key: exc.detail}, status_code=exc.status, **context)
+    return await _services(page, site, error=exc, **context)
+
+
 async def _form(page: Page, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     form_data = await page.request.form()
     check_csrf(page, str(form_data.get("csrf_token") or ""))
@@ -129,10 +136,7 @@ async def add_item(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).post("billing", f"/sites/{quote(site)}/service-items", page.token, body)
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            errors = {f"item-{input_named(exc.field, ITEM_INPUTS, 'code')}": exc.detail}
-            return await _services(page, site, errors=errors, item_form=form, status_code=exc.status)
-        return await _services(page, site, item_form=form, error=exc)
+        return await _refused(page, site, f"item-{input_named(exc.field, ITEM_INPUTS, 'code')}", exc, item_form=form)
     return redirect(f"/billing/services?{urlencode({'site': site, 'notice': 'added'})}")
 
 
@@ -146,7 +150,7 @@ async def toggle_item(page: SignedInPage, code: CodePath) -> Response:
     try:
         await services_of(page.request).patch("billing", path, page.token, body)
     except ServiceError as exc:
-        return await _services(page, site, errors={f"toggle-{code}": exc.detail}, error=None if exc.status else exc)
+        return await _refused(page, site, f"toggle-{code}", exc)
     return redirect(f"/billing/services?{urlencode({'site': site, 'notice': 'saved'})}")
 
 
@@ -161,9 +165,7 @@ async def charge(page: SignedInPage) -> Response:
     try:
         charged = await services_of(page.request).post("billing", "/service-charges", page.token, body)
     except ServiceError as exc:
-        if exc.status and exc.status < 500:
-            errors = {f"charge-{input_named(exc.field, CHARGE_INPUTS, 'unit_id')}": exc.detail}
-            return await _services(page, site, errors=errors, charge_form=form, status_code=exc.status)
-        return await _services(page, site, charge_form=form, error=exc)
+        key = f"charge-{input_named(exc.field, CHARGE_INPUTS, 'unit_id')}"
+        return await _refused(page, site, key, exc, charge_form=form)
     done = {"site": site, "notice": "charged", "unit": charged["unit_id"], "amount": str(charged["amount_cents"])}
     return redirect(f"/billing/services?{urlencode(done)}")
