@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     event,
     func,
+    insert,
     select,
 )
 from sqlalchemy.engine import Dialect, make_url
@@ -287,6 +289,53 @@ async def fetch_page(
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))).all()
     return rows, total
+
+
+# COPY costs two round trips before the first row (the table's column types, the transaction): below this many rows,
+# executemany is as fast.
+COPY_FROM_ROWS = 50
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of one table in the session's transaction: PostgreSQL's binary COPY where the session is on
+    asyncpg (a tenth of executemany's per-row cost: no statement per row, no parameter processing), else one
+    executemany. Every row has the same keys; columns left out take their server defaults. Values go in as the
+    column types bind them (a TypeDecorator's ``process_bind_param`` applies), so the rows are what ``insert()``
+    would have written."""
+    if not rows:
+        return
+    await session.flush()  # what the ORM holds goes first, as it would before an insert()
+    columns = list(rows[0])
+    connection = await session.connection()
+    if len(rows) < COPY_FROM_ROWS or connection.dialect.name != "postgresql" or connection.dialect.driver != "asyncpg":
+        await session.execute(insert(table), rows)
+        return
+    records = _records(table, columns, rows, connection.dialect)
+    raw = await connection.get_raw_connection()
+    # The adapter opens its transaction lazily, at the first statement: one cheap statement makes sure the COPY runs
+    # inside the session's transaction, not before it in autocommit.
+    await connection.exec_driver_sql("SELECT 1")
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)
+
+
+def _records(table: Table, columns: list[str], rows: Sequence[dict[str, Any]], dialect: Dialect) -> list[Any]:
+    """The rows as tuples in ``columns``' order, through the bind step of the columns that have one."""
+    get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    bound = [
+        (index, column_type)
+        for index, name in enumerate(columns)
+        if isinstance(column_type := table.c[name].type, TypeDecorator)
+    ]
+    if not bound:
+        return [get(row) for row in rows]
+    records: list[Any] = []
+    for row in rows:
+        values = list(get(row))
+        for index, column_type in bound:
+            values[index] = column_type.process_bind_param(values[index], dialect)
+        records.append(values)
+    return records
 
 
 class OfASite(Protocol):

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from pm_events import Event
+from pm_platform.db import bulk_insert
 from pm_platform.envelope import Envelope, utcnow
 from pm_platform.subjects import check_token
 from pm_platform.telemetry import (
@@ -197,8 +198,9 @@ class UnitOfWork:
                 ],
             )
         if self.events:
-            await self.session.execute(
-                insert(tables.outbox),
+            await bulk_insert(
+                self.session,
+                tables.outbox,
                 [
                     {
                         "event_id": env.id,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import (
@@ -36,7 +36,7 @@ from billing.refund.models import Refund, RefundStatus
 from pm_events.billing import AccountStatusChanged, ChargeRecorded
 from pm_events.dispatch import WorkOrderCompleted
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import bulk_insert, fetch_page
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.errors import Forbidden, NotFound
 from pm_platform.sitetime import DEFAULT_TIMEZONE, day_start, local_date
@@ -295,7 +295,7 @@ async def refresh_statuses(
             correlation_id=correlation_id,
         )
     if inserts:
-        await uow.session.execute(insert(AccountStatus), inserts)
+        await bulk_insert(uow.session, cast(Table, AccountStatus.__table__), inserts)
     if updates:
         await uow.session.execute(update(AccountStatus), updates)  # ORM bulk update by primary key
     return len(inserts) + len(updates)

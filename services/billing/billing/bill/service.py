@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
@@ -36,7 +36,7 @@ from billing.occupancy.service import for_run as occupancy_for_run
 from billing.occupancy.service import not_final_charge
 from pm_events.billing import BillIssued, BillIssuedLine
 from pm_platform.auth import Principal
-from pm_platform.db import fetch_page
+from pm_platform.db import bulk_insert, fetch_page
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
@@ -238,13 +238,13 @@ async def run(
         }
     if not bills:
         return result
-    await session.execute(insert(CHARGES), charges)
+    await bulk_insert(session, CHARGES, charges)
     for unit_id, bill in bills.items():
         ledger = ledgers[unit_id]
         bill["previous_balance_cents"] = ledger.balance_cents
         ledger.charged_cents += bill["charges_cents"]
         bill["amount_due_cents"] = max(ledger.balance_cents, 0)
-    await session.execute(insert(BILLS), [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
+    await bulk_insert(session, BILLS, [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
     for bill in bills.values():
         uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
     await refresh_statuses(
