@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -70,6 +71,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+def where_set(column: str) -> dict[str, Any]:
+    """``Index(..., **where_set("late_fee_of"))``: a partial index of the rows where the column is set, on
+    PostgreSQL and SQLite alike. For a column most rows leave empty, whose inserts then skip the index."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": condition, "sqlite_where": condition}
 
 
 def service_metadata() -> MetaData:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import time
+import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,14 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 def new_id() -> str:
-    """A UUID version 7 (RFC 9562): the Unix time in milliseconds, then 74 random bits. Ids made together sort
-    together, so a run's hundred thousand rows land at the right edge of each primary-key index (a random uuid4
-    touches a random page per row) and an id still cannot be guessed. Hand-written: Python has ``uuid.uuid7`` only
-    from 3.14, and it is RFC 9562's layout in three lines."""
-    random = int.from_bytes(os.urandom(10), "big")
-    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random >> 62 & 0xFFF) << 64 | 0b10 << 62
-    text = f"{value | random & (1 << 62) - 1:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return str(uuid.uuid4())
 
 
 def utcnow() -> datetime:

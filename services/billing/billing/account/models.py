@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.database import Base
 from billing.directory.models import PayerRead, UnitRead
-from pm_platform.db import UtcDateTime
+from pm_platform.db import UtcDateTime, where_set
 from pm_platform.envelope import UtcDatetime
 
 REPAIR = "repair"
@@ -40,9 +40,13 @@ BUCKETS = (("1_30", 1, 30), ("31_60", 31, 60), ("61_90", 61, 90), ("over_90", 91
 class Charge(Base):
     __tablename__ = "charges"
     __table_args__ = (
-        Index("ix_charges_site_unit", "site", "unit_id"),
-        # One charge per unit, fee item and period, however often a period is issued.
+        # One charge per unit, fee item and period, however often a period is issued (and a unit's charges, by
+        # its first columns).
         UniqueConstraint("site", "unit_id", "fee_item", "period", name="uq_charges_unit_fee_period"),
+        # Columns a billing run leaves empty are indexed only where set: its 400,000 rows skip these indexes.
+        Index("ix_charges_late_fee_of", "late_fee_of", **where_set("late_fee_of")),
+        Index("ix_charges_work_order_id", "work_order_id", **where_set("work_order_id")),
+        Index("uq_charges_source_event_id", "source_event_id", unique=True, **where_set("source_event_id")),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(64))
@@ -54,16 +58,16 @@ class Charge(Base):
     period: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM for periodic fees
     fee_item: Mapped[str | None] = mapped_column(String(32))  # the fee item's code, for a billing run's charges
     bill_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the bill that carries it
-    late_fee_of: Mapped[str | None] = mapped_column(String(64), index=True)  # a late fee: the charge it is on
+    late_fee_of: Mapped[str | None] = mapped_column(String(64))  # a late fee: the charge it is on
     waived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a waived late fee no longer counts
     due_date: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str | None] = mapped_column(String(64))
-    work_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    work_order_id: Mapped[str | None] = mapped_column(String(64))
     # Who did a paid repair and their department (dispatch's completion): who may take its cash on site.
     worker: Mapped[str | None] = mapped_column(String(128))
     department: Mapped[str | None] = mapped_column(String(64))
     # The event that caused a repair charge (dispatch.workorder.completed.v1): one charge per event.
-    source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source_event_id: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 

@@ -18,9 +18,10 @@ from pm_platform.envelope import UtcDatetime
 
 class Bill(Base):
     __tablename__ = "bills"
+    # Also the index of a site's bills (its first column).
     __table_args__ = (UniqueConstraint("site", "unit_id", "period", name="uq_bills_unit_period"),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[str] = mapped_column(String(64), index=True)
     period: Mapped[str] = mapped_column(String(7), index=True)
     billing_period_id: Mapped[str] = mapped_column(String(64))  # the run that issued it
