@@ -6,6 +6,7 @@ An ``Event`` is the ``data`` of one event type and major version; its class name
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pydantic import (
@@ -17,10 +18,12 @@ from pydantic import (
 )
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
-# Per model class and order of keys given: whether pydantic writes them in that order by itself. Producers name the
-# fields the same way at each call, so this stays small; what a peer sends in other orders is not remembered past it.
-_WRITTEN_IN_ORDER: dict[tuple[type[BaseModel], tuple[str, ...]], bool] = {}
-_WRITTEN_IN_ORDER_MAX = 4096
+
+@lru_cache(maxsize=4096)  # producers name the fields the same way at each call: a handful of orders per model
+def _written_in_order(model: type[BaseModel], given: tuple[str, ...]) -> bool:
+    """Whether pydantic writes these keys in the order given by itself (declared fields first, then extras)."""
+    fields = model.model_fields
+    return given == tuple(k for k in fields if k in given) + tuple(k for k in given if k not in fields)
 
 
 class Payload(BaseModel):
@@ -44,21 +47,9 @@ class Payload(BaseModel):
         model = handler(data)
         if isinstance(data, dict) and isinstance(model, Payload):
             given = tuple(data)
-            if not cls._written_in_order(given):
+            if not _written_in_order(cls, given):
                 object.__setattr__(model, "__pydantic_private__", {"key_order": given})
         return model
-
-    @classmethod
-    def _written_in_order(cls, given: tuple[str, ...]) -> bool:
-        key = (cls, given)
-        known = _WRITTEN_IN_ORDER.get(key)
-        if known is None:
-            fields = cls.model_fields
-            written = tuple(k for k in fields if k in given) + tuple(k for k in given if k not in fields)
-            known = given == written
-            if len(_WRITTEN_IN_ORDER) < _WRITTEN_IN_ORDER_MAX:
-                _WRITTEN_IN_ORDER[key] = known
-        return known
 
     @model_serializer(mode="wrap")
     def _in_key_order(self, handler: SerializerFunctionWrapHandler) -> Any:

@@ -115,7 +115,7 @@ class UnitOfWork:
         step = self._joined.get(correlation_id) if correlation_id else next(iter(self._joined.values()), None)
         context = otel_context.get_current() if step is None else trace.set_span_in_context(step)
         written = self._written_context
-        if written is not None and (written[0] is context or written[0] == context):
+        if written is not None and written[0] == context:
             return written[1]
         carrier = current_trace_context(context)
         self._written_context = (context, carrier)

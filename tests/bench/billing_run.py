@@ -220,8 +220,7 @@ async def _insert_again(runtime: Runtime, written: dict[Table, list[dict[str, An
     started = time.perf_counter()
     async with runtime.sessionmaker() as session:
         for table, rows in written.items():
-            if rows:
-                await bulk_insert(session, table, rows)
+            await bulk_insert(session, table, rows)
         await session.commit()
     return time.perf_counter() - started
 

@@ -258,7 +258,7 @@ async def refresh_statuses(
     locked first, every ledger is read in one pass (or given: a run knows them) and the changes are written in bulk.
     The number published."""
     await uow.session.flush()
-    table = AccountStatus.__table__
+    table = cast(Table, AccountStatus.__table__)
     held = {
         row.unit_id: (row.balance_cents, row.overdue_cents, row.in_arrears, row.oldest_due)
         for row in (await uow.session.execute(select(table).where(table.c.site == site).with_for_update())).all()
@@ -295,7 +295,7 @@ async def refresh_statuses(
             correlation_id=correlation_id,
         )
     if inserts:
-        await bulk_insert(uow.session, cast(Table, AccountStatus.__table__), inserts)
+        await bulk_insert(uow.session, table, inserts)
     if updates:
         await uow.session.execute(update(AccountStatus), updates)  # ORM bulk update by primary key
     return len(inserts) + len(updates)

@@ -41,7 +41,8 @@ from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
 
-# The tables themselves: a run inserts its rows with Core executemany, without the ORM's per-row bookkeeping.
+# The tables themselves: a run inserts its rows in bulk (pm_platform.db.bulk_insert), without the ORM's per-row
+# bookkeeping.
 CHARGES = cast(Table, Charge.__table__)
 BILLS = cast(Table, Bill.__table__)
 
