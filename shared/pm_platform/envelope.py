@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+# The variant digit of a random UUID for each hex digit drawn there (binary 10xx: 8, 9, a or b).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text, what ``str(uuid.uuid4())`` gives at half its cost: a billing run makes
+    one for every charge, bill and event, and the ``UUID`` object in between was most of it."""
+    digits = os.urandom(16).hex()
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"
 
 
 def utcnow() -> datetime:

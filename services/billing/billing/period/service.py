@@ -29,6 +29,7 @@ from billing.period.models import (
 from pm_platform.auth import Principal
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Conflict, Invalid, NotFound
+from pm_platform.memory import collector_paused
 from pm_platform.uow import UnitOfWork
 
 
@@ -171,25 +172,28 @@ async def issue_period(
         await uow.session.flush()
     # A unit billed on a later issue of the period (sold since, say) gets the same grace from today.
     due_date = max(period.due_date, today + timedelta(days=settings.fee_grace_days))
-    result = await bill_service.run(
-        uow,
-        request.site,
-        request.period,
-        items,
-        billing_period_id=period.id,
-        currency=period.currency,
-        due_date=due_date,
-        today=today,
-    )
-    period.units_charged += result.bills
-    period.total_cents += result.total_cents
-    try:
-        await uow.commit()
-    except IntegrityError:
-        raise Conflict(
-            f"period {request.period} of {request.site} is being issued concurrently; issue it again to see the result",
-            field="period",
-        ) from None
+    # Every row and event of the run stays alive until the commit: the cyclic collector would only walk them.
+    with collector_paused():
+        result = await bill_service.run(
+            uow,
+            request.site,
+            request.period,
+            items,
+            billing_period_id=period.id,
+            currency=period.currency,
+            due_date=due_date,
+            today=today,
+        )
+        period.units_charged += result.bills
+        period.total_cents += result.total_cents
+        try:
+            await uow.commit()
+        except IntegrityError:
+            raise Conflict(
+                f"period {request.period} of {request.site} is being issued concurrently; issue it again to see the "
+                "result",
+                field="period",
+            ) from None
     return PeriodIssued(
         **period_read(period).model_dump(),
         created=created,
