@@ -175,7 +175,7 @@ class Catalog:
         Envelope model itself is not validated again: it was, when it was built."""
         body = envelope.to_json()
         try:
-            document = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+            document = _DECODER.decode(body.decode("utf-8", "surrogatepass"))  # as json.loads reads UTF-8 bytes
         except (ValueError, RecursionError) as exc:
             raise ContractViolation(f"(root): not JSON as written: {type(exc).__name__}: {_clip(str(exc))}") from None
         self._check_document(document)
@@ -191,6 +191,10 @@ def _finite(text: str) -> float:
     if math.isinf(number):
         raise ValueError(f"{_clip(text, 40)} is out of range for a number")
     return number
+
+
+# The decoder a check reads its JSON with, as json.loads(body, parse_constant=..., parse_float=...) builds at each call.
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 
 
 def _clip(text: str, limit: int = 500) -> str:

@@ -118,4 +118,4 @@ class Envelope(BaseModel):
         return ".".join(parts)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)  # model_dump_json's, as bytes

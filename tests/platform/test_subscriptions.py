@@ -82,16 +82,22 @@ async def test_data_the_model_refuses_is_a_contract_violation() -> None:
         await subscriptions.handlers["intake.request.created.v1"](wrong_type, cast(UnitOfWork, None))
 
 
-def test_emit_writes_the_payload_as_given() -> None:
-    """Keys in the producer's order, an explicit null kept, an absent optional field left out."""
+def test_emit_writes_the_payload_given_in_the_contracts_order() -> None:
+    """The fields given, whatever order a producer named them in, in the contract's order (unknown ones after, as
+    given): an explicit null kept, an absent optional field left out; the same event is the same JSON."""
     data = _example("intake.request.created.v1")
-    given = {key: data[key] for key in reversed(list(data))} | {"possible_duplicate_of": None}
+    given = {key: data[key] for key in reversed(list(data))} | {"possible_duplicate_of": None, "added_later": 1}
     given.pop("building", None)
     envelope = _uow("intake").emit(RequestCreated(**given), subject="r", site=data["site"], correlation_id="r")
     assert envelope.type == "intake.request.created.v1"
     assert envelope.dataschema == "urn:pm:contracts:intake.request.created.v1"
-    assert json.dumps(envelope.data) == json.dumps(given)
+    declared = list(CATALOG.schema("intake.request.created.v1")["properties"])
+    assert list(envelope.data) == [key for key in declared if key in given] + ["added_later"]
+    assert envelope.data == given
     assert "building" not in envelope.data
+    in_order = {key: given[key] for key in envelope.data}
+    again = _uow("intake").emit(RequestCreated(**in_order), subject="r", site=data["site"], correlation_id="r")
+    assert json.dumps(again.data) == json.dumps(envelope.data)
 
 
 async def test_an_event_a_handler_cannot_build_is_a_contract_violation() -> None:
