@@ -351,6 +351,32 @@ def test_unit_apportioned_parts_add_up_to_the_whole_each_within_one_of_its_share
     assert apportion(total, dict(reversed(list(weights.items())))) == parts  # the order given changes nothing
 
 
+def largest_remainders(total: int, weights: dict[str, Decimal | int]) -> dict[str, int]:
+    """The rule as written, in exact fractions: each key the whole part of its share, the rest one by one to the
+    largest remainders, a tie to the smaller key."""
+    whole = sum(Fraction(w) for w in weights.values())
+    shares = {key: total * Fraction(w) / whole for key, w in weights.items()}
+    parts = {key: share.numerator // share.denominator for key, share in shares.items()}
+    by_remainder = sorted(weights, key=lambda key: (-(shares[key] - parts[key]), key))
+    for key in by_remainder[: total - sum(parts.values())]:
+        parts[key] += 1
+    return parts
+
+
+@pytest.mark.unit
+@given(
+    total=st.integers(0, 10**9),
+    weights=st.dictionaries(
+        st.text(alphabet="abcdefgh", min_size=1, max_size=4),
+        st.one_of(st.integers(0, 10**6), st.decimals(0, 10**4, places=4, allow_nan=False, allow_infinity=False)),
+        min_size=1,
+        max_size=30,
+    ).filter(lambda w: sum(Fraction(v) for v in w.values()) > 0),
+)
+def test_unit_apportion_is_the_largest_remainder_rule_exactly(total: int, weights: dict[str, Decimal | int]) -> None:
+    assert apportion(total, weights) == largest_remainders(total, weights)
+
+
 @pytest.mark.unit
 def test_unit_a_reading_is_checked_against_the_last_clean_one_and_the_average() -> None:
     history = History(Decimal(130), (Decimal(9), Decimal(11), Decimal(10)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -57,18 +57,21 @@ def apportion(total: int, weights: Mapping[str, Decimal | int]) -> dict[str, int
     gives the same split."""
     if total < 0:
         raise ValueError(f"cannot apportion a negative total {total}")
-    exact = {key: Fraction(weight) for key, weight in weights.items()}
-    if any(weight < 0 for weight in exact.values()):
+    # In whole numbers over one common denominator (a Fraction per unit made a site's split a second): each weight
+    # as n/d, scaled to n * (lcm / d); a part's exact share is total * w / sum(w), its remainder that modulo sum(w).
+    ratios = {key: weight.as_integer_ratio() for key, weight in weights.items()}
+    if any(numerator < 0 for numerator, _ in ratios.values()):
         raise ValueError("a weight is negative")
-    whole = sum(exact.values(), Fraction(0))
+    common = math.lcm(*(denominator for _, denominator in ratios.values())) if ratios else 1
+    scaled = {key: numerator * (common // denominator) for key, (numerator, denominator) in ratios.items()}
+    whole = sum(scaled.values())
     if whole == 0:
         raise ValueError("nothing to apportion by: the weights add up to 0")
     parts: dict[str, int] = {}
-    remainders: list[tuple[Fraction, str]] = []
-    for key, weight in exact.items():
-        share = total * weight / whole
-        parts[key] = share.numerator // share.denominator
-        remainders.append((share - parts[key], key))
+    remainders: list[tuple[int, str]] = []
+    for key, weight in scaled.items():
+        parts[key], remainder = divmod(total * weight, whole)
+        remainders.append((remainder, key))
     left = total - sum(parts.values())
     for _, key in sorted(remainders, key=lambda r: (-r[0], r[1]))[:left]:
         parts[key] += 1
