@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from billing.account.service import timers  # the overdue timers (not the daily dunning run)
+from billing.bill import service as bill_service
 from billing.period.service import due_date_of, fee_cents, fee_due_date, period_of, shift_period
+from pm_events.billing import BillIssued
+from pm_platform.contracts import ContractViolation
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.timers import fire_due
 from tests.services.billing.helpers import HARBOUR_FEES, UNIT, apply_intake, auth, events_of, intake_event
@@ -187,3 +191,36 @@ def test_unit_a_fee_is_area_times_rate_to_whole_fen_rounded_half_up() -> None:
     assert fee_cents(Decimal("89.50"), Decimal("2.80")) == 25060
     assert fee_cents(Decimal("0.125"), Decimal("1")) == 13  # 12.5 fen rounds up
     assert fee_cents(Decimal("0.124"), Decimal("1")) == 12
+
+
+async def test_a_run_whose_event_cannot_be_built_leaves_nothing_and_the_next_run_bills(
+    seeded, issue_day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charges and bills are written while the bills' events are built: when an event fails, the writes still
+    end before the transaction rolls back, and the session is left fit for the next run."""
+    runtime, client = seeded
+    issue_day(date(2026, 9, 28))
+    clerk = auth(runtime)
+    built = bill_service.bill_issued
+    calls: list[str] = []
+
+    def second_fails(bill: dict[str, Any]) -> BillIssued:
+        calls.append(bill["unit_id"])
+        if len(calls) == 2:
+            raise ContractViolation("data/lines: broken on purpose")
+        return built(bill)
+
+    monkeypatch.setattr(bill_service, "YIELD_EVERY", 1)  # the writer runs between every two events
+    monkeypatch.setattr(bill_service, "bill_issued", second_fails)
+    failed = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)
+    assert failed.status_code == 500 and len(calls) == 2
+    nothing = await client.get("/charges", params={"site": "harbour", "period": "2026-10"}, headers=clerk)
+    assert nothing.json()["items"] == []
+    assert await outbox_events(runtime) == []
+
+    monkeypatch.setattr(bill_service, "bill_issued", built)
+    response = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)
+    assert response.status_code == 201, response.text
+    assert response.json()["charged_now"] == 4
+    fees = (await client.get("/charges", params={"site": "harbour", "period": "2026-10"}, headers=clerk)).json()
+    assert {c["unit_id"]: c["amount_cents"] for c in fees["items"]} == HARBOUR_FEES

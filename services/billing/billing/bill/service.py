@@ -4,6 +4,7 @@ A metered item bills each unit's clean consumption of the period plus its shares
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,6 +45,8 @@ from pm_platform.uow import UnitOfWork
 # The tables themselves: a run inserts its rows in bulk (pm_platform.db.bulk_insert), without the ORM's per-row
 # bookkeeping.
 CHARGES = cast(Table, Charge.__table__)
+# How many events a run builds between two turns of the event loop, in which its bulk writes go on (a few ms).
+YIELD_EVERY = 200
 BILLS = cast(Table, Bill.__table__)
 
 
@@ -239,15 +242,29 @@ async def run(
         }
     if not bills:
         return result
-    await bulk_insert(session, CHARGES, charges)
     for unit_id, bill in bills.items():
         ledger = ledgers[unit_id]
         bill["previous_balance_cents"] = ledger.balance_cents
         ledger.charged_cents += bill["charges_cents"]
         bill["amount_due_cents"] = max(ledger.balance_cents, 0)
-    await bulk_insert(session, BILLS, [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
-    for bill in bills.values():
-        uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
+
+    async def write() -> None:
+        await bulk_insert(session, CHARGES, charges)
+        await bulk_insert(session, BILLS, [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
+
+    async def announce() -> None:
+        for count, bill in enumerate(bills.values(), 1):
+            uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the writes go on meanwhile
+
+    # The database takes the charges and bills while the bills' events are built (no statement in between: the
+    # session is the writer's until it ends). The writes finish even when an event cannot be built.
+    writing = asyncio.ensure_future(write())
+    try:
+        await announce()
+    finally:
+        await writing
     await refresh_statuses(
         uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id, ledgers=ledgers
     )
