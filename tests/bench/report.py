@@ -209,7 +209,8 @@ The billing rows run billing's own use case (POST /billing-periods) for next mon
 three fee items and metered water (a meter per unit and per building, read; the building's remainder shared by
 area): every unit's lines, its charges and bill, its ledger for the balance brought forward and its status, one bill
 event and one status event per unit validated into the outbox, in one transaction. The reference is the
-database alone: the same rows (charges, bills, statuses, outbox) deleted and inserted again with executemany.
+database alone: the same rows (charges, bills, statuses, outbox) inserted again as the run does (COPY) into the
+tables emptied as the run found them.
 The front-door tables run the whole stack as `make run` does (nats-server with its users, the five services with
 tracing to files, each on its own database) and send POST /requests at fixed rates whether or not earlier ones were
 answered (an open loop). "created/s" counts the 201s; "dept" is the time until the engineering department's own
