@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import pytest
+from sqlalchemy import select
 
 from billing.directory.models import Party, Unit
-from billing.directory.service import choose_payer
+from billing.directory.service import choose_payer, payers, site_payer_ids, site_units
 from pm_platform.auth import mint_token
 from tests.services.billing.helpers import UNIT, apply_intake, auth, intake_event
 from tests.services.support import outbox_events
@@ -91,6 +94,29 @@ async def test_units_and_parties_are_copied_idempotently_and_stale_events_are_ig
     assert await apply_intake(runtime, moved_out) == "handled"
     account = (await client.get(f"/accounts/{UNIT}", params={"site": "harbour"}, headers=auth(runtime))).json()
     assert account["payer"]["party_id"] == "harbour-A-0101-owner"
+
+
+async def test_a_runs_site_wide_reads_find_the_units_and_payers_the_per_unit_reads_find(seeded) -> None:
+    """A billing run reads a site's units and payers as plain rows in one statement each: the same units, and the
+    same paying party per unit, as the ORM reads the rest of billing uses."""
+    runtime, _ = seeded
+    tenant = intake_event(
+        runtime, "intake.party.upserted.v1", "p-t", party_id=f"{UNIT}-tenant", role="tenant", name="T", pays=True
+    )
+    unnamed = intake_event(
+        runtime, "intake.unit.upserted.v1", "u-n", paying_party_id=None, updated_at="2026-11-23T09:00:00+00:00"
+    )
+    for event in (tenant, unnamed):  # a paying tenant beside the owner, and intake names neither
+        assert await apply_intake(runtime, event) == "handled"
+    async with runtime.sessionmaker() as session:
+        rows = await site_units(session, "harbour")
+        units = (await session.scalars(select(Unit).where(Unit.site == "harbour").order_by(Unit.id))).all()
+        assert [astuple(row) for row in rows] == [
+            (u.id, u.building, u.area_m2, u.use, u.occupied, u.paying_party_id) for u in units
+        ]
+        found = await payers(session, {u.id: u for u in units}, [u.id for u in units])
+        assert await site_payer_ids(session, "harbour", rows) == {unit_id: p.id for unit_id, p in found.items()}
+        assert len(found) < len(units)  # one unit has no payer
 
 
 # --- unit tests: pure rules, no database, no NATS, no app (pytest -m unit) ------------------------

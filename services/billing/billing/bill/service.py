@@ -25,8 +25,8 @@ from billing.account.service import (
 )
 from billing.bill.models import Bill, BillLine, BillRead
 from billing.bill.registers import register_lines
-from billing.directory.models import PHONE_ROLES, Unit, payer_read, unit_read
-from billing.directory.service import payers
+from billing.directory.models import PHONE_ROLES, Unit, UnitFacts, payer_read, unit_read
+from billing.directory.service import payers, site_payer_ids, site_units
 from billing.dunning.service import watch_daily
 from billing.fee.models import MANAGEMENT_FEE_CODE, FeeItem, FeeRate
 from billing.fee.service import billed_in, decimal_text, items_with_rates, line_for, metered_cents, rate_in_force
@@ -126,7 +126,7 @@ def metered_row(
     return context.charge_row(unit_id, bill_id, PERIODIC_FEE, item.code, text, amount_cents)
 
 
-def line_text(item: FeeItem, period: str, unit: Unit, rate: Decimal, months: int) -> str:
+def line_text(item: FeeItem, period: str, unit: UnitFacts, rate: Decimal, months: int) -> str:
     if item.formula == "area":
         text = f"{item.name} {period}: {unit.area_m2} m² x {decimal_text(rate)}"
     else:
@@ -151,7 +151,7 @@ async def run(
     commits."""
     session = uow.session
     result = RunResult()
-    units = (await session.scalars(select(Unit).where(Unit.site == site).order_by(Unit.id))).all()
+    units = await site_units(session, site)
     billed_before = set(
         (await session.scalars(select(Bill.unit_id).where(Bill.site == site, Bill.period == period))).all()
     )
@@ -170,7 +170,7 @@ async def run(
         ).all()
     )
     to_bill = [u for u in units if u.id not in billed_before]
-    paying = await payers(session, {u.id: u for u in to_bill}, [u.id for u in to_bill])
+    payer_ids = await site_payer_ids(session, site, to_bill)
     # Metered items: the whole site's meters and readings of the period at once (the shares take every unit).
     kinds = sorted({item.meter_kind for item, _ in items if item.formula == "metered" and item.meter_kind})
     usage = await usage_for_billing(session, site, period, kinds, units) if kinds and to_bill else {}
@@ -187,9 +187,9 @@ async def run(
     bills: dict[str, dict[str, Any]] = {}
     ledgers: dict[str, Ledger] = {}
     for unit in to_bill:
-        payer = paying.get(unit.id)
+        payer_id = payer_ids.get(unit.id)
         # A unit whose paying party intake named is billed even before that party's copy arrives.
-        if payer is None and not unit.paying_party_id:
+        if payer_id is None and not unit.paying_party_id:
             result.skipped.append((unit.id, "no paying party"))
             continue
         bill_id = new_id()
@@ -233,7 +233,7 @@ async def run(
             "unit_id": unit.id,
             "period": period,
             "billing_period_id": billing_period_id,
-            "payer_party_id": payer.id if payer else unit.paying_party_id,
+            "payer_party_id": payer_id or unit.paying_party_id,
             "currency": currency,
             "charges_cents": sum(line["amount_cents"] for line in lines),
             "due_date": due_date,

@@ -3,6 +3,10 @@ pay. Kept from intake.unit.upserted.v1 / intake.party.upserted.v1 and seeded fro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
 from pydantic import BaseModel
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +37,56 @@ class Unit(UnitCopy, Base):
 class Party(PartyCopy, Base):
     __tablename__ = "parties"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class UnitFacts(Protocol):
+    """What the billing rules read of a unit: a ``Unit``, or a ``UnitRow`` of a site-wide read."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def building(self) -> str: ...
+    @property
+    def area_m2(self) -> Decimal: ...
+    @property
+    def use(self) -> str: ...
+    @property
+    def occupied(self) -> bool: ...
+    @property
+    def paying_party_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """A unit as a plain row: a billing run reads a site's 100,000 units at a fifth of the cost of ORM instances."""
+
+    id: str
+    building: str
+    area_m2: Decimal
+    use: str
+    occupied: bool
+    paying_party_id: str | None
+
+
+class PartyFacts(Protocol):
+    """What choosing a unit's paying party reads of a party: a ``Party``, or a ``PartyRow``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def pays(self) -> bool | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    id: str
+    role: str
+    active: bool
+    pays: bool | None
 
 
 class PayerRead(BaseModel):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.directory.models import Party, Site, Unit
+from billing.directory.models import Party, PartyFacts, PartyRow, Site, Unit, UnitFacts, UnitRow
 from pm_platform import directory
 from pm_platform.envelope import utcnow
 from pm_platform.sitetime import DEFAULT_TIMEZONE, local_date
@@ -65,7 +67,10 @@ async def upsert_party(session: AsyncSession, data: directory.Payload) -> bool:
     return await directory.upsert_party(session, Party, data) is not None
 
 
-def choose_payer(unit: Unit | None, parties: Iterable[Party]) -> Party | None:
+P = TypeVar("P", bound=PartyFacts)
+
+
+def choose_payer(unit: UnitFacts | None, parties: Iterable[P]) -> P | None:
     """The unit's paying party: the one intake names, else an active party marked as paying, else the active
     owner. A party that moved out no longer pays."""
     active = [p for p in parties if p.active]
@@ -80,7 +85,7 @@ def choose_payer(unit: Unit | None, parties: Iterable[Party]) -> Party | None:
     return None
 
 
-async def payers(session: AsyncSession, units: Mapping[str, Unit], unit_ids: Sequence[str]) -> dict[str, Party]:
+async def payers(session: AsyncSession, units: Mapping[str, UnitFacts], unit_ids: Sequence[str]) -> dict[str, Party]:
     """The paying party of each unit id (absent when none is known); ``units`` are the slim units at hand."""
     by_unit = await directory.parties_of_units(session, Party, unit_ids)
     found: dict[str, Party] = {}
@@ -88,4 +93,33 @@ async def payers(session: AsyncSession, units: Mapping[str, Unit], unit_ids: Seq
         payer = choose_payer(units.get(unit_id), by_unit.get(unit_id, []))
         if payer is not None:
             found[unit_id] = payer
+    return found
+
+
+async def site_units(session: AsyncSession, site: str) -> list[UnitRow]:
+    """Every unit of the site, in id order, as plain rows (a billing run's read)."""
+    rows = await session.execute(
+        select(Unit.id, Unit.building, Unit.area_m2, Unit.use, Unit.occupied, Unit.paying_party_id)
+        .where(Unit.site == site)
+        .order_by(Unit.id)
+    )
+    return [UnitRow(*row) for row in rows.all()]
+
+
+async def site_payer_ids(session: AsyncSession, site: str, units: Iterable[UnitFacts]) -> dict[str, str]:
+    """``payers`` for units of one site, by id: their parties read in one statement, as plain rows (a billing run)."""
+    rows = await session.execute(
+        select(Party.unit_id, Party.id, Party.role, Party.active, Party.pays)
+        .join(Unit, Unit.id == Party.unit_id)
+        .where(Unit.site == site)
+        .order_by(Party.id)
+    )
+    by_unit: dict[str, list[PartyRow]] = {}
+    for unit_id, *party in rows.all():
+        by_unit.setdefault(unit_id, []).append(PartyRow(*party))
+    found: dict[str, str] = {}
+    for unit in units:
+        payer = choose_payer(unit, by_unit.get(unit.id, ()))
+        if payer is not None:
+            found[unit.id] = payer.id
     return found

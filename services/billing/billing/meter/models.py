@@ -13,9 +13,10 @@ clean reading before it (or its opening reading), so a flagged month never bills
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, Index, Numeric, String, UniqueConstraint
@@ -89,6 +90,56 @@ class MeterReading(Base):
 
 
 # --- the API -----------------------------------------------------------------------------------------
+
+
+class MeterFacts(Protocol):
+    """What the split of shared meters reads of a meter: a ``Meter``, or a ``MeterRow`` of a site-wide read."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def serial(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def unit_id(self) -> str | None: ...
+    @property
+    def building(self) -> str | None: ...
+    @property
+    def apportion_by(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRow:
+    """A meter as a plain row: a billing run reads every meter of a site, 100,000 and more."""
+
+    id: str
+    kind: str
+    serial: str
+    scope: str
+    unit_id: str | None
+    building: str | None
+    apportion_by: str | None
+
+
+class ReadingFacts(Protocol):
+    """What billing reads of a period's reading: a ``MeterReading``, or a ``ReadingRow``."""
+
+    @property
+    def meter_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def consumption(self) -> Decimal: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    meter_id: str
+    status: str
+    consumption: Decimal
 
 
 class MeterCreate(BaseModel):

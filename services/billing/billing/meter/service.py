@@ -9,13 +9,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.directory.models import Unit
+from billing.directory.models import Unit, UnitFacts
 from billing.fee.service import decimal_text, first_open_period
 from billing.meter.models import (
     ABNORMAL_FACTOR,
@@ -28,14 +28,18 @@ from billing.meter.models import (
     ListedStatus,
     Meter,
     MeterCreate,
+    MeterFacts,
     MeterKind,
     MeterRead,
     MeterReading,
+    MeterRow,
     MeterScope,
     MeterUpdate,
     ReadingConfirm,
     ReadingCreate,
+    ReadingFacts,
     ReadingRead,
+    ReadingRow,
     ReadingSource,
     ReadingStatus,
     SharePart,
@@ -128,7 +132,7 @@ def restate(meter: Meter, history: History, readings: Sequence[MeterReading]) ->
 SPLITS: dict[str, ApportionBy] = {"area": "area", "household": "household", "equal": "equal"}
 
 
-def weight_of(unit: Unit, method: str) -> Decimal:
+def weight_of(unit: UnitFacts, method: str) -> Decimal:
     if method == "area":
         return Decimal(unit.area_m2)
     if method == "household":
@@ -136,18 +140,21 @@ def weight_of(unit: Unit, method: str) -> Decimal:
     return Decimal(1)
 
 
-def meter_tree(meters: Sequence[Meter], building_of: Mapping[str, str]) -> dict[str, list[Meter]]:
+M = TypeVar("M", bound=MeterFacts)
+
+
+def meter_tree(meters: Sequence[M], building_of: Mapping[str, str]) -> dict[str, list[M]]:
     """Each shared meter's sub-meters, among ``meters`` (one kind, active): a building meter's are the unit meters
     of its building; a site meter's are the building meters and the unit meters of buildings without one."""
-    unit_meters: dict[str, list[Meter]] = {}
-    building_meters: dict[str, Meter] = {}
+    unit_meters: dict[str, list[M]] = {}
+    building_meters: dict[str, M] = {}
     for meter in meters:
         building = building_of.get(meter.unit_id or "")
         if meter.scope == "unit" and building is not None:
             unit_meters.setdefault(building, []).append(meter)
         elif meter.scope == "building" and meter.building is not None:
             building_meters[meter.building] = meter
-    tree: dict[str, list[Meter]] = {}
+    tree: dict[str, list[M]] = {}
     for meter in meters:
         if meter.scope == "building" and meter.building is not None:
             tree[meter.id] = unit_meters.get(meter.building, [])
@@ -161,7 +168,7 @@ def meter_tree(meters: Sequence[Meter], building_of: Mapping[str, str]) -> dict[
 class Split:
     """A shared meter's period: what it measured less its sub-meters, split to the units of its scope, or held."""
 
-    meter: Meter
+    meter: MeterFacts
     method: ApportionBy
     weights: dict[str, Decimal]
     consumption: Decimal | None = None
@@ -177,7 +184,7 @@ class Split:
 
 
 def split_shared(
-    shared: Meter, subs: Sequence[Meter], readings: Mapping[str, MeterReading], sharing: Sequence[Unit]
+    shared: MeterFacts, subs: Sequence[MeterFacts], readings: Mapping[str, ReadingFacts], sharing: Sequence[UnitFacts]
 ) -> Split:
     """Split ``shared``'s consumption less its sub-meters' among ``sharing`` (the units of its scope) by its method,
     in hundredths, exactly. Held (nothing split) unless the shared meter and every sub-meter were read cleanly."""
@@ -216,10 +223,12 @@ class KindUsage:
         return self.own.get(unit_id, Decimal(0)), self.shares.get(unit_id, Decimal(0))
 
 
-def splits_of(meters: Sequence[Meter], readings: Mapping[str, MeterReading], units: Sequence[Unit]) -> list[Split]:
+def splits_of(
+    meters: Sequence[MeterFacts], readings: Mapping[str, ReadingFacts], units: Sequence[UnitFacts]
+) -> list[Split]:
     """Every shared meter's split among ``meters`` (one kind)."""
     building_of = {unit.id: unit.building for unit in units}
-    by_building: dict[str, list[Unit]] = {}
+    by_building: dict[str, list[UnitFacts]] = {}
     for unit in units:
         by_building.setdefault(unit.building, []).append(unit)
     tree = meter_tree(meters, building_of)
@@ -236,7 +245,7 @@ def splits_of(meters: Sequence[Meter], readings: Mapping[str, MeterReading], uni
 
 
 def kind_usage(
-    kind: str, meters: Sequence[Meter], readings: Mapping[str, MeterReading], units: Sequence[Unit]
+    kind: str, meters: Sequence[MeterFacts], readings: Mapping[str, ReadingFacts], units: Sequence[UnitFacts]
 ) -> KindUsage:
     of_kind = [m for m in meters if m.kind == kind]
     usage = KindUsage()
@@ -387,20 +396,33 @@ async def period_readings(session: AsyncSession, site: str, period: str) -> dict
 
 
 async def usage_for_billing(
-    session: AsyncSession, site: str, period: str, kinds: Sequence[str], units: Sequence[Unit]
+    session: AsyncSession, site: str, period: str, kinds: Sequence[str], units: Sequence[UnitFacts]
 ) -> dict[str, KindUsage]:
     """Per meter kind, each unit's clean consumption in the period and its shares of the shared meters: two
-    statements for the whole site (its meters, its readings of the period)."""
-    meters = (
-        await session.scalars(
-            select(Meter).where(Meter.site == site, Meter.active.is_(True), Meter.kind.in_(list(kinds)))
+    statements for the whole site (its meters, its readings of the period), read as plain rows."""
+    meters = [
+        MeterRow(*row)
+        for row in await session.execute(
+            select(Meter.id, Meter.kind, Meter.serial, Meter.scope, Meter.unit_id, Meter.building, Meter.apportion_by)
+            .where(Meter.site == site, Meter.active.is_(True), Meter.kind.in_(list(kinds)))
+            .order_by(Meter.id)
         )
-    ).all()
-    readings = await period_readings(session, site, period)
+    ]
+    readings = {
+        row.meter_id: row
+        for row in (
+            ReadingRow(*row)
+            for row in await session.execute(
+                select(MeterReading.meter_id, MeterReading.status, MeterReading.consumption).where(
+                    MeterReading.site == site, MeterReading.period == period
+                )
+            )
+        )
+    }
     return {kind: kind_usage(kind, meters, readings, units) for kind in kinds}
 
 
-def split_read(split: Split, building_units: Sequence[Unit]) -> SplitRead:
+def split_read(split: Split, building_units: Sequence[UnitFacts]) -> SplitRead:
     in_building = [unit.id for unit in building_units if unit.id in split.weights]
     parts = [
         SharePart(
