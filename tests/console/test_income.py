@@ -1,7 +1,7 @@
 """Other income in a real Chromium against the real stack: a manager signs an advertising contract with an outside
 renter (a form the console cannot read refused by its input); the clerk takes the rent of an unpaid month with
-billing's receipt (the same month again is refused by the contract, in billing's words), finds the receipt among
-the month's and voids it with the reason; an agent has no such screen."""
+billing's receipt (the same month again is refused by the contract, in billing's words) and prints it, finds the
+receipt among the month's and voids it with the reason (printed again, it says void); an agent has no such screen."""
 
 # Chinese labels use Chinese (full-width) punctuation.
 # ruff: noqa: RUF001
@@ -60,6 +60,19 @@ def test_a_manager_signs_a_contract_and_the_clerk_takes_and_voids_its_rent(page:
     contract = page.locator("#contracts tbody tr", has_text=tag)
     expect(contract).to_contain_text("已缴清")
 
+    # The receipt to print or hand over: the renter as the payer, the month's rent, no unit.
+    receipt.get_by_role("link", name=f"打印收据 {receipt_no}").click()
+    expect(page.locator("#receipt")).to_have_attribute("data-state", "valid")
+    expect(page.locator(".receipt-no")).to_contain_text(receipt_no)
+    expect(page.locator("#receipt-payer")).to_have_text(f"Acme Media {tag}")
+    expect(page.locator("#receipt-items")).to_contain_text(f"{month_start:%Y-%m}")
+    expect(page.locator("#receipt-figures")).to_contain_text("¥1,500.00")
+    expect(page.locator("#receipt-capitals")).to_have_text("壹仟伍佰元整")
+    expect(page.locator("#receipt-unit")).to_have_count(0)
+    expect(page.locator("#receipt")).not_to_contain_text("None")
+    page.get_by_role("link", name="返回经营收入").click()
+    expect(page.get_by_role("heading", name=SCREEN, exact=True)).to_be_visible()
+
     # The same month again (a form open in another tab): billing refuses it, by the contract.
     page.evaluate("html => { document.body.insertAdjacentHTML('beforeend', html); }", stale)
     page.locator("body > form").last.evaluate("form => form.submit()")
@@ -72,6 +85,10 @@ def test_a_manager_signs_a_contract_and_the_clerk_takes_and_voids_its_rent(page:
     expect(page.locator("#income-notice")).to_contain_text("收据已作废")
     expect(page.locator(f"#receipt-{receipt_no}")).to_have_class("voided")
     expect(page.locator(f"#receipt-{receipt_no}")).to_contain_text("已于")
+    page.locator(f"#receipt-{receipt_no}").get_by_role("link").click()  # printed again, it says void
+    expect(page.locator("#receipt")).to_have_attribute("data-state", "void")
+    expect(page.locator("#void-stamp")).to_be_visible()
+    expect(page.locator("#receipt")).to_contain_text("收错了付款方式")
 
     page.context.clear_cookies()
     sign_in(page, "agent.harbour")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
 from console.billing.rules import parse_amount
-from console.billing.views import SiteQuery, chosen, render, site_choices
+from console.billing.views import SiteQuery, chosen, render, render_receipt, site_choices
 from console.permissions import RECEIVE_CASH, SEE_BILLING, TAKE_CASH_ON_SITE
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
@@ -119,16 +119,11 @@ async def take_cash(
 async def cash_receipt(page: SignedInPage, receipt_id: Id) -> Response:
     """The receipt to print or show the owner, as the counter's (billing/receipt.html)."""
     page.require(TAKE_CASH_ON_SITE)
-    services = services_of(page.request)
     try:
-        found = await services.get("billing", f"/cash-receipts/{receipt_id}/receipt", page.token)
+        found = await services_of(page.request).get("billing", f"/cash-receipts/{receipt_id}/receipt", page.token)
     except ServiceError as exc:
         return render(page, "billing/receipt.html", exc, receipt=None, back_url="/work/cash")
-    try:  # the issuing service centre's name; the receipt still prints with the site's code without it
-        site = await services.get("intake", f"/sites/{found['payment']['site']}", page.token)
-    except ServiceError:
-        site = None
-    return render(page, "billing/receipt.html", receipt=found, site=site, back_url="/work/cash", back_label="cash.back")
+    return await render_receipt(page, found, back_url="/work/cash", back_label="cash.back")
 
 
 # --- the clerk: each worker's cash of the day, counted and handed over ----------------------------------------

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from console.billing.rules import parse_amount
-from console.billing.views import SiteQuery, chosen, render, site_choices
+from console.billing.views import SiteQuery, chosen, render, render_receipt, site_choices
 from console.permissions import MANAGE_RENTALS, RECORD_PAYMENT, SEE_INCOME, VOID_PAYMENT
 from console.services import ServiceError
 from console.web import Listing, Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
@@ -186,3 +186,28 @@ async def void_receipt(page: SignedInPage, income_id: IdPath) -> Response:
     except ServiceError as exc:
         return await _refused(page, site, f"void-{income_id}", exc, month=month)
     return redirect(f"/billing/income?{urlencode({'site': site, 'month': month, 'notice': 'voided'})}")
+
+
+def income_receipt(found: dict[str, Any]) -> dict[str, Any]:
+    """Billing's income receipt in the shape of a payment's receipt (billing/receipt.html): the payer as named, no
+    unit, the one thing paid for."""
+    return {
+        "payment": {**found, "unit_id": None, "recorded_at": found["received_at"]},
+        "items": [{"item": found["item"], "period": found["period"], "amount_cents": found["amount_cents"]}],
+        "payer": {"name": found["payer"]},
+        "unit": None,
+        "credit_cents": 0,
+    }
+
+
+@router.get("/income/receipts/{income_id}")
+async def print_receipt(page: SignedInPage, income_id: IdPath) -> Response:
+    """An income receipt (收据) to print or hand over: temporary parking at the gate, an outside renter's rent."""
+    page.require(SEE_INCOME)
+    back = "/billing/income"
+    try:
+        found = await services_of(page.request).get("billing", f"/income-receipts/{quote(income_id)}", page.token)
+    except ServiceError as exc:
+        return render(page, "billing/receipt.html", exc, receipt=None, back_url=back)
+    back = f"/billing/income?{urlencode({'site': found['site']})}"
+    return await render_receipt(page, income_receipt(found), back_url=back, back_label="income.receipt.back")

@@ -394,20 +394,27 @@ async def decide_refund(
     return redirect(f"/billing/refunds?site={quote(site)}")
 
 
+async def render_receipt(
+    page: Page, found: dict[str, Any], back_url: str | None = None, back_label: str | None = None
+) -> Response:
+    """A receipt to print (billing/receipt.html: ``payment``, its ``items``, ``payer`` and ``unit``), headed with the
+    issuing service centre's name; without intake it still prints, with the site's code."""
+    site: dict[str, Any] | None = None
+    try:
+        site = await services_of(page.request).get("intake", f"/sites/{quote(found['payment']['site'])}", page.token)
+    except ServiceError:
+        site = None
+    return render(page, "billing/receipt.html", receipt=found, site=site, back_url=back_url, back_label=back_label)
+
+
 @router.get("/payments/{payment_id}/receipt")
 async def receipt(page: SignedInPage, payment_id: Annotated[str, Path(max_length=64)]) -> Response:
     page.require(SEE_BILLING)
-    services = services_of(page.request)
     try:
-        found = await services.get("billing", f"/payments/{payment_id}/receipt", page.token)
+        found = await services_of(page.request).get("billing", f"/payments/{payment_id}/receipt", page.token)
     except ServiceError as exc:
         return render(page, "billing/receipt.html", exc, receipt=None)
-    site: dict[str, Any] | None = None
-    try:  # the issuing service centre's name; the receipt still prints with the site's code without it
-        site = await services.get("intake", f"/sites/{found['payment']['site']}", page.token)
-    except ServiceError:
-        site = None
-    return render(page, "billing/receipt.html", receipt=found, site=site)
+    return await render_receipt(page, found)
 
 
 # --- arrears and collection -------------------------------------------------------------------------------
