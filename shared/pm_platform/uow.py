@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,7 @@ class UnitOfWork:
         # The trace context last written out, and the context it was written from: a run emitting 100,000 events
         # in one span writes it once (the propagators' inject is a few microseconds per event).
         self._written_context: tuple[otel_context.Context, dict[str, str]] | None = None
+        self._outbox_written = 0  # how many of ``events`` have their outbox row written in this transaction
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self.runtime.sessionmaker()
@@ -194,7 +196,44 @@ class UnitOfWork:
         self._received.append((consumer, envelope))
         self._remember_trace(envelope.correlationid, envelope.traceparent)
 
+    async def write_outbox(self, now: datetime | None = None) -> None:
+        """Write the outbox rows of the events emitted since the last write, in this transaction (``commit`` writes
+        the rest; a rollback drops them all): a bulk job writes one batch while it builds the next."""
+        pending = self.events[self._outbox_written :]
+        self._outbox_written = len(self.events)
+        now = now or utcnow()
+        rows: list[dict[str, object]] = []
+        for env in pending:
+            context = self._trace_context.get(env.id, {})
+            rows.append(
+                {
+                    "event_id": env.id,
+                    "subject": env.nats_subject,
+                    "type": env.type,
+                    "payload": (self._bodies.get(env.id) or env.to_json()).decode(),
+                    "traceparent": env.traceparent,
+                    "tracestate": context.get("tracestate"),
+                    "baggage": context.get("baggage"),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+        await bulk_insert(self.session, self.runtime.tables.outbox, rows)
+
     async def commit(self) -> None:
+        try:
+            await self._write_and_commit()
+        except BaseException:
+            self._outbox_written = 0  # the outbox rows went with the transaction: a retry writes them all again
+            raise
+        if self.events:
+            self.runtime.outbox_written.set()
+        self._received.clear()
+        self._request_traces.clear()
+
+    async def _write_and_commit(self) -> None:
         now = utcnow()
         tables = self.runtime.tables
         if self._received:
@@ -205,27 +244,7 @@ class UnitOfWork:
                     for consumer, env in self._received
                 ],
             )
-        if self.events:
-            await bulk_insert(
-                self.session,
-                tables.outbox,
-                [
-                    {
-                        "event_id": env.id,
-                        "subject": env.nats_subject,
-                        "type": env.type,
-                        "payload": (self._bodies.get(env.id) or env.to_json()).decode(),
-                        "traceparent": env.traceparent,
-                        "tracestate": self._trace_context.get(env.id, {}).get("tracestate"),
-                        "baggage": self._trace_context.get(env.id, {}).get("baggage"),
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                        "next_attempt_at": now,
-                    }
-                    for env in self.events
-                ],
-            )
+        await self.write_outbox(now)
         if self._request_traces:
             # Sorted, so that concurrent transactions take the keys in one order (no deadlock on PostgreSQL).
             await self.session.execute(
@@ -236,10 +255,6 @@ class UnitOfWork:
                 ],
             )
         await self.session.commit()
-        if self.events:
-            self.runtime.outbox_written.set()
-        self._received.clear()
-        self._request_traces.clear()
 
 
 def _insert_if_absent(table: Table, dialect: str) -> Insert:

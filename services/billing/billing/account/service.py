@@ -7,7 +7,8 @@ period a payment counts towards."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal, cast
@@ -43,6 +44,9 @@ from pm_platform.sitetime import DEFAULT_TIMEZONE, day_start, local_date
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
+# How many rows or events a bulk job (a site's run, a due day) builds between two turns of the event loop, in which
+# its pending writes go on (a few milliseconds of work).
+YIELD_EVERY = 200
 OVERDUE_TIMER = "account.falls_overdue"
 # A billing run's charges all fall due on one day: one timer for the site and that day, not one per unit.
 SITE_OVERDUE_TIMER = "account.site_falls_overdue"
@@ -253,10 +257,13 @@ async def refresh_statuses(
     today: date,
     correlation_id: str | None = None,
     ledgers: Mapping[str, Ledger] | None = None,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """``refresh_status`` for many units of a site at once (a billing run, a due day): the site's status rows are
     locked first, every ledger is read in one pass (or given: a run knows them) and the changes are written in bulk.
-    The number published."""
+    ``meanwhile`` is a write the caller has pending (a run's outbox rows so far): it goes on on the session while the
+    statuses and their events are built (the event loop turns every ``YIELD_EVERY`` units), and ends before the
+    session is used again, whatever happens. The number published."""
     await uow.session.flush()
     table = cast(Table, AccountStatus.__table__)
     held = {
@@ -271,29 +278,38 @@ async def refresh_statuses(
     now = utcnow()
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
-    for unit_id in sorted(wanted):
-        ledger = ledgers.get(unit_id) or settle(today, [], [], DEFAULT_TIMEZONE)
-        current = (ledger.balance_cents, ledger.overdue_cents, ledger.overdue_cents > 0, ledger.oldest_due)
-        if current == held.get(unit_id, (0, 0, False, None)):
-            continue
-        row = dict(zip(("balance_cents", "overdue_cents", "in_arrears", "oldest_due"), current, strict=True))
-        (updates if unit_id in held else inserts).append({"unit_id": unit_id, "site": site, "updated_at": now, **row})
-        uow.emit(
-            AccountStatusChanged(
-                unit_id=unit_id,
+    writing = asyncio.ensure_future(meanwhile()) if meanwhile else None
+    try:
+        for count, unit_id in enumerate(sorted(wanted), 1):
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            ledger = ledgers.get(unit_id) or settle(today, [], [], DEFAULT_TIMEZONE)
+            current = (ledger.balance_cents, ledger.overdue_cents, ledger.overdue_cents > 0, ledger.oldest_due)
+            if current == held.get(unit_id, (0, 0, False, None)):
+                continue
+            row = dict(zip(("balance_cents", "overdue_cents", "in_arrears", "oldest_due"), current, strict=True))
+            (updates if unit_id in held else inserts).append(
+                {"unit_id": unit_id, "site": site, "updated_at": now, **row}
+            )
+            uow.emit(
+                AccountStatusChanged(
+                    unit_id=unit_id,
+                    site=site,
+                    balance_cents=ledger.balance_cents,
+                    overdue_cents=ledger.overdue_cents,
+                    in_arrears=ledger.overdue_cents > 0,
+                    oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+                    currency=ledger.charges[0].currency if ledger.charges else currency,
+                    reason=reason,
+                    updated_at=now.isoformat(),
+                ),
+                subject=unit_id,
                 site=site,
-                balance_cents=ledger.balance_cents,
-                overdue_cents=ledger.overdue_cents,
-                in_arrears=ledger.overdue_cents > 0,
-                oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
-                currency=ledger.charges[0].currency if ledger.charges else currency,
-                reason=reason,
-                updated_at=now.isoformat(),
-            ),
-            subject=unit_id,
-            site=site,
-            correlation_id=correlation_id,
-        )
+                correlation_id=correlation_id,
+            )
+    finally:
+        if writing is not None:
+            await writing
     if inserts:
         await bulk_insert(uow.session, table, inserts)
     if updates:

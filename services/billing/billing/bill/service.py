@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
 from billing.account.service import (
+    YIELD_EVERY,
     Ledger,
     check_owner,
     refresh_statuses,
@@ -45,8 +46,6 @@ from pm_platform.uow import UnitOfWork
 # The tables themselves: a run inserts its rows in bulk (pm_platform.db.bulk_insert), without the ORM's per-row
 # bookkeeping.
 CHARGES = cast(Table, Charge.__table__)
-# How many events a run builds between two turns of the event loop, in which its bulk writes go on (a few ms).
-YIELD_EVERY = 200
 BILLS = cast(Table, Bill.__table__)
 
 
@@ -265,8 +264,15 @@ async def run(
         await announce()
     finally:
         await writing
-    await refresh_statuses(
-        uow, site, list(bills), reason="period_issued", today=today, correlation_id=billing_period_id, ledgers=ledgers
+    await refresh_statuses(  # the bills' events go to the outbox while the statuses and their events are built
+        uow,
+        site,
+        list(bills),
+        reason="period_issued",
+        today=today,
+        correlation_id=billing_period_id,
+        ledgers=ledgers,
+        meanwhile=uow.write_outbox,
     )
     await watch_site_due_date(uow, site, due_date)
     await watch_daily(uow, site)  # from the first bills on, the ladder runs every morning by itself
