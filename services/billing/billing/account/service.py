@@ -194,6 +194,23 @@ async def unit_ledger(session: AsyncSession, site: str, unit_id: str, as_of: dat
 # --- status: published when it changes ---------------------------------------------------------------
 
 
+def status_changed(
+    unit_id: str, site: str, ledger: Ledger, currency: str, reason: StatusReason, now: datetime
+) -> AccountStatusChanged:
+    """billing.account.status_changed.v1 for a unit's ledger as it stands now."""
+    return AccountStatusChanged(
+        unit_id=unit_id,
+        site=site,
+        balance_cents=ledger.balance_cents,
+        overdue_cents=ledger.overdue_cents,
+        in_arrears=ledger.overdue_cents > 0,
+        oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
+        currency=currency,
+        reason=reason,
+        updated_at=now.isoformat(),
+    )
+
+
 async def refresh_status(
     uow: UnitOfWork,
     site: str,
@@ -229,17 +246,7 @@ async def refresh_status(
     status.updated_at = now
     currency = ledger.charges[0].currency if ledger.charges else await site_currency(uow.session, site)
     uow.emit(
-        AccountStatusChanged(
-            unit_id=unit_id,
-            site=site,
-            balance_cents=ledger.balance_cents,
-            overdue_cents=ledger.overdue_cents,
-            in_arrears=in_arrears,
-            oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
-            currency=currency,
-            reason=reason,
-            updated_at=now.isoformat(),
-        ),
+        status_changed(unit_id, site, ledger, currency, reason, now),
         subject=unit_id,
         site=site,
         caused_by=caused_by,
@@ -292,16 +299,8 @@ async def refresh_statuses(
                 {"unit_id": unit_id, "site": site, "updated_at": now, **row}
             )
             uow.emit(
-                AccountStatusChanged(
-                    unit_id=unit_id,
-                    site=site,
-                    balance_cents=ledger.balance_cents,
-                    overdue_cents=ledger.overdue_cents,
-                    in_arrears=ledger.overdue_cents > 0,
-                    oldest_due=ledger.oldest_due.isoformat() if ledger.oldest_due else None,
-                    currency=ledger.charges[0].currency if ledger.charges else currency,
-                    reason=reason,
-                    updated_at=now.isoformat(),
+                status_changed(
+                    unit_id, site, ledger, ledger.charges[0].currency if ledger.charges else currency, reason, now
                 ),
                 subject=unit_id,
                 site=site,

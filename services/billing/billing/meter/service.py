@@ -409,13 +409,10 @@ async def usage_for_billing(
         )
     ]
     readings = {
-        row.meter_id: row
-        for row in (
-            ReadingRow(*row)
-            for row in await session.execute(
-                select(MeterReading.meter_id, MeterReading.status, MeterReading.consumption).where(
-                    MeterReading.site == site, MeterReading.period == period
-                )
+        row.meter_id: ReadingRow(*row)
+        for row in await session.execute(
+            select(MeterReading.meter_id, MeterReading.status, MeterReading.consumption).where(
+                MeterReading.site == site, MeterReading.period == period
             )
         )
     }
