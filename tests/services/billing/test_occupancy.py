@@ -309,3 +309,78 @@ async def test_a_move_out_in_a_period_not_billed_yet_is_charged_its_occupied_day
     december = await fee_lines(runtime, "2026-12")
     assert A0102 not in december  # nothing left to bill it for December
     assert december[UNIT] == [("Property management fee 2026-12: 89.50 m² x 2.8", HARBOUR_FEES[UNIT])]
+
+
+async def test_the_run_bills_a_moved_out_units_shared_water_and_the_water_after_its_final_reading(
+    seeded, issue_day
+) -> None:
+    """A move-out charges the leaving party its own meter to the final reading; the period's run bills the rest of
+    the unit's period to its paying party: the shares of the shared meter (公摊) and what the meter measured after
+    the final reading, at the tariff of the whole period, less what the settlement charged."""
+    runtime, client = seeded
+    clerk = auth(runtime)
+    manager = auth(runtime, roles=("manager",), subject="manager.harbour")
+    issue_day(date(2026, 11, 28))
+    await issue(client, runtime, "2026-11")
+    water = {
+        "code": "water",
+        "name": "Water",
+        "formula": "metered",
+        "meter_kind": "water",
+        "rate": "0",
+        "tiers": [{"up_to": "10", "rate": "3.5"}, {"up_to": None, "rate": "5"}],
+    }
+    assert (await client.post("/sites/harbour/fee-items", json=water, headers=manager)).status_code == 201
+    meters: dict[str, str] = {}
+    for serial, unit_id, opening, scope in (
+        ("W-A0101", UNIT, "100", "unit"),
+        ("W-A0102", A0102, "200", "unit"),
+        ("W-A1201", A1201, "50", "unit"),
+        ("W-A", None, "1000", "building"),
+    ):
+        place = {"unit_id": unit_id} if unit_id else {"building": "A"}
+        body = {"kind": "water", "serial": serial, "opening_reading": opening, "scope": scope, **place}
+        created = await client.post("/sites/harbour/meters", json=body, headers=clerk)
+        assert created.status_code == 201, created.text
+        meters[serial] = created.json()["id"]
+
+    # Moving out on 10 December with the water meter at 106: 6 m³ x 3.50 = 21.00 charged to the leaving party.
+    issue_day(date(2026, 12, 10))
+    requested = intake_event(
+        runtime,
+        REQUESTED,
+        "evt-mo-3",
+        settlement_id="mo-3",
+        move_out_date="2026-12-10",
+        final_readings=[{"meter": "water", "value": "106"}],
+    )
+    assert await apply_intake(runtime, requested) == "handled"
+    finals = (await occupancy(client, runtime))["final_charges"]
+    assert [(f["kind"], f["period"], f["amount_cents"]) for f in finals if f["kind"] == "metered"] == [
+        ("metered", "2026-12", 2100)
+    ]
+
+    # December is read at the month's end: A-0101's meter went on to 112 (6 m³ after the move-out), and the building
+    # meter measured 9 m³ more than its unit meters (44 less 12 + 15 + 8), shared by area: 2.29, 3.07 and 3.64.
+    for serial, value in (("W-A0101", "112"), ("W-A0102", "215"), ("W-A1201", "58"), ("W-A", "1044")):
+        response = await client.post(
+            f"/meters/{meters[serial]}/readings", json={"period": "2026-12", "value": value}, headers=clerk
+        )
+        assert response.status_code == 201, response.text
+    issue_day(date(2026, 12, 28))
+    await issue(client, runtime, "2026-12")
+    december = await fee_lines(runtime, "2026-12")
+    # A-0101's period: 14.29 m³ (12 + 2.29 shared) = 10 x 3.50 + 4.29 x 5.00 = 56.45, less the 21.00 settled. Its
+    # management fee was settled to the move-out day: the water is all its December bill holds.
+    assert december[UNIT] == [
+        ("Water 2026-12: 14.29 (12.00 + 2.29 shared), less 21.00 charged at the move-out", 5645 - 2100)
+    ]
+    # A unit without a move-out: 18.07 m³ (15 + 3.07) = 35.00 + 8.07 x 5.00 = 75.35.
+    assert ("Water 2026-12: 18.07 (15.00 + 3.07 shared)", 7535) in december[A0102]
+    # The building's water is billed whole: every unit's period at the tariff, whoever paid which part.
+    async with runtime.sessionmaker() as session:
+        water_charges = (await session.scalars(select(Charge).where(Charge.fee_item == "water"))).all()  # December's
+    billed: dict[str, int] = {}
+    for charge in water_charges:
+        billed[charge.unit_id] = billed.get(charge.unit_id, 0) + charge.amount_cents
+    assert billed == {UNIT: 5645, A0102: 7535, A1201: 4320}  # 11.64 m³ (8 + 3.64) = 35.00 + 1.64 x 5.00

@@ -105,24 +105,41 @@ async def items_billed_in(session: AsyncSession, site: str, period: str) -> list
     return billed
 
 
-def metered_text(item: FeeItem, period: str, own: Decimal, share: Decimal) -> str:
+def metered_text(item: FeeItem, period: str, own: Decimal, share: Decimal, settled_cents: int | None = None) -> str:
     quantity = f"{own + share:.2f}" + (f" ({own:.2f} + {share:.2f} shared)" if share else "")
-    return f"{item.name} {period}: {quantity}"[:120]
+    less = f", less {Decimal(settled_cents).scaleb(-2):.2f} charged at the move-out" if settled_cents else ""
+    return f"{item.name} {period}: {quantity}{less}"[:120]
 
 
 def metered_row(
-    context: RunContext, unit_id: str, bill_id: str, item: FeeItem, rate: FeeRate, usage: KindUsage
+    context: RunContext,
+    unit_id: str,
+    bill_id: str,
+    item: FeeItem,
+    rate: FeeRate,
+    usage: KindUsage,
+    settled_cents: int | None = None,
 ) -> dict[str, Any] | str | None:
     """A unit's metered charge: the row, why it has none this period (a reading flagged or missing), or None when
-    it measured nothing."""
+    it measured nothing or a move-out's settlement charged it all.
+
+    A move-out charges the leaving party its own meter up to the final reading; the period's shares of the shared
+    meters (公摊), known only once the period is read, and what the meter measured after the final reading fall to
+    the unit's paying party of the run: the period's whole quantity at the tariff, less what the settlement charged
+    (the tiers count the unit's period once, whoever pays which part)."""
     if unit_id in usage.held:
         return f"{item.code}: {usage.held[unit_id]}"
     own, share = usage.quantity(unit_id)
-    amount_cents = metered_cents(own + share, rate) if own + share > 0 else 0
+    amount_cents = (metered_cents(own + share, rate) if own + share > 0 else 0) - (settled_cents or 0)
     if amount_cents <= 0:
         return None
-    text = metered_text(item, context.period, own, share)
-    return context.charge_row(unit_id, bill_id, PERIODIC_FEE, item.code, text, amount_cents)
+    text = metered_text(item, context.period, own, share, settled_cents)
+    row = context.charge_row(unit_id, bill_id, PERIODIC_FEE, item.code, text, amount_cents)
+    if settled_cents:
+        # The settlement's charge is the period's (one per unit, item and period); the rest carries no period, as a
+        # move-out's credit does, and the bill ties it to the period.
+        row["period"] = None
+    return row
 
 
 def line_text(item: FeeItem, period: str, unit: UnitFacts, rate: Decimal, months: int) -> str:
@@ -196,15 +213,17 @@ async def run(
 
         lines: list[dict[str, Any]] = []
         for item, rate in items:
-            if occupancy.settled(unit.id, item.code):
-                continue  # charged to the move-out day by the leaving party's settlement
+            settled_cents = occupancy.settled(unit.id, item.code)
             if item.formula == "metered":
-                metered = metered_row(context, unit.id, bill_id, item, rate, usage[item.meter_kind or ""])
+                kind_usage = usage[item.meter_kind or ""]
+                metered = metered_row(context, unit.id, bill_id, item, rate, kind_usage, settled_cents)
                 if isinstance(metered, str):
                     result.skipped.append((unit.id, metered))
                 elif metered is not None:
                     lines.append(metered)
                 continue
+            if settled_cents is not None:
+                continue  # charged to the move-out day by the leaving party's settlement
             # Only the occupied days of the span when a move-in or move-out falls inside it (at the occupied rate).
             share = occupancy.share(unit.id, item.cycle_months)
             occupied = unit.occupied or share is not None

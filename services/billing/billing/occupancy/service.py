@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
@@ -95,18 +95,19 @@ async def moved_out(uow: UnitOfWork, data: OccupancyMovedOut) -> Occupancy:
 @dataclass
 class RunOccupancy:
     """What a run needs of occupancy: the stays of the units whose occupancy changes inside the period's spans, and
-    the fee items a move-out's settlement already charged for the period."""
+    what a move-out's settlement already charged of each fee item for the period."""
 
     period: str
     stays: dict[str, list[Stay]] = field(default_factory=dict)
-    settled_items: set[tuple[str, str]] = field(default_factory=set)  # (unit id, fee item)
+    settled_cents: dict[tuple[str, str], int] = field(default_factory=dict)  # (unit id, fee item) -> fen
 
     def share(self, unit_id: str, cycle_months: int) -> Share | None:
         stays = self.stays.get(unit_id)
         return share_of(stays, self.period, cycle_months) if stays else None
 
-    def settled(self, unit_id: str, fee_item: str) -> bool:
-        return (unit_id, fee_item) in self.settled_items
+    def settled(self, unit_id: str, fee_item: str) -> int | None:
+        """What the unit's move-outs charged of the item for the period, or None when no settlement charged it."""
+        return self.settled_cents.get((unit_id, fee_item))
 
 
 def not_final_charge(site: str) -> ColumnElement[bool]:
@@ -135,11 +136,11 @@ async def for_run(session: AsyncSession, site: str, period: str) -> RunOccupancy
     for unit_id, move_in, move_out in rows:
         result.stays.setdefault(unit_id, []).append((move_in, move_out))
     settled = await session.execute(
-        select(FinalCharge.unit_id, FinalCharge.fee_item).where(
-            FinalCharge.site == site, FinalCharge.period == period, FinalCharge.kind != "credit"
-        )
+        select(FinalCharge.unit_id, FinalCharge.fee_item, func.sum(FinalCharge.amount_cents))
+        .where(FinalCharge.site == site, FinalCharge.period == period, FinalCharge.kind != "credit")
+        .group_by(FinalCharge.unit_id, FinalCharge.fee_item)
     )
-    result.settled_items = {(unit_id, fee_item) for unit_id, fee_item in settled}
+    result.settled_cents = {(unit_id, fee_item): int(cents) for unit_id, fee_item, cents in settled}
     return result
 
 
