@@ -230,6 +230,12 @@ class UnitOfWork:
             raise
         if self.events:
             self.runtime.outbox_written.set()
+        # Committed: a later commit of this unit of work writes (or, failing, rewrites) only what is emitted after,
+        # and a run's hundreds of thousands of events are freed now rather than with the unit of work.
+        self.events.clear()
+        self._bodies.clear()
+        self._trace_context.clear()
+        self._outbox_written = 0
         self._received.clear()
         self._request_traces.clear()
 

@@ -1,6 +1,7 @@
 """UnitOfWork.write_outbox: a bulk job writes the outbox rows of the events it has built so far while it builds the
-next ones; the commit writes the rest. Each event's row is written once, all go with a rollback, and a commit that
-failed writes them all again when it is retried (billing's runtime, SQLite and PostgreSQL)."""
+next ones; the commit writes the rest. Each event's row is written once, all go with a rollback, a commit that failed
+writes them all again when it is retried, and a second commit writes only what came after the first (billing's
+runtime, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,24 @@ async def test_a_failed_commit_retried_writes_every_event_again(runtime: Runtime
         session.commit = real_commit
         await uow.commit()
     assert await written(runtime) == ids
+
+
+async def test_a_second_commit_writes_only_what_came_after_the_first_even_when_it_is_retried(runtime: Runtime) -> None:
+    async with runtime.uow() as uow:
+        first = emit(uow, 1)
+        await uow.commit()
+        assert uow.events == []  # committed: nothing of it stays held
+        second = emit(uow, 2)
+        session: Any = uow.session
+        real_commit = session.commit
+
+        async def refused() -> None:
+            raise ConnectionError("the database went away at the commit")
+
+        session.commit = refused
+        with pytest.raises(ConnectionError):
+            await uow.commit()
+        await uow.session.rollback()
+        session.commit = real_commit
+        await uow.commit()  # the first event's row is not written twice (its id is the outbox's key)
+    assert await written(runtime) == [first, second]
