@@ -1,7 +1,8 @@
 """Temporary parking at the gate in a real Chromium against the real stack: a manager sets the tariff (a form the
-console cannot read refused by its input); the guard records a car coming in (billing refuses the same plate twice,
-by the plate), sees what it would pay leaving now and lets it out with the fee and billing's receipt; a fee that
-changed since it was shown is refused by the car with billing's words; a worker has no such screen."""
+console cannot read refused by its input), registers a space and changes it in its row (billing's refusal shown
+there); the guard records a car coming in (billing refuses the same plate twice, by the plate), sees what it would
+pay leaving now and lets it out with the fee and billing's receipt; a fee that changed since it was shown is refused
+by the car with billing's words; a worker has no such screen."""
 
 from __future__ import annotations
 
@@ -57,6 +58,26 @@ def test_the_guard_lets_a_car_in_and_out_for_the_fee_the_manager_set(
     row = page.locator(f"#space-{space}")
     expect(row).to_contain_text("长期租用")
     expect(row).to_contain_text(home.unit_id)
+    expect(row).to_contain_text("¥300.00")
+    # The holder gives it up at the end of the year: the manager changes it in its row (a leased space without a fee
+    # refused in billing's words, by the row).
+    row.locator("summary", has_text="修改").click()
+    change = row.locator("form")
+    expect(change.get_by_label("每月费用")).to_have_value("300.00")
+    change.get_by_label("每月费用").fill("")
+    change.get_by_role("button", name="保存修改").click()
+    row = page.locator(f"#space-{space}")
+    expect(row.get_by_role("alert")).to_contain_text("monthly fee")
+    change = row.locator("form")
+    expect(change.get_by_label("每月费用")).to_have_value("")  # what was sent stays for the correction
+    change.get_by_label("每月费用").fill("300")
+    change.get_by_label("截止日").fill("2026-12-31")
+    change.get_by_label("备注").fill("车主年底退租")
+    change.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#parking-notice")).to_contain_text("车位已修改")
+    row = page.locator(f"#space-{space}")
+    expect(row).to_contain_text("2026-12-31")
+    expect(row).to_contain_text("车主年底退租")
     expect(row).to_contain_text("¥300.00")
 
     page.context.clear_cookies()

@@ -56,3 +56,23 @@ def test_the_space_form_becomes_billing_s_body_in_fen() -> None:
         "ends_on",
         "code",
     ]
+
+
+def test_a_space_s_change_sends_every_input_and_an_empty_one_clears_it() -> None:
+    from console.billing.parking import space_change
+
+    form = {"zone": "B1", "kind": "owned", "unit_id": "", "monthly_fee": "", "ends_on": "2026-12-31", "note": ""}
+    assert space_change(form) == (
+        {
+            "zone": "B1",
+            "kind": "owned",
+            "unit_id": None,
+            "monthly_fee_cents": None,
+            "starts_on": None,
+            "ends_on": "2026-12-31",
+            "note": None,
+        },
+        {},
+    )
+    assert space_change({**form, "monthly_fee": "80.5"})[0]["monthly_fee_cents"] == 8050
+    assert space_change({**form, "monthly_fee": "x"})[1] == {"monthly_fee": "parking.error.amount"}

@@ -7,6 +7,7 @@ Billing's API with the person's own token; billing decides every rule and its re
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from console.billing.rules import parse_amount
-from console.billing.views import SiteQuery, chosen, render, render_receipt, site_choices
+from console.billing.views import SiteQuery, chosen, refusal, render, render_receipt, site_choices
 from console.permissions import MANAGE_RENTALS, RECORD_PAYMENT, SEE_INCOME, VOID_PAYMENT
 from console.services import ServiceError
 from console.web import Listing, Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
@@ -130,13 +131,6 @@ async def income(page: SignedInPage, site: SiteQuery = "", month: MonthQuery = "
     return await _income(page, site, month, notice=notice)
 
 
-async def _refused(page: Page, site: str, key: str, exc: ServiceError, **context: Any) -> Response:
-    """A billing refusal: by ``key`` (an input, a contract's or a receipt's form) or, unreachable, above all."""
-    if exc.status and exc.status < 500:
-        return await _income(page, site, errors={key: exc.detail}, status_code=exc.status, **context)
-    return await _income(page, site, error=exc, **context)
-
-
 @router.post("/income/contracts")
 async def sign_contract(page: SignedInPage) -> Response:
     form_data = await page.request.form()
@@ -151,7 +145,7 @@ async def sign_contract(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).post("billing", f"/sites/{quote(site)}/rental-contracts", page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, contract_input(exc.field), exc, contract_form=form)
+        return await refusal(partial(_income, page, site), contract_input(exc.field), exc, contract_form=form)
     return redirect(f"/billing/income?{urlencode({'site': site, 'notice': 'signed'})}")
 
 
@@ -169,7 +163,7 @@ async def take_rent(page: SignedInPage, contract_id: IdPath) -> Response:
     try:
         receipt = await services_of(page.request).post("billing", path, page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, f"rent-{contract_id}", exc)
+        return await refusal(partial(_income, page, site), f"rent-{contract_id}", exc)
     return redirect(f"/billing/income?{urlencode({'site': site, 'notice': receipt['receipt_no']})}")
 
 
@@ -184,7 +178,7 @@ async def void_receipt(page: SignedInPage, income_id: IdPath) -> Response:
     try:
         await services_of(page.request).post("billing", f"/income-receipts/{quote(income_id)}/void", page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, f"void-{income_id}", exc, month=month)
+        return await refusal(partial(_income, page, site), f"void-{income_id}", exc, month=month)
     return redirect(f"/billing/income?{urlencode({'site': site, 'month': month, 'notice': 'voided'})}")
 
 

@@ -7,6 +7,7 @@ decides every rule."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from console.billing.rules import parse_amount
-from console.billing.views import SiteQuery, chosen, render, site_choices
+from console.billing.views import SiteQuery, chosen, refusal, render, site_choices
 from console.permissions import RUN_PARKING_GATE, SEE_PARKING, SET_PARKING_TARIFF
 from console.services import ServiceError
 from console.web import Listing, Page, SignedInPage, check_csrf, fetch_list, redirect, services_of
@@ -26,6 +27,8 @@ GATE_METHODS = ("cash", "card", "online")  # billing's income methods
 TARIFF_INPUTS = ("free_minutes", "hourly", "daily_cap", "owned_monthly_fee")
 SPACE_KINDS = ("owned", "leased", "rented")
 SPACE_INPUTS = ("code", "zone", "kind", "unit_id", "monthly_fee", "starts_on", "ends_on", "note")
+# What a change of a space sets (all but its code, which names it).
+SPACE_FIELDS = ("zone", "kind", "unit_id", "monthly_fee_cents", "starts_on", "ends_on", "note")
 
 
 def space_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -40,6 +43,13 @@ def space_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             return body, {"monthly_fee": "parking.error.amount"}
         body["monthly_fee_cents"] = cents
     return body, {}
+
+
+def space_change(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A space's edit form as billing's PATCH: every input sent, an empty optional one clearing it (a space given up
+    has no holder; a holding with no end runs on)."""
+    body, invalid = space_body({**form, "code": ""})
+    return {name: body.get(name) for name in SPACE_FIELDS}, invalid
 
 
 def space_input(field: str | None) -> str:
@@ -88,12 +98,14 @@ async def _gate(
     errors: dict[str, str] | None = None,
     tariff_form: dict[str, str] | None = None,
     space_form: dict[str, str] | None = None,
+    edit_form: dict[str, str] | None = None,
     error: ServiceError | None = None,
     notice: str = "",
     status_code: int = 200,
 ) -> Response:
-    """The gate: the tariff, the entry form, the cars inside (each with its exit form) and the latest exits.
-    ``errors`` by input name or by the session id of a refused exit."""
+    """The gate: the tariff, the entry form, the cars inside (each with its exit form), the latest exits and the
+    register of spaces (each with its edit form). ``errors`` by input name, by the session id of a refused exit or
+    by ``edit-`` and the id of a space whose change was refused (``edit_form`` holds what was sent)."""
     sites = await site_choices(page)
     site = chosen(site, sites)
     tariff: dict[str, Any] | None = None
@@ -132,6 +144,8 @@ async def _gate(
         spaces_total=spaces.total,
         space_form=space_form or {"kind": "leased"},
         space_open=bool(set(errors or {}) & {f"space-{name}" for name in SPACE_INPUTS}),
+        edit_form=edit_form or {},
+        yuan=_yuan,
         space_kinds=SPACE_KINDS,
         errors=errors or {},
         notice=notice,
@@ -146,13 +160,6 @@ async def _gate(
 
 def _yuan(cents: int | None) -> str:
     return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
-
-
-async def _refused(page: Page, site: str, key: str, exc: ServiceError, **context: Any) -> Response:
-    """A billing refusal shown by ``key`` (an input or a car's exit form) or, billing unreachable, above all."""
-    if exc.status and exc.status < 500:
-        return await _gate(page, site, errors={key: exc.detail}, status_code=exc.status, **context)
-    return await _gate(page, site, error=exc, **context)
 
 
 @router.get("/parking")
@@ -173,7 +180,7 @@ async def enter(page: SignedInPage) -> Response:
             "billing", f"/sites/{quote(site)}/parking-sessions", page.token, {"plate": plate}
         )
     except ServiceError as exc:
-        return await _refused(page, site, "plate", exc, plate=plate)
+        return await refusal(partial(_gate, page, site), "plate", exc, plate=plate)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'entered'})}")
 
 
@@ -195,7 +202,7 @@ async def let_out(page: SignedInPage, session_id: IdPath) -> Response:
             "billing", f"/parking-sessions/{quote(session_id)}/exit", page.token, body
         )
     except ServiceError as exc:
-        return await _refused(page, site, session_id, exc)
+        return await refusal(partial(_gate, page, site), session_id, exc)
     receipt = (parked.get("receipt") or {}).get("receipt_no") or "free"
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': receipt})}")
 
@@ -214,7 +221,7 @@ async def set_tariff(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).put("billing", f"/sites/{quote(site)}/parking-tariff", page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, tariff_input(exc.field), exc, tariff_form=form)
+        return await refusal(partial(_gate, page, site), tariff_input(exc.field), exc, tariff_form=form)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'tariff'})}")
 
 
@@ -233,5 +240,26 @@ async def add_space(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).post("billing", f"/sites/{quote(site)}/parking-spaces", page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, f"space-{space_input(exc.field)}", exc, space_form=form)
+        return await refusal(partial(_gate, page, site), f"space-{space_input(exc.field)}", exc, space_form=form)
     return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'space'})}")
+
+
+@router.post("/parking/spaces/{space_id}")
+async def change_space(page: SignedInPage, space_id: IdPath) -> Response:
+    """A manager changes a space of the register (its holder, fee, kind or dates; an empty input clears it): billing
+    applies it from the next run on, a period billed stays as billed."""
+    form_data = await page.request.form()
+    check_csrf(page, str(form_data.get("csrf_token") or ""))
+    page.require(SET_PARKING_TARIFF)
+    site = str(form_data.get("site") or "")[:64]
+    form = {name: str(form_data.get(name) or "").strip()[:200] for name in SPACE_INPUTS if name != "code"}
+    sent = {"id": space_id, **form}
+    body, invalid = space_change(form)
+    if invalid:
+        errors = {f"edit-{space_id}": page.t(key) for key in invalid.values()}
+        return await _gate(page, site, errors=errors, edit_form=sent, status_code=422)
+    try:
+        await services_of(page.request).patch("billing", f"/parking-spaces/{quote(space_id)}", page.token, body)
+    except ServiceError as exc:
+        return await refusal(partial(_gate, page, site), f"edit-{space_id}", exc, edit_form=sent)
+    return redirect(f"/billing/parking?{urlencode({'site': site, 'notice': 'space_changed'})}")

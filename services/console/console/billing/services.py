@@ -7,6 +7,7 @@ Billing's API with the person's own token; billing decides every rule and its re
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from console.billing.rules import parse_amount
-from console.billing.views import SiteQuery, chosen, render, site_choices
+from console.billing.views import SiteQuery, chosen, refusal, render, site_choices
 from console.permissions import CHARGE_SERVICES, SEE_SERVICE_PRICES, SET_SERVICE_PRICES
 from console.services import ServiceError
 from console.web import Page, SignedInPage, check_csrf, redirect, services_of
@@ -112,13 +113,6 @@ async def price_list(
     return await _services(page, site, notice=notice, charged=(unit, int(amount)) if unit and amount else None)
 
 
-async def _refused(page: Page, site: str, key: str, exc: ServiceError, **context: Any) -> Response:
-    """A billing refusal shown by ``key`` (an input or a service's row) or, billing unreachable, above all."""
-    if exc.status and exc.status < 500:
-        return await _services(page, site, errors={key: exc.detail}, status_code=exc.status, **context)
-    return await _services(page, site, error=exc, **context)
-
-
 async def _form(page: Page, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     form_data = await page.request.form()
     check_csrf(page, str(form_data.get("csrf_token") or ""))
@@ -136,7 +130,9 @@ async def add_item(page: SignedInPage) -> Response:
     try:
         await services_of(page.request).post("billing", f"/sites/{quote(site)}/service-items", page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, f"item-{input_named(exc.field, ITEM_INPUTS, 'code')}", exc, item_form=form)
+        return await refusal(
+            partial(_services, page, site), f"item-{input_named(exc.field, ITEM_INPUTS, 'code')}", exc, item_form=form
+        )
     return redirect(f"/billing/services?{urlencode({'site': site, 'notice': 'added'})}")
 
 
@@ -150,7 +146,7 @@ async def toggle_item(page: SignedInPage, code: CodePath) -> Response:
     try:
         await services_of(page.request).patch("billing", path, page.token, body)
     except ServiceError as exc:
-        return await _refused(page, site, f"toggle-{code}", exc)
+        return await refusal(partial(_services, page, site), f"toggle-{code}", exc)
     return redirect(f"/billing/services?{urlencode({'site': site, 'notice': 'saved'})}")
 
 
@@ -166,6 +162,6 @@ async def charge(page: SignedInPage) -> Response:
         charged = await services_of(page.request).post("billing", "/service-charges", page.token, body)
     except ServiceError as exc:
         key = f"charge-{input_named(exc.field, CHARGE_INPUTS, 'unit_id')}"
-        return await _refused(page, site, key, exc, charge_form=form)
+        return await refusal(partial(_services, page, site), key, exc, charge_form=form)
     done = {"site": site, "notice": "charged", "unit": charged["unit_id"], "amount": str(charged["amount_cents"])}
     return redirect(f"/billing/services?{urlencode(done)}")

@@ -3,6 +3,7 @@ and arrears with the collection rate. Billing's API with the person's own token;
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -65,6 +66,14 @@ def render(page: Page, template: str, error: ServiceError | None = None, **conte
     """Every billing page with the formatting rules at hand, answering with the service's status on a refusal."""
     status = (error.status or 502) if error else 200
     return page.render(template, status_code=status, error=error, money=money, capital_amount=capital_amount, **context)
+
+
+async def refusal(show: Callable[..., Awaitable[Response]], key: str, exc: ServiceError, **context: Any) -> Response:
+    """A billing refusal (4xx) shown by ``key`` (an input, or a row's form) on the page ``show`` renders; billing
+    unreachable or failing, above all."""
+    if exc.status and exc.status < 500:
+        return await show(errors={key: exc.detail}, status_code=exc.status, **context)
+    return await show(error=exc, **context)
 
 
 @router.get("")
