@@ -1,7 +1,8 @@
 """Other income in a real Chromium against the real stack: a manager signs an advertising contract with an outside
-renter (a form the console cannot read refused by its input); the clerk takes the rent of an unpaid month with
-billing's receipt (the same month again is refused by the contract, in billing's words) and prints it, finds the
-receipt among the month's and voids it with the reason (printed again, it says void); an agent has no such screen."""
+renter (a form the console cannot read refused by its input) and ends it early in its row (an end before its start
+refused there); the clerk takes the rent of an unpaid month with billing's receipt (the same month again is refused
+by the contract, in billing's words) and prints it, finds the receipt among the month's and voids it with the reason
+(printed again, it says void); an agent has no such screen."""
 
 # Chinese labels use Chinese (full-width) punctuation.
 # ruff: noqa: RUF001
@@ -9,7 +10,7 @@ receipt among the month's and voids it with the reason (printed again, it says v
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
@@ -42,6 +43,22 @@ def test_a_manager_signs_a_contract_and_the_clerk_takes_and_voids_its_rent(page:
     contract = page.locator("#contracts tbody tr", has_text=tag)
     expect(contract).to_contain_text("¥1,500.00")
     expect(contract).to_contain_text(f"{month_start:%Y-%m}")  # this month's rent is unpaid
+    # The renter leaves early: the manager ends the contract in its row (an end before its start refused by billing,
+    # in the row, with what was sent).
+    contract.locator("summary", has_text="变更").click()
+    contract.get_by_label("到期日").fill("2000-01-31")
+    contract.get_by_label("备注").fill(f"提前解约 {tag}")
+    contract.get_by_role("button", name="保存变更").click()
+    contract = page.locator("#contracts tbody tr", has_text=tag)
+    expect(contract.get_by_role("alert")).to_contain_text("ends on or after its first day")
+    expect(contract.get_by_label("备注")).to_have_value(f"提前解约 {tag}")
+    ends = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)  # this month's last
+    contract.get_by_label("到期日").fill(ends.isoformat())
+    contract.get_by_role("button", name="保存变更").click()
+    expect(page.locator("#income-notice")).to_contain_text("租约已变更")
+    contract = page.locator("#contracts tbody tr", has_text=tag)
+    expect(contract).to_contain_text(f"{month_start.isoformat()} – {ends.isoformat()}")
+    expect(contract).to_contain_text(f"提前解约 {tag}")
 
     page.context.clear_cookies()
     sign_in(page, "cashier.harbour")

@@ -85,12 +85,14 @@ async def _income(
     *,
     errors: dict[str, str] | None = None,
     contract_form: dict[str, str] | None = None,
+    change_form: dict[str, str] | None = None,
     notice: str = "",
     error: ServiceError | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The contracts (each outside renter's with a form for an unpaid cycle) and the month's receipts. ``errors`` by
-    the new-contract form's input, ``rent-<contract>`` or ``void-<receipt>``."""
+    """The contracts (each outside renter's with a form for an unpaid cycle, each with its change form) and the
+    month's receipts. ``errors`` by the new-contract form's input, ``rent-<contract>``, ``change-<contract>`` (with
+    ``change_form``, what was sent) or ``void-<receipt>``."""
     sites = await site_choices(page)
     site = chosen(site, sites)
     month = month or _this_month(page)
@@ -112,6 +114,7 @@ async def _income(
         errors=errors or {},
         contract_open=bool(set(errors or {}) & set(CONTRACT_INPUTS)),
         form=contract_form or {"kind": "advertising", "cycle_months": "1"},
+        change_form=change_form or {},
         notice=notice,
         kinds=RENTAL_KINDS,
         cycles=RENT_CYCLES,
@@ -147,6 +150,25 @@ async def sign_contract(page: SignedInPage) -> Response:
     except ServiceError as exc:
         return await refusal(partial(_income, page, site), contract_input(exc.field), exc, contract_form=form)
     return redirect(f"/billing/income?{urlencode({'site': site, 'notice': 'signed'})}")
+
+
+@router.post("/income/contracts/{contract_id}")
+async def change_contract(page: SignedInPage, contract_id: IdPath) -> Response:
+    """A manager ends a contract early or extends it, or changes its note (emptied, it goes); rent and renter stay
+    as signed."""
+    form_data = await page.request.form()
+    check_csrf(page, str(form_data.get("csrf_token") or ""))
+    page.require(MANAGE_RENTALS)
+    site = str(form_data.get("site") or "")[:64]
+    form = {"ends_on": str(form_data.get("ends_on") or "").strip()[:32], "note": str(form_data.get("note") or "")}
+    form["note"] = form["note"].strip()[:500]
+    body = {"ends_on": form["ends_on"], "note": form["note"] or None}
+    try:
+        await services_of(page.request).patch("billing", f"/rental-contracts/{quote(contract_id)}", page.token, body)
+    except ServiceError as exc:
+        sent = {"id": contract_id, **form}
+        return await refusal(partial(_income, page, site), f"change-{contract_id}", exc, change_form=sent)
+    return redirect(f"/billing/income?{urlencode({'site': site, 'notice': 'changed'})}")
 
 
 @router.post("/income/contracts/{contract_id}/rent")
