@@ -47,6 +47,22 @@ def emit(uow: UnitOfWork, n: int) -> str:
     return uow.emit(event, subject=event.unit_id, site="harbour").id
 
 
+async def commit_failing_once(uow: UnitOfWork) -> None:
+    """A commit the database refuses (the transaction rolls back), then the same unit of work committed again."""
+    session: Any = uow.session
+    real_commit = session.commit
+
+    async def refused() -> None:
+        raise ConnectionError("the database went away at the commit")
+
+    session.commit = refused
+    with pytest.raises(ConnectionError):
+        await uow.commit()
+    await uow.session.rollback()
+    session.commit = real_commit
+    await uow.commit()
+
+
 async def written(runtime: Runtime) -> list[str]:
     return [envelope.id for _, envelope in await outbox_events(runtime)]
 
@@ -74,18 +90,7 @@ async def test_a_failed_commit_retried_writes_every_event_again(runtime: Runtime
         ids = [emit(uow, n) for n in range(2)]
         await uow.write_outbox()
         ids.append(emit(uow, 2))
-        session: Any = uow.session
-        real_commit = session.commit
-
-        async def refused() -> None:
-            raise ConnectionError("the database went away at the commit")
-
-        session.commit = refused
-        with pytest.raises(ConnectionError):
-            await uow.commit()
-        await uow.session.rollback()  # the batch written early is gone with the transaction
-        session.commit = real_commit
-        await uow.commit()
+        await commit_failing_once(uow)  # the batch written early is gone with the failed transaction
     assert await written(runtime) == ids
 
 
@@ -95,16 +100,5 @@ async def test_a_second_commit_writes_only_what_came_after_the_first_even_when_i
         await uow.commit()
         assert uow.events == []  # committed: nothing of it stays held
         second = emit(uow, 2)
-        session: Any = uow.session
-        real_commit = session.commit
-
-        async def refused() -> None:
-            raise ConnectionError("the database went away at the commit")
-
-        session.commit = refused
-        with pytest.raises(ConnectionError):
-            await uow.commit()
-        await uow.session.rollback()
-        session.commit = real_commit
-        await uow.commit()  # the first event's row is not written twice (its id is the outbox's key)
+        await commit_failing_once(uow)  # the first event's row is not written twice (its id is the outbox's key)
     assert await written(runtime) == [first, second]

@@ -74,6 +74,15 @@ async def apply_intake(runtime: Runtime, event: Envelope) -> str:
 
 
 # deploy/demo.yaml: harbour charges 2.80 per m² and month, due on the 15th; B-0302 is unsold (nobody pays).
+# Water by meter: the first 10 m³ a month at 3.50, the rest at 5.00 (POST /sites/{site}/fee-items).
+TIERED_WATER = {
+    "code": "water",
+    "name": "Water",
+    "formula": "metered",
+    "meter_kind": "water",
+    "rate": "0",
+    "tiers": [{"up_to": "10", "rate": "3.5"}, {"up_to": None, "rate": "5"}],
+}
 HARBOUR_FEES = {"harbour-A-0101": 25060, "harbour-A-0102": 33600, "harbour-A-1201": 39844, "harbour-B-0301": 26600}
 
 

@@ -22,7 +22,7 @@ from billing.meter.service import History, apportion, assess, consumption_of, me
 from pm_platform.auth import mint_token
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.runtime import Runtime
-from tests.services.billing.helpers import HARBOUR_FEES, UNIT, auth, events_of
+from tests.services.billing.helpers import HARBOUR_FEES, TIERED_WATER, UNIT, auth, events_of
 from tests.services.support import outbox_events
 
 METERS = "/sites/harbour/meters"
@@ -263,15 +263,7 @@ async def test_shared_meters_are_split_exactly_and_metered_items_billed_at_tiere
     agent = auth(runtime, roles=("agent",))
     assert (await client.get(report_url, params=january, headers=agent)).status_code == 403
 
-    # Water: the first 10 m³ a month at 3.50, the rest at 5.00.
-    water = {
-        "code": "water",
-        "name": "Water",
-        "formula": "metered",
-        "meter_kind": "water",
-        "rate": "0",
-        "tiers": [{"up_to": "10", "rate": "3.5"}, {"up_to": None, "rate": "5"}],
-    }
+    water = TIERED_WATER  # the first 10 m³ a month at 3.50, the rest at 5.00
     for change, field in (
         ({"meter_kind": None}, "meter_kind"),
         ({"cycle_months": 3}, "cycle_months"),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from billing.account.models import Charge
 from pm_platform.runtime import Runtime
-from tests.services.billing.helpers import HARBOUR_FEES, UNIT, apply_intake, auth, events_of, intake_event
+from tests.services.billing.helpers import HARBOUR_FEES, TIERED_WATER, UNIT, apply_intake, auth, events_of, intake_event
 from tests.services.support import outbox_events
 
 MOVED_IN, MOVED_OUT = "intake.occupancy.moved_in.v1", "intake.occupancy.moved_out.v1"
@@ -322,15 +322,7 @@ async def test_the_run_bills_a_moved_out_units_shared_water_and_the_water_after_
     manager = auth(runtime, roles=("manager",), subject="manager.harbour")
     issue_day(date(2026, 11, 28))
     await issue(client, runtime, "2026-11")
-    water = {
-        "code": "water",
-        "name": "Water",
-        "formula": "metered",
-        "meter_kind": "water",
-        "rate": "0",
-        "tiers": [{"up_to": "10", "rate": "3.5"}, {"up_to": None, "rate": "5"}],
-    }
-    assert (await client.post("/sites/harbour/fee-items", json=water, headers=manager)).status_code == 201
+    assert (await client.post("/sites/harbour/fee-items", json=TIERED_WATER, headers=manager)).status_code == 201
     meters: dict[str, str] = {}
     for serial, unit_id, opening, scope in (
         ("W-A0101", UNIT, "100", "unit"),
