@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -325,6 +326,33 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
     await connection.exec_driver_sql("SELECT 1")
     driver: Any = raw.driver_connection
     await driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)
+
+
+# How many rows or events a bulk job builds between two turns of the event loop, in which a write it has pending on
+# its session goes on (a few milliseconds of Python work).
+YIELD_EVERY = 200
+
+
+@asynccontextmanager
+async def writing_meanwhile(write: Awaitable[None] | None) -> AsyncIterator[None]:
+    """Run ``write`` (a bulk write on a session) while the block builds what comes next in Python (iterating with
+    ``turns``, so that the write gets the event loop), and wait for it when the block ends, however it ends: the
+    session is the write's until then, so the block must not use it."""
+    pending = asyncio.ensure_future(write) if write is not None else None
+    try:
+        yield
+    finally:
+        if pending is not None:
+            await pending
+
+
+async def turns(items: Iterable[T], every: int | None = None) -> AsyncIterator[T]:
+    """The items, handing the event loop a turn after every ``every`` of them (``YIELD_EVERY`` by default)."""
+    every = every or YIELD_EVERY
+    for count, item in enumerate(items, 1):
+        yield item
+        if count % every == 0:
+            await asyncio.sleep(0)
 
 
 def _records(table: Table, columns: list[str], rows: Sequence[dict[str, Any]], dialect: Dialect) -> list[Any]:

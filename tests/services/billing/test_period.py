@@ -14,6 +14,7 @@ from billing.account.service import timers  # the overdue timers (not the daily 
 from billing.bill import service as bill_service
 from billing.period.service import due_date_of, fee_cents, fee_due_date, period_of, shift_period
 from pm_events.billing import BillIssued
+from pm_platform import db
 from pm_platform.contracts import ContractViolation
 from pm_platform.problems import PROBLEM_JSON
 from pm_platform.timers import fire_due
@@ -210,7 +211,7 @@ async def test_a_run_whose_event_cannot_be_built_leaves_nothing_and_the_next_run
             raise ContractViolation("data/lines: broken on purpose")
         return built(bill)
 
-    monkeypatch.setattr(bill_service, "YIELD_EVERY", 1)  # the writer runs between every two events
+    monkeypatch.setattr(db, "YIELD_EVERY", 1)  # the writer runs between every two events
     monkeypatch.setattr(bill_service, "bill_issued", second_fails)
     failed = await client.post("/billing-periods", json={"site": "harbour", "period": "2026-10"}, headers=clerk)
     assert failed.status_code == 500 and len(calls) == 2

@@ -7,7 +7,6 @@ period a payment counts towards."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,16 +36,13 @@ from billing.refund.models import Refund, RefundStatus
 from pm_events.billing import AccountStatusChanged, ChargeRecorded
 from pm_events.dispatch import WorkOrderCompleted
 from pm_platform.auth import Principal
-from pm_platform.db import bulk_insert, fetch_page
+from pm_platform.db import bulk_insert, fetch_page, turns, writing_meanwhile
 from pm_platform.envelope import Envelope, as_utc, new_id, utcnow
 from pm_platform.errors import Forbidden, NotFound
 from pm_platform.sitetime import DEFAULT_TIMEZONE, day_start, local_date
 from pm_platform.timers import DueTimer, Timers, schedule
 from pm_platform.uow import UnitOfWork
 
-# How many rows or events a bulk job (a site's run, a due day) builds between two turns of the event loop, in which
-# its pending writes go on (a few milliseconds of work).
-YIELD_EVERY = 200
 OVERDUE_TIMER = "account.falls_overdue"
 # A billing run's charges all fall due on one day: one timer for the site and that day, not one per unit.
 SITE_OVERDUE_TIMER = "account.site_falls_overdue"
@@ -269,8 +265,8 @@ async def refresh_statuses(
     """``refresh_status`` for many units of a site at once (a billing run, a due day): the site's status rows are
     locked first, every ledger is read in one pass (or given: a run knows them) and the changes are written in bulk.
     ``meanwhile`` is a write the caller has pending (a run's outbox rows so far): it goes on on the session while the
-    statuses and their events are built (the event loop turns every ``YIELD_EVERY`` units), and ends before the
-    session is used again, whatever happens. The number published."""
+    statuses and their events are built (``writing_meanwhile``), and ends before the session is used again, whatever
+    happens. The number published."""
     await uow.session.flush()
     table = cast(Table, AccountStatus.__table__)
     held = {
@@ -285,11 +281,8 @@ async def refresh_statuses(
     now = utcnow()
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
-    writing = asyncio.ensure_future(meanwhile()) if meanwhile else None
-    try:
-        for count, unit_id in enumerate(sorted(wanted), 1):
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+    async with writing_meanwhile(meanwhile() if meanwhile else None):
+        async for unit_id in turns(sorted(wanted)):
             ledger = ledgers.get(unit_id) or settle(today, [], [], DEFAULT_TIMEZONE)
             current = (ledger.balance_cents, ledger.overdue_cents, ledger.overdue_cents > 0, ledger.oldest_due)
             if current == held.get(unit_id, (0, 0, False, None)):
@@ -306,9 +299,6 @@ async def refresh_statuses(
                 site=site,
                 correlation_id=correlation_id,
             )
-    finally:
-        if writing is not None:
-            await writing
     if inserts:
         await bulk_insert(uow.session, table, inserts)
     if updates:

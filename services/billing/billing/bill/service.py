@@ -4,7 +4,6 @@ A metered item bills each unit's clean consumption of the period plus its shares
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.account.models import MANAGEMENT_FEE, PERIODIC_FEE, Charge
 from billing.account.service import (
-    YIELD_EVERY,
     Ledger,
     check_owner,
     refresh_statuses,
@@ -38,7 +36,7 @@ from billing.occupancy.service import for_run as occupancy_for_run
 from billing.occupancy.service import not_final_charge
 from pm_events.billing import BillIssued, BillIssuedLine
 from pm_platform.auth import Principal
-from pm_platform.db import bulk_insert, fetch_page
+from pm_platform.db import bulk_insert, fetch_page, turns, writing_meanwhile
 from pm_platform.envelope import new_id, utcnow
 from pm_platform.errors import Invalid
 from pm_platform.uow import UnitOfWork
@@ -270,19 +268,11 @@ async def run(
         await bulk_insert(session, CHARGES, charges)
         await bulk_insert(session, BILLS, [{k: v for k, v in b.items() if k != "lines"} for b in bills.values()])
 
-    async def announce() -> None:
-        for count, bill in enumerate(bills.values(), 1):
-            uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # the writes go on meanwhile
-
     # The database takes the charges and bills while the bills' events are built (no statement in between: the
     # session is the writer's until it ends). The writes finish even when an event cannot be built.
-    writing = asyncio.ensure_future(write())
-    try:
-        await announce()
-    finally:
-        await writing
+    async with writing_meanwhile(write()):
+        async for bill in turns(bills.values()):
+            uow.emit(bill_issued(bill), subject=bill["id"], site=site, correlation_id=billing_period_id)
     await refresh_statuses(  # the bills' events go to the outbox while the statuses and their events are built
         uow,
         site,
